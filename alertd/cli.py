@@ -1,0 +1,93 @@
+"""The `alertd` command line: argument parsing and exit codes, nothing else.
+
+Each subcommand lives in `alertd.commands.<name>` and returns its exit code:
+0 success, 1 the rules (or the checked thing) are wrong, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alertd import __version__
+from alertd.config import ConfigError, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+DEFAULT_CONFIG = "alertd.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alertd",
+        description="Rule-driven, multi-channel alerting for fleet telematics.",
+    )
+    parser.add_argument("--version", action="version", version=f"alertd {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "-c",
+            "--config",
+            metavar="FILE",
+            help=f"config file (default: ./{DEFAULT_CONFIG} when it exists)",
+        )
+        return sub
+
+    add("run", "Run the daemon: HTTP ingestion, rule evaluation and notification dispatch.")
+
+    check = add("check", "Validate rule files and the templates they name; start nothing.")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="rule files or folders (default: the config's)"
+    )
+
+    test_rule = add(
+        "test-rule",
+        "Replay recorded events through rules without sending anything, "
+        "or run rule unit tests written in YAML.",
+    )
+    test_rule.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="rule files or folders (with --events), or YAML rule test files",
+    )
+    test_rule.add_argument(
+        "--events", metavar="FILE", help="events as NDJSON, a JSON array or a YAML list; - is stdin"
+    )
+    test_rule.add_argument("--format", choices=("text", "json"), default="text")
+    test_rule.add_argument(
+        "--render", action="store_true", help="show the notifications each fired alert would send"
+    )
+
+    send_test = add("send-test", "Send one test notification through a channel.")
+    send_test.add_argument("channel", metavar="CHANNEL", help="a channel name from the config")
+    send_test.add_argument("--to", metavar="RECIPIENT", help="send to this recipient only")
+    return parser
+
+
+def load_config(path: str | None) -> Settings:
+    """The named config, else ./alertd.toml, else built-in defaults. Raises ConfigError."""
+    if path is not None:
+        return load_settings(path)
+    if Path(DEFAULT_CONFIG).exists():
+        return load_settings(DEFAULT_CONFIG)
+    return Settings()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_config(args.config)
+    except ConfigError as exc:
+        print(f"alertd: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    module = importlib.import_module(f"alertd.commands.{args.command.replace('-', '_')}")
+    exit_code: int = module.main(settings, args)
+    return exit_code

@@ -1,0 +1,1 @@
+"""One module per `alertd` subcommand, each with `main(settings, args) -> exit code`."""

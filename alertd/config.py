@@ -1,0 +1,289 @@
+"""alertd.toml -> typed, validated settings.
+
+`${VAR}` (or `${VAR:-default}`) inside any string is read from the environment, so secrets stay
+out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting
+that silently does nothing. Relative paths are resolved against the config file's folder.
+Channel tables (`[channels.*]`) are kept as plain mappings: each channel module validates its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from alertd.durations import parse_duration
+from alertd.model import CHANNEL_KINDS
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; the message names the file and key."""
+
+
+Duration = typing.NewType("Duration", float)
+"""Seconds; written in the file as a number of seconds or a string such as "5m"."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    listen: str = "127.0.0.1:8080"
+    ingest_tokens: tuple[str, ...] = ()
+    admin_tokens: tuple[str, ...] = ()
+    ingest_hmac_secret: str = ""  # when set, POST /v1/events must also carry a valid signature
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_events: int = 10_000
+    max_json_depth: int = 32
+    max_string_length: int = 65_536
+    max_outbox_backlog: int = 100_000  # pending notifications before /v1/events sheds load
+    max_inflight_requests: int = 256
+    shutdown_grace: Duration = Duration(10.0)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    paths: tuple[Path, ...] = (Path("rules"),)
+    templates: Path = Path("templates")
+    watch: bool = False
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    path: Path = Path("var/alertd.db")
+    sweep_interval: Duration = Duration(60.0)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    timestamp_field: str = "timestamp"
+    max_count_events: int = 20  # events kept on a counting rule's alert
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    dry_run: bool = True
+    max_attempts: int = 8
+    max_age: Duration = Duration(86_400.0)
+    backoff_initial: Duration = Duration(1.0)
+    backoff_max: Duration = Duration(300.0)
+    concurrency: int = 4  # concurrent sends per channel
+    rate_limit: float = 0.0  # sends per second per channel; 0 is unlimited
+    timeout: Duration = Duration(10.0)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    timezone: str = "UTC"
+    dashboard_url: str = ""
+    sms_max_segments: int = 3
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "info"
+    format: str = "json"  # json | text
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path = Path("alertd.toml")
+    server: ServerSettings = field(default_factory=ServerSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    state: StateSettings = field(default_factory=StateSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    dispatch: DispatchSettings = field(default_factory=DispatchSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def channel_names(self) -> frozenset[str]:
+        """Channels a rule may name: the five kinds plus any extra `[channels.NAME]` table."""
+        return frozenset(CHANNEL_KINDS) | frozenset(self.channels)
+
+    def channel_kind(self, name: str) -> str:
+        """The kind of a channel: its own name for the five kinds, else its `kind` key."""
+        table = self.channels.get(name, {})
+        return str(table.get("kind", name))
+
+
+_SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "rules": RulesSettings,
+    "state": StateSettings,
+    "engine": EngineSettings,
+    "dispatch": DispatchSettings,
+    "notify": NotifySettings,
+    "log": LogSettings,
+}
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value: Any, environ: Mapping[str, str]) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value."""
+    if isinstance(value, str):
+        return _ENV_REF.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), value)
+    if isinstance(value, list):
+        return [expand_env(item, environ) for item in value]
+    if isinstance(value, dict):
+        return {key: expand_env(item, environ) for key, item in value.items()}
+    return value
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, expand and validate a config file. Raises ConfigError."""
+    source = Path(path)
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    return settings_from_dict(raw, source, os.environ if environ is None else environ)
+
+
+def settings_from_dict(
+    raw: Mapping[str, Any], source: Path, environ: Mapping[str, str]
+) -> Settings:
+    """Validate an already-parsed config table (exposed for tests)."""
+    data = expand_env(dict(raw), environ)
+    base = source.parent
+    known = {*_SECTIONS, "recipients", "channels"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{source}: unknown section [{key}]{_did_you_mean(key, known)}")
+
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        sections[name] = _build(cls, table, f"{source}: [{name}]", base)
+
+    recipients = _recipients(data.get("recipients", {}), source)
+    channels = data.get("channels", {})
+    if not isinstance(channels, dict) or not all(isinstance(t, dict) for t in channels.values()):
+        raise ConfigError(f"{source}: [channels] must hold one table per channel")
+    for name, table in channels.items():
+        kind = table.get("kind", name)
+        if kind not in CHANNEL_KINDS:
+            raise ConfigError(
+                f"{source}: [channels.{name}] kind {kind!r} is not one of "
+                f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
+            )
+    server: ServerSettings = sections["server"]
+    sections["server"] = _drop_empty_tokens(server)
+    _check_listen(sections["server"], source)
+    return Settings(source=source, recipients=recipients, channels=channels, **sections)
+
+
+def _drop_empty_tokens(server: ServerSettings) -> ServerSettings:
+    # An unset `${ALERTD_INGEST_TOKEN}` expands to "": that is "no token", never a valid one.
+    return replace(
+        server,
+        ingest_tokens=tuple(t for t in server.ingest_tokens if t),
+        admin_tokens=tuple(t for t in server.admin_tokens if t),
+    )
+
+
+def _check_listen(server: ServerSettings, source: Path) -> None:
+    host, sep, port = server.listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(
+            f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
+            f"got {server.listen!r}"
+        )
+
+
+def _recipients(table: Any, source: Path) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [recipients] must be a table of lists")
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, value in table.items():
+        members = [value] if isinstance(value, str) else value
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ConfigError(f"{source}: [recipients] {name}: expected a list of strings")
+        groups[name] = tuple(members)
+    return groups
+
+
+def _build(cls: type, table: Mapping[str, Any], where: str, base: Path) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"{where} unknown key {key!r}{_did_you_mean(key, names)}")
+    values = {
+        key: _coerce(hints[key], value, f"{where} {key}", base) for key, value in table.items()
+    }
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str, base: Path) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is Duration:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfigError(f'{where}: expected seconds or a duration such as "5m"')
+        try:
+            seconds = parse_duration(value) if isinstance(value, str) else float(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if seconds < 0:
+            raise ConfigError(f"{where}: must not be negative")
+        return seconds
+    if hint is Path:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a path string")
+        return _resolve(value, base)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return tuple(_coerce(item_hint, item, where, base) for item in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{where}: must not be negative")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported setting type {hint!r}")  # pragma: no cover
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

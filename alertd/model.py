@@ -1,0 +1,122 @@
+"""The plain data that flows through alertd: compiled rules, decisions and alerts.
+
+The rule compiler produces `Rule`s, the engine turns an event into `Decision`s (a fired one
+carries an `Alert`), and the notifier turns an `Alert` into notifications. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
+
+DecisionKind = Literal["fired", "suppressed", "counting"]
+DECISION_KINDS: tuple[DecisionKind, ...] = ("fired", "suppressed", "counting")
+
+# The five channel kinds every rule may name; alertd.toml says where each goes.
+CHANNEL_KINDS: tuple[str, ...] = ("email", "sms", "slack", "push", "webhook")
+
+Event = Mapping[str, Any]
+"""A decoded JSON object. The engine never mutates events."""
+
+Key = tuple[Hashable, ...]
+"""The values of a rule's `by` expressions for one event; `()` when the rule has no `by`."""
+
+Condition = Callable[[Event], bool]
+KeyFunction = Callable[[Event], Key]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a rule (or any part of one) was written: 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyTarget:
+    """One entry of a rule's `notify` clause: `email(managers, safety_team)`."""
+
+    channel: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CountSpec:
+    """`count THRESHOLD within WITHIN by KEY...`: fire on the Nth match inside the window."""
+
+    threshold: int
+    within: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()  # the `by` expressions as written, for display
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressSpec:
+    """`suppress DURATION by KEY...`: after a fire, hold further fires for the key."""
+
+    duration: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Rule:
+    """A rule ready to run: its condition and keys are compiled Python callables."""
+
+    id: str
+    name: str
+    condition: Condition
+    priority: Priority = "medium"
+    description: str = ""
+    event_types: frozenset[str] | None = None  # None: the rule may match any event type
+    count: CountSpec | None = None
+    suppress: SuppressSpec | None = None
+    notify: tuple[NotifyTarget, ...] = ()
+    template: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    location: SourceLocation | None = None
+    condition_source: str = ""  # the `when` expression as written
+
+
+@dataclass(slots=True)
+class Alert:
+    """A rule fired: the record people are notified about and can acknowledge."""
+
+    id: str  # ULID: sortable by creation time, unique across processes
+    rule_id: str
+    rule_name: str
+    priority: Priority
+    key: Key
+    event: Mapping[str, Any]
+    fired_at: float  # event time, epoch seconds
+    received_at: float  # arrival time, epoch seconds
+    suppressed_count: int = 0  # suppressed matches for this rule and key since the last fire
+    labels: Mapping[str, str] = field(default_factory=dict)
+    count_events: list[Mapping[str, Any]] = field(default_factory=list)  # capped
+    description: str = ""
+    notify: tuple[NotifyTarget, ...] = ()  # the rule's targets when it fired
+    template: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one rule decided about one event whose condition matched."""
+
+    event_index: int
+    rule_id: str
+    kind: DecisionKind
+    key: Key
+    event_time: float
+    alert: Alert | None = None  # set when kind == "fired"
+    suppressed_until: float | None = None  # set when kind == "suppressed"
+    count: int | None = None  # set when kind == "counting": matches now in the window

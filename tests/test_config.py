@@ -1,0 +1,84 @@
+"""alertd.toml -> Settings: environment expansion, validation messages, the shipped file."""
+
+from pathlib import Path
+
+import pytest
+
+from alertd.config import ConfigError, load_settings, settings_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(raw: dict, env: dict[str, str] | None = None):
+    return settings_from_dict(raw, Path("/etc/alertd/alertd.toml"), env or {})
+
+
+def test_shipped_config_loads_without_credentials() -> None:
+    settings = load_settings(ROOT / "alertd.toml", environ={})
+    assert settings.dispatch.dry_run is True
+    assert settings.server.ingest_tokens == ()  # the unset ${ALERTD_INGEST_TOKEN} is no token
+    assert settings.rules.paths == (ROOT / "rules",)
+    assert settings.state.path == ROOT / "var" / "alertd.db"
+    assert settings.recipients["managers"] == ("fleet-managers@example.com",)
+    assert settings.server.host == "127.0.0.1"
+    assert settings.server.port == 8080
+
+
+def test_environment_references_are_expanded() -> None:
+    settings = load(
+        {
+            "server": {"ingest_tokens": ["${TOKEN}", "${MISSING:-fallback}", "${UNSET}"]},
+            "channels": {"sms": {"auth_token": "${TWILIO}"}},
+        },
+        {"TOKEN": "s3cret", "TWILIO": "tw"},
+    )
+    assert settings.server.ingest_tokens == ("s3cret", "fallback")
+    assert settings.channels["sms"]["auth_token"] == "tw"
+
+
+def test_durations_accept_seconds_and_strings() -> None:
+    settings = load({"dispatch": {"max_age": "2h", "backoff_initial": 0.5}})
+    assert settings.dispatch.max_age == 7200.0
+    assert settings.dispatch.backoff_initial == 0.5
+
+
+def test_relative_paths_resolve_against_the_config_folder() -> None:
+    settings = load({"rules": {"paths": ["rules", "/abs/x.rules"]}, "state": {"path": "db"}})
+    assert settings.rules.paths == (Path("/etc/alertd/rules"), Path("/abs/x.rules"))
+    assert settings.state.path == Path("/etc/alertd/db")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"servr": {}}, "unknown section [servr] (did you mean 'server'?)"),
+        ({"server": {"listn": "x"}}, "[server] unknown key 'listn' (did you mean 'listen'?)"),
+        ({"server": {"listen": "8080"}}, "[server] listen: expected HOST:PORT"),
+        ({"dispatch": {"dry_run": "yes"}}, "[dispatch] dry_run: expected true or false"),
+        ({"dispatch": {"max_age": "5 minutes"}}, "[dispatch] max_age: invalid duration"),
+        ({"dispatch": {"max_attempts": -1}}, "[dispatch] max_attempts: must not be negative"),
+        ({"recipients": {"x": [1]}}, "[recipients] x: expected a list of strings"),
+        ({"channels": {"pager": {"kind": "pagr"}}}, "kind 'pagr' is not one of"),
+    ],
+)
+def test_invalid_settings_name_the_file_and_key(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(raw)
+    assert str(info.value).startswith("/etc/alertd/alertd.toml: ")
+    assert message in str(info.value)
+
+
+def test_extra_named_channels_are_known_by_kind() -> None:
+    settings = load({"channels": {"ops_hook": {"kind": "webhook", "url": "http://x"}}})
+    assert "ops_hook" in settings.channel_names()
+    assert {"email", "sms", "slack", "push", "webhook"} <= settings.channel_names()
+    assert settings.channel_kind("ops_hook") == "webhook"
+
+
+def test_missing_and_broken_files_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[server\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(broken)
