@@ -1,0 +1,44 @@
+"""Compiled rules indexed by event type, so an event meets only the rules that can match it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from alertd.model import Event, Rule
+
+TYPE_FIELD = "type"
+
+
+class RuleSet:
+    """An immutable set of enabled rules with an index from event type to candidate rules.
+
+    A rule whose condition requires `type == "x"` or `type in [...]` is listed under those
+    types only; every other rule is a candidate for every event.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.by_id: dict[str, Rule] = {rule.id: rule for rule in self.rules}
+        enabled = [rule for rule in self.rules if rule.enabled]
+        self._any_type: tuple[Rule, ...] = tuple(r for r in enabled if r.event_types is None)
+        types = {t for r in enabled if r.event_types is not None for t in r.event_types}
+        # Keep file order within each type so decisions come out in a stable order.
+        self._by_type: dict[object, tuple[Rule, ...]] = {
+            t: tuple(r for r in enabled if r.event_types is None or t in r.event_types)
+            for t in types
+        }
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, event: Event) -> Sequence[Rule]:
+        """The enabled rules that may match this event, in file order."""
+        kind = event.get(TYPE_FIELD)
+        try:
+            return self._by_type.get(kind, self._any_type)
+        except TypeError:  # an unhashable "type" (a list, an object) matches no indexed rule
+            return self._any_type
+
+    def match(self, event: Event) -> list[Rule]:
+        """The enabled rules whose condition holds for this event."""
+        return [rule for rule in self.candidates(event) if rule.condition(event)]
