@@ -1,0 +1,71 @@
+"""Every Prometheus metric alertd exports, in one registry.
+
+One module so that names stay consistent and `/metrics` is a single `generate_latest` call.
+Hot paths add up counts per batch and increment once, not once per event.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS_RECEIVED = Counter(
+    "alertd_events_received", "Events accepted for evaluation.", registry=REGISTRY
+)
+EVENTS_REJECTED = Counter(
+    "alertd_events_rejected",
+    "Events rejected, by reason (malformed, timestamp, auth, too_large, ...).",
+    ["reason"],
+    registry=REGISTRY,
+)
+RULE_DECISIONS = Counter(
+    "alertd_rule_decisions",
+    "Decisions per rule: fired, suppressed or counting.",
+    ["rule", "decision"],
+    registry=REGISTRY,
+)
+EVALUATION_ERRORS = Counter(
+    "alertd_evaluation_type_mismatches",
+    "Comparisons that met mismatched types at run time and evaluated to false, per rule.",
+    ["rule"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS = Counter(
+    "alertd_notifications",
+    "Notification delivery outcomes per channel: sent, failed, retried, dead.",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+TEMPLATE_ERRORS = Counter(
+    "alertd_template_errors",
+    "Templates that failed at run time; the built-in fallback was sent instead.",
+    ["channel"],
+    registry=REGISTRY,
+)
+DELIVERY_LATENCY = Histogram(
+    "alertd_delivery_latency_seconds",
+    "From the alert being recorded to its notification being accepted by the provider.",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+OUTBOX_DEPTH = Gauge(
+    "alertd_outbox_pending", "Notifications waiting to be delivered.", registry=REGISTRY
+)
+RELOADS = Counter(
+    "alertd_rule_reloads",
+    "Rule reloads, by result: success or failure.",
+    ["result"],
+    registry=REGISTRY,
+)
+LAST_RELOAD_SUCCESS = Gauge(
+    "alertd_last_reload_successful",
+    "1 if the last rule reload succeeded, 0 if it failed.",
+    registry=REGISTRY,
+)
+
+
+def exposition() -> bytes:
+    """The registry in Prometheus text format, for GET /metrics."""
+    return generate_latest(REGISTRY)
