@@ -1,8 +1,8 @@
 """The checker: every mistake in a set of parsed rule files, and the rules made ready to compile.
 
-It resolves names (a bare name is a macro, a named list or a field, in that order; standing
-alone as a condition it must be a macro), expands macros, converts durations, and checks kinds
-where the text fixes them (`"a" > 3` can never be true). It collects all errors instead of
+It resolves names by where they stand (a bare name is a macro where a condition is expected,
+a named list after `in`, a field anywhere else), expands macros, converts durations, and checks
+kinds where the text fixes them (`"a" > 3` can never be true). It collects all errors instead of
 stopping at the first, because a person fixing a rule file wants the whole list at once.
 """
 
@@ -413,20 +413,21 @@ class _Checker:
                 raise TypeError(f"unexpected node {node!r}")
 
     def _name(self, node: ast.Name, file: ast.RuleFile, condition: bool) -> tuple[ast.Expr, str]:
+        """A bare name is a macro where a condition stands, else a field. (After `in` it is a
+        named list: see `_list_operand`.) So names never shadow one another."""
         name = node.name
+        if not condition:
+            return ast.Field(name, node.span), "any"
         if name in self.macros:
             return ast.MacroRef(name, self._macro(name), node.span), "bool"
         if name in self.lists:
-            if condition:
-                self.error(
-                    file,
-                    node.span,
-                    f"'{name}' is a list, not a condition",
-                    f"test membership, such as type in {name}",
-                )
-                return ast.Literal(False, node.span), "error"
-            return self.resolved_lists[name], "list"
-        if condition:
+            self.error(
+                file,
+                node.span,
+                f"'{name}' is a list, not a condition",
+                f"test membership, such as type in {name}",
+            )
+        else:
             self.error(
                 file,
                 node.span,
@@ -434,12 +435,13 @@ class _Checker:
                 did_you_mean(name, self.macros)
                 or f"to test a field, compare it ({name} == true) or use exists({name})",
             )
-            return ast.Literal(False, node.span), "error"
-        return ast.Field(name, node.span), "any"
+        return ast.Literal(False, node.span), "error"
 
     def _list_operand(self, node: ast.Expr, file: ast.RuleFile) -> tuple[ast.Expr, str]:
         """The right side of `in`: a bare name there must be a named list."""
-        if isinstance(node, ast.Name) and node.name not in self.lists:
+        if isinstance(node, ast.Name) and node.name in self.lists:
+            return self.resolved_lists[node.name], "list"
+        if isinstance(node, ast.Name):
             if node.name in self.macros:
                 self.error(file, node.span, f"'{node.name}' is a macro, not a list")
             else:
