@@ -174,9 +174,8 @@ class _Checker:
             return self.resolved_macros[name]
         definition, file = self.macros[name]
         if name in self.expanding:
-            cycle = self.expanding[self.expanding.index(name) + 1 :]
-            names = [f"'{m}'" for m in cycle]
-            through = f" through {one_of(names)}" if cycle else ""
+            cycle = [*self.expanding[self.expanding.index(name) :], name]
+            through = f" ({' -> '.join(cycle)})" if len(cycle) > 2 else ""
             self.error(file, definition.name.span, f"macro '{name}' refers to itself{through}")
             return ast.Literal(False, definition.body.span)
         self.expanding.append(name)

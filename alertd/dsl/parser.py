@@ -149,6 +149,8 @@ def _translate(
             width = len(str(token))
         message = f"unexpected {found}, expected {expected}"
         hint = _token_hint(token, accepts)
+        if token.type == "$END" and at_end is not None and "}" in expected:
+            hint = "is a closing '}' missing before this line?"
     else:  # pragma: no cover - UnexpectedEOF is not raised by the LALR parser
         message = "unexpected end of file"
     return RuleError(
@@ -209,11 +211,12 @@ def _token_hint(token: Token, expected: set[str]) -> str | None:
 @cache
 def _terminal_text() -> dict[str, str]:
     """Terminal name -> the fixed text it matches (for keywords and punctuation)."""
-    texts: dict[str, str] = {}
+    texts: dict[str, str] = {"TRUE": "true", "FALSE": "false"}
     for terminal in _lark().terminals:
-        pattern = terminal.pattern
-        if isinstance(pattern, lark.lexer.PatternStr):
-            texts[terminal.name] = pattern.value
+        if isinstance(terminal.pattern, lark.lexer.PatternStr):
+            texts[terminal.name] = terminal.pattern.value
+        elif terminal.name.startswith("KW_"):
+            texts[terminal.name] = terminal.name.removeprefix("KW_").lower()
     return texts
 
 
