@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from alertd.dsl import ast, runtime
@@ -29,8 +30,16 @@ _ATTRIBUTE = "_alertd_condition"
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _COMPARISONS = frozenset(_FLIP)
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+
+
+def _no_key(event: Event) -> Key:
+    """The key of a rule without `by`: one window for all events."""
+    return ()
+
+
 _HELPERS: dict[str, Any] = {
     "_NUM": runtime.NUMBER_TYPES,
+    "_no_key": _no_key,
     "_index": runtime.index,
     "_scalar": runtime.scalar,
     **{f"_op{i}": fn for i, fn in enumerate(runtime.OPERATORS.values())},
@@ -56,50 +65,46 @@ class _CannotFold(Exception):
 
 
 def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timestamp") -> list[Rule]:
-    """Compile checked rules; one Python compile() for all of them."""
-    module: list[str] = []
-    bindings: list[dict[str, Any]] = []
-    exprs: list[ast.Expr] = []
-    for i, rule in enumerate(checked):
+    """Compile checked rules. Rules of the same shape (the same source once their literals are
+    bound) share one compiled factory, so a file of similar rules compiles a few functions."""
+    rules: list[Rule] = []
+    for rule in checked:
         gen = _Generator(rule.id, timestamp_field)
         expr = fold(rule.condition)
-        exprs.append(expr)
-        condition = gen.condition(expr)
-        count_key = gen.key(rule.count)
-        suppress_key = gen.key(rule.suppress)
-        module.append(
-            f"def _rule{i}(*, {', '.join(gen.bindings) or '_unused=None'}):\n"
-            f"    def condition(e):\n"
-            f"        try:\n"
-            f"            return {condition}\n"
-            f"        except Exception:\n"
-            f"            return {gen.bad}(True)\n"
-            f"    def count_key(e):\n"
-            f"        try:\n"
-            f"            return {count_key}\n"
-            f"        except Exception:\n"
-            f"            {gen.bad}(True)\n"
-            f"            return {_none_key(rule.count)}\n"
-            f"    def suppress_key(e):\n"
-            f"        try:\n"
-            f"            return {suppress_key}\n"
-            f"        except Exception:\n"
-            f"            {gen.bad}(True)\n"
-            f"            return {_none_key(rule.suppress)}\n"
-            f"    return condition, count_key, suppress_key\n"
+        parts = [f"    def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False')}"]
+        for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
+            if window is None:
+                parts.append(f"    {name} = _no_key\n")
+            else:
+                none_key = "(" + "None, " * len(window.keys) + ")"
+                parts.append(f"    def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+        params = ", ".join(gen.bindings) or "_unused=None"
+        source = (
+            f"def _factory(*, {params}):\n{''.join(parts)}"
+            "    return condition, count_key, suppress_key\n"
         )
-        bindings.append(gen.bindings)
-    namespace = _exec("\n".join(module), "<alertd rules>")
-    rules: list[Rule] = []
-    for i, (rule, expr) in enumerate(zip(checked, exprs, strict=True)):
-        condition, count_key, suppress_key = namespace[f"_rule{i}"](**bindings[i])
+        condition, count_key, suppress_key = _factory(source)(**gen.bindings)
         setattr(condition, _ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
         rules.append(_rule(rule, condition, count_key, suppress_key, expr))
     return rules
 
 
-def _none_key(window: Window | None) -> str:
-    return "(" + "None, " * len(window.keys) + ")" if window else "()"
+def _guarded(expression: str, bad: str, fallback: str) -> str:
+    """A function body that returns the expression, or counts a mismatch and returns fallback
+    should anything raise (the generated code is written not to; this is the safety net)."""
+    return (
+        f"        try:\n"
+        f"            return {expression}\n"
+        f"        except Exception:\n"
+        f"            {bad}(True)\n"
+        f"            return {fallback}\n"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _factory(source: str) -> Callable[..., tuple[Any, Any, Any]]:
+    factory: Callable[..., tuple[Any, Any, Any]] = _exec(source, "<alertd rule>")["_factory"]
+    return factory
 
 
 def _rule(
@@ -289,6 +294,8 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             lv, rv = _const(fl), _const(fr)
             if lv is _NOT_CONST or rv is _NOT_CONST:
                 return folded_binary
+            if op in ("==", "!=") and (lv is None or rv is None):  # `== null` tests missing
+                return ast.Literal((lv is None and rv is None) == (op == "=="), span)
             if op == "matches":
                 return _try_const(
                     lambda: runtime.matches(lv, re.compile(str(rv)), _refuse), folded_binary, span
@@ -313,7 +320,11 @@ def _fold_logic(expr: ast.Logic, known: Mapping[str, ast.Scalar]) -> ast.Expr:
         folded = fold(item, known)
         if isinstance(folded, ast.Literal) and isinstance(folded.value, bool):
             if folded.value is absorbing:
-                return ast.Literal(absorbing, expr.span)
+                # Items before it still run (they may count mismatches); items after never do.
+                if not items:
+                    return ast.Literal(absorbing, expr.span)
+                items.append(folded)
+                break
             continue
         items.append(folded)
     if not items:
