@@ -167,9 +167,12 @@ def main() -> None:
     print(
         f"per event: alertd RuleSet {timing['alertd'] * 1e6:.2f} us, "
         f"naive loop over 100 lambdas {timing['naive'] * 1e6:.2f} us "
-        f"({timing['naive'] / timing['alertd']:.1f}x slower), "
-        f"lambdas behind a type index {timing['indexed'] * 1e6:.2f} us "
-        f"({timing['indexed'] / timing['alertd']:.1f}x)"
+        f"({timing['naive'] / timing['alertd']:.1f}x slower)"
+    )
+    print(
+        f"per condition as RuleSet runs them: alertd {timing['alertd'] * 1e6:.2f} us vs the same "
+        f"lambdas behind the same type index {timing['indexed'] * 1e6:.2f} us: "
+        f"ratio {timing['alertd'] / timing['indexed']:.2f}x"
     )
 
     count, cold, warm = loading(args.repeat)
