@@ -1,9 +1,11 @@
-"""Errors the engine raises, all about the input it was given (never about its own state).
+"""Errors the engine raises: about the input it was given, or about its state database.
 
     ValueError
      ├── InvalidEvent          one event the engine cannot evaluate (not an object, ...)
      │    └── EventTimeError   its timestamp field cannot be read as a time
      └── InvalidBatch          a batch with at least one InvalidEvent; nothing was processed
+    RuntimeError
+     └── StateStoreError       the state database failed (cannot open, disk full, ...)
 
 Rule conditions and keys never raise out of the engine: a failure there is counted against the
 rule and treated as "no match" for that event (see `Engine.rule_errors`).
@@ -50,3 +52,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, dict):
         return "an object"
     return f"a {type(value).__name__}"
+
+
+class StateStoreError(RuntimeError):
+    """The state database cannot be opened, read or written; the message names the file."""

@@ -97,6 +97,13 @@ class MemoryStore:
         record = self._alerts[alert_id] = replace(record, acked_at=at, acked_by=by)
         return record
 
+    def prune_alerts(self, received_before: float) -> int:
+        floor = alert_id_floor(received_before)
+        old = [alert_id for alert_id in self._alerts if alert_id < floor]
+        for alert_id in old:
+            del self._alerts[alert_id]
+        return len(old)
+
     def size(self) -> StoreSize:
         return StoreSize(
             suppressions=sum(len(entries) for entries in self._suppressions.values()),

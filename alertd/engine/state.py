@@ -108,6 +108,10 @@ class AlertStore(Protocol):
         """Acknowledge an alert; a second ack keeps the first. None if there is no such alert."""
         ...
 
+    def prune_alerts(self, received_before: float) -> int:
+        """Delete alerts received before this time (history retention); return how many."""
+        ...
+
 
 class StateStore(WindowStore, AlertStore, Protocol):
     def size(self) -> StoreSize: ...

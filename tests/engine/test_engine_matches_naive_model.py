@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.state import StateStore
 from alertd.model import Decision, Rule
 from tests.engine.builders import T0, make_rule
 from tests.engine.naive_engine import NaiveDecision, NaiveEngine
@@ -99,7 +101,25 @@ ARRIVAL = T0 + 50
 def test_engine_decides_like_the_naive_model(
     rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
 ) -> None:
-    engine = Engine(RuleSet(rules), MemoryStore(), max_count_events=2)
+    assert_same_decisions(MemoryStore(), rules, stream, sweep_every)
+
+
+@settings(max_examples=60)
+@given(rules=rules(), stream=events(), sweep_every=st.sampled_from([0, 3]))
+def test_engine_on_sqlite_decides_like_the_naive_model(
+    rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
+) -> None:
+    store = SQLiteStore(":memory:")
+    try:
+        assert_same_decisions(store, rules, stream, sweep_every)
+    finally:
+        store.close()
+
+
+def assert_same_decisions(
+    store: StateStore, rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
+) -> None:
+    engine = Engine(RuleSet(rules), store, max_count_events=2)
     naive = NaiveEngine(rules, max_count_events=2)
     times = [float(event.get("timestamp", ARRIVAL)) for event in stream]
     for index, event in enumerate(stream):
