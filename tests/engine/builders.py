@@ -16,7 +16,10 @@ T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 def by(*fields: str) -> KeyFunction:
     """A `by` clause over top-level fields; a missing field keys as None (null)."""
-    return lambda event: tuple(event.get(name) for name in fields)
+    if len(fields) == 1:
+        [name] = fields
+        return lambda event: (event.get(name),)
+    return lambda event: tuple([event.get(name) for name in fields])
 
 
 def make_rule(
