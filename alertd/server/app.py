@@ -37,7 +37,7 @@ from alertd.server.decode import Limits, decode_events, decompress, invalid_batc
 
 log = logging.getLogger("alertd.server")
 
-ALERT_STATUSES = ("open", "acked")
+ALERT_STATUSES = ("firing", "acked")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
@@ -45,21 +45,20 @@ MAX_ADMIN_BODY = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class AlertQuery:
-    """Filters and paging for GET /v1/alerts. Alerts come newest first; `before` is a cursor."""
+    """Filters and paging for GET /v1/alerts, newest first; `cursor` is the last page's `next`."""
 
     rule: str | None = None
     priority: str | None = None
     status: str | None = None
-    since: float | None = None  # fired_at >= since (event time, epoch seconds)
-    until: float | None = None  # fired_at < until
-    before: str | None = None  # only alerts with an id below this one (the previous page's next)
+    since: float | None = None  # received at or after (epoch seconds)
     limit: int = DEFAULT_PAGE
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertPage:
     alerts: Sequence[Mapping[str, Any]]
-    next: str | None  # pass as `before` to get the next page; None on the last page
+    next: str | None  # pass as `cursor` to get the next page; None on the last page
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,9 @@ class Backend(Protocol):
         """One alert with each notification's delivery state and attempts, or None."""
         ...
 
-    def ack(self, alert_id: str, by: str, comment: str) -> Mapping[str, Any] | None: ...
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        """Acknowledge an alert (a second ack keeps the first); None if there is no such alert."""
+        ...
 
     def rules(self) -> Sequence[Mapping[str, Any]]: ...
 
@@ -233,8 +234,7 @@ class Api:
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
-        by, comment = _ack_fields(body)
-        alert = self.backend.ack(request.path_params["id"], by, comment)
+        alert = self.backend.ack(request.path_params["id"], _acked_by(body))
         if alert is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert)
@@ -349,9 +349,8 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
         priority=priority,
         status=status,
         since=_time_param("since", one("since")),
-        until=_time_param("until", one("until")),
-        before=one("before"),
         limit=limit,
+        cursor=one("cursor"),
     )
 
 
@@ -371,19 +370,17 @@ def _time_param(name: str, text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def _ack_fields(body: bytes) -> tuple[str, str]:
+def _acked_by(body: bytes) -> str:
     if not body.strip():
-        return "", ""
+        return ""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
-    if not isinstance(data, dict):
-        raise HttpError(400, 'expected {"by": "...", "comment": "..."}', reason="malformed")
-    by, comment = data.get("by", ""), data.get("comment", "")
-    if not isinstance(by, str) or not isinstance(comment, str):
-        raise HttpError(400, '"by" and "comment" must be strings', reason="malformed")
-    return by, comment
+    if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
+        raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
+    by: str = data.get("by", "")
+    return by
 
 
 def _bad_query(name: str, expected: str) -> HttpError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Protocol
 
 import uvicorn
 
@@ -18,7 +19,7 @@ from alertd.server.asgi import Receive, Scope, Send
 log = logging.getLogger("alertd.server")
 
 
-class App:
+class App(Protocol):
     """Anything callable as an ASGI app."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...

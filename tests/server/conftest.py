@@ -26,7 +26,7 @@ ALERT = {
     "description": "",
     "priority": "urgent",
     "key": ["v1", "d1"],
-    "status": "open",
+    "status": "firing",
     "fired_at": "2026-01-01T10:00:00Z",
     "received_at": "2026-01-01T10:00:01Z",
     "suppressed_count": 0,
@@ -35,7 +35,6 @@ ALERT = {
     "count_events": [],
     "acked_at": None,
     "acked_by": None,
-    "ack_comment": None,
     "notifications": [
         {
             "id": "n1",
@@ -75,7 +74,7 @@ class FakeBackend:
     shedding: float | None = None
     batches: list[list[dict[str, Any]]] = field(default_factory=list)
     queries: list[AlertQuery] = field(default_factory=list)
-    acks: list[tuple[str, str, str]] = field(default_factory=list)
+    acks: list[tuple[str, str]] = field(default_factory=list)
     reload_errors: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
 
@@ -106,17 +105,11 @@ class FakeBackend:
     def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         return ALERT if alert_id == ALERT["id"] else None
 
-    def ack(self, alert_id: str, by: str, comment: str) -> Mapping[str, Any] | None:
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         if alert_id != ALERT["id"]:
             return None
-        self.acks.append((alert_id, by, comment))
-        return {
-            **ALERT,
-            "status": "acked",
-            "acked_by": by,
-            "ack_comment": comment,
-            "acked_at": "2026-01-01T10:05:00Z",
-        }
+        self.acks.append((alert_id, by))
+        return {**ALERT, "status": "acked", "acked_by": by, "acked_at": "2026-01-01T10:05:00Z"}
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
         return [RULE]

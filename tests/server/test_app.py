@@ -385,11 +385,10 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         params={
             "rule": "critical_safety_event",
             "priority": "urgent",
-            "status": "open",
+            "status": "acked",
             "since": "2026-01-01T00:00:00Z",
-            "until": "1767312000",
-            "before": "01JH",
             "limit": "10",
+            "cursor": "01JH",
         },
         headers=ADMIN,
     )
@@ -399,11 +398,10 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         AlertQuery(
             rule="critical_safety_event",
             priority="urgent",
-            status="open",
+            status="acked",
             since=1767225600.0,
-            until=1767312000.0,
-            before="01JH",
             limit=10,
+            cursor="01JH",
         )
     ]
 
@@ -412,7 +410,7 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
     ("query", "message"),
     [
         ("priority=critical", "query parameter 'priority': expected one of low, medium"),
-        ("status=closed", "query parameter 'status': expected one of open, acked"),
+        ("status=open", "query parameter 'status': expected one of firing, acked"),
         ("limit=0", "query parameter 'limit': expected a whole number from 1 to 1000"),
         ("limit=5000", "query parameter 'limit'"),
         ("since=yesterday", "query parameter 'since': expected ISO-8601"),
@@ -433,15 +431,15 @@ async def test_one_alert_with_its_delivery_states(served: Served) -> None:
     assert missing.status_code == 404
 
 
-async def test_ack_records_who_and_why(served: Served) -> None:
+async def test_ack_records_who_handled_it(served: Served) -> None:
     response = await served.client.post(
         f"/v1/alerts/{ALERT['id']}/ack",
-        json={"by": "dispatcher-7", "comment": "driver called"},
+        json={"by": "dispatcher-7"},
         headers=ADMIN,
     )
     assert response.status_code == 200
     assert response.json()["status"] == "acked"
-    assert served.backend.acks == [(ALERT["id"], "dispatcher-7", "driver called")]
+    assert served.backend.acks == [(ALERT["id"], "dispatcher-7")]
     bare = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", headers=ADMIN)
     assert bare.status_code == 200
     bad = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json={"by": 7}, headers=ADMIN)
