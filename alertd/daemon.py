@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from alertd import metrics
+from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
 from alertd.server.app import AlertPage, AlertQuery, Api, ReloadOutcome
@@ -184,6 +184,9 @@ class Daemon:
             return EXIT_CONFIG
         try:
             self.core = self.core_factory(self.settings, self.clock)
+        except ConfigError as error:
+            log.error(str(error))
+            return EXIT_CONFIG
         except RulesInvalid as invalid:
             for problem in invalid.errors:
                 print(problem["text"], file=sys.stderr)
@@ -320,6 +323,7 @@ def api_server_settings(settings: Settings) -> ServerSettings:
         )
     path = settings.state.path.parent / DEV_TOKEN_FILE
     token = _dev_token(path)
+    logs.redact([token])
     print(
         f"alertd: no tokens configured; development token (ingest and admin): {token}\n"
         f"alertd: it is kept in {path}; configure real tokens before exposing alertd",

@@ -68,8 +68,13 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
 
     def __init__(self, stream: TextIO, secrets: Iterable[str]) -> None:
         super().__init__(stream)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        found = {*self.secrets, *(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)}
         # Longest first, so a secret containing another is removed whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]
+        self.secrets = sorted(found, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -93,6 +98,13 @@ def configure(
     # Libraries that log every request at INFO would drown alertd's own lines.
     for noisy in ("httpx", "httpcore", "uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def redact(secrets: Iterable[str]) -> None:
+    """Also keep these values out of the log from now on (e.g. a generated token)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RedactingHandler):
+            handler.add(secrets)
 
 
 def secrets_of(settings: Settings) -> list[str]:
