@@ -1,7 +1,8 @@
 """Reading recorded events: NDJSON, a JSON array or a YAML list, from a file or stdin (`-`).
 
 The format is told by the file's suffix (.ndjson / .jsonl, .yaml / .yml) or else by its first
-character: `[` a JSON array (or a YAML flow list), `{` NDJSON, anything else YAML. NDJSON is
+character: `[` a JSON array, `{` NDJSON, anything else YAML. (A JSON typo is never retried as
+YAML, where it would quietly mean something else.) NDJSON is
 streamed line by line, so a day of a large fleet (millions of events) replays in constant
 memory; a line that is not JSON is one bad event, reported with its index and line, and the
 replay goes on. A JSON array or YAML document that cannot be read at all is an EventFileError.
@@ -88,16 +89,7 @@ def _ndjson(stream: BinaryIO) -> Iterator[EventRecord]:
 
 def _document(data: bytes, name: str, as_yaml: bool) -> Iterator[EventRecord]:
     try:
-        if as_yaml:
-            value = load_yaml(_text(data, name))
-        else:
-            try:
-                value = load_json(data)
-            except DocumentError as json_error:
-                try:  # a YAML flow list: [{type: safety_event}]
-                    value = load_yaml(_text(data, name))
-                except DocumentError:
-                    raise json_error from None
+        value = load_yaml(_text(data, name)) if as_yaml else load_json(data)
     except DocumentError as exc:
         raise EventFileError(exc.at(name)) from None
     if value is None:

@@ -203,11 +203,11 @@ def write_text(outcomes: list[Outcome], out: TextIO, paint: Painter) -> None:
     broken = len({o.path for o in outcomes if o.name is None})
     files = len({o.path for o in outcomes})
     line = (
-        f"\n{len(tests)} tests in {files} file{'s' * (files != 1)}: "
+        f"\n{_count(len(tests), 'test')} in {_count(files, 'file')}: "
         f"{len(tests) - failed} passed, {failed} failed"
     )
     if broken:
-        line += f"; {broken} file{'s' * (broken != 1)} could not run"
+        line += f"; {_count(broken, 'file')} could not run"
     out.write(line + "\n")
 
 
@@ -357,6 +357,10 @@ def _plain(value: object) -> Any:
 
 def _shown(value: object) -> str:
     return "nothing" if value is None else dump_json(value)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _indent(text: str, spaces: int) -> str:
