@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
@@ -145,7 +146,19 @@ class TextReport:
 
 
 def format_key(key: Key) -> str:
-    """A key for people: `v1, d7, null`; `-` for a rule without `by`."""
+    """A key for people: `v1, d7, null, "52.52,13.40"`; `-` for a rule without `by`.
+
+    Plain words are shown bare; anything that could be misread (a comma, spaces at the ends,
+    an empty string, a number in a string) is shown quoted, as JSON."""
     if not key:
         return "-"
-    return ", ".join(value if isinstance(value, str) else dump_json(value) for value in key)
+    return ", ".join(_key_part(value) for value in key)
+
+
+def _key_part(value: object) -> str:
+    if isinstance(value, str) and _BARE.fullmatch(value):
+        return value
+    return dump_json(value)
+
+
+_BARE = re.compile(r"[A-Za-z_][\w.:@/-]*")

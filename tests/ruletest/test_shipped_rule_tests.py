@@ -1,0 +1,38 @@
+"""The unit tests shipped with the starter rules pass, and every starter rule has one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alertd.cli import main
+from alertd.config import load_settings
+from alertd.dsl import load_rules
+from alertd.ruletest.unittests import find_test_files, parse_test_file
+
+REPO = Path(__file__).resolve().parents[2]
+RULE_TESTS = REPO / "rules" / "tests"
+
+
+def test_the_shipped_rule_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    exit_code = main(["test-rule", "-c", str(REPO / "alertd.toml"), str(RULE_TESTS)])
+    out = capsys.readouterr().out
+    assert exit_code == 0, out
+    assert "0 failed" in out
+
+
+def test_every_shipped_rule_is_tested_firing() -> None:
+    settings = load_settings(REPO / "alertd.toml")
+    rules = load_rules(
+        [REPO / "rules"], channels=settings.channel_names(), groups=settings.recipients.keys()
+    )
+    fired = {
+        expected.rule
+        for path in find_test_files([RULE_TESTS])
+        for test in parse_test_file(path).tests
+        for expected in test.expect
+        if expected.decision == "fired"
+    }
+    untested = sorted({rule.id for rule in rules} - fired)
+    assert untested == [], f"rules without a unit test in {RULE_TESTS}: {untested}"
