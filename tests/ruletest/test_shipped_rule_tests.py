@@ -36,3 +36,14 @@ def test_every_shipped_rule_is_tested_firing() -> None:
     }
     untested = sorted({rule.id for rule in rules} - fired)
     assert untested == [], f"rules without a unit test in {RULE_TESTS}: {untested}"
+
+
+def test_the_example_in_the_docs_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = (REPO / "docs" / "testing-rules.md").read_text()
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    rules = REPO / "rules"
+    example = example.replace("../common.rules", str(rules / "common.rules"))
+    example = example.replace("../safety.rules", str(rules / "safety.rules"))
+    (tmp_path / "example.yaml").write_text(example)
+    exit_code = main(["test-rule", "-c", str(REPO / "alertd.toml"), str(tmp_path / "example.yaml")])
+    assert exit_code == 0, capsys.readouterr().out
