@@ -11,6 +11,7 @@ from alertd.config import Settings
 from alertd.notify.channels.base import Channel
 from alertd.notify.channels.console import ConsoleChannel
 from alertd.notify.channels.email import EmailChannel
+from alertd.notify.channels.push import build_push
 from alertd.notify.channels.slack import SlackChannel
 from alertd.notify.channels.sms import SmsChannel
 from alertd.notify.channels.webhook import WebhookChannel
@@ -29,6 +30,8 @@ def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
     table = settings.channels[name]
     if kind == "email":
         return EmailChannel(name, table, settings.dispatch, clock)
+    if kind == "push":
+        return build_push(name, table, settings.dispatch, clock)
     if kind == "slack":
         return SlackChannel(name, table, settings.dispatch, clock)
     if kind == "sms":
