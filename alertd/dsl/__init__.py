@@ -1,0 +1,22 @@
+"""The rule language: parse, check and compile rule files into `alertd.model.Rule`s.
+
+    from alertd.dsl import load_rules
+    rules = load_rules([Path("rules")], channels=settings.channel_names(),
+                       groups=settings.recipients.keys())
+
+Every mistake in a rule file is a `RuleError` (path, line, column, message, suggestion); a load
+raises one `RuleErrors` holding all of them. The language is described in docs/rules.md.
+"""
+
+from alertd.dsl.errors import RuleError, RuleErrors
+from alertd.dsl.loader import compile_text, find_rule_files, load_rules
+from alertd.dsl.runtime import mismatch_counts
+
+__all__ = [
+    "RuleError",
+    "RuleErrors",
+    "compile_text",
+    "find_rule_files",
+    "load_rules",
+    "mismatch_counts",
+]

@@ -1,0 +1,307 @@
+"""The rule language's syntax tree: plain frozen dataclasses, each with the span it was read from.
+
+The parser builds these; the checker resolves names (a `Name` becomes a `Field`, a named list a
+`ListLit`, a macro its expanded body) and converts duration literals; the compiler turns the
+resolved tree into Python. Passes are functions over this data, never methods on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node was written: 1-based line and column of its first and one past its last char."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def width(self) -> int:
+        return self.end_column - self.column if self.end_line == self.line else 1
+
+
+Scalar: TypeAlias = str | int | float | bool | None
+
+
+# Expressions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A string, number, boolean or null."""
+
+    value: Scalar
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DurationLit:
+    """`90s`, `5m`, `1h30m` as written; the checker turns it into a Literal of seconds."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit:
+    """`[a, b, c]`, or a named list (`name` set) after the checker resolved it."""
+
+    items: tuple[Expr, ...]
+    span: Span
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A bare name before resolution: a field, a macro or a named list."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A top-level field of the event (resolved from a Name); missing fields are null."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """`obj.name`: a key of an object; null when obj is not an object or lacks the key."""
+
+    obj: Expr
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """`obj[key]`: a key of an object or a 0-based position in a list (negative from the end)."""
+
+    obj: Expr
+    index: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "not" or "-"
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Logic:
+    """`a and b and c` (or `or`): kept flat, so long chains do not nest."""
+
+    op: str  # "and" or "or"
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # == != < <= > >= in "not in" contains startswith endswith matches + - * / %
+    left: Expr
+    right: Expr
+    span: Span
+    op_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MacroRef:
+    """A macro used inside an expression, kept (by the checker) around its expanded body."""
+
+    name: str
+    body: Expr
+    span: Span
+
+
+Expr: TypeAlias = (
+    Literal
+    | DurationLit
+    | ListLit
+    | Name
+    | Field
+    | Attr
+    | Index
+    | Unary
+    | Logic
+    | Binary
+    | Call
+    | MacroRef
+)
+
+
+# Rule clauses ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string value written in a clause (`name "..."`), with where it was written."""
+
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NameClause:
+    text: Text
+    span: Span
+    keyword = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionClause:
+    text: Text
+    span: Span
+    keyword = "description"
+
+
+@dataclass(frozen=True, slots=True)
+class WhenClause:
+    expr: Expr
+    span: Span
+    keyword = "when"
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityClause:
+    value: Text
+    span: Span
+    keyword = "priority"
+
+
+@dataclass(frozen=True, slots=True)
+class CountClause:
+    threshold: Text  # the number as written
+    within: Text  # the duration as written
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "count"
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressClause:
+    duration: Text
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "suppress"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    channel: Text
+    groups: tuple[Text, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyClause:
+    targets: tuple[Target, ...]
+    span: Span
+    keyword = "notify"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateClause:
+    name: Text
+    span: Span
+    keyword = "template"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    key: Text
+    value: Text
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsClause:
+    labels: tuple[Label, ...]
+    span: Span
+    keyword = "labels"
+
+
+@dataclass(frozen=True, slots=True)
+class EnabledClause:
+    value: bool
+    span: Span
+    keyword = "enabled"
+
+
+Clause: TypeAlias = (
+    NameClause
+    | DescriptionClause
+    | WhenClause
+    | PriorityClause
+    | CountClause
+    | SuppressClause
+    | NotifyClause
+    | TemplateClause
+    | LabelsClause
+    | EnabledClause
+)
+
+
+# Top-level items -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListDef:
+    name: Text
+    items: ListLit
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MacroDef:
+    name: Text
+    body: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    id: Text
+    clauses: tuple[Clause, ...]
+    span: Span
+
+
+Item: TypeAlias = ListDef | MacroDef | RuleDef
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFile:
+    """One parsed file: its items and its lines (for error excerpts and source text)."""
+
+    path: str
+    items: tuple[Item, ...]
+    lines: tuple[str, ...]
+
+    def source_line(self, line: int) -> str | None:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else None
+
+    def text(self, span: Span) -> str:
+        """The source text a span covers, lines joined by newlines."""
+        if span.line == span.end_line:
+            return self.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        first = self.lines[span.line - 1][span.column - 1 :]
+        middle = self.lines[span.line : span.end_line - 1]
+        last = self.lines[span.end_line - 1][: span.end_column - 1]
+        return "\n".join([first, *middle, last])

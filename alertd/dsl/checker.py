@@ -1,0 +1,650 @@
+"""The checker: every mistake in a set of parsed rule files, and the rules made ready to compile.
+
+It resolves names by where they stand (a bare name is a macro where a condition is expected,
+a named list after `in`, a field anywhere else), expands macros, converts durations, and checks
+kinds where the text fixes them (`"a" > 3` can never be true). It collects all errors instead of
+stopping at the first, because a person fixing a rule file wants the whole list at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from zoneinfo import available_timezones
+
+from alertd.dsl import ast
+from alertd.dsl.errors import RuleError, did_you_mean, one_of
+from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
+from alertd.durations import parse_duration
+from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
+
+MAX_DEPTH = 64  # expressions nested deeper than this are refused (the compiler recurses)
+MAX_COUNT = 100_000  # `count N`: more events than this per key is a misunderstanding
+
+_ORDERED = ("number", "string")
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+_STRING_TESTS = frozenset({"startswith", "endswith", "matches"})
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A checked `count` or `suppress` clause."""
+
+    seconds: float
+    keys: tuple[ast.Expr, ...]
+    key_sources: tuple[str, ...]
+    threshold: int = 0  # count only
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRule:
+    """A rule whose every part was checked; its expressions are resolved and ready to compile."""
+
+    id: str
+    name: str
+    condition: ast.Expr
+    condition_source: str
+    location: SourceLocation
+    priority: Priority = "medium"
+    description: str = ""
+    count: Window | None = None
+    suppress: Window | None = None
+    notify: tuple[NotifyTarget, ...] = ()
+    template: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+
+
+def check(
+    files: Sequence[ast.RuleFile],
+    *,
+    channels: Collection[str],
+    groups: Collection[str] | None = None,
+) -> tuple[list[CheckedRule], list[RuleError]]:
+    """Check parsed files together (lists and macros are shared by all of them, rule ids must be
+    unique across them). Returns the checked rules and every error found."""
+    checker = _Checker(files, frozenset(channels), None if groups is None else frozenset(groups))
+    rules = checker.run()
+    return rules, checker.errors
+
+
+class _Checker:
+    def __init__(
+        self,
+        files: Sequence[ast.RuleFile],
+        channels: frozenset[str],
+        groups: frozenset[str] | None,
+    ) -> None:
+        self.files = files
+        self.channels = channels
+        self.groups = groups
+        self.errors: list[RuleError] = []
+        self.lists: dict[str, tuple[ast.ListDef, ast.RuleFile]] = {}
+        self.macros: dict[str, tuple[ast.MacroDef, ast.RuleFile]] = {}
+        self.resolved_lists: dict[str, ast.ListLit] = {}
+        self.resolved_macros: dict[str, ast.Expr] = {}
+        self.expanding: list[str] = []
+
+    def error(
+        self, file: ast.RuleFile, span: ast.Span, message: str, hint: str | None = None
+    ) -> None:
+        self.errors.append(
+            RuleError(
+                file.path,
+                span.line,
+                span.column,
+                message,
+                hint,
+                source_line=file.source_line(span.line),
+                width=span.width,
+            )
+        )
+
+    # The whole run ------------------------------------------------------------------------------
+
+    def run(self) -> list[CheckedRule]:
+        self._collect_definitions()
+        for name, (definition, file) in self.lists.items():
+            self.resolved_lists[name] = self._named_list(definition, file)
+        for name in self.macros:
+            self._macro(name)
+        rules: list[CheckedRule] = []
+        seen: dict[str, SourceLocation] = {}
+        for file in self.files:
+            for item in file.items:
+                if not isinstance(item, ast.RuleDef):
+                    continue
+                where = SourceLocation(file.path, item.span.line, item.span.column)
+                rule_id = item.id.value
+                if rule_id in seen:
+                    self.error(
+                        file,
+                        item.id.span,
+                        f"duplicate rule id '{rule_id}' (first defined at {seen[rule_id]})",
+                    )
+                else:
+                    seen[rule_id] = where
+                rule = self._rule(item, file, where)
+                if rule is not None:
+                    rules.append(rule)
+        return rules
+
+    def _collect_definitions(self) -> None:
+        defined: dict[str, tuple[str, SourceLocation]] = {}
+        for file in self.files:
+            for item in file.items:
+                if isinstance(item, ast.RuleDef):
+                    continue
+                what = "list" if isinstance(item, ast.ListDef) else "macro"
+                name = item.name.value
+                if name in defined:
+                    other, where = defined[name]
+                    self.error(
+                        file,
+                        item.name.span,
+                        f"duplicate name '{name}': already defined as a {other} at {where}",
+                    )
+                    continue
+                defined[name] = (what, SourceLocation(file.path, item.span.line, item.span.column))
+                if isinstance(item, ast.ListDef):
+                    self.lists[name] = (item, file)
+                else:
+                    self.macros[name] = (item, file)
+
+    def _named_list(self, definition: ast.ListDef, file: ast.RuleFile) -> ast.ListLit:
+        items: list[ast.Expr] = []
+        for item in definition.items.items:
+            value, _ = self._expr(item, file, condition=False)
+            if isinstance(value, ast.Literal):
+                items.append(value)
+            else:
+                self.error(
+                    file,
+                    item.span,
+                    "a named list may hold only literal values (strings, numbers, true, false, "
+                    "null)",
+                )
+        return ast.ListLit(tuple(items), definition.items.span, definition.name.value)
+
+    def _macro(self, name: str) -> ast.Expr:
+        if name in self.resolved_macros:
+            return self.resolved_macros[name]
+        definition, file = self.macros[name]
+        if name in self.expanding:
+            cycle = [*self.expanding[self.expanding.index(name) :], name]
+            through = f" ({' -> '.join(cycle)})" if len(cycle) > 2 else ""
+            self.error(file, definition.name.span, f"macro '{name}' refers to itself{through}")
+            return ast.Literal(False, definition.body.span)
+        self.expanding.append(name)
+        body = self._condition(definition.body, file)
+        self.expanding.pop()
+        # A macro caught in a cycle was already given its error; later uses see it as false.
+        self.resolved_macros.setdefault(name, body)
+        return self.resolved_macros[name]
+
+    # Rules --------------------------------------------------------------------------------------
+
+    def _rule(
+        self, rule: ast.RuleDef, file: ast.RuleFile, where: SourceLocation
+    ) -> CheckedRule | None:
+        errors_before = len(self.errors)
+        clauses: dict[str, ast.Clause] = {}
+        for clause in rule.clauses:
+            if clause.keyword in clauses:
+                first = clauses[clause.keyword].span.line
+                self.error(
+                    file,
+                    clause.span,
+                    f"duplicate '{clause.keyword}' clause (the first is on line {first})",
+                )
+            else:
+                clauses[clause.keyword] = clause
+        when = clauses.get("when")
+        if not isinstance(when, ast.WhenClause):
+            self.error(file, rule.id.span, f"rule '{rule.id.value}' has no 'when' clause")
+            return None
+        condition = self._condition(when.expr, file)
+        name = clauses.get("name")
+        description = clauses.get("description")
+        priority = self._priority(clauses.get("priority"), file)
+        count = self._count(clauses.get("count"), file)
+        suppress = self._suppress(clauses.get("suppress"), file)
+        notify = self._notify(clauses.get("notify"), file)
+        template = clauses.get("template")
+        if isinstance(template, ast.TemplateClause) and not template.name.value.strip():
+            self.error(file, template.name.span, "the template name is empty")
+        labels = self._labels(clauses.get("labels"), file)
+        enabled = clauses.get("enabled")
+        if len(self.errors) > errors_before:
+            return None
+        return CheckedRule(
+            id=rule.id.value,
+            name=name.text.value if isinstance(name, ast.NameClause) else rule.id.value,
+            condition=condition,
+            condition_source=file.text(when.expr.span),
+            location=where,
+            priority=priority,
+            description=description.text.value
+            if isinstance(description, ast.DescriptionClause)
+            else "",
+            count=count,
+            suppress=suppress,
+            notify=notify,
+            template=template.name.value if isinstance(template, ast.TemplateClause) else None,
+            labels=labels,
+            enabled=enabled.value if isinstance(enabled, ast.EnabledClause) else True,
+        )
+
+    def _priority(self, clause: ast.Clause | None, file: ast.RuleFile) -> Priority:
+        if not isinstance(clause, ast.PriorityClause):
+            return "medium"
+        value = clause.value.value
+        for priority in PRIORITIES:
+            if value == priority:
+                return priority
+        self.error(
+            file,
+            clause.value.span,
+            f"unknown priority '{value}'",
+            did_you_mean(value, PRIORITIES) or f"use {one_of(PRIORITIES)}",
+        )
+        return "medium"
+
+    def _duration(self, text: ast.Text, file: ast.RuleFile) -> float:
+        try:
+            seconds = parse_duration(text.value)
+        except ValueError as exc:
+            hint = None
+            if text.value.replace(".", "", 1).isdigit():
+                hint = f"add a unit: {text.value}s, {text.value}m or {text.value}h"
+            self.error(file, text.span, str(exc), hint)
+            return 0.0
+        if seconds <= 0:
+            self.error(file, text.span, "the duration must be longer than zero")
+        return seconds
+
+    def _keys(
+        self, keys: tuple[ast.Expr, ...], file: ast.RuleFile
+    ) -> tuple[tuple[ast.Expr, ...], tuple[str, ...]]:
+        resolved = tuple(self._expr(key, file, condition=False)[0] for key in keys)
+        return resolved, tuple(file.text(key.span) for key in keys)
+
+    def _count(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
+        if not isinstance(clause, ast.CountClause):
+            return None
+        text = clause.threshold.value
+        threshold = int(text) if text.isdigit() else 0
+        if not text.isdigit():
+            self.error(file, clause.threshold.span, f"count must be a whole number, got {text}")
+        elif threshold < 2:
+            self.error(
+                file,
+                clause.threshold.span,
+                f"count must be at least 2, got {threshold}",
+                "to act on every matching event, leave out the count clause",
+            )
+        elif threshold > MAX_COUNT:
+            self.error(
+                file, clause.threshold.span, f"count must be at most {MAX_COUNT}, got {threshold}"
+            )
+        seconds = self._duration(clause.within, file)
+        keys, sources = self._keys(clause.keys, file)
+        return Window(seconds, keys, sources, threshold)
+
+    def _suppress(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
+        if not isinstance(clause, ast.SuppressClause):
+            return None
+        seconds = self._duration(clause.duration, file)
+        keys, sources = self._keys(clause.keys, file)
+        return Window(seconds, keys, sources)
+
+    def _notify(self, clause: ast.Clause | None, file: ast.RuleFile) -> tuple[NotifyTarget, ...]:
+        if not isinstance(clause, ast.NotifyClause):
+            return ()
+        targets: list[NotifyTarget] = []
+        seen: set[str] = set()
+        for target in clause.targets:
+            channel = target.channel.value
+            if channel not in self.channels:
+                self.error(
+                    file,
+                    target.channel.span,
+                    f"unknown channel '{channel}'",
+                    did_you_mean(channel, self.channels)
+                    or f"the channels are {one_of(sorted(self.channels))}",
+                )
+            elif channel in seen:
+                self.error(file, target.channel.span, f"channel '{channel}' is listed twice")
+            seen.add(channel)
+            for group in target.groups:
+                if self.groups is not None and group.value not in self.groups:
+                    self.error(
+                        file,
+                        group.span,
+                        f"unknown recipient group '{group.value}'",
+                        did_you_mean(group.value, self.groups)
+                        or "recipient groups are defined under [recipients] in alertd.toml",
+                    )
+            targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
+        return tuple(targets)
+
+    def _labels(self, clause: ast.Clause | None, file: ast.RuleFile) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        if isinstance(clause, ast.LabelsClause):
+            for label in clause.labels:
+                if label.key.value in labels:
+                    self.error(file, label.key.span, f"duplicate label '{label.key.value}'")
+                labels[label.key.value] = label.value.value
+        return labels
+
+    # Expressions --------------------------------------------------------------------------------
+
+    def _condition(self, expr: ast.Expr, file: ast.RuleFile) -> ast.Expr:
+        if _too_deep(expr):
+            self.error(file, expr.span, f"the expression is nested too deeply (over {MAX_DEPTH})")
+            return ast.Literal(False, expr.span)
+        resolved, _ = self._expr(expr, file, condition=True)
+        return resolved
+
+    def _expr(self, node: ast.Expr, file: ast.RuleFile, *, condition: bool) -> tuple[ast.Expr, str]:
+        """The resolved node and its kind (string, number, bool, null, list, object or any).
+        With `condition`, the node stands where a true/false test is needed."""
+        resolved, kind = self._resolve(node, file, condition)
+        if condition and kind not in ("bool", "error"):
+            self._not_a_condition(node, kind, file)
+        return resolved, kind
+
+    def _not_a_condition(self, node: ast.Expr, kind: str, file: ast.RuleFile) -> None:
+        if isinstance(node, ast.Attr | ast.Index):
+            path = file.text(node.span)
+            self.error(
+                file,
+                node.span,
+                f"expected a condition, got the field '{path}'",
+                f"compare it, such as {path} == true, or test it with exists({path})",
+            )
+        elif kind == "any":
+            self.error(file, node.span, "expected a condition, got a value")
+        else:
+            self.error(file, node.span, f"expected a condition, got {_a(kind)}")
+
+    def _resolve(self, node: ast.Expr, file: ast.RuleFile, condition: bool) -> tuple[ast.Expr, str]:
+        match node:
+            case ast.Literal(value=value):
+                return node, _kind_of(value)
+            case ast.DurationLit(text=text, span=span):
+                return ast.Literal(self._duration(ast.Text(text, span), file), span), "number"
+            case ast.ListLit(items=items, span=span):
+                values = tuple(self._expr(item, file, condition=False)[0] for item in items)
+                return ast.ListLit(values, span), "list"
+            case ast.Name():
+                return self._name(node, file, condition)
+            case ast.Attr(obj=obj, name=name, span=span):
+                return ast.Attr(self._expr(obj, file, condition=False)[0], name, span), "any"
+            case ast.Index(obj=obj, index=index, span=span):
+                resolved_index, index_kind = self._expr(index, file, condition=False)
+                if index_kind not in ("string", "number", "any", "error"):
+                    self.error(
+                        file,
+                        index.span,
+                        f"an index must be a string or a number, not {_a(index_kind)}",
+                    )
+                resolved_obj = self._expr(obj, file, condition=False)[0]
+                return ast.Index(resolved_obj, resolved_index, span), "any"
+            case ast.Unary(op="not", operand=operand, span=span):
+                return ast.Unary("not", self._expr(operand, file, condition=True)[0], span), "bool"
+            case ast.Unary(op=op, operand=operand, span=span):
+                resolved, kind = self._expr(operand, file, condition=False)
+                if kind not in ("number", "any", "error"):
+                    self.error(file, span, f"cannot negate {_a(kind)}")
+                return ast.Unary(op, resolved, span), "number"
+            case ast.Logic(op=op, items=items, span=span):
+                resolved_items = tuple(self._expr(i, file, condition=True)[0] for i in items)
+                return ast.Logic(op, resolved_items, span), "bool"
+            case ast.Binary():
+                return self._binary(node, file)
+            case ast.Call():
+                return self._call(node, file)
+            case _:  # pragma: no cover - Field and MacroRef exist only after resolution
+                raise TypeError(f"unexpected node {node!r}")
+
+    def _name(self, node: ast.Name, file: ast.RuleFile, condition: bool) -> tuple[ast.Expr, str]:
+        """A bare name is a macro where a condition stands, else a field. (After `in` it is a
+        named list: see `_list_operand`.) So names never shadow one another."""
+        name = node.name
+        if not condition:
+            return ast.Field(name, node.span), "any"
+        if name in self.macros:
+            return ast.MacroRef(name, self._macro(name), node.span), "bool"
+        if name in self.lists:
+            self.error(
+                file,
+                node.span,
+                f"'{name}' is a list, not a condition",
+                f"test membership, such as type in {name}",
+            )
+        else:
+            self.error(
+                file,
+                node.span,
+                f"unknown macro '{name}'",
+                did_you_mean(name, self.macros)
+                or f"to test a field, compare it ({name} == true) or use exists({name})",
+            )
+        return ast.Literal(False, node.span), "error"
+
+    def _list_operand(self, node: ast.Expr, file: ast.RuleFile) -> tuple[ast.Expr, str]:
+        """The right side of `in`: a bare name there must be a named list."""
+        if isinstance(node, ast.Name) and node.name in self.lists:
+            return self.resolved_lists[node.name], "list"
+        if isinstance(node, ast.Name):
+            if node.name in self.macros:
+                self.error(file, node.span, f"'{node.name}' is a macro, not a list")
+            else:
+                self.error(
+                    file,
+                    node.span,
+                    f"unknown list '{node.name}'",
+                    did_you_mean(node.name, self.lists)
+                    or f"to test a field that holds a list, write {node.name} contains ...",
+                )
+            return ast.ListLit((), node.span), "error"
+        return self._expr(node, file, condition=False)
+
+    def _binary(self, node: ast.Binary, file: ast.RuleFile) -> tuple[ast.Expr, str]:
+        op = node.op
+        left, lk = self._expr(node.left, file, condition=False)
+        if op in ("in", "not in"):
+            right, rk = self._list_operand(node.right, file)
+        else:
+            right, rk = self._expr(node.right, file, condition=False)
+        resolved = ast.Binary(op, left, right, node.span, node.op_span)
+        if "error" in (lk, rk):
+            return resolved, "error" if op in _ARITHMETIC else "bool"
+        problem = _kind_problem(op, lk, rk)
+        if problem is not None:
+            self.error(file, node.op_span, *problem)
+        if op in ("/", "%") and isinstance(right, ast.Literal) and right.value == 0:
+            self.error(file, node.right.span, "division by zero")
+        if op == "matches":
+            self._pattern(node.right, file)
+        if op in _ARITHMETIC:
+            return resolved, _arithmetic_kind(op, lk, rk)
+        return resolved, "bool"
+
+    def _pattern(self, node: ast.Expr, file: ast.RuleFile) -> None:
+        if not (isinstance(node, ast.Literal) and isinstance(node.value, str)):
+            self.error(file, node.span, "the pattern after 'matches' must be a string literal")
+            return
+        try:
+            re.compile(node.value)
+        except re.error as exc:
+            self.error(file, node.span, f"invalid regular expression: {exc}")
+
+    def _call(self, node: ast.Call, file: ast.RuleFile) -> tuple[ast.Expr, str]:
+        builtin = BUILTINS.get(node.name)
+        args = tuple(self._expr(arg, file, condition=False) for arg in node.args)
+        resolved = ast.Call(node.name, tuple(arg for arg, _ in args), node.span)
+        if builtin is None:
+            self.error(
+                file,
+                _name_span(node),
+                f"unknown function '{node.name}'",
+                did_you_mean(node.name, BUILTINS)
+                or f"the functions are {one_of(sorted(BUILTINS))}",
+            )
+            return resolved, "error"
+        arity = builtin.arity_error(len(args))
+        if arity is not None:
+            self.error(file, node.span, arity)
+            return resolved, builtin.returns
+        for position, (_, kind) in enumerate(args):
+            accepted = builtin.param(position)
+            if accepted and kind not in accepted and kind not in ("any", "null", "error"):
+                self.error(
+                    file,
+                    node.args[position].span,
+                    f"{node.name}() expects {_kinds(accepted)} as argument {position + 1}, "
+                    f"not {_a(kind)}",
+                )
+        if builtin.event_time and args:
+            self._zone(node.args[0], file)
+        if node.name == "geocell" and len(args) == 2:
+            digits = node.args[1]
+            if not (
+                isinstance(digits, ast.Literal)
+                and digits.value.__class__ is int
+                and 0 <= digits.value <= MAX_GEOCELL_DIGITS
+            ):
+                self.error(
+                    file,
+                    digits.span,
+                    f"geocell() digits must be a whole number from 0 to {MAX_GEOCELL_DIGITS}",
+                )
+        return resolved, builtin.returns
+
+    def _zone(self, node: ast.Expr, file: ast.RuleFile) -> None:
+        if not (isinstance(node, ast.Literal) and isinstance(node.value, str)):
+            self.error(
+                file, node.span, 'the time zone must be a string literal, such as "Europe/Paris"'
+            )
+            return
+        try:
+            time_zone(node.value)
+        except ValueError as exc:
+            self.error(file, node.span, str(exc), did_you_mean(node.value, _zones()))
+
+
+def _name_span(node: ast.Call) -> ast.Span:
+    line, column = node.span.line, node.span.column
+    return ast.Span(line, column, line, column + len(node.name))
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _too_deep(expr: ast.Expr) -> bool:
+    """Whether the expression nests deeper than MAX_DEPTH (found without recursion)."""
+    stack: list[tuple[ast.Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in _children(node))
+    return False
+
+
+def _children(node: ast.Expr) -> Iterator[ast.Expr]:
+    match node:
+        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
+            yield from items
+        case ast.Attr(obj=obj):
+            yield obj
+        case ast.Index(obj=obj, index=index):
+            yield obj
+            yield index
+        case ast.Unary(operand=operand):
+            yield operand
+        case ast.Binary(left=left, right=right):
+            yield left
+            yield right
+
+
+def _kind_of(value: ast.Scalar) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    return "number"
+
+
+def _a(kind: str) -> str:
+    return {"any": "a value", "null": "null", "object": "an object"}.get(kind, f"a {kind}")
+
+
+def _kinds(kinds: frozenset[str]) -> str:
+    return one_of([_a(k) for k in sorted(kinds, key=["string", "number", "list", "object"].index)])
+
+
+def _kind_problem(op: str, lk: str, rk: str) -> tuple[str, str | None] | None:
+    """Why `left op right` can never work, given the kinds the text fixes; None if it can."""
+    known = lk != "any" and rk != "any"
+    if op in ("==", "!="):
+        if known and "null" not in (lk, rk) and lk != rk:
+            return f"cannot compare {lk} with {rk} using '{op}'", "the comparison is always false"
+        return None
+    if op in _COMPARISONS:
+        if "null" in (lk, rk):
+            return (
+                f"'{op}' with null is always false",
+                "write '== null' or '!= null' to test for a missing value",
+            )
+        if known and lk != rk:
+            return f"cannot compare {lk} with {rk} using '{op}'", "the comparison is always false"
+        for kind in (lk, rk):
+            if kind not in (*_ORDERED, "any"):
+                return f"'{op}' compares numbers or strings, not {kind}s", None
+        return None
+    if op in ("in", "not in"):
+        if rk not in ("list", "string", "any"):
+            return f"'{op}' needs a list or a string on its right, not {_a(rk)}", None
+        if rk == "string" and lk not in ("string", "any", "null"):
+            return f"cannot look for {_a(lk)} in a string", None
+        return None
+    if op == "contains":
+        if lk not in ("list", "string", "any"):
+            return f"'contains' needs a list or a string on its left, not {_a(lk)}", None
+        if lk == "string" and rk not in ("string", "any", "null"):
+            return f"cannot look for {_a(rk)} in a string", None
+        return None
+    if op in _STRING_TESTS:
+        for kind in (lk, rk):
+            if kind not in ("string", "any"):
+                return f"'{op}' needs strings, not {_a(kind)}", None
+        return None
+    # arithmetic
+    if "null" in (lk, rk):
+        return f"'{op}' with null is always null", None
+    if op == "+" and known and lk == rk == "string":
+        return None
+    for kind in (lk, rk):
+        if kind not in ("number", "any") and not (op == "+" and kind == "string"):
+            return f"cannot apply '{op}' to {lk} and {rk}", None
+    if op == "+" and known and lk != rk:
+        return f"cannot apply '+' to {lk} and {rk}", None
+    return None
+
+
+def _arithmetic_kind(op: str, lk: str, rk: str) -> str:
+    if op == "+" and "string" in (lk, rk):
+        return "string"
+    if op == "+" and lk == rk == "any":
+        return "any"
+    return "number"

@@ -1,0 +1,111 @@
+"""The front door of the rule language: files and folders in, compiled rules out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from alertd.dsl import ast
+from alertd.dsl.checker import check
+from alertd.dsl.compiler import compile_rules
+from alertd.dsl.errors import RuleError, RuleErrors
+from alertd.dsl.parser import parse
+from alertd.model import CHANNEL_KINDS, Rule
+
+RULE_SUFFIX = ".rules"
+
+
+def find_rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
+    """The files to load: each file as given, each folder's *.rules files (recursively, in
+    sorted order), each file once. A path that does not exist is an error."""
+    found: list[Path] = []
+    errors: list[RuleError] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob(f"*{RULE_SUFFIX}") if p.is_file())
+        elif path.exists():
+            candidates = [path]
+        else:
+            errors.append(RuleError(str(path), 0, 0, "no such file or directory"))
+            continue
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                found.append(candidate)
+    return found, errors
+
+
+def load_rules(
+    paths: Sequence[Path],
+    *,
+    channels: Collection[str] = CHANNEL_KINDS,
+    groups: Collection[str] | None = None,
+    timestamp_field: str = "timestamp",
+) -> list[Rule]:
+    """Load, check and compile rule files and folders (folders: their *.rules files,
+    recursively, in sorted order). Lists and macros are shared by all the files.
+
+    Raises RuleErrors holding every error across all files, sorted by path, line, column.
+    `groups=None` means recipient groups are not checked.
+    """
+    files, errors = find_rule_files(paths)
+    sources: list[tuple[str, str]] = []
+    for path in files:
+        text, error = _read(path)
+        if error is not None:
+            errors.append(error)
+        else:
+            sources.append((str(path), text))
+    return _load(sources, errors, channels, groups, timestamp_field)
+
+
+def compile_text(
+    text: str,
+    path: str = "<rules>",
+    *,
+    channels: Collection[str] = CHANNEL_KINDS,
+    groups: Collection[str] | None = None,
+    timestamp_field: str = "timestamp",
+) -> list[Rule]:
+    """`load_rules` for one text (tests, benchmarks, rules from an API). Raises RuleErrors."""
+    return _load([(path, text)], [], channels, groups, timestamp_field)
+
+
+def _load(
+    sources: Sequence[tuple[str, str]],
+    errors: list[RuleError],
+    channels: Collection[str],
+    groups: Collection[str] | None,
+    timestamp_field: str,
+) -> list[Rule]:
+    parsed: list[ast.RuleFile] = []
+    for path, text in sources:
+        rule_file, syntax_errors = parse(text, path)
+        parsed.append(rule_file)
+        errors.extend(syntax_errors)
+    checked, check_errors = check(parsed, channels=channels, groups=groups)
+    errors.extend(check_errors)
+    if errors:
+        raise RuleErrors(errors)
+    return compile_rules(checked, timestamp_field)
+
+
+def _read(path: Path) -> tuple[str, RuleError | None]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return "", RuleError(str(path), 0, 0, f"cannot read the file: {exc.strerror}")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return "", RuleError(
+            str(path),
+            line,
+            column,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            "save the file as UTF-8",
+        )

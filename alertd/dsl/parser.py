@@ -1,0 +1,462 @@
+"""Rule text -> syntax tree, with a span on every node; the only module that imports Lark.
+
+Lark's LALR parser builds the tree directly through an inline transformer (no parse tree in
+between). Its exceptions are translated here into `RuleError`s that speak the user's language
+("unexpected '}', expected an expression") instead of token names. After a syntax error the file
+is parsed again one top-level item at a time, so one typo does not hide the errors in the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import lark
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from alertd.dsl import ast
+from alertd.dsl.errors import RuleError, did_you_mean, one_of
+
+_ITEM_START = re.compile(r"^(?:rule|list|macro)\b", re.MULTILINE)
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+
+_CLAUSE_KEYWORDS = (
+    "name",
+    "description",
+    "when",
+    "priority",
+    "count",
+    "suppress",
+    "notify",
+    "template",
+    "labels",
+    "enabled",
+)
+_REGEX_TERMINALS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "DURATION": "a duration",
+}
+_EXPRESSION_START = {"NAME", "STRING", "NUMBER", "DURATION", "TRUE", "FALSE", "LPAR", "LSQB"}
+_OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "contains", "and", "or", "+", "*"}
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+
+
+def parse(text: str, path: str) -> tuple[ast.RuleFile, list[RuleError]]:
+    """Parse one file, returning what parsed and every syntax error (one per top-level item)."""
+    text = text.removeprefix("\ufeff")
+    lines = tuple(text.split("\n"))
+    try:
+        items = _parse_items(text)
+    except UnexpectedInput as exc:
+        first_error = _translate(exc, text, path, lines, at_end=None)
+    else:
+        return ast.RuleFile(path, items, lines), []
+    good: list[ast.Item] = []
+    errors: list[RuleError] = []
+    for chunk_text, next_word in _chunks(text):
+        try:
+            good.extend(_parse_items(chunk_text))
+        except UnexpectedInput as exc:
+            errors.append(_translate(exc, chunk_text, path, lines, at_end=next_word))
+    return ast.RuleFile(path, tuple(good), lines), errors or [first_error]
+
+
+def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
+    """Each top-level item's text, padded with newlines so that line numbers stay right, and
+    where the next item starts (line, word), to report a missing `}` there."""
+    starts = [m.start() for m in _ITEM_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        line_offset = text.count("\n", 0, start)
+        following = None
+        if end < len(text):
+            following = (text.count("\n", 0, end) + 1, text[end:].split(None, 1)[0])
+        yield "\n" * line_offset + text[start:end], following
+
+
+def _parse_items(text: str) -> tuple[ast.Item, ...]:
+    with _LOCK:
+        try:
+            result: tuple[ast.Item, ...] = _lark().parse(text)  # type: ignore[assignment]
+        except VisitError as exc:  # a bug in the transformer: never the user's fault
+            raise exc.orig_exc from None
+    return result
+
+
+_LOCK = threading.Lock()  # the inline transformer is shared; parse one text at a time
+
+
+@cache
+def _lark() -> Lark:
+    grammar = resources.files("alertd.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        keep_all_tokens=True,
+        transformer=_ToAst(),
+    )
+
+
+# Syntax errors ---------------------------------------------------------------------------------
+
+
+def _translate(
+    exc: UnexpectedInput,
+    text: str,
+    path: str,
+    lines: tuple[str, ...],
+    at_end: tuple[int, str] | None,
+) -> RuleError:
+    line, column = max(exc.line, 1), max(exc.column, 1)
+    width = 1
+    hint: str | None = None
+    if isinstance(exc, UnexpectedCharacters):
+        position = exc.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
+        message, hint = _unexpected_character(char)
+    elif isinstance(exc, UnexpectedToken):
+        token = exc.token
+        # What the parser would really accept here; `exc.expected` is blurred by LALR's merged
+        # states and default reductions.
+        accepts: set[str] = exc.expected
+        if exc.interactive_parser is not None:
+            accepts = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+        expected = _describe_expected(accepts)
+        if token.type == "$END":
+            if at_end is not None:  # the item ran into the next one: say so where that starts
+                line, column = at_end[0], 1
+                found = f"'{at_end[1]}'"
+                width = len(at_end[1])
+            else:
+                found = "end of file"
+                line, column = _end_of(lines)
+        else:
+            found = _describe_token(token)
+            width = len(str(token))
+        message = f"unexpected {found}, expected {expected}"
+        hint = _token_hint(token, accepts)
+        if token.type == "$END" and at_end is not None and "}" in expected:
+            hint = "is a closing '}' missing before this line?"
+    else:  # pragma: no cover - UnexpectedEOF is not raised by the LALR parser
+        message = "unexpected end of file"
+    return RuleError(
+        path,
+        line,
+        column,
+        message,
+        hint,
+        source_line=lines[line - 1] if 0 < line <= len(lines) else None,
+        width=width,
+    )
+
+
+def _end_of(lines: tuple[str, ...]) -> tuple[int, int]:
+    for number in range(len(lines), 0, -1):
+        if lines[number - 1].strip():
+            return number, len(lines[number - 1]) + 1
+    return 1, 1
+
+
+def _unexpected_character(char: str) -> tuple[str, str | None]:
+    if char in "\"'":
+        return "unterminated string", f"close it with {char} on the same line"
+    if char == "&":
+        return "unexpected character '&'", "write 'and' to combine conditions"
+    if char == "|":
+        return "unexpected character '|'", "write 'or' to combine conditions"
+    if char == "!":
+        return "unexpected character '!'", "write 'not' to negate a condition, '!=' for unequal"
+    if char == "\t" or not char.isprintable():
+        return f"unexpected character {char!r}", None
+    return f"unexpected character '{char}'", None
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "STRING":
+        return f"string {token}"
+    return f"'{token}'"
+
+
+def _token_hint(token: Token, expected: set[str]) -> str | None:
+    value = str(token)
+    texts = _terminal_text()
+    words = {texts.get(name, name) for name in expected}
+    if value == "=" and "==" in words:
+        return "write '==' to compare"
+    if value in _COMPARISONS and not words & _COMPARISONS and "and" in words:
+        return "comparisons cannot be chained: write a < b and b < c"
+    if token.type == "NAME" and "when" in words:
+        return did_you_mean(value, _CLAUSE_KEYWORDS) or (
+            "a rule's clauses are " + one_of(_CLAUSE_KEYWORDS).replace(" or ", " and ")
+        )
+    if token.type == "NAME" and "rule" in words:
+        return did_you_mean(value, ("rule", "list", "macro"))
+    return None
+
+
+@cache
+def _terminal_text() -> dict[str, str]:
+    """Terminal name -> the fixed text it matches (for keywords and punctuation)."""
+    texts: dict[str, str] = {"TRUE": "true", "FALSE": "false"}
+    for terminal in _lark().terminals:
+        if isinstance(terminal.pattern, lark.lexer.PatternStr):
+            texts[terminal.name] = terminal.pattern.value
+        elif terminal.name.startswith("KW_"):
+            texts[terminal.name] = terminal.name.removeprefix("KW_").lower()
+    return texts
+
+
+def _describe_expected(expected: set[str]) -> str:
+    texts = _terminal_text()
+    words = {texts.get(name, name) for name in expected}
+    parts: list[str] = []
+    if len(expected & _EXPRESSION_START) >= 4:
+        parts.append("an expression")
+        words -= {texts.get(name, name) for name in _EXPRESSION_START} | {"-", "not", "null"}
+    if len(words & _OPERATORS) >= 4:
+        parts.append("an operator")
+        words -= {
+            *_OPERATORS,
+            *_COMPARISONS,
+            "not",
+            "startswith",
+            "endswith",
+            "matches",
+            "-",
+            "/",
+            "%",
+            ".",
+            "[",
+        }
+    if len(words & set(_CLAUSE_KEYWORDS)) >= 4:
+        parts.append("a clause")
+        words -= set(_CLAUSE_KEYWORDS)
+    if {"rule", "list", "macro"} <= words:
+        parts.append("'rule', 'list' or 'macro'")
+        words -= {"rule", "list", "macro", "$END"}
+    for word in sorted(words):
+        if word == "$END":
+            parts.append("end of file")
+        else:
+            parts.append(_REGEX_TERMINALS.get(word, f"'{word}'"))
+    return one_of(parts) if parts else "something else"
+
+
+# Building the tree -----------------------------------------------------------------------------
+#
+# Lark cannot hand positions (`meta`) to an inline transformer, so the grammar keeps every token
+# (`keep_all_tokens`) and each node's span runs from its first child to its last.
+
+_VALUE_TOKENS = frozenset({"NAME", "STRING", "NUMBER", "DURATION", "TRUE", "FALSE"})
+
+
+def _token_span(token: Token) -> ast.Span:
+    return ast.Span(token.line or 1, token.column or 1, token.end_line or 1, token.end_column or 1)
+
+
+def _span_of(child: Any) -> ast.Span:
+    if isinstance(child, Token):
+        return _token_span(child)
+    span: ast.Span = child.span
+    return span
+
+
+def _span(children: list[Any]) -> ast.Span:
+    first, last = _span_of(children[0]), _span_of(children[-1])
+    return ast.Span(first.line, first.column, last.end_line, last.end_column)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The `by` part of a count or suppress clause, on its way into the clause."""
+
+    exprs: tuple[ast.Expr, ...]
+    span: ast.Span
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """A comparison operator, on its way into a Binary node."""
+
+    text: str
+    span: ast.Span
+
+
+def _values(children: list[Any]) -> list[Any]:
+    """The children that carry meaning: nodes and value tokens, not keywords or punctuation."""
+    return [c for c in children if not isinstance(c, Token) or c.type in _VALUE_TOKENS]
+
+
+def _text(token: Token) -> ast.Text:
+    return ast.Text(str(token), _token_span(token))
+
+
+def _string(token: Token) -> ast.Text:
+    return ast.Text(unquote(str(token)), _token_span(token))
+
+
+def unquote(literal: str) -> str:
+    """The value of a quoted string. Unknown escapes stay as written, so `"\\d+"` is a regex."""
+    return _ESCAPE.sub(_unescape, literal[1:-1])
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code in _ESCAPES:
+        return _ESCAPES[code]
+    if len(code) == 5:
+        return chr(int(code[1:], 16))
+    return match.group(0)
+
+
+class _ToAst(Transformer[Token, Any]):
+    """Builds `alertd.dsl.ast` nodes while the LALR parser reduces (called by Lark)."""
+
+    def start(self, children: list[ast.Item]) -> tuple[ast.Item, ...]:
+        return tuple(children)
+
+    def list_def(self, children: list[Any]) -> ast.ListDef:
+        name, items = _values(children)
+        return ast.ListDef(_text(name), items, _span(children))
+
+    def macro_def(self, children: list[Any]) -> ast.MacroDef:
+        name, body = _values(children)
+        return ast.MacroDef(_text(name), body, _span(children))
+
+    def rule_def(self, children: list[Any]) -> ast.RuleDef:
+        name, *clauses = _values(children)
+        return ast.RuleDef(_text(name), tuple(clauses), _span(children))
+
+    def name_clause(self, children: list[Token]) -> ast.NameClause:
+        return ast.NameClause(_string(children[1]), _span(children))
+
+    def description_clause(self, children: list[Token]) -> ast.DescriptionClause:
+        return ast.DescriptionClause(_string(children[1]), _span(children))
+
+    def when_clause(self, children: list[Any]) -> ast.WhenClause:
+        return ast.WhenClause(children[1], _span(children))
+
+    def priority_clause(self, children: list[Token]) -> ast.PriorityClause:
+        return ast.PriorityClause(_text(children[1]), _span(children))
+
+    def count_clause(self, children: list[Any]) -> ast.CountClause:
+        threshold, within, *keys = _values(children)
+        by = keys[0].exprs if keys else ()
+        return ast.CountClause(_text(threshold), _text(within), by, _span(children))
+
+    def suppress_clause(self, children: list[Any]) -> ast.SuppressClause:
+        duration, *keys = _values(children)
+        by = keys[0].exprs if keys else ()
+        return ast.SuppressClause(_text(duration), by, _span(children))
+
+    def by_keys(self, children: list[Any]) -> _Keys:
+        return _Keys(tuple(_values(children)), _span(children))
+
+    def notify_clause(self, children: list[Any]) -> ast.NotifyClause:
+        return ast.NotifyClause(tuple(_values(children)), _span(children))
+
+    def target(self, children: list[Token]) -> ast.Target:
+        channel, *groups = _values(children)
+        return ast.Target(_text(channel), tuple(_text(g) for g in groups), _span(children))
+
+    def template_clause(self, children: list[Token]) -> ast.TemplateClause:
+        return ast.TemplateClause(_string(children[1]), _span(children))
+
+    def labels_clause(self, children: list[Any]) -> ast.LabelsClause:
+        return ast.LabelsClause(tuple(_values(children)), _span(children))
+
+    def label(self, children: list[Token]) -> ast.Label:
+        key, value = _values(children)
+        return ast.Label(_text(key), _string(value), _span(children))
+
+    def enabled_clause(self, children: list[Token]) -> ast.EnabledClause:
+        return ast.EnabledClause(str(children[1]) == "true", _span(children))
+
+    # expressions
+
+    def or_op(self, children: list[Any]) -> ast.Logic:
+        return _logic("or", children)
+
+    def and_op(self, children: list[Any]) -> ast.Logic:
+        return _logic("and", children)
+
+    def not_op(self, children: list[Any]) -> ast.Unary:
+        return ast.Unary("not", children[1], _span(children))
+
+    def neg(self, children: list[Any]) -> ast.Unary:
+        return ast.Unary("-", children[1], _span(children))
+
+    def compare(self, children: list[Any]) -> ast.Binary:
+        left, op, right = children
+        return ast.Binary(op.text, left, right, _span(children), op.span)
+
+    def comp_op(self, children: list[Token]) -> _Op:
+        return _Op(" ".join(str(t) for t in children), _span(children))
+
+    def _arith(self, children: list[Any]) -> ast.Binary:
+        left, op, right = children
+        return ast.Binary(str(op), left, right, _span(children), _token_span(op))
+
+    add = sub = mul = div = mod = _arith
+
+    def attr(self, children: list[Any]) -> ast.Attr:
+        return ast.Attr(children[0], str(children[2]), _span(children))
+
+    def index(self, children: list[Any]) -> ast.Index:
+        return ast.Index(children[0], children[2], _span(children))
+
+    def atom(self, children: list[Any]) -> ast.Expr:  # "(" expr ")"
+        expr: ast.Expr = children[1]
+        return expr
+
+    def string(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(unquote(str(children[0])), _span(children))
+
+    def number(self, children: list[Token]) -> ast.Literal:
+        text = str(children[0])
+        value: int | float = float(text) if "." in text else int(text)
+        return ast.Literal(value, _span(children))
+
+    def duration(self, children: list[Token]) -> ast.DurationLit:
+        return ast.DurationLit(str(children[0]), _span(children))
+
+    def true(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(True, _span(children))
+
+    def false(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(False, _span(children))
+
+    def null(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(None, _span(children))
+
+    def name(self, children: list[Token]) -> ast.Name:
+        return ast.Name(str(children[0]), _span(children))
+
+    def call(self, children: list[Any]) -> ast.Call:
+        name, *args = _values(children)
+        return ast.Call(str(name), tuple(args), _span(children))
+
+    def list_lit(self, children: list[Any]) -> ast.ListLit:
+        return ast.ListLit(tuple(_values(children)), _span(children))
+
+
+def _logic(op: str, children: list[Any]) -> ast.Logic:
+    # The grammar is left-recursive; `a and b and c` arrives as `(a and b) and c`. Flatten it, so
+    # that long chains do not nest (grouping does not change the meaning of and/or).
+    left, _, right = children
+    items = left.items if isinstance(left, ast.Logic) and left.op == op else (left,)
+    return ast.Logic(op, (*items, right), _span(children))
