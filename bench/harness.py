@@ -128,6 +128,7 @@ class Receiver:
 @contextlib.contextmanager
 def receiver(tmp: Path) -> Iterator[Receiver]:
     port_file = tmp / "receiver.port"
+    port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "receiver", str(port_file)]
     )
