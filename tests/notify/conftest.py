@@ -88,7 +88,7 @@ class HttpServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.runner = web.AppRunner(app, access_log=None)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -120,3 +120,18 @@ def answers(*responses: tuple[int, dict[str, str]] | int) -> Handler:
         return web.json_response({"error": f"status {status}"}, status=status, headers=headers)
 
     return handle
+
+
+def enqueue_alert(outbox: Any, settings: Settings, alert: Alert, now: float) -> list[str]:
+    """Plan, render and enqueue an alert's notifications as the daemon does; their ids."""
+    from alertd.notify.outbox import enqueue
+    from alertd.notify.plan import plan
+    from alertd.notify.render import Renderer
+
+    notifications = plan(
+        alert, settings, Renderer.load(settings.rules.templates, settings.notify), now
+    )
+    with outbox.connection:
+        outbox.connection.execute("BEGIN")
+        enqueue(outbox.connection, notifications)
+    return [n.id for n in notifications]
