@@ -27,7 +27,7 @@ from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertQuery as StoreQuery
+from alertd.engine.state import AlertQuery
 from alertd.model import Alert, Rule
 from alertd.notify.channels import ChannelConfigError
 from alertd.notify.dispatcher import Dispatcher
@@ -35,7 +35,7 @@ from alertd.notify.errors import TemplateError
 from alertd.notify.outbox import Outbox, create_schema, enqueue
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
-from alertd.server.app import AlertPage, AlertQuery, InvalidEvents
+from alertd.server.app import AlertPage, InvalidEvents
 from alertd.server.views import alert_view, rule_view
 
 log = logging.getLogger("alertd.daemon")
@@ -102,16 +102,7 @@ class Pipeline:
     # --- queries -----------------------------------------------------------------------------
 
     def alerts(self, query: AlertQuery) -> AlertPage:
-        page = self.store.list_alerts(
-            StoreQuery(
-                rule=query.rule,
-                priority=query.priority,  # type: ignore[arg-type]  # checked by the API
-                status=query.status,  # type: ignore[arg-type]
-                since=query.since,
-                limit=query.limit,
-                cursor=query.cursor,
-            )
-        )
+        page = self.store.list_alerts(query)
         return AlertPage([alert_view(r) for r in page.records], page.next_cursor)
 
     def alert(self, alert_id: str) -> Mapping[str, Any] | None:
