@@ -6,7 +6,13 @@ Hot paths add up counts per batch and increment once, not once per event.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -15,8 +21,28 @@ EVENTS_RECEIVED = Counter(
 )
 EVENTS_REJECTED = Counter(
     "alertd_events_rejected",
-    "Events rejected, by reason (malformed, timestamp, auth, too_large, ...).",
+    "Events in batches rejected whole, by reason (malformed, ...).",
     ["reason"],
+    registry=REGISTRY,
+)
+INGEST_REJECTIONS = Counter(
+    "alertd_ingest_rejections",
+    "POST /v1/events requests refused, by reason (malformed, too_large, unsupported, auth, "
+    "signature, overloaded).",
+    ["reason"],
+    registry=REGISTRY,
+)
+HTTP_REQUESTS = Counter(
+    "alertd_http_requests",
+    "HTTP requests answered, by route and status code.",
+    ["route", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "alertd_http_request_duration_seconds",
+    "Time from a request's arrival to its answer, by route.",
+    ["route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
     registry=REGISTRY,
 )
 RULE_DECISIONS = Counter(
@@ -64,6 +90,21 @@ LAST_RELOAD_SUCCESS = Gauge(
     "1 if the last rule reload succeeded, 0 if it failed.",
     registry=REGISTRY,
 )
+
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text format every scraper reads
+
+_request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
+
+def observe_request(route: str, status: int, seconds: float) -> None:
+    """Count one answered request; label lookups are cached because this runs per request."""
+    children = _request_children.get((route, status))
+    if children is None:
+        children = (HTTP_REQUESTS.labels(route, str(status)), HTTP_DURATION.labels(route))
+        _request_children[(route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def exposition() -> bytes:

@@ -1,0 +1,355 @@
+"""`alertd run`: one asyncio process holding the HTTP server, the engine and the dispatcher.
+
+The daemon owns the lifecycle and the policies around the evaluation stack (the `Core`):
+
+- start: load the rules (broken rules: exit 1), open the state, bind the socket (exit 2 if it
+  cannot), resume every pending notification, then serve;
+- backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is over its
+  bound (`server.max_outbox_backlog`) and while draining;
+- reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
+  new set replaces the old only if it is valid, otherwise the errors are logged as
+  `file:line:col` and the old set keeps running;
+- shutdown on SIGTERM or SIGINT, in this order: /readyz turns 503, intake stops, in-flight
+  requests finish, the dispatcher drains for `server.shutdown_grace`, and whatever is left stays
+  pending in the outbox for the next start. A second signal skips the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from alertd import logs, metrics
+from alertd.clock import SYSTEM_CLOCK, Clock
+from alertd.config import ConfigError, ServerSettings, Settings
+from alertd.engine.state import AlertQuery
+from alertd.server.app import AlertPage, Api, ReloadOutcome
+from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.watch import watch_rules
+
+log = logging.getLogger("alertd.daemon")
+
+EXIT_OK = 0
+EXIT_RULES = 1
+EXIT_CONFIG = 2
+
+BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is over its bound
+DRAINING_RETRY_AFTER = 1.0  # another instance (or this one, restarted) will take it soon
+DEV_TOKEN_FILE = "dev-token"
+
+
+class RulesInvalid(Exception):
+    """The rules cannot be loaded; `errors` as in ReloadOutcome."""
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} rule errors")
+        self.errors = errors
+
+
+class Core(Protocol):
+    """The evaluation and delivery stack: rules, engine, state store, outbox, dispatcher."""
+
+    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
+
+    def alerts(self, query: AlertQuery) -> AlertPage: ...
+
+    def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
+
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
+
+    def rules(self) -> Sequence[Mapping[str, Any]]: ...
+
+    def reload_rules(self) -> int:
+        """Load, check and compile the configured rules and templates; swap them in if valid.
+
+        Returns how many rules now run. Raises RulesInvalid, changing nothing.
+        """
+        ...
+
+    def outbox_depth(self) -> int: ...
+
+    def sweep(self) -> None:
+        """Evict expired windows."""
+        ...
+
+    async def deliver(self) -> None:
+        """Send pending notifications (those left by a previous run first) until drained."""
+        ...
+
+    async def drain(self, grace: float) -> None:
+        """Send for up to `grace` seconds more, then end `deliver()`; the rest stays pending."""
+        ...
+
+    def close(self) -> None: ...
+
+
+CoreFactory = Callable[[Settings, Clock], Core]
+
+
+class Daemon:
+    """Implements the HTTP API's Backend over a Core, and runs the whole process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        core_factory: CoreFactory,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.settings = settings
+        self.core_factory = core_factory
+        self.clock = clock
+        self.core: Core | None = None
+        self.state = "starting"
+        self.port: int | None = None
+        self._stop = asyncio.Event()
+        self._force = False
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- Backend (what the HTTP API calls) ---------------------------------------------------
+
+    def status(self) -> str:
+        return self.state
+
+    def retry_after(self) -> float | None:
+        if self.state != "ready":
+            return DRAINING_RETRY_AFTER
+        if self._core.outbox_depth() >= self.settings.server.max_outbox_backlog:
+            return BACKLOG_RETRY_AFTER
+        return None
+
+    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        return self._core.ingest(events, received_at)
+
+    def alerts(self, query: AlertQuery) -> AlertPage:
+        return self._core.alerts(query)
+
+    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        return self._core.alert(alert_id)
+
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        return self._core.ack(alert_id, by)
+
+    def rules(self) -> Sequence[Mapping[str, Any]]:
+        return self._core.rules()
+
+    async def reload(self, reason: str = "api") -> ReloadOutcome:
+        """Reload rules and templates, one reload at a time."""
+        async with self._reload_lock:
+            try:
+                count = self._core.reload_rules()
+            except RulesInvalid as invalid:
+                metrics.RELOADS.labels("failure").inc()
+                metrics.LAST_RELOAD_SUCCESS.set(0)
+                log.error(
+                    "reload failed; the previous rules keep running",
+                    extra={"trigger": reason, "errors": [e["text"] for e in invalid.errors]},
+                )
+                return ReloadOutcome(rules=len(self._core.rules()), errors=invalid.errors)
+            metrics.RELOADS.labels("success").inc()
+            metrics.LAST_RELOAD_SUCCESS.set(1)
+            log.info("rules reloaded", extra={"trigger": reason, "rules": count})
+            return ReloadOutcome(rules=count)
+
+    @property
+    def _core(self) -> Core:
+        if self.core is None:
+            raise RuntimeError("the daemon has not started")
+        return self.core
+
+    # --- the process -------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown; a second request skips the dispatcher's drain."""
+        if self._stop.is_set():
+            if not self._force:
+                log.warning("second stop signal: leaving pending notifications for next start")
+            self._force = True
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Serve until stopped. Returns the process exit code."""
+        try:
+            server_settings = api_server_settings(self.settings)
+        except ConfigError as error:
+            log.error(str(error))
+            return EXIT_CONFIG
+        try:
+            self.core = self.core_factory(self.settings, self.clock)
+        except ConfigError as error:
+            log.error(str(error))
+            return EXIT_CONFIG
+        except RulesInvalid as invalid:
+            for problem in invalid.errors:
+                print(problem["text"], file=sys.stderr)
+            log.error("the rules are invalid; not starting", extra={"errors": len(invalid.errors)})
+            return EXIT_RULES
+        metrics.LAST_RELOAD_SUCCESS.set(1)
+        try:
+            return await self._serve(server_settings)
+        finally:
+            self.core.close()
+
+    async def _serve(self, server_settings: ServerSettings) -> int:
+        core = self._core
+        try:
+            sock = bind(server_settings.host, server_settings.port)
+        except OSError as error:
+            log.error(
+                f"cannot listen on {server_settings.listen}: {error.strerror or error}",
+                extra={"listen": server_settings.listen},
+            )
+            return EXIT_CONFIG
+        self.port = bound_port(sock)
+        api = Api(self, server_settings, self.clock)
+        http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
+        await http.start()
+        delivering = asyncio.create_task(core.deliver(), name="dispatcher")
+        self._start_background()
+        self._install_signals()
+        self.state = "ready"
+        log.info(
+            "listening",
+            extra={
+                "address": f"http://{server_settings.listen.rpartition(':')[0]}:{self.port}",
+                "port": self.port,
+                "rules": len(core.rules()),
+                "dry_run": self.settings.dispatch.dry_run,
+            },
+        )
+        stopped = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([stopped, delivering], return_when=asyncio.FIRST_COMPLETED)
+        if delivering.done() and not stopped.done():
+            log.error("the dispatcher stopped unexpectedly; shutting down")
+            stopped.cancel()
+        return await self._shutdown(http, delivering)
+
+    async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> int:
+        self.state = "draining"
+        log.info("shutting down: intake stopped, finishing requests in flight")
+        await http.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        grace = 0.0 if self._force else self.settings.server.shutdown_grace
+        pending_before = self._core.outbox_depth()
+        if not delivering.done():
+            log.info("draining notifications", extra={"grace_seconds": grace})
+            await self._core.drain(grace)
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
+        left = self._core.outbox_depth()
+        log.info(
+            "stopped",
+            extra={"delivered_while_draining": max(0, pending_before - left), "pending": left},
+        )
+        self._remove_signals()
+        return EXIT_OK
+
+    def _start_background(self) -> None:
+        self._spawn(self._sweep_forever(), "sweeper")
+        if self.settings.rules.watch:
+            self._spawn(
+                watch_rules(
+                    self.settings.rules.paths,
+                    self.settings.rules.templates,
+                    lambda changed: self.reload(reason="watch"),
+                    self._stop,
+                ),
+                "watcher",
+            )
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(f"{task.get_name()} failed", exc_info=task.exception())
+
+    async def _sweep_forever(self) -> None:
+        interval = self.settings.state.sweep_interval
+        if interval <= 0:
+            return
+        while True:
+            await self.clock.sleep(interval)
+            try:
+                self._core.sweep()
+            except Exception:
+                log.exception("window sweep failed; will try again")
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+            loop.add_signal_handler(signal.SIGINT, self.request_stop)
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: self._spawn(self.reload(reason="SIGHUP"), "reload")
+            )
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+
+def api_server_settings(settings: Settings) -> ServerSettings:
+    """The server settings with a development token when none is configured.
+
+    Without tokens, a daemon on loopback gets one random token for both roles, kept in
+    `<state folder>/dev-token` so it stays the same across restarts, and printed at start.
+    Anywhere else, running without tokens is refused (ConfigError).
+    """
+    server = settings.server
+    if server.ingest_tokens or server.admin_tokens:
+        if not server.admin_tokens:
+            log.warning("no admin token configured: admin endpoints refuse every call")
+        return server
+    if not _is_loopback(server.host):
+        raise ConfigError(
+            f"{settings.source}: [server] listen = {server.listen!r} is not loopback, and no "
+            "ingest_tokens or admin_tokens are configured: set ALERTD_INGEST_TOKEN and "
+            "ALERTD_ADMIN_TOKEN (or the tokens in the file)"
+        )
+    path = settings.state.path.parent / DEV_TOKEN_FILE
+    token = _dev_token(path)
+    logs.redact([token])
+    print(
+        f"alertd: no tokens configured; development token (ingest and admin): {token}\n"
+        f"alertd: it is kept in {path}; configure real tokens before exposing alertd",
+        file=sys.stderr,
+        flush=True,
+    )
+    return replace(server, ingest_tokens=(token,), admin_tokens=(token,))
+
+
+def _dev_token(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

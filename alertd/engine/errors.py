@@ -1,0 +1,58 @@
+"""Errors the engine raises: about the input it was given, or about its state database.
+
+    ValueError
+     ├── InvalidEvent          one event the engine cannot evaluate (not an object, ...)
+     │    └── EventTimeError   its timestamp field cannot be read as a time
+     └── InvalidBatch          a batch with at least one InvalidEvent; nothing was processed
+    RuntimeError
+     └── StateStoreError       the state database failed (cannot open, disk full, ...)
+
+Rule conditions and keys never raise out of the engine: a failure there is counted against the
+rule and treated as "no match" for that event (see `Engine.rule_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class InvalidEvent(ValueError):
+    """An event the engine cannot evaluate; the message says why, fit to show a user."""
+
+
+class EventTimeError(InvalidEvent):
+    """An event's timestamp field holds something that is not a time alertd can read."""
+
+
+class InvalidBatch(ValueError):
+    """Events in a batch were invalid; the batch was rejected whole, no state was changed.
+
+    `errors` lists `(index in the batch, error)` for every invalid event, in batch order.
+    """
+
+    def __init__(self, errors: Sequence[tuple[int, InvalidEvent]]) -> None:
+        self.errors: tuple[tuple[int, InvalidEvent], ...] = tuple(errors)
+        first_index, first_error = self.errors[0]
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(f"event {first_index}: {first_error}{more}")
+
+
+def describe_value(value: object) -> str:
+    """What kind of JSON value this is, for messages: "a string", "an array", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+class StateStoreError(RuntimeError):
+    """The state database cannot be opened, read or written; the message names the file."""

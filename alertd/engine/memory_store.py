@@ -1,0 +1,117 @@
+"""The in-memory state store: plain dicts, for tests and `alertd test-rule`.
+
+Nothing survives the process. Alerts are kept up to `max_alerts` (the oldest are dropped first)
+so that replaying a long recording does not grow without bound; windows are bounded by the
+sweep like every other store. Transactions are accepted but cannot roll anything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from alertd.engine.ids import alert_id_floor
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
+from alertd.engine.windows import CountWindow, Suppression
+from alertd.model import Alert, Key
+
+
+class MemoryStore:
+    def __init__(self, max_alerts: int = 10_000) -> None:
+        self._suppressions: dict[str, dict[Key, Suppression]] = {}
+        self._windows: dict[str, dict[Key, CountWindow]] = {}
+        self._alerts: dict[str, AlertRecord] = {}
+        self._max_alerts = max_alerts
+
+    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
+        entries = self._suppressions.get(rule_id)
+        return None if entries is None else entries.get(key)
+
+    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None:
+        entries = self._suppressions.get(rule_id)
+        if entries is None:
+            entries = self._suppressions[rule_id] = {}
+        entries[key] = entry
+
+    def get_window(self, rule_id: str, key: Key) -> CountWindow | None:
+        windows = self._windows.get(rule_id)
+        return None if windows is None else windows.get(key)
+
+    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None:
+        windows = self._windows.get(rule_id)
+        if windows is None:
+            windows = self._windows[rule_id] = {}
+        windows[key] = window
+
+    def delete_window(self, rule_id: str, key: Key) -> None:
+        windows = self._windows.get(rule_id)
+        if windows is not None:
+            windows.pop(key, None)
+
+    def sweep(self, horizon: float) -> int:
+        evicted = 0
+        for table in (self._suppressions, self._windows):
+            for entries in table.values():
+                expired = [key for key, entry in entries.items() if entry.expires_at <= horizon]
+                for key in expired:
+                    del entries[key]
+                evicted += len(expired)
+        return evicted
+
+    def retain_rules(self, rule_ids: Collection[str]) -> None:
+        keep = set(rule_ids)
+        for table in (self._suppressions, self._windows):
+            for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
+                del table[rule_id]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def add_alert(self, alert: Alert) -> None:
+        self._alerts[alert.id] = AlertRecord(alert)
+        if len(self._alerts) > self._max_alerts:
+            del self._alerts[next(iter(self._alerts))]
+
+    def get_alert(self, alert_id: str) -> AlertRecord | None:
+        return self._alerts.get(alert_id)
+
+    def list_alerts(self, query: AlertQuery) -> AlertPage:
+        since_id = alert_id_floor(query.since) if query.since is not None else ""
+        selected = [
+            record
+            for alert_id, record in sorted(self._alerts.items(), reverse=True)
+            if (query.cursor is None or alert_id < query.cursor)
+            and alert_id >= since_id
+            and (query.rule is None or record.alert.rule_id == query.rule)
+            and (query.priority is None or record.alert.priority == query.priority)
+            and (query.status is None or record.status == query.status)
+        ]
+        return page_of(selected, query.limit)
+
+    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+        record = self._alerts.get(alert_id)
+        if record is None or record.acked_at is not None:
+            return record
+        record = self._alerts[alert_id] = replace(record, acked_at=at, acked_by=by)
+        return record
+
+    def prune_alerts(self, received_before: float) -> int:
+        floor = alert_id_floor(received_before)
+        old = [alert_id for alert_id in self._alerts if alert_id < floor]
+        for alert_id in old:
+            del self._alerts[alert_id]
+        return len(old)
+
+    def size(self) -> StoreSize:
+        return StoreSize(
+            suppressions=sum(len(entries) for entries in self._suppressions.values()),
+            count_windows=sum(len(windows) for windows in self._windows.values()),
+            alerts=len(self._alerts),
+        )
+
+    def close(self) -> None:
+        self._suppressions.clear()
+        self._windows.clear()
+        self._alerts.clear()

@@ -1,0 +1,310 @@
+"""The SQLite state store: the daemon's embedded default, durable across restarts and kill -9.
+
+One database file holds the windows, the alerts and (owned by alertd.notify) the outbox, so
+that a batch's window changes, alerts and notifications commit in one transaction. The
+connection is in autocommit mode and `transaction()` issues BEGIN / COMMIT itself: nothing
+commits behind the caller's back, and callers that share `connection` group their own writes
+with `transaction()` too. WAL journal with `synchronous = FULL`: a commit that returned is on
+disk even if the machine loses power, and readers never block the writer.
+
+Keys, events and labels are stored as JSON (orjson; values JSON cannot hold become strings).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from alertd.engine.errors import StateStoreError
+from alertd.engine.ids import alert_id_floor
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
+from alertd.engine.windows import CountWindow, Suppression
+from alertd.model import Alert, Key, NotifyTarget
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS suppression (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fired_at REAL NOT NULL,
+    until REAL NOT NULL,
+    suppressed INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS suppression_expiry ON suppression (expires_at);
+
+CREATE TABLE IF NOT EXISTS count_window (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    within REAL NOT NULL,
+    times TEXT NOT NULL,
+    events TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
+
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL,
+    rule_name TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    fired_at REAL NOT NULL,
+    received_at REAL NOT NULL,
+    suppressed_count INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    count_events TEXT NOT NULL,
+    description TEXT NOT NULL,
+    notify TEXT NOT NULL,
+    template TEXT,
+    acked_at REAL,
+    acked_by TEXT
+);
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, id);
+"""
+
+_ALERT_COLUMNS = (
+    "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
+    "labels, count_events, description, notify, template, acked_at, acked_by"
+)
+
+
+class SQLiteStore:
+    """Windows and alerts in one SQLite file. Not thread-safe: one caller at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.connection = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False
+            )
+            self.connection.execute("PRAGMA journal_mode = WAL")
+            self.connection.execute("PRAGMA synchronous = FULL")
+            self.connection.execute("PRAGMA busy_timeout = 5000")
+            self.connection.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
+        self._savepoints = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together, or roll back if the block raises.
+
+        Inside an open transaction (ours or the caller's) this is a savepoint: an inner block
+        that raises undoes only its own writes, and the outer transaction decides the commit.
+        """
+        connection = self.connection
+        if connection.in_transaction:
+            name = f"alertd_{self._savepoints}"
+            self._savepoints += 1
+            try:
+                connection.execute(f"SAVEPOINT {name}")
+                try:
+                    yield
+                except BaseException:
+                    connection.execute(f"ROLLBACK TO {name}")
+                    raise
+                finally:
+                    connection.execute(f"RELEASE {name}")
+            finally:
+                self._savepoints -= 1
+            return
+        self._execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except sqlite3.Error as exc:
+            connection.rollback()
+            raise StateStoreError(f"{self.path}: {exc}") from exc
+        except BaseException:
+            connection.rollback()
+            raise
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            connection.rollback()
+            raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
+
+    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
+        row = self.connection.execute(
+            "SELECT fired_at, until, suppressed FROM suppression WHERE rule_id = ? AND key = ?",
+            (rule_id, _json(key)),
+        ).fetchone()
+        return None if row is None else Suppression(*row)
+
+    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rule_id,
+                _json(key),
+                entry.fired_at,
+                entry.until,
+                entry.suppressed,
+                entry.expires_at,
+            ),
+        )
+
+    def get_window(self, rule_id: str, key: Key) -> CountWindow | None:
+        row = self.connection.execute(
+            "SELECT within, times, events FROM count_window WHERE rule_id = ? AND key = ?",
+            (rule_id, _json(key)),
+        ).fetchone()
+        if row is None:
+            return None
+        return CountWindow(row[0], orjson.loads(row[1]), orjson.loads(row[2]))
+
+    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rule_id,
+                _json(key),
+                window.within,
+                _json(window.times),
+                _json(window.events),
+                window.expires_at,
+            ),
+        )
+
+    def delete_window(self, rule_id: str, key: Key) -> None:
+        self.connection.execute(
+            "DELETE FROM count_window WHERE rule_id = ? AND key = ?", (rule_id, _json(key))
+        )
+
+    def sweep(self, horizon: float) -> int:
+        evicted = 0
+        for table in ("suppression", "count_window"):
+            cursor = self.connection.execute(
+                f"DELETE FROM {table} WHERE expires_at <= ?",
+                (horizon,),
+            )
+            evicted += cursor.rowcount
+        return evicted
+
+    def retain_rules(self, rule_ids: Collection[str]) -> None:
+        keep = _json(sorted(rule_ids))
+        for table in ("suppression", "count_window"):
+            self.connection.execute(
+                f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
+                (keep,),
+            )
+
+    def add_alert(self, alert: Alert) -> None:
+        self.connection.execute(
+            f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (
+                alert.id,
+                alert.rule_id,
+                alert.rule_name,
+                alert.priority,
+                _json(alert.key),
+                _json(alert.event),
+                alert.fired_at,
+                alert.received_at,
+                alert.suppressed_count,
+                _json(alert.labels),
+                _json(alert.count_events),
+                alert.description,
+                _json([[target.channel, target.groups] for target in alert.notify]),
+                alert.template,
+            ),
+        )
+
+    def get_alert(self, alert_id: str) -> AlertRecord | None:
+        row = self.connection.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?",
+            (alert_id,),
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    def list_alerts(self, query: AlertQuery) -> AlertPage:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.cursor is not None:
+            where.append("id < ?")
+            params.append(query.cursor)
+        if query.since is not None:
+            where.append("id >= ?")
+            params.append(alert_id_floor(query.since))
+        if query.rule is not None:
+            where.append("rule_id = ?")
+            params.append(query.rule)
+        if query.priority is not None:
+            where.append("priority = ?")
+            params.append(query.priority)
+        if query.status is not None:
+            where.append("acked_at IS NULL" if query.status == "firing" else "acked_at IS NOT NULL")
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(query.limit + 1)
+        rows = self.connection.execute(sql, params).fetchall()
+        return page_of([_record(row) for row in rows], query.limit)
+
+    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+        with self.transaction():
+            self.connection.execute(
+                "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
+                (at, by, alert_id),
+            )
+            return self.get_alert(alert_id)
+
+    def prune_alerts(self, received_before: float) -> int:
+        cursor = self.connection.execute(
+            "DELETE FROM alerts WHERE id < ?", (alert_id_floor(received_before),)
+        )
+        return cursor.rowcount
+
+    def size(self) -> StoreSize:
+        def rows(table: str) -> int:
+            sql = f"SELECT count(*) FROM {table}"
+            count: int = self.connection.execute(sql).fetchone()[0]
+            return count
+
+        return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def _execute(self, sql: str) -> None:
+        try:
+            self.connection.execute(sql)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"{self.path}: {exc}") from exc
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _record(row: tuple[Any, ...]) -> AlertRecord:
+    alert = Alert(
+        id=row[0],
+        rule_id=row[1],
+        rule_name=row[2],
+        priority=row[3],
+        key=tuple(orjson.loads(row[4])),
+        event=orjson.loads(row[5]),
+        fired_at=row[6],
+        received_at=row[7],
+        suppressed_count=row[8],
+        labels=orjson.loads(row[9]),
+        count_events=orjson.loads(row[10]),
+        description=row[11],
+        notify=tuple(
+            NotifyTarget(channel, tuple(groups)) for channel, groups in orjson.loads(row[12])
+        ),
+        template=row[13],
+    )
+    return AlertRecord(alert, acked_at=row[14], acked_by=row[15])

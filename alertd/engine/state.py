@@ -1,0 +1,126 @@
+"""The state store protocol: what the engine keeps between events, and the alerts it raised.
+
+Two stores implement it: `MemoryStore` (tests, `alertd test-rule`) and `SQLiteStore` (the
+daemon's embedded default). The protocol is narrow on purpose -- get and put one window by
+(rule id, key), evict what has expired, forget rules that are gone -- so that a store shared by
+several daemons (Redis) fits later without touching the engine.
+
+Transactions belong to the caller. Every write the engine makes happens inside
+`store.transaction()`; the store never commits behind the caller's back, so the daemon can
+commit a batch's windows, alerts and notifications together or not at all. Transactions nest
+(an inner one joins the outer as a savepoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from alertd.engine.windows import CountWindow, Suppression
+from alertd.model import Alert, Key, Priority
+
+AlertStatus = Literal["firing", "acked"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A stored alert and whether someone acknowledged it."""
+
+    alert: Alert
+    acked_at: float | None = None
+    acked_by: str | None = None
+
+    @property
+    def status(self) -> AlertStatus:
+        return "firing" if self.acked_at is None else "acked"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters for listing alerts, newest first; `cursor` is the `next_cursor` of the last page."""
+
+    rule: str | None = None
+    priority: Priority | None = None
+    status: AlertStatus | None = None
+    since: float | None = None  # received at or after (millisecond precision)
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    records: list[AlertRecord]
+    next_cursor: str | None  # None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSize:
+    """How many entries a store holds: live windows follow live keys, alerts follow history."""
+
+    suppressions: int
+    count_windows: int
+    alerts: int
+
+
+class WindowStore(Protocol):
+    """Suppression entries and counting windows, by rule id and key.
+
+    `get_*` may return the stored object itself: the engine always writes back what it changed
+    with `put_*`, and never keeps an object across calls.
+    """
+
+    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None: ...
+
+    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None: ...
+
+    def get_window(self, rule_id: str, key: Key) -> CountWindow | None: ...
+
+    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None: ...
+
+    def delete_window(self, rule_id: str, key: Key) -> None: ...
+
+    def sweep(self, horizon: float) -> int:
+        """Evict every entry that expires at or before `horizon` (event time); return how many."""
+        ...
+
+    def retain_rules(self, rule_ids: Collection[str]) -> None:
+        """Forget the windows of every rule not in `rule_ids` (after a reload removed them)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes: all of them are kept, or none if the block raises."""
+        ...
+
+
+class AlertStore(Protocol):
+    """The alerts the engine raised, for the API and the notifier."""
+
+    def add_alert(self, alert: Alert) -> None: ...
+
+    def get_alert(self, alert_id: str) -> AlertRecord | None: ...
+
+    def list_alerts(self, query: AlertQuery) -> AlertPage: ...
+
+    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+        """Acknowledge an alert; a second ack keeps the first. None if there is no such alert."""
+        ...
+
+    def prune_alerts(self, received_before: float) -> int:
+        """Delete alerts received before this time (history retention); return how many."""
+        ...
+
+
+class StateStore(WindowStore, AlertStore, Protocol):
+    def size(self) -> StoreSize: ...
+
+    def close(self) -> None: ...
+
+
+def page_of(records: list[AlertRecord], limit: int) -> AlertPage:
+    """The first `limit` records, with a cursor when more follow."""
+    page = records[:limit]
+    more = len(records) > limit and bool(page)
+    return AlertPage(page, page[-1].alert.id if more else None)

@@ -1,0 +1,136 @@
+"""Structured logs: one JSON object per line on stderr, secrets redacted.
+
+Code logs through the standard `logging` module and passes facts as `extra={...}`; they become
+fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
+
+    {"ts": "2026-01-01T10:00:00.123Z", "level": "info", "logger": "alertd.daemon",
+     "msg": "alert fired", "alert_id": "01J...", "rule": "critical_safety_event", ...}
+
+Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
+final line, whatever put it there: an exception message, a provider's answer, a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import orjson
+
+from alertd.config import LogSettings, Settings
+
+REDACTED = "[redacted]"
+MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
+SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = value
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """For a person at a terminal: time, level, message, then the extra fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(
+            f"{key}={value!r}"
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        )
+        text = f"{_timestamp(record.created)} {record.levelname:<7} {record.getMessage()}"
+        if fields:
+            text = f"{text}  {fields}"
+        if record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        return text
+
+
+class RedactingHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that removes secrets from each formatted line before writing it."""
+
+    def __init__(self, stream: TextIO, secrets: Iterable[str]) -> None:
+        super().__init__(stream)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        found = {*self.secrets, *(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)}
+        # Longest first, so a secret containing another is removed whole.
+        self.secrets = sorted(found, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in self.secrets:
+            if secret in line:
+                line = line.replace(secret, REDACTED)
+        return line
+
+
+def configure(
+    settings: LogSettings, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Send every record (alertd's, uvicorn's, the libraries') through one redacting handler."""
+    handler = RedactingHandler(stream or sys.stderr, secrets)
+    handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.level.upper())
+    # Libraries that log every request at INFO would drown alertd's own lines.
+    for noisy in ("httpx", "httpcore", "uvicorn.error", "watchfiles"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def redact(secrets: Iterable[str]) -> None:
+    """Also keep these values out of the log from now on (e.g. a generated token)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RedactingHandler):
+            handler.add(secrets)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every configured value that must never be printed."""
+    found = [*settings.server.ingest_tokens, *settings.server.admin_tokens]
+    if settings.server.ingest_hmac_secret:
+        found.append(settings.server.ingest_hmac_secret)
+    for table in settings.channels.values():
+        found.extend(_secret_values(table))
+    return [s for s in found if s]
+
+
+def _secret_values(table: Any) -> Iterable[str]:
+    if not isinstance(table, dict):
+        return
+    for key, value in table.items():
+        lowered = key.lower()
+        if isinstance(value, str) and any(lowered.endswith(k) for k in SECRET_KEYS):
+            yield value
+        elif isinstance(value, dict):  # e.g. webhook headers = {Authorization = "..."}
+            if lowered == "headers":
+                yield from (v for v in value.values() if isinstance(v, str))
+            else:
+                yield from _secret_values(value)
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

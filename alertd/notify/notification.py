@@ -1,0 +1,48 @@
+"""One notification: an alert rendered for one channel and one recipient, ready to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alertd.model import Priority
+
+
+@dataclass(slots=True)
+class Notification:
+    """A row of the outbox, and what a channel's `send` receives.
+
+    `content` is the rendered message (its keys depend on the channel kind, see
+    `alertd.notify.render`) and is exactly what will be sent: it is rendered once, when the alert
+    fires, and stored. `id` is `<alert id>.<n>`, stable across retries and restarts, so a
+    receiver can de-duplicate on it (the webhook's `Idempotency-Key`).
+    """
+
+    id: str
+    alert_id: str
+    rule_id: str
+    channel: str  # the name a rule uses: "email", or an extra [channels.NAME]
+    kind: str  # email | sms | slack | push | webhook
+    recipient: str  # an address, a phone number, a Slack channel, a device or topic, a URL
+    priority: Priority
+    content: dict[str, Any]
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    seq: int = field(default=0, compare=False)  # the outbox's insertion order
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    """What the outbox knows about one notification, for `GET /v1/alerts/{id}`."""
+
+    id: str
+    channel: str
+    recipient: str
+    state: str  # pending | sent | failed | dead
+    attempts: int
+    last_error: str | None
+    created_at: float
+    next_attempt_at: float | None
+    sent_at: float | None
+    receipt: str | None

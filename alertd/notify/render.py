@@ -1,0 +1,500 @@
+"""Alerts -> the text people read, with Jinja2's immutable sandbox: event data is untrusted, and
+templates must not change the alert or event they are shown.
+
+Templates live in the templates folder (`[rules] templates`), one folder per channel kind, one
+file per part of the message:
+
+    email/subject.txt  email/body.txt  email/body.html
+    sms/text.txt
+    slack/title.md     slack/text.md
+    push/title.txt     push/body.txt   push/data.json
+    webhook/body.json
+
+A rule overrides any part with its `template "NAME"` clause (`NAME/<kind>/<part>`) or by the
+naming convention `rules/<rule id>/<kind>/<part>`; parts it does not override come from the
+defaults. The file's extension decides how every `{{ ... }}` is escaped, so escaping is never a
+template author's job:
+
+    .html  HTML-escaped (autoescape)
+    .md    Slack mrkdwn: `&`, `<`, `>` escaped, so event text cannot `<!channel>` or forge links
+    .txt   plain text
+    .json  each `{{ ... }}` becomes a JSON value (strings quoted and escaped)
+
+Every interpolated value is capped at `FIELD_MAX_CHARS`, and invalid UTF-8 (lone surrogates) is
+replaced. The rendered parts are then cleaned per channel (`_finish`): email subjects and push
+titles become one line (no CR/LF, so no header injection), SMS loses control characters and is
+cut to `sms_max_segments` segments with an ellipsis, Slack text is cut to Slack's block limit.
+
+Templates are compiled when a `Renderer` is built (at start and on reload); a template that fails
+at run time is replaced by a built-in plain fallback for that message, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+import orjson
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from alertd.config import NotifySettings
+from alertd.model import Alert
+from alertd.notify.errors import TemplateError
+
+FIELD_MAX_CHARS = 2000  # one interpolated value
+SUBJECT_MAX_CHARS = 200
+PUSH_TITLE_MAX_CHARS = 100
+PUSH_BODY_MAX_CHARS = 1000
+SLACK_TITLE_MAX_CHARS = 150  # Slack's header block limit
+SLACK_TEXT_MAX_CHARS = 3000  # Slack's section block limit
+BODY_MAX_CHARS = 100_000  # email bodies
+ELLIPSIS = "…"
+
+PARTS: dict[str, tuple[str, ...]] = {
+    "email": ("subject.txt", "body.txt", "body.html"),
+    "sms": ("text.txt",),
+    "slack": ("title.md", "text.md"),
+    "push": ("title.txt", "body.txt", "data.json"),
+    "webhook": ("body.json",),
+}
+"""Template files per channel kind; the part's name in the rendered content is the file stem,
+except that email's two bodies are `text` and `html`."""
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One channel's message for one alert; `error` is set when the fallback was used."""
+
+    content: dict[str, Any]
+    error: str | None = None
+
+
+def scrub(text: str) -> str:
+    """Replace lone surrogates (invalid UTF-8 that no provider accepts) with U+FFFD."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def cap(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
+    """Cut text to at most `limit` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - len(ellipsis))] + ellipsis
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse every line break and control character to one space (header-safe)."""
+    return cap(_LINE_BREAKS.sub(" ", text).strip(), limit)
+
+
+def slack_escape(text: str) -> str:
+    """Escape the three characters Slack treats as markup, so `<!channel>` stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- SMS ---------------------------------------------------------------------------------------
+
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def _sms_units(char: str) -> int | None:
+    """Septets a character takes in GSM-7, or None when the message needs UCS-2."""
+    if char in _GSM7:
+        return 1
+    if char in _GSM7_EXTENDED:
+        return 2
+    return None
+
+
+def cap_sms(text: str, max_segments: int) -> str:
+    """Cut SMS text so it fits in `max_segments` segments, ending with an ellipsis when cut.
+
+    GSM-7 text fits 160 septets in one segment and 153 per segment when split; anything else is
+    sent as UCS-2: 70 code units in one, 67 per segment when split.
+    """
+    units = [_sms_units(c) for c in text]
+    if all(u is not None for u in units):
+        single, multi, ellipsis = 160, 153, "..."
+        sizes = [u or 0 for u in units]
+    else:
+        single, multi, ellipsis = 70, 67, ELLIPSIS
+        sizes = [2 if ord(c) > 0xFFFF else 1 for c in text]
+    if sum(sizes) <= single:
+        return text
+    limit = multi * max(1, max_segments) if max_segments > 1 else single
+    if sum(sizes) <= limit:
+        return text
+    budget = limit - len(ellipsis)
+    used = 0
+    for index, size in enumerate(sizes):
+        if used + size > budget:
+            return text[:index] + ellipsis
+        used += size
+    return text
+
+
+def clean_sms(text: str, max_segments: int) -> str:
+    """SMS text: no control characters but line breaks, no trailing space, capped."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    # "…" (from a capped value) is not GSM-7 and would halve what fits in a segment.
+    return cap_sms(text.replace(ELLIPSIS, "..."), max_segments)
+
+
+# -- helpers available to templates ------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def map_link(location: Any = None, longitude: Any = None) -> str:
+    """An OpenStreetMap link for `{latitude, longitude}` (or `lat`/`lon`) or two numbers."""
+    latitude: Any = location
+    if isinstance(location, Mapping):
+        latitude = location.get("latitude", location.get("lat"))
+        longitude = location.get("longitude", location.get("lon", location.get("lng")))
+    if isinstance(latitude, bool) or isinstance(longitude, bool):
+        return ""
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        return ""
+    return (
+        f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}"
+        f"#map=15/{latitude:.5f}/{longitude:.5f}"
+    )
+
+
+class Renderer:
+    """Compiled templates plus the settings they are rendered with.
+
+    Build one with `Renderer.load(folder, settings.notify)`; rebuild it on reload. `render()`
+    never raises: a failing template yields the built-in fallback, with the error in
+    `Rendered.error` for the caller to log and count.
+    """
+
+    def __init__(self, folder: Path | None, notify: NotifySettings) -> None:
+        self.folder = folder
+        self.notify = notify
+        try:
+            self._zone: ZoneInfo | None = _zone(notify.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TemplateError(
+                f"[notify] timezone: unknown time zone {notify.timezone!r}"
+            ) from None
+        loader = jinja2.FileSystemLoader(str(folder)) if folder is not None else None
+        self._envs = {
+            ".html": self._environment(loader, self._finalize_text, autoescape=True),
+            ".md": self._environment(loader, self._finalize_slack),
+            ".txt": self._environment(loader, self._finalize_text),
+            ".json": self._environment(loader, _finalize_json),
+        }
+        self._templates: dict[str, jinja2.Template] = {}
+        self._fallbacks = {
+            name: self._envs[Path(name).suffix].from_string(source)
+            for name, source in _FALLBACKS.items()
+        }
+
+    @classmethod
+    def load(cls, folder: Path | None, notify: NotifySettings) -> Renderer:
+        """Compile every template under `folder`. Raises TemplateError listing every error."""
+        renderer = cls(folder, notify)
+        errors: list[str] = []
+        if folder is not None and folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                env = renderer._envs.get(path.suffix)
+                if env is None or not path.is_file():
+                    continue
+                name = path.relative_to(folder).as_posix()
+                try:
+                    renderer._templates[name] = env.get_template(name)
+                except jinja2.TemplateSyntaxError as exc:
+                    errors.append(f"{path}:{exc.lineno}: error: {exc.message}")
+                except (UnicodeDecodeError, OSError) as exc:
+                    errors.append(f"{path}:1: error: cannot read template: {exc}")
+        elif folder is not None:
+            errors.append(f"{folder}: error: templates folder not found")
+        if errors:
+            raise TemplateError("\n".join(errors))
+        return renderer
+
+    def _environment(
+        self,
+        loader: jinja2.BaseLoader | None,
+        finalize: Callable[[Any], Any],
+        *,
+        autoescape: bool = False,
+    ) -> ImmutableSandboxedEnvironment:
+        env = ImmutableSandboxedEnvironment(
+            loader=loader,
+            autoescape=autoescape,
+            finalize=finalize,
+            undefined=jinja2.ChainableUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+            cache_size=-1,
+        )
+        env.globals.update(localtime=self.localtime, map_link=map_link)
+        env.filters.update(localtime=self.localtime, map_link=map_link)
+        return env
+
+    # -- finalizers: applied to the value of every {{ ... }} --------------------------------
+
+    @staticmethod
+    def _finalize_text(value: Any) -> Any:
+        if isinstance(value, Markup):
+            return value
+        if isinstance(value, jinja2.Undefined) or value is None:
+            return ""
+        return cap(scrub(value if isinstance(value, str) else str(value)), FIELD_MAX_CHARS)
+
+    @staticmethod
+    def _finalize_slack(value: Any) -> str:
+        return slack_escape(Renderer._finalize_text(value))
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def localtime(self, value: Any, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+        """Epoch seconds (or an ISO-8601 string) as text in the configured time zone."""
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                moment = datetime.fromtimestamp(float(value), UTC)
+            except (OverflowError, OSError, ValueError):
+                return str(value)
+        else:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self._zone).strftime(fmt)
+
+    def alert_url(self, alert: Alert) -> str:
+        base = self.notify.dashboard_url
+        return f"{base}{quote(alert.id)}" if base else ""
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def candidates(self, alert: Alert, kind: str, part: str) -> list[str]:
+        """Template names tried for one part, most specific first."""
+        names = [f"rules/{alert.rule_id}/{kind}/{part}", f"{kind}/{part}"]
+        if alert.template:
+            names.insert(0, f"{alert.template.strip('/')}/{kind}/{part}")
+        return names
+
+    def context(self, alert: Alert, channel: str) -> dict[str, Any]:
+        """What a template sees. Built once per alert and channel."""
+        fired_at = self.localtime(alert.fired_at)
+        url = self.alert_url(alert)
+        return {
+            "alert": {
+                "id": alert.id,
+                "rule_id": alert.rule_id,
+                "rule_name": alert.rule_name,
+                "priority": alert.priority,
+                "key": list(alert.key),
+                "fired_at": alert.fired_at,
+                "fired_at_local": fired_at,
+                "fired_at_iso": datetime.fromtimestamp(alert.fired_at, UTC).isoformat(),
+                "received_at": alert.received_at,
+                "suppressed_count": alert.suppressed_count,
+                "labels": dict(alert.labels),
+                "description": alert.description,
+                "url": url,
+            },
+            "rule": {
+                "id": alert.rule_id,
+                "name": alert.rule_name,
+                "priority": alert.priority,
+                "description": alert.description,
+                "labels": dict(alert.labels),
+            },
+            "event": alert.event,
+            "count_events": alert.count_events,
+            "suppressed_count": alert.suppressed_count,
+            "priority": alert.priority,
+            "fired_at": fired_at,
+            "dashboard_url": self.notify.dashboard_url,
+            "alert_url": url,
+            "channel": channel,
+        }
+
+    def render_strict(self, alert: Alert, kind: str, channel: str | None = None) -> dict[str, Any]:
+        """The channel's content for this alert. Raises TemplateError when a template fails."""
+        context = self.context(alert, channel or kind)
+        raw: dict[str, str] = {}
+        for part in PARTS[kind]:
+            template = self._find(alert, kind, part)
+            if template is None:
+                raise TemplateError(
+                    f"{self._where(f'{kind}/{part}')}:1: error: template not found "
+                    f"(looked for {', '.join(self.candidates(alert, kind, part))})"
+                )
+            try:
+                raw[part] = template.render(context)
+            except Exception as exc:  # a sandboxed template can raise anything
+                raise TemplateError(_describe(exc, template)) from exc
+        return self._finish(kind, raw, alert, context)
+
+    def render(self, alert: Alert, kind: str, channel: str | None = None) -> Rendered:
+        """The channel's content for this alert; the built-in fallback when a template fails."""
+        try:
+            return Rendered(self.render_strict(alert, kind, channel))
+        except TemplateError as exc:
+            error = str(exc)
+        context = self.context(alert, channel or kind)
+        raw = {part: self._render_fallback(kind, part, context) for part in PARTS[kind]}
+        return Rendered(self._finish(kind, raw, alert, context), error)
+
+    def _render_fallback(self, kind: str, part: str, context: dict[str, Any]) -> str:
+        try:
+            return self._fallbacks[f"{kind}/{part}"].render(context)
+        except Exception:  # even the fallback failed on a pathological alert: say so plainly
+            return "{}" if part.endswith(".json") else "alertd: an alert fired (no details)"
+
+    def _find(self, alert: Alert, kind: str, part: str) -> jinja2.Template | None:
+        for name in self.candidates(alert, kind, part):
+            template = self._templates.get(name)
+            if template is not None:
+                return template
+        return None
+
+    def _where(self, name: str) -> str:
+        return str(self.folder / name) if self.folder is not None else name
+
+    def _finish(
+        self, kind: str, raw: dict[str, str], alert: Alert, context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Per-channel cleaning and caps; raises TemplateError for JSON that does not parse."""
+        if kind == "email":
+            return {
+                "subject": one_line(scrub(raw["subject.txt"]), SUBJECT_MAX_CHARS),
+                "text": cap(_CONTROL.sub("", scrub(raw["body.txt"])), BODY_MAX_CHARS),
+                "html": cap(_CONTROL.sub("", scrub(raw["body.html"])), BODY_MAX_CHARS),
+            }
+        if kind == "sms":
+            return {"text": clean_sms(scrub(raw["text.txt"]), self.notify.sms_max_segments)}
+        if kind == "slack":
+            return {
+                "title": one_line(scrub(raw["title.md"]), SLACK_TITLE_MAX_CHARS),
+                "text": cap(_CONTROL.sub("", scrub(raw["text.md"])).strip(), SLACK_TEXT_MAX_CHARS),
+                "priority": alert.priority,
+                "url": context["alert_url"],
+            }
+        if kind == "push":
+            data = _json_object(raw["data.json"], self._where("push/data.json"))
+            return {
+                "title": one_line(scrub(raw["title.txt"]), PUSH_TITLE_MAX_CHARS),
+                "body": cap(_CONTROL.sub("", scrub(raw["body.txt"])).strip(), PUSH_BODY_MAX_CHARS),
+                "data": {str(k): v if isinstance(v, str) else _json(v) for k, v in data.items()},
+                "priority": alert.priority,
+                "url": context["alert_url"],
+            }
+        if kind == "webhook":
+            body = _json_object(raw["body.json"], self._where("webhook/body.json"))
+            return {"body": _json(body)}
+        raise TemplateError(f"unknown channel kind {kind!r}")
+
+    def check(self, alerts: Iterable[tuple[Alert, Iterable[str]]]) -> list[str]:
+        """Render each alert for each of its channel kinds; the errors, one line each."""
+        errors: list[str] = []
+        for alert, kinds in alerts:
+            for kind in kinds:
+                try:
+                    self.render_strict(alert, kind)
+                except TemplateError as exc:
+                    errors.append(str(exc))
+        return errors
+
+
+def _json(value: Any) -> str:
+    options = orjson.OPT_NON_STR_KEYS
+    try:
+        return orjson.dumps(value, default=str, option=options).decode()
+    except TypeError:  # a string with lone surrogates: scrub every string, then encode
+        return orjson.dumps(_scrub_deep(value), default=str, option=options).decode()
+
+
+def _scrub_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {_scrub_deep(k): _scrub_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_deep(v) for v in value]
+    return value
+
+
+def _finalize_json(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        return "null"
+    return _json(value)
+
+
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise TemplateError(
+            f"{where}:{exc.lineno}: error: rendered JSON is invalid: {exc.msg}"
+        ) from None
+    if not isinstance(value, dict):
+        raise TemplateError(f"{where}:1: error: rendered JSON must be an object")
+    return value
+
+
+def _describe(exc: Exception, template: jinja2.Template) -> str:
+    """`path:line: error: message` for an exception raised while rendering a template."""
+    line = 1
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == template.filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{template.filename}:{line}: error: {message}"
+
+
+_FALLBACK_SUMMARY = (
+    "{{ alert.rule_name }} ({{ alert.priority }}) fired at {{ fired_at }}"
+    "{% if alert.key %} for {{ alert.key | join(', ') }}{% endif %}."
+    "{% if suppressed_count %} {{ suppressed_count }} more suppressed since.{% endif %}"
+    "{% if alert_url %} {{ alert_url }}{% endif %}"
+)
+
+_FALLBACKS: dict[str, str] = {
+    "email/subject.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
+    "email/body.txt": _FALLBACK_SUMMARY + "\n\nAlert {{ alert.id }}.\n",
+    "email/body.html": "<p>" + _FALLBACK_SUMMARY + "</p><p>Alert {{ alert.id }}.</p>",
+    "sms/text.txt": "[{{ alert.priority | upper }}] " + _FALLBACK_SUMMARY,
+    "slack/title.md": "{{ alert.rule_name }}",
+    "slack/text.md": _FALLBACK_SUMMARY,
+    "push/title.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
+    "push/body.txt": _FALLBACK_SUMMARY,
+    "push/data.json": '{"alert_id": {{ alert.id }}, "rule_id": {{ alert.rule_id }}}',
+    "webhook/body.json": (
+        '{"alert_id": {{ alert.id }}, "rule": {"id": {{ rule.id }}, "name": {{ rule.name }}},'
+        ' "priority": {{ alert.priority }}, "key": {{ alert.key }},'
+        ' "fired_at": {{ alert.fired_at_iso }}, "suppressed_count": {{ suppressed_count }},'
+        ' "labels": {{ alert.labels }}, "event": {{ event }}, "url": {{ alert_url }},'
+        ' "fallback": true}'
+    ),
+}
+"""Built-in plain messages used when a template fails at run time."""

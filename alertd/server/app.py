@@ -1,0 +1,391 @@
+"""The HTTP API: routes, authentication, request limits and the JSON answers of DESIGN.md.
+
+The app knows nothing of rules, stores or channels: it talks to a `Backend` (the daemon in
+production, a fake in tests), so the whole HTTP contract is testable on its own. Every route is
+listed in `ROUTES` below and described in openapi.yaml; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from importlib import resources
+from typing import Any, Protocol
+
+import orjson
+import yaml
+
+from alertd import metrics
+from alertd.clock import SYSTEM_CLOCK, Clock
+from alertd.config import ServerSettings
+from alertd.engine.state import ALERT_STATUSES, AlertQuery
+from alertd.model import PRIORITIES
+from alertd.server.asgi import (
+    ClientGone,
+    HttpError,
+    Receive,
+    Request,
+    Response,
+    Scope,
+    Send,
+    json_response,
+)
+from alertd.server.auth import Role, TokenAuth, signature_error
+from alertd.server.decode import Limits, decode_events, decompress, invalid_batch, media_type
+
+log = logging.getLogger("alertd.server")
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+MAX_ADMIN_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    alerts: Sequence[Mapping[str, Any]]
+    next: str | None  # pass as `cursor` to get the next page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    rules: int  # rules now running
+    errors: Sequence[Mapping[str, Any]] = ()  # each {path, line, column, message, text}
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class InvalidEvents(Exception):
+    """Raised by `Backend.ingest` before it records anything: per-item `{index, error}`."""
+
+    def __init__(self, details: list[dict[str, Any]], total: int) -> None:
+        super().__init__(f"{len(details)} invalid events")
+        self.details = details
+        self.total = total
+
+
+class Backend(Protocol):
+    """What the API needs from the daemon."""
+
+    def status(self) -> str:
+        """`ready` when events are being taken; otherwise `starting` or `draining`."""
+        ...
+
+    def retry_after(self) -> float | None:
+        """Seconds a client should wait when ingestion is shedding load, else None."""
+        ...
+
+    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        """Evaluate a batch and durably record its alerts and notifications in one transaction.
+
+        Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
+        event cannot be evaluated, e.g. an unparseable timestamp.
+        """
+        ...
+
+    def alerts(self, query: AlertQuery) -> AlertPage: ...
+
+    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        """One alert with each notification's delivery state and attempts, or None."""
+        ...
+
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        """Acknowledge an alert (a second ack keeps the first); None if there is no such alert."""
+        ...
+
+    def rules(self) -> Sequence[Mapping[str, Any]]: ...
+
+    async def reload(self) -> ReloadOutcome: ...
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # `{name}` marks a path parameter
+    role: Role | None  # None: no token needed
+    handler: Handler = field(compare=False)
+
+
+class Api:
+    """The ASGI application."""
+
+    def __init__(self, backend: Backend, settings: ServerSettings, clock: Clock = SYSTEM_CLOCK):
+        self.backend = backend
+        self.settings = settings
+        self.clock = clock
+        self.auth = TokenAuth(settings.ingest_tokens, settings.admin_tokens)
+        self.limits = Limits(
+            max_body_bytes=settings.max_body_bytes,
+            max_batch_events=settings.max_batch_events,
+            max_json_depth=settings.max_json_depth,
+            max_string_length=settings.max_string_length,
+        )
+        self.inflight = 0
+        self.routes: tuple[Route, ...] = (
+            Route("POST", "/v1/events", Role.INGEST, self.post_events),
+            Route("GET", "/v1/alerts", Role.ADMIN, self.get_alerts),
+            Route("GET", "/v1/alerts/{id}", Role.ADMIN, self.get_alert),
+            Route("POST", "/v1/alerts/{id}/ack", Role.ADMIN, self.post_ack),
+            Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
+            Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
+            Route("GET", "/healthz", None, self.get_healthz),
+            Route("GET", "/readyz", None, self.get_readyz),
+            Route("GET", "/metrics", None, self.get_metrics),
+            Route("GET", "/openapi.json", None, self.get_openapi),
+        )
+        self._router = _Router(self.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan is the daemon's job; websockets are not served
+            return
+        request = Request.from_scope(scope, receive)
+        started = self.clock.monotonic()
+        route_label = "unmatched"
+        try:
+            route = self._router.match(request)
+            route_label = route.path
+            if route.role is not None:
+                self._authorize(request, route.role)
+            response = await route.handler(request)
+        except HttpError as error:
+            response = error.response()
+            if route_label == "/v1/events":
+                _count_rejection(error)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("internal error", extra={"method": request.method, "path": route_label})
+            response = json_response(500, {"error": "internal error; see the daemon's log"})
+        await response.send(send)
+        metrics.observe_request(route_label, response.status, self.clock.monotonic() - started)
+
+    def _authorize(self, request: Request, needed: Role) -> None:
+        role = self.auth.role(request.headers.get("authorization"))
+        if role is None:
+            raise HttpError(
+                401,
+                "missing or invalid Bearer token",
+                headers=[("WWW-Authenticate", 'Bearer realm="alertd"')],
+                reason="auth",
+            )
+        if needed is Role.ADMIN and role is not Role.ADMIN:
+            raise HttpError(403, "this call needs an admin token", reason="forbidden")
+
+    # --- ingestion ---------------------------------------------------------------------------
+
+    async def post_events(self, request: Request) -> Response:
+        retry_after = self.backend.retry_after()
+        if retry_after is None and self.inflight >= self.settings.max_inflight_requests:
+            retry_after = 1.0
+        if retry_after is not None:
+            raise _unavailable("alertd is shedding load; retry later", retry_after)
+        self.inflight += 1
+        try:
+            limits = self.limits
+            kind = media_type(request.headers.get("content-type"))
+            body = await request.read_body(limits.max_body_bytes)
+            if self.settings.ingest_hmac_secret:
+                problem = signature_error(
+                    self.settings.ingest_hmac_secret, request.headers, body, self.clock.now()
+                )
+                if problem:
+                    raise HttpError(401, problem, reason="signature")
+            body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
+            events = decode_events(body, kind, limits)
+            try:
+                alert_ids = self.backend.ingest(events, self.clock.now())
+            except InvalidEvents as invalid:
+                raise invalid_batch(invalid.details, invalid.total) from None
+        finally:
+            self.inflight -= 1
+        metrics.EVENTS_RECEIVED.inc(len(events))
+        return json_response(202, {"accepted": len(events), "alerts": alert_ids})
+
+    # --- alerts and rules --------------------------------------------------------------------
+
+    async def get_alerts(self, request: Request) -> Response:
+        page = self.backend.alerts(_alert_query(request.query))
+        return json_response(200, {"alerts": list(page.alerts), "next": page.next})
+
+    async def get_alert(self, request: Request) -> Response:
+        alert = self.backend.alert(request.path_params["id"])
+        if alert is None:
+            raise HttpError(404, "no such alert")
+        return json_response(200, alert)
+
+    async def post_ack(self, request: Request) -> Response:
+        body = await request.read_body(MAX_ADMIN_BODY)
+        alert = self.backend.ack(request.path_params["id"], _acked_by(body))
+        if alert is None:
+            raise HttpError(404, "no such alert")
+        return json_response(200, alert)
+
+    async def get_rules(self, request: Request) -> Response:
+        return json_response(200, {"rules": list(self.backend.rules())})
+
+    async def post_reload(self, request: Request) -> Response:
+        outcome = await self.backend.reload()
+        if not outcome.ok:
+            raise HttpError(
+                422,
+                "the new rules are invalid; the previous rules keep running",
+                details=list(outcome.errors),
+                reason="reload",
+            )
+        return json_response(200, {"status": "reloaded", "rules": outcome.rules})
+
+    # --- operations --------------------------------------------------------------------------
+
+    async def get_healthz(self, request: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def get_readyz(self, request: Request) -> Response:
+        status = self.backend.status()
+        return json_response(200 if status == "ready" else 503, {"status": status})
+
+    async def get_metrics(self, request: Request) -> Response:
+        return Response(200, metrics.exposition(), metrics.CONTENT_TYPE)
+
+    async def get_openapi(self, request: Request) -> Response:
+        return Response(200, self.openapi_json)
+
+    @cached_property
+    def openapi_json(self) -> bytes:
+        return orjson.dumps(openapi_spec())
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI description shipped beside this module."""
+    text = resources.files("alertd.server").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    spec: dict[str, Any] = yaml.safe_load(text)
+    return spec
+
+
+class _Router:
+    """Exact paths by dictionary; `{param}` paths by segment comparison (there are only two)."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self._static: dict[str, dict[str, Route]] = {}
+        self._dynamic: list[tuple[list[str], dict[str, Route]]] = []
+        for route in routes:
+            if "{" in route.path:
+                segments = route.path.strip("/").split("/")
+                for known, methods in self._dynamic:
+                    if known == segments:
+                        methods[route.method] = route
+                        break
+                else:
+                    self._dynamic.append((segments, {route.method: route}))
+            else:
+                self._static.setdefault(route.path, {})[route.method] = route
+
+    def match(self, request: Request) -> Route:
+        methods = self._static.get(request.path)
+        if methods is None:
+            methods = self._match_dynamic(request)
+        route = methods.get(request.method)
+        if route is None:
+            allow = ", ".join(sorted(methods))
+            raise HttpError(405, f"method not allowed; use {allow}", headers=[("Allow", allow)])
+        return route
+
+    def _match_dynamic(self, request: Request) -> dict[str, Route]:
+        parts = request.path.strip("/").split("/")
+        for segments, methods in self._dynamic:
+            if len(segments) != len(parts):
+                continue
+            params: dict[str, str] = {}
+            for pattern, part in zip(segments, parts, strict=True):
+                if pattern.startswith("{"):
+                    if not part:
+                        break
+                    params[pattern[1:-1]] = part
+                elif pattern != part:
+                    break
+            else:
+                request.path_params = params
+                return methods
+        raise HttpError(404, "no such endpoint; see GET /openapi.json")
+
+
+def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
+    def one(name: str) -> str | None:
+        values = query.get(name)
+        return values[-1] if values else None
+
+    priority = one("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise _bad_query("priority", f"one of {', '.join(PRIORITIES)}")
+    status = one("status")
+    if status is not None and status not in ALERT_STATUSES:
+        raise _bad_query("status", f"one of {', '.join(ALERT_STATUSES)}")
+    limit_text = one("limit")
+    limit = DEFAULT_PAGE
+    if limit_text is not None:
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+            raise _bad_query("limit", f"a whole number from 1 to {MAX_PAGE}")
+        limit = int(limit_text)
+    return AlertQuery(
+        rule=one("rule"),
+        priority=priority,
+        status=status,
+        since=_time_param("since", one("since")),
+        limit=limit,
+        cursor=one("cursor"),
+    )
+
+
+def _time_param(name: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_query(name, "ISO-8601 (2026-01-01T10:00:00Z) or epoch seconds") from None
+    if moment.tzinfo is None:
+        raise _bad_query(name, "a time with a zone, such as 2026-01-01T10:00:00Z")
+    return moment.timestamp()
+
+
+def _acked_by(body: bytes) -> str:
+    if not body.strip():
+        return ""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
+    if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
+        raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
+    by: str = data.get("by", "")
+    return by
+
+
+def _bad_query(name: str, expected: str) -> HttpError:
+    return HttpError(400, f"query parameter {name!r}: expected {expected}", reason="malformed")
+
+
+def _unavailable(message: str, retry_after: float) -> HttpError:
+    seconds = max(1, round(retry_after))
+    return HttpError(503, message, headers=[("Retry-After", str(seconds))], reason="overloaded")
+
+
+def _count_rejection(error: HttpError) -> None:
+    reason = error.reason or "other"
+    metrics.INGEST_REJECTIONS.labels(reason).inc()
+    if error.events:
+        metrics.EVENTS_REJECTED.labels(reason).inc(error.events)
+    log.info(
+        "events rejected",
+        extra={"status": error.status, "reason": reason, "error": error.message},
+    )

@@ -1,0 +1,127 @@
+"""The few ASGI pieces the API needs: a request view, a response, and errors that become answers.
+
+alertd speaks bare ASGI rather than through a framework so that POST /v1/events pays for nothing
+but its own work. This module is the only one that knows the shape of ASGI messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = "application/json"
+
+
+class HttpError(Exception):
+    """An answer other than success, rendered as `{"error": message, "details": [...]}`."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        details: Sequence[Any] | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        reason: str = "",
+        events: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+        self.headers = tuple(headers)
+        self.reason = reason  # a short metric label: malformed, too_large, auth, ...
+        self.events = events  # events in a rejected batch, when known
+
+    def response(self) -> Response:
+        payload: dict[str, Any] = {"error": self.message}
+        if self.details is not None:
+            payload["details"] = list(self.details)
+        return json_response(self.status, payload, self.headers)
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = ()
+
+    async def send(self, send: Send) -> None:
+        raw_headers = [
+            (b"content-type", self.content_type.encode()),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        raw_headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers)
+        await send({"type": "http.response.start", "status": self.status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
+    return Response(status, orjson.dumps(payload), JSON, tuple(headers))
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request: method, path, lower-cased headers, query, and a bounded body reader."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query_string: bytes
+    receive: Receive
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_scope(cls, scope: Scope, receive: Receive) -> Request:
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        return cls(scope["method"], scope["path"], headers, scope.get("query_string", b""), receive)
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.query_string.decode("latin-1"), keep_blank_values=True)
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole body; HttpError 413 as soon as it is known to exceed `limit` bytes."""
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise HttpError(400, "invalid Content-Length header", reason="malformed")
+            if int(declared) > limit:
+                raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class ClientGone(Exception):
+    """The client disconnected before sending its whole body: there is no one to answer."""
+
+
+def _too_large(limit: int) -> HttpError:
+    # The connection stays open: uvicorn discards the unread rest of the body, so a client that
+    # sends it all still reads this answer and may go on using the connection.
+    return HttpError(413, f"request body exceeds {limit} bytes", reason="too_large")

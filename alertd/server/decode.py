@@ -1,0 +1,220 @@
+"""Request bodies -> events: a JSON object, a JSON array of objects, or NDJSON.
+
+A batch is accepted whole or not at all, so decoding collects every bad item (with its 0-based
+index) before it answers. Limits keep one request from costing unbounded memory or time: body
+size (checked while reading), decompressed size, events per batch, nesting depth and string
+length. The checks are written so that a well-formed batch pays little for them: a body shorter
+than the string limit cannot hold a long string, and one with fewer brackets than the depth limit
+cannot nest too deep, so neither walk runs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from alertd.server.asgi import HttpError
+
+JSON_TYPES = frozenset({"application/json"})
+NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
+MAX_DETAILS = 100  # item errors listed in one 400 answer; the message gives the full count
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_events: int = 10_000
+    max_json_depth: int = 32
+    max_string_length: int = 65_536
+
+
+def media_type(content_type: str | None) -> str:
+    """`application/json; charset=utf-8` -> `application/json`; HttpError 415 if unsupported."""
+    if not content_type:
+        raise _unsupported("missing Content-Type")
+    kind, _, params = content_type.partition(";")
+    kind = kind.strip().lower()
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
+            raise _unsupported(f"unsupported charset {value!r}; send UTF-8")
+    if kind in JSON_TYPES or kind in NDJSON_TYPES or (kind.endswith("+json") and "/" in kind):
+        return kind
+    raise _unsupported(f"unsupported Content-Type {kind!r}")
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo `Content-Encoding: gzip`, refusing anything that inflates past `limit` bytes."""
+    if not encoding or encoding.strip().lower() == "identity":
+        return body
+    if encoding.strip().lower() != "gzip":
+        raise HttpError(
+            415,
+            f"unsupported Content-Encoding {encoding!r}; send gzip or identity",
+            reason="unsupported",
+        )
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise HttpError(400, f"invalid gzip body: {exc}", reason="malformed") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise HttpError(413, f"decompressed body exceeds {limit} bytes", reason="too_large")
+    return data
+
+
+def decode_events(body: bytes, kind: str, limits: Limits) -> list[dict[str, Any]]:
+    """The events in a body of media type `kind`. Raises HttpError 400 (with details) or 413."""
+    if kind in NDJSON_TYPES:
+        events, errors = _decode_ndjson(body, limits)
+    else:
+        events, errors = _decode_json(body, limits)
+    if not errors:
+        errors = check_limits(events, body, limits)
+    if errors:
+        raise invalid_batch(errors, len(events))
+    return events
+
+
+def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
+    """The all-or-nothing 400 answer for a batch with bad items."""
+    noun = "event is" if len(errors) == 1 else "events are"
+    total = max(total, len(errors))
+    return HttpError(
+        400,
+        f"{len(errors)} of {total} {noun} invalid; nothing was accepted",
+        details=errors[:MAX_DETAILS],
+        reason="malformed",
+        events=total,
+    )
+
+
+def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f"malformed JSON: {exc}", details=[], reason="malformed") from None
+    if isinstance(data, dict):
+        return [data], []
+    if not isinstance(data, list):
+        raise HttpError(
+            400, "expected a JSON object or an array of objects", details=[], reason="malformed"
+        )
+    _check_batch_length(len(data), limits)
+    errors = [
+        {"index": i, "error": f"expected a JSON object, got {_json_type(item)}"}
+        for i, item in enumerate(data)
+        if not isinstance(item, dict)
+    ]
+    return data, errors
+
+
+def _decode_ndjson(
+    body: bytes, limits: Limits
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    lines = body.split(b"\n")
+    if len(lines) > limits.max_batch_events:
+        # Cheap upper bound first; blank lines are rare, so count precisely only when needed.
+        _check_batch_length(sum(1 for line in lines if line.strip()), limits)
+    events: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    loads = orjson.loads
+    for number, line in enumerate(lines, start=1):
+        if not line or line.isspace():
+            continue
+        index = len(events)  # a bad line keeps its place with a stand-in, so indexes stay true
+        try:
+            item = loads(line)
+        except orjson.JSONDecodeError as exc:
+            errors.append({"index": index, "line": number, "error": f"malformed JSON: {exc}"})
+            events.append({})
+            continue
+        if not isinstance(item, dict):
+            problem = f"expected a JSON object, got {_json_type(item)}"
+            errors.append({"index": index, "line": number, "error": problem})
+            events.append({})
+            continue
+        events.append(item)
+    return events, errors
+
+
+def _check_batch_length(length: int, limits: Limits) -> None:
+    if length > limits.max_batch_events:
+        raise HttpError(
+            413,
+            f"batch of {length} events exceeds the limit of {limits.max_batch_events}; "
+            "split it into smaller requests",
+            reason="too_large",
+        )
+
+
+def check_limits(events: list[dict[str, Any]], body: bytes, limits: Limits) -> list[dict[str, Any]]:
+    """Per-event errors for nesting deeper than max_json_depth or strings over the length limit."""
+    check_strings = len(body) > limits.max_string_length
+    check_depth = body.count(b"{") + body.count(b"[") > limits.max_json_depth
+    if not (check_strings or check_depth):
+        return []
+    max_depth = limits.max_json_depth if check_depth else 1 << 30
+    max_string = limits.max_string_length if check_strings else 1 << 62
+    errors: list[dict[str, Any]] = []
+    for index, event in enumerate(events):
+        problem = _check_value(event, max_depth, max_string)
+        if problem:
+            errors.append({"index": index, "error": problem.format(limits=limits)})
+    return errors
+
+
+def _check_value(value: Any, depth_left: int, max_string: int) -> str | None:
+    """A message template if `value` nests deeper than `depth_left` or holds a long string."""
+    if isinstance(value, str):
+        return _STRING_TOO_LONG if len(value) > max_string else None
+    if isinstance(value, dict):
+        if depth_left <= 0:
+            return _TOO_DEEP
+        for key, item in value.items():
+            if len(key) > max_string:
+                return _STRING_TOO_LONG
+            if isinstance(item, dict | list | str):
+                problem = _check_value(item, depth_left - 1, max_string)
+                if problem:
+                    return problem
+        return None
+    if isinstance(value, list):
+        if depth_left <= 0:
+            return _TOO_DEEP
+        for item in value:
+            if isinstance(item, dict | list | str):
+                problem = _check_value(item, depth_left - 1, max_string)
+                if problem:
+                    return problem
+    return None
+
+
+_TOO_DEEP = "nested deeper than {limits.max_json_depth} levels"
+_STRING_TOO_LONG = "holds a string longer than {limits.max_string_length} characters"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"  # pragma: no cover
+
+
+def _unsupported(message: str) -> HttpError:
+    return HttpError(
+        415,
+        f"{message}: send application/json (an object or an array of objects) "
+        "or application/x-ndjson (one object per line)",
+        reason="unsupported",
+    )

@@ -1,0 +1,63 @@
+"""`[rules] watch = true`: a change to a rule or template file triggers a reload.
+
+The folders are watched rather than the files, because editors save by writing a new file and
+renaming it over the old one, which a watch on the old file would miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+import watchfiles
+
+log = logging.getLogger("alertd.watch")
+
+DEBOUNCE_MS = 300  # an editor's save, or `git checkout` of many files, becomes one reload
+
+
+def _relevant(rule_paths: Iterable[Path], templates: Path) -> Callable[[Path], bool]:
+    rule_files = {p.resolve() for p in rule_paths if not p.is_dir()}
+    rule_dirs = [p.resolve() for p in rule_paths if p.is_dir()]
+    template_dir = templates.resolve()
+
+    def relevant(path: Path) -> bool:
+        if path in rule_files:
+            return True
+        if path.suffix == ".rules" and any(path.is_relative_to(d) for d in rule_dirs):
+            return True
+        return path.is_relative_to(template_dir)
+
+    return relevant
+
+
+def watched_folders(rule_paths: Iterable[Path], templates: Path) -> list[Path]:
+    folders = {(p if p.is_dir() else p.parent).resolve() for p in rule_paths}
+    if templates.is_dir():
+        folders.add(templates.resolve())
+    return sorted(f for f in folders if f.is_dir())
+
+
+async def watch_rules(
+    rule_paths: Iterable[Path],
+    templates: Path,
+    on_change: Callable[[list[str]], Awaitable[object]],
+    stop: asyncio.Event,
+) -> None:
+    """Call `on_change(changed paths)` after each burst of changes until `stop` is set."""
+    rule_paths = list(rule_paths)
+    folders = watched_folders(rule_paths, templates)
+    if not folders:
+        log.warning("rules.watch is on but none of the rule or template folders exist")
+        return
+    relevant = _relevant(rule_paths, templates)
+    log.info("watching rule and template files", extra={"folders": [str(f) for f in folders]})
+    async for changes in watchfiles.awatch(
+        *folders,
+        watch_filter=lambda _change, path: relevant(Path(path)),
+        debounce=DEBOUNCE_MS,
+        stop_event=stop,
+    ):
+        await on_change(sorted(path for _change, path in changes))

@@ -1,0 +1,316 @@
+"""End to end, alertd against Prometheus Alertmanager, in the same run and the same harness.
+
+N events with distinct keys go in over HTTP, each worth exactly one notification; N webhook
+notifications come out to one local receiver (its own process). Measured per target and mode:
+
+- ingest rate: events accepted per second, from the first request to the last answer;
+- delivery: seconds from the first request until the N-th notification arrived;
+- event-to-webhook latency (p50 / p99 / max): a notification's arrival minus the moment the
+  request that carried its event was sent.
+
+Modes: `batch` (alertd: NDJSON, Alertmanager: a JSON array, B events per request) and `single`
+(one event per request). Alertmanager is configured as the issue says: `group_by: [key]`,
+`group_wait: 0s`. alertd runs with durability on: SQLite state (WAL) on disk, every batch's
+alerts and notifications committed before its 202.
+
+    apt-get install -y prometheus-alertmanager     # once, as root
+    .venv/bin/python bench/e2e_bench.py --runs 3
+
+Nothing here runs in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from harness import ROOT, Load, Receiver, Sent, free_port, percentile, receiver, stop_process
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+TOKEN = "bench-token"
+
+BENCH_RULE = """\
+# One notification per distinct key: the benchmark's event stream never repeats a key.
+rule bench_event {
+  name     "Benchmark event"
+  when     type == "bench"
+  priority high
+  suppress 1h by key
+  notify   webhook
+}
+"""
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def load(self, mode: str, keys: list[str], batch: int, concurrency: int) -> Load:
+        groups = (
+            [keys[i : i + batch] for i in range(0, len(keys), batch)]
+            if mode == "batch"
+            else [[key] for key in keys]
+        )
+        if self.name == "alertmanager":
+            payloads = [(orjson.dumps([am_alert(k) for k in g]), Sent(g)) for g in groups]
+            return Load("127.0.0.1", self.port, "/api/v2/alerts", payloads, concurrency=concurrency)
+        if mode == "batch":
+            payloads = [(b"\n".join(orjson.dumps(event(k)) for k in g), Sent(g)) for g in groups]
+            content_type = "application/x-ndjson"
+        else:
+            payloads = [(orjson.dumps(event(g[0])), Sent(g)) for g in groups]
+            content_type = "application/json"
+        return Load(
+            "127.0.0.1",
+            self.port,
+            "/v1/events",
+            payloads,
+            content_type=content_type,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            concurrency=concurrency,
+        )
+
+
+def event(key: str) -> dict[str, object]:
+    return {"type": "bench", "key": key, "vehicle_id": f"v-{key}", "severity": "critical"}
+
+
+def am_alert(key: str) -> dict[str, object]:
+    return {
+        "labels": {"alertname": "bench_event", "key": key, "severity": "critical"},
+        "annotations": {"vehicle_id": f"v-{key}"},
+    }
+
+
+@contextlib.contextmanager
+def alertmanager(tmp: Path, receiver_url: str) -> Iterator[Target]:
+    if ALERTMANAGER is None:
+        raise SystemExit(
+            "prometheus-alertmanager is not installed: apt-get install -y prometheus-alertmanager"
+        )
+    config = tmp / "alertmanager.yml"
+    config.write_text(
+        f"""route:
+  receiver: bench
+  group_by: [key]
+  group_wait: 0s
+  group_interval: 5m
+  repeat_interval: 4h
+receivers:
+  - name: bench
+    webhook_configs:
+      - url: {receiver_url}/alertmanager
+        send_resolved: false
+"""
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={tmp / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "alertmanager.log").open("wb"),
+    )
+    try:
+        asyncio.run(wait_ready(port, "/-/ready", process))
+        yield Target("alertmanager", port, process)
+    finally:
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def alertd(tmp: Path, receiver_url: str, concurrency: int) -> Iterator[Target]:
+    (tmp / "bench.rules").write_text(BENCH_RULE)
+    port = free_port()
+    (tmp / "alertd.toml").write_text(
+        f"""[server]
+listen = "127.0.0.1:{port}"
+ingest_tokens = ["{TOKEN}"]
+admin_tokens = ["{TOKEN}"]
+max_outbox_backlog = 1000000
+
+[rules]
+paths = ["bench.rules"]
+templates = "{ROOT / "templates"}"
+
+[state]
+path = "state/alertd.db"
+
+[dispatch]
+dry_run = false
+concurrency = {concurrency}
+
+[channels.webhook]
+url = "{receiver_url}/alertd"
+"""
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alertd", "run", "-c", str(tmp / "alertd.toml")],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "alertd.log").open("wb"),
+    )
+    try:
+        asyncio.run(wait_ready(port, "/readyz", process))
+        yield Target("alertd", port, process)
+    finally:
+        stop_process(process)
+
+
+async def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    from harness import Client
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            async with Client("127.0.0.1", port) as client:
+                status, _ = await client.request("GET", path)
+                if status == 200:
+                    return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"port {port} never became ready")
+
+
+async def measure(
+    target: Target,
+    receiver: Receiver,
+    *,
+    mode: str,
+    count: int,
+    batch: int,
+    concurrency: int,
+    tag: str,
+) -> dict[str, object]:
+    warm = [f"warm-{tag}-{i}" for i in range(200)]
+    await target.load(mode, warm, batch, concurrency).run()
+    await receiver.wait_for(len(warm), timeout=30)
+    await receiver.reset()
+
+    keys = [f"{tag}-{i}" for i in range(count)]
+    load = target.load(mode, keys, batch, concurrency)
+    started = time.monotonic()
+    sent = await load.run()
+    accepted = max(s.answered for s in sent)
+    stats = await receiver.wait_for(count, timeout=120)
+    arrivals: dict[str, float] = stats["arrivals"]
+    latencies = [arrivals[k] - s.started for s in sent for k in s.keys if k in arrivals]
+    delivered = max(arrivals.values(), default=float("nan"))
+    return {
+        "target": target.name,
+        "mode": mode,
+        "events": count,
+        "ingest_per_s": count / (accepted - started),
+        "delivered": len(arrivals),
+        "duplicates": stats["duplicates"],
+        "all_delivered_s": delivered - started,
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "max_ms": 1000 * max(latencies, default=float("nan")),
+        "retries_503": sum(s.retries for s in sent),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=4, help="client connections")
+    parser.add_argument(
+        "--dispatch-concurrency",
+        type=int,
+        default=32,
+        help="alertd [dispatch] concurrency (webhook sends in flight)",
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--targets", default="alertmanager,alertd")
+    parser.add_argument("--modes", default="batch,single")
+    args = parser.parse_args()
+
+    results: list[dict[str, object]] = []
+    with (
+        tempfile.TemporaryDirectory(
+            prefix="alertd-bench-", dir=ROOT / "var" if (ROOT / "var").is_dir() else None
+        ) as scratch,
+        receiver(Path(scratch)) as sink,
+    ):
+        for run in range(args.runs):
+            for name in args.targets.split(","):
+                for mode in args.modes.split(","):
+                    tmp = Path(scratch) / f"{name}-{mode}-{run}"
+                    tmp.mkdir()
+                    starter = (
+                        alertmanager(tmp, sink.url)
+                        if name == "alertmanager"
+                        else alertd(tmp, sink.url, args.dispatch_concurrency)
+                    )
+                    with starter as target:
+                        result = asyncio.run(
+                            measure(
+                                target,
+                                sink,
+                                mode=mode,
+                                count=args.events,
+                                batch=args.batch,
+                                concurrency=args.concurrency,
+                                tag=f"{name}-{mode}-{run}",
+                            )
+                        )
+                    results.append(result)
+                    print(orjson.dumps(result).decode(), flush=True)
+    report(results)
+
+
+def report(results: list[dict[str, object]]) -> None:
+    """Medians over runs, and alertd's ratio to Alertmanager measured in the same run."""
+    print("\nmedian of runs:")
+    print(
+        f"{'target':<13}{'mode':<8}{'ingest/s':>10}{'all delivered s':>17}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
+    medians: dict[tuple[str, str], dict[str, float]] = {}
+    for target in ("alertmanager", "alertd"):
+        for mode in ("batch", "single"):
+            rows = [r for r in results if r["target"] == target and r["mode"] == mode]
+            if not rows:
+                continue
+            med = {
+                field: statistics.median(float(r[field]) for r in rows)  # type: ignore[arg-type]
+                for field in ("ingest_per_s", "all_delivered_s", "p50_ms", "p99_ms", "max_ms")
+            }
+            medians[(target, mode)] = med
+            print(
+                f"{target:<13}{mode:<8}{med['ingest_per_s']:>10.0f}"
+                f"{med['all_delivered_s']:>17.2f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}"
+                f"{med['max_ms']:>9.1f}"
+            )
+    for mode in ("batch", "single"):
+        if ("alertd", mode) in medians and ("alertmanager", mode) in medians:
+            ours, theirs = medians[("alertd", mode)], medians[("alertmanager", mode)]
+            print(
+                f"{mode}: alertd ingests {ours['ingest_per_s'] / theirs['ingest_per_s']:.2f}x "
+                f"Alertmanager's rate; p99 {ours['p99_ms']:.0f} ms vs {theirs['p99_ms']:.0f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()

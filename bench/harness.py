@@ -1,0 +1,314 @@
+"""Shared by the end-to-end benchmark and the soak: a webhook receiver that records when each
+notification arrives, a lean keep-alive HTTP client for the load, and process helpers.
+
+Times are `time.monotonic()`, which on Linux is one system-wide clock, so the load generator
+and the receiver (separate processes) measure on the same clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the webhook receiver (its own process) ------------------------------------------------------
+
+
+def receiver_app() -> Any:
+    """A bare ASGI app: POST /alertd or /alertmanager records the notification's key(s)."""
+    arrivals: dict[str, float] = {}
+    counts = {"notifications": 0, "duplicates": 0}
+    fail = {"status": 0}  # answer this status instead of 200 (the soak's outage windows)
+
+    def keys_of(path: str, body: Any) -> list[str]:
+        if path == "/alertmanager":  # one group per key: groupLabels.key
+            return [body["groupLabels"]["key"]]
+        key = body.get("key") or [body.get("event", {}).get("key")]
+        return [str(key[0])]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        now = time.monotonic()
+        status, payload = 200, b"{}"
+        path = scope["path"]
+        if scope["method"] == "GET" and path == "/stats":
+            payload = orjson.dumps({**counts, "arrivals": arrivals})
+        elif scope["method"] == "POST" and path == "/reset":
+            arrivals.clear()
+            counts.update(notifications=0, duplicates=0)
+        elif scope["method"] == "POST" and path == "/fail":
+            fail["status"] = int(b"".join(chunks) or b"0")
+        elif fail["status"]:
+            status = fail["status"]
+        else:
+            for key in keys_of(path, orjson.loads(b"".join(chunks))):
+                counts["notifications"] += 1
+                if key in arrivals:
+                    counts["duplicates"] += 1
+                else:
+                    arrivals[key] = now
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def run_receiver(port_file: Path) -> None:
+    import uvicorn
+
+    sock = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    port_file.write_text(str(sock.getsockname()[1]))
+    config = uvicorn.Config(
+        receiver_app(), http="httptools", loop="uvloop", lifespan="off", log_level="warning"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@dataclass
+class Receiver:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stats(self) -> dict[str, Any]:
+        async with Client("127.0.0.1", self.port) as client:
+            _status, body = await client.request("GET", "/stats")
+        result: dict[str, Any] = orjson.loads(body)
+        return result
+
+    async def reset(self) -> None:
+        async with Client("127.0.0.1", self.port) as client:
+            await client.request("POST", "/reset")
+
+    async def fail_with(self, status: int) -> None:
+        """Answer every notification with `status` (0: accept again)."""
+        async with Client("127.0.0.1", self.port) as client:
+            await client.request("POST", "/fail", str(status).encode())
+
+    async def wait_for(self, count: int, timeout: float) -> dict[str, Any]:
+        """Stats once `count` distinct keys have arrived, or when `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = await self.stats()
+            if len(stats["arrivals"]) >= count or time.monotonic() > deadline:
+                return stats
+            await asyncio.sleep(0.05)
+
+
+@contextlib.contextmanager
+def receiver(tmp: Path) -> Iterator[Receiver]:
+    port_file = tmp / "receiver.port"
+    port_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "receiver", str(port_file)]
+    )
+    try:
+        wait_until(lambda: port_file.exists() and port_file.read_text() != "", 10, process)
+        yield Receiver(process, int(port_file.read_text()))
+    finally:
+        stop_process(process)
+
+
+# --- a lean HTTP/1.1 keep-alive client ----------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection; just enough HTTP/1.1 to load a server without the client's
+    own overhead dominating on a 2-core machine."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
+        self.host, self.port = host, port
+        base = {"Host": f"{host}:{port}", **(headers or {})}
+        self._head = "".join(f"{k}: {v}\r\n" for k, v in base.items())
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
+    ) -> tuple[int, bytes]:
+        reused = self._writer is not None
+        try:
+            return await self._request(method, path, body, content_type)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            await self.close()  # the server closed an idle keep-alive connection: once more
+            return await self._request(method, path, body, content_type)
+
+    async def _request(
+        self, method: str, path: str, body: bytes, content_type: str
+    ) -> tuple[int, bytes]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\n{self._head}Content-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self._writer.write(head.encode() + body)
+        status_line = await self._reader.readline()
+        if not status_line:
+            await self.close()
+            raise ConnectionError("connection closed by the server")
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                close = True
+        if chunked:
+            parts = []
+            while (size := int((await self._reader.readline()).strip(), 16)) > 0:
+                parts.append(await self._reader.readexactly(size + 2))
+            await self._reader.readline()
+            payload = b"".join(p[:-2] for p in parts)
+        else:
+            payload = await self._reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+
+@dataclass
+class Sent:
+    """One request of the load: when it was sent and answered, and the keys it carried."""
+
+    keys: Sequence[str]
+    started: float = 0.0
+    answered: float = 0.0
+    retries: int = 0
+
+
+@dataclass
+class Load:
+    """Requests to send over `concurrency` connections, each payload exactly once."""
+
+    host: str
+    port: int
+    path: str
+    payloads: list[tuple[bytes, Sent]]
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    concurrency: int = 4
+    ok: tuple[int, ...] = (200, 202)
+
+    async def run(self) -> list[Sent]:
+        queue = iter(self.payloads)
+
+        async def worker() -> None:
+            async with Client(self.host, self.port, self.headers) as client:
+                for body, sent in queue:
+                    sent.started = time.monotonic()
+                    while True:
+                        status, answer = await client.request(
+                            "POST", self.path, body, self.content_type
+                        )
+                        if status in self.ok:
+                            break
+                        if status != 503:
+                            raise RuntimeError(f"{self.path}: {status} {answer[:200]!r}")
+                        sent.retries += 1
+                        await asyncio.sleep(0.05)
+                    sent.answered = time.monotonic()
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return [sent for _body, sent in self.payloads]
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("gave up waiting")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["receiver"]:
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    run_receiver(Path(sys.argv[2]))

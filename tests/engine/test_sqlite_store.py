@@ -1,0 +1,128 @@
+"""The SQLite store: durable across restarts, caller-owned transactions, clear open errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from alertd.engine.errors import StateStoreError
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.windows import Suppression
+from tests.engine.builders import T0, event, make_engine, make_rule, replay
+
+RULES = (
+    make_rule("crit", suppress=(300, ("vehicle_id",)), types={"safety_event"}),
+    make_rule("many", count=(3, 600, ("vehicle_id",)), types={"harsh"}),
+)
+
+
+def test_windows_survive_a_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    before = make_engine(*RULES, store=store)
+    harsh = {"type": "harsh", "vehicle_id": "v1"}
+    assert replay(before, [event(0, vehicle_id="v1"), {**event(1), **harsh}]) == [
+        "fired",
+        "counting",
+    ]
+    store.close()
+
+    store = SQLiteStore(path)
+    after = make_engine(*RULES, store=store)
+    # No second page for a key still inside its window; the count goes on from 1.
+    assert replay(after, [event(2, vehicle_id="v1"), {**event(3), **harsh}]) == [
+        "suppressed",
+        "counting",
+    ]
+    [fired] = after.process({**event(4), **harsh}, T0)
+    assert (fired.rule_id, fired.kind) == ("many", "fired")
+    assert fired.alert is not None
+    assert [e["timestamp"] for e in fired.alert.count_events] == [T0 + 1, T0 + 3, T0 + 4]
+    store.close()
+
+
+def test_alerts_survive_a_close_and_reopen(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    [decision] = make_engine(make_rule("crit"), store=store).process(event(0), T0)
+    store.close()
+    reopened = SQLiteStore(tmp_path / "state.db")
+    assert decision.alert is not None
+    record = reopened.get_alert(decision.alert.id)
+    assert record is not None and record.alert == decision.alert
+    reopened.close()
+
+
+def test_the_database_is_in_wal_mode(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    assert store.connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    store.close()
+
+
+def test_nothing_is_visible_to_others_until_the_callers_transaction_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+    reader = sqlite3.connect(path)
+    with store.transaction():
+        engine.process_batch([event(0, vehicle_id="v1")], T0)
+        engine.process(event(1, vehicle_id="v2"), T0)
+        assert reader.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+    assert reader.execute("SELECT count(*) FROM alerts").fetchone() == (2,)
+    assert reader.execute("SELECT count(*) FROM suppression").fetchone() == (2,)
+    reader.close()
+    store.close()
+
+
+def test_a_failing_callers_transaction_rolls_back_alerts_and_windows_together(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    store.connection.execute("CREATE TABLE outbox (alert_id TEXT NOT NULL, channel TEXT)")
+    engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+    with pytest.raises(RuntimeError, match="provider table full"), store.transaction():
+        [decision] = engine.process_batch([event(0, vehicle_id="v1")], T0)
+        assert decision.alert is not None
+        store.connection.execute("INSERT INTO outbox VALUES (?, 'sms')", (decision.alert.id,))
+        raise RuntimeError("provider table full")
+    assert store.size().alerts == store.size().suppressions == 0
+    assert store.connection.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    # The retried batch is judged afresh: it fires, it is not suppressed by the lost attempt.
+    assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
+    store.close()
+
+
+def test_a_nested_transaction_that_fails_undoes_only_its_own_writes(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    with store.transaction():
+        store.put_suppression("crit", ("kept",), Suppression(T0, T0 + 300))
+        with pytest.raises(KeyError), store.transaction():
+            store.put_suppression("crit", ("undone",), Suppression(T0, T0 + 300))
+            raise KeyError("inner")
+    assert store.get_suppression("crit", ("kept",)) is not None
+    assert store.get_suppression("crit", ("undone",)) is None
+    store.close()
+
+
+def test_sqlite_errors_inside_a_transaction_become_state_store_errors(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    with pytest.raises(StateStoreError, match="no such table: missing"), store.transaction():
+        store.connection.execute("SELECT * FROM missing")
+    assert not store.connection.in_transaction
+    store.close()
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_text("these are not the bytes you are looking for\n" * 100)
+    with pytest.raises(StateStoreError, match=r"state\.db: cannot open the state database: "):
+        SQLiteStore(path)
+
+
+def test_the_folder_is_created_when_missing(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "var" / "alertd.db")
+    assert (tmp_path / "var" / "alertd.db").exists()
+    store.close()

@@ -1,0 +1,169 @@
+"""The StateStore contract, run against every store: windows, sweeps, alerts and their queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alertd.engine.ids import new_alert_id
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.state import AlertQuery, StateStore, StoreSize
+from alertd.engine.windows import CountWindow, Suppression
+from alertd.model import Alert, NotifyTarget, Priority
+from tests.engine.builders import T0
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    made: StateStore = (
+        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    )
+    yield made
+    made.close()
+
+
+def alert(
+    received_at: float = T0, rule_id: str = "crit", priority: Priority = "urgent", **fields: object
+) -> Alert:
+    return Alert(
+        id=new_alert_id(received_at),
+        rule_id=rule_id,
+        rule_name="Critical Safety Event",
+        priority=priority,
+        key=("v1", None),
+        event={"type": "safety_event", "vehicle_id": "v1", "speed": 88.5},
+        fired_at=received_at - 2,
+        received_at=received_at,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+class TestWindows:
+    def test_suppression_entries_round_trip_by_rule_and_key(self, store: StateStore) -> None:
+        store.put_suppression("crit", ("v1", None), Suppression(T0, T0 + 300, 2))
+        assert store.get_suppression("crit", ("v1", None)) == Suppression(T0, T0 + 300, 2)
+        assert store.get_suppression("crit", ("v2", None)) is None
+        assert store.get_suppression("other", ("v1", None)) is None
+
+    def test_count_windows_round_trip_and_delete(self, store: StateStore) -> None:
+        window = CountWindow(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
+        store.put_window("many", ("v1",), window)
+        assert store.get_window("many", ("v1",)) == window
+        store.delete_window("many", ("v1",))
+        assert store.get_window("many", ("v1",)) is None
+        store.delete_window("many", ("never there",))
+
+    def test_the_sweep_evicts_entries_expired_at_or_before_the_horizon(
+        self, store: StateStore
+    ) -> None:
+        store.put_suppression("crit", ("a",), Suppression(T0, T0 + 100))  # expires T0 + 100
+        store.put_suppression("crit", ("b",), Suppression(T0, T0 + 100, 1))  # T0 + 200
+        store.put_window("many", ("a",), CountWindow(50.0, [T0 + 10], [{}]))  # T0 + 60
+        assert store.sweep(T0 + 59) == 0
+        assert store.sweep(T0 + 60) == 1
+        assert store.sweep(T0 + 100) == 1
+        assert store.size() == StoreSize(suppressions=1, count_windows=0, alerts=0)
+        assert store.get_suppression("crit", ("b",)) is not None
+        assert store.sweep(T0 + 200) == 1
+        assert store.size().suppressions == store.size().count_windows == 0
+
+    def test_retain_rules_forgets_every_other_rule(self, store: StateStore) -> None:
+        for rule_id in ("kept", "gone"):
+            store.put_suppression(rule_id, ("v1",), Suppression(T0, T0 + 100))
+            store.put_window(rule_id, ("v1",), CountWindow(50.0, [T0], [{}]))
+        store.retain_rules(["kept", "unused"])
+        assert store.get_suppression("kept", ("v1",)) is not None
+        assert store.get_window("kept", ("v1",)) is not None
+        assert store.get_suppression("gone", ("v1",)) is None
+        assert store.get_window("gone", ("v1",)) is None
+
+
+class TestAlerts:
+    def test_an_alert_round_trips_with_every_field(self, store: StateStore) -> None:
+        original = alert(
+            suppressed_count=4,
+            labels={"team": "safety"},
+            count_events=[{"n": 1}, {"n": 2}],
+            description="A critical safety event",
+            notify=(NotifyTarget("sms"), NotifyTarget("email", ("managers", "safety_team"))),
+            template="critical",
+        )
+        store.add_alert(original)
+        record = store.get_alert(original.id)
+        assert record is not None
+        assert record.alert == original
+        assert (record.status, record.acked_at, record.acked_by) == ("firing", None, None)
+        assert store.get_alert("01NOSUCHALERT0000000000000") is None
+
+    def test_an_ack_is_recorded_once(self, store: StateStore) -> None:
+        original = alert()
+        store.add_alert(original)
+        first = store.ack_alert(original.id, by="ana", at=T0 + 60)
+        again = store.ack_alert(original.id, by="bob", at=T0 + 120)
+        assert first is not None and again is not None
+        assert (first.status, first.acked_by, first.acked_at) == ("acked", "ana", T0 + 60)
+        assert (again.acked_by, again.acked_at) == ("ana", T0 + 60)
+        assert store.ack_alert("01NOSUCHALERT0000000000000", by="ana", at=T0) is None
+
+    def test_listing_pages_newest_first_with_a_cursor(self, store: StateStore) -> None:
+        ids = []
+        for n in range(25):
+            made = alert(received_at=T0 + n)
+            store.add_alert(made)
+            ids.append(made.id)
+        seen = []
+        cursor = None
+        for expected_size in (10, 10, 5):
+            page = store.list_alerts(AlertQuery(limit=10, cursor=cursor))
+            assert len(page.records) == expected_size
+            seen += [record.alert.id for record in page.records]
+            cursor = page.next_cursor
+        assert cursor is None
+        assert seen == ids[::-1]
+
+    def test_an_exact_last_page_has_no_cursor(self, store: StateStore) -> None:
+        for n in range(4):
+            store.add_alert(alert(received_at=T0 + n))
+        assert store.list_alerts(AlertQuery(limit=4)).next_cursor is None
+        assert store.list_alerts(AlertQuery(limit=3)).next_cursor is not None
+
+    def test_listing_filters_by_rule_priority_status_and_since(self, store: StateStore) -> None:
+        a = alert(received_at=T0, rule_id="crit", priority="urgent")
+        b = alert(received_at=T0 + 10, rule_id="crit", priority="low")
+        c = alert(received_at=T0 + 20, rule_id="speeding", priority="urgent")
+        for made in (a, b, c):
+            store.add_alert(made)
+        store.ack_alert(b.id, by="ana", at=T0 + 30)
+
+        def ids(**filters: object) -> list[str]:
+            page = store.list_alerts(AlertQuery(**filters))  # type: ignore[arg-type]
+            return [record.alert.id for record in page.records]
+
+        assert ids(rule="crit") == [b.id, a.id]
+        assert ids(priority="urgent") == [c.id, a.id]
+        assert ids(status="acked") == [b.id]
+        assert ids(status="firing") == [c.id, a.id]
+        assert ids(since=T0 + 10) == [c.id, b.id]
+        assert ids(since=T0 + 10.5) == [c.id]
+        assert ids(rule="crit", status="firing", priority="urgent") == [a.id]
+
+    def test_pruning_deletes_alerts_received_before_a_time(self, store: StateStore) -> None:
+        old, new = alert(received_at=T0), alert(received_at=T0 + 86_400)
+        store.add_alert(old)
+        store.add_alert(new)
+        assert store.prune_alerts(received_before=T0 + 3600) == 1
+        assert store.get_alert(old.id) is None
+        assert store.get_alert(new.id) is not None
+
+
+def test_the_memory_store_keeps_only_the_latest_alerts() -> None:
+    store = MemoryStore(max_alerts=3)
+    made = [alert(received_at=T0 + n) for n in range(5)]
+    for item in made:
+        store.add_alert(item)
+    assert store.size().alerts == 3
+    assert store.get_alert(made[0].id) is None
+    assert store.get_alert(made[4].id) is not None

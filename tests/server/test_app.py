@@ -1,0 +1,496 @@
+"""The HTTP contract of DESIGN.md, over real TCP, against a fake backend."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+
+from alertd.engine.state import AlertQuery
+from alertd.server.auth import sign
+
+from .conftest import ADMIN, ALERT, INGEST, INGEST_TOKEN, Served, ServeFactory
+
+EVENT = {"type": "safety_event", "vehicle_id": "v1", "severity": "critical"}
+
+
+def ndjson(*events: object) -> bytes:
+    return b"\n".join(orjson.dumps(e) for e in events) + b"\n"
+
+
+# --- POST /v1/events: the three body forms ------------------------------------------------------
+
+
+async def test_one_object_is_a_batch_of_one(served: Served) -> None:
+    response = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 1, "alerts": []}
+    assert served.backend.batches == [[EVENT]]
+
+
+async def test_an_array_is_evaluated_as_one_batch_and_fired_alert_ids_come_back(
+    served: Served,
+) -> None:
+    events = [EVENT, {**EVENT, "fire": True}, {**EVENT, "vehicle_id": "v2"}]
+    response = await served.client.post("/v1/events", json=events, headers=INGEST)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 3, "alerts": ["alert-1"]}
+    assert served.backend.batches == [events]
+
+
+async def test_ndjson_skips_blank_lines(served: Served) -> None:
+    body = ndjson(EVENT, {**EVENT, "vehicle_id": "v2"}) + b"\n  \n" + ndjson({"type": "trip"})
+    response = await served.client.post(
+        "/v1/events",
+        content=body,
+        headers={**INGEST, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 3
+    assert [e.get("vehicle_id") for e in served.backend.batches[0]] == ["v1", "v2", None]
+
+
+async def test_gzip_bodies_are_accepted(served: Served) -> None:
+    response = await served.client.post(
+        "/v1/events",
+        content=gzip.compress(orjson.dumps([EVENT, EVENT])),
+        headers={**INGEST, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 2
+
+
+async def test_an_empty_array_accepts_nothing_and_is_not_an_error(served: Served) -> None:
+    response = await served.client.post("/v1/events", json=[], headers=INGEST)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 0, "alerts": []}
+
+
+# --- all or nothing: 400 with per-item details ------------------------------------------------
+
+
+async def test_malformed_json_is_rejected_whole(served: Served) -> None:
+    response = await served.client.post(
+        "/v1/events",
+        content=b'[{"type": "a"}, {"type": ',
+        headers={**INGEST, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("malformed JSON")
+    assert served.backend.batches == []
+
+
+async def test_one_bad_item_rejects_the_batch_and_names_its_index(served: Served) -> None:
+    response = await served.client.post(
+        "/v1/events", json=[EVENT, EVENT, "not an event", EVENT, 7], headers=INGEST
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "2 of 5 events are invalid; nothing was accepted",
+        "details": [
+            {"index": 2, "error": "expected a JSON object, got a string"},
+            {"index": 4, "error": "expected a JSON object, got a number"},
+        ],
+    }
+    assert served.backend.batches == []
+
+
+async def test_ndjson_errors_name_the_event_index_and_the_line(served: Served) -> None:
+    body = ndjson(EVENT) + b"\n" + b"{oops\n" + ndjson([1, 2])
+    response = await served.client.post(
+        "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 400
+    details = response.json()["details"]
+    assert [(d["index"], d["line"]) for d in details] == [(1, 3), (2, 4)]
+    assert details[0]["error"].startswith("malformed JSON")
+    assert details[1]["error"] == "expected a JSON object, got an array"
+    assert served.backend.batches == []
+
+
+async def test_events_the_engine_cannot_evaluate_reject_the_batch(served: Served) -> None:
+    events = [EVENT, {**EVENT, "timestamp": "bad"}]
+    response = await served.client.post("/v1/events", json=events, headers=INGEST)
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"index": 1, "error": "timestamp: cannot parse 'bad'"}]
+    assert served.backend.batches == []
+
+
+async def test_a_top_level_scalar_is_not_a_batch(served: Served) -> None:
+    response = await served.client.post("/v1/events", json="hello", headers=INGEST)
+    assert response.status_code == 400
+    assert response.json()["error"] == "expected a JSON object or an array of objects"
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+async def test_no_token_is_401_with_a_bearer_challenge(served: Served) -> None:
+    response = await served.client.post("/v1/events", json=EVENT)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert served.backend.batches == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [f"Bearer {INGEST_TOKEN}x", INGEST_TOKEN, f"Basic {INGEST_TOKEN}", "Bearer"],
+)
+async def test_a_wrong_token_is_401_and_is_never_echoed(
+    served: Served, authorization: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="alertd")
+    response = await served.client.post(
+        "/v1/events", json=EVENT, headers={"Authorization": authorization}
+    )
+    assert response.status_code == 401
+    assert INGEST_TOKEN not in response.text
+    assert INGEST_TOKEN not in caplog.text
+
+
+async def test_an_ingest_token_cannot_call_admin_endpoints(served: Served) -> None:
+    for method, path in [
+        ("GET", "/v1/alerts"),
+        ("GET", f"/v1/alerts/{ALERT['id']}"),
+        ("POST", f"/v1/alerts/{ALERT['id']}/ack"),
+        ("GET", "/v1/rules"),
+        ("POST", "/v1/reload"),
+    ]:
+        response = await served.client.request(method, path, headers=INGEST)
+        assert response.status_code == 403, path
+        assert response.json() == {"error": "this call needs an admin token"}
+    assert served.backend.acks == []
+
+
+async def test_an_admin_token_may_also_ingest(served: Served) -> None:
+    response = await served.client.post("/v1/events", json=EVENT, headers=ADMIN)
+    assert response.status_code == 202
+
+
+async def test_operational_endpoints_need_no_token(served: Served) -> None:
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"]:
+        assert (await served.client.get(path)).status_code == 200, path
+
+
+# --- signed ingestion ---------------------------------------------------------------------------
+
+
+SECRET = "upstream-signing-secret"
+
+
+def signed(body: bytes, timestamp: float, secret: str = SECRET) -> dict[str, str]:
+    stamp = str(int(timestamp))
+    return {
+        **INGEST,
+        "Content-Type": "application/json",
+        "X-Alertd-Timestamp": stamp,
+        "X-Alertd-Signature": sign(secret, stamp, body),
+    }
+
+
+async def test_signed_ingestion_accepts_a_valid_signature(serve: ServeFactory) -> None:
+    async with serve(ingest_hmac_secret=SECRET) as served:
+        body = orjson.dumps(EVENT)
+        now = served.api.clock.now()
+        response = await served.client.post("/v1/events", content=body, headers=signed(body, now))
+        assert response.status_code == 202
+
+
+async def test_signed_ingestion_refuses_missing_wrong_and_stale_signatures(
+    serve: ServeFactory,
+) -> None:
+    async with serve(ingest_hmac_secret=SECRET) as served:
+        body = orjson.dumps(EVENT)
+        now = served.api.clock.now()
+        cases = {
+            "unsigned": {**INGEST, "Content-Type": "application/json"},
+            "wrong secret": signed(body, now, secret="guess"),
+            "stale": signed(body, now - 3600),
+            "other body": signed(b"{}", now),
+        }
+        for name, headers in cases.items():
+            response = await served.client.post("/v1/events", content=body, headers=headers)
+            assert response.status_code == 401, name
+            assert SECRET not in response.text
+        assert served.backend.batches == []
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+async def test_a_body_over_the_size_limit_is_413(serve: ServeFactory) -> None:
+    async with serve(max_body_bytes=1000) as served:
+        response = await served.client.post("/v1/events", json=[EVENT] * 100, headers=INGEST)
+        assert response.status_code == 413
+        assert response.json() == {"error": "request body exceeds 1000 bytes"}
+        after = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
+        assert after.status_code == 202
+        assert served.backend.batches == [[EVENT]]
+
+
+async def test_a_streamed_body_without_length_is_cut_off_at_the_limit(
+    serve: ServeFactory,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"["
+        for _ in range(200):
+            yield orjson.dumps(EVENT) + b","
+        yield b"{}]"
+
+    async with serve(max_body_bytes=1000) as served:
+        response = await served.client.post(
+            "/v1/events",
+            content=chunks(),
+            headers={**INGEST, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 413
+        assert served.backend.batches == []
+
+
+async def test_a_gzip_bomb_is_413(serve: ServeFactory) -> None:
+    async with serve(max_body_bytes=10_000) as served:
+        bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
+        assert len(bomb) < 10_000
+        response = await served.client.post(
+            "/v1/events",
+            content=bomb,
+            headers={**INGEST, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        assert response.status_code == 413
+        assert response.json() == {"error": "decompressed body exceeds 10000 bytes"}
+
+
+async def test_too_many_events_in_one_batch_is_413(serve: ServeFactory) -> None:
+    async with serve(max_batch_events=3) as served:
+        response = await served.client.post("/v1/events", json=[EVENT] * 4, headers=INGEST)
+        assert response.status_code == 413
+        assert "batch of 4 events exceeds the limit of 3" in response.json()["error"]
+        body = ndjson(*[EVENT] * 4)
+        response = await served.client.post(
+            "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+        )
+        assert response.status_code == 413
+
+
+async def test_nesting_and_string_limits_name_the_offending_events(serve: ServeFactory) -> None:
+    async with serve(max_json_depth=3, max_string_length=10) as served:
+        deep = {"a": {"b": {"c": {"d": 1}}}}
+        ok = {"a": {"b": {"c": 1}}, "s": "0123456789"}
+        long = {"s": "01234567890"}
+        long_key = {"k" * 11: 1}
+        response = await served.client.post(
+            "/v1/events", json=[ok, deep, long, long_key], headers=INGEST
+        )
+        assert response.status_code == 400
+        assert response.json()["details"] == [
+            {"index": 1, "error": "nested deeper than 3 levels"},
+            {"index": 2, "error": "holds a string longer than 10 characters"},
+            {"index": 3, "error": "holds a string longer than 10 characters"},
+        ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Content-Type": "text/plain"}, "unsupported Content-Type 'text/plain'"),
+        ({}, "missing Content-Type"),
+        ({"Content-Type": "application/json; charset=latin-1"}, "unsupported charset"),
+        ({"Content-Type": "application/json", "Content-Encoding": "br"}, "Content-Encoding"),
+    ],
+)
+async def test_unsupported_media_is_415(
+    served: Served, headers: dict[str, str], message: str
+) -> None:
+    response = await served.client.post(
+        "/v1/events", content=orjson.dumps(EVENT), headers={**INGEST, **headers}
+    )
+    assert response.status_code == 415
+    assert message in response.json()["error"]
+
+
+# --- backpressure -------------------------------------------------------------------------------
+
+
+async def test_shedding_load_is_503_with_retry_after(served: Served) -> None:
+    served.backend.shedding = 4.2
+    response = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "4"
+    assert served.backend.batches == []
+
+
+async def test_requests_in_flight_over_the_bound_are_503(serve: ServeFactory) -> None:
+    async with serve(max_inflight_requests=1) as served:
+        release = asyncio.Event()
+
+        async def slow_body() -> AsyncIterator[bytes]:
+            yield b'{"type": '
+            await release.wait()
+            yield b'"slow"}'
+
+        slow = asyncio.create_task(
+            served.client.post(
+                "/v1/events",
+                content=slow_body(),
+                headers={**INGEST, "Content-Type": "application/json"},
+            )
+        )
+        while served.api.inflight == 0:
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=served.client.base_url) as other:
+            refused = await other.post("/v1/events", json=EVENT, headers=INGEST)
+        release.set()
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert (await slow).status_code == 202
+        assert served.backend.batches == [[{"type": "slow"}]]
+
+
+# --- readiness, health, metrics -----------------------------------------------------------------
+
+
+async def test_readyz_is_503_while_draining_and_healthz_stays_200(served: Served) -> None:
+    assert (await served.client.get("/readyz")).json() == {"status": "ready"}
+    served.backend.state = "draining"
+    response = await served.client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "draining"}
+    assert (await served.client.get("/healthz")).status_code == 200
+
+
+async def test_metrics_count_accepted_events_and_rejections(served: Served) -> None:
+    await served.client.post("/v1/events", json=[EVENT] * 3, headers=INGEST)
+    await served.client.post("/v1/events", json=[EVENT, 1], headers=INGEST)
+    await served.client.post("/v1/events", json=EVENT)
+    response = await served.client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert "alertd_events_received_total" in text
+    assert 'alertd_events_rejected_total{reason="malformed"}' in text
+    assert 'alertd_ingest_rejections_total{reason="auth"}' in text
+    assert 'alertd_http_requests_total{route="/v1/events",status="202"}' in text
+
+
+# --- alerts, rules, reload ----------------------------------------------------------------------
+
+
+async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
+    response = await served.client.get(
+        "/v1/alerts",
+        params={
+            "rule": "critical_safety_event",
+            "priority": "urgent",
+            "status": "acked",
+            "since": "2026-01-01T00:00:00Z",
+            "limit": "10",
+            "cursor": "01JH",
+        },
+        headers=ADMIN,
+    )
+    assert response.status_code == 200
+    assert response.json()["next"] is None
+    assert served.backend.queries == [
+        AlertQuery(
+            rule="critical_safety_event",
+            priority="urgent",
+            status="acked",
+            since=1767225600.0,
+            limit=10,
+            cursor="01JH",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("priority=critical", "query parameter 'priority': expected one of low, medium"),
+        ("status=open", "query parameter 'status': expected one of firing, acked"),
+        ("limit=0", "query parameter 'limit': expected a whole number from 1 to 1000"),
+        ("limit=5000", "query parameter 'limit'"),
+        ("since=yesterday", "query parameter 'since': expected ISO-8601"),
+        ("since=2026-01-01T00:00:00", "query parameter 'since': expected a time with a zone"),
+    ],
+)
+async def test_bad_alert_filters_are_400(served: Served, query: str, message: str) -> None:
+    response = await served.client.get(f"/v1/alerts?{query}", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+
+
+async def test_one_alert_with_its_delivery_states(served: Served) -> None:
+    response = await served.client.get(f"/v1/alerts/{ALERT['id']}", headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json()["notifications"][0]["state"] == "pending"
+    missing = await served.client.get("/v1/alerts/nope", headers=ADMIN)
+    assert missing.status_code == 404
+
+
+async def test_ack_records_who_handled_it(served: Served) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/ack",
+        json={"by": "dispatcher-7"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "acked"
+    assert served.backend.acks == [(ALERT["id"], "dispatcher-7")]
+    bare = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", headers=ADMIN)
+    assert bare.status_code == 200
+    bad = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json={"by": 7}, headers=ADMIN)
+    assert bad.status_code == 400
+    missing = await served.client.post("/v1/alerts/nope/ack", headers=ADMIN)
+    assert missing.status_code == 404
+
+
+async def test_rules_and_a_good_reload(served: Served) -> None:
+    rules = await served.client.get("/v1/rules", headers=ADMIN)
+    assert rules.json()["rules"][0]["id"] == "critical_safety_event"
+    reload = await served.client.post("/v1/reload", headers=ADMIN)
+    assert reload.status_code == 200
+    assert reload.json() == {"status": "reloaded", "rules": 1}
+
+
+async def test_a_broken_reload_is_422_with_every_error(served: Served) -> None:
+    error = {
+        "path": "rules/fleet.rules",
+        "line": 3,
+        "column": 14,
+        "message": "expected ')'",
+        "text": "rules/fleet.rules:3:14: error: expected ')'",
+    }
+    served.backend.reload_errors = [error]
+    response = await served.client.post("/v1/reload", headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "the new rules are invalid; the previous rules keep running",
+        "details": [error],
+    }
+
+
+# --- routing and failures -----------------------------------------------------------------------
+
+
+async def test_unknown_paths_are_404_and_wrong_methods_405(served: Served) -> None:
+    assert (await served.client.get("/v2/events", headers=ADMIN)).status_code == 404
+    assert (await served.client.get("/v1/alerts/a/b/c", headers=ADMIN)).status_code == 404
+    response = await served.client.get("/v1/events", headers=INGEST)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_a_backend_failure_is_500_and_the_server_keeps_serving(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    served.backend.fail_with = RuntimeError("disk on fire")
+    response = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
+    assert response.status_code == 500
+    assert "disk on fire" not in response.text
+    assert "disk on fire" in caplog.text
+    served.backend.fail_with = None
+    assert (await served.client.post("/v1/events", json=EVENT, headers=INGEST)).status_code == 202

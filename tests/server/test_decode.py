@@ -1,0 +1,84 @@
+"""Request bodies -> events, and the limits that keep one request cheap."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alertd.server.asgi import HttpError
+from alertd.server.decode import Limits, decode_events, decompress, media_type
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+events = st.lists(st.dictionaries(st.text(max_size=6), json_values, max_size=4), max_size=8)
+
+
+@settings(max_examples=150)
+@given(events)
+def test_json_array_and_ndjson_decode_to_the_same_events(batch: list[dict[str, Any]]) -> None:
+    limits = Limits(max_json_depth=1000, max_string_length=1000)
+    as_array = decode_events(orjson.dumps(batch), "application/json", limits)
+    as_lines = decode_events(
+        b"\n".join(orjson.dumps(e) for e in batch), "application/x-ndjson", limits
+    )
+    assert as_array == as_lines == batch
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    return 0
+
+
+@settings(max_examples=150)
+@given(events, st.integers(1, 5))
+def test_the_depth_limit_flags_exactly_the_events_nested_too_deep(
+    batch: list[dict[str, Any]], limit: int
+) -> None:
+    limits = Limits(max_json_depth=limit)
+    too_deep = [i for i, event in enumerate(batch) if depth(event) > limit]
+    try:
+        decode_events(orjson.dumps(batch), "application/json", limits)
+    except HttpError as error:
+        assert [d["index"] for d in error.details or []] == too_deep
+    else:
+        assert too_deep == []
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        ("application/json", "application/json"),
+        ("Application/JSON; charset=UTF-8", "application/json"),
+        ("application/x-ndjson", "application/x-ndjson"),
+        ("application/vnd.fleet+json", "application/vnd.fleet+json"),
+    ],
+)
+def test_supported_media_types(header: str, kind: str) -> None:
+    assert media_type(header) == kind
+
+
+def test_gzip_round_trip_and_garbage() -> None:
+    assert decompress(gzip.compress(b"[]"), "gzip", 10) == b"[]"
+    assert decompress(b"[]", None, 10) == b"[]"
+    with pytest.raises(HttpError) as caught:
+        decompress(b"not gzip", "gzip", 10)
+    assert caught.value.status == 400
+
+
+def test_invalid_utf8_is_a_clear_error() -> None:
+    with pytest.raises(HttpError) as caught:
+        decode_events(b'{"driver": "\xff\xfe"}', "application/json", Limits())
+    assert caught.value.status == 400

@@ -1,0 +1,209 @@
+"""The daemon's lifecycle and policies, in-process, over a fake evaluation stack.
+
+The real stack is exercised end to end in tests/e2e/, against a real `alertd run` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from alertd import metrics
+from alertd.clock import Clock
+from alertd.config import ServerSettings, Settings, StateSettings
+from alertd.daemon import Daemon, RulesInvalid
+from alertd.engine.state import AlertQuery
+from alertd.server.app import AlertPage
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+RULE_ERROR = {
+    "path": "rules/x.rules",
+    "line": 2,
+    "column": 7,
+    "message": "unknown macro 'safty'",
+    "text": "rules/x.rules:2:7: error: unknown macro 'safty'",
+}
+
+
+@dataclass
+class FakeCore:
+    """Counts what the daemon asks of it; `drain` records the order of shutdown steps."""
+
+    depth: int = 0
+    rule_count: int = 3
+    broken_rules: bool = False
+    steps: list[str] = field(default_factory=list)
+    ingested: list[list[dict[str, Any]]] = field(default_factory=list)
+    delivering: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        self.ingested.append(events)
+        return []
+
+    def alerts(self, query: AlertQuery) -> AlertPage:
+        return AlertPage([], None)
+
+    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        return None
+
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        return None
+
+    def rules(self) -> Sequence[Mapping[str, Any]]:
+        return [{"id": f"r{i}"} for i in range(self.rule_count)]
+
+    def reload_rules(self) -> int:
+        if self.broken_rules:
+            raise RulesInvalid([RULE_ERROR])
+        self.rule_count += 1
+        return self.rule_count
+
+    def outbox_depth(self) -> int:
+        return self.depth
+
+    def sweep(self) -> None:
+        self.steps.append("sweep")
+
+    async def deliver(self) -> None:
+        self.steps.append("deliver")
+        await self.delivering.wait()
+
+    async def drain(self, grace: float) -> None:
+        self.steps.append(f"drain {grace:g}")
+        self.delivering.set()
+
+    def close(self) -> None:
+        self.steps.append("close")
+
+
+def settings_for(tmp_path: Path, **server: Any) -> Settings:
+    return Settings(
+        source=tmp_path / "alertd.toml",
+        server=replace(
+            ServerSettings(listen="127.0.0.1:0", ingest_tokens=(TOKEN,), admin_tokens=(TOKEN,)),
+            **server,
+        ),
+        state=StateSettings(path=tmp_path / "var" / "alertd.db", sweep_interval=0),
+    )
+
+
+@dataclass
+class Running:
+    daemon: Daemon
+    core: FakeCore
+    client: httpx.AsyncClient
+    task: asyncio.Task[int]
+
+
+@asynccontextmanager
+async def running(settings: Settings, core: FakeCore | None = None) -> AsyncIterator[Running]:
+    fake = core or FakeCore()
+
+    def factory(_settings: Settings, _clock: Clock) -> FakeCore:
+        return fake
+
+    daemon = Daemon(settings, factory)
+    task = asyncio.create_task(daemon.run())
+    while daemon.state != "ready":
+        assert not task.done(), "the daemon stopped while starting"
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}") as client:
+        try:
+            yield Running(daemon, fake, client, task)
+        finally:
+            daemon.request_stop()
+            await task
+
+
+async def test_shutdown_stops_intake_then_drains_then_closes(tmp_path: Path) -> None:
+    async with running(settings_for(tmp_path, shutdown_grace=7)) as run:
+        assert (await run.client.get("/readyz")).status_code == 200
+        assert (await run.client.post("/v1/events", json={}, headers=AUTH)).status_code == 202
+        run.daemon.request_stop()
+        assert await run.task == 0
+        assert run.daemon.state == "draining"
+        assert run.core.steps == ["deliver", "drain 7", "close"]
+        with pytest.raises(httpx.ConnectError):
+            await run.client.get("/healthz")
+
+
+async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
+    async with running(settings_for(tmp_path, shutdown_grace=7)) as run:
+        run.daemon.request_stop()
+        run.daemon.request_stop()
+        await run.task
+        assert "drain 0" in run.core.steps
+
+
+async def test_intake_sheds_load_while_the_outbox_is_over_its_bound(tmp_path: Path) -> None:
+    async with running(settings_for(tmp_path, max_outbox_backlog=100)) as run:
+        run.core.depth = 100
+        response = await run.client.post("/v1/events", json={}, headers=AUTH)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        run.core.depth = 99
+        assert (await run.client.post("/v1/events", json={}, headers=AUTH)).status_code == 202
+        assert len(run.core.ingested) == 1
+
+
+async def test_a_failed_reload_keeps_the_old_rules_and_is_counted(tmp_path: Path) -> None:
+    async with running(settings_for(tmp_path)) as run:
+        run.core.broken_rules = True
+        response = await run.client.post("/v1/reload", headers=AUTH)
+        assert response.status_code == 422
+        assert response.json()["details"] == [RULE_ERROR]
+        assert metrics.LAST_RELOAD_SUCCESS._value.get() == 0
+        assert len((await run.client.get("/v1/rules", headers=AUTH)).json()["rules"]) == 3
+
+        run.core.broken_rules = False
+        response = await run.client.post("/v1/reload", headers=AUTH)
+        assert response.json() == {"status": "reloaded", "rules": 4}
+        assert metrics.LAST_RELOAD_SUCCESS._value.get() == 1
+
+
+async def test_without_tokens_on_loopback_a_development_token_is_made_and_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(tmp_path, ingest_tokens=(), admin_tokens=())
+    async with running(settings) as run:
+        token = (tmp_path / "var" / "dev-token").read_text().strip()
+        assert f"development token (ingest and admin): {token}" in capsys.readouterr().err
+        auth = {"Authorization": f"Bearer {token}"}
+        assert (await run.client.post("/v1/events", json={}, headers=auth)).status_code == 202
+        assert (await run.client.get("/v1/rules", headers=auth)).status_code == 200
+    assert (tmp_path / "var" / "dev-token").stat().st_mode & 0o077 == 0
+    async with running(settings):
+        assert token in capsys.readouterr().err  # the same token after a restart
+
+
+async def test_without_tokens_off_loopback_it_refuses_to_start(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, listen="0.0.0.0:0", ingest_tokens=(), admin_tokens=())
+    assert await Daemon(settings, lambda s, c: FakeCore()).run() == 2
+
+
+async def test_broken_rules_at_start_exit_1_with_every_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def factory(settings: Settings, clock: Clock) -> FakeCore:
+        raise RulesInvalid([RULE_ERROR])
+
+    assert await Daemon(settings_for(tmp_path), factory).run() == 1
+    assert RULE_ERROR["text"] in capsys.readouterr().err
+
+
+async def test_an_address_in_use_exits_2(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        core = FakeCore()
+        settings = settings_for(tmp_path, listen=f"127.0.0.1:{port}")
+        assert await Daemon(settings, lambda s, c: core).run() == 2
+        assert core.steps == ["close"]

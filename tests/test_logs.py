@@ -1,0 +1,96 @@
+"""Structured JSON logs, and secrets kept out of them."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alertd import logs
+from alertd.config import LogSettings, settings_from_dict
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_one_json_object_per_line_with_the_extra_fields(restore_logging: None) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(level="info", format="json"), stream=out)
+    logging.getLogger("alertd.daemon").info(
+        "alert fired", extra={"alert_id": "01J", "key": ("v1", None), "rule": "r"}
+    )
+    logging.getLogger("alertd.daemon").debug("not shown at info")
+    (line,) = out.getvalue().splitlines()
+    record = orjson.loads(line)
+    assert record["level"] == "info"
+    assert record["logger"] == "alertd.daemon"
+    assert record["msg"] == "alert fired"
+    assert record["alert_id"] == "01J"
+    assert record["key"] == ["v1", None]
+    assert record["ts"].endswith("Z")
+
+
+def test_secrets_are_redacted_wherever_they_appear(restore_logging: None) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(format="json"), secrets=["s3cr3t-token", "ab"], stream=out)
+    log = logging.getLogger("alertd.notify")
+    log.warning("provider said: bad token s3cr3t-token", extra={"url": "x?key=s3cr3t-token"})
+    log.info("a table about cabs")
+    try:
+        raise RuntimeError("auth failed for s3cr3t-token")
+    except RuntimeError:
+        log.exception("send failed")
+    text = out.getvalue()
+    assert "s3cr3t-token" not in text
+    assert text.count(logs.REDACTED) == 4  # message, field, traceback line, exception text
+    assert "a table about cabs" in text  # "ab" is too short to count as a secret
+
+
+def test_text_format_for_terminals(restore_logging: None) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(format="text"), stream=out)
+    logging.getLogger("alertd").info("listening", extra={"port": 8080})
+    assert out.getvalue().rstrip().endswith("INFO    listening  port=8080")
+
+
+def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
+    raw = {
+        "server": {
+            "ingest_tokens": ["in-1234"],
+            "admin_tokens": ["ad-1234"],
+            "ingest_hmac_secret": "hm-1234",
+        },
+        "channels": {
+            "sms": {"account_sid": "AC1", "auth_token": "tw-1234", "from": "+1555"},
+            "email": {"username": "u", "password": "pw-1234", "host": "smtp"},
+            "slack": {"token": "xoxb-1234", "channel": "#x"},
+            "webhook": {
+                "url": "http://h",
+                "secret": "wh-1234",
+                "headers": {"Authorization": "Bearer hd-1234"},
+            },
+        },
+    }
+    settings = settings_from_dict(raw, Path("alertd.toml"), {})
+    assert sorted(logs.secrets_of(settings)) == sorted(
+        [
+            "in-1234",
+            "ad-1234",
+            "hm-1234",
+            "tw-1234",
+            "pw-1234",
+            "xoxb-1234",
+            "wh-1234",
+            "Bearer hd-1234",
+        ]
+    )
