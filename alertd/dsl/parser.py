@@ -303,6 +303,10 @@ def _describe_expected(expected: set[str]) -> str:
     if len(words & set(_CLAUSE_KEYWORDS)) >= 4:
         parts.append("a clause")
         words -= set(_CLAUSE_KEYWORDS)
+    if len(words & {"and", "or"}) == 1:
+        # After a condition, whether the parser still takes `and` depends on how far it had
+        # reduced; naming `or` alone only confuses.
+        words -= {"and", "or"}
     if {"rule", "list", "macro"} <= words:
         parts.append("'rule', 'list' or 'macro'")
         words -= {"rule", "list", "macro", "$END"}
@@ -477,7 +481,7 @@ class _ToAst(Transformer[Token, Any]):
     def index(self, children: list[Any]) -> ast.Index:
         return ast.Index(children[0], children[2], _span(children))
 
-    def atom(self, children: list[Any]) -> ast.Expr:  # "(" expr ")"
+    def postfix(self, children: list[Any]) -> ast.Expr:  # "(" expr ")"
         expr: ast.Expr = children[1]
         return expr
 
