@@ -7,6 +7,7 @@ sweep like every other store. Transactions are accepted but cannot roll anything
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +22,7 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
-        self._alerts: dict[str, AlertRecord] = {}
+        self._alerts: OrderedDict[str, AlertRecord] = OrderedDict()  # oldest first
         self._max_alerts = max_alerts
 
     def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
@@ -72,7 +73,7 @@ class MemoryStore:
     def add_alert(self, alert: Alert) -> None:
         self._alerts[alert.id] = AlertRecord(alert)
         if len(self._alerts) > self._max_alerts:
-            del self._alerts[next(iter(self._alerts))]
+            self._alerts.popitem(last=False)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
         return self._alerts.get(alert_id)
