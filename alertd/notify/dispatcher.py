@@ -1,0 +1,390 @@
+"""The dispatcher: sends what the outbox holds, with retries, per-channel lanes and a clock.
+
+How the daemon drives it:
+
+    dispatcher = Dispatcher(settings, Outbox(settings.state.path), clock)
+    task = asyncio.create_task(dispatcher.run())  # first resumes every pending row
+    ...  # per request: engine + enqueue(connection, notifications) in one transaction, commit
+    dispatcher.wake()                             # then: new rows go out at once, no polling
+    dispatcher.depth                              # pending notifications (for backpressure)
+    await dispatcher.drain(grace)                 # on shutdown; `run()` returns
+
+Each channel has its own lane: a queue, `concurrency` workers and a rate limit (`[dispatch]`,
+overridable per `[channels.NAME]`), so a slow or dead provider only holds up itself. After a
+failed attempt the retry policy decides: try again at a later time (kept in memory and on the
+row, so a restart resumes it), or give up as `failed` / `dead`. Outcomes are written to the
+outbox in batches by one recorder task. Delivery is at least once: a crash between a provider's
+answer and the recorder's commit sends that notification again after the restart, with the same
+id (the webhook's `Idempotency-Key`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import sqlite3
+from collections.abc import Awaitable, Mapping
+
+from alertd.clock import SYSTEM_CLOCK, Clock
+from alertd.config import Settings
+from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
+from alertd.notify.channels import Channel, build_channel, build_channels
+from alertd.notify.errors import ChannelConfigError, DeliveryError
+from alertd.notify.notification import Notification
+from alertd.notify.outbox import Outbox, Outcome
+from alertd.notify.retry import RetryPolicy, Verdict
+
+log = logging.getLogger("alertd.notify")
+
+LOAD_BATCH = 1000  # rows read from the outbox per query
+
+
+class _Unavailable:
+    """Stands in for a channel whose config is missing: each send fails, visibly."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    async def send(self, notification: Notification) -> str:
+        raise DeliveryError(self.reason, retryable=False)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _RateLimiter:
+    """Spaces sends at least 1/rate seconds apart on the clock; rate 0 means no limit."""
+
+    def __init__(self, rate: float, clock: Clock) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self.next_free = 0.0
+
+    async def acquire(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock.monotonic()
+        slot = max(now, self.next_free)
+        self.next_free = slot + self.interval
+        if slot > now:
+            await self.clock.sleep(slot - now)
+
+
+class _Lane:
+    """One channel's queue, workers and rate limit."""
+
+    def __init__(self, channel: Channel, concurrency: int, rate: float, clock: Clock) -> None:
+        self.channel = channel
+        self.concurrency = max(1, concurrency)
+        self.limiter = _RateLimiter(rate, clock)
+        self.queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self.busy = 0
+
+    @property
+    def idle(self) -> bool:
+        return self.busy == 0 and self.queue.empty()
+
+
+class Dispatcher:
+    """Delivers the outbox's pending notifications until drained or stopped.
+
+    `channels` replaces the channels built from the config (tests, `send-test`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        outbox: Outbox,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        channels: Mapping[str, Channel] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.clock = clock
+        self.policy = RetryPolicy.from_settings(settings.dispatch)
+        self._channels: dict[str, Channel] = (
+            dict(channels) if channels is not None else build_channels(settings, clock)
+        )
+        self._lanes: dict[str, _Lane] = {}
+        self._retries: list[tuple[float, int, Notification]] = []  # heap by due time
+        self._high_water = 0  # the last outbox seq loaded
+        self._pending = 0  # loaded and not yet finished
+        self._outcomes: list[Outcome] = []
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._watch_idle = False  # wake the scheduler after every send (burst and drain)
+        self._draining = False
+        self._stopping = False
+        self._running = False
+        self._tasks: asyncio.TaskGroup | None = None
+        self._workers: list[asyncio.Task[None]] = []
+
+    # -- the daemon's interface ----------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Pending notifications the dispatcher holds (waiting, in flight or retrying)."""
+        return self._pending
+
+    def wake(self) -> None:
+        """New rows were committed: load and send them now."""
+        self._wake.set()
+
+    async def run(self, *, burst: bool = False) -> None:
+        """Deliver until `drain()`/`stop()`; with `burst`, until no pending row is left.
+
+        Starts by loading every pending row, so notifications left by a previous run (a crash,
+        a shutdown, retries waiting for their time) go out first.
+        """
+        self._running = True
+        self._watch_idle = burst
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                recorder = tasks.create_task(self._record_forever())
+                await self._schedule(burst=burst)
+                for worker in self._workers:
+                    worker.cancel()
+                recorder.cancel()
+        finally:
+            self._tasks = None
+            self._write_outcomes()
+            for channel in {id(c): c for c in self._all_channels()}.values():
+                with contextlib.suppress(Exception):
+                    await channel.aclose()
+            self._running = False
+            self._stopped.set()
+
+    async def drain(self, grace: float) -> None:
+        """Keep sending what is due for up to `grace` seconds, then stop; `run()` returns.
+
+        Whatever is not delivered by then (in flight, queued, or waiting to retry) stays pending
+        in the outbox for the next start.
+        """
+        self._draining = True
+        self._watch_idle = True
+        self._wake.set()
+        if self._running:
+            await _first(self._idle.wait(), self.clock.sleep(grace))
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop at once: in-flight sends are cancelled and stay pending."""
+        self._stopping = True
+        self._wake.set()
+        if self._running:
+            await self._stopped.wait()
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    async def _schedule(self, *, burst: bool) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            self._load_new()
+            now = self.clock.now()
+            while self._retries and self._retries[0][0] <= now:
+                _due, _seq, notification = heapq.heappop(self._retries)
+                self._lane(notification.channel).queue.put_nowait(notification)
+            lanes_idle = all(lane.idle for lane in self._lanes.values())
+            if lanes_idle and (self._draining or (burst and not self._retries)):
+                self._idle.set()
+                return
+            delay = self._retries[0][0] - now if self._retries else None
+            if delay is None:
+                await self._wake.wait()
+            else:
+                await _first(self._wake.wait(), self.clock.sleep(delay))
+
+    def _load_new(self) -> None:
+        while True:
+            rows = self.outbox.pending_after(self._high_water, LOAD_BATCH)
+            now = self.clock.now()
+            for notification in rows:
+                self._high_water = notification.seq
+                self._pending += 1
+                if notification.next_attempt_at > now:
+                    heapq.heappush(
+                        self._retries,
+                        (notification.next_attempt_at, notification.seq, notification),
+                    )
+                else:
+                    self._lane(notification.channel).queue.put_nowait(notification)
+            if len(rows) < LOAD_BATCH:
+                break
+        OUTBOX_DEPTH.set(self._pending)
+
+    def _lane(self, name: str) -> _Lane:
+        lane = self._lanes.get(name)
+        if lane is not None:
+            return lane
+        channel = self._channels.get(name)
+        if channel is None:
+            try:
+                channel = build_channel(name, self.settings, self.clock)
+            except ChannelConfigError as exc:
+                channel = _Unavailable(name, str(exc))
+            self._channels[name] = channel
+        table = self.settings.channels.get(name, {})
+        dispatch = self.settings.dispatch
+        lane = _Lane(
+            channel,
+            int(table.get("concurrency", dispatch.concurrency)),
+            float(table.get("rate_limit", dispatch.rate_limit)),
+            self.clock,
+        )
+        self._lanes[name] = lane
+        assert self._tasks is not None, "lanes are only made while running"
+        for _ in range(lane.concurrency):
+            self._workers.append(self._tasks.create_task(self._work(lane)))
+        return lane
+
+    def _all_channels(self) -> list[Channel]:
+        return list(self._channels.values())
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _work(self, lane: _Lane) -> None:
+        while True:
+            notification = await lane.queue.get()
+            lane.busy += 1
+            try:
+                await self._deliver(lane, notification)
+            finally:
+                lane.busy -= 1
+                if self._watch_idle:
+                    self._wake.set()
+
+    async def _deliver(self, lane: _Lane, notification: Notification) -> None:
+        attempts = notification.attempts + 1
+        age = self.clock.now() - notification.created_at
+        if age >= self.policy.max_age:
+            error = DeliveryError("expired before it could be delivered", retryable=False)
+            self._finish(notification, Verdict("dead"), attempts - 1, error)
+            return
+        await lane.limiter.acquire()
+        try:
+            receipt = await lane.channel.send(notification)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a bug in a channel must not stop its lane
+            log.exception("channel %s raised an unexpected error", notification.channel)
+            error = DeliveryError(f"unexpected error: {exc!r}", retryable=True)
+        else:
+            self._sent(notification, attempts, receipt)
+            return
+        now = self.clock.now()
+        verdict = self.policy.after_failure(error, attempts, now - notification.created_at)
+        if verdict.state != "pending":
+            self._finish(notification, verdict, attempts, error)
+            return
+        due = now + verdict.delay
+        notification.attempts = attempts
+        notification.next_attempt_at = due
+        heapq.heappush(self._retries, (due, notification.seq, notification))
+        self._wake.set()
+        NOTIFICATIONS.labels(channel=notification.channel, outcome="retried").inc()
+        log.warning(
+            "%s notification %s to %r failed (attempt %d), retrying in %.1fs: %s",
+            notification.channel,
+            notification.id,
+            notification.recipient,
+            attempts,
+            verdict.delay,
+            error,
+            extra=_fields(notification, "retried", attempts, str(error)),
+        )
+        self._record(
+            Outcome(notification.seq, "pending", attempts, now, str(error), next_attempt_at=due)
+        )
+
+    def _sent(self, notification: Notification, attempts: int, receipt: str) -> None:
+        now = self.clock.now()
+        self._pending -= 1
+        OUTBOX_DEPTH.set(self._pending)
+        NOTIFICATIONS.labels(channel=notification.channel, outcome="sent").inc()
+        DELIVERY_LATENCY.labels(channel=notification.channel).observe(
+            max(0.0, now - notification.created_at)
+        )
+        log.info(
+            "%s notification %s to %r sent (attempt %d): %s",
+            notification.channel,
+            notification.id,
+            notification.recipient,
+            attempts,
+            receipt,
+            extra=_fields(notification, "sent", attempts, None),
+        )
+        self._record(Outcome(notification.seq, "sent", attempts, now, receipt=receipt))
+
+    def _finish(
+        self, notification: Notification, verdict: Verdict, attempts: int, error: DeliveryError
+    ) -> None:
+        self._pending -= 1
+        OUTBOX_DEPTH.set(self._pending)
+        NOTIFICATIONS.labels(channel=notification.channel, outcome=verdict.state).inc()
+        log.error(
+            "%s notification %s to %r is %s after %d attempt(s): %s",
+            notification.channel,
+            notification.id,
+            notification.recipient,
+            verdict.state,
+            attempts,
+            error,
+            extra=_fields(notification, verdict.state, attempts, str(error)),
+        )
+        now = self.clock.now()
+        self._record(Outcome(notification.seq, verdict.state, attempts, now, str(error)))
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _record(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._flush.set()
+
+    async def _record_forever(self) -> None:
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            if not self._write_outcomes():
+                await asyncio.sleep(0.05)  # the database is busy: try again shortly
+                self._flush.set()
+
+    def _write_outcomes(self) -> bool:
+        batch, self._outcomes = self._outcomes, []
+        try:
+            self.outbox.record(batch)
+        except sqlite3.Error:
+            log.exception("cannot record %d delivery outcome(s); will retry", len(batch))
+            self._outcomes[:0] = batch
+            return False
+        return True
+
+
+def _fields(
+    notification: Notification, outcome: str, attempts: int, error: str | None
+) -> dict[str, object]:
+    """Structured fields of a delivery log line."""
+    return {
+        "notification_id": notification.id,
+        "alert_id": notification.alert_id,
+        "channel": notification.channel,
+        "outcome": outcome,
+        "attempt": attempts,
+        "error": error,
+    }
+
+
+async def _first(*awaitables: Awaitable[object]) -> None:
+    """Wait until the first of these finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

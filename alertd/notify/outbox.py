@@ -1,0 +1,238 @@
+"""The durable outbox: one SQLite row per notification, from enqueue to sent, failed or dead.
+
+The outbox shares the state database with the engine. `enqueue()` writes through the caller's
+connection without committing, so the daemon records an alert and its notifications in one
+transaction: after the commit, nothing can be lost; before it, nothing was promised. The
+dispatcher's own bookkeeping (attempts, errors, sent time) goes through the `Outbox` object's
+own connection, in short transactions of its own.
+
+Row life: `pending` (with `next_attempt_at`) -> `sent` | `failed` (the provider refused it,
+retrying cannot help) | `dead` (retryable errors until attempts or age ran out). The last error,
+the attempt count, the sent time and the provider's receipt are kept on the row.
+
+One dispatcher per database: rows are not locked against a second process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from alertd.notify.notification import DeliveryState, Notification
+from alertd.notify.retry import NotificationState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order, never reused
+    id              TEXT NOT NULL,                      -- <alert id>.<n>
+    alert_id        TEXT NOT NULL,
+    rule_id         TEXT NOT NULL,
+    channel         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    priority        TEXT NOT NULL,
+    content         BLOB NOT NULL,                      -- the rendered message, JSON
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    receipt         TEXT,
+    created_at      REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    sent_at         REAL,
+    updated_at      REAL NOT NULL
+);
+-- Also serves "the notifications of alert X": ids are "<alert id>.<n>".
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_id ON outbox (id);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE state = 'pending';
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
+    " content, attempts, created_at, next_attempt_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+_COLUMNS = (
+    "seq, id, alert_id, rule_id, channel, kind, recipient, priority, content, created_at,"
+    " attempts, next_attempt_at"
+)
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create the outbox table and its indexes if they are missing (idempotent)."""
+    connection.executescript(SCHEMA)
+
+
+def enqueue(connection: sqlite3.Connection, notifications: Iterable[Notification]) -> int:
+    """Insert notifications as pending rows through `connection`, without committing.
+
+    The caller commits (with the alert that produced them) and then wakes the dispatcher.
+    A notification whose id is already in the outbox is skipped, so enqueueing the same alert
+    twice sends it once. Returns the number of rows written.
+    """
+    rows = [
+        (
+            n.id,
+            n.alert_id,
+            n.rule_id,
+            n.channel,
+            n.kind,
+            n.recipient,
+            n.priority,
+            orjson.dumps(n.content),
+            n.attempts,
+            n.created_at,
+            n.next_attempt_at,
+            n.created_at,
+        )
+        for n in notifications
+    ]
+    before = connection.total_changes
+    connection.executemany(_INSERT, rows)
+    return connection.total_changes - before
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one delivery attempt, as the dispatcher records it."""
+
+    seq: int
+    state: NotificationState
+    attempts: int
+    at: float  # when the attempt ended
+    error: str | None = None
+    next_attempt_at: float | None = None  # for "pending"
+    receipt: str | None = None  # for "sent": what the provider answered
+
+
+class Outbox:
+    """The dispatcher's handle on the outbox: its own connection to the state database."""
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(self.path, isolation_level=None)
+        self.connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        create_schema(self.connection)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def add(self, notifications: Iterable[Notification]) -> int:
+        """Enqueue and commit at once (for tools and tests; the daemon uses `enqueue`)."""
+        with self._transaction():
+            return enqueue(self.connection, notifications)
+
+    def pending_after(self, seq: int, limit: int = 1000) -> list[Notification]:
+        """Pending rows inserted after `seq`, oldest first, at most `limit` of them."""
+        cursor = self.connection.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [_notification(row) for row in cursor]
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write delivery outcomes in one transaction."""
+        if not outcomes:
+            return
+        rows = [
+            (
+                o.state,
+                o.attempts,
+                o.error,
+                o.receipt,
+                o.next_attempt_at,
+                o.at if o.state == "sent" else None,
+                o.at,
+                o.seq,
+            )
+            for o in outcomes
+        ]
+        with self._transaction():
+            self.connection.executemany(
+                "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, receipt = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ?, updated_at = ?"
+                " WHERE seq = ?",
+                rows,
+            )
+
+    def states(self, alert_id: str) -> list[DeliveryState]:
+        """Every notification of one alert with its delivery state, in creation order."""
+        cursor = self.connection.execute(
+            "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
+            " next_attempt_at, sent_at, receipt FROM outbox"
+            " WHERE id > ? AND id < ? ORDER BY seq",
+            (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
+        )
+        return [
+            DeliveryState(
+                id=row[0],
+                channel=row[1],
+                recipient=row[2],
+                state=row[3],
+                attempts=row[4],
+                last_error=row[5],
+                created_at=row[6],
+                next_attempt_at=row[7] if row[3] == "pending" else None,
+                sent_at=row[8],
+                receipt=row[9],
+            )
+            for row in cursor
+        ]
+
+    def pending_count(self) -> int:
+        """Rows waiting to be delivered (the outbox depth)."""
+        (count,) = self.connection.execute(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return int(count)
+
+    def purge(self, finished_before: float) -> int:
+        """Delete sent, failed and dead rows last touched before this time; returns how many."""
+        with self._transaction():
+            cursor = self.connection.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?",
+                (finished_before,),
+            )
+        return cursor.rowcount
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.connection)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _notification(row: Any) -> Notification:
+    return Notification(
+        seq=row[0],
+        id=row[1],
+        alert_id=row[2],
+        rule_id=row[3],
+        channel=row[4],
+        kind=row[5],
+        recipient=row[6],
+        priority=row[7],
+        content=orjson.loads(row[8]),
+        created_at=row[9],
+        attempts=row[10],
+        next_attempt_at=row[11],
+    )

@@ -1,0 +1,340 @@
+"""The dispatcher against a real local webhook receiver: retries, faults, restarts, lanes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+
+from alertd.clock import SYSTEM_CLOCK, FakeClock
+from alertd.config import Settings
+from alertd.metrics import NOTIFICATIONS, TEMPLATE_ERRORS
+from alertd.model import NotifyTarget
+from alertd.notify.dispatcher import Dispatcher
+from alertd.notify.outbox import Outbox
+from tests.notify.conftest import (
+    HttpServer,
+    Request,
+    answers,
+    enqueue_alert,
+    make_alert,
+    make_settings,
+)
+
+
+def webhook_settings(tmp_path: Path, url: str, **dispatch: Any) -> Settings:
+    return make_settings(
+        tmp_path,
+        dispatch={"backoff_initial": 1, "backoff_max": 60, **dispatch},
+        channels={"webhook": {"url": url, "secret": "s3cret"}},
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    return Outbox(tmp_path / "alertd.db")
+
+
+async def test_500_then_200_is_one_delivery_after_two_attempts(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    http_server.handler = answers(500)
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    (nid,) = enqueue_alert(outbox, settings, make_alert(), clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(http_server.requests) == 2
+    assert {r.headers["Idempotency-Key"] for r in http_server.requests} == {nid}
+    (state,) = outbox.states(make_alert().id)
+    assert (state.state, state.attempts, state.receipt) == ("sent", 2, "HTTP 200")
+    assert state.last_error is None
+    assert outbox.pending_count() == 0
+
+
+async def test_429_with_retry_after_waits_at_least_that_long(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    seen: list[float] = []
+
+    async def handle(request: Request) -> web.StreamResponse:
+        seen.append(clock.now())
+        if len(seen) == 1:
+            return web.Response(status=429, headers={"Retry-After": "2"}, text="slow down")
+        return web.Response(status=204)
+
+    http_server.handler = handle
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook", backoff_initial=0.01)
+    enqueue_alert(outbox, settings, make_alert(), clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(seen) == 2
+    assert seen[1] - seen[0] >= 2.0  # on the fake clock: the test did not sleep 2 s
+    assert max(clock.sleeps) >= 2.0
+    (state,) = outbox.states(make_alert().id)
+    assert (state.state, state.attempts) == ("sent", 2)
+
+
+async def test_400_fails_at_once_without_a_retry(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    http_server.handler = answers(400)
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    enqueue_alert(outbox, settings, make_alert(), clock.now())
+    before = NOTIFICATIONS.labels(channel="webhook", outcome="failed")._value.get()
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(http_server.requests) == 1
+    (state,) = outbox.states(make_alert().id)
+    assert (state.state, state.attempts) == ("failed", 1)
+    assert state.last_error == (
+        f'webhook {http_server.url}/hook answered HTTP 400: {{"error": "status 400"}}'
+    )
+    assert NOTIFICATIONS.labels(channel="webhook", outcome="failed")._value.get() == before + 1
+
+
+async def test_connection_refused_is_retried_until_dead_with_its_error(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock, unused_tcp_port: int
+) -> None:
+    settings = webhook_settings(
+        tmp_path, f"http://127.0.0.1:{unused_tcp_port}/hook", max_attempts=3
+    )
+    enqueue_alert(outbox, settings, make_alert(), clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    (state,) = outbox.states(make_alert().id)
+    assert (state.state, state.attempts) == ("dead", 3)
+    assert state.last_error is not None
+    assert state.last_error.startswith(
+        f"webhook http://127.0.0.1:{unused_tcp_port}/hook: cannot connect"
+    )
+    assert len(clock.sleeps) >= 2  # it waited between the attempts
+
+
+async def test_attempts_exhausted_makes_the_row_dead_with_its_last_error(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    http_server.handler = answers(500, 502, 503, 504)
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook", max_attempts=4)
+    enqueue_alert(outbox, settings, make_alert(), clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(http_server.requests) == 4
+    (state,) = outbox.states(make_alert().id)
+    assert (state.state, state.attempts) == ("dead", 4)
+    assert (
+        state.last_error
+        == f'webhook {http_server.url}/hook answered HTTP 504: {{"error": "status 504"}}'
+    )
+
+
+async def test_pending_rows_are_delivered_after_the_dispatcher_restarts(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    arrived = asyncio.Event()
+
+    async def hang(request: Request) -> web.StreamResponse:
+        arrived.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    http_server.handler = hang
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert(notify=(NotifyTarget("webhook"),))
+    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    first = Dispatcher(settings, outbox)
+    running = asyncio.create_task(first.run())
+    await asyncio.wait_for(arrived.wait(), 10)
+    await first.stop()  # as if killed mid-request: nothing was recorded
+    await running
+    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("pending", 0)]
+
+    http_server.handler = None  # the receiver is healthy again
+    again = Dispatcher(settings, Outbox(outbox.path))
+    await again.run(burst=True)
+    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("sent", 1)]
+    assert orjson.loads(http_server.requests[-1].body)["alert_id"] == alert.id
+
+
+async def test_a_retry_waiting_for_its_time_survives_a_restart(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    http_server.handler = answers((503, {"Retry-After": "30"}))
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    first = Dispatcher(settings, outbox)  # the real clock: it would wait 30 s
+    running = asyncio.create_task(first.run())
+    while not outbox.states(alert.id)[0].attempts:
+        await asyncio.sleep(0.01)
+    await first.stop()
+    await running
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.attempts) == ("pending", 1)
+    assert state.next_attempt_at is not None
+    assert state.next_attempt_at >= SYSTEM_CLOCK.now() + 29
+
+    clock = FakeClock(start=SYSTEM_CLOCK.now())
+    await Dispatcher(settings, Outbox(outbox.path), clock).run(burst=True)
+    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("sent", 2)]
+    assert max(clock.sleeps) >= 29  # the restarted dispatcher still waited for its time
+
+
+async def test_a_template_error_still_delivers_the_fallback(
+    tmp_path: Path,
+    http_server: HttpServer,
+    outbox: Outbox,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = tmp_path / "templates" / "broken" / "webhook"
+    broken.mkdir(parents=True)
+    (broken / "body.json").write_text('{"n": {{ event.count + "x" }}}')
+    settings = make_settings(
+        tmp_path,
+        rules={"templates": str(tmp_path / "templates")},
+        channels={"webhook": {"url": f"{http_server.url}/hook"}},
+    )
+    # Only the broken override exists: every other part would also be missing.
+    alert = make_alert(template="broken", event={"count": 3})
+    errors_before = TEMPLATE_ERRORS.labels(channel="webhook")._value.get()
+    with caplog.at_level(logging.ERROR, logger="alertd.notify"):
+        enqueue_alert(outbox, settings, alert, clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    (request,) = http_server.requests
+    body = orjson.loads(request.body)
+    assert body["fallback"] is True
+    assert body["alert_id"] == alert.id and body["event"] == {"count": 3}
+    assert TEMPLATE_ERRORS.labels(channel="webhook")._value.get() == errors_before + 1
+    assert "broken/webhook/body.json:1: error: unsupported operand type" in caplog.text
+    assert [s.state for s in outbox.states(alert.id)] == ["sent"]
+
+
+async def test_a_dead_provider_does_not_hold_up_another_channel(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    stuck = HttpServer()
+    release = asyncio.Event()
+
+    async def hang(request: Request) -> web.StreamResponse:
+        await release.wait()
+        return web.Response(status=200)
+
+    stuck.handler = hang
+    await stuck.start()
+    settings = make_settings(
+        tmp_path,
+        dispatch={"concurrency": 2},
+        channels={
+            "webhook": {"url": f"{stuck.url}/hook"},
+            "partner": {"kind": "webhook", "url": f"{http_server.url}/partner"},
+        },
+    )
+    for i in range(5):
+        alert = make_alert(id=f"01KDSLOW{i}", notify=(NotifyTarget("webhook"),))
+        enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    fast = [make_alert(id=f"01KDFAST{i}", notify=(NotifyTarget("partner"),)) for i in range(5)]
+    for alert in fast:
+        enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    for _ in range(500):
+        if len(http_server.requests) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert len(http_server.requests) == 5
+    assert len(stuck.requests) == 2  # its two workers are stuck; the rest wait their turn
+    release.set()
+    await dispatcher.drain(grace=10)
+    await running
+    await stuck.stop()
+    assert outbox.pending_count() == 0
+
+
+async def test_drain_gives_up_after_the_grace_period_and_keeps_the_rest_pending(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    arrived = asyncio.Event()
+
+    async def hang(request: Request) -> web.StreamResponse:
+        arrived.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    http_server.handler = hang
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    enqueue_alert(outbox, settings, make_alert(), SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await asyncio.wait_for(arrived.wait(), 10)
+    await dispatcher.drain(grace=0.2)
+    await running
+    assert [s.state for s in outbox.states(make_alert().id)] == ["pending"]
+
+
+async def test_new_rows_go_out_when_woken(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.05)
+    enqueue_alert(outbox, settings, make_alert(), SYSTEM_CLOCK.now())
+    assert dispatcher.depth == 0  # committed, but the dispatcher has not been told yet
+    dispatcher.wake()
+    for _ in range(500):
+        if http_server.requests:
+            break
+        await asyncio.sleep(0.01)
+    assert len(http_server.requests) == 1
+    await dispatcher.drain(grace=5)
+    await running
+    assert dispatcher.depth == 0
+
+
+async def test_rate_limit_spaces_sends_on_the_clock(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        tmp_path, channels={"webhook": {"url": f"{http_server.url}/hook", "rate_limit": 10}}
+    )
+    for i in range(5):
+        enqueue_alert(outbox, settings, make_alert(id=f"01KDRATE{i}"), clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(http_server.requests) == 5
+    assert sum(clock.sleeps) == pytest.approx(0.4)
+
+
+async def test_a_channel_without_config_fails_visibly(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path, channels={})
+    alert = make_alert(notify=(NotifyTarget("slack"),))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.last_error) == ("failed", "[channels.slack] is not configured")
+
+
+async def test_dry_run_logs_every_notification_instead_of_sending(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        dispatch={"dry_run": True},
+        channels={"sms": {"to": ["+15550100002"]}},
+    )
+    alert = make_alert(notify=(NotifyTarget("sms"), NotifyTarget("slack")))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.notify.console"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert [(s.channel, s.state, s.receipt) for s in outbox.states(alert.id)] == [
+        ("sms", "sent", "logged (dry run)"),
+        ("slack", "sent", "logged (dry run)"),
+    ]
+    assert "dry run: sms notification 01KDTEST0000000000000000AA.1 to '+15550100002'" in caplog.text
+    assert "[HIGH] Critical Safety Event: V-17, D-4" in caplog.text
