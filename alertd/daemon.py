@@ -31,7 +31,8 @@ from typing import Any, Protocol
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
-from alertd.server.app import AlertPage, AlertQuery, Api, ReloadOutcome
+from alertd.engine.state import AlertQuery
+from alertd.server.app import AlertPage, Api, ReloadOutcome
 from alertd.server.listener import HttpServer, bind, bound_port
 from alertd.watch import watch_rules
 

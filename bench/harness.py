@@ -128,6 +128,7 @@ class Receiver:
 @contextlib.contextmanager
 def receiver(tmp: Path) -> Iterator[Receiver]:
     port_file = tmp / "receiver.port"
+    port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "receiver", str(port_file)]
     )
@@ -167,6 +168,18 @@ class Client:
 
     async def request(
         self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
+    ) -> tuple[int, bytes]:
+        reused = self._writer is not None
+        try:
+            return await self._request(method, path, body, content_type)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            await self.close()  # the server closed an idle keep-alive connection: once more
+            return await self._request(method, path, body, content_type)
+
+    async def _request(
+        self, method: str, path: str, body: bytes, content_type: str
     ) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)

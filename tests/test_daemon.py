@@ -20,7 +20,8 @@ from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
 from alertd.daemon import Daemon, RulesInvalid
-from alertd.server.app import AlertPage, AlertQuery
+from alertd.engine.state import AlertQuery
+from alertd.server.app import AlertPage
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -21,6 +21,7 @@ import yaml
 from alertd import metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
+from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
     ClientGone,
@@ -37,22 +38,9 @@ from alertd.server.decode import Limits, decode_events, decompress, invalid_batc
 
 log = logging.getLogger("alertd.server")
 
-ALERT_STATUSES = ("firing", "acked")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class AlertQuery:
-    """Filters and paging for GET /v1/alerts, newest first; `cursor` is the last page's `next`."""
-
-    rule: str | None = None
-    priority: str | None = None
-    status: str | None = None
-    since: float | None = None  # received at or after (epoch seconds)
-    limit: int = DEFAULT_PAGE
-    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from alertd.config import ServerSettings
-from alertd.server.app import AlertPage, AlertQuery, Api, InvalidEvents, ReloadOutcome
+from alertd.engine.state import AlertQuery
+from alertd.server.app import AlertPage, Api, InvalidEvents, ReloadOutcome
 from alertd.server.listener import HttpServer, bind, bound_port
 
 INGEST_TOKEN = "ingest-token-0123456789"

@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from alertd.server.app import AlertQuery
+from alertd.engine.state import AlertQuery
 from alertd.server.auth import sign
 
 from .conftest import ADMIN, ALERT, INGEST, INGEST_TOKEN, Served, ServeFactory

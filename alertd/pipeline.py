@@ -1,0 +1,211 @@
+"""The evaluation and delivery stack `alertd run` holds: rules, engine, state, outbox, dispatcher.
+
+    events -> Engine (windows in SQLite) -> fired alerts -> plan (render) -> outbox rows
+           ^ one transaction per batch: 202 means all of it is on disk    -> Dispatcher -> channels
+
+The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
+and their notifications commit together or not at all; only after the commit is the dispatcher
+woken. The dispatcher keeps its own connection for its bookkeeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from alertd import metrics
+from alertd.clock import Clock
+from alertd.config import ConfigError, Settings
+from alertd.daemon import RulesInvalid
+from alertd.dsl import RuleErrors, load_rules, mismatch_counts
+from alertd.engine.engine import Engine
+from alertd.engine.errors import InvalidBatch, StateStoreError
+from alertd.engine.ruleset import RuleSet
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.state import AlertQuery
+from alertd.model import Alert, Rule
+from alertd.notify.channels import ChannelConfigError
+from alertd.notify.dispatcher import Dispatcher
+from alertd.notify.errors import TemplateError
+from alertd.notify.outbox import Outbox, create_schema, enqueue
+from alertd.notify.plan import plan
+from alertd.notify.render import Renderer
+from alertd.server.app import AlertPage, InvalidEvents
+from alertd.server.views import alert_view, rule_view
+
+log = logging.getLogger("alertd.daemon")
+
+
+class Pipeline:
+    """The daemon's Core. Not thread-safe: the daemon's event loop is its only caller."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        rules, self.renderer = load(settings)
+        try:
+            self.store = SQLiteStore(settings.state.path)
+            create_schema(self.store.connection)
+            self.outbox = Outbox(settings.state.path)
+            self.dispatcher = Dispatcher(settings, self.outbox, clock)
+        except StateStoreError as error:
+            raise ConfigError(str(error)) from None
+        except ChannelConfigError as error:
+            raise ConfigError(f"{settings.source}: {error}") from None
+        self.engine = Engine(
+            RuleSet(rules),
+            self.store,
+            timestamp_field=settings.engine.timestamp_field,
+            max_count_events=settings.engine.max_count_events,
+        )
+        self._mismatches_seen: dict[str, int] = {}
+
+    # --- events in ---------------------------------------------------------------------------
+
+    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        try:
+            with self.store.transaction():
+                decisions = self.engine.process_batch(events, received_at)
+                alerts = [d.alert for d in decisions if d.alert is not None]
+                if alerts:
+                    notifications = [
+                        n
+                        for alert in alerts
+                        for n in plan(alert, self.settings, self.renderer, received_at)
+                    ]
+                    enqueue(self.store.connection, notifications)
+        except InvalidBatch as invalid:
+            details = [{"index": i, "error": str(error)} for i, error in invalid.errors]
+            raise InvalidEvents(details, len(events)) from None
+        if alerts:
+            self.dispatcher.wake()
+            for alert in alerts:
+                _log_alert(alert)
+        self._count(decisions)
+        return [alert.id for alert in alerts]
+
+    def _count(self, decisions: Sequence[Any]) -> None:
+        tally = Counter((d.rule_id, d.kind) for d in decisions)
+        for (rule_id, kind), count in tally.items():
+            metrics.RULE_DECISIONS.labels(rule_id, kind).inc(count)
+        for rule_id, total in mismatch_counts().items():
+            new = total - self._mismatches_seen.get(rule_id, 0)
+            if new:
+                metrics.EVALUATION_ERRORS.labels(rule_id).inc(new)
+                self._mismatches_seen[rule_id] = total
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def alerts(self, query: AlertQuery) -> AlertPage:
+        page = self.store.list_alerts(query)
+        return AlertPage([alert_view(r) for r in page.records], page.next_cursor)
+
+    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        record = self.store.get_alert(alert_id)
+        if record is None:
+            return None
+        return alert_view(record, self.outbox.states(alert_id))
+
+    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        with self.store.transaction():
+            record = self.store.ack_alert(alert_id, by, self.clock.now())
+        if record is None:
+            return None
+        log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
+        return alert_view(record, self.outbox.states(alert_id))
+
+    def rules(self) -> Sequence[Mapping[str, Any]]:
+        return [rule_view(rule) for rule in self.engine.rules.rules]
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def reload_rules(self) -> int:
+        rules, renderer = load(self.settings)
+        self.engine.replace_rules(RuleSet(rules))
+        self.renderer = renderer
+        return len(rules)
+
+    # --- delivery and upkeep -----------------------------------------------------------------
+
+    def outbox_depth(self) -> int:
+        return self.dispatcher.depth
+
+    def sweep(self) -> None:
+        evicted = self.engine.sweep()
+        if evicted:
+            log.info("expired windows evicted", extra={"entries": evicted})
+
+    async def deliver(self) -> None:
+        await self.dispatcher.run()
+
+    async def drain(self, grace: float) -> None:
+        await self.dispatcher.drain(grace)
+
+    def close(self) -> None:
+        self.outbox.close()
+        self.store.close()
+
+
+def load(settings: Settings) -> tuple[list[Rule], Renderer]:
+    """Rules and templates, parsed, checked and compiled. Raises RulesInvalid with every error."""
+    errors: list[dict[str, Any]] = []
+    rules: list[Rule] = []
+    try:
+        rules = load_rules(
+            list(settings.rules.paths),
+            channels=settings.channel_names(),
+            groups=settings.recipients.keys(),
+            timestamp_field=settings.engine.timestamp_field,
+        )
+    except RuleErrors as invalid:
+        errors += [_error(e.path, e.line, e.column, e.message) for e in invalid.errors]
+    try:
+        renderer = Renderer.load(settings.rules.templates, settings.notify)
+    except TemplateError as invalid:
+        errors += [_template_error(line) for line in str(invalid).splitlines() if line]
+    if errors:
+        raise RulesInvalid(errors)
+    return rules, renderer
+
+
+_TEMPLATE_ERROR = re.compile(r"^(?P<path>.*?):(?P<line>\d+): error: (?P<message>.*)$")
+
+
+def _template_error(text: str) -> dict[str, Any]:
+    match = _TEMPLATE_ERROR.match(text)
+    if match is None:
+        return {"path": "", "line": 0, "column": 0, "message": text, "text": text}
+    return _error(match["path"], int(match["line"]), 0, match["message"])
+
+
+def _error(path: str, line: int, column: int, message: str) -> dict[str, Any]:
+    """One error as the API and the log show it, the path relative to the working folder."""
+    with contextlib.suppress(ValueError):
+        path = str(Path(path).relative_to(Path.cwd()))
+    where = ":".join(str(part) for part in (path, line, column) if part)
+    return {
+        "path": path,
+        "line": line,
+        "column": column,
+        "message": message,
+        "text": f"{where}: error: {message}",
+    }
+
+
+def _log_alert(alert: Alert) -> None:
+    log.info(
+        "alert fired",
+        extra={
+            "alert_id": alert.id,
+            "rule": alert.rule_id,
+            "priority": alert.priority,
+            "key": alert.key,
+            "suppressed_count": alert.suppressed_count,
+            "channels": [target.channel for target in alert.notify],
+        },
+    )

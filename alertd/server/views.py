@@ -1,0 +1,98 @@
+"""The JSON shapes of the API's answers (openapi.yaml describes them; tests keep the two equal).
+
+Times are ISO-8601 UTC with milliseconds and a `Z`. A webhook recipient is shown without its
+query string or user info, where providers put credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from alertd.engine.state import AlertRecord
+from alertd.model import Rule
+from alertd.notify.notification import DeliveryState
+
+
+def iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def alert_view(
+    record: AlertRecord, deliveries: Iterable[DeliveryState] | None = None
+) -> dict[str, Any]:
+    alert = record.alert
+    view: dict[str, Any] = {
+        "id": alert.id,
+        "rule": alert.rule_id,
+        "rule_name": alert.rule_name,
+        "description": alert.description,
+        "priority": alert.priority,
+        "key": list(alert.key),
+        "status": record.status,
+        "fired_at": iso(alert.fired_at),
+        "received_at": iso(alert.received_at),
+        "suppressed_count": alert.suppressed_count,
+        "labels": dict(alert.labels),
+        "event": alert.event,
+        "count_events": list(alert.count_events),
+        "acked_at": iso(record.acked_at),
+        "acked_by": record.acked_by,
+    }
+    if deliveries is not None:
+        view["notifications"] = [delivery_view(d) for d in deliveries]
+    return view
+
+
+def delivery_view(delivery: DeliveryState) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "channel": delivery.channel,
+        "recipient": _public_recipient(delivery.recipient),
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "sent_at": iso(delivery.sent_at),
+        "next_attempt_at": iso(delivery.next_attempt_at),
+    }
+
+
+def rule_view(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "description": rule.description,
+        "priority": rule.priority,
+        "when": rule.condition_source,
+        "event_types": sorted(rule.event_types) if rule.event_types is not None else None,
+        "count": None
+        if rule.count is None
+        else {
+            "threshold": rule.count.threshold,
+            "within_seconds": rule.count.within,
+            "by": list(rule.count.key_source),
+        },
+        "suppress": None
+        if rule.suppress is None
+        else {"seconds": rule.suppress.duration, "by": list(rule.suppress.key_source)},
+        "notify": [{"channel": t.channel, "groups": list(t.groups)} for t in rule.notify],
+        "template": rule.template,
+        "labels": dict(rule.labels),
+        "enabled": rule.enabled,
+        "location": str(rule.location) if rule.location is not None else None,
+    }
+
+
+def _public_recipient(recipient: str) -> str:
+    if "://" not in recipient:
+        return recipient
+    parts = urlsplit(recipient)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

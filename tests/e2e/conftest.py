@@ -1,0 +1,242 @@
+"""A real `alertd run` process on a free port, with a config whose webhook channel points at a
+local receiver that the test controls (answer 200, or fail with 500, or answer slowly)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from alertd.server.auth import sign
+from alertd.server.listener import HttpServer, bind, bound_port
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+INGEST_TOKEN = "e2e-ingest-token-0123"
+ADMIN_TOKEN = "e2e-admin-token-4567"
+WEBHOOK_SECRET = "e2e-webhook-secret-89"
+INGEST = {"Authorization": f"Bearer {INGEST_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+RULES = """\
+rule critical_safety_event {
+  name     "Critical Safety Event"
+  when     type == "safety_event" and severity == "critical"
+  priority urgent
+  suppress 5m by vehicle_id
+  notify   webhook
+}
+"""
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on a free port, in the test's own event loop."""
+
+    status: int = 200
+    delay: float = 0.0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    url: str = ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status = self.status
+        if status == 200:
+            stamp = headers.get("x-alertd-timestamp", "")
+            assert headers.get("x-alertd-signature") == sign(WEBHOOK_SECRET, stamp, body)
+            self.received.append({"body": orjson.loads(body), "headers": headers})
+            self.arrived.set()
+        else:
+            self.refused += 1
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def wait_for(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{len(self.received)} of {count} notifications arrived")
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+        return self.received
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    sink = Receiver()
+    sock = bind("127.0.0.1", 0)
+    server = HttpServer(sink, sock, grace=1)
+    await server.start()
+    sink.url = f"http://127.0.0.1:{bound_port(sock)}/alerts"
+    try:
+        yield sink
+    finally:
+        await server.stop()
+
+
+def write_setup(
+    home: Path, receiver_url: str, *, shutdown_grace: str = "5s", watch: bool = False
+) -> None:
+    """rules/safety.rules and an alertd.toml whose webhook channel posts to `receiver_url`."""
+    (home / "rules").mkdir(parents=True, exist_ok=True)
+    (home / "rules" / "safety.rules").write_text(RULES)
+    (home / "alertd.toml").write_text(
+        f"""[server]
+listen = "127.0.0.1:0"
+ingest_tokens = ["{INGEST_TOKEN}"]
+admin_tokens = ["{ADMIN_TOKEN}"]
+max_body_bytes = 100000
+shutdown_grace = "{shutdown_grace}"
+
+[rules]
+paths = ["rules"]
+templates = "{REPO / "templates"}"
+watch = {str(watch).lower()}
+
+[state]
+path = "var/alertd.db"
+
+[dispatch]
+dry_run = false
+backoff_initial = 0.1
+backoff_max = 0.5
+max_attempts = 1000
+timeout = "2s"
+
+[channels.webhook]
+url = "{receiver_url}"
+secret = "{WEBHOOK_SECRET}"
+"""
+    )
+
+
+class Alertd:
+    """One `alertd run -c HOME/alertd.toml` process in HOME; `start()` again after it stopped
+    reuses the same state."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.rules_dir = home / "rules"
+        self.config = home / "alertd.toml"
+        self.log_path = home / "alertd.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self._log_offset = 0
+
+    async def start(self, timeout: float = 20) -> None:
+        log = self.log_path.open("ab")
+        self._log_offset = self.log_path.stat().st_size
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listening = [line for line in self.log() if line.get("msg") == "listening"]
+            if listening:
+                self.port = listening[-1]["port"]
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"alertd exited with {self.process.returncode}:\n{self.log_text()}"
+                )
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"alertd did not start:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        with self.log_path.open("rb") as handle:
+            handle.seek(self._log_offset)
+            return handle.read().decode(errors="replace")
+
+    def log(self) -> list[dict[str, Any]]:
+        """The JSON log lines of the current run (other lines, such as banners, are skipped)."""
+        lines = []
+        for text in self.log_text().splitlines():
+            if text.startswith("{"):
+                lines.append(orjson.loads(text))
+        return lines
+
+    async def wait_for_log(self, msg: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log():
+                if line.get("msg") == msg:
+                    return line
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {msg!r} in the log:\n{self.log_text()}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    async def wait(self, timeout: float = 20) -> int:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"alertd did not exit:\n{self.log_text()}")
+            await asyncio.sleep(0.05)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+async def alertd(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Alertd]:
+    write_setup(tmp_path, receiver.url)
+    daemon = Alertd(tmp_path)
+    await daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.kill()
+
+
+CRITICAL = {
+    "type": "safety_event",
+    "severity": "critical",
+    "vehicle_id": "v-1042",
+    "driver_id": "d-77",
+    "location": {"latitude": 52.37, "longitude": 4.89},
+}

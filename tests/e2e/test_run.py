@@ -1,0 +1,236 @@
+"""`alertd run` end to end: a real process, real HTTP, a real SQLite file, a real webhook
+receiver; events in, notifications out, and nothing lost to bad input, bad rules or kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from ..openapi_contract import assert_answer_documented
+from .conftest import ADMIN, CRITICAL, INGEST, REPO, RULES, Alertd, Receiver, write_setup
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_an_event_in_a_signed_notification_out(alertd: Alertd, receiver: Receiver) -> None:
+    async with alertd.client() as client:
+        response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert response.status_code == 202
+        (alert_id,) = response.json()["alerts"]
+
+        (notification,) = await receiver.wait_for(1)
+        assert notification["body"]["alert_id"] == alert_id
+        assert notification["body"]["event"]["vehicle_id"] == "v-1042"
+        assert notification["headers"]["idempotency-key"].startswith(alert_id)
+
+        detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
+        for _ in range(50):  # the dispatcher records "sent" just after the receiver answers
+            if detail.json()["notifications"][0]["state"] == "sent":
+                break
+            await asyncio.sleep(0.05)
+            detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
+        assert_answer_documented("GET", "/v1/alerts/{id}", detail)
+        (state,) = detail.json()["notifications"]
+        assert (state["channel"], state["state"], state["attempts"]) == ("webhook", "sent", 1)
+
+        listing = await client.get(
+            "/v1/alerts", params={"rule": "critical_safety_event"}, headers=ADMIN
+        )
+        assert_answer_documented("GET", "/v1/alerts", listing)
+        assert [a["id"] for a in listing.json()["alerts"]] == [alert_id]
+
+        acked = await client.post(f"/v1/alerts/{alert_id}/ack", json={"by": "ops"}, headers=ADMIN)
+        assert_answer_documented("POST", "/v1/alerts/{id}/ack", acked)
+        assert acked.json()["status"] == "acked"
+
+    fired = [line for line in alertd.log() if line.get("msg") == "alert fired"]
+    assert [line["alert_id"] for line in fired] == [alert_id]
+    assert any(line.get("outcome") == "sent" for line in alertd.log())  # per delivery attempt
+    assert "e2e-" not in alertd.log_text()  # no token or secret in any log line
+
+
+async def test_bad_requests_get_clear_answers_and_change_nothing(alertd: Alertd) -> None:
+    async with alertd.client() as client:
+        cases = [
+            (await client.post("/v1/events", json=CRITICAL), 401),
+            (await client.get("/v1/alerts", headers=INGEST), 403),
+            (
+                await client.post(
+                    "/v1/events",
+                    content=b"[{",
+                    headers={**INGEST, "Content-Type": "application/json"},
+                ),
+                400,
+            ),
+            (
+                await client.post(
+                    "/v1/events", json=[CRITICAL, {**CRITICAL, "timestamp": "soon"}], headers=INGEST
+                ),
+                400,
+            ),
+            (await client.post("/v1/events", json=[CRITICAL] * 1000, headers=INGEST), 413),
+            (
+                await client.post(
+                    "/v1/events", content=b"x", headers={**INGEST, "Content-Type": "text/plain"}
+                ),
+                415,
+            ),
+        ]
+        for response, status in cases:
+            assert response.status_code == status, response.text
+            assert_answer_documented(response.request.method, response.request.url.path, response)
+        assert cases[3][0].json()["details"][0]["index"] == 1
+
+        (alertd.rules_dir / "safety.rules").write_text(
+            RULES.replace("severity ==", "severity == (", 1)
+        )
+        reload = await client.post("/v1/reload", headers=ADMIN)
+        assert reload.status_code == 422
+        assert_answer_documented("POST", "/v1/reload", reload)
+        assert reload.json()["details"][0]["text"].startswith("rules/safety.rules:4:3: error: ")
+
+        alerts = await client.get("/v1/alerts", headers=ADMIN)
+        assert alerts.json()["alerts"] == []
+
+
+async def test_kill_9_while_the_receiver_fails_loses_nothing_and_keeps_windows(
+    alertd: Alertd, receiver: Receiver
+) -> None:
+    receiver.status = 500
+    async with alertd.client() as client:
+        response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        (alert_id,) = response.json()["alerts"]
+    while receiver.refused < 2:  # delivery was tried and is being retried
+        await asyncio.sleep(0.05)
+
+    alertd.kill()  # SIGKILL: no shutdown, no drain
+    receiver.status = 200
+    await alertd.start()
+
+    (notification,) = await receiver.wait_for(1)
+    assert notification["body"]["alert_id"] == alert_id
+    async with alertd.client() as client:
+        again = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert again.status_code == 202
+        assert again.json()["alerts"] == []  # still inside the 5 minute suppression window
+        listing = await client.get("/v1/alerts", headers=ADMIN)
+        assert [a["id"] for a in listing.json()["alerts"]] == [alert_id]
+
+
+async def test_sighup_with_a_broken_rule_file_keeps_the_old_rules(
+    alertd: Alertd, receiver: Receiver
+) -> None:
+    broken = RULES.replace("priority urgent", "priority urgnet")
+    (alertd.rules_dir / "safety.rules").write_text(broken)
+    alertd.send_signal(signal.SIGHUP)
+    failed = await alertd.wait_for_log("reload failed; the previous rules keep running")
+    assert any(re.match(r"rules/safety\.rules:4:\d+: error: ", e) for e in failed["errors"])
+
+    async with alertd.client() as client:
+        metrics = (await client.get("/metrics")).text
+        assert "alertd_last_reload_successful 0.0" in metrics
+        assert 'alertd_rule_reloads_total{result="failure"} 1.0' in metrics
+        response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert len(response.json()["alerts"]) == 1  # the old rules still run
+
+        breakdown = """
+rule breakdown {
+  name     "Vehicle Breakdown"
+  when     type == "breakdown"
+  priority high
+  notify   webhook
+}
+"""
+        (alertd.rules_dir / "safety.rules").write_text(RULES + breakdown)
+        alertd.send_signal(signal.SIGHUP)
+        await alertd.wait_for_log("rules reloaded")
+        rules = (await client.get("/v1/rules", headers=ADMIN)).json()["rules"]
+        assert [r["id"] for r in rules] == ["critical_safety_event", "breakdown"]
+        response = await client.post(
+            "/v1/events", json={"type": "breakdown", "vehicle_id": "v-9"}, headers=INGEST
+        )
+        assert len(response.json()["alerts"]) == 1
+        again = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert again.json()["alerts"] == []  # the surviving rule kept its suppression window
+    await receiver.wait_for(2)
+
+
+async def test_sigterm_drains_what_is_in_flight_then_exits_0(
+    alertd: Alertd, receiver: Receiver
+) -> None:
+    receiver.delay = 0.3
+    async with alertd.client() as client:
+        events = [{**CRITICAL, "vehicle_id": f"v-{i}"} for i in range(3)]
+        response = await client.post("/v1/events", json=events, headers=INGEST)
+        assert len(response.json()["alerts"]) == 3
+    alertd.send_signal(signal.SIGTERM)
+    assert await alertd.wait() == 0
+    assert len(receiver.received) == 3
+    stopped = [line for line in alertd.log() if line.get("msg") == "stopped"]
+    assert stopped[-1]["pending"] == 0
+
+
+async def test_what_the_drain_cannot_deliver_stays_pending_for_the_next_start(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    write_setup(tmp_path, receiver.url, shutdown_grace="1s")
+    alertd = Alertd(tmp_path)
+    await alertd.start()
+    try:
+        receiver.status = 503
+        async with alertd.client() as client:
+            await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        alertd.send_signal(signal.SIGTERM)
+        assert await alertd.wait() == 0
+        assert [line for line in alertd.log() if line.get("msg") == "stopped"][-1]["pending"] == 1
+
+        receiver.status = 200
+        await alertd.start()
+        await receiver.wait_for(1)
+    finally:
+        alertd.kill()
+
+
+async def test_watched_rule_files_reload_themselves(tmp_path: Path, receiver: Receiver) -> None:
+    write_setup(tmp_path, receiver.url, watch=True)
+    alertd = Alertd(tmp_path)
+    await alertd.start()
+    try:
+        await alertd.wait_for_log("watching rule and template files")
+        (alertd.rules_dir / "safety.rules").write_text(RULES.replace("critical", "high"))
+        reloaded = await alertd.wait_for_log("rules reloaded")
+        assert reloaded["trigger"] == "watch"
+        async with alertd.client() as client:
+            response = await client.post(
+                "/v1/events", json={**CRITICAL, "severity": "high"}, headers=INGEST
+            )
+            assert len(response.json()["alerts"]) == 1
+    finally:
+        alertd.kill()
+
+
+async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> None:
+    """The README quickstart: no tokens, dry run, a development token printed at start."""
+    for folder in ("rules", "templates"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    shipped = (REPO / "alertd.toml").read_text()
+    (tmp_path / "alertd.toml").write_text(shipped.replace("127.0.0.1:8080", "127.0.0.1:0"))
+    alertd = Alertd(tmp_path)
+    await alertd.start()
+    try:
+        token = (tmp_path / "var" / "dev-token").read_text().strip()
+        assert f"development token (ingest and admin): {token}" in alertd.log_text()
+        async with alertd.client() as client:
+            response = await client.post(
+                "/v1/events", json=CRITICAL, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 202
+            assert len(response.json()["alerts"]) == 1
+        await alertd.wait_for_log("alert fired")
+    finally:
+        alertd.kill()
