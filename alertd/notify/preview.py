@@ -91,13 +91,7 @@ def notification_preview(settings: Settings) -> Preview:
 
     def preview(alert: Alert) -> list[dict[str, Any]]:
         return [
-            {
-                "id": n.id,
-                "channel": n.channel,
-                "kind": n.kind,
-                "recipient": n.recipient,
-                "content": n.content,
-            }
+            {"channel": n.channel, "recipient": n.recipient, "content": n.content}
             for n in plan(alert, settings, renderer, alert.received_at)
         ]
 
