@@ -136,9 +136,17 @@ class Pipeline:
         return self.dispatcher.depth
 
     def sweep(self) -> None:
+        """Evict expired windows; delete alerts and finished notifications past retention."""
         evicted = self.engine.sweep()
-        if evicted:
-            log.info("expired windows evicted", extra={"entries": evicted})
+        horizon = self.clock.now() - self.settings.state.retention
+        with self.store.transaction():
+            alerts = self.store.prune_alerts(horizon)
+        notifications = self.outbox.purge(horizon)
+        if evicted or alerts or notifications:
+            log.info(
+                "state swept",
+                extra={"windows": evicted, "alerts": alerts, "notifications": notifications},
+            )
 
     async def deliver(self) -> None:
         await self.dispatcher.run()

@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument(
         "--dispatch-concurrency",
         type=int,
-        default=32,
+        default=4,
         help="alertd [dispatch] concurrency (webhook sends in flight)",
     )
     parser.add_argument("--runs", type=int, default=3)
