@@ -45,7 +45,7 @@ class FakeCore:
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         self.ingested.append(events)
         return []
 

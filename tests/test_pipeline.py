@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def pipeline(tmp_path: Path, clock: FakeClock) -> Pipeline:
     return Pipeline(settings_in(tmp_path), clock)
 
 
-def test_a_batch_records_its_alerts_and_their_notifications_together(
+async def test_a_batch_records_its_alerts_and_their_notifications_together(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
     events = [
@@ -62,7 +63,7 @@ def test_a_batch_records_its_alerts_and_their_notifications_together(
         {"type": "breakdown", "vehicle_id": "v2"},
         {"type": "trip_update", "vehicle_id": "v3"},
     ]
-    alert_ids = pipeline.ingest(events, clock.now())
+    alert_ids = await pipeline.ingest(events, clock.now())
     assert len(alert_ids) == 2
     detail = pipeline.alert(alert_ids[0])
     assert detail is not None
@@ -73,17 +74,17 @@ def test_a_batch_records_its_alerts_and_their_notifications_together(
     assert pipeline.outbox.pending_count() == 2
 
 
-def test_an_invalid_event_rejects_the_batch_and_records_nothing(
+async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
     events = [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "timestamp": "x"}]
     with pytest.raises(InvalidEvents) as invalid:
-        pipeline.ingest(events, clock.now())
+        await pipeline.ingest(events, clock.now())
     assert [d["index"] for d in invalid.value.details] == [1]
     assert pipeline.alerts(AlertQuery()).alerts == []
     assert pipeline.outbox.pending_count() == 0
     # The rejected batch did not open the suppression window either.
-    assert len(pipeline.ingest(events[:1], clock.now())) == 1
+    assert len(await pipeline.ingest(events[:1], clock.now())) == 1
 
 
 def test_broken_templates_are_reported_like_broken_rules(
@@ -99,13 +100,13 @@ def test_broken_templates_are_reported_like_broken_rules(
     assert error["text"].startswith("templates/webhook/body.json:1: error: ")
 
 
-def test_a_reload_swaps_rules_and_keeps_surviving_windows(
+async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
     pipeline: Pipeline, tmp_path: Path, clock: FakeClock
 ) -> None:
-    assert len(pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())) == 1
+    assert len(await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())) == 1
     (tmp_path / "rules" / "more.rules").write_text(RULE.replace("breakdown {", "other {"))
     assert pipeline.reload_rules() == 2
-    fired = pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
+    fired = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
     assert len(fired) == 1  # only the new rule: `breakdown` is still suppressed for v1
     assert pipeline.alert(fired[0])["rule"] == "other"  # type: ignore[index]
 
@@ -115,13 +116,31 @@ def test_a_reload_swaps_rules_and_keeps_surviving_windows(
     assert [r["id"] for r in pipeline.rules()] == ["other", "breakdown"]
 
 
-def test_sweeping_deletes_alerts_past_retention_but_not_pending_notifications(
+async def test_sweeping_deletes_alerts_past_retention_but_not_pending_notifications(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
-    (alert_id,) = pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
+    (alert_id,) = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
     pipeline.sweep()
     assert pipeline.alert(alert_id) is not None
     clock.advance(2 * 86_400)
     pipeline.sweep()
     assert pipeline.alert(alert_id) is None
     assert pipeline.outbox.pending_count() == 1  # still to be delivered (or to die of age)
+
+
+async def test_batches_that_arrive_together_commit_together_and_fail_alone(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    good = [{"type": "breakdown", "vehicle_id": "v1"}]
+    bad = [{"type": "breakdown", "vehicle_id": "v2", "timestamp": "never"}]
+    other = [{"type": "breakdown", "vehicle_id": "v3"}]
+    results = await asyncio.gather(
+        pipeline.ingest(good, clock.now()),
+        pipeline.ingest(bad, clock.now()),
+        pipeline.ingest(other, clock.now()),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], InvalidEvents)
+    assert [len(r) for r in (results[0], results[2])] == [1, 1]  # type: ignore[arg-type]
+    keys = [a["key"] for a in pipeline.alerts(AlertQuery()).alerts]
+    assert sorted(keys) == [["v1"], ["v3"]]
