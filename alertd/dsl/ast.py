@@ -1,5 +1,7 @@
-"""The rule language's syntax tree: plain frozen dataclasses, each with the span it was read from.
+"""The rule language's syntax tree: plain dataclasses, each with the span it was read from.
 
+Passes never modify a node; they build new ones. (Nodes are not frozen only because frozen
+dataclasses are slow to create, and a large rule file has tens of thousands of nodes.)
 The parser builds these; the checker resolves names (a `Name` becomes a `Field`, a named list a
 `ListLit`, a macro its expanded body) and converts duration literals; the compiler turns the
 resolved tree into Python. Passes are functions over this data, never methods on it.
@@ -8,12 +10,12 @@ resolved tree into Python. Passes are functions over this data, never methods on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a node was written: 1-based line and column of its first and one past its last char."""
+class Span(NamedTuple):
+    """Where a node was written: 1-based line and column of its first and one past its last char.
+    (A named tuple: the parser makes one per token, and tuples are the cheapest to make.)"""
 
     line: int
     column: int
@@ -31,7 +33,7 @@ Scalar: TypeAlias = str | int | float | bool | None
 # Expressions ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Literal:
     """A string, number, boolean or null."""
 
@@ -39,7 +41,7 @@ class Literal:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DurationLit:
     """`90s`, `5m`, `1h30m` as written; the checker turns it into a Literal of seconds."""
 
@@ -47,7 +49,7 @@ class DurationLit:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListLit:
     """`[a, b, c]`, or a named list (`name` set) after the checker resolved it."""
 
@@ -56,7 +58,7 @@ class ListLit:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Name:
     """A bare name before resolution: a field, a macro or a named list."""
 
@@ -64,7 +66,7 @@ class Name:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Field:
     """A top-level field of the event (resolved from a Name); missing fields are null."""
 
@@ -72,7 +74,7 @@ class Field:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attr:
     """`obj.name`: a key of an object; null when obj is not an object or lacks the key."""
 
@@ -81,7 +83,7 @@ class Attr:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Index:
     """`obj[key]`: a key of an object or a 0-based position in a list (negative from the end)."""
 
@@ -90,14 +92,14 @@ class Index:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unary:
     op: str  # "not" or "-"
     operand: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Logic:
     """`a and b and c` (or `or`): kept flat, so long chains do not nest."""
 
@@ -106,7 +108,7 @@ class Logic:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Binary:
     op: str  # == != < <= > >= in "not in" contains startswith endswith matches + - * / %
     left: Expr
@@ -115,14 +117,14 @@ class Binary:
     op_span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     name: str
     args: tuple[Expr, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MacroRef:
     """A macro used inside an expression, kept (by the checker) around its expanded body."""
 
@@ -150,7 +152,7 @@ Expr: TypeAlias = (
 # Rule clauses ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Text:
     """A string value written in a clause (`name "..."`), with where it was written."""
 
@@ -158,35 +160,35 @@ class Text:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NameClause:
     text: Text
     span: Span
     keyword = "name"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DescriptionClause:
     text: Text
     span: Span
     keyword = "description"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WhenClause:
     expr: Expr
     span: Span
     keyword = "when"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PriorityClause:
     value: Text
     span: Span
     keyword = "priority"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CountClause:
     threshold: Text  # the number as written
     within: Text  # the duration as written
@@ -195,7 +197,7 @@ class CountClause:
     keyword = "count"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SuppressClause:
     duration: Text
     keys: tuple[Expr, ...]
@@ -203,42 +205,42 @@ class SuppressClause:
     keyword = "suppress"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     channel: Text
     groups: tuple[Text, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NotifyClause:
     targets: tuple[Target, ...]
     span: Span
     keyword = "notify"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TemplateClause:
     name: Text
     span: Span
     keyword = "template"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Label:
     key: Text
     value: Text
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LabelsClause:
     labels: tuple[Label, ...]
     span: Span
     keyword = "labels"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EnabledClause:
     value: bool
     span: Span
@@ -262,21 +264,21 @@ Clause: TypeAlias = (
 # Top-level items -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListDef:
     name: Text
     items: ListLit
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MacroDef:
     name: Text
     body: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleDef:
     id: Text
     clauses: tuple[Clause, ...]
@@ -286,7 +288,7 @@ class RuleDef:
 Item: TypeAlias = ListDef | MacroDef | RuleDef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleFile:
     """One parsed file: its items and its lines (for error excerpts and source text)."""
 

@@ -14,23 +14,38 @@ into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from alertd.dsl import ast, runtime
 from alertd.dsl.checker import CheckedRule, Window
-from alertd.dsl.functions import BUILTINS, time_zone
+from alertd.dsl.functions import BUILTINS, time_zone, within_km
 from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
 
 TYPE_FIELD = "type"
-_ATTRIBUTE = "_alertd_condition"
+CONDITION_ATTRIBUTE = "_alertd_condition"
+
+Slot = tuple[str, ...]
+"""A field or a path of object keys: ("location", "latitude")."""
+Kind = tuple[str, bool]
+"""A value kind (string, number, bool) and whether null is excluded (strict)."""
+KIND_GUARDS = {"string": "is str", "number": "in _NUM", "bool": "is bool"}
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _COMPARISONS = frozenset(_FLIP)
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+
+
+def _no_key(event: Event) -> Key:
+    """The key of a rule without `by`: one window for all events."""
+    return ()
+
+
 _HELPERS: dict[str, Any] = {
     "_NUM": runtime.NUMBER_TYPES,
+    "_no_key": _no_key,
+    "_within_km": within_km,
     "_index": runtime.index,
     "_scalar": runtime.scalar,
     **{f"_op{i}": fn for i, fn in enumerate(runtime.OPERATORS.values())},
@@ -56,50 +71,51 @@ class _CannotFold(Exception):
 
 
 def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timestamp") -> list[Rule]:
-    """Compile checked rules; one Python compile() for all of them."""
-    module: list[str] = []
-    bindings: list[dict[str, Any]] = []
-    exprs: list[ast.Expr] = []
-    for i, rule in enumerate(checked):
-        gen = _Generator(rule.id, timestamp_field)
-        expr = fold(rule.condition)
-        exprs.append(expr)
-        condition = gen.condition(expr)
-        count_key = gen.key(rule.count)
-        suppress_key = gen.key(rule.suppress)
-        module.append(
-            f"def _rule{i}(*, {', '.join(gen.bindings) or '_unused=None'}):\n"
-            f"    def condition(e):\n"
-            f"        try:\n"
-            f"            return {condition}\n"
-            f"        except Exception:\n"
-            f"            return {gen.bad}(True)\n"
-            f"    def count_key(e):\n"
-            f"        try:\n"
-            f"            return {count_key}\n"
-            f"        except Exception:\n"
-            f"            {gen.bad}(True)\n"
-            f"            return {_none_key(rule.count)}\n"
-            f"    def suppress_key(e):\n"
-            f"        try:\n"
-            f"            return {suppress_key}\n"
-            f"        except Exception:\n"
-            f"            {gen.bad}(True)\n"
-            f"            return {_none_key(rule.suppress)}\n"
-            f"    return condition, count_key, suppress_key\n"
-        )
-        bindings.append(gen.bindings)
-    namespace = _exec("\n".join(module), "<alertd rules>")
+    """Compile checked rules. Rules of the same shape (the same source once their literals are
+    bound) share one compiled factory, so a file of similar rules compiles a few functions."""
     rules: list[Rule] = []
-    for i, (rule, expr) in enumerate(zip(checked, exprs, strict=True)):
-        condition, count_key, suppress_key = namespace[f"_rule{i}"](**bindings[i])
-        setattr(condition, _ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
+    for rule in checked:
+        gen = Generator(rule.id, timestamp_field)
+        expr = fold(rule.condition)
+        parts = [f"    def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False')}"]
+        for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
+            if window is None:
+                parts.append(f"    {name} = _no_key\n")
+            else:
+                none_key = "(" + "None, " * len(window.keys) + ")"
+                parts.append(f"    def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+        params = ", ".join(gen.bindings) or "_unused=None"
+        source = (
+            f"def _factory(*, {params}):\n{''.join(parts)}"
+            "    return condition, count_key, suppress_key\n"
+        )
+        condition, count_key, suppress_key = _factory(source)(**gen.bindings)
+        setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
         rules.append(_rule(rule, condition, count_key, suppress_key, expr))
     return rules
 
 
-def _none_key(window: Window | None) -> str:
-    return "(" + "None, " * len(window.keys) + ")" if window else "()"
+def clear_caches() -> None:
+    """Forget compiled rule shapes (benchmarks measure loading from nothing)."""
+    _factory.cache_clear()
+
+
+def _guarded(expression: str, bad: str, fallback: str) -> str:
+    """A function body that returns the expression, or counts a mismatch and returns fallback
+    should anything raise (the generated code is written not to; this is the safety net)."""
+    return (
+        f"        try:\n"
+        f"            return {expression}\n"
+        f"        except Exception:\n"
+        f"            {bad}(True)\n"
+        f"            return {fallback}\n"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _factory(source: str) -> Callable[..., tuple[Any, Any, Any]]:
+    factory: Callable[..., tuple[Any, Any, Any]] = exec_source(source, "<alertd rule>")["_factory"]
+    return factory
 
 
 def _rule(
@@ -135,86 +151,10 @@ def _rule(
     )
 
 
-def _exec(source: str, filename: str) -> dict[str, Any]:
+def exec_source(source: str, filename: str) -> dict[str, Any]:
     namespace: dict[str, Any] = dict(_HELPERS)
     exec(compile(source, filename, "exec"), namespace)  # our own generated source, never user text
     return namespace
-
-
-# Matchers: one function per event type ----------------------------------------------------------
-
-
-def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Callable[[Event], list[Rule]]:
-    """One function that returns the rules (in order) whose condition holds for an event.
-
-    With `event_type`, every event it is given has that type: `type == "x"` tests fold away.
-    Fields read by two or more rules are read from the event once. Rules that were not compiled
-    from the rule language are called as they are.
-    """
-    known = {TYPE_FIELD: event_type} if event_type is not None else {}
-    exprs: list[ast.Expr | None] = []
-    for rule in rules:
-        compiled = getattr(rule.condition, _ATTRIBUTE, None)
-        exprs.append(fold(compiled.expr, known) if compiled is not None else None)
-    shared = Counter(name for expr in exprs if expr is not None for name in set(_fields(expr)))
-    preload = sorted(name for name, uses in shared.items() if uses > 1)
-
-    bindings: dict[str, Any] = {}
-    lines = ["def match(e):", "    out = []"]
-    locals_: dict[str, str] = {}
-    for n, name in enumerate(preload):
-        bindings[f"_k{n}"] = name
-        locals_[name] = f"_f{n}"
-        lines.append(f"    _f{n} = e.get(_k{n})")
-    for i, (rule, expr) in enumerate(zip(rules, exprs, strict=True)):
-        bindings[f"_r{i}"] = rule
-        if expr is None:
-            bindings[f"_c{i}"] = rule.condition
-            lines.append(f"    if _c{i}(e): out.append(_r{i})")
-            continue
-        timestamp_field = getattr(rule.condition, _ATTRIBUTE).timestamp_field
-        gen = _Generator(rule.id, timestamp_field, prefix=f"_{i}", fields=locals_)
-        source = gen.condition(expr)
-        bindings.update(gen.bindings)
-        lines += [
-            "    try:",
-            f"        if {source}: out.append(_r{i})",
-            "    except Exception:",
-            f"        {gen.bad}(True)",
-        ]
-    lines.append("    return out")
-    body = "\n".join("    " + line for line in lines)
-    source = (
-        f"def _factory(*, {', '.join(bindings) or '_unused=None'}):\n{body}\n    return match\n"
-    )
-    namespace = _exec(source, f"<alertd matcher {event_type}>")
-    matcher: Callable[[Event], list[Rule]] = namespace["_factory"](**bindings)
-    return matcher
-
-
-def _fields(expr: ast.Expr) -> Iterator[str]:
-    """The top-level fields an expression reads (the timestamp field for hour() and weekday())."""
-    match expr:
-        case ast.Field(name=name):
-            yield name
-        case ast.MacroRef(body=body):
-            yield from _fields(body)
-        case ast.ListLit(items=items) | ast.Logic(items=items):
-            for item in items:
-                yield from _fields(item)
-        case ast.Call(args=args):
-            for arg in args:
-                yield from _fields(arg)
-        case ast.Attr(obj=obj):
-            yield from _fields(obj)
-        case ast.Index(obj=obj, index=index):
-            yield from _fields(obj)
-            yield from _fields(index)
-        case ast.Unary(operand=operand):
-            yield from _fields(operand)
-        case ast.Binary(left=left, right=right):
-            yield from _fields(left)
-            yield from _fields(right)
 
 
 # Event types -----------------------------------------------------------------------------------
@@ -289,6 +229,8 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             lv, rv = _const(fl), _const(fr)
             if lv is _NOT_CONST or rv is _NOT_CONST:
                 return folded_binary
+            if op in ("==", "!=") and (lv is None or rv is None):  # `== null` tests missing
+                return ast.Literal((lv is None and rv is None) == (op == "=="), span)
             if op == "matches":
                 return _try_const(
                     lambda: runtime.matches(lv, re.compile(str(rv)), _refuse), folded_binary, span
@@ -313,7 +255,11 @@ def _fold_logic(expr: ast.Logic, known: Mapping[str, ast.Scalar]) -> ast.Expr:
         folded = fold(item, known)
         if isinstance(folded, ast.Literal) and isinstance(folded.value, bool):
             if folded.value is absorbing:
-                return ast.Literal(absorbing, expr.span)
+                # Items before it still run (they may count mismatches); items after never do.
+                if not items:
+                    return ast.Literal(absorbing, expr.span)
+                items.append(folded)
+                break
             continue
         items.append(folded)
     if not items:
@@ -352,7 +298,7 @@ def _try_const(compute: Callable[[], Any], otherwise: ast.Expr, span: ast.Span) 
 # Code generation --------------------------------------------------------------------------------
 
 
-class _Generator:
+class Generator:
     """Writes one rule's expressions as Python source; values it needs go in `bindings`."""
 
     def __init__(
@@ -360,11 +306,13 @@ class _Generator:
         rule_id: str,
         timestamp_field: str,
         prefix: str = "",
-        fields: Mapping[str, str] | None = None,
+        slots: Mapping[Slot, str] | None = None,
+        kinds: Mapping[Slot, Kind] | None = None,
     ) -> None:
         self.prefix = prefix
         self.timestamp_field = timestamp_field
-        self.fields = fields or {}  # field name -> local variable that already holds it
+        self.slots = slots or {}  # field or path -> the local variable that already holds it
+        self.kinds = kinds or {}  # slot -> the kind it is known to have (see compile_matcher)
         self.bindings: dict[str, Any] = {}
         self._constants: dict[tuple[type, Any], str] = {}
         self._temps = 0
@@ -391,7 +339,60 @@ class _Generator:
         return f"_t{self.prefix}_{self._temps}"
 
     def field(self, name: str) -> str:
-        return self.fields.get(name) or f"e.get({self.bind(name)})"
+        return self.slots.get((name,)) or f"e.get({self.bind(name)})"
+
+    def known_kind(self, node: ast.Expr) -> Kind | None:
+        """The kind a value certainly has here: from a literal, or a slot the caller checked."""
+        if isinstance(node, ast.Literal):
+            value = node.value
+            return None if value is None else (runtime.kind(value), True)
+        slot = slot_of(node)
+        if slot is not None:
+            return self.kinds.get(slot)
+        if isinstance(node, ast.Binary) and node.op in ("+", "-", "*"):
+            left, right = self.known_kind(node.left), self.known_kind(node.right)
+            if left == right == ("number", True) or (
+                node.op == "+" and left == right == ("string", True)
+            ):
+                return left
+        return None
+
+    def plain(self, node: ast.Binary) -> str | None:
+        """Plain Python for an operation whose operands' kinds are known (no checks needed),
+        or None. Null is possible only for a non-strict kind, used where it gives false."""
+        op, left, right = node.op, node.left, node.right
+        lk, rk = self.known_kind(left), self.known_kind(right)
+        if op in _COMPARISONS or op in _ARITHMETIC:
+            if lk is None or rk is None or lk[0] != rk[0]:
+                return None
+            strict = lk[1] and rk[1]
+            if op == "==" and (lk[1] or rk[1]):
+                return f"({self.value(left)} == {self.value(right)})"
+            if op in ("/", "%") and not (_is_number(right) and _literal(right) != 0):
+                return None
+            if op == "+" and strict and lk[0] == "string":
+                return f"({self.value(left)} + {self.value(right)})"
+            if (
+                op != "=="
+                and strict
+                and lk[0] in ("number", "string")
+                and (op in _COMPARISONS or lk[0] == "number")
+            ):
+                return f"({self.value(left)} {op} {self.value(right)})"
+            return None
+        if op in ("in", "not in") and lk is not None:
+            members = single_kind(right)
+            if members is not None and members[0] == lk[0] and (op == "in" or lk[1]):
+                return f"({self.value(left)} {op} {self.bind_new(members[1], 'set')})"
+            return None
+        if lk != ("string", True) or not _is_string(right):
+            return None
+        if op in ("startswith", "endswith"):
+            return f"{self.value(left)}.{op}({self.value(right)})"
+        if op == "matches":
+            search = self.bind_new(re.compile(str(_literal(right))).search, "re")
+            return f"({search}({self.value(left)}) is not None)"
+        return None
 
     # entry points
 
@@ -411,6 +412,8 @@ class _Generator:
                 return repr(value) if value is None or isinstance(value, bool) else self.bind(value)
             case ast.Field(name=name):
                 return self.field(name)
+            case ast.Attr() if slot_of(node) in self.slots:
+                return self.slots[slot_of(node)]  # type: ignore[index]
             case ast.MacroRef(body=body):
                 return self.value(body)
             case ast.ListLit(items=items):
@@ -458,6 +461,9 @@ class _Generator:
         return f"_fn_{node.name}({', '.join(args)})"
 
     def binary(self, node: ast.Binary) -> str:
+        plain = self.plain(node) or self.near(node)
+        if plain is not None:
+            return plain
         op, left, right = node.op, node.left, node.right
         if op in ("==", "!=") and _is_null(right):
             return f"({self.value(left)} is {'' if op == '==' else 'not '}None)"
@@ -498,6 +504,22 @@ class _Generator:
         helper = _OPERATOR_HELPER[op]
         return f"{helper}({self.value(left)}, {self.value(right)}, {self.bad})"
 
+    def near(self, node: ast.Binary) -> str | None:
+        """`distance_km(x, LAT, LON) < KM` (or `KM > distance_km(...)`) as one cheap call."""
+        if node.op == "<":
+            call, limit = node.left, node.right
+        elif node.op == ">":
+            call, limit = node.right, node.left
+        else:
+            return None
+        if not (isinstance(call, ast.Call) and call.name == "distance_km" and _is_number(limit)):
+            return None
+        location, lat, lon = call.args
+        if not (_is_number(lat) and _is_number(lon)):
+            return None
+        args = [self.bad, self.value(location), *(self.value(n) for n in (lat, lon, limit))]
+        return f"_within_km({', '.join(args)})"
+
     def string_test(self, left: ast.Expr, test: str) -> str:
         t = self.temp()
         return (
@@ -526,7 +548,7 @@ class _Generator:
         kinds = {runtime.kind(v) for v in present}
         if len(kinds) != 1:
             return None
-        guard = {"string": "is str", "number": "in _NUM", "bool": "is bool"}.get(kinds.pop())
+        guard = KIND_GUARDS.get(kinds.pop())
         if guard is None:
             return None
         members = self.bind_new(frozenset(present), "set")
@@ -536,6 +558,30 @@ class _Generator:
             otherwise = f"({t} is None or {otherwise})"
         left_value = self.value(left)
         return f"({t} {op} {members} if ({t} := {left_value}).__class__ {guard} else {otherwise})"
+
+
+def slot_of(node: ast.Expr) -> Slot | None:
+    """`speed` -> ("speed",), `location.latitude` -> ("location", "latitude"); else None."""
+    if isinstance(node, ast.Field):
+        return (node.name,)
+    if isinstance(node, ast.Attr):
+        parent = slot_of(node.obj)
+        return None if parent is None else (*parent, node.name)
+    return None
+
+
+def single_kind(node: ast.Expr) -> tuple[str, frozenset[Any]] | None:
+    """A constant list of one kind and no null: its kind and its members."""
+    values = _const(node)
+    if not isinstance(values, list) or not values or None in values:
+        return None
+    kinds = {runtime.kind(v) for v in values}
+    if len(kinds) != 1:
+        return None
+    try:
+        return kinds.pop(), frozenset(values)
+    except TypeError:  # lists inside the list
+        return None
 
 
 def _literal(node: ast.Expr) -> Any:

@@ -181,6 +181,19 @@ def distance_km(bad: Reporter, location: Any, lat: Any, lon: Any) -> Any:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def within_km(bad: Reporter, location: Any, lat: float, lon: float, limit: float) -> bool:
+    """`distance_km(location, lat, lon) < limit`, for literal lat, lon and limit: the compiler
+    writes this instead. The distance is never less than the latitude difference alone (as an
+    arc), so most far-away points are refused without the trigonometry."""
+    point = _coordinates(bad, location)
+    if point is None:
+        return False
+    if abs(math.radians(point[0] - lat)) * EARTH_RADIUS_KM > limit * (1 + 1e-9):
+        return False
+    distance: float = distance_km(bad, location, lat, lon)
+    return distance < limit
+
+
 def event_instant(timestamp: Any) -> datetime | None:
     """The event time: ISO-8601 text (no offset means UTC) or epoch seconds or milliseconds;
     the current time when the event has none; None when it is not a time at all."""

@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
+from alertd.config import EngineSettings
 from alertd.engine.errors import InvalidBatch, InvalidEvent, describe_value
 from alertd.engine.eventtime import event_time
 from alertd.engine.ids import new_alert_id
@@ -47,6 +48,16 @@ class Engine:
         self.max_count_events = max_count_events
         self.watermark = -math.inf  # the latest event time seen: the default sweep horizon
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
+
+    @classmethod
+    def configured(cls, rules: RuleSet, store: StateStore, settings: EngineSettings) -> Engine:
+        """An engine with the `[engine]` settings of alertd.toml."""
+        return cls(
+            rules,
+            store,
+            timestamp_field=settings.timestamp_field,
+            max_count_events=settings.max_count_events,
+        )
 
     def event_time(self, event: object, received_at: float) -> float:
         """When the event happened (arrival time if it has no timestamp).

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
-from alertd.dsl.compiler import TYPE_FIELD, compile_matcher
+from alertd.dsl.compiler import TYPE_FIELD
+from alertd.dsl.matcher import Matcher, compile_matcher
 from alertd.model import Event, Rule
-
-Matcher = Callable[[Event], list[Rule]]
 
 
 class RuleSet:
@@ -15,8 +14,8 @@ class RuleSet:
 
     A rule whose condition requires `type == "x"` or `type in [...]` is listed under those
     types only; every other rule is a candidate for every event. For each event type, the
-    conditions of its candidates are fused into one generated function (`match`), in which
-    `type == "x"` tests are already decided and fields read by several rules are read once.
+    conditions of its candidates are fused into one generated function (see
+    alertd.dsl.matcher), in which `type == "x"` tests are already decided.
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:

@@ -119,3 +119,16 @@ def test_hour_reads_the_configured_timestamp_field() -> None:
     (rule,) = compile_text("rule r { when hour() == 23 }", timestamp_field="event_time")
     assert rule.condition({"event_time": "2026-03-01T23:30:00Z"})
     assert not rule.condition({"event_time": "2026-03-01T22:30:00Z"})
+
+
+@pytest.mark.parametrize("km", [0.1, 5, 255, 256, 20_000])
+def test_distance_limits_compile_to_a_shortcut_that_agrees(km: float) -> None:
+    near, far = holds(
+        f"distance_km(location, {HAMBURG[0]}, {HAMBURG[1]}) < {km}", {"location": BERLIN}
+    )
+    assert near == far == 0 or (near, far) == (km > 255.3, 0)
+    assert holds(
+        f"{km} > distance_km(location, {HAMBURG[0]}, {HAMBURG[1]})", {"location": BERLIN}
+    ) == (km > 255.3, 0)
+    assert holds(f"distance_km(location, 1, 2) < {km}", {}) == (False, 0)
+    assert holds(f"distance_km(location, 1, 2) < {km}", {"location": "x"}) == (False, 1)

@@ -10,6 +10,10 @@ from alertd.clock import Clock
 from alertd.config import Settings
 from alertd.notify.channels.base import Channel
 from alertd.notify.channels.console import ConsoleChannel
+from alertd.notify.channels.email import EmailChannel
+from alertd.notify.channels.push import build_push
+from alertd.notify.channels.slack import SlackChannel
+from alertd.notify.channels.sms import SmsChannel
 from alertd.notify.channels.webhook import WebhookChannel
 from alertd.notify.errors import ChannelConfigError
 
@@ -24,6 +28,14 @@ def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
         raise ChannelConfigError(f"[channels.{name}] is not configured")
     kind = settings.channel_kind(name)
     table = settings.channels[name]
+    if kind == "email":
+        return EmailChannel(name, table, settings.dispatch, clock)
+    if kind == "push":
+        return build_push(name, table, settings.dispatch, clock)
+    if kind == "slack":
+        return SlackChannel(name, table, settings.dispatch, clock)
+    if kind == "sms":
+        return SmsChannel(name, table, settings.dispatch, clock)
     if kind == "webhook":
         return WebhookChannel(name, table, settings.dispatch, clock)
     raise ChannelConfigError(f"[channels.{name}] kind {kind!r} is not supported")

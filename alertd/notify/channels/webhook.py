@@ -15,15 +15,13 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from alertd import __version__
 from alertd.clock import Clock
 from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
+from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
-from alertd.notify.retry import http_error
 
 KEYS = ("url", "urgent_url", "secret", "headers")
 SIGNATURE_HEADER = "X-Alertd-Signature"
@@ -53,11 +51,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
         }
         self.clock = clock
-        self.client = httpx.AsyncClient(
-            timeout=config.timeout(dispatch),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-        )
+        self.http = HttpClient(config.timeout(dispatch))
 
     async def send(self, notification: Notification) -> str:
         url = notification.recipient
@@ -68,32 +62,10 @@ class WebhookChannel:
         headers = {**self.headers, "Idempotency-Key": notification.id, TIMESTAMP_HEADER: timestamp}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, timestamp, body)
-        try:
-            response = await self.client.post(url, content=body, headers=headers)
-        except httpx.UnsupportedProtocol as exc:
-            raise DeliveryError(f"webhook {url}: not an http(s) URL", retryable=False) from exc
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"webhook {url}: timed out", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {url}: {_describe(exc)}", retryable=True) from exc
-        except httpx.InvalidURL as exc:
-            raise DeliveryError(f"webhook {url}: invalid URL: {exc}", retryable=False) from exc
-        if response.is_success:
-            return f"HTTP {response.status_code}"
-        raise http_error(
-            response.status_code,
-            response.headers,
-            response.text,
-            self.clock.now(),
-            provider=f"webhook {url}",
-        )
+        provider = f"webhook {url}"
+        response = await self.http.post(url, content=body, headers=headers, provider=provider)
+        response.raise_for_status(self.clock.now(), provider)
+        return f"HTTP {response.status}"
 
     async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {text}"
-    return text
+        await self.http.aclose()

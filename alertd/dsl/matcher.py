@@ -1,0 +1,202 @@
+"""Many compiled conditions fused into one generated function, for one event type (RuleSet).
+
+Inside the function for type "x", `type == "x"` is already decided (constant folding with the
+type known), every field and path the rules read is read from the event once, and there are
+two copies of the rules' code:
+
+- a fast path, taken when every field the rules compare with literals has the kind those
+  literals have (`speed_kmh` a number, `road_type` a string): there the comparisons are plain
+  Python, as a programmer would write them by hand;
+- the general path, with every check of the rule language's semantics (null, mismatches
+  counted), taken for any other event, or should the fast path ever raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from alertd.dsl import ast
+from alertd.dsl.compiler import (
+    CONDITION_ATTRIBUTE,
+    KIND_GUARDS,
+    TYPE_FIELD,
+    Generator,
+    Kind,
+    Slot,
+    exec_source,
+    fold,
+    single_kind,
+    slot_of,
+)
+from alertd.model import Event, Rule
+
+Matcher = Callable[[Event], list[Rule]]
+
+_ORDERING = frozenset({"!=", "<", "<=", ">", ">="})
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+
+
+def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
+    """One function returning, in order, the rules whose condition holds for an event.
+
+    With `event_type`, every event it is given has that type. Rules that were not compiled
+    from the rule language are called as they are.
+    """
+    known = {TYPE_FIELD: event_type} if event_type is not None else {}
+    exprs: list[ast.Expr | None] = []
+    for rule in rules:
+        compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
+        exprs.append(fold(compiled.expr, known) if compiled is not None else None)
+    used = {slot for expr in exprs if expr is not None for slot in _slots(expr)}
+    for rule, expr in zip(rules, exprs, strict=True):
+        if expr is not None and _uses_event_time(expr):
+            used.add((getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field,))
+    slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(used, key=lambda s: (len(s), s)))}
+    kinds = _kinds(expr for expr in exprs if expr is not None)
+
+    bindings: dict[str, Any] = {}
+    load = []
+    for slot, local in slots.items():
+        key = f"_k{local}"
+        bindings[key] = slot[-1]
+        if len(slot) == 1:
+            load.append(f"{local} = e.get({key})")
+        else:
+            parent = slots[slot[:-1]]
+            load.append(f"{local} = {parent}.get({key}) if {parent}.__class__ is dict else None")
+
+    fast: list[str] = []
+    general: list[str] = []
+    for i, (rule, expr) in enumerate(zip(rules, exprs, strict=True)):
+        bindings[f"_r{i}"] = rule
+        if expr is None:
+            bindings[f"_c{i}"] = rule.condition
+            fast.append(f"if _c{i}(e): out.append(_r{i})")
+            general.append(f"if _c{i}(e): out.append(_r{i})")
+            continue
+        timestamp_field = getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field
+        checked = Generator(rule.id, timestamp_field, f"_{i}", slots)
+        plain = Generator(rule.id, timestamp_field, f"_{i}p", slots, kinds)
+        fast.append(f"if {plain.condition(expr)}: out.append(_r{i})")
+        general += [
+            "try:",
+            f"    if {checked.condition(expr)}: out.append(_r{i})",
+            "except Exception:",
+            f"    {checked.bad}(True)",
+        ]
+        bindings.update(checked.bindings)
+        bindings.update(plain.bindings)
+
+    guards = [_guard(slots[slot], kind) for slot, kind in kinds.items()]
+    lines = ["def match(e):", "    out = []", *_indent(load, 1)]
+    if guards and fast:
+        lines += [
+            f"    if {' and '.join(guards)}:",
+            "        try:",
+            *_indent(fast, 3),
+            "            return out",
+            "        except Exception:",  # never expected; the general path decides then
+            "            out = []",
+        ]
+    lines += [*_indent(general, 1), "    return out"]
+    params = ", ".join(bindings) or "_unused=None"
+    source = f"def _factory(*, {params}):\n" + "\n".join(_indent(lines, 1)) + "\n    return match\n"
+    matcher: Matcher = exec_source(source, f"<alertd matcher {event_type}>")["_factory"](**bindings)
+    return matcher
+
+
+def _indent(lines: list[str], levels: int) -> list[str]:
+    return ["    " * levels + line for line in lines]
+
+
+def _guard(local: str, kind: Kind) -> str:
+    test = f"{local}.__class__ {KIND_GUARDS[kind[0]]}"
+    return test if kind[1] else f"({test} or {local} is None)"
+
+
+def _kinds(exprs: Iterator[ast.Expr]) -> dict[Slot, Kind]:
+    """The kind each slot must have for the fast path: the kind of the literals it meets.
+
+    A slot only ever tested with `==` or `in` may also be null there (a missing field is then
+    simply unequal); any other use makes it strict. A slot met with two kinds gets none.
+    """
+    seen: dict[Slot, Kind | None] = {}
+    for expr in exprs:
+        for slot, kind in _expectations(expr):
+            if slot not in seen:
+                seen[slot] = kind
+            elif seen[slot] is not None:
+                previous = seen[slot]
+                assert previous is not None
+                same = previous[0] == kind[0]
+                seen[slot] = (kind[0], previous[1] or kind[1]) if same else None
+    return {slot: kind for slot, kind in seen.items() if kind is not None}
+
+
+def _expectations(expr: ast.Expr) -> Iterator[tuple[Slot, Kind]]:
+    for node in _walk(expr):
+        if not isinstance(node, ast.Binary):
+            continue
+        op, left, right = node.op, node.left, node.right
+        if op in ("==", *_ORDERING, *_ARITHMETIC):
+            for this, other in ((left, right), (right, left)):
+                slot, kind = slot_of(this), _literal_kind(other)
+                if slot is not None and kind is not None:
+                    yield slot, (kind, op != "==")
+        elif op in ("in", "not in"):
+            slot, members = slot_of(left), single_kind(right)
+            if slot is not None and members is not None:
+                yield slot, (members[0], op == "not in")
+        elif op in ("startswith", "endswith", "matches"):
+            slot = slot_of(left)
+            if slot is not None:
+                yield slot, ("string", True)
+
+
+def _literal_kind(node: ast.Expr) -> str | None:
+    """The kind of a literal, or of arithmetic on a number literal (`limit + 10`)."""
+    if isinstance(node, ast.Literal):
+        value = node.value
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "bool"
+        return "string" if isinstance(value, str) else "number"
+    if isinstance(node, ast.Binary) and node.op in _ARITHMETIC:
+        kinds = {_literal_kind(node.left), _literal_kind(node.right)}
+        return "number" if "number" in kinds and "string" not in kinds else None
+    return None
+
+
+def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
+    yield node
+    match node:
+        case ast.MacroRef(body=body):
+            yield from _walk(body)
+        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
+            for item in items:
+                yield from _walk(item)
+        case ast.Attr(obj=obj) | ast.Unary(operand=obj):
+            yield from _walk(obj)
+        case ast.Index(obj=obj, index=index):
+            yield from _walk(obj)
+            yield from _walk(index)
+        case ast.Binary(left=left, right=right):
+            yield from _walk(left)
+            yield from _walk(right)
+
+
+def _slots(expr: ast.Expr) -> Iterator[Slot]:
+    """Every field and path of object keys the expression reads (and their parents)."""
+    for node in _walk(expr):
+        slot = slot_of(node)
+        if slot is not None:
+            for length in range(1, len(slot) + 1):
+                yield slot[:length]
+
+
+def _uses_event_time(expr: ast.Expr) -> bool:
+    return any(
+        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in _walk(expr)
+    )

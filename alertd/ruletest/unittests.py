@@ -1,0 +1,367 @@
+"""Rule unit tests in YAML, the analogue of `promtool test rules`.
+
+    rule_files: [../safety.rules]   # relative to this file
+    tests:
+      - name: repeated critical events page once per 5 minutes
+        events:
+          - {type: safety_event, severity: critical, vehicle_id: v1, timestamp: 2026-01-01T10:00Z}
+          - {type: safety_event, severity: critical, vehicle_id: v1, timestamp: 2026-01-01T10:02Z}
+        expect:
+          - {event: 0, rule: critical_safety_event, decision: fired}
+          - {event: 1, rule: critical_safety_event, decision: suppressed}
+
+Each test replays its events through a fresh engine. Every fired and suppressed decision must be
+listed in `expect`, so a test catches over-alerting as well as silence; counting decisions are
+checked only where listed. An expectation may also pin the `key` (a list) and, for a fired
+decision, the `suppressed_count` the alert carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from alertd.config import EngineSettings
+from alertd.engine.engine import Engine
+from alertd.engine.errors import InvalidEvent
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.ruleset import RuleSet
+from alertd.model import DECISION_KINDS, Decision, DecisionKind, Rule
+from alertd.ruletest.events import YAML_SUFFIXES
+from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
+from alertd.ruletest.report import format_key
+from alertd.ruletest.terminal import Painter
+
+RuleLoader = Callable[[Sequence[Path]], list[Rule]]
+"""Loads rule files; raises RuleFilesError with every problem, already formatted."""
+
+_FILE_KEYS = ("rule_files", "tests")
+_TEST_KEYS = ("name", "events", "expect")
+_EXPECT_KEYS = ("event", "rule", "decision", "key", "suppressed_count")
+
+
+class RuleFilesError(Exception):
+    """The rule files a test file names cannot be loaded; str() is the full report."""
+
+
+class TestFileError(Exception):
+    """A test file that is not valid; `problems` lists every one, each fit to print."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    event: int
+    rule: str
+    decision: DecisionKind
+    key: list[Any] | None = None
+    suppressed_count: int | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTest:
+    name: str
+    events: list[Any]
+    expect: list[Expectation]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTestFile:
+    path: Path
+    rule_files: list[Path]
+    tests: list[RuleTest]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one test (`name`), or of a whole file that could not run (`name` None)."""
+
+    path: Path
+    name: str | None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def find_test_files(paths: Iterable[Path]) -> list[Path]:
+    """Each file as given; each folder's YAML files, recursively, in sorted order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def parse_test_file(path: Path) -> RuleTestFile:
+    """Read and validate a test file. Raises TestFileError listing every problem."""
+    try:
+        document = load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TestFileError([f"cannot read the test file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise TestFileError(["the test file is not UTF-8 text"]) from None
+    except DocumentError as exc:
+        raise TestFileError([exc.at(str(path))]) from None
+    problems: list[str] = []
+    if not isinstance(document, dict):
+        raise TestFileError(["expected a mapping with rule_files and tests"])
+    problems += _unknown_keys(document, _FILE_KEYS, "")
+    rule_files = document.get("rule_files")
+    if not _is_list_of(rule_files, str) or not rule_files:
+        problems.append("rule_files: expected a list of rule file paths")
+        rule_files = []
+    raw_tests = document.get("tests")
+    if not isinstance(raw_tests, list) or not raw_tests:
+        problems.append("tests: expected a list of tests")
+        raw_tests = []
+    tests = []
+    names: set[str] = set()
+    for number, raw in enumerate(raw_tests):
+        test = _parse_test(raw, f"tests[{number}]", problems)
+        if test is None:
+            continue
+        if test.name in names:
+            problems.append(f"tests[{number}]: a second test named {test.name!r}")
+        names.add(test.name)
+        tests.append(test)
+    if problems:
+        raise TestFileError(problems)
+    return RuleTestFile(path, [path.parent / name for name in rule_files], tests)
+
+
+def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: float) -> list[str]:
+    """Replay one test's events through a fresh engine; return its failures (none: it passed)."""
+    engine = Engine.configured(rules, MemoryStore(), settings)
+    failures: list[str] = []
+    actual: dict[tuple[int, str], Decision] = {}
+    for index, event in enumerate(test.events):
+        try:
+            for decision in engine.process(event, now, index):
+                actual[(index, decision.rule_id)] = decision
+        except InvalidEvent as exc:
+            failures.append(f"event {index}: invalid event: {exc}")
+    listed: set[tuple[int, str]] = set()
+    for expected in test.expect:
+        listed.add((expected.event, expected.rule))
+        problem = _compare(expected, actual.get((expected.event, expected.rule)))
+        if problem:
+            failures.append(f"event {expected.event}, rule {expected.rule}: {problem}")
+    for (index, rule_id), decision in sorted(actual.items()):
+        if decision.kind != "counting" and (index, rule_id) not in listed:
+            failures.append(
+                f"event {index}, rule {rule_id}: {decision.kind} (key {format_key(decision.key)})"
+                ", not expected"
+            )
+    return failures
+
+
+def run_test_file(
+    path: Path, load_rules: RuleLoader, settings: EngineSettings, now: float
+) -> list[Outcome]:
+    try:
+        test_file = parse_test_file(path)
+        rules = RuleSet(load_rules(test_file.rule_files))
+    except TestFileError as exc:
+        return [Outcome(path, None, exc.problems)]
+    except RuleFilesError as exc:
+        return [Outcome(path, None, [str(exc)])]
+    unknown = _unknown_rules(test_file, rules)
+    if unknown:
+        return [Outcome(path, None, unknown)]
+    return [
+        Outcome(path, test.name, run_test(rules, test, settings, now)) for test in test_file.tests
+    ]
+
+
+def write_text(outcomes: list[Outcome], out: TextIO, paint: Painter) -> None:
+    current: Path | None = None
+    for outcome in outcomes:
+        if outcome.path != current:
+            current = outcome.path
+            out.write(paint(str(outcome.path), "bold") + "\n")
+        if outcome.name is None:
+            for problem in outcome.failures:
+                out.write(f"  {paint('error', 'bold', 'red')}: {_indent(problem, 4)}\n")
+            continue
+        mark = paint("ok  ", "green") if outcome.passed else paint("FAIL", "bold", "red")
+        out.write(f"  {mark}  {outcome.name}\n")
+        for failure in outcome.failures:
+            out.write(f"          {failure}\n")
+    tests = [o for o in outcomes if o.name is not None]
+    failed = sum(1 for o in tests if not o.passed)
+    broken = len({o.path for o in outcomes if o.name is None})
+    files = len({o.path for o in outcomes})
+    line = (
+        f"\n{_count(len(tests), 'test')} in {_count(files, 'file')}: "
+        f"{len(tests) - failed} passed, {failed} failed"
+    )
+    if broken:
+        line += f"; {_count(broken, 'file')} could not run"
+    out.write(line + "\n")
+
+
+def write_json(outcomes: list[Outcome], out: TextIO) -> None:
+    for outcome in outcomes:
+        if outcome.name is None:
+            out.write(dump_json({"file": str(outcome.path), "errors": outcome.failures}) + "\n")
+            continue
+        line = {
+            "file": str(outcome.path),
+            "test": outcome.name,
+            "passed": outcome.passed,
+            "failures": outcome.failures,
+        }
+        out.write(dump_json(line) + "\n")
+    tests = [o for o in outcomes if o.name is not None]
+    passed = sum(1 for o in tests if o.passed)
+    summary = {
+        "tests": len(tests),
+        "passed": passed,
+        "failed": len(tests) - passed,
+        "errors": sum(1 for o in outcomes if o.name is None),
+    }
+    out.write(dump_json({"summary": summary}) + "\n")
+
+
+def _parse_test(raw: object, where: str, problems: list[str]) -> RuleTest | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping with name, events and expect")
+        return None
+    name = raw.get("name")
+    if isinstance(name, str) and name.strip():
+        where = f"{where} {name!r}"
+    else:
+        problems.append(f"{where}: name: expected the test's name")
+        name = where
+    count = len(problems)
+    problems += _unknown_keys(raw, _TEST_KEYS, f"{where}: ")
+    events = raw.get("events")
+    if not isinstance(events, list) or not events:
+        problems.append(f"{where}: events: expected a list of events")
+        events = []
+    expect = raw.get("expect", [])
+    if not isinstance(expect, list):
+        problems.append(f"{where}: expect: expected a list of {{event, rule, decision}}")
+        expect = []
+    expectations = [
+        _parse_expectation(item, f"{where}: expect[{number}]", len(events), problems)
+        for number, item in enumerate(expect)
+    ]
+    if len(problems) > count:
+        return None
+    return RuleTest(name, events, [e for e in expectations if e is not None])
+
+
+def _parse_expectation(
+    raw: object, where: str, event_count: int, problems: list[str]
+) -> Expectation | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected {{event: N, rule: ID, decision: KIND}}")
+        return None
+    count = len(problems)
+    problems += _unknown_keys(raw, _EXPECT_KEYS, f"{where}: ")
+    event = raw.get("event")
+    if isinstance(event, bool) or not isinstance(event, int) or not 0 <= event < event_count:
+        problems.append(
+            f"{where}: event: expected the index of one of the test's events, 0 to "
+            f"{event_count - 1}, got {_shown(event)}"
+        )
+    rule = raw.get("rule")
+    if not isinstance(rule, str):
+        problems.append(f"{where}: rule: expected a rule id, got {_shown(rule)}")
+    decision = raw.get("decision")
+    if decision not in DECISION_KINDS:
+        problems.append(
+            f"{where}: decision: expected fired, suppressed or counting, got {_shown(decision)}"
+        )
+    key = raw.get("key")
+    if key is not None and not isinstance(key, list):
+        problems.append(f"{where}: key: expected a list of values, got {_shown(key)}")
+    suppressed = raw.get("suppressed_count")
+    if suppressed is not None and (
+        isinstance(suppressed, bool) or not isinstance(suppressed, int) or suppressed < 0
+    ):
+        problems.append(
+            f"{where}: suppressed_count: expected a whole number, got {_shown(suppressed)}"
+        )
+    elif suppressed is not None and decision != "fired":
+        problems.append(f"{where}: suppressed_count: only a fired decision carries one")
+    if len(problems) > count:
+        return None
+    return Expectation(
+        cast(int, event), cast(str, rule), cast(DecisionKind, decision), key, suppressed, where
+    )
+
+
+def _compare(expected: Expectation, actual: Decision | None) -> str:
+    if actual is None:
+        return f"expected {expected.decision}, got no decision (the rule did not match)"
+    if actual.kind != expected.decision:
+        got: str = actual.kind
+        if actual.kind == "counting":
+            got += f" ({actual.count} in the window)"
+        return f"expected {expected.decision}, got {got} (key {format_key(actual.key)})"
+    if expected.key is not None and _plain(list(actual.key)) != expected.key:
+        return f"expected key {dump_json(expected.key)}, got {dump_json(list(actual.key))}"
+    if expected.suppressed_count is not None and actual.alert is not None:
+        got_count = actual.alert.suppressed_count
+        if got_count != expected.suppressed_count:
+            return f"expected suppressed_count {expected.suppressed_count}, got {got_count}"
+    return ""
+
+
+def _unknown_rules(test_file: RuleTestFile, rules: RuleSet) -> list[str]:
+    problems = []
+    for test in test_file.tests:
+        for expected in test.expect:
+            if expected.rule not in rules.by_id:
+                problems.append(
+                    f"{expected.where}: rule: no rule {expected.rule!r} in the rule files"
+                    f"{_did_you_mean(expected.rule, rules.by_id)}"
+                )
+    return problems
+
+
+def _unknown_keys(table: dict[Any, Any], known: Sequence[str], where: str) -> list[str]:
+    return [
+        f"{where}unknown key {key!r}{_did_you_mean(str(key), known)}"
+        for key in table
+        if key not in known
+    ]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_list_of(value: object, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+def _plain(value: object) -> Any:
+    """A key as YAML would hold it: tuples become lists."""
+    return load_json(dump_json(value))
+
+
+def _shown(value: object) -> str:
+    return "nothing" if value is None else dump_json(value)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _indent(text: str, spaces: int) -> str:
+    return text.replace("\n", "\n" + " " * spaces)

@@ -1,0 +1,176 @@
+"""`alertd test-rule RULES --events FILE`: replay recorded events, send nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from alertd.cli import main
+
+
+def safety(timestamp: object, severity: str = "critical", vehicle: str = "v1") -> str:
+    event = {"type": "safety_event", "severity": severity, "vehicle_id": vehicle}
+    return json.dumps({**event, "timestamp": timestamp}) + "\n"
+
+
+EVENTS = (
+    safety("2026-01-01T10:00:00Z")
+    + safety("2026-01-01T10:02:00Z")
+    + '{"type": "location_update", "vehicle_id": "v1", "timestamp": "2026-01-01T10:02:30Z"}\n'
+    + safety(1767261780, severity="low")
+    + safety("2026-01-01T11:05:00+01:00")
+)
+
+
+def run(workdir: Path, *args: str) -> int:
+    return main(["test-rule", "-c", str(workdir / "alertd.toml"), *args])
+
+
+def events_file(workdir: Path, text: str = EVENTS, name: str = "events.ndjson") -> str:
+    path = workdir / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_text_table_shows_every_decision(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(workdir, str(workdir / "rules"), "--events", events_file(workdir)) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out == (
+        "EVENT   TIME                      RULE  DECISION    KEY\n"
+        "0       2026-01-01T10:00:00Z      crit  fired       v1\n"
+        "0       2026-01-01T10:00:00Z      many  counting    v1  1 of 3 within 10m\n"
+        "1       2026-01-01T10:02:00Z      crit  suppressed  v1  "
+        "suppressed until 2026-01-01T10:05:00Z\n"
+        "1       2026-01-01T10:02:00Z      many  counting    v1  2 of 3 within 10m\n"
+        "3       2026-01-01T10:03:00Z      many  fired       v1  3 within 10m\n"
+        "4       2026-01-01T10:05:00Z      crit  fired       v1  "
+        "1 suppressed since the last alert\n"
+        "4       2026-01-01T10:05:00Z      many  counting    v1  1 of 3 within 10m\n"
+        "\n"
+        "5 events: 3 fired, 1 suppressed, 3 counting\n"
+    )
+
+
+def test_json_prints_one_line_per_decision_then_a_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = str(workdir / "rules" / "safety.rules")
+    assert run(workdir, rules, "--events", events_file(workdir), "--format", "json") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        '{"event":0,"rule":"crit","decision":"fired","key":["v1"]}',
+        '{"event":0,"rule":"many","decision":"counting","key":["v1"]}',
+        '{"event":1,"rule":"crit","decision":"suppressed","key":["v1"]}',
+        '{"event":1,"rule":"many","decision":"counting","key":["v1"]}',
+        '{"event":3,"rule":"many","decision":"fired","key":["v1"]}',
+        '{"event":4,"rule":"crit","decision":"fired","key":["v1"]}',
+        '{"event":4,"rule":"many","decision":"counting","key":["v1"]}',
+        '{"summary":{"events":5,"fired":3,"suppressed":1,"counting":3}}',
+    ]
+
+
+def test_render_adds_the_notifications_each_decision_sends(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--events", events_file(workdir), "--format", "json", "--render"]
+    assert run(workdir, str(workdir / "rules"), *args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert '"notifications":[]' in lines[1]  # counting sends nothing
+    assert lines[0].startswith('{"event":0,"rule":"crit","decision":"fired","key":["v1"],')
+    assert '"channel":"sms"' in lines[0] and '"channel":"email"' in lines[0]
+
+
+def test_an_invalid_event_is_reported_and_skipped_and_the_exit_code_is_1(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = events_file(
+        workdir,
+        safety(None) + "{not json\n" + safety("soon") + "[1, 2]\n" + safety(None, vehicle="v2"),
+    )
+    assert run(workdir, str(workdir / "rules"), "--events", events, "--format", "json") == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"{events}: event 1 (line 2): error: invalid JSON: unexpected character, "
+        "expected a string key",
+        f"{events}: event 2 (line 3): error: timestamp: 'soon' is not an ISO-8601 time such as "
+        "2026-01-01T10:00:00Z, nor epoch seconds or milliseconds",
+        f"{events}: event 3 (line 4): error: expected a JSON object, got an array",
+    ]
+    assert out.splitlines()[-1] == '{"summary":{"events":5,"fired":2,"suppressed":0,"counting":2}}'
+
+
+def test_events_arriving_out_of_order_are_placed_by_their_timestamps(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = events_file(
+        workdir,
+        safety("2026-01-01T10:04:00Z") + safety("2026-01-01T10:01:00Z"),
+    )
+    assert run(workdir, str(workdir / "rules"), "--events", events, "--format", "json") == 0
+    out = capsys.readouterr().out
+    assert '{"event":1,"rule":"crit","decision":"suppressed","key":["v1"]}' in out
+
+
+def test_events_are_read_from_stdin(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(EVENTS.encode())))  # type: ignore[arg-type]
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert run(workdir, str(workdir / "rules"), "--events", "-", "--format", "json") == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith('{"summary":{"events":5,')
+
+
+def test_yaml_events_with_unquoted_times(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = events_file(
+        workdir,
+        "- {type: safety_event, severity: critical, vehicle_id: v1, timestamp: 2026-01-01T10:00Z}\n"
+        "- {type: safety_event, severity: critical, vehicle_id: v1, timestamp: 10:01:00Z}\n"
+        "- {type: safety_event, severity: critical, vehicle_id: v1, timestamp: 1767261660}\n",
+        name="events.yaml",
+    )
+    assert run(workdir, str(workdir / "rules"), "--events", events, "--format", "json") == 1
+    out, err = capsys.readouterr()
+    assert "event 1: error: timestamp: '10:01:00Z' is not an ISO-8601 time" in err
+    assert '{"event":2,"rule":"crit","decision":"suppressed","key":["v1"]}' in out
+
+
+def test_a_broken_rule_file_is_reported_with_its_location(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = workdir / "broken.rules"
+    broken.write_text('rule oops {\n  name "Oops"\n  when severty ==\n  notify sms\n}\n')
+    assert run(workdir, str(broken), "--events", events_file(workdir)) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"{broken}:4:")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{rules}", "--events", "{workdir}/nope.ndjson"], "{workdir}/nope.ndjson: no such file"),
+        (["{rules}/safety.rules"], "safety.rules is not a YAML rule test file; to replay events"),
+        (["{workdir}/empty", "--events", "{events}"], "no rules found in {workdir}/empty"),
+    ],
+)
+def test_usage_errors_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    (workdir / "empty").mkdir()
+    names = {"workdir": workdir, "rules": workdir / "rules", "events": events_file(workdir)}
+    assert run(workdir, *[arg.format(**names) for arg in args]) == 2
+    assert message.format(**names) in capsys.readouterr().err
+
+
+def test_an_events_file_that_cannot_be_parsed_at_all_exits_1(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = events_file(workdir, "[{]", name="events.json")
+    assert run(workdir, str(workdir / "rules"), "--events", events) == 1
+    assert f"{events}:1:3: invalid JSON" in capsys.readouterr().err
