@@ -42,14 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from bench.fleet100_lambdas import LAMBDAS
-from bench.fleet_events import generate_events
 
 from alertd.dsl import compile_text
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore, Synchronous
+from bench.fleet100_lambdas import LAMBDAS
+from bench.fleet_events import generate_events
 
 BENCH = Path(__file__).parent
 RULES_FILE = BENCH / "fleet100.rules"
