@@ -58,7 +58,7 @@ class RulesInvalid(Exception):
 class Core(Protocol):
     """The evaluation and delivery stack: rules, engine, state store, outbox, dispatcher."""
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
 
     def alerts(self, query: AlertQuery) -> AlertPage: ...
 
@@ -127,8 +127,8 @@ class Daemon:
             return BACKLOG_RETRY_AFTER
         return None
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
-        return self._core.ingest(events, received_at)
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        return await self._core.ingest(events, received_at)
 
     def alerts(self, query: AlertQuery) -> AlertPage:
         return self._core.alerts(query)

@@ -10,11 +10,13 @@ woken. The dispatcher keeps its own connection for its bookkeeping.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,30 +66,69 @@ class Pipeline:
             max_count_events=settings.engine.max_count_events,
         )
         self._mismatches_seen: dict[str, int] = {}
+        self._waiting: list[_Ticket] = []
 
     # --- events in ---------------------------------------------------------------------------
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        """Evaluate and record a batch; returns once it is committed (group commit).
+
+        Batches that arrive together (one event-loop turn, typically one per open connection)
+        share one transaction and so one disk sync: each batch is its own savepoint inside it,
+        so a failing batch fails alone, and every batch is answered only after the commit.
+        """
+        loop = asyncio.get_running_loop()
+        ticket = _Ticket(events, received_at, loop.create_future())
+        self._waiting.append(ticket)
+        if len(self._waiting) == 1:  # the first of a group: commit once the others are in
+            loop.call_soon(self._commit_waiting)
+        return await ticket.done
+
+    def _commit_waiting(self) -> None:
+        group, self._waiting = self._waiting, []
+        outcomes: list[list[Alert] | Exception] = []
         try:
             with self.store.transaction():
-                decisions = self.engine.process_batch(events, received_at)
+                for ticket in group:
+                    outcomes.append(self._record(ticket))
+        except Exception as error:  # the commit itself failed: none of the group is recorded
+            log.exception("cannot commit a group of batches", extra={"batches": len(group)})
+            outcomes = [error] * len(group)
+        fired = False
+        for ticket, outcome in zip(group, outcomes, strict=True):
+            if ticket.done.done():  # the client went away; what it sent is recorded anyway
+                continue
+            if isinstance(outcome, Exception):
+                ticket.done.set_exception(outcome)
+            else:
+                fired |= bool(outcome)
+                ticket.done.set_result([alert.id for alert in outcome])
+        if fired:
+            self.dispatcher.wake()
+
+    def _record(self, ticket: _Ticket) -> list[Alert] | Exception:
+        """One batch inside the group's transaction, in a savepoint of its own."""
+        try:
+            with self.store.transaction():
+                decisions = self.engine.process_batch(ticket.events, ticket.received_at)
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 if alerts:
                     notifications = [
                         n
                         for alert in alerts
-                        for n in plan(alert, self.settings, self.renderer, received_at)
+                        for n in plan(alert, self.settings, self.renderer, ticket.received_at)
                     ]
                     enqueue(self.store.connection, notifications)
         except InvalidBatch as invalid:
             details = [{"index": i, "error": str(error)} for i, error in invalid.errors]
-            raise InvalidEvents(details, len(events)) from None
-        if alerts:
-            self.dispatcher.wake()
-            for alert in alerts:
-                _log_alert(alert)
+            return InvalidEvents(details, len(ticket.events))
+        except Exception as error:
+            log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
+            return error
+        for alert in alerts:
+            _log_alert(alert)
         self._count(decisions)
-        return [alert.id for alert in alerts]
+        return alerts
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
@@ -136,9 +177,17 @@ class Pipeline:
         return self.dispatcher.depth
 
     def sweep(self) -> None:
+        """Evict expired windows; delete alerts and finished notifications past retention."""
         evicted = self.engine.sweep()
-        if evicted:
-            log.info("expired windows evicted", extra={"entries": evicted})
+        horizon = self.clock.now() - self.settings.state.retention
+        with self.store.transaction():
+            alerts = self.store.prune_alerts(horizon)
+        notifications = self.outbox.purge(horizon)
+        if evicted or alerts or notifications:
+            log.info(
+                "state swept",
+                extra={"windows": evicted, "alerts": alerts, "notifications": notifications},
+            )
 
     async def deliver(self) -> None:
         await self.dispatcher.run()
@@ -149,6 +198,15 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """A batch waiting for its group's commit."""
+
+    events: list[dict[str, Any]]
+    received_at: float
+    done: asyncio.Future[list[str]]
 
 
 def load(settings: Settings) -> tuple[list[Rule], Renderer]:

@@ -79,7 +79,7 @@ class Backend(Protocol):
         """Seconds a client should wait when ingestion is shedding load, else None."""
         ...
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         """Evaluate a batch and durably record its alerts and notifications in one transaction.
 
         Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
@@ -200,7 +200,7 @@ class Api:
             body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
             events = decode_events(body, kind, limits)
             try:
-                alert_ids = self.backend.ingest(events, self.clock.now())
+                alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
                 raise invalid_batch(invalid.details, invalid.total) from None
         finally:

@@ -44,6 +44,17 @@ async def test_an_event_in_a_signed_notification_out(alertd: Alertd, receiver: R
         assert_answer_documented("GET", "/v1/alerts", listing)
         assert [a["id"] for a in listing.json()["alerts"]] == [alert_id]
 
+        metrics = (await client.get("/metrics")).text
+        for line in [
+            "alertd_events_received_total 1.0",
+            'alertd_rule_decisions_total{decision="fired",rule="critical_safety_event"} 1.0',
+            'alertd_notifications_total{channel="webhook",outcome="sent"} 1.0',
+            'alertd_delivery_latency_seconds_count{channel="webhook"} 1.0',
+            "alertd_outbox_pending 0.0",
+            "alertd_last_reload_successful 1.0",
+        ]:
+            assert line in metrics, line
+
         acked = await client.post(f"/v1/alerts/{alert_id}/ack", json={"by": "ops"}, headers=ADMIN)
         assert_answer_documented("POST", "/v1/alerts/{id}/ack", acked)
         assert acked.json()["status"] == "acked"

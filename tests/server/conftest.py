@@ -85,7 +85,7 @@ class FakeBackend:
     def retry_after(self) -> float | None:
         return self.shedding
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         if self.fail_with is not None:
             raise self.fail_with
         bad = [
