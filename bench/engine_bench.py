@@ -42,14 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from bench.fleet100_lambdas import LAMBDAS
-from bench.fleet_events import generate_events
 
 from alertd.dsl import compile_text
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore, Synchronous
+from bench.fleet100_lambdas import LAMBDAS
+from bench.fleet_events import generate_events
 
 BENCH = Path(__file__).parent
 RULES_FILE = BENCH / "fleet100.rules"
@@ -277,10 +277,12 @@ def elastalert(python: str, events: list[Event], repeat: int) -> float:
         file.flush()
         result = subprocess.run(
             [python, str(ELASTALERT_HELPER), file.name, str(repeat)],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+    if result.returncode:
+        raise SystemExit(f"{ELASTALERT_HELPER.name} failed:\n{result.stderr}")
     return float(result.stdout.split()[-1])
 
 
