@@ -277,10 +277,12 @@ def elastalert(python: str, events: list[Event], repeat: int) -> float:
         file.flush()
         result = subprocess.run(
             [python, str(ELASTALERT_HELPER), file.name, str(repeat)],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+    if result.returncode:
+        raise SystemExit(f"{ELASTALERT_HELPER.name} failed:\n{result.stderr}")
     return float(result.stdout.split()[-1])
 
 
