@@ -60,15 +60,15 @@ class Core(Protocol):
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
 
-    def alerts(self, query: AlertQuery) -> AlertPage: ...
+    async def alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
 
     def rules(self) -> Sequence[Mapping[str, Any]]: ...
 
-    def reload_rules(self) -> int:
+    async def reload_rules(self) -> int:
         """Load, check and compile the configured rules and templates; swap them in if valid.
 
         Returns how many rules now run. Raises RulesInvalid, changing nothing.
@@ -77,8 +77,8 @@ class Core(Protocol):
 
     def outbox_depth(self) -> int: ...
 
-    def sweep(self) -> None:
-        """Evict expired windows."""
+    async def sweep(self) -> None:
+        """Evict expired windows and what is past retention."""
         ...
 
     async def deliver(self) -> None:
@@ -130,14 +130,14 @@ class Daemon:
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         return await self._core.ingest(events, received_at)
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
-        return self._core.alerts(query)
+    async def alerts(self, query: AlertQuery) -> AlertPage:
+        return await self._core.alerts(query)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        return self._core.alert(alert_id)
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        return await self._core.alert(alert_id)
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
-        return self._core.ack(alert_id, by)
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        return await self._core.ack(alert_id, by)
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
         return self._core.rules()
@@ -146,7 +146,7 @@ class Daemon:
         """Reload rules and templates, one reload at a time."""
         async with self._reload_lock:
             try:
-                count = self._core.reload_rules()
+                count = await self._core.reload_rules()
             except RulesInvalid as invalid:
                 metrics.RELOADS.labels("failure").inc()
                 metrics.LAST_RELOAD_SUCCESS.set(0)
@@ -284,7 +284,7 @@ class Daemon:
         while True:
             await self.clock.sleep(interval)
             try:
-                self._core.sweep()
+                await self._core.sweep()
             except Exception:
                 log.exception("window sweep failed; will try again")
 

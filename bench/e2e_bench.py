@@ -203,7 +203,7 @@ async def measure(
 ) -> dict[str, object]:
     warm = [f"warm-{tag}-{i}" for i in range(200)]
     await target.load(mode, warm, batch, concurrency).run()
-    await receiver.wait_for(len(warm), timeout=30)
+    await receiver.wait_for(len(warm), timeout=30, prefix=f"warm-{tag}-")
     await receiver.reset()
 
     keys = [f"{tag}-{i}" for i in range(count)]
@@ -211,11 +211,8 @@ async def measure(
     started = time.monotonic()
     sent = await load.run()
     accepted = max(s.answered for s in sent)
-    stats = await receiver.wait_for(count, timeout=120)
-    # Only this run's keys: a late warm-up notification must not count.
-    arrivals: dict[str, float] = {
-        k: t for k, t in stats["arrivals"].items() if k.startswith(f"{tag}-")
-    }
+    stats = await receiver.wait_for(count, timeout=120, prefix=f"{tag}-")
+    arrivals: dict[str, float] = stats["arrivals"]
     latencies = [arrivals[k] - s.started for s in sent for k in s.keys if k in arrivals]
     delivered = max(arrivals.values(), default=float("nan"))
     return {

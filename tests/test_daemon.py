@@ -49,19 +49,19 @@ class FakeCore:
         self.ingested.append(events)
         return []
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
+    async def alerts(self, query: AlertQuery) -> AlertPage:
         return AlertPage([], None)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         return None
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         return None
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
         return [{"id": f"r{i}"} for i in range(self.rule_count)]
 
-    def reload_rules(self) -> int:
+    async def reload_rules(self) -> int:
         if self.broken_rules:
             raise RulesInvalid([RULE_ERROR])
         self.rule_count += 1
@@ -70,7 +70,7 @@ class FakeCore:
     def outbox_depth(self) -> int:
         return self.depth
 
-    def sweep(self) -> None:
+    async def sweep(self) -> None:
         self.steps.append("sweep")
 
     async def deliver(self) -> None:

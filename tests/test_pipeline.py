@@ -65,7 +65,7 @@ async def test_a_batch_records_its_alerts_and_their_notifications_together(
     ]
     alert_ids = await pipeline.ingest(events, clock.now())
     assert len(alert_ids) == 2
-    detail = pipeline.alert(alert_ids[0])
+    detail = await pipeline.alert(alert_ids[0])
     assert detail is not None
     assert detail["key"] == ["v1"]
     (notification,) = detail["notifications"]
@@ -81,7 +81,7 @@ async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     with pytest.raises(InvalidEvents) as invalid:
         await pipeline.ingest(events, clock.now())
     assert [d["index"] for d in invalid.value.details] == [1]
-    assert pipeline.alerts(AlertQuery()).alerts == []
+    assert (await pipeline.alerts(AlertQuery())).alerts == []
     assert pipeline.outbox.pending_count() == 0
     # The rejected batch did not open the suppression window either.
     assert len(await pipeline.ingest(events[:1], clock.now())) == 1
@@ -105,14 +105,14 @@ async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
 ) -> None:
     assert len(await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())) == 1
     (tmp_path / "rules" / "more.rules").write_text(RULE.replace("breakdown {", "other {"))
-    assert pipeline.reload_rules() == 2
+    assert await pipeline.reload_rules() == 2
     fired = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
     assert len(fired) == 1  # only the new rule: `breakdown` is still suppressed for v1
-    assert pipeline.alert(fired[0])["rule"] == "other"  # type: ignore[index]
+    assert (await pipeline.alert(fired[0]))["rule"] == "other"  # type: ignore[index]
 
     (tmp_path / "rules" / "more.rules").write_text("rule broken {")
     with pytest.raises(RulesInvalid):
-        pipeline.reload_rules()
+        await pipeline.reload_rules()
     assert [r["id"] for r in pipeline.rules()] == ["other", "breakdown"]
 
 
@@ -120,11 +120,11 @@ async def test_sweeping_deletes_alerts_past_retention_but_not_pending_notificati
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
     (alert_id,) = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
-    pipeline.sweep()
-    assert pipeline.alert(alert_id) is not None
+    await pipeline.sweep()
+    assert await pipeline.alert(alert_id) is not None
     clock.advance(2 * 86_400)
-    pipeline.sweep()
-    assert pipeline.alert(alert_id) is None
+    await pipeline.sweep()
+    assert await pipeline.alert(alert_id) is None
     assert pipeline.outbox.pending_count() == 1  # still to be delivered (or to die of age)
 
 
@@ -142,5 +142,5 @@ async def test_batches_that_arrive_together_commit_together_and_fail_alone(
     )
     assert isinstance(results[1], InvalidEvents)
     assert [len(r) for r in (results[0], results[2])] == [1, 1]  # type: ignore[arg-type]
-    keys = [a["key"] for a in pipeline.alerts(AlertQuery()).alerts]
+    keys = [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts]
     assert sorted(keys) == [["v1"], ["v3"]]

@@ -87,13 +87,13 @@ class Backend(Protocol):
         """
         ...
 
-    def alerts(self, query: AlertQuery) -> AlertPage: ...
+    async def alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         """One alert with each notification's delivery state and attempts, or None."""
         ...
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         """Acknowledge an alert (a second ack keeps the first); None if there is no such alert."""
         ...
 
@@ -211,18 +211,18 @@ class Api:
     # --- alerts and rules --------------------------------------------------------------------
 
     async def get_alerts(self, request: Request) -> Response:
-        page = self.backend.alerts(_alert_query(request.query))
+        page = await self.backend.alerts(_alert_query(request.query))
         return json_response(200, {"alerts": list(page.alerts), "next": page.next})
 
     async def get_alert(self, request: Request) -> Response:
-        alert = self.backend.alert(request.path_params["id"])
+        alert = await self.backend.alert(request.path_params["id"])
         if alert is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert)
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
-        alert = self.backend.ack(request.path_params["id"], _acked_by(body))
+        alert = await self.backend.ack(request.path_params["id"], _acked_by(body))
         if alert is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert)
