@@ -23,13 +23,11 @@ from alertd.dsl.compiler import (
     TYPE_FIELD,
     Generator,
     Kind,
-    Slot,
-    exec_source,
+    compile_source,
+    define,
     fold,
-    single_kind,
-    slot_of,
-    walk,
 )
+from alertd.dsl.tree import Slot, single_kind, slot_of, walk
 from alertd.model import Event, Rule
 
 Matcher = Callable[[Event], list[Rule]]
@@ -77,8 +75,8 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
             general.append(f"if _c{i}(e): out.append(_r{i})")
             continue
         timestamp_field = getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field
-        checked = Generator(rule.id, timestamp_field, f"_{i}", slots)
-        plain = Generator(rule.id, timestamp_field, f"_{i}p", slots, kinds)
+        checked = Generator(rule.id, timestamp_field, prefix=f"_{i}", slots=slots)
+        plain = Generator(rule.id, timestamp_field, prefix=f"_{i}p", slots=slots, kinds=kinds)
         fast.append(f"if {plain.condition(expr)}: out.append(_r{i})")
         general += [
             "try:",
@@ -101,9 +99,8 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
             "            out = []",
         ]
     lines += [*_indent(general, 1), "    return out"]
-    params = ", ".join(bindings) or "_unused=None"
-    source = f"def _factory(*, {params}):\n" + "\n".join(_indent(lines, 1)) + "\n    return match\n"
-    matcher: Matcher = exec_source(source, f"<alertd matcher {event_type}>")["_factory"](**bindings)
+    codes = compile_source("\n".join(lines) + "\n", f"<alertd matcher {event_type}>")
+    matcher: Matcher = define(codes, bindings)["match"]
     return matcher
 
 
