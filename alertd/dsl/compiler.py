@@ -98,7 +98,8 @@ def _source(
     """The compiled functions of a rule (its shape, shared) and the values they use."""
     # A field or path the condition reads twice (`location.latitude > 1 and ... < 2`) is
     # read once, into a local, before the checked condition runs.
-    uses = Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
+    nodes = walk(expr)
+    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
     reused = {
         slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
     }
@@ -106,11 +107,11 @@ def _source(
     gen = Generator(rule.id, timestamp_field, slots=slots)
     loads = [f"{local} = {gen.read(slot)}" for slot, local in slots.items()]
     checked_body = _guarded(gen.condition(expr), gen.bad, "False", loads)
-    if uses_event_time(expr):  # never evaluated twice: the clock moves in between
+    if uses_event_time(nodes):  # never evaluated twice: the clock moves in between
         parts = [f"def condition(e):\n{checked_body}"]
     else:
         fast = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(fast, expr).body())
+        fast_body = "".join(f"        {line}\n" for line in FastPath(fast, expr, uses).body())
         gen.bindings.update(fast.bindings)
         parts = [
             f"def condition(e):\n    try:\n{fast_body}"

@@ -29,12 +29,11 @@ tests is read once, into a local.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from alertd.dsl import ast
-from alertd.dsl.tree import Slot, single_kind, slot_of, walk
+from alertd.dsl.tree import Slot, single_kind, slot_of
 
 if TYPE_CHECKING:
     from alertd.dsl.compiler import Generator
@@ -62,22 +61,20 @@ def conjuncts(expr: ast.Expr) -> list[ast.Expr]:
     return [expr]
 
 
-def uses_event_time(expr: ast.Expr) -> bool:
-    """Whether the expression reads the clock (`hour()` of an event without a timestamp):
-    such a condition has no fast path, so that it is never evaluated twice."""
-    return any(
-        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in walk(expr)
-    )
+def uses_event_time(nodes: Iterable[ast.Expr]) -> bool:
+    """Whether an expression (all its nodes) reads the clock (`hour()` of an event without a
+    timestamp): such a condition has no fast path, so that it is never evaluated twice."""
+    return any(node.__class__ is ast.Call and node.name in ("hour", "weekday") for node in nodes)
 
 
 class FastPath:
     """Writes the statements of one condition's fast path."""
 
-    def __init__(self, gen: Generator, expr: ast.Expr) -> None:
+    def __init__(self, gen: Generator, expr: ast.Expr, reads: Mapping[Slot, int]) -> None:
         self.gen = gen  # writes the parts that are not simple tests, with `_recheck` as reporter
         self.gen.bad = RECHECK
         self.items = conjuncts(expr)
-        self.reads = Counter(slot for item in self.items for slot in _subject_slots(item))
+        self.reads = reads  # how many times the expression reads each field and path
         self.locals: dict[Slot, str] = {}  # slots already read into a local
         self.proven: dict[str, str] = {}  # local -> the kind a passed test proved it has
 
@@ -225,12 +222,3 @@ class FastPath:
             self.locals[parent_slot] = parent
         parent_read = self.read(parent_slot)
         return f"{parent}[{key}] if ({parent} := {parent_read}).__class__ is dict else None"
-
-
-def _subject_slots(node: ast.Expr) -> Iterator[Slot]:
-    """The fields and paths (and their parents) that tests in this item read."""
-    for each in walk(node):
-        slot = slot_of(each)
-        if slot is not None:
-            for length in range(1, len(slot) + 1):
-                yield slot[:length]

@@ -27,6 +27,7 @@ from alertd.dsl.compiler import (
     define,
     fold,
 )
+from alertd.dsl.fastpath import uses_event_time
 from alertd.dsl.tree import Slot, single_kind, slot_of, walk
 from alertd.model import Event, Rule
 
@@ -49,7 +50,7 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
         exprs.append(fold(compiled.expr, known) if compiled is not None else None)
     used = {slot for expr in exprs if expr is not None for slot in _slots(expr)}
     for rule, expr in zip(rules, exprs, strict=True):
-        if expr is not None and _uses_event_time(expr):
+        if expr is not None and uses_event_time(walk(expr)):
             used.add((getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field,))
     slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(used, key=lambda s: (len(s), s)))}
     kinds = _kinds(expr for expr in exprs if expr is not None)
@@ -174,9 +175,3 @@ def _slots(expr: ast.Expr) -> Iterator[Slot]:
         if slot is not None:
             for length in range(1, len(slot) + 1):
                 yield slot[:length]
-
-
-def _uses_event_time(expr: ast.Expr) -> bool:
-    return any(
-        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in walk(expr)
-    )

@@ -3,7 +3,6 @@ matcher: what is below a node, which field or path it reads, which constant it i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from alertd.dsl import ast, runtime
@@ -15,23 +14,30 @@ NOT_CONST = object()
 """What `constant` returns for a node that is not a constant."""
 
 
-def walk(node: ast.Expr) -> Iterator[ast.Expr]:
-    """The node and every node below it."""
-    yield node
-    match node:
-        case ast.MacroRef(body=body):
-            yield from walk(body)
-        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
-            for item in items:
-                yield from walk(item)
-        case ast.Attr(obj=obj) | ast.Unary(operand=obj):
-            yield from walk(obj)
-        case ast.Index(obj=obj, index=index):
-            yield from walk(obj)
-            yield from walk(index)
-        case ast.Binary(left=left, right=right):
-            yield from walk(left)
-            yield from walk(right)
+def walk(node: ast.Expr) -> list[ast.Expr]:
+    """The node and every node below it, parents before children, left to right. (A loop
+    over a stack: loading a large rule file walks tens of thousands of nodes.)"""
+    found: list[ast.Expr] = []
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        cls = node.__class__
+        if cls is ast.Binary:
+            stack += (node.right, node.left)  # type: ignore[union-attr]
+        elif cls is ast.Logic or cls is ast.ListLit:
+            stack += reversed(node.items)  # type: ignore[union-attr]
+        elif cls is ast.Call:
+            stack += reversed(node.args)  # type: ignore[union-attr]
+        elif cls is ast.Attr:
+            stack.append(node.obj)  # type: ignore[union-attr]
+        elif cls is ast.Unary:
+            stack.append(node.operand)  # type: ignore[union-attr]
+        elif cls is ast.MacroRef:
+            stack.append(node.body)  # type: ignore[union-attr]
+        elif cls is ast.Index:
+            stack += (node.index, node.obj)  # type: ignore[union-attr]
+    return found
 
 
 def slot_of(node: ast.Expr) -> Slot | None:
