@@ -184,3 +184,22 @@ def test_a_placeholder_python_computed_with_is_refused() -> None:
     (code,) = compile_source("def f(e):\n    return e == '_b_1' + '_b_2'\n", "<test>")
     with pytest.raises(FoldedConstant):
         define([code], {"_b_1": "a", "_b_2": "b"})
+
+
+def test_the_checked_path_is_compiled_when_first_needed_and_kept() -> None:
+    (rule,) = compile_text('rule r { when type == "location_update" and speed_kmh > 90 }')
+    namespace = rule.condition.__globals__  # type: ignore[attr-defined]
+    not_yet = namespace["_checked"]
+    assert rule.condition(WELL_FORMED) is True
+    assert namespace["_checked"] is not_yet
+    assert rule.condition({"type": "location_update", "speed_kmh": "95"}) is False
+    compiled = namespace["_checked"]
+    assert compiled is not not_yet
+    assert rule.condition({"type": "location_update"}) is False
+    assert namespace["_checked"] is compiled
+
+
+def test_a_condition_that_reads_the_clock_has_no_fast_path() -> None:
+    (rule,) = compile_text("rule r { when hour() >= 22 and speed > 90 }")
+    assert "_checked" not in rule.condition.__code__.co_names  # type: ignore[attr-defined]
+    assert rule.condition({"timestamp": "2026-03-01T23:30:00Z", "speed": 95}) is True
