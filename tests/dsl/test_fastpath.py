@@ -9,6 +9,7 @@ answer alone.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -76,8 +77,38 @@ tests = st.one_of(
         st.sampled_from(["startswith", "endswith", "matches"]),
         st.sampled_from(STRINGS),
     ),
+    st.builds(  # arithmetic on fields
+        "{} {} {}".format,
+        st.sampled_from(PATHS),
+        st.sampled_from(["<", "<=", ">", ">="]),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from([*PATHS, *NUMBERS]),
+            st.sampled_from(["+", "-", "/", "*"]),
+            st.sampled_from([*PATHS, *NUMBERS]),
+        ),
+    ),
+    st.builds(
+        "({} - {}) / {} > {}".format,
+        st.sampled_from(PATHS),
+        st.sampled_from(PATHS),
+        st.sampled_from(NUMBERS),
+        st.sampled_from(PATHS),
+    ),
     st.builds("exists({})".format, st.sampled_from(PATHS)),
-    st.builds("lower({}) == {}".format, st.sampled_from(PATHS), st.sampled_from(STRINGS)),
+    st.builds(
+        "{}({}) {} {}".format,
+        st.sampled_from(["lower", "upper"]),
+        st.sampled_from(PATHS),
+        st.sampled_from(["==", "!=", "<"]),
+        st.sampled_from(STRINGS),
+    ),
+    st.builds(
+        "lower({}) {} {}".format,
+        st.sampled_from(PATHS),
+        st.sampled_from(["in", "not in"]),
+        joined(st.lists(st.sampled_from(STRINGS), min_size=1, max_size=3)),
+    ),
     st.builds(
         lambda a, b: f'({a} > 1 or {b} == "a")', st.sampled_from(PATHS), st.sampled_from(PATHS)
     ),
@@ -128,6 +159,42 @@ def test_the_fast_path_agrees_with_the_reference_interpreter(
         assert mismatch_counts().get("r", 0) - before == expected.mismatches, (text, variant)
 
 
+KINDS: list[Any] = [*VALUES, [], ["a"], [1], {"x": 1}, MISSING]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "a > b + 1",
+        "a <= b - 0.5",
+        "a / 2 > b",
+        "1 < a + b",
+        "a >= b + a",
+        "(a - b) / 2 >= 1",
+        "a > b * 2",
+        "a + 1 > b + 1",
+        "a - 1 < 1 and b > a",
+        'a == "a" and b < a',
+        'lower(a) == "a" and upper(b) != "A"',
+        'lower(a) not in ["a", "b"] and lower(b) in ["ab"]',
+        "a >= 1 and b == 1 and a > b - 1",
+        "a < 1 and b != 0 and a - b > 0",
+    ],
+)
+def test_every_pair_of_kinds_agrees_with_the_reference_interpreter(condition: str) -> None:
+    text = f"rule r {{ when {condition} }}"
+    (rule,) = compile_text(text)
+    rule_file, _ = parse(text, "<rules>")
+    (checked,), _ = check([rule_file], channels=["email"])
+    for a, b in itertools.product(KINDS, repeat=2):
+        event = {name: value for name, value in (("a", a), ("b", b)) if value is not MISSING}
+        expected = Reference(event)
+        holds = expected.eval(checked.condition)
+        before = mismatch_counts().get("r", 0)
+        assert rule.condition(event) is holds, (condition, event)
+        assert mismatch_counts().get("r", 0) - before == expected.mismatches, (condition, event)
+
+
 WELL_FORMED = {
     "type": "location_update",
     "speed_kmh": 95.5,
@@ -150,6 +217,7 @@ WELL_FORMED = {
         "location.latitude > 52 and location.latitude < 53 and location.longitude > 13",
         'fleet_id startswith "F-" and road_type matches "^motor" and speed_kmh != 0',
         "speed_kmh == 95.5 and engine_on != false and exists(fleet_id)",
+        "speed_kmh > odometer_km / 2000 + 10 and speed_kmh - 5 < odometer_km",
     ],
 )
 def test_well_formed_events_never_need_the_checked_path(condition: str) -> None:
