@@ -46,7 +46,8 @@ class Engine:
         self.store = store
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
-        self.watermark = -math.inf  # the latest event time seen: the default sweep horizon
+        self.watermark = -math.inf  # the latest event time seen
+        self.latest_arrival = -math.inf  # the latest arrival time seen
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
 
     @classmethod
@@ -76,6 +77,7 @@ class Engine:
         decisions: list[Decision] = []
         with self.store.transaction():
             self._evaluate(event, index, time, received_at, decisions)
+        self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
 
     def process_batch(self, events: Sequence[object], received_at: float) -> list[Decision]:
@@ -98,6 +100,7 @@ class Engine:
         with self.store.transaction():
             for index, event in enumerate(events):
                 evaluate(event, index, times[index], received_at, decisions)  # type: ignore[arg-type]
+        self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
 
     def replace_rules(self, rules: RuleSet) -> None:
@@ -108,13 +111,14 @@ class Engine:
         self.rules = rules
 
     def sweep(self, horizon: float | None = None) -> int:
-        """Evict windows that expired before `horizon` (default: the latest event time seen).
+        """Evict windows that expired at or before `horizon`; return how many entries went.
 
-        Returns how many entries went. An event arriving later than the horizon it is older
-        than is judged without the evicted state.
+        The default horizon is the latest event time seen, but never later than the latest
+        arrival time: one event stamped years ahead by a broken clock must not wipe every live
+        window. A late event older than the horizon is judged without the evicted state.
         """
         if horizon is None:
-            horizon = self.watermark
+            horizon = min(self.watermark, self.latest_arrival)
         if horizon == -math.inf:
             return 0
         with self.store.transaction():

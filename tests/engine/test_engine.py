@@ -393,7 +393,8 @@ class TestReloadAndSweep:
             make_rule("many", count=(5, 100, ("vehicle_id",))),
             store=store,
         )
-        engine.process_batch([event(0, vehicle_id="early"), event(150, vehicle_id="late")], T0)
+        batch = [event(0, vehicle_id="early"), event(150, vehicle_id="late")]
+        engine.process_batch(batch, received_at=T0 + 151)
         assert (store.size().suppressions, store.size().count_windows) == (2, 2)
         assert engine.sweep() == 2
         assert (store.size().suppressions, store.size().count_windows) == (1, 1)
@@ -406,6 +407,14 @@ class TestReloadAndSweep:
         engine.process_batch([event(0, vehicle_id="v1"), event(1, vehicle_id="v1")], T0)
         assert engine.sweep(horizon=T0 + 150) == 0
         assert engine.sweep(horizon=T0 + 200) == 1
+
+    def test_an_event_from_the_future_does_not_make_the_sweep_evict_live_windows(self) -> None:
+        store = MemoryStore()
+        engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+        engine.process(event(0, vehicle_id="v1"), received_at=T0 + 1)
+        engine.process(event(10 * 365 * 86400, vehicle_id="broken clock"), received_at=T0 + 2)
+        assert engine.sweep() == 0  # the horizon stops at the latest arrival, T0 + 2
+        assert replay(engine, [event(60, vehicle_id="v1")], received_at=T0 + 60) == ["suppressed"]
 
     def test_sweeping_before_any_event_does_nothing(self) -> None:
         assert make_engine(make_rule("crit")).sweep() == 0
