@@ -17,8 +17,9 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
-from alertd.engine.errors import InvalidBatch, InvalidEvent, describe_value
-from alertd.engine.eventtime import event_time
+from alertd.durations import format_duration
+from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, describe_value
+from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import StateStore
@@ -41,23 +42,31 @@ class Engine:
         *,
         timestamp_field: str = "timestamp",
         max_count_events: int = 20,
+        max_future: float | None = None,
     ) -> None:
+        """`max_future`: reject events stamped more than this many seconds after their
+        arrival (None: accept any time, as replays of recordings and rule tests must)."""
         self.rules = rules
         self.store = store
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
+        self.max_future = max_future
         self.watermark = -math.inf  # the latest event time seen
         self.latest_arrival = -math.inf  # the latest arrival time seen
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
 
     @classmethod
-    def configured(cls, rules: RuleSet, store: StateStore, settings: EngineSettings) -> Engine:
-        """An engine with the `[engine]` settings of alertd.toml."""
+    def configured(
+        cls, rules: RuleSet, store: StateStore, settings: EngineSettings, *, live: bool
+    ) -> Engine:
+        """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
+        daemon's) checks how far ahead of their arrival events are stamped."""
         return cls(
             rules,
             store,
             timestamp_field=settings.timestamp_field,
             max_count_events=settings.max_count_events,
+            max_future=settings.max_future if live and settings.max_future > 0 else None,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
@@ -68,7 +77,17 @@ class Engine:
         """
         if not isinstance(event, Mapping):
             raise InvalidEvent(f"expected a JSON object, got {describe_value(event)}")
-        return event_time(event, self.timestamp_field, received_at)
+        time = event_time(event, self.timestamp_field, received_at)
+        if self.max_future is not None and time > received_at + self.max_future:
+            # Taken as it is, such an event would hold its key's windows hostage: every real
+            # event after it would look late, and fire.
+            raise EventTimeError(
+                f"{self.timestamp_field}: {format_time(time)} is "
+                f"{format_duration(time - received_at)} ahead of its arrival at "
+                f"{format_time(received_at)}; is the sender's clock wrong? (events may be at "
+                f"most {format_duration(self.max_future)} ahead: [engine] max_future)"
+            )
+        return time
 
     def process(self, event: object, received_at: float, index: int = 0) -> list[Decision]:
         """Evaluate one event; decisions carry `index`. Raises InvalidEvent, changing nothing."""

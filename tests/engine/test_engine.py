@@ -9,7 +9,8 @@ import logging
 
 import pytest
 
-from alertd.engine.engine import tally
+from alertd.config import Duration, EngineSettings
+from alertd.engine.engine import Engine, tally
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
@@ -274,6 +275,25 @@ class TestTime:
         with pytest.raises(EventTimeError, match="not an ISO-8601 time"):
             engine.process({"vehicle_id": "v1", "timestamp": "yesterday"}, T0)
         assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
+
+    def test_a_live_engine_rejects_events_stamped_far_ahead_of_their_arrival(self) -> None:
+        engine = make_engine(make_rule("crit"), max_future=3600.0)
+        with pytest.raises(EventTimeError) as caught:
+            engine.process(event(7200), received_at=T0)
+        assert str(caught.value) == (
+            "timestamp: 2026-01-01T02:00:00Z is 2h ahead of its arrival at 2026-01-01T00:00:00Z;"
+            " is the sender's clock wrong? (events may be at most 1h ahead: [engine] max_future)"
+        )
+        assert replay(engine, [event(3600)]) == ["fired"]  # exactly the limit is fine
+
+    def test_the_future_check_follows_the_config_and_is_off_for_replays(self) -> None:
+        rules = RuleSet([make_rule("crit")])
+        live = Engine.configured(rules, MemoryStore(), EngineSettings(), live=True)
+        replaying = Engine.configured(rules, MemoryStore(), EngineSettings(), live=False)
+        unchecked = Engine.configured(
+            rules, MemoryStore(), EngineSettings(max_future=Duration(0.0)), live=True
+        )
+        assert (live.max_future, replaying.max_future, unchecked.max_future) == (3600.0, None, None)
 
 
 class TestBatches:
