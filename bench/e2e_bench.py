@@ -9,9 +9,9 @@ notifications come out to one local receiver (its own process). Measured per tar
   request that carried its event was sent.
 
 Modes: `batch` (alertd: NDJSON, Alertmanager: a JSON array, B events per request, over one
-connection) and `single` (one event per request, over four connections). Alertmanager is configured as the issue says: `group_by: [key]`,
-`group_wait: 0s`. alertd runs with durability on: SQLite state (WAL) on disk, every batch's
-alerts and notifications committed before its 202.
+connection) and `single` (one event per request, over four connections). Alertmanager is
+configured as the issue says: `group_by: [key]`, `group_wait: 0s`. alertd runs with durability
+on: SQLite state (WAL) on disk, every batch's alerts and notifications committed before its 202.
 
     apt-get install -y prometheus-alertmanager     # once, as root
     .venv/bin/python bench/e2e_bench.py --runs 3
