@@ -108,9 +108,13 @@ class Alert:
     template: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """What one rule decided about one event whose condition matched."""
+    """What one rule decided about one event whose condition matched.
+
+    Not frozen: one is built for every match on the hot path, and a frozen dataclass costs
+    four times as much to build. Treat it as read-only all the same.
+    """
 
     event_index: int
     rule_id: str

@@ -124,10 +124,12 @@ class Engine:
         self, event: Event, index: int, time: float, received_at: float, out: list[Decision]
     ) -> None:
         self.watermark = max(self.watermark, time)
-        for rule in self.rules.candidates(event):
+        try:
+            matched = self.rules.match(event)  # every condition of the event's type, fused
+        except Exception:  # a rule not compiled by alertd raised: find it, keep the others
+            matched = self._match_one_by_one(event)
+        for rule in matched:
             try:
-                if not rule.condition(event):
-                    continue
                 count_key = _hashable(rule.count.key(event)) if rule.count else ()
                 suppress_key = _hashable(rule.suppress.key(event)) if rule.suppress else ()
             except Exception:  # a compiled rule must never raise; if one does, others go on
@@ -215,6 +217,16 @@ class Engine:
         )
         store.add_alert(alert)
         return Decision(index, rule.id, "fired", key, time, alert=alert)
+
+    def _match_one_by_one(self, event: Event) -> list[Rule]:
+        matched = []
+        for rule in self.rules.candidates(event):
+            try:
+                if rule.condition(event):
+                    matched.append(rule)
+            except Exception:
+                self._rule_failed(rule)
+        return matched
 
     def _rule_failed(self, rule: Rule) -> None:
         if not self.rule_errors[rule.id]:

@@ -7,8 +7,9 @@ sweep like every other store. Transactions are accepted but cannot roll anything
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections import OrderedDict
+from collections.abc import Collection
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 
 from alertd.engine.ids import alert_id_floor
@@ -16,12 +17,14 @@ from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, p
 from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key
 
+_NO_TRANSACTION: AbstractContextManager[None] = nullcontext()  # reusable, and nearly free
+
 
 class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
-        self._alerts: dict[str, AlertRecord] = {}
+        self._alerts: OrderedDict[str, AlertRecord] = OrderedDict()  # oldest first
         self._max_alerts = max_alerts
 
     def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
@@ -65,14 +68,13 @@ class MemoryStore:
             for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
                 del table[rule_id]
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
+    def transaction(self) -> AbstractContextManager[None]:
+        return _NO_TRANSACTION
 
     def add_alert(self, alert: Alert) -> None:
         self._alerts[alert.id] = AlertRecord(alert)
         if len(self._alerts) > self._max_alerts:
-            del self._alerts[next(iter(self._alerts))]
+            self._alerts.popitem(last=False)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
         return self._alerts.get(alert_id)

@@ -81,16 +81,22 @@ def count_step(window: CountWindow, time: float, event: Event) -> bool:
 
     Returns False when the match itself was too old to stay (the window did not change).
     """
-    position = bisect_right(window.times, time)
-    window.times.insert(position, time)
-    window.events.insert(position, event)
-    cutoff = window.times[-1] - window.within
+    times = window.times
+    if not times or time >= times[-1]:  # in order, as nearly every event is
+        position = len(times)
+        times.append(time)
+        window.events.append(event)
+    else:
+        position = bisect_right(times, time)
+        times.insert(position, time)
+        window.events.insert(position, event)
+    cutoff = times[-1] - window.within
     drop = 0
-    for moment in window.times:
+    for moment in times:
         if moment > cutoff:
             break
         drop += 1
     if drop:
-        del window.times[:drop]
+        del times[:drop]
         del window.events[:drop]
     return position >= drop

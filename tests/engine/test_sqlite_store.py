@@ -54,10 +54,14 @@ def test_alerts_survive_a_close_and_reopen(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_the_database_is_in_wal_mode(tmp_path: Path) -> None:
+def test_the_database_is_in_wal_mode_and_syncs_every_commit_by_default(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db")
     assert store.connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert store.connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
     store.close()
+    relaxed = SQLiteStore(tmp_path / "state.db", synchronous="NORMAL")
+    assert relaxed.connection.execute("PRAGMA synchronous").fetchone() == (1,)
+    relaxed.close()
 
 
 def test_nothing_is_visible_to_others_until_the_callers_transaction_commits(
