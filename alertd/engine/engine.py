@@ -135,25 +135,14 @@ class Engine:
             except Exception:  # a compiled rule must never raise; if one does, others go on
                 self._rule_failed(rule)
                 continue
-            out.append(
-                self._decide(
-                    rule,
-                    event,
-                    index,
-                    time,
-                    received_at=received_at,
-                    count_key=count_key,
-                    suppress_key=suppress_key,
-                )
-            )
+            out.append(self._decide(rule, event, index, time, received_at, count_key, suppress_key))
 
-    def _decide(
+    def _decide(  # noqa: PLR0917 -- once per match: positional arguments are the cheapest
         self,
         rule: Rule,
         event: Event,
         index: int,
         time: float,
-        *,
         received_at: float,
         count_key: Key,
         suppress_key: Key,
