@@ -64,6 +64,7 @@ class RulesSettings:
 class StateSettings:
     path: Path = Path("var/alertd.db")
     sweep_interval: Duration = Duration(60.0)
+    retention: Duration = Duration(7 * 86_400.0)  # alerts and finished notifications kept
 
 
 @dataclass(frozen=True)

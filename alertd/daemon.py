@@ -39,7 +39,8 @@ from alertd.watch import watch_rules
 log = logging.getLogger("alertd.daemon")
 
 EXIT_OK = 0
-EXIT_RULES = 1
+EXIT_RULES = 1  # the rules are invalid at start
+EXIT_FAILED = 1  # the dispatcher died: exit non-zero so a supervisor restarts alertd
 EXIT_CONFIG = 2
 
 BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is over its bound
@@ -58,17 +59,17 @@ class RulesInvalid(Exception):
 class Core(Protocol):
     """The evaluation and delivery stack: rules, engine, state store, outbox, dispatcher."""
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
 
-    def alerts(self, query: AlertQuery) -> AlertPage: ...
+    async def alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
 
     def rules(self) -> Sequence[Mapping[str, Any]]: ...
 
-    def reload_rules(self) -> int:
+    async def reload_rules(self) -> int:
         """Load, check and compile the configured rules and templates; swap them in if valid.
 
         Returns how many rules now run. Raises RulesInvalid, changing nothing.
@@ -77,8 +78,8 @@ class Core(Protocol):
 
     def outbox_depth(self) -> int: ...
 
-    def sweep(self) -> None:
-        """Evict expired windows."""
+    async def sweep(self) -> None:
+        """Evict expired windows and what is past retention."""
         ...
 
     async def deliver(self) -> None:
@@ -127,17 +128,17 @@ class Daemon:
             return BACKLOG_RETRY_AFTER
         return None
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
-        return self._core.ingest(events, received_at)
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        return await self._core.ingest(events, received_at)
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
-        return self._core.alerts(query)
+    async def alerts(self, query: AlertQuery) -> AlertPage:
+        return await self._core.alerts(query)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        return self._core.alert(alert_id)
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        return await self._core.alert(alert_id)
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
-        return self._core.ack(alert_id, by)
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        return await self._core.ack(alert_id, by)
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
         return self._core.rules()
@@ -146,7 +147,7 @@ class Daemon:
         """Reload rules and templates, one reload at a time."""
         async with self._reload_lock:
             try:
-                count = self._core.reload_rules()
+                count = await self._core.reload_rules()
             except RulesInvalid as invalid:
                 metrics.RELOADS.labels("failure").inc()
                 metrics.LAST_RELOAD_SUCCESS.set(0)
@@ -228,12 +229,15 @@ class Daemon:
         )
         stopped = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stopped, delivering], return_when=asyncio.FIRST_COMPLETED)
-        if delivering.done() and not stopped.done():
-            log.error("the dispatcher stopped unexpectedly; shutting down")
+        failed = delivering.done() and not stopped.done()
+        if failed:
             stopped.cancel()
-        return await self._shutdown(http, delivering)
+            crash = None if delivering.cancelled() else delivering.exception()
+            log.error("the dispatcher stopped unexpectedly; shutting down", exc_info=crash)
+        await self._shutdown(http, delivering)
+        return EXIT_FAILED if failed else EXIT_OK
 
-    async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> int:
+    async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> None:
         self.state = "draining"
         log.info("shutting down: intake stopped, finishing requests in flight")
         await http.stop()
@@ -245,7 +249,7 @@ class Daemon:
         if not delivering.done():
             log.info("draining notifications", extra={"grace_seconds": grace})
             await self._core.drain(grace)
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # logged above if it failed
             await delivering
         left = self._core.outbox_depth()
         log.info(
@@ -253,7 +257,6 @@ class Daemon:
             extra={"delivered_while_draining": max(0, pending_before - left), "pending": left},
         )
         self._remove_signals()
-        return EXIT_OK
 
     def _start_background(self) -> None:
         self._spawn(self._sweep_forever(), "sweeper")
@@ -284,7 +287,7 @@ class Daemon:
         while True:
             await self.clock.sleep(interval)
             try:
-                self._core.sweep()
+                await self._core.sweep()
             except Exception:
                 log.exception("window sweep failed; will try again")
 

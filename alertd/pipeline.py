@@ -1,20 +1,23 @@
 """The evaluation and delivery stack `alertd run` holds: rules, engine, state, outbox, dispatcher.
 
     events -> Engine (windows in SQLite) -> fired alerts -> plan (render) -> outbox rows
-           ^ one transaction per batch: 202 means all of it is on disk    -> Dispatcher -> channels
+           ^ committed before the 202: all of it is on disk            -> Dispatcher -> channels
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
-woken. The dispatcher keeps its own connection for its bookkeeping.
+woken. Batches that arrive together share one commit (group commit, see `ingest`). The
+dispatcher keeps its own connection for its bookkeeping.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery
-from alertd.model import Alert, Rule
+from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError
@@ -64,30 +67,95 @@ class Pipeline:
             max_count_events=settings.engine.max_count_events,
         )
         self._mismatches_seen: dict[str, int] = {}
+        self._waiting: list[_Ticket] = []
+        self._committer: asyncio.Task[None] | None = None
+        # The store's connection is used by one thing at a time: a group being committed (the
+        # commit runs in a thread) or a query, an ack, a reload or a sweep.
+        self._store_lock = asyncio.Lock()
 
     # --- events in ---------------------------------------------------------------------------
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        """Evaluate and record a batch; returns once it is committed (group commit).
+
+        Batches that arrive while the previous group is being written share one transaction
+        and so one disk sync. Each batch is a savepoint of its own inside it, so a failing batch
+        fails alone, and every batch is answered only after the commit. The commit (the sync)
+        runs in a thread, so the event loop goes on serving and delivering meanwhile.
+        """
+        ticket = _Ticket(events, received_at, asyncio.get_running_loop().create_future())
+        self._waiting.append(ticket)
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_groups(), name="group-commit")
+        return await ticket.done
+
+    async def _commit_groups(self) -> None:
+        try:
+            while self._waiting:
+                async with self._store_lock:
+                    group, self._waiting = self._waiting, []
+                    outcomes = await self._commit(group)
+                for ticket, outcome in zip(group, outcomes, strict=True):
+                    if ticket.done.done():  # the client went away; its batch is recorded anyway
+                        continue
+                    if isinstance(outcome, Exception):
+                        ticket.done.set_exception(outcome)
+                    else:
+                        ticket.done.set_result([alert.id for alert in outcome])
+        finally:
+            self._committer = None
+            for ticket in self._waiting:  # only if this task itself was cancelled
+                if not ticket.done.done():
+                    ticket.done.cancel()
+
+    async def _commit(self, group: list[_Ticket]) -> list[list[Alert] | Exception]:
+        connection = self.store.connection
+        connection.execute("BEGIN IMMEDIATE")  # batches below nest as savepoints
+        recorded = [self._record(ticket) for ticket in group]
+        try:
+            await asyncio.to_thread(connection.execute, "COMMIT")
+        except BaseException as error:
+            connection.rollback()
+            log.exception("cannot commit a group of batches", extra={"batches": len(group)})
+            if not isinstance(error, Exception):
+                raise
+            return [error] * len(group)
+        outcomes: list[list[Alert] | Exception] = []
+        fired = False
+        for outcome in recorded:
+            if isinstance(outcome, Exception):
+                outcomes.append(outcome)
+                continue
+            alerts, decisions = outcome
+            for alert in alerts:
+                _log_alert(alert)
+            self._count(decisions)
+            fired |= bool(alerts)
+            outcomes.append(alerts)
+        if fired:
+            self.dispatcher.wake()
+        return outcomes
+
+    def _record(self, ticket: _Ticket) -> tuple[list[Alert], list[Decision]] | Exception:
+        """One batch inside the group's transaction, in a savepoint of its own."""
         try:
             with self.store.transaction():
-                decisions = self.engine.process_batch(events, received_at)
+                decisions = self.engine.process_batch(ticket.events, ticket.received_at)
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 if alerts:
                     notifications = [
                         n
                         for alert in alerts
-                        for n in plan(alert, self.settings, self.renderer, received_at)
+                        for n in plan(alert, self.settings, self.renderer, ticket.received_at)
                     ]
                     enqueue(self.store.connection, notifications)
         except InvalidBatch as invalid:
             details = [{"index": i, "error": str(error)} for i, error in invalid.errors]
-            raise InvalidEvents(details, len(events)) from None
-        if alerts:
-            self.dispatcher.wake()
-            for alert in alerts:
-                _log_alert(alert)
-        self._count(decisions)
-        return [alert.id for alert in alerts]
+            return InvalidEvents(details, len(ticket.events))
+        except Exception as error:
+            log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
+            return error
+        return alerts, decisions
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
@@ -101,19 +169,22 @@ class Pipeline:
 
     # --- queries -----------------------------------------------------------------------------
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
-        page = self.store.list_alerts(query)
+    async def alerts(self, query: AlertQuery) -> AlertPage:
+        async with self._store_lock:
+            page = self.store.list_alerts(query)
         return AlertPage([alert_view(r) for r in page.records], page.next_cursor)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        record = self.store.get_alert(alert_id)
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+        async with self._store_lock:
+            record = self.store.get_alert(alert_id)
         if record is None:
             return None
         return alert_view(record, self.outbox.states(alert_id))
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
-        with self.store.transaction():
-            record = self.store.ack_alert(alert_id, by, self.clock.now())
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        async with self._store_lock:
+            with self.store.transaction():
+                record = self.store.ack_alert(alert_id, by, self.clock.now())
         if record is None:
             return None
         log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
@@ -124,9 +195,10 @@ class Pipeline:
 
     # --- rules -------------------------------------------------------------------------------
 
-    def reload_rules(self) -> int:
+    async def reload_rules(self) -> int:
         rules, renderer = load(self.settings)
-        self.engine.replace_rules(RuleSet(rules))
+        async with self._store_lock:
+            self.engine.replace_rules(RuleSet(rules))
         self.renderer = renderer
         return len(rules)
 
@@ -135,10 +207,19 @@ class Pipeline:
     def outbox_depth(self) -> int:
         return self.dispatcher.depth
 
-    def sweep(self) -> None:
-        evicted = self.engine.sweep()
-        if evicted:
-            log.info("expired windows evicted", extra={"entries": evicted})
+    async def sweep(self) -> None:
+        """Evict expired windows; delete alerts and finished notifications past retention."""
+        horizon = self.clock.now() - self.settings.state.retention
+        async with self._store_lock:
+            evicted = self.engine.sweep()
+            with self.store.transaction():
+                alerts = self.store.prune_alerts(horizon)
+        notifications = self.outbox.purge(horizon)
+        if evicted or alerts or notifications:
+            log.info(
+                "state swept",
+                extra={"windows": evicted, "alerts": alerts, "notifications": notifications},
+            )
 
     async def deliver(self) -> None:
         await self.dispatcher.run()
@@ -149,6 +230,15 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """A batch waiting for its group's commit."""
+
+    events: list[dict[str, Any]]
+    received_at: float
+    done: asyncio.Future[list[str]]
 
 
 def load(settings: Settings) -> tuple[list[Rule], Renderer]:

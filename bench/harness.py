@@ -115,11 +115,13 @@ class Receiver:
         async with Client("127.0.0.1", self.port) as client:
             await client.request("POST", "/fail", str(status).encode())
 
-    async def wait_for(self, count: int, timeout: float) -> dict[str, Any]:
-        """Stats once `count` distinct keys have arrived, or when `timeout` passes."""
+    async def wait_for(self, count: int, timeout: float, prefix: str = "") -> dict[str, Any]:
+        """Stats once `count` distinct keys starting with `prefix` have arrived (only those are
+        in the answer's `arrivals`), or when `timeout` passes."""
         deadline = time.monotonic() + timeout
         while True:
             stats = await self.stats()
+            stats["arrivals"] = {k: t for k, t in stats["arrivals"].items() if k.startswith(prefix)}
             if len(stats["arrivals"]) >= count or time.monotonic() > deadline:
                 return stats
             await asyncio.sleep(0.05)

@@ -45,23 +45,23 @@ class FakeCore:
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         self.ingested.append(events)
         return []
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
+    async def alerts(self, query: AlertQuery) -> AlertPage:
         return AlertPage([], None)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         return None
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         return None
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
         return [{"id": f"r{i}"} for i in range(self.rule_count)]
 
-    def reload_rules(self) -> int:
+    async def reload_rules(self) -> int:
         if self.broken_rules:
             raise RulesInvalid([RULE_ERROR])
         self.rule_count += 1
@@ -70,7 +70,7 @@ class FakeCore:
     def outbox_depth(self) -> int:
         return self.depth
 
-    def sweep(self) -> None:
+    async def sweep(self) -> None:
         self.steps.append("sweep")
 
     async def deliver(self) -> None:
@@ -207,3 +207,43 @@ async def test_an_address_in_use_exits_2(tmp_path: Path) -> None:
         settings = settings_for(tmp_path, listen=f"127.0.0.1:{port}")
         assert await Daemon(settings, lambda s, c: core).run() == 2
         assert core.steps == ["close"]
+
+
+async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path: Path) -> None:
+    async with running(settings_for(tmp_path)) as run:
+        release = asyncio.Event()
+
+        async def slow_body() -> AsyncIterator[bytes]:
+            yield b'{"type": '
+            await release.wait()
+            yield b'"late"}'
+
+        in_flight = asyncio.create_task(
+            run.client.post(
+                "/v1/events",
+                content=slow_body(),
+                headers={**AUTH, "Content-Type": "application/json"},
+            )
+        )
+        await asyncio.sleep(0.2)  # the request is reading its body
+        run.daemon.request_stop()
+        await asyncio.sleep(0.1)
+        assert run.daemon.state == "draining"
+        release.set()
+        response = await in_flight
+        assert response.status_code == 202
+        assert run.core.ingested == [[{"type": "late"}]]
+        assert await run.task == 0
+
+
+async def test_a_dispatcher_that_dies_stops_the_daemon_with_exit_1(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class DyingCore(FakeCore):
+        async def deliver(self) -> None:
+            raise RuntimeError("channel exploded")
+
+    core = DyingCore()
+    assert await Daemon(settings_for(tmp_path), lambda s, c: core).run() == 1
+    assert "channel exploded" in caplog.text
+    assert core.steps[-1] == "close"

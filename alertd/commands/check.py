@@ -15,6 +15,7 @@ from pathlib import Path
 from alertd.config import Settings
 from alertd.dsl import RuleError, RuleErrors, find_rule_files, load_rules
 from alertd.model import Rule
+from alertd.notify.preview import check_templates as check_templates_of
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -47,7 +48,23 @@ def check_rules(run: CheckRun) -> list[RuleError]:
     return []
 
 
-STEPS: list[Step] = [check_rules]
+class TemplateCheckError(RuleError):
+    """A template problem: templates have a line but no column."""
+
+    def format(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: error: {self.message}"
+
+
+def check_templates(run: CheckRun) -> list[RuleError]:
+    """Compile the templates and render every rule's against a sample event (alertd.notify)."""
+    return [
+        TemplateCheckError(p.path, p.line, 0, p.message)
+        for p in check_templates_of(run.settings, run.rules)
+    ]
+
+
+STEPS: list[Step] = [check_rules, check_templates]
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

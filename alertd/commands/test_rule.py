@@ -24,6 +24,7 @@ from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Rule
+from alertd.notify.errors import TemplateError
 from alertd.ruletest.events import YAML_SUFFIXES, EventFileError, read_events
 from alertd.ruletest.render import notification_preview
 from alertd.ruletest.replay import replay
@@ -76,6 +77,11 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
         report = TextReport(out, rule_set, Painter(wants_colour(out)))
     source = "<stdin>" if args.events == "-" else args.events
     try:
+        preview = notification_preview(settings) if args.render else None
+    except TemplateError as exc:
+        print(f"alertd test-rule: error: templates do not compile:\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
         summary = replay(
             Engine.configured(rule_set, MemoryStore(), settings.engine, live=False),
             read_events(args.events),
@@ -83,7 +89,7 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             report=report,
             errors=sys.stderr,
             source=source,
-            preview=notification_preview(settings) if args.render else None,
+            preview=preview,
             progress=Progress(sys.stderr, SYSTEM_CLOCK) if sys.stderr.isatty() else None,
         )
     except EventFileError as exc:

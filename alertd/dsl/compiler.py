@@ -14,7 +14,8 @@ into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -75,9 +76,18 @@ def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timest
     bound) share one compiled factory, so a file of similar rules compiles a few functions."""
     rules: list[Rule] = []
     for rule in checked:
-        gen = Generator(rule.id, timestamp_field)
         expr = fold(rule.condition)
-        parts = [f"    def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False')}"]
+        # A field or path the condition reads twice (`location.latitude > 1 and ... < 2`) is
+        # read once, into a local, before the condition runs.
+        uses = Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
+        reused = {
+            slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
+        }
+        slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
+        gen = Generator(rule.id, timestamp_field, slots=slots)
+        loads = [f"{local} = {gen.read(slot)}" for slot, local in slots.items()]
+        parts = [f"    def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"]
+        gen.slots = {}  # the key functions read for themselves
         for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
             if window is None:
                 parts.append(f"    {name} = _no_key\n")
@@ -100,11 +110,12 @@ def clear_caches() -> None:
     _factory.cache_clear()
 
 
-def _guarded(expression: str, bad: str, fallback: str) -> str:
+def _guarded(expression: str, bad: str, fallback: str, setup: Sequence[str] = ()) -> str:
     """A function body that returns the expression, or counts a mismatch and returns fallback
     should anything raise (the generated code is written not to; this is the safety net)."""
+    lines = "".join(f"            {line}\n" for line in setup)
     return (
-        f"        try:\n"
+        f"        try:\n{lines}"
         f"            return {expression}\n"
         f"        except Exception:\n"
         f"            {bad}(True)\n"
@@ -341,6 +352,13 @@ class Generator:
     def field(self, name: str) -> str:
         return self.slots.get((name,)) or f"e.get({self.bind(name)})"
 
+    def read(self, slot: Slot) -> str:
+        """Python that reads a slot from the event, its parent already in a local if a path."""
+        if len(slot) == 1:
+            return f"e.get({self.bind(slot[0])})"
+        parent = self.slots[slot[:-1]]
+        return f"{parent}.get({self.bind(slot[-1])}) if {parent}.__class__ is dict else None"
+
     def known_kind(self, node: ast.Expr) -> Kind | None:
         """The kind a value certainly has here: from a literal, or a slot the caller checked."""
         if isinstance(node, ast.Literal):
@@ -502,6 +520,12 @@ class Generator:
                 f"else ({self.bad}({t}) or None))"
             )
         helper = _OPERATOR_HELPER[op]
+        if op in _COMPARISONS or op in ("+", "-", "*"):
+            # Two values of unknown kind: plain Python when both are numbers, else the helper.
+            a, b = self.temp(), self.temp()
+            both = f"(({a} := {self.value(left)}).__class__ in _NUM) & "
+            both += f"(({b} := {self.value(right)}).__class__ in _NUM)"
+            return f"({a} {op} {b} if {both} else {helper}({a}, {b}, {self.bad}))"
         return f"{helper}({self.value(left)}, {self.value(right)}, {self.bad})"
 
     def near(self, node: ast.Binary) -> str | None:
@@ -558,6 +582,25 @@ class Generator:
             otherwise = f"({t} is None or {otherwise})"
         left_value = self.value(left)
         return f"({t} {op} {members} if ({t} := {left_value}).__class__ {guard} else {otherwise})"
+
+
+def walk(node: ast.Expr) -> Iterator[ast.Expr]:
+    """The node and every node below it."""
+    yield node
+    match node:
+        case ast.MacroRef(body=body):
+            yield from walk(body)
+        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
+            for item in items:
+                yield from walk(item)
+        case ast.Attr(obj=obj) | ast.Unary(operand=obj):
+            yield from walk(obj)
+        case ast.Index(obj=obj, index=index):
+            yield from walk(obj)
+            yield from walk(index)
+        case ast.Binary(left=left, right=right):
+            yield from walk(left)
+            yield from walk(right)
 
 
 def slot_of(node: ast.Expr) -> Slot | None:

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 from alertd.clock import SYSTEM_CLOCK
 from alertd.dsl.runtime import NUMBER_TYPES, Reporter
+from alertd.engine.errors import EventTimeError
+from alertd.engine.eventtime import parse_event_time
 
 ANY: frozenset[str] = frozenset()  # any kind is accepted
 STRING = frozenset({"string"})
@@ -28,7 +30,6 @@ LOCATION = frozenset({"object"})
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
 MAX_GEOCELL_DIGITS = 6  # 0.000001 degrees is about 0.1 m: finer cells mean nothing for a GPS fix
-_EPOCH_MS_THRESHOLD = 100_000_000_000  # epoch numbers this large are milliseconds (after 1973)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,8 @@ def within_km(bad: Reporter, location: Any, lat: float, lon: float, limit: float
 
 
 def event_instant(timestamp: Any) -> datetime | None:
-    """The event time: ISO-8601 text (no offset means UTC) or epoch seconds or milliseconds;
-    the current time when the event has none; None when it is not a time at all."""
+    """The event time, read as the engine reads it (alertd.engine.eventtime): the current
+    time when the event has none; None when its timestamp is not a time."""
     if timestamp is None:
         return datetime.fromtimestamp(SYSTEM_CLOCK.now(), UTC)
     return _parse_instant(timestamp)
@@ -205,15 +206,9 @@ def event_instant(timestamp: Any) -> datetime | None:
 @lru_cache(maxsize=4096)
 def _parse_instant(timestamp: Any) -> datetime | None:
     try:
-        if timestamp.__class__ in NUMBER_TYPES:
-            seconds = timestamp / 1000 if abs(timestamp) >= _EPOCH_MS_THRESHOLD else timestamp
-            return datetime.fromtimestamp(seconds, UTC)
-        if timestamp.__class__ is str:
-            instant = datetime.fromisoformat(timestamp)
-            return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(parse_event_time(timestamp), UTC)
+    except EventTimeError:
         return None
-    return None
 
 
 def _local(timestamp: Any, zone: tzinfo | None) -> datetime | None:

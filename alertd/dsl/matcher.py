@@ -28,6 +28,7 @@ from alertd.dsl.compiler import (
     fold,
     single_kind,
     slot_of,
+    walk,
 )
 from alertd.model import Event, Rule
 
@@ -135,7 +136,7 @@ def _kinds(exprs: Iterator[ast.Expr]) -> dict[Slot, Kind]:
 
 
 def _expectations(expr: ast.Expr) -> Iterator[tuple[Slot, Kind]]:
-    for node in _walk(expr):
+    for node in walk(expr):
         if not isinstance(node, ast.Binary):
             continue
         op, left, right = node.op, node.left, node.right
@@ -169,27 +170,9 @@ def _literal_kind(node: ast.Expr) -> str | None:
     return None
 
 
-def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
-    yield node
-    match node:
-        case ast.MacroRef(body=body):
-            yield from _walk(body)
-        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
-            for item in items:
-                yield from _walk(item)
-        case ast.Attr(obj=obj) | ast.Unary(operand=obj):
-            yield from _walk(obj)
-        case ast.Index(obj=obj, index=index):
-            yield from _walk(obj)
-            yield from _walk(index)
-        case ast.Binary(left=left, right=right):
-            yield from _walk(left)
-            yield from _walk(right)
-
-
 def _slots(expr: ast.Expr) -> Iterator[Slot]:
     """Every field and path of object keys the expression reads (and their parents)."""
-    for node in _walk(expr):
+    for node in walk(expr):
         slot = slot_of(node)
         if slot is not None:
             for length in range(1, len(slot) + 1):
@@ -198,5 +181,5 @@ def _slots(expr: ast.Expr) -> Iterator[Slot]:
 
 def _uses_event_time(expr: ast.Expr) -> bool:
     return any(
-        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in _walk(expr)
+        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in walk(expr)
     )

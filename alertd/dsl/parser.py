@@ -9,7 +9,6 @@ is parsed again one top-level item at a time, so one typo does not hide the erro
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -18,7 +17,7 @@ from typing import Any
 
 import lark
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError, did_you_mean, one_of
@@ -86,15 +85,9 @@ def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
 
 
 def _parse_items(text: str) -> tuple[ast.Item, ...]:
-    with _LOCK:
-        try:
-            result: tuple[ast.Item, ...] = _lark().parse(text)  # type: ignore[assignment]
-        except VisitError as exc:  # a bug in the transformer: never the user's fault
-            raise exc.orig_exc from None
+    # Thread-safe: each parse has its own parser state; the lexer and transformer keep none.
+    result: tuple[ast.Item, ...] = _lark().parse(text)  # type: ignore[assignment]
     return result
-
-
-_LOCK = threading.Lock()  # the inline transformer is shared; parse one text at a time
 
 
 @cache
@@ -310,6 +303,10 @@ def _describe_expected(expected: set[str]) -> str:
     if len(words & set(_CLAUSE_KEYWORDS)) >= 4:
         parts.append("a clause")
         words -= set(_CLAUSE_KEYWORDS)
+    if len(words & {"and", "or"}) == 1:
+        # After a condition, whether the parser still takes `and` depends on how far it had
+        # reduced; naming `or` alone only confuses.
+        words -= {"and", "or"}
     if {"rule", "list", "macro"} <= words:
         parts.append("'rule', 'list' or 'macro'")
         words -= {"rule", "list", "macro", "$END"}
@@ -484,7 +481,7 @@ class _ToAst(Transformer[Token, Any]):
     def index(self, children: list[Any]) -> ast.Index:
         return ast.Index(children[0], children[2], _span(children))
 
-    def atom(self, children: list[Any]) -> ast.Expr:  # "(" expr ")"
+    def postfix(self, children: list[Any]) -> ast.Expr:  # "(" expr ")"
         expr: ast.Expr = children[1]
         return expr
 

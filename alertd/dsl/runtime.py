@@ -145,24 +145,22 @@ def contains(container: Any, item: Any, bad: Reporter) -> bool:
     return member(item, container, bad)
 
 
-def startswith(text: Any, prefix: Any, bad: Reporter) -> bool:
-    if text is None or prefix is None:
+def _texts(text: Any, other: Any, bad: Reporter) -> bool:
+    """Whether both are strings; false for a null, false and counted for another kind."""
+    if text is None or other is None:
         return False
-    if text.__class__ is not str:
-        return bad(text)
-    if prefix.__class__ is not str:
-        return bad(prefix)
-    return text.startswith(prefix)
+    for value in (text, other):
+        if value.__class__ is not str:
+            return bad(value)
+    return True
+
+
+def startswith(text: Any, prefix: Any, bad: Reporter) -> bool:
+    return _texts(text, prefix, bad) and text.startswith(prefix)
 
 
 def endswith(text: Any, suffix: Any, bad: Reporter) -> bool:
-    if text is None or suffix is None:
-        return False
-    if text.__class__ is not str:
-        return bad(text)
-    if suffix.__class__ is not str:
-        return bad(suffix)
-    return text.endswith(suffix)
+    return _texts(text, suffix, bad) and text.endswith(suffix)
 
 
 def matches(text: Any, pattern: re.Pattern[str], bad: Reporter) -> bool:

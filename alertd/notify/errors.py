@@ -12,6 +12,8 @@ exception types and the retry decision lives in one place (`alertd.notify.retry`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class NotifyError(Exception):
     """Base of every notification error."""
@@ -21,8 +23,29 @@ class ChannelConfigError(NotifyError):
     """A channel's config table is missing a key or holds a bad value."""
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateProblem:
+    """One template mistake: where (file and 1-based line; 0 when unknown) and what."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: error: {self.message}"
+
+
 class TemplateError(NotifyError):
-    """A template failed to load or compile: `path:line: error: message`."""
+    """Templates failed to load, compile or render: one `path:line: error: message` per line."""
+
+    def __init__(self, problems: list[TemplateProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+    @classmethod
+    def at(cls, path: str, line: int, message: str) -> TemplateError:
+        return cls([TemplateProblem(path, line, message)])
 
 
 class DeliveryError(NotifyError):

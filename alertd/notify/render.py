@@ -48,7 +48,7 @@ from markupsafe import Markup
 
 from alertd.config import NotifySettings
 from alertd.model import Alert
-from alertd.notify.errors import TemplateError
+from alertd.notify.errors import TemplateError, TemplateProblem
 
 FIELD_MAX_CHARS = 2000  # one interpolated value
 SUBJECT_MAX_CHARS = 200
@@ -192,8 +192,8 @@ class Renderer:
         try:
             self._zone: ZoneInfo | None = _zone(notify.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise TemplateError(
-                f"[notify] timezone: unknown time zone {notify.timezone!r}"
+            raise TemplateError.at(
+                "[notify] timezone", 0, f"unknown time zone {notify.timezone!r}"
             ) from None
         loader = jinja2.FileSystemLoader(str(folder)) if folder is not None else None
         self._envs = {
@@ -212,7 +212,7 @@ class Renderer:
     def load(cls, folder: Path | None, notify: NotifySettings) -> Renderer:
         """Compile every template under `folder`. Raises TemplateError listing every error."""
         renderer = cls(folder, notify)
-        errors: list[str] = []
+        errors: list[TemplateProblem] = []
         if folder is not None and folder.is_dir():
             for path in sorted(folder.rglob("*")):
                 env = renderer._envs.get(path.suffix)
@@ -222,13 +222,13 @@ class Renderer:
                 try:
                     renderer._templates[name] = env.get_template(name)
                 except jinja2.TemplateSyntaxError as exc:
-                    errors.append(f"{path}:{exc.lineno}: error: {exc.message}")
+                    errors.append(TemplateProblem(str(path), exc.lineno, str(exc.message)))
                 except (UnicodeDecodeError, OSError) as exc:
-                    errors.append(f"{path}:1: error: cannot read template: {exc}")
+                    errors.append(TemplateProblem(str(path), 0, f"cannot read template: {exc}"))
         elif folder is not None:
-            errors.append(f"{folder}: error: templates folder not found")
+            errors.append(TemplateProblem(str(folder), 0, "templates folder not found"))
         if errors:
-            raise TemplateError("\n".join(errors))
+            raise TemplateError(errors)
         return renderer
 
     def _environment(
@@ -340,18 +340,20 @@ class Renderer:
         """The channel's content for this alert. Raises TemplateError when a template fails."""
         context = self.context(alert, channel or kind)
         raw: dict[str, str] = {}
+        files: dict[str, str] = {}  # part -> the template file that rendered it
         for part in PARTS[kind]:
             template = self._find(alert, kind, part)
             if template is None:
-                raise TemplateError(
-                    f"{self._where(f'{kind}/{part}')}:1: error: template not found "
-                    f"(looked for {', '.join(self.candidates(alert, kind, part))})"
+                looked = ", ".join(self.candidates(alert, kind, part))
+                raise TemplateError.at(
+                    self._where(f"{kind}/{part}"), 0, f"template not found (looked for {looked})"
                 )
             try:
                 raw[part] = template.render(context)
+                files[part] = str(template.filename)
             except Exception as exc:  # a sandboxed template can raise anything
-                raise TemplateError(_describe(exc, template)) from exc
-        return self._finish(kind, raw, alert, context)
+                raise _describe(exc, template) from exc
+        return self._finish(kind, raw, alert, context, files)
 
     def render(self, alert: Alert, kind: str, channel: str | None = None) -> Rendered:
         """The channel's content for this alert; the built-in fallback when a template fails."""
@@ -361,7 +363,7 @@ class Renderer:
             error = str(exc)
         context = self.context(alert, channel or kind)
         raw = {part: self._render_fallback(kind, part, context) for part in PARTS[kind]}
-        return Rendered(self._finish(kind, raw, alert, context), error)
+        return Rendered(self._finish(kind, raw, alert, context, {}), error)
 
     def _render_fallback(self, kind: str, part: str, context: dict[str, Any]) -> str:
         try:
@@ -380,7 +382,12 @@ class Renderer:
         return str(self.folder / name) if self.folder is not None else name
 
     def _finish(
-        self, kind: str, raw: dict[str, str], alert: Alert, context: dict[str, Any]
+        self,
+        kind: str,
+        raw: dict[str, str],
+        alert: Alert,
+        context: dict[str, Any],
+        files: dict[str, str],
     ) -> dict[str, Any]:
         """Per-channel cleaning and caps; raises TemplateError for JSON that does not parse."""
         if kind == "email":
@@ -399,7 +406,7 @@ class Renderer:
                 "url": context["alert_url"],
             }
         if kind == "push":
-            data = _json_object(raw["data.json"], self._where("push/data.json"))
+            data = _json_object(raw["data.json"], files.get("data.json", "push/data.json"))
             return {
                 "title": one_line(scrub(raw["title.txt"]), PUSH_TITLE_MAX_CHARS),
                 "body": cap(_CONTROL.sub("", scrub(raw["body.txt"])).strip(), PUSH_BODY_MAX_CHARS),
@@ -408,20 +415,20 @@ class Renderer:
                 "url": context["alert_url"],
             }
         if kind == "webhook":
-            body = _json_object(raw["body.json"], self._where("webhook/body.json"))
+            body = _json_object(raw["body.json"], files.get("body.json", "webhook/body.json"))
             return {"body": _json(body)}
-        raise TemplateError(f"unknown channel kind {kind!r}")
+        raise TemplateError.at(kind, 0, f"unknown channel kind {kind!r}")
 
-    def check(self, alerts: Iterable[tuple[Alert, Iterable[str]]]) -> list[str]:
-        """Render each alert for each of its channel kinds; the errors, one line each."""
-        errors: list[str] = []
+    def check(self, alerts: Iterable[tuple[Alert, Iterable[str]]]) -> list[TemplateProblem]:
+        """Render each alert for each of its channel kinds strictly; every problem found."""
+        problems: list[TemplateProblem] = []
         for alert, kinds in alerts:
             for kind in kinds:
                 try:
                     self.render_strict(alert, kind)
                 except TemplateError as exc:
-                    errors.append(str(exc))
-        return errors
+                    problems += [p for p in exc.problems if p not in problems]
+        return problems
 
 
 def _json(value: Any) -> str:
@@ -452,16 +459,14 @@ def _json_object(text: str, where: str) -> dict[str, Any]:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise TemplateError(
-            f"{where}:{exc.lineno}: error: rendered JSON is invalid: {exc.msg}"
-        ) from None
+        raise TemplateError.at(where, exc.lineno, f"rendered JSON is invalid: {exc.msg}") from None
     if not isinstance(value, dict):
-        raise TemplateError(f"{where}:1: error: rendered JSON must be an object")
+        raise TemplateError.at(where, 0, "rendered JSON must be an object")
     return value
 
 
-def _describe(exc: Exception, template: jinja2.Template) -> str:
-    """`path:line: error: message` for an exception raised while rendering a template."""
+def _describe(exc: Exception, template: jinja2.Template) -> TemplateError:
+    """The TemplateError, with file and line, for an exception raised while rendering."""
     line = 1
     traceback = exc.__traceback__
     while traceback is not None:
@@ -469,7 +474,7 @@ def _describe(exc: Exception, template: jinja2.Template) -> str:
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{template.filename}:{line}: error: {message}"
+    return TemplateError.at(str(template.filename), line, message)
 
 
 _FALLBACK_SUMMARY = (

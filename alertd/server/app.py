@@ -79,7 +79,7 @@ class Backend(Protocol):
         """Seconds a client should wait when ingestion is shedding load, else None."""
         ...
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         """Evaluate a batch and durably record its alerts and notifications in one transaction.
 
         Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
@@ -87,13 +87,13 @@ class Backend(Protocol):
         """
         ...
 
-    def alerts(self, query: AlertQuery) -> AlertPage: ...
+    async def alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         """One alert with each notification's delivery state and attempts, or None."""
         ...
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         """Acknowledge an alert (a second ack keeps the first); None if there is no such alert."""
         ...
 
@@ -200,7 +200,7 @@ class Api:
             body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
             events = decode_events(body, kind, limits)
             try:
-                alert_ids = self.backend.ingest(events, self.clock.now())
+                alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
                 raise invalid_batch(invalid.details, invalid.total) from None
         finally:
@@ -211,18 +211,18 @@ class Api:
     # --- alerts and rules --------------------------------------------------------------------
 
     async def get_alerts(self, request: Request) -> Response:
-        page = self.backend.alerts(_alert_query(request.query))
+        page = await self.backend.alerts(_alert_query(request.query))
         return json_response(200, {"alerts": list(page.alerts), "next": page.next})
 
     async def get_alert(self, request: Request) -> Response:
-        alert = self.backend.alert(request.path_params["id"])
+        alert = await self.backend.alert(request.path_params["id"])
         if alert is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert)
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
-        alert = self.backend.ack(request.path_params["id"], _acked_by(body))
+        alert = await self.backend.ack(request.path_params["id"], _acked_by(body))
         if alert is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert)
@@ -385,7 +385,10 @@ def _count_rejection(error: HttpError) -> None:
     metrics.INGEST_REJECTIONS.labels(reason).inc()
     if error.events:
         metrics.EVENTS_REJECTED.labels(reason).inc(error.events)
-    log.info(
+    # Shedding load is counted, not logged: a line per refused request would add to the load.
+    level = logging.DEBUG if error.status == 503 else logging.INFO
+    log.log(
+        level,
         "events rejected",
         extra={"status": error.status, "reason": reason, "error": error.message},
     )

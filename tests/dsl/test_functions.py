@@ -61,7 +61,7 @@ CASES: list[tuple[str, dict[str, Any], Any, int]] = [
     ("hour()", {"timestamp": "2026-03-01T23:30:00Z"}, 23, 0),
     ('hour("Europe/Berlin")', {"timestamp": "2026-03-01T23:30:00Z"}, 0, 0),
     ('hour("America/New_York")', {"timestamp": "2026-03-01T23:30:00+00:00"}, 18, 0),
-    ("hour()", {"timestamp": "2026-03-01T23:30:00"}, 23, 0),  # no offset: UTC
+    ("hour()", {"timestamp": "2026-03-01T23:30:00"}, None, 1),  # no zone: not a time
     ("hour()", {"timestamp": 1772407800}, 23, 0),  # epoch seconds
     ("hour()", {"timestamp": 1772407800000}, 23, 0),  # epoch milliseconds
     ("hour()", {"timestamp": "yesterday"}, None, 1),

@@ -85,7 +85,7 @@ class FakeBackend:
     def retry_after(self) -> float | None:
         return self.shedding
 
-    def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         if self.fail_with is not None:
             raise self.fail_with
         bad = [
@@ -98,15 +98,15 @@ class FakeBackend:
         self.batches.append(events)
         return [f"alert-{i}" for i, event in enumerate(events) if event.get("fire")]
 
-    def alerts(self, query: AlertQuery) -> AlertPage:
+    async def alerts(self, query: AlertQuery) -> AlertPage:
         self.queries.append(query)
         summary = {k: v for k, v in ALERT.items() if k != "notifications"}
         return AlertPage([summary], None)
 
-    def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
         return ALERT if alert_id == ALERT["id"] else None
 
-    def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         if alert_id != ALERT["id"]:
             return None
         self.acks.append((alert_id, by))

@@ -1,0 +1,146 @@
+"""The daemon's stack in-process: one transaction per batch, reload, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from alertd.clock import FakeClock
+from alertd.config import Settings, load_settings
+from alertd.daemon import RulesInvalid
+from alertd.engine.state import AlertQuery
+from alertd.pipeline import Pipeline
+from alertd.server.app import InvalidEvents
+
+REPO = Path(__file__).resolve().parents[1]
+RULE = """rule breakdown {
+  name     "Vehicle Breakdown"
+  when     type == "breakdown"
+  priority high
+  suppress 10m by vehicle_id
+  notify   webhook
+}
+"""
+
+
+def settings_in(home: Path, templates: Path = REPO / "templates") -> Settings:
+    (home / "rules").mkdir(exist_ok=True)
+    (home / "rules" / "vehicle.rules").write_text(RULE)
+    (home / "alertd.toml").write_text(
+        f"""[rules]
+paths = ["rules"]
+templates = "{templates}"
+[state]
+path = "var/alertd.db"
+retention = "1d"
+[dispatch]
+dry_run = false
+[channels.webhook]
+url = "http://127.0.0.1:9/alerts?token=abc"
+"""
+    )
+    return load_settings(home / "alertd.toml")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, clock: FakeClock) -> Pipeline:
+    return Pipeline(settings_in(tmp_path), clock)
+
+
+async def test_a_batch_records_its_alerts_and_their_notifications_together(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    events = [
+        {"type": "breakdown", "vehicle_id": "v1"},
+        {"type": "breakdown", "vehicle_id": "v1"},  # suppressed
+        {"type": "breakdown", "vehicle_id": "v2"},
+        {"type": "trip_update", "vehicle_id": "v3"},
+    ]
+    alert_ids = await pipeline.ingest(events, clock.now())
+    assert len(alert_ids) == 2
+    detail = await pipeline.alert(alert_ids[0])
+    assert detail is not None
+    assert detail["key"] == ["v1"]
+    (notification,) = detail["notifications"]
+    assert notification["state"] == "pending"
+    assert notification["recipient"] == "http://127.0.0.1:9/alerts"  # no query, no token
+    assert pipeline.outbox.pending_count() == 2
+
+
+async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    events = [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "timestamp": "x"}]
+    with pytest.raises(InvalidEvents) as invalid:
+        await pipeline.ingest(events, clock.now())
+    assert [d["index"] for d in invalid.value.details] == [1]
+    assert (await pipeline.alerts(AlertQuery())).alerts == []
+    assert pipeline.outbox.pending_count() == 0
+    # The rejected batch did not open the suppression window either.
+    assert len(await pipeline.ingest(events[:1], clock.now())) == 1
+
+
+def test_broken_templates_are_reported_like_broken_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # paths in errors are shown relative to the working folder
+    templates = tmp_path / "templates" / "webhook"
+    templates.mkdir(parents=True)
+    (templates / "body.json").write_text('{"alert": {{ alert.id }')
+    with pytest.raises(RulesInvalid) as invalid:
+        Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
+    (error,) = invalid.value.errors
+    assert error["text"].startswith("templates/webhook/body.json:1: error: ")
+
+
+async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
+    pipeline: Pipeline, tmp_path: Path, clock: FakeClock
+) -> None:
+    assert len(await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())) == 1
+    (tmp_path / "rules" / "more.rules").write_text(RULE.replace("breakdown {", "other {"))
+    assert await pipeline.reload_rules() == 2
+    fired = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
+    assert len(fired) == 1  # only the new rule: `breakdown` is still suppressed for v1
+    assert (await pipeline.alert(fired[0]))["rule"] == "other"  # type: ignore[index]
+
+    (tmp_path / "rules" / "more.rules").write_text("rule broken {")
+    with pytest.raises(RulesInvalid):
+        await pipeline.reload_rules()
+    assert [r["id"] for r in pipeline.rules()] == ["other", "breakdown"]
+
+
+async def test_sweeping_deletes_alerts_past_retention_but_not_pending_notifications(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    (alert_id,) = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
+    await pipeline.sweep()
+    assert await pipeline.alert(alert_id) is not None
+    clock.advance(2 * 86_400)
+    await pipeline.sweep()
+    assert await pipeline.alert(alert_id) is None
+    assert pipeline.outbox.pending_count() == 1  # still to be delivered (or to die of age)
+
+
+async def test_batches_that_arrive_together_commit_together_and_fail_alone(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    good = [{"type": "breakdown", "vehicle_id": "v1"}]
+    bad = [{"type": "breakdown", "vehicle_id": "v2", "timestamp": "never"}]
+    other = [{"type": "breakdown", "vehicle_id": "v3"}]
+    results = await asyncio.gather(
+        pipeline.ingest(good, clock.now()),
+        pipeline.ingest(bad, clock.now()),
+        pipeline.ingest(other, clock.now()),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], InvalidEvents)
+    assert [len(r) for r in (results[0], results[2])] == [1, 1]  # type: ignore[arg-type]
+    keys = [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts]
+    assert sorted(keys) == [["v1"], ["v3"]]
