@@ -39,7 +39,8 @@ from alertd.watch import watch_rules
 log = logging.getLogger("alertd.daemon")
 
 EXIT_OK = 0
-EXIT_RULES = 1
+EXIT_RULES = 1  # the rules are invalid at start
+EXIT_FAILED = 1  # the dispatcher died: exit non-zero so a supervisor restarts alertd
 EXIT_CONFIG = 2
 
 BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is over its bound
@@ -228,12 +229,15 @@ class Daemon:
         )
         stopped = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stopped, delivering], return_when=asyncio.FIRST_COMPLETED)
-        if delivering.done() and not stopped.done():
-            log.error("the dispatcher stopped unexpectedly; shutting down")
+        failed = delivering.done() and not stopped.done()
+        if failed:
             stopped.cancel()
-        return await self._shutdown(http, delivering)
+            crash = None if delivering.cancelled() else delivering.exception()
+            log.error("the dispatcher stopped unexpectedly; shutting down", exc_info=crash)
+        await self._shutdown(http, delivering)
+        return EXIT_FAILED if failed else EXIT_OK
 
-    async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> int:
+    async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> None:
         self.state = "draining"
         log.info("shutting down: intake stopped, finishing requests in flight")
         await http.stop()
@@ -245,7 +249,7 @@ class Daemon:
         if not delivering.done():
             log.info("draining notifications", extra={"grace_seconds": grace})
             await self._core.drain(grace)
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # logged above if it failed
             await delivering
         left = self._core.outbox_depth()
         log.info(
@@ -253,7 +257,6 @@ class Daemon:
             extra={"delivered_while_draining": max(0, pending_before - left), "pending": left},
         )
         self._remove_signals()
-        return EXIT_OK
 
     def _start_background(self) -> None:
         self._spawn(self._sweep_forever(), "sweeper")

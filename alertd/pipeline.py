@@ -1,11 +1,12 @@
 """The evaluation and delivery stack `alertd run` holds: rules, engine, state, outbox, dispatcher.
 
     events -> Engine (windows in SQLite) -> fired alerts -> plan (render) -> outbox rows
-           ^ one transaction per batch: 202 means all of it is on disk    -> Dispatcher -> channels
+           ^ committed before the 202: all of it is on disk            -> Dispatcher -> channels
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
-woken. The dispatcher keeps its own connection for its bookkeeping.
+woken. Batches that arrive together share one commit (group commit, see `ingest`). The
+dispatcher keeps its own connection for its bookkeeping.
 """
 
 from __future__ import annotations
@@ -59,12 +60,7 @@ class Pipeline:
             raise ConfigError(str(error)) from None
         except ChannelConfigError as error:
             raise ConfigError(f"{settings.source}: {error}") from None
-        self.engine = Engine(
-            RuleSet(rules),
-            self.store,
-            timestamp_field=settings.engine.timestamp_field,
-            max_count_events=settings.engine.max_count_events,
-        )
+        self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self._mismatches_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None

@@ -234,3 +234,16 @@ async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path
         assert response.status_code == 202
         assert run.core.ingested == [[{"type": "late"}]]
         assert await run.task == 0
+
+
+async def test_a_dispatcher_that_dies_stops_the_daemon_with_exit_1(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class DyingCore(FakeCore):
+        async def deliver(self) -> None:
+            raise RuntimeError("channel exploded")
+
+    core = DyingCore()
+    assert await Daemon(settings_for(tmp_path), lambda s, c: core).run() == 1
+    assert "channel exploded" in caplog.text
+    assert core.steps[-1] == "close"

@@ -83,7 +83,7 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
         return EXIT_FAILED
     try:
         summary = replay(
-            Engine.configured(rule_set, MemoryStore(), settings.engine),
+            Engine.configured(rule_set, MemoryStore(), settings.engine, live=False),
             read_events(args.events),
             received_at=SYSTEM_CLOCK.now(),
             report=report,

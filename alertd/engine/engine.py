@@ -17,8 +17,9 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
-from alertd.engine.errors import InvalidBatch, InvalidEvent, describe_value
-from alertd.engine.eventtime import event_time
+from alertd.durations import format_duration
+from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, describe_value
+from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import StateStore
@@ -41,22 +42,31 @@ class Engine:
         *,
         timestamp_field: str = "timestamp",
         max_count_events: int = 20,
+        max_future: float | None = None,
     ) -> None:
+        """`max_future`: reject events stamped more than this many seconds after their
+        arrival (None: accept any time, as replays of recordings and rule tests must)."""
         self.rules = rules
         self.store = store
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
-        self.watermark = -math.inf  # the latest event time seen: the default sweep horizon
+        self.max_future = max_future
+        self.watermark = -math.inf  # the latest event time seen
+        self.latest_arrival = -math.inf  # the latest arrival time seen
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
 
     @classmethod
-    def configured(cls, rules: RuleSet, store: StateStore, settings: EngineSettings) -> Engine:
-        """An engine with the `[engine]` settings of alertd.toml."""
+    def configured(
+        cls, rules: RuleSet, store: StateStore, settings: EngineSettings, *, live: bool
+    ) -> Engine:
+        """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
+        daemon's) checks how far ahead of their arrival events are stamped."""
         return cls(
             rules,
             store,
             timestamp_field=settings.timestamp_field,
             max_count_events=settings.max_count_events,
+            max_future=settings.max_future if live and settings.max_future > 0 else None,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
@@ -67,7 +77,17 @@ class Engine:
         """
         if not isinstance(event, Mapping):
             raise InvalidEvent(f"expected a JSON object, got {describe_value(event)}")
-        return event_time(event, self.timestamp_field, received_at)
+        time = event_time(event, self.timestamp_field, received_at)
+        if self.max_future is not None and time > received_at + self.max_future:
+            # Taken as it is, such an event would hold its key's windows hostage: every real
+            # event after it would look late, and fire.
+            raise EventTimeError(
+                f"{self.timestamp_field}: {format_time(time)} is "
+                f"{format_duration(time - received_at)} ahead of its arrival at "
+                f"{format_time(received_at)}; is the sender's clock wrong? (events may be at "
+                f"most {format_duration(self.max_future)} ahead: [engine] max_future)"
+            )
+        return time
 
     def process(self, event: object, received_at: float, index: int = 0) -> list[Decision]:
         """Evaluate one event; decisions carry `index`. Raises InvalidEvent, changing nothing."""
@@ -76,6 +96,7 @@ class Engine:
         decisions: list[Decision] = []
         with self.store.transaction():
             self._evaluate(event, index, time, received_at, decisions)
+        self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
 
     def process_batch(self, events: Sequence[object], received_at: float) -> list[Decision]:
@@ -98,6 +119,7 @@ class Engine:
         with self.store.transaction():
             for index, event in enumerate(events):
                 evaluate(event, index, times[index], received_at, decisions)  # type: ignore[arg-type]
+        self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
 
     def replace_rules(self, rules: RuleSet) -> None:
@@ -108,13 +130,14 @@ class Engine:
         self.rules = rules
 
     def sweep(self, horizon: float | None = None) -> int:
-        """Evict windows that expired before `horizon` (default: the latest event time seen).
+        """Evict windows that expired at or before `horizon`; return how many entries went.
 
-        Returns how many entries went. An event arriving later than the horizon it is older
-        than is judged without the evicted state.
+        The default horizon is the latest event time seen, but never later than the latest
+        arrival time: one event stamped years ahead by a broken clock must not wipe every live
+        window. A late event older than the horizon is judged without the evicted state.
         """
         if horizon is None:
-            horizon = self.watermark
+            horizon = min(self.watermark, self.latest_arrival)
         if horizon == -math.inf:
             return 0
         with self.store.transaction():
@@ -135,25 +158,14 @@ class Engine:
             except Exception:  # a compiled rule must never raise; if one does, others go on
                 self._rule_failed(rule)
                 continue
-            out.append(
-                self._decide(
-                    rule,
-                    event,
-                    index,
-                    time,
-                    received_at=received_at,
-                    count_key=count_key,
-                    suppress_key=suppress_key,
-                )
-            )
+            out.append(self._decide(rule, event, index, time, received_at, count_key, suppress_key))
 
-    def _decide(
+    def _decide(  # noqa: PLR0917 -- once per match: positional arguments are the cheapest
         self,
         rule: Rule,
         event: Event,
         index: int,
         time: float,
-        *,
         received_at: float,
         count_key: Key,
         suppress_key: Key,

@@ -31,11 +31,8 @@ _EPOCH_TEXT = re.compile(r"\d+(?:\.\d+)?")
 
 def parse_event_time(value: object, field: str = "timestamp") -> float:
     """Seconds since the epoch for a timestamp value. Raises EventTimeError."""
-    if isinstance(value, str):
-        text = value.strip()
-        if _EPOCH_TEXT.fullmatch(text):
-            return _from_epoch(float(text), value, field)
-        return _from_iso(text, value, field)
+    if value.__class__ is str:
+        return _from_text(value, field)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventTimeError(
             f"{field}: expected an ISO-8601 time or epoch seconds or milliseconds, "
@@ -72,15 +69,20 @@ def _from_epoch(number: float, original: object, field: str) -> float:
     return seconds
 
 
-def _from_iso(text: str, original: str, field: str) -> float:
+def _from_text(original: str, field: str) -> float:
+    text = original.strip()
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)  # first: nearly every timestamp is ISO-8601
     except ValueError:
+        if _EPOCH_TEXT.fullmatch(text):
+            return _from_epoch(float(text), original, field)
         raise EventTimeError(
             f"{field}: {_shorten(original)} is not an ISO-8601 time "
             "such as 2026-01-01T10:00:00Z, nor epoch seconds or milliseconds"
         ) from None
     if moment.tzinfo is None:
+        if text.isdigit():  # "20260101" is an ISO date, but digits alone are epoch time here
+            return _from_epoch(float(text), original, field)
         raise EventTimeError(
             f"{field}: {_shorten(original)} has no time zone; add Z for UTC or an offset "
             "such as +02:00"

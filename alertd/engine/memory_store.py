@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
 
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
@@ -24,7 +23,8 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
-        self._alerts: OrderedDict[str, AlertRecord] = OrderedDict()  # oldest first
+        self._alerts: OrderedDict[str, Alert] = OrderedDict()  # oldest first
+        self._acks: dict[str, tuple[float, str]] = {}  # alert id -> (acked at, by whom)
         self._max_alerts = max_alerts
 
     def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
@@ -72,20 +72,23 @@ class MemoryStore:
         return _NO_TRANSACTION
 
     def add_alert(self, alert: Alert) -> None:
-        self._alerts[alert.id] = AlertRecord(alert)
+        self._alerts[alert.id] = alert
         if len(self._alerts) > self._max_alerts:
-            self._alerts.popitem(last=False)
+            dropped, _ = self._alerts.popitem(last=False)
+            self._acks.pop(dropped, None)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
-        return self._alerts.get(alert_id)
+        alert = self._alerts.get(alert_id)
+        return None if alert is None else self._record(alert)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
         since_id = alert_id_floor(query.since) if query.since is not None else ""
+        records = (self._record(alert) for _, alert in sorted(self._alerts.items(), reverse=True))
         selected = [
             record
-            for alert_id, record in sorted(self._alerts.items(), reverse=True)
-            if (query.cursor is None or alert_id < query.cursor)
-            and alert_id >= since_id
+            for record in records
+            if (query.cursor is None or record.alert.id < query.cursor)
+            and record.alert.id >= since_id
             and (query.rule is None or record.alert.rule_id == query.rule)
             and (query.priority is None or record.alert.priority == query.priority)
             and (query.status is None or record.status == query.status)
@@ -93,17 +96,18 @@ class MemoryStore:
         return page_of(selected, query.limit)
 
     def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
-        record = self._alerts.get(alert_id)
-        if record is None or record.acked_at is not None:
-            return record
-        record = self._alerts[alert_id] = replace(record, acked_at=at, acked_by=by)
-        return record
+        alert = self._alerts.get(alert_id)
+        if alert is None:
+            return None
+        self._acks.setdefault(alert_id, (at, by))
+        return self._record(alert)
 
     def prune_alerts(self, received_before: float) -> int:
         floor = alert_id_floor(received_before)
         old = [alert_id for alert_id in self._alerts if alert_id < floor]
         for alert_id in old:
             del self._alerts[alert_id]
+            self._acks.pop(alert_id, None)
         return len(old)
 
     def size(self) -> StoreSize:
@@ -113,7 +117,12 @@ class MemoryStore:
             alerts=len(self._alerts),
         )
 
+    def _record(self, alert: Alert) -> AlertRecord:
+        ack = self._acks.get(alert.id)
+        return AlertRecord(alert) if ack is None else AlertRecord(alert, *ack)
+
     def close(self) -> None:
         self._suppressions.clear()
         self._windows.clear()
         self._alerts.clear()
+        self._acks.clear()

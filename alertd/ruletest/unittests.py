@@ -142,7 +142,7 @@ def parse_test_file(path: Path) -> RuleTestFile:
 
 def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: float) -> list[str]:
     """Replay one test's events through a fresh engine; return its failures (none: it passed)."""
-    engine = Engine.configured(rules, MemoryStore(), settings)
+    engine = Engine.configured(rules, MemoryStore(), settings, live=False)
     failures: list[str] = []
     actual: dict[tuple[int, str], Decision] = {}
     for index, event in enumerate(test.events):

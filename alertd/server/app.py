@@ -385,7 +385,10 @@ def _count_rejection(error: HttpError) -> None:
     metrics.INGEST_REJECTIONS.labels(reason).inc()
     if error.events:
         metrics.EVENTS_REJECTED.labels(reason).inc(error.events)
-    log.info(
+    # Shedding load is counted, not logged: a line per refused request would add to the load.
+    level = logging.DEBUG if error.status == 503 else logging.INFO
+    log.log(
+        level,
         "events rejected",
         extra={"status": error.status, "reason": reason, "error": error.message},
     )

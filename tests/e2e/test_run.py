@@ -245,3 +245,29 @@ async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> No
         await alertd.wait_for_log("alert fired")
     finally:
         alertd.kill()
+
+
+async def test_counting_windows_survive_kill_9(alertd: Alertd) -> None:
+    (alertd.rules_dir / "count.rules").write_text(
+        """rule repeated_harsh_braking {
+  name     "Repeated Harsh Braking"
+  when     type == "harsh_braking"
+  count    3 within 10m by vehicle_id
+  priority medium
+  notify   webhook
+}
+"""
+    )
+    harsh = {"type": "harsh_braking", "vehicle_id": "v-5"}
+    async with alertd.client() as client:
+        assert (await client.post("/v1/reload", headers=ADMIN)).status_code == 200
+        for _ in range(2):
+            response = await client.post("/v1/events", json=harsh, headers=INGEST)
+            assert response.json()["alerts"] == []  # counting: 1, then 2 of 3
+
+    alertd.kill()
+    await alertd.start()
+
+    async with alertd.client() as client:
+        response = await client.post("/v1/events", json=harsh, headers=INGEST)
+        assert len(response.json()["alerts"]) == 1  # the third, counted across the restart

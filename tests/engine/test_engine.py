@@ -9,7 +9,8 @@ import logging
 
 import pytest
 
-from alertd.engine.engine import tally
+from alertd.config import Duration, EngineSettings
+from alertd.engine.engine import Engine, tally
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
@@ -275,6 +276,25 @@ class TestTime:
             engine.process({"vehicle_id": "v1", "timestamp": "yesterday"}, T0)
         assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
 
+    def test_a_live_engine_rejects_events_stamped_far_ahead_of_their_arrival(self) -> None:
+        engine = make_engine(make_rule("crit"), max_future=3600.0)
+        with pytest.raises(EventTimeError) as caught:
+            engine.process(event(7200), received_at=T0)
+        assert str(caught.value) == (
+            "timestamp: 2026-01-01T02:00:00Z is 2h ahead of its arrival at 2026-01-01T00:00:00Z;"
+            " is the sender's clock wrong? (events may be at most 1h ahead: [engine] max_future)"
+        )
+        assert replay(engine, [event(3600)]) == ["fired"]  # exactly the limit is fine
+
+    def test_the_future_check_follows_the_config_and_is_off_for_replays(self) -> None:
+        rules = RuleSet([make_rule("crit")])
+        live = Engine.configured(rules, MemoryStore(), EngineSettings(), live=True)
+        replaying = Engine.configured(rules, MemoryStore(), EngineSettings(), live=False)
+        unchecked = Engine.configured(
+            rules, MemoryStore(), EngineSettings(max_future=Duration(0.0)), live=True
+        )
+        assert (live.max_future, replaying.max_future, unchecked.max_future) == (3600.0, None, None)
+
 
 class TestBatches:
     def test_a_batch_is_evaluated_in_one_pass_with_indexes(self) -> None:
@@ -393,7 +413,8 @@ class TestReloadAndSweep:
             make_rule("many", count=(5, 100, ("vehicle_id",))),
             store=store,
         )
-        engine.process_batch([event(0, vehicle_id="early"), event(150, vehicle_id="late")], T0)
+        batch = [event(0, vehicle_id="early"), event(150, vehicle_id="late")]
+        engine.process_batch(batch, received_at=T0 + 151)
         assert (store.size().suppressions, store.size().count_windows) == (2, 2)
         assert engine.sweep() == 2
         assert (store.size().suppressions, store.size().count_windows) == (1, 1)
@@ -406,6 +427,14 @@ class TestReloadAndSweep:
         engine.process_batch([event(0, vehicle_id="v1"), event(1, vehicle_id="v1")], T0)
         assert engine.sweep(horizon=T0 + 150) == 0
         assert engine.sweep(horizon=T0 + 200) == 1
+
+    def test_an_event_from_the_future_does_not_make_the_sweep_evict_live_windows(self) -> None:
+        store = MemoryStore()
+        engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+        engine.process(event(0, vehicle_id="v1"), received_at=T0 + 1)
+        engine.process(event(10 * 365 * 86400, vehicle_id="broken clock"), received_at=T0 + 2)
+        assert engine.sweep() == 0  # the horizon stops at the latest arrival, T0 + 2
+        assert replay(engine, [event(60, vehicle_id="v1")], received_at=T0 + 60) == ["suppressed"]
 
     def test_sweeping_before_any_event_does_nothing(self) -> None:
         assert make_engine(make_rule("crit")).sweep() == 0

@@ -38,6 +38,10 @@ def test_fractions_are_kept() -> None:
     assert parse_event_time(1_767_261_600.5) == TEN_AM + 0.5
 
 
+def test_digits_alone_are_epoch_time_even_where_iso_would_read_a_date() -> None:
+    assert parse_event_time("20260101") == 20_260_101.0
+
+
 def test_seconds_and_milliseconds_are_told_apart_by_size() -> None:
     assert parse_event_time(99_999_999_999) == 99_999_999_999.0  # seconds: year 5138
     assert parse_event_time(100_000_000_000) == 100_000_000.0  # milliseconds: 1973

@@ -32,12 +32,17 @@ def distinct_keys(count: int) -> Iterator[list[dict[str, object]]]:
         ]
 
 
+def arrival(batch: list[dict[str, object]]) -> float:
+    """Live, a batch arrives just after its newest event."""
+    return float(batch[-1]["timestamp"]) + 0.5  # type: ignore[arg-type]
+
+
 def fill_then_sweep(engine: Engine, keys: int) -> tuple[StoreSize, StoreSize]:
     for batch in distinct_keys(keys):
-        engine.process_batch(batch, T0)
+        engine.process_batch(batch, received_at=arrival(batch))
     full = engine.store.size()
     # An hour later one more event arrives; the periodic sweep runs.
-    engine.process({"vehicle_id": "late", "timestamp": T0 + 3600, "n": 1}, T0)
+    engine.process({"vehicle_id": "late", "timestamp": T0 + 3600, "n": 1}, T0 + 3600)
     engine.sweep()
     return full, engine.store.size()
 
@@ -60,7 +65,7 @@ def test_only_windows_that_have_passed_are_evicted() -> None:
     store = MemoryStore()
     engine = engine_for(store)
     for batch in distinct_keys(100_000):  # the last event is at T0 + 99.999 s
-        engine.process_batch(batch, T0)
+        engine.process_batch(batch, received_at=arrival(batch))
     engine.sweep()
     # Windows of the last minute are still live: exactly the keys after T0 + 39.999 s.
     assert store.size().count_windows == 60_000
