@@ -1,10 +1,12 @@
 """Checked rules -> `alertd.model.Rule`s whose conditions and keys are generated Python.
 
 Like Jinja, the compiler writes Python source from the syntax tree and compiles it once per
-load: a condition runs as one expression with no interpretive overhead, within a few percent of
-a hand-written lambda (see bench/README.md). User text never becomes source text: every literal,
-field name and pattern is passed in as a bound value (a closure variable of the generated
-factory), and the source only ever contains names the compiler made up.
+load. A condition is two functions: its fast path (alertd.dsl.fastpath), plain Python for
+well-formed events, within about 10% of a hand-written lambda (bench/README.md), and the
+checked condition, with every guard the semantics need, written here and compiled when the
+fast path first hands it an event. User text never becomes source text: every literal, field
+name and pattern is a bound value, a constant or a global of the generated code (`define`),
+and the source only ever contains names and placeholders the compiler made up.
 
 Constant folding runs first (`fold`), so `5m > 60` or `type == "x"` inside a matcher that knows
 the event's type cost nothing at run time. `compile_matcher` fuses the conditions of many rules
