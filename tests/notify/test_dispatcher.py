@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,32 @@ async def test_a_channel_without_config_fails_visibly(
     await Dispatcher(settings, outbox, clock).run(burst=True)
     (state,) = outbox.states(alert.id)
     assert (state.state, state.last_error) == ("failed", "[channels.slack] is not configured")
+
+
+async def test_a_channel_whose_lane_cannot_be_built_fails_visibly_and_others_still_send(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    # Settings made in code skip the file's checks: the dispatcher must survive them anyway.
+    checked = make_settings(
+        tmp_path,
+        channels={
+            "webhook": {"url": f"{http_server.url}/hook"},
+            "partner": {"kind": "webhook", "url": f"{http_server.url}/partner"},
+        },
+    )
+    broken = {**checked.channels["webhook"], "concurrency": "abc"}
+    settings = replace(checked, channels={**checked.channels, "webhook": broken})
+    alert = make_alert(notify=(NotifyTarget("webhook"), NotifyTarget("partner")))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    webhook, partner = outbox.states(alert.id)
+    assert (webhook.state, webhook.last_error) == (
+        "failed",
+        f"{tmp_path / 'alertd.toml'}: [channels.webhook] concurrency: "
+        "expected a whole number, got 'abc'",
+    )
+    assert partner.state == "sent"
+    assert [r.path for r in http_server.requests] == ["/partner"]
 
 
 async def test_dry_run_logs_every_notification_instead_of_sending(
