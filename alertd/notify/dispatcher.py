@@ -35,6 +35,7 @@ from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, Outcome
 from alertd.notify.retry import RetryPolicy, Verdict
+from alertd.redact import public_recipient
 
 log = logging.getLogger("alertd.notify")
 
@@ -299,7 +300,7 @@ class Dispatcher:
             "%s notification %s to %r failed (attempt %d), retrying in %.1fs: %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             attempts,
             verdict.delay,
             error,
@@ -319,7 +320,7 @@ class Dispatcher:
             "%s notification %s to %r sent (attempt %d): %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             attempts,
             receipt,
             extra=_fields(notification, "sent", attempts, None),
@@ -336,7 +337,7 @@ class Dispatcher:
             "%s notification %s to %r is %s after %d attempt(s): %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             verdict.state,
             attempts,
             error,

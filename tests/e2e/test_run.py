@@ -271,3 +271,34 @@ async def test_counting_windows_survive_kill_9(alertd: Alertd) -> None:
     async with alertd.client() as client:
         response = await client.post("/v1/events", json=harsh, headers=INGEST)
         assert len(response.json()["alerts"]) == 1  # the third, counted across the restart
+
+
+async def test_webhook_credentials_stay_out_of_the_log_and_the_api(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    write_setup(tmp_path, receiver.url.replace("://", "://bob:hunter2@") + "?token=abc123")
+    alertd = Alertd(tmp_path)
+    await alertd.start()
+    try:
+        receiver.status = 500
+        async with alertd.client() as client:
+            response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+            (alert_id,) = response.json()["alerts"]
+            for _ in range(200):  # until the failed attempt is recorded
+                detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
+                (state,) = detail.json()["notifications"]
+                if state["last_error"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert state["recipient"] == receiver.url
+            assert state["last_error"].startswith(f"webhook {receiver.url} answered HTTP 500")
+            receiver.status = 200
+            await receiver.wait_for(1)
+        retried = next(line for line in alertd.log() if line.get("outcome") == "retried")
+        assert retried["msg"].startswith(
+            f"webhook notification {alert_id}.1 to '{receiver.url}' failed (attempt 1)"
+        )
+        assert retried["msg"].endswith(f"webhook {receiver.url} answered HTTP 500: {{}}")
+        assert "hunter2" not in alertd.log_text() and "abc123" not in alertd.log_text()
+    finally:
+        alertd.kill()
