@@ -144,22 +144,37 @@ class Daemon:
         return self._core.rules()
 
     async def reload(self, reason: str = "api") -> ReloadOutcome:
-        """Reload rules and templates, one reload at a time."""
+        """Reload rules and templates, one reload at a time.
+
+        Whatever goes wrong while the new set is built (invalid rules, or an error the loader
+        did not foresee) is a failed reload: logged, counted, and the old rules keep running.
+        """
         async with self._reload_lock:
             try:
                 count = await self._core.reload_rules()
             except RulesInvalid as invalid:
-                metrics.RELOADS.labels("failure").inc()
-                metrics.LAST_RELOAD_SUCCESS.set(0)
-                log.error(
-                    "reload failed; the previous rules keep running",
-                    extra={"trigger": reason, "errors": [e["text"] for e in invalid.errors]},
-                )
-                return ReloadOutcome(rules=len(self._core.rules()), errors=invalid.errors)
+                return self._reload_failed(reason, invalid.errors)
+            except Exception as error:  # a bug in loading: its traceback helps fix it
+                return self._reload_failed(reason, [_unexpected_load_error(error)], error)
             metrics.RELOADS.labels("success").inc()
             metrics.LAST_RELOAD_SUCCESS.set(1)
             log.info("rules reloaded", extra={"trigger": reason, "rules": count})
             return ReloadOutcome(rules=count)
+
+    def _reload_failed(
+        self,
+        reason: str,
+        errors: Sequence[Mapping[str, Any]],
+        unexpected: Exception | None = None,
+    ) -> ReloadOutcome:
+        metrics.RELOADS.labels("failure").inc()
+        metrics.LAST_RELOAD_SUCCESS.set(0)
+        log.error(
+            "reload failed; the previous rules keep running",
+            exc_info=unexpected,
+            extra={"trigger": reason, "errors": [e["text"] for e in errors]},
+        )
+        return ReloadOutcome(rules=len(self._core.rules()), errors=errors)
 
     @property
     def _core(self) -> Core:
@@ -305,6 +320,12 @@ class Daemon:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+
+def _unexpected_load_error(error: Exception) -> dict[str, Any]:
+    """An error the rule loader raised that is not a RuleError, shaped like one."""
+    message = f"the rules could not be loaded: {type(error).__name__}: {error}"
+    return {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
 
 
 def api_server_settings(settings: Settings) -> ServerSettings:
