@@ -46,6 +46,7 @@ class ServerSettings:
     max_outbox_backlog: int = 100_000  # pending notifications before /v1/events sheds load
     max_inflight_requests: int = 256
     shutdown_grace: Duration = Duration(10.0)
+    shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops
 
     @property
     def host(self) -> str:

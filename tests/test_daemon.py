@@ -140,6 +140,21 @@ async def test_shutdown_stops_intake_then_drains_then_closes(tmp_path: Path) -> 
             await run.client.get("/healthz")
 
 
+async def test_during_the_shutdown_delay_readyz_is_503_and_events_are_taken(
+    tmp_path: Path,
+) -> None:
+    async with running(settings_for(tmp_path, shutdown_delay=600)) as run:
+        run.daemon.request_stop()
+        await asyncio.sleep(0.05)
+        ready = await run.client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (503, {"status": "draining"})
+        assert (await run.client.post("/v1/events", json={}, headers=AUTH)).status_code == 202
+        assert run.core.steps == ["deliver"]  # not draining yet
+        run.daemon.request_stop()  # a second request does not wait out the delay
+        assert await run.task == 0
+        assert run.core.steps == ["deliver", "drain 0", "close"]
+
+
 async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, shutdown_grace=7)) as run:
         run.daemon.request_stop()

@@ -186,6 +186,37 @@ async def test_sigterm_drains_what_is_in_flight_then_exits_0(
     assert stopped[-1]["pending"] == 0
 
 
+async def test_sigterm_turns_readyz_503_and_keeps_taking_events_for_the_shutdown_delay(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    write_setup(tmp_path, receiver.url, shutdown_delay="3s")
+    alertd = Alertd(tmp_path)
+    await alertd.start()
+    try:
+        async with alertd.client() as client:
+            assert (await client.get("/readyz")).status_code == 200
+            alertd.send_signal(signal.SIGTERM)
+            for _ in range(100):  # what a load balancer's health check sees
+                ready = await client.get("/readyz")
+                if ready.status_code == 503:
+                    break
+                await asyncio.sleep(0.01)
+            assert (ready.status_code, ready.json()) == (503, {"status": "draining"})
+            late = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+            assert late.status_code == 202  # still served: the balancer may not have noticed
+            (alert_id,) = late.json()["alerts"]
+        assert await alertd.wait() == 0
+        (notification,) = await receiver.wait_for(1)
+        assert notification["body"]["alert_id"] == alert_id
+        steps = [line["msg"] for line in alertd.log() if line["msg"].startswith("shutting down")]
+        assert steps == [
+            "shutting down: /readyz answers 503; still taking events for the shutdown delay",
+            "shutting down: intake stopped, finishing requests in flight",
+        ]
+    finally:
+        alertd.kill()
+
+
 async def test_what_the_drain_cannot_deliver_stays_pending_for_the_next_start(
     tmp_path: Path, receiver: Receiver
 ) -> None:
