@@ -91,6 +91,7 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(alertd: Alertd)
                 ),
                 415,
             ),
+            (await client.get("/v1/alerts", params={"cursor": "zzz"}, headers=ADMIN), 400),
         ]
         for response, status in cases:
             assert response.status_code == status, response.text
