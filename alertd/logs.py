@@ -7,7 +7,8 @@ fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
      "msg": "alert fired", "alert_id": "01J...", "rule": "critical_safety_event", ...}
 
 Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
-final line, whatever put it there: an exception message, a provider's answer, a URL.
+final line, whatever put it there: an exception message, a provider's answer, a URL. As a
+safety net, the user info and query values of any URL in a line are redacted too.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any, TextIO
 import orjson
 
 from alertd.config import LogSettings, Settings
+from alertd.redact import REDACTED, redact_urls
 
-REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
 
@@ -81,7 +82,7 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
         for secret in self.secrets:
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        return line
+        return redact_urls(line)
 
 
 def configure(

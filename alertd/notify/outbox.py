@@ -168,7 +168,7 @@ class Outbox:
         """Every notification of one alert with its delivery state, in creation order."""
         cursor = self.connection.execute(
             "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
-            " next_attempt_at, sent_at, receipt FROM outbox"
+            " next_attempt_at, sent_at, receipt, kind FROM outbox"
             " WHERE id > ? AND id < ? ORDER BY seq",
             (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
         )
@@ -176,6 +176,7 @@ class Outbox:
             DeliveryState(
                 id=row[0],
                 channel=row[1],
+                kind=row[10],
                 recipient=row[2],
                 state=row[3],
                 attempts=row[4],

@@ -8,6 +8,7 @@ listed in `ROUTES` below and described in openapi.yaml; a test keeps the two equ
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,7 @@ log = logging.getLogger("alertd.server")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
+CURSOR = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a page's `next`: the id (a ULID) of its last alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,13 +334,16 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
             raise _bad_query("limit", f"a whole number from 1 to {MAX_PAGE}")
         limit = int(limit_text)
+    cursor = one("cursor")
+    if cursor is not None and not CURSOR.fullmatch(cursor):
+        raise _bad_query("cursor", "the `next` of a previous page")
     return AlertQuery(
         rule=one("rule"),
         priority=priority,
         status=status,
         since=_time_param("since", one("since")),
         limit=limit,
-        cursor=one("cursor"),
+        cursor=cursor,
     )
 
 

@@ -81,11 +81,12 @@ def decode_events(body: bytes, kind: str, limits: Limits) -> list[dict[str, Any]
 
 def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
     """The all-or-nothing 400 answer for a batch with bad items."""
-    noun = "event is" if len(errors) == 1 else "events are"
     total = max(total, len(errors))
+    noun = "event" if total == 1 else "events"
+    verb = "is" if len(errors) == 1 else "are"
     return HttpError(
         400,
-        f"{len(errors)} of {total} {noun} invalid; nothing was accepted",
+        f"{len(errors)} of {total} {noun} {verb} invalid; nothing was accepted",
         details=errors[:MAX_DETAILS],
         reason="malformed",
         events=total,

@@ -7,6 +7,7 @@ import logging
 import orjson
 
 from alertd.notify.notification import Notification
+from alertd.redact import public_recipient
 
 log = logging.getLogger("alertd.notify.console")
 
@@ -22,7 +23,7 @@ class ConsoleChannel:
             "dry run: %s notification %s to %r: %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             orjson.dumps(notification.content).decode(),
         )
         return "logged (dry run)"

@@ -26,6 +26,7 @@ from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
+from alertd.redact import public_url
 
 KEYS = (
     "provider", "base_url", "to", "urgent_to", "topic", "urgent_topic", "token",
@@ -80,7 +81,7 @@ class NtfyChannel:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        provider = f"ntfy {self.base_url}"
+        provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
             content=orjson.dumps(self.payload(notification)),
@@ -139,7 +140,7 @@ class FcmChannel:
         async with self._token_lock:
             if self._token is not None and self.clock.now() < self._token_expires:
                 return self._token
-            provider = f"FCM token endpoint {self.token_uri}"
+            provider = f"FCM token endpoint {public_url(self.token_uri)}"
             response = await self.http.post(
                 self.token_uri,
                 data={"grant_type": JWT_BEARER, "assertion": self._assertion()},
