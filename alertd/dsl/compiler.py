@@ -84,10 +84,15 @@ def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timest
         expr = fold(rule.condition)
         nodes = walk(expr)
         uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+        fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
         try:
-            functions = define(*_source(rule, expr, uses, timestamp_field, constants=True))
+            functions = define(
+                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=True)
+            )
         except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-            functions = define(*_source(rule, expr, uses, timestamp_field, constants=False))
+            functions = define(
+                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=False)
+            )
         condition = functions["condition"]
         if "_checked" in condition.__code__.co_names:
             namespace = condition.__globals__
@@ -104,19 +109,21 @@ def _source(
     expr: ast.Expr,
     uses: Mapping[Slot, int],
     timestamp_field: str,
+    *,
+    fast: bool,
     constants: bool,
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
     """The compiled functions of a rule (its shape, shared) and the values they use: the
-    condition and the key functions. The condition is its fast path (alertd.dsl.fastpath),
-    which calls `_checked` for what it does not decide, unless it reads the clock: then it is
-    the checked condition itself, never evaluated twice."""
+    condition and the key functions. With `fast`, the condition is its fast path
+    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
+    checked condition itself."""
     gen = Generator(rule.id, timestamp_field)
-    if uses_event_time(walk(expr)):
+    if not fast:
         parts = [_checked_source(gen, expr, uses)]
     else:
-        fast = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(fast, expr, uses).body())
-        gen.bindings.update(fast.bindings)
+        plain = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
+        fast_body = "".join(f"        {line}\n" for line in FastPath(plain, expr, uses).body())
+        gen.bindings.update(plain.bindings)
         parts = [
             f"def condition(e):\n    try:\n{fast_body}"
             "    except Exception:\n        return _checked(e)\n"
@@ -196,7 +203,7 @@ def define(codes: Sequence[CodeType], bindings: Mapping[str, Any]) -> dict[str, 
 
     A bound value is a constant of the function where its name was written in the source as a
     placeholder string (`'_bf_2'`, see Generator), otherwise a global: reading a constant is
-    the fastest there is, a global costs a call ~10% more, a closure variable ~15% more
+    the fastest there is, a global costs a short call 5-10% more, a closure variable ~15% more
     (bench/README.md). Each function gets its own copy of the code, so rules of one shape do
     not share the interpreter's per-instruction caches either.
     """
