@@ -92,7 +92,13 @@ def _load(
         errors.extend(check_errors)
         if errors:
             raise RuleErrors(errors)
-        return compile_rules(checked, timestamp_field)
+        try:
+            return compile_rules(checked, timestamp_field)
+        except RuleErrors as exc:
+            lines = {rule_file.path: rule_file for rule_file in parsed}
+            for error in exc.errors:
+                error.source_line = lines[error.path].source_line(error.line)
+            raise
 
 
 @contextmanager

@@ -26,6 +26,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError, did_you_mean, one_of
 
+MAX_INTEGER_DIGITS = 308  # longer whole numbers are read as floats: 1e308 is about the largest
+
 _ITEM_START = re.compile(r"^(?:rule|list|macro)\b", re.MULTILINE)
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
@@ -294,9 +296,13 @@ def _reduction(rule: Any, builders: _Builders) -> _Reduce:
 
 
 def _spliced(children: list[Any]) -> list[Any]:
-    """The children, those of inline rules (lists) in their place."""
-    out: list[Any] = []
-    for child in children:
+    """The children, those of inline rules (lists) in their place.
+
+    A repetition (`("," expr)*`) reduces once per item, its list first: that list is extended
+    in place (nothing else holds it), or a 100,000-item list would cost 5 billion copies."""
+    first = children[0] if children else None
+    out: list[Any] = first if first.__class__ is list else []
+    for child in children[1:] if out is first else children:
         if child.__class__ is list:
             out.extend(child)
         else:
@@ -620,7 +626,11 @@ class _Builders:
 
     def number(self, children: list[_Token]) -> ast.Literal:
         text, span = children[0][1], children[0][2]
-        return ast.Literal(float(text) if "." in text else int(text), span)
+        # A whole number too long for a float is read as one (infinite), which the checker
+        # refuses; int() would raise on 4,300 digits and take quadratic time before that.
+        if "." in text or len(text) > MAX_INTEGER_DIGITS:
+            return ast.Literal(float(text), span)
+        return ast.Literal(int(text), span)
 
     def duration(self, children: list[_Token]) -> ast.DurationLit:
         return ast.DurationLit(children[0][1], children[0][2])
@@ -647,7 +657,12 @@ class _Builders:
 
 def _logic(op: str, children: list[Any]) -> ast.Logic:
     # The grammar is left-recursive; `a and b and c` arrives as `(a and b) and c`. Flatten it, so
-    # that long chains do not nest (grouping does not change the meaning of and/or).
+    # that long chains do not nest (grouping does not change the meaning of and/or). The left
+    # node was made by this parse and is held by nothing else: it grows in place, so that a
+    # chain of n items costs n steps, not n * n.
     left, _, right = children
-    items = left.items if isinstance(left, ast.Logic) and left.op == op else (left,)
-    return ast.Logic(op, (*items, right), _span(children))
+    if isinstance(left, ast.Logic) and left.op == op and isinstance(left.items, list):
+        left.items.append(right)
+        left.span = _span(children)
+        return left
+    return ast.Logic(op, [left, right], _span(children))
