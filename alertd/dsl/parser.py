@@ -28,7 +28,13 @@ from alertd.dsl.errors import RuleError, did_you_mean, one_of
 
 MAX_INTEGER_DIGITS = 308  # longer whole numbers are read as floats: 1e308 is about the largest
 
-_ITEM_START = re.compile(r"^(?:rule|list|macro)\b", re.MULTILINE)
+# Where a top-level item seems to start, for recovery after a syntax error: a line that starts
+# with `rule`, `list` or `macro`, or with two words and then `{` or `=` (`rul p {`, `lst l =`:
+# a misspelt keyword must start a new item, not vanish into the broken item before it).
+_ITEM_START = re.compile(
+    r"^[ \t]*(?:(?:rule|list|macro)\b|[A-Za-z_]\w*[ \t]+[A-Za-z_]\w*[ \t]*(?:\{|=(?!=)))",
+    re.MULTILINE,
+)
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
@@ -75,9 +81,9 @@ def parse(text: str, path: str) -> tuple[ast.RuleFile, list[RuleError]]:
     return ast.RuleFile(path, tuple(good), lines), errors or [first_error]
 
 
-def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
+def _chunks(text: str) -> Iterator[tuple[str, tuple[int, int, str] | None]]:
     """Each top-level item's text, padded with newlines so that line numbers stay right, and
-    where the next item starts (line, word), to report a missing `}` there."""
+    where the next item starts (line, column, word), to report a missing `}` there."""
     starts = [m.start() for m in _ITEM_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
@@ -86,7 +92,9 @@ def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
         line_offset = text.count("\n", 0, start)
         following = None
         if end < len(text):
-            following = (text.count("\n", 0, end) + 1, text[end:].split(None, 1)[0])
+            word = text[end:].split(None, 1)[0]
+            column = text.index(word, end) - end + 1
+            following = (text.count("\n", 0, end) + 1, column, word)
         yield "\n" * line_offset + text[start:end], following
 
 
@@ -318,7 +326,7 @@ def _translate(
     text: str,
     path: str,
     lines: tuple[str, ...],
-    at_end: tuple[int, str] | None,
+    at_end: tuple[int, int, str] | None,
 ) -> RuleError:
     line, column = max(exc.line, 1), max(exc.column, 1)
     width = 1
@@ -337,9 +345,9 @@ def _translate(
         expected = _describe_expected(accepts)
         if token.type == "$END":
             if at_end is not None:  # the item ran into the next one: say so where that starts
-                line, column = at_end[0], 1
-                found = f"'{at_end[1]}'"
-                width = len(at_end[1])
+                line, column, word = at_end
+                found = f"'{word}'"
+                width = len(word)
             else:
                 found = "end of file"
                 line, column = _end_of(lines)

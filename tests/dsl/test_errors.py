@@ -532,6 +532,56 @@ def test_errors_in_every_rule_are_reported_not_only_the_first() -> None:
     ]
 
 
+def test_a_misspelt_item_keyword_after_a_broken_item_is_reported() -> None:
+    text = (
+        'list harsh = ["harsh_braking"]\n'
+        "rule a {\n"
+        "  when speed >\n"
+        "}\n"
+        "rule b { when x == 1 && y == 2 }\n"
+        "rule c {\n"
+        "  when x == 1\n"
+        "  notfy sms\n"
+        "}\n"
+        "rul p {\n"
+        "  when speed > 100\n"
+        "}\n"
+        "  macr m = x == 1\n"
+        "lst l = [1]\n"
+        "rule d { when kind in harsh }\n"
+    )
+    with pytest.raises(RuleErrors) as info:
+        compile_text(text, "fleet.rules")
+    assert [(e.line, e.column, e.message, e.suggestion) for e in info.value.errors] == [
+        (4, 1, "unexpected '}', expected an expression", None),
+        (5, 22, "unexpected character '&'", "write 'and' to combine conditions"),
+        (
+            8,
+            3,
+            "unexpected 'notfy', expected an operator, a clause or '}'",
+            "did you mean 'notify'?",
+        ),
+        (10, 1, "unexpected 'rul', expected 'rule', 'list' or 'macro'", "did you mean 'rule'?"),
+        (13, 3, "unexpected 'macr', expected 'rule', 'list' or 'macro'", "did you mean 'macro'?"),
+        (14, 1, "unexpected 'lst', expected 'rule', 'list' or 'macro'", "did you mean 'list'?"),
+    ]
+
+
+def test_a_rule_cut_short_is_reported_where_the_next_item_starts() -> None:
+    with pytest.raises(RuleErrors) as info:
+        compile_text("rule a {\n  when x == 1\n\n  rul p { when y == 2 }\n", "fleet.rules")
+    assert info.value.format() == (
+        "fleet.rules:4:3: error: unexpected 'rul', expected 'rule', 'list' or 'macro'\n"
+        "  rul p { when y == 2 }\n"
+        "  ^^^\n"
+        "hint: did you mean 'rule'?\n"
+        "fleet.rules:4:3: error: unexpected 'rul', expected a clause or '}'\n"
+        "  rul p { when y == 2 }\n"
+        "  ^^^\n"
+        "hint: is a closing '}' missing before this line?"
+    )
+
+
 def test_deeply_nested_expressions_are_refused_not_crashed() -> None:
     text = "rule r { when " + "not " * 70 + "a == 1 }"
     with pytest.raises(RuleErrors) as info:

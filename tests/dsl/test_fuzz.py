@@ -85,6 +85,9 @@ VOCABULARY = [
     "urgent",
     "sms",
     "email(managers)",
+    "rul p {",
+    "\nmacr m =",
+    "\n  lst l = [",
 ]
 EVENTS: list[dict[str, Any]] = [
     {},
