@@ -12,11 +12,11 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from zoneinfo import available_timezones
 
 from alertd.dsl import ast
-from alertd.dsl.errors import RuleError, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
@@ -98,10 +98,17 @@ class _Checker:
         self.refused: set[str] = set()  # macros too deep or too large, and those that use them
 
     def error(
-        self, file: ast.RuleFile, span: ast.Span, message: str, hint: str | None = None
+        self,
+        file: ast.RuleFile,
+        span: ast.Span,
+        message: str,
+        hint: str | None = None,
+        *,
+        unknown: str | None = None,
     ) -> None:
+        """Record an error; `unknown` is the macro or list name it is about, if it is unknown."""
         self.errors.append(
-            RuleError(
+            (RuleError if unknown is None else partial(UnknownName, unknown))(
                 file.path,
                 span.line,
                 span.column,
@@ -511,6 +518,7 @@ class _Checker:
                 f"unknown macro '{name}'",
                 did_you_mean(name, self.macros)
                 or f"to test a field, compare it ({name} == true) or use exists({name})",
+                unknown=name,
             )
         return ast.Literal(False, node.span), "error"
 
@@ -528,6 +536,7 @@ class _Checker:
                     f"unknown list '{node.name}'",
                     did_you_mean(node.name, self.lists)
                     or f"to test a field that holds a list, write {node.name} contains ...",
+                    unknown=node.name,
                 )
             return ast.ListLit((), node.span), "error"
         return self._expr(node, file, condition=False)
