@@ -363,6 +363,11 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             return _fold_logic(expr, known)
         case ast.Binary(op=op, left=left, right=right, span=span, op_span=op_span):
             fl, fr = fold(left, known), fold(right, known)
+            if op in ("==", "!=") and not (_is_null(left) or _is_null(right)):
+                # A null the text computes (`round(null, 1)`) is a value compared, which is
+                # false; folded to a literal null it would read as the `!= null` test.
+                fl = left if _is_null(fl) else fl
+                fr = right if _is_null(fr) else fr
             folded_binary = ast.Binary(op, fl, fr, span, op_span)
             lv, rv = constant(fl), constant(fr)
             if lv is NOT_CONST or rv is NOT_CONST:
