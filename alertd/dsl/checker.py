@@ -9,7 +9,6 @@ stopping at the first, because a person fixing a rule file wants the whole list 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -18,6 +17,7 @@ from zoneinfo import available_timezones
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
+from alertd.dsl.regex import PatternError, compile_pattern
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 
@@ -567,9 +567,16 @@ class _Checker:
             self.error(file, node.span, "the pattern after 'matches' must be a string literal")
             return
         try:
-            re.compile(node.value)
-        except re.error as exc:
-            self.error(file, node.span, f"invalid regular expression: {exc}")
+            compile_pattern(node.value)
+        except PatternError as exc:
+            span = node.span
+            # Point at what RE2 quotes, found in the literal as written (escapes and all).
+            written = file.text(span)
+            found = written.find(exc.fragment, 1) if exc.fragment else -1
+            if found > 0 and span.line == span.end_line:
+                column = span.column + found
+                span = ast.Span(span.line, column, span.line, column + len(exc.fragment))
+            self.error(file, span, f"invalid regular expression: {exc.message}", exc.hint)
 
     def _call(self, node: ast.Call, file: ast.RuleFile) -> tuple[ast.Expr, str]:
         builtin = BUILTINS.get(node.name)

@@ -15,7 +15,6 @@ into one function per event type for `RuleSet`.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from alertd.dsl.checker import CheckedRule, Window
 from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
 
@@ -376,7 +376,9 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
                 return ast.Literal((lv is None and rv is None) == (op == "=="), span)
             if op == "matches":
                 return _try_const(
-                    lambda: runtime.matches(lv, re.compile(str(rv)), _refuse), folded_binary, span
+                    lambda: runtime.matches(lv, compile_pattern(str(rv)), _refuse),
+                    folded_binary,
+                    span,
                 )
             operator = runtime.OPERATORS[op]
             return _try_const(lambda: operator(lv, rv, _refuse), folded_binary, span)
@@ -538,8 +540,8 @@ class Generator:
         if op in ("startswith", "endswith"):
             return f"{self.value(left)}.{op}({self.value(right)})"
         if op == "matches":
-            search = self.bind_new(re.compile(str(_literal(right))).search, "re")
-            return f"({search}({self.value(left)}) is not None)"
+            search = self.bind_new(compile_pattern(str(_literal(right))), "re")
+            return f"{search}({self.value(left)})"
         return None
 
     # entry points
@@ -634,8 +636,8 @@ class Generator:
                 return inline
         elif op == "matches":
             assert isinstance(right, ast.Literal) and isinstance(right.value, str)
-            search = self.bind_new(re.compile(right.value).search, "re")
-            return self.string_test(left, f"{search}({{t}}) is not None")
+            search = self.bind_new(compile_pattern(right.value), "re")
+            return self.string_test(left, f"{search}({{t}})")
         elif op in ("startswith", "endswith") and _is_string(right):
             return self.string_test(left, f"{{t}}.{op}({self.value(right)})")
         elif op == "contains" and _is_string(right):
