@@ -55,9 +55,11 @@ import orjson
 
 from alertd.dsl import compile_text
 from alertd.engine.engine import Engine
+from alertd.engine.ids import AlertIds
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore, Synchronous
+from alertd.engine.steps import build_step
 from bench.fleet100_lambdas import LAMBDAS
 from bench.fleet_events import generate_events, iter_events
 
@@ -359,11 +361,10 @@ def counting(events: list[Event], repeat: int, batch: int) -> Figures:
     blobs = encode(events, batch)
 
     def window_step() -> None:
-        engine = Engine(rules, MemoryStore())
-        decide = engine._decide  # what the engine calls for each rule that matched
-        key_of = rule.count.key  # type: ignore[union-attr]
+        # What the engine calls for each rule that matched an event.
+        step = build_step(rule, MemoryStore(), max_count_events=20, mint=AlertIds(), failed=print)
         for index, event in enumerate(events):
-            decide(rule, event, index, times[index], 0.0, key_of(event), ())
+            step(event, index, times[index], 0.0)
 
     def plain_deque() -> None:
         windows: dict[object, deque[float]] = {}

@@ -7,6 +7,13 @@ commits behind the caller's back, and callers that share `connection` group thei
 with `transaction()` too. WAL journal, so readers never block the writer, and by default
 `synchronous = FULL`: a commit that returned is on disk even if the machine loses power.
 
+The live windows are also held in memory, read once when the store opens: the database is
+their durable copy, not where the engine looks them up. The store is the daemon's own (several
+daemons share state through a Redis store instead, see state.py), so nothing else changes
+them behind its back. Changes (windows set or popped, alerts added) are written together when
+the transaction block they were made in ends -- one statement per table for a whole batch --
+and a block that fails reloads the windows from the rolled-back database.
+
 Keys, events and labels are stored as JSON (orjson; values JSON cannot hold become strings).
 """
 
@@ -16,14 +23,19 @@ import sqlite3
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
-from alertd.engine.windows import CountWindow, Suppression
+from alertd.engine.windows import (
+    CountWindow,
+    Suppression,
+    suppression_expires_at,
+    sweep_tables,
+)
 from alertd.model import Alert, Key, NotifyTarget
 
 SCHEMA = """
@@ -77,6 +89,47 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, acked_at, acked_by"
 )
+_INSERT_ALERT = (
+    f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+
+V = TypeVar("V")
+
+
+class _Table(Generic[V]):
+    """One rule's entries of one kind, all in memory; remembers which keys changed."""
+
+    __slots__ = ("changed", "entries")
+
+    def __init__(self) -> None:
+        self.entries: dict[Key, V] = {}
+        self.changed: set[Key] = set()
+
+    def get(self, key: Key, /) -> V | None:
+        return self.entries.get(key)
+
+    def __setitem__(self, key: Key, value: V, /) -> None:
+        self.entries[key] = value
+        self.changed.add(key)
+
+    def pop(self, key: Key, default: None, /) -> V | None:
+        value = self.entries.pop(key, None)
+        if value is not None:
+            self.changed.add(key)
+        return value
+
+    def take_changes(self) -> tuple[list[tuple[Key, V]], list[Key]]:
+        """What to write since the last call: (key, value) to store, keys to delete."""
+        stored, deleted = [], []
+        for key in self.changed:
+            value = self.entries.get(key)
+            if value is None:
+                deleted.append(key)
+            else:
+                stored.append((key, value))
+        self.changed.clear()
+        return stored, deleted
 
 
 class SQLiteStore:
@@ -100,6 +153,10 @@ class SQLiteStore:
         except (OSError, sqlite3.Error) as exc:
             raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
         self._savepoints = 0
+        self._suppressions: dict[str, _Table[Suppression]] = {}
+        self._windows: dict[str, _Table[CountWindow]] = {}
+        self._new_alerts: list[Alert] = []
+        self._load_windows()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,6 +166,7 @@ class SQLiteStore:
         that raises undoes only its own writes, and the outer transaction decides the commit.
         """
         connection = self.connection
+        self._write_changes()  # whatever came before belongs to the enclosing block
         if connection.in_transaction:
             name = f"alertd_{self._savepoints}"
             self._savepoints += 1
@@ -116,8 +174,10 @@ class SQLiteStore:
                 connection.execute(f"SAVEPOINT {name}")
                 try:
                     yield
+                    self._write_changes()
                 except BaseException:
                     connection.execute(f"ROLLBACK TO {name}")
+                    self._load_windows()
                     raise
                 finally:
                     connection.execute(f"RELEASE {name}")
@@ -127,106 +187,58 @@ class SQLiteStore:
         self._execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._write_changes()
         except sqlite3.Error as exc:
-            connection.rollback()
+            self._roll_back()
             raise StateStoreError(f"{self.path}: {exc}") from exc
         except BaseException:
-            connection.rollback()
+            self._roll_back()
             raise
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            connection.rollback()
+            self._roll_back()
             raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
 
-    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
-        row = self.connection.execute(
-            "SELECT fired_at, until, suppressed FROM suppression WHERE rule_id = ? AND key = ?",
-            (rule_id, _json(key)),
-        ).fetchone()
-        return None if row is None else Suppression(*row)
+    def suppressions(self, rule_id: str) -> _Table[Suppression]:
+        table = self._suppressions.get(rule_id)
+        if table is None:
+            table = self._suppressions[rule_id] = _Table()
+        return table
 
-    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None:
-        self.connection.execute(
-            "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                rule_id,
-                _json(key),
-                entry.fired_at,
-                entry.until,
-                entry.suppressed,
-                entry.expires_at,
-            ),
-        )
-
-    def get_window(self, rule_id: str, key: Key) -> CountWindow | None:
-        row = self.connection.execute(
-            "SELECT within, times, events FROM count_window WHERE rule_id = ? AND key = ?",
-            (rule_id, _json(key)),
-        ).fetchone()
-        if row is None:
-            return None
-        return CountWindow(row[0], orjson.loads(row[1]), orjson.loads(row[2]))
-
-    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None:
-        self.connection.execute(
-            "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                rule_id,
-                _json(key),
-                window.within,
-                _json(window.times),
-                _json(window.events),
-                window.expires_at,
-            ),
-        )
-
-    def delete_window(self, rule_id: str, key: Key) -> None:
-        self.connection.execute(
-            "DELETE FROM count_window WHERE rule_id = ? AND key = ?", (rule_id, _json(key))
-        )
+    def count_windows(self, rule_id: str) -> _Table[CountWindow]:
+        table = self._windows.get(rule_id)
+        if table is None:
+            table = self._windows[rule_id] = _Table()
+        return table
 
     def sweep(self, horizon: float) -> int:
-        evicted = 0
+        self._write_changes()
         for table in ("suppression", "count_window"):
-            cursor = self.connection.execute(
-                f"DELETE FROM {table} WHERE expires_at <= ?",
-                (horizon,),
-            )
-            evicted += cursor.rowcount
-        return evicted
+            self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
+        return sweep_tables(
+            (table.entries for table in self._suppressions.values()),
+            (table.entries for table in self._windows.values()),
+            horizon,
+        )
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
+        self._write_changes()
         keep = _json(sorted(rule_ids))
         for table in ("suppression", "count_window"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
+        for tables in (self._suppressions, self._windows):
+            for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
+                del tables[rule_id]
 
     def add_alert(self, alert: Alert) -> None:
-        self.connection.execute(
-            f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-            (
-                alert.id,
-                alert.rule_id,
-                alert.rule_name,
-                alert.priority,
-                _json(alert.key),
-                _json(alert.event),
-                alert.fired_at,
-                alert.received_at,
-                alert.suppressed_count,
-                _json(alert.labels),
-                _json(alert.count_events),
-                alert.description,
-                _json([[target.channel, target.groups] for target in alert.notify]),
-                alert.template,
-            ),
-        )
+        self._new_alerts.append(alert)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
+        self._write_changes()
         row = self.connection.execute(
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?",
             (alert_id,),
@@ -234,6 +246,7 @@ class SQLiteStore:
         return None if row is None else _record(row)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
+        self._write_changes()
         where: list[str] = []
         params: list[Any] = []
         if query.cursor is not None:
@@ -267,12 +280,15 @@ class SQLiteStore:
             return self.get_alert(alert_id)
 
     def prune_alerts(self, received_before: float) -> int:
+        self._write_changes()
         cursor = self.connection.execute(
             "DELETE FROM alerts WHERE id < ?", (alert_id_floor(received_before),)
         )
         return cursor.rowcount
 
     def size(self) -> StoreSize:
+        self._write_changes()
+
         def rows(table: str) -> int:
             sql = f"SELECT count(*) FROM {table}"
             count: int = self.connection.execute(sql).fetchone()[0]
@@ -281,7 +297,71 @@ class SQLiteStore:
         return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
 
     def close(self) -> None:
+        self._write_changes()
         self.connection.close()
+
+    def _write_changes(self) -> None:
+        """Write the windows set or popped and the alerts added since the last call."""
+        execute_many = self.connection.executemany
+        for rule_id, suppressions in self._suppressions.items():
+            if suppressions.changed:
+                stored, deleted = suppressions.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), *entry, suppression_expires_at(entry))
+                        for key, entry in stored
+                    ],
+                )
+                _delete(self.connection, "suppression", rule_id, deleted)
+        for rule_id, windows in self._windows.items():
+            if windows.changed:
+                kept, gone = windows.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            rule_id,
+                            _json(key),
+                            window.within,
+                            _json(window.times),
+                            _json(window),
+                            window.expires_at,
+                        )
+                        for key, window in kept
+                    ],
+                )
+                _delete(self.connection, "count_window", rule_id, gone)
+        if self._new_alerts:
+            alerts, self._new_alerts = self._new_alerts, []
+            execute_many(_INSERT_ALERT, [_alert_row(alert) for alert in alerts])
+
+    def _load_windows(self) -> None:
+        """Read every window from the database into the tables, dropping unwritten changes:
+        when the store opens, and after a rollback."""
+        self._new_alerts.clear()
+        for tables in (self._suppressions, self._windows):
+            for table in tables.values():  # the engine holds these: refill, never replace
+                table.entries.clear()
+                table.changed.clear()
+        try:
+            suppressions = self.connection.execute(
+                "SELECT rule_id, key, fired_at, until, suppressed FROM suppression"
+            ).fetchall()
+            windows = self.connection.execute(
+                "SELECT rule_id, key, within, times, events FROM count_window"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
+        for rule_id, key, fired_at, until, suppressed in suppressions:
+            self.suppressions(rule_id).entries[_key(key)] = (fired_at, until, suppressed)
+        for rule_id, key, within, times, events in windows:
+            window = CountWindow(within, orjson.loads(times), orjson.loads(events))
+            self.count_windows(rule_id).entries[_key(key)] = window
+
+    def _roll_back(self) -> None:
+        self.connection.rollback()
+        self._load_windows()
 
     def _execute(self, sql: str) -> None:
         try:
@@ -292,6 +372,42 @@ class SQLiteStore:
 
 def _json(value: object) -> str:
     return orjson.dumps(value, default=str).decode()
+
+
+def _key(text: str) -> Key:
+    """A key read back from JSON: lists become tuples again, as the engine keyed them."""
+    return tuple(_frozen(value) for value in orjson.loads(text))
+
+
+def _frozen(value: object) -> object:
+    return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
+
+
+def _delete(connection: sqlite3.Connection, table: str, rule_id: str, keys: list[Key]) -> None:
+    if keys:
+        connection.executemany(
+            f"DELETE FROM {table} WHERE rule_id = ? AND key = ?",
+            [(rule_id, _json(key)) for key in keys],
+        )
+
+
+def _alert_row(alert: Alert) -> tuple[object, ...]:
+    return (
+        alert.id,
+        alert.rule_id,
+        alert.rule_name,
+        alert.priority,
+        _json(alert.key),
+        _json(alert.event),
+        alert.fired_at,
+        alert.received_at,
+        alert.suppressed_count,
+        _json(alert.labels),
+        _json(alert.count_events),
+        alert.description,
+        _json([[target.channel, target.groups] for target in alert.notify]),
+        alert.template,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> AlertRecord:
