@@ -149,6 +149,11 @@ class SQLiteStore:
             self.connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
             self.connection.execute("PRAGMA busy_timeout = 5000")
             self.connection.execute("PRAGMA cache_size = -32768")  # KiB: 32 MiB of pages
+            # Copy the log back into the database every ~40 MiB rather than every 4 MiB (the
+            # default): pages a busy daemon rewrites in every batch (its windows, the B-tree's
+            # upper levels) are copied once per checkpoint instead of ten times. Measured on
+            # the engine bench's storm: 20-35% less wall time per event.
+            self.connection.execute("PRAGMA wal_autocheckpoint = 10000")  # pages of 4 KiB
             self.connection.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
@@ -356,7 +361,7 @@ class SQLiteStore:
         for rule_id, key, fired_at, until, suppressed in suppressions:
             self.suppressions(rule_id).entries[_key(key)] = (fired_at, until, suppressed)
         for rule_id, key, within, times, events in windows:
-            window = CountWindow(within, orjson.loads(times), orjson.loads(events))
+            window = CountWindow.of(within, orjson.loads(times), orjson.loads(events))
             self.count_windows(rule_id).entries[_key(key)] = window
 
     def _roll_back(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 
 from alertd.engine.state import StateStore
-from alertd.engine.windows import count_step, new_count_window
+from alertd.engine.windows import CountWindow, count_step
 from alertd.model import Alert, Decision, Event, Key, Rule
 
 NO_EVENTS: list[Event] = []  # a marker: never handed out, so never changed
@@ -63,11 +63,20 @@ def build_step(
                 key_c = hashable(key_c)
                 window = windows.get(key_c)
             if window is None:
-                window = new_count_window(within, time, event)
+                window = CountWindow()
+                window.append(event)
+                window.times = (time,)
+                window.within = within
                 kept = True
             else:
                 window.within = within  # a reload may have changed it: it applies from now
-                kept = count_step(window, time, event)
+                times = window.times
+                if times and time >= times[-1] and times[0] > time - within:
+                    window.times = (*times, time)  # in order, and nothing slides out: as
+                    window.append(event)  # count_step would, without the call
+                    kept = True
+                else:
+                    kept = count_step(window, time, event)
             size = len(window)
             if not kept or size < threshold:
                 windows[key_c] = window

@@ -42,17 +42,23 @@ def suppression_expires_at(entry: Suppression) -> float:
 
 class CountWindow(list[Event]):
     """The matching events of one key still inside a rule's counting window, oldest first,
-    with their event times in `times` and the rule's window length in `within` (seconds)."""
+    with their event times in `times` and the rule's window length in `within` (seconds).
+
+    Made with `CountWindow.of(...)`, or on the hot path as a list whose two attributes are
+    then set (a Python __init__ would cost more than the rest of it).
+    """
 
     __slots__ = ("times", "within")
 
     times: tuple[float, ...]
     within: float
 
-    def __init__(self, within: float, times: Iterable[float], events: Iterable[Event]) -> None:
-        super().__init__(events)
-        self.times = tuple(times)
-        self.within = within
+    @classmethod
+    def of(cls, within: float, times: Iterable[float], events: Iterable[Event]) -> CountWindow:
+        window = cls(events)
+        window.times = tuple(times)
+        window.within = within
+        return window
 
     @property
     def expires_at(self) -> float:
@@ -69,16 +75,7 @@ class CountWindow(list[Event]):
     __hash__ = None  # mutable, like the list it is
 
     def __repr__(self) -> str:
-        return f"CountWindow({self.within!r}, {self.times!r}, {list(self)!r})"
-
-
-def new_count_window(within: float, time: float, event: Event) -> CountWindow:
-    """A window holding one event (the hot path: no __init__ call)."""
-    window = CountWindow.__new__(CountWindow)
-    window.append(event)
-    window.times = (time,)
-    window.within = within
-    return window
+        return f"CountWindow.of({self.within!r}, {self.times!r}, {list(self)!r})"
 
 
 def count_step(window: CountWindow, time: float, event: Event) -> bool:

@@ -54,7 +54,7 @@ class TestWindows:
         assert store.count_windows("crit") is store.count_windows("crit")
 
     def test_count_windows_round_trip_and_pop(self, store: StateStore) -> None:
-        window = CountWindow(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
+        window = CountWindow.of(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
         windows = store.count_windows("many")
         with store.transaction():
             windows[("v1",)] = window
@@ -72,7 +72,7 @@ class TestWindows:
         with store.transaction():
             store.suppressions("crit")[("a",)] = (T0, T0 + 100, 0)  # expires T0 + 100
             store.suppressions("crit")[("b",)] = (T0, T0 + 100, 1)  # T0 + 200
-            store.count_windows("many")[("a",)] = CountWindow(50.0, [T0 + 10], [{}])  # T0 + 60
+            store.count_windows("many")[("a",)] = CountWindow.of(50.0, [T0 + 10], [{}])  # T0 + 60
         assert store.sweep(T0 + 59) == 0
         assert store.sweep(T0 + 60) == 1
         assert store.sweep(T0 + 100) == 1
@@ -86,7 +86,7 @@ class TestWindows:
         with store.transaction():
             for rule_id in ("kept", "gone"):
                 store.suppressions(rule_id)[("v1",)] = (T0, T0 + 100, 0)
-                store.count_windows(rule_id)[("v1",)] = CountWindow(50.0, [T0], [{}])
+                store.count_windows(rule_id)[("v1",)] = CountWindow.of(50.0, [T0], [{}])
             store.retain_rules(["kept", "unused"])
         assert store.suppressions("kept").get(("v1",)) is not None
         assert store.count_windows("kept").get(("v1",)) is not None
