@@ -262,7 +262,13 @@ class Sent:
 
 @dataclass
 class Load:
-    """Requests to send over `concurrency` connections, each payload exactly once."""
+    """Requests to send over `concurrency` connections, each payload exactly once.
+
+    Without `interval`, each connection sends its next request as soon as the previous one is
+    answered (a burst). With `interval`, request i is due at start + i * interval (a steady
+    rate, open loop): a connection that is free waits for the next due time, and `started` is
+    the due time, so a request held up behind slow answers counts its wait as latency.
+    """
 
     host: str
     port: int
@@ -272,14 +278,20 @@ class Load:
     headers: dict[str, str] = field(default_factory=dict)
     concurrency: int = 4
     ok: tuple[int, ...] = (200, 202)
+    interval: float | None = None
 
     async def run(self) -> list[Sent]:
-        queue = iter(self.payloads)
+        queue = iter(enumerate(self.payloads))
+        start = time.monotonic()
 
         async def worker() -> None:
             async with Client(self.host, self.port, self.headers) as client:
-                for body, sent in queue:
-                    sent.started = time.monotonic()
+                for i, (body, sent) in queue:
+                    if self.interval is None:
+                        sent.started = time.monotonic()
+                    else:
+                        sent.started = start + i * self.interval
+                        await asyncio.sleep(max(0.0, sent.started - time.monotonic()))
                     while True:
                         status, answer = await client.request(
                             "POST", self.path, body, self.content_type
