@@ -203,6 +203,7 @@ class Renderer:
             ".json": self._environment(loader, _finalize_json),
         }
         self._templates: dict[str, jinja2.Template] = {}
+        self._globals: dict[jinja2.Template, dict[str, Any]] = {}  # see `_render`
         self._fallbacks = {
             name: self._envs[Path(name).suffix].from_string(source)
             for name, source in _FALLBACKS.items()
@@ -349,7 +350,7 @@ class Renderer:
                     self._where(f"{kind}/{part}"), 0, f"template not found (looked for {looked})"
                 )
             try:
-                raw[part] = template.render(context)
+                raw[part] = self._render(template, context)
                 files[part] = str(template.filename)
             except Exception as exc:  # a sandboxed template can raise anything
                 raise _describe(exc, template) from exc
@@ -367,9 +368,23 @@ class Renderer:
 
     def _render_fallback(self, kind: str, part: str, context: dict[str, Any]) -> str:
         try:
-            return self._fallbacks[f"{kind}/{part}"].render(context)
+            return self._render(self._fallbacks[f"{kind}/{part}"], context)
         except Exception:  # even the fallback failed on a pathological alert: say so plainly
             return "{}" if part.endswith(".json") else "alertd: an alert fired (no details)"
+
+    def _render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        """`template.render(context)`, less the cost of merging the template's globals into the
+        context on every call (a walk over a ChainMap: a fifth of a webhook body's render).
+        The globals are flattened once per template; the context wins over them, as in
+        `render`, and errors are rewritten to point at template lines, as in `render`."""
+        merged = self._globals.get(template)
+        if merged is None:
+            merged = self._globals[template] = dict(template.globals)
+        ctx = template.new_context({**merged, **context}, shared=True)
+        try:
+            return template.environment.concat(template.root_render_func(ctx))
+        except Exception:
+            template.environment.handle_exception()
 
     def _find(self, alert: Alert, kind: str, part: str) -> jinja2.Template | None:
         for name in self.candidates(alert, kind, part):
