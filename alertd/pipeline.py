@@ -62,12 +62,7 @@ class Pipeline:
             raise ConfigError(str(error)) from None
         except ChannelConfigError as error:
             raise ConfigError(f"{settings.source}: {error}") from None
-        self.engine = Engine(
-            RuleSet(rules),
-            self.store,
-            timestamp_field=settings.engine.timestamp_field,
-            max_count_events=settings.engine.max_count_events,
-        )
+        self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self._mismatches_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None

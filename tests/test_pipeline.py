@@ -87,6 +87,18 @@ async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     assert len(await pipeline.ingest(events[:1], clock.now())) == 1
 
 
+async def test_an_event_stamped_far_ahead_of_its_arrival_is_rejected(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """A device with a wrong clock must not hold its key's windows hostage ([engine] max_future)."""
+    ahead = clock.now() + 2 * 3600
+    events = [{"type": "breakdown", "vehicle_id": "v1", "timestamp": ahead}]
+    with pytest.raises(InvalidEvents) as invalid:
+        await pipeline.ingest(events, clock.now())
+    assert "ahead of its arrival" in invalid.value.details[0]["error"]
+    assert len(await pipeline.ingest([{**events[0], "timestamp": clock.now()}], clock.now())) == 1
+
+
 def test_broken_templates_are_reported_like_broken_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,27 +15,29 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import CodeType, FunctionType
 from typing import Any
 
 from alertd.dsl import ast, runtime
 from alertd.dsl.checker import CheckedRule, Window
+from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
 
 TYPE_FIELD = "type"
 CONDITION_ATTRIBUTE = "_alertd_condition"
 
-Slot = tuple[str, ...]
-"""A field or a path of object keys: ("location", "latitude")."""
 Kind = tuple[str, bool]
 """A value kind (string, number, bool) and whether null is excluded (strict)."""
 KIND_GUARDS = {"string": "is str", "number": "in _NUM", "bool": "is bool"}
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _COMPARISONS = frozenset(_FLIP)
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+_CONSTANT_TYPES = (str, int, float, frozenset)
 
 
 def _no_key(event: Event) -> Key:
@@ -46,6 +48,7 @@ def _no_key(event: Event) -> Key:
 _HELPERS: dict[str, Any] = {
     "_NUM": runtime.NUMBER_TYPES,
     "_no_key": _no_key,
+    "_recheck": runtime.recheck,
     "_within_km": within_km,
     "_index": runtime.index,
     "_scalar": runtime.scalar,
@@ -73,60 +76,124 @@ class _CannotFold(Exception):
 
 def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timestamp") -> list[Rule]:
     """Compile checked rules. Rules of the same shape (the same source once their literals are
-    bound) share one compiled factory, so a file of similar rules compiles a few functions."""
+    bound) share one compiled module, so a file of similar rules compiles a few functions."""
     rules: list[Rule] = []
     for rule in checked:
         expr = fold(rule.condition)
-        # A field or path the condition reads twice (`location.latitude > 1 and ... < 2`) is
-        # read once, into a local, before the condition runs.
-        uses = Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
-        reused = {
-            slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
-        }
-        slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
-        gen = Generator(rule.id, timestamp_field, slots=slots)
-        loads = [f"{local} = {gen.read(slot)}" for slot, local in slots.items()]
-        parts = [f"    def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"]
-        gen.slots = {}  # the key functions read for themselves
-        for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
-            if window is None:
-                parts.append(f"    {name} = _no_key\n")
-            else:
-                none_key = "(" + "None, " * len(window.keys) + ")"
-                parts.append(f"    def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
-        params = ", ".join(gen.bindings) or "_unused=None"
-        source = (
-            f"def _factory(*, {params}):\n{''.join(parts)}"
-            "    return condition, count_key, suppress_key\n"
-        )
-        condition, count_key, suppress_key = _factory(source)(**gen.bindings)
+        try:
+            functions = define(*_source(rule, expr, timestamp_field, constants=True))
+        except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
+            functions = define(*_source(rule, expr, timestamp_field, constants=False))
+        condition = functions["condition"]
         setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
+        count_key = functions.get("count_key", _no_key)
+        suppress_key = functions.get("suppress_key", _no_key)
         rules.append(_rule(rule, condition, count_key, suppress_key, expr))
     return rules
 
 
+def _source(
+    rule: CheckedRule, expr: ast.Expr, timestamp_field: str, constants: bool
+) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
+    """The compiled functions of a rule (its shape, shared) and the values they use."""
+    # A field or path the condition reads twice (`location.latitude > 1 and ... < 2`) is
+    # read once, into a local, before the checked condition runs.
+    nodes = walk(expr)
+    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+    reused = {
+        slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
+    }
+    slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
+    gen = Generator(rule.id, timestamp_field, slots=slots)
+    loads = [f"{local} = {gen.read(slot)}" for slot, local in slots.items()]
+    checked_body = _guarded(gen.condition(expr), gen.bad, "False", loads)
+    if uses_event_time(nodes):  # never evaluated twice: the clock moves in between
+        parts = [f"def condition(e):\n{checked_body}"]
+    else:
+        fast = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
+        fast_body = "".join(f"        {line}\n" for line in FastPath(fast, expr, uses).body())
+        gen.bindings.update(fast.bindings)
+        parts = [
+            f"def condition(e):\n    try:\n{fast_body}"
+            "    except Exception:\n        return _checked(e)\n",
+            f"def _checked(e):\n{checked_body}",
+        ]
+    gen.slots = {}  # the key functions read for themselves
+    for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
+        if window is not None:
+            none_key = "(" + "None, " * len(window.keys) + ")"
+            parts.append(f"def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+    return _shape("".join(parts)), gen.bindings
+
+
 def clear_caches() -> None:
     """Forget compiled rule shapes (benchmarks measure loading from nothing)."""
-    _factory.cache_clear()
+    _shape.cache_clear()
 
 
 def _guarded(expression: str, bad: str, fallback: str, setup: Sequence[str] = ()) -> str:
     """A function body that returns the expression, or counts a mismatch and returns fallback
     should anything raise (the generated code is written not to; this is the safety net)."""
-    lines = "".join(f"            {line}\n" for line in setup)
+    lines = "".join(f"        {line}\n" for line in setup)
     return (
-        f"        try:\n{lines}"
-        f"            return {expression}\n"
-        f"        except Exception:\n"
-        f"            {bad}(True)\n"
-        f"            return {fallback}\n"
+        f"    try:\n{lines}"
+        f"        return {expression}\n"
+        f"    except Exception:\n"
+        f"        {bad}(True)\n"
+        f"        return {fallback}\n"
     )
 
 
+def compile_source(source: str, filename: str) -> tuple[CodeType, ...]:
+    """The code of each function the generated source defines at its top level."""
+    module = compile(source, filename, "exec")  # our own generated source, never user text
+    return tuple(const for const in module.co_consts if isinstance(const, CodeType))
+
+
 @lru_cache(maxsize=4096)
-def _factory(source: str) -> Callable[..., tuple[Any, Any, Any]]:
-    factory: Callable[..., tuple[Any, Any, Any]] = exec_source(source, "<alertd rule>")["_factory"]
-    return factory
+def _shape(source: str) -> tuple[CodeType, ...]:
+    return compile_source(source, "<alertd rule>")
+
+
+def define(codes: Sequence[CodeType], bindings: Mapping[str, Any]) -> dict[str, Any]:
+    """Functions from compiled code, by name, with `bindings` and the run-time helpers.
+
+    A bound value is a constant of the function where its name was written in the source as a
+    placeholder string (`'_bf_2'`, see Generator), otherwise a global: reading a constant is
+    the fastest there is, a global costs a call ~10% more, a closure variable ~15% more
+    (bench/README.md). Each function gets its own copy of the code, so rules of one shape do
+    not share the interpreter's per-instruction caches either.
+    """
+    available = {**_HELPERS, **bindings}
+    namespace = {
+        name: available[name] for code in codes for name in code.co_names if name in available
+    }
+    functions = {
+        code.co_name: FunctionType(_with_constants(code, bindings), namespace) for code in codes
+    }
+    namespace.update(functions)  # they may call each other
+    return functions
+
+
+class FoldedConstant(Exception):
+    """Python computed something from a placeholder at compile time: bind by name instead."""
+
+
+def _with_constants(code: CodeType, bindings: Mapping[str, Any]) -> CodeType:
+    """A copy of the code with each placeholder constant replaced by its value.
+
+    The generated code contains no string constants but placeholders, and uses them only as
+    operands, so Python has nothing to fold them into; should it ever, a string that is not a
+    placeholder (`'_bf_1' + '_bf_2'`), or one inside a tuple, shows it.
+    """
+    constants = []
+    for const in code.co_consts:
+        if const.__class__ in (tuple, frozenset) and any(c.__class__ is str for c in const):
+            raise FoldedConstant(const)
+        if const.__class__ is str and const not in bindings:
+            raise FoldedConstant(const)
+        constants.append(bindings[const] if const.__class__ is str else const)
+    return code.replace(co_consts=tuple(constants))
 
 
 def _rule(
@@ -160,12 +227,6 @@ def _rule(
         location=rule.location,
         condition_source=rule.condition_source,
     )
-
-
-def exec_source(source: str, filename: str) -> dict[str, Any]:
-    namespace: dict[str, Any] = dict(_HELPERS)
-    exec(compile(source, filename, "exec"), namespace)  # our own generated source, never user text
-    return namespace
 
 
 # Event types -----------------------------------------------------------------------------------
@@ -237,8 +298,8 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
         case ast.Binary(op=op, left=left, right=right, span=span, op_span=op_span):
             fl, fr = fold(left, known), fold(right, known)
             folded_binary = ast.Binary(op, fl, fr, span, op_span)
-            lv, rv = _const(fl), _const(fr)
-            if lv is _NOT_CONST or rv is _NOT_CONST:
+            lv, rv = constant(fl), constant(fr)
+            if lv is NOT_CONST or rv is NOT_CONST:
                 return folded_binary
             if op in ("==", "!=") and (lv is None or rv is None):  # `== null` tests missing
                 return ast.Literal((lv is None and rv is None) == (op == "=="), span)
@@ -252,8 +313,8 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             folded_args = tuple(fold(arg, known) for arg in args)
             folded_call = ast.Call(name, folded_args, span)
             builtin = BUILTINS[name]
-            values = [_const(arg) for arg in folded_args]
-            if not builtin.pure or any(value is _NOT_CONST for value in values):
+            values = [constant(arg) for arg in folded_args]
+            if not builtin.pure or any(value is NOT_CONST for value in values):
                 return folded_call
             return _try_const(lambda: builtin.impl(_refuse, *values), folded_call, span)
     return expr
@@ -276,18 +337,6 @@ def _fold_logic(expr: ast.Logic, known: Mapping[str, ast.Scalar]) -> ast.Expr:
     if not items:
         return ast.Literal(not absorbing, expr.span)
     return items[0] if len(items) == 1 else ast.Logic(expr.op, tuple(items), expr.span)
-
-
-_NOT_CONST = object()
-
-
-def _const(expr: ast.Expr) -> Any:
-    if isinstance(expr, ast.Literal):
-        return expr.value
-    if isinstance(expr, ast.ListLit):
-        values = [_const(item) for item in expr.items]
-        return _NOT_CONST if any(v is _NOT_CONST for v in values) else values
-    return _NOT_CONST
 
 
 def _refuse(value: Any) -> bool:
@@ -316,11 +365,14 @@ class Generator:
         self,
         rule_id: str,
         timestamp_field: str,
+        *,
         prefix: str = "",
         slots: Mapping[Slot, str] | None = None,
         kinds: Mapping[Slot, Kind] | None = None,
+        constants: bool = False,
     ) -> None:
         self.prefix = prefix
+        self.constants = constants  # write plain values as placeholders for constants
         self.timestamp_field = timestamp_field
         self.slots = slots or {}  # field or path -> the local variable that already holds it
         self.kinds = kinds or {}  # slot -> the kind it is known to have (see compile_matcher)
@@ -330,8 +382,14 @@ class Generator:
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
+        """A name for a value: with `constants`, a placeholder string for a value that can be a
+        constant (`define` puts the value there), else a global name."""
         name = f"_{hint}{self.prefix}_{len(self.bindings)}"
         self.bindings[name] = value
+        if self.constants and value.__class__ in _CONSTANT_TYPES and value:
+            # Only true values: a placeholder is a true string, so should Python ever decide
+            # a branch by it at compile time, it decides as the value would.
+            return repr(name)
         return name
 
     def bind(self, value: Any) -> str:
@@ -435,9 +493,9 @@ class Generator:
             case ast.MacroRef(body=body):
                 return self.value(body)
             case ast.ListLit(items=items):
-                constant = _const(node)
-                if constant is not _NOT_CONST:
-                    return self.bind_new(constant)
+                values = constant(node)
+                if values is not NOT_CONST:
+                    return self.bind_new(values)
                 return "[" + ", ".join(self.value(item) for item in items) + "]"
             case ast.Attr(obj=obj, name=name):
                 t = self.temp()
@@ -467,6 +525,12 @@ class Generator:
         builtin = BUILTINS[node.name]
         if node.name == "exists":
             return f"({self.value(node.args[0])} is not None)"
+        if node.name in ("lower", "upper"):  # as functions.lower, without the call
+            t = self.temp()
+            return (
+                f"({t}.{node.name}() if ({t} := {self.value(node.args[0])}).__class__ is str "
+                f"else ({self.bad}({t}) or None))"
+            )
         args = [self.bad]
         if builtin.event_time:
             args.append(self.field(self.timestamp_field))
@@ -565,8 +629,8 @@ class Generator:
 
     def membership(self, op: str, left: ast.Expr, right: ast.Expr) -> str | None:
         """`x in [literals...]` of one kind, as a set lookup; None when that does not apply."""
-        values = _const(right)
-        if values is _NOT_CONST or not values:
+        values = constant(right)
+        if values is NOT_CONST or not values:
             return None
         present = [v for v in values if v is not None]
         kinds = {runtime.kind(v) for v in present}
@@ -582,49 +646,6 @@ class Generator:
             otherwise = f"({t} is None or {otherwise})"
         left_value = self.value(left)
         return f"({t} {op} {members} if ({t} := {left_value}).__class__ {guard} else {otherwise})"
-
-
-def walk(node: ast.Expr) -> Iterator[ast.Expr]:
-    """The node and every node below it."""
-    yield node
-    match node:
-        case ast.MacroRef(body=body):
-            yield from walk(body)
-        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
-            for item in items:
-                yield from walk(item)
-        case ast.Attr(obj=obj) | ast.Unary(operand=obj):
-            yield from walk(obj)
-        case ast.Index(obj=obj, index=index):
-            yield from walk(obj)
-            yield from walk(index)
-        case ast.Binary(left=left, right=right):
-            yield from walk(left)
-            yield from walk(right)
-
-
-def slot_of(node: ast.Expr) -> Slot | None:
-    """`speed` -> ("speed",), `location.latitude` -> ("location", "latitude"); else None."""
-    if isinstance(node, ast.Field):
-        return (node.name,)
-    if isinstance(node, ast.Attr):
-        parent = slot_of(node.obj)
-        return None if parent is None else (*parent, node.name)
-    return None
-
-
-def single_kind(node: ast.Expr) -> tuple[str, frozenset[Any]] | None:
-    """A constant list of one kind and no null: its kind and its members."""
-    values = _const(node)
-    if not isinstance(values, list) or not values or None in values:
-        return None
-    kinds = {runtime.kind(v) for v in values}
-    if len(kinds) != 1:
-        return None
-    try:
-        return kinds.pop(), frozenset(values)
-    except TypeError:  # lists inside the list
-        return None
 
 
 def _literal(node: ast.Expr) -> Any:

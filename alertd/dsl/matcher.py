@@ -23,13 +23,12 @@ from alertd.dsl.compiler import (
     TYPE_FIELD,
     Generator,
     Kind,
-    Slot,
-    exec_source,
+    compile_source,
+    define,
     fold,
-    single_kind,
-    slot_of,
-    walk,
 )
+from alertd.dsl.fastpath import uses_event_time
+from alertd.dsl.tree import Slot, single_kind, slot_of, walk
 from alertd.model import Event, Rule
 
 Matcher = Callable[[Event], list[Rule]]
@@ -51,7 +50,7 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
         exprs.append(fold(compiled.expr, known) if compiled is not None else None)
     used = {slot for expr in exprs if expr is not None for slot in _slots(expr)}
     for rule, expr in zip(rules, exprs, strict=True):
-        if expr is not None and _uses_event_time(expr):
+        if expr is not None and uses_event_time(walk(expr)):
             used.add((getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field,))
     slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(used, key=lambda s: (len(s), s)))}
     kinds = _kinds(expr for expr in exprs if expr is not None)
@@ -77,8 +76,8 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
             general.append(f"if _c{i}(e): out.append(_r{i})")
             continue
         timestamp_field = getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field
-        checked = Generator(rule.id, timestamp_field, f"_{i}", slots)
-        plain = Generator(rule.id, timestamp_field, f"_{i}p", slots, kinds)
+        checked = Generator(rule.id, timestamp_field, prefix=f"_{i}", slots=slots)
+        plain = Generator(rule.id, timestamp_field, prefix=f"_{i}p", slots=slots, kinds=kinds)
         fast.append(f"if {plain.condition(expr)}: out.append(_r{i})")
         general += [
             "try:",
@@ -101,9 +100,8 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
             "            out = []",
         ]
     lines += [*_indent(general, 1), "    return out"]
-    params = ", ".join(bindings) or "_unused=None"
-    source = f"def _factory(*, {params}):\n" + "\n".join(_indent(lines, 1)) + "\n    return match\n"
-    matcher: Matcher = exec_source(source, f"<alertd matcher {event_type}>")["_factory"](**bindings)
+    codes = compile_source("\n".join(lines) + "\n", f"<alertd matcher {event_type}>")
+    matcher: Matcher = define(codes, bindings)["match"]
     return matcher
 
 
@@ -177,9 +175,3 @@ def _slots(expr: ast.Expr) -> Iterator[Slot]:
         if slot is not None:
             for length in range(1, len(slot) + 1):
                 yield slot[:length]
-
-
-def _uses_event_time(expr: ast.Expr) -> bool:
-    return any(
-        isinstance(node, ast.Call) and node.name in ("hour", "weekday") for node in walk(expr)
-    )

@@ -1,22 +1,26 @@
 """Rule text -> syntax tree, with a span on every node; the only module that imports Lark.
 
-Lark's LALR parser builds the tree directly through an inline transformer (no parse tree in
-between). Its exceptions are translated here into `RuleError`s that speak the user's language
-("unexpected '}', expected an expression") instead of token names. After a syntax error the file
-is parsed again one top-level item at a time, so one typo does not hide the errors in the rest.
+Lark builds the LALR(1) tables from grammar.lark. alertd runs them with its own loop, which
+reads the tokens as it goes and builds the syntax tree as it reduces: it does what Lark's own
+parser with an inline transformer does, at about a third of the cost (no token objects, no
+parse-tree callbacks; the unit reductions of the precedence levels move the state and nothing
+else). When that loop refuses the text, Lark's parser runs on it for the error, which is
+translated here into a `RuleError` that speaks the user's language ("unexpected '}', expected
+an expression") instead of token names. After a syntax error the file is parsed again one
+top-level item at a time, so one typo does not hide the errors in the rest.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
 import lark
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from alertd.dsl import ast
@@ -85,22 +89,19 @@ def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
 
 
 def _parse_items(text: str) -> tuple[ast.Item, ...]:
-    # Thread-safe: each parse has its own parser state; the lexer and transformer keep none.
-    result: tuple[ast.Item, ...] = _lark().parse(text)  # type: ignore[assignment]
-    return result
+    """The file's items; raises Lark's UnexpectedInput, which `_translate` explains."""
+    try:
+        return _tables().run(text)
+    except _Refused:
+        _lark().parse(text)  # raises the error
+        raise AssertionError("Lark accepted rule text alertd's parser refused") from None
 
 
 @cache
 def _lark() -> Lark:
+    """Lark's parser for the grammar: its tables drive `_Tables.run`, and it finds errors."""
     grammar = resources.files("alertd.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer=_Lexer,
-        maybe_placeholders=False,
-        keep_all_tokens=True,
-        transformer=_ToAst(),
-    )
+    return Lark(grammar, parser="lalr", lexer=_LarkLexer, maybe_placeholders=False)
 
 
 # The lexer ---------------------------------------------------------------------------------------
@@ -123,50 +124,184 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+_Token = tuple[str, str, ast.Span, int]
+"""A token: its terminal name, its text, its span and its offset in the text."""
 
-class _Lexer(lark.lexer.Lexer):
+_new_span = partial(tuple.__new__, ast.Span)  # Span(...) without its Python-level __new__
+
+
+def _scan(text: str, stack: list[Any], states: Mapping[Any, Container[str]]) -> Iterator[_Token]:
+    """The tokens of the text. `stack` is the parser's state stack, `states` what each state
+    can take next: a word is a keyword only when the state on top of the stack takes it."""
+    terminals = _terminals()
+    punctuation, keywords = terminals.punctuation, terminals.keywords
+    match_token = _TOKEN.match
+    pos, line, line_start, end = 0, 1, 0, len(text)
+    while pos < end:
+        match = match_token(text, pos)
+        if match is None:
+            column = pos - line_start + 1
+            raise UnexpectedCharacters(text, pos, line, column)  # type: ignore[no-untyped-call]
+        kind = match.lastgroup
+        value = match.group()
+        start, pos = pos, match.end()
+        if kind in ("space", "comment"):
+            newlines = value.count("\n")
+            if newlines:
+                line += newlines
+                line_start = start + value.rindex("\n") + 1
+            continue
+        if kind == "word":
+            keyword = keywords.get(value)
+            kind = keyword if keyword in states[stack[-1]] else "NAME"
+        elif kind == "punctuation":
+            kind = punctuation[value]
+        column = start - line_start + 1
+        yield kind, value, _new_span((line, column, line, column + len(value))), start  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class _Terminals:
+    punctuation: dict[str, str]  # "==" -> "__ANON_0"
+    keywords: dict[str, str]  # "when" -> "KW_WHEN"
+
+
+@cache
+def _terminals() -> _Terminals:
+    terminals = _lark().terminals
+    punctuation = {
+        t.pattern.value: t.name for t in terminals if isinstance(t.pattern, lark.lexer.PatternStr)
+    }
+    keywords = {
+        t.name.removeprefix("KW_").lower(): t.name for t in terminals if t.name.startswith("KW_")
+    }
+    keywords.update(true="TRUE", false="FALSE")
+    return _Terminals(punctuation, keywords)
+
+
+class _LarkLexer(lark.lexer.Lexer):
+    """`_scan` for Lark's parser, which finds and describes syntax errors."""
+
     __future_interface__ = 2
 
     def __init__(self, conf: Any) -> None:
-        self.punctuation = {
-            terminal.pattern.value: terminal.name
-            for terminal in conf.terminals
-            if isinstance(terminal.pattern, lark.lexer.PatternStr)
-        }
-        self.keywords = {
-            terminal.name.removeprefix("KW_").lower(): terminal.name
-            for terminal in conf.terminals
-            if terminal.name.startswith("KW_")
-        }
-        self.keywords.update(true="TRUE", false="FALSE")
+        pass
 
     def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:
-        text: str = lexer_state.text.text
-        states = parser_state.parse_conf.states
-        punctuation, keywords = self.punctuation, self.keywords
-        match_token = _TOKEN.match
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        while pos < end:
-            match = match_token(text, pos)
-            if match is None:
-                column = pos - line_start + 1
-                raise UnexpectedCharacters(text, pos, line, column)  # type: ignore[no-untyped-call]
-            kind = match.lastgroup
-            value = match.group()
-            start, pos = pos, match.end()
-            if kind in ("space", "comment"):
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = start + value.rindex("\n") + 1
+        tokens = _scan(
+            lexer_state.text.text, parser_state.state_stack, parser_state.parse_conf.states
+        )
+        for kind, value, span, start in tokens:
+            line, column, _, end_column = span
+            yield Token(kind, value, start, line, column, line, end_column, start + len(value))
+
+
+# The parser ------------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """The text is not in the language; Lark's parser says why."""
+
+
+_Reduce = tuple[int, str, Callable[[list[Any]], Any] | None]
+"""How many values a rule takes, the symbol it makes, and how (None: it keeps the value)."""
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Lark's LALR tables, rewritten for `run`: state -> next symbol -> (True, next state) to
+    shift, (False, _Reduce) to reduce."""
+
+    actions: dict[int, dict[str, tuple[bool, Any]]]
+    start: int
+    end: int
+
+    def run(self, text: str) -> tuple[ast.Item, ...]:
+        actions = self.actions
+        stack: list[int] = [self.start]
+        values: list[Any] = []
+        for token in _scan(text, stack, actions):
+            kind = token[0]
+            while True:
+                action = actions[stack[-1]].get(kind)
+                if action is None:
+                    raise _Refused
+                if action[0]:
+                    stack.append(action[1])
+                    values.append(token)
+                    break
+                size, symbol, build = action[1]
+                if build is None:  # `sum: product` and the like: only the state moves
+                    stack[-1] = actions[stack[-2]][symbol][1]
+                    continue
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del stack[-size:]
+                else:
+                    children = []
+                values.append(build(children))
+                stack.append(actions[stack[-1]][symbol][1])
+        while True:  # the end of the text: reduce until the start symbol is complete
+            action = actions[stack[-1]].get("$END")
+            if action is None:
+                raise _Refused
+            size, symbol, build = action[1]
+            children = values[-size:] if size else []
+            if size:
+                del values[-size:]
+                del stack[-size:]
+            value = children[0] if build is None else build(children)
+            state = actions[stack[-1]][symbol][1]
+            if state == self.end:
+                result: tuple[ast.Item, ...] = value
+                return result
+            stack.append(state)
+            values.append(value)
+
+
+@cache
+def _tables() -> _Tables:
+    table = _lark().parser.parser.parser.parse_table
+    builders = _Builders()
+    reductions: dict[Any, _Reduce] = {}
+    actions: dict[int, dict[str, tuple[bool, Any]]] = {}
+    for state, row in table.states.items():
+        actions[state] = {}
+        for symbol, (action, arg) in row.items():
+            if action is lark.parsers.lalr_analysis.Shift:
+                actions[state][str(symbol)] = (True, arg)
                 continue
-            if kind == "word":
-                keyword = keywords.get(value)
-                kind = keyword if keyword in states[parser_state.position] else "NAME"
-            elif kind == "punctuation":
-                kind = punctuation[value]
-            column = start - line_start + 1
-            yield Token(kind, value, start, line, column, line, column + len(value), pos)  # type: ignore[arg-type]
+            if arg not in reductions:
+                reductions[arg] = _reduction(arg, builders)
+            actions[state][str(symbol)] = (False, reductions[arg])
+    return _Tables(actions, table.start_states["start"], table.end_states["start"])
+
+
+def _reduction(rule: Any, builders: _Builders) -> _Reduce:
+    """What reducing by a grammar rule does, as Lark's tree builder would do it: a `?rule` with
+    one child is that child; an `_inline` rule's children go into its parent's; every other
+    rule calls the builder of its alias or name with its children."""
+    size, name, alias = len(rule.expansion), str(rule.origin.name), rule.alias
+    if rule.options.expand1 and alias is None and size == 1:
+        return size, name, None
+    if name.startswith("_"):
+        return size, name, _spliced
+    build = getattr(builders, str(alias or name))
+    if any(symbol.name.startswith("_") for symbol in rule.expansion):
+        return size, name, lambda children: build(_spliced(children))
+    return size, name, build
+
+
+def _spliced(children: list[Any]) -> list[Any]:
+    """The children, those of inline rules (lists) in their place."""
+    out: list[Any] = []
+    for child in children:
+        if child.__class__ is list:
+            out.extend(child)
+        else:
+            out.append(child)
+    return out
 
 
 # Syntax errors ---------------------------------------------------------------------------------
@@ -320,26 +455,20 @@ def _describe_expected(expected: set[str]) -> str:
 
 # Building the tree -----------------------------------------------------------------------------
 #
-# Lark cannot hand positions (`meta`) to an inline transformer, so the grammar keeps every token
-# (`keep_all_tokens`) and each node's span runs from its first child to its last.
+# Each builder takes the children of one reduction, tokens included (keywords and punctuation
+# too), and each node's span runs from its first child to its last.
 
 _VALUE_TOKENS = frozenset({"NAME", "STRING", "NUMBER", "DURATION", "TRUE", "FALSE"})
 
 
-def _token_span(token: Token) -> ast.Span:
-    return ast.Span(token.line or 1, token.column or 1, token.end_line or 1, token.end_column or 1)
-
-
 def _span_of(child: Any) -> ast.Span:
-    if isinstance(child, Token):
-        return _token_span(child)
-    span: ast.Span = child.span
+    span: ast.Span = child[2] if child.__class__ is tuple else child.span
     return span
 
 
 def _span(children: list[Any]) -> ast.Span:
     first, last = _span_of(children[0]), _span_of(children[-1])
-    return ast.Span(first.line, first.column, last.end_line, last.end_column)
+    return _new_span((first[0], first[1], last[2], last[3]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,15 +489,15 @@ class _Op:
 
 def _values(children: list[Any]) -> list[Any]:
     """The children that carry meaning: nodes and value tokens, not keywords or punctuation."""
-    return [c for c in children if not isinstance(c, Token) or c.type in _VALUE_TOKENS]
+    return [c for c in children if c.__class__ is not tuple or c[0] in _VALUE_TOKENS]
 
 
-def _text(token: Token) -> ast.Text:
-    return ast.Text(str(token), _token_span(token))
+def _text(token: _Token) -> ast.Text:
+    return ast.Text(token[1], token[2])
 
 
-def _string(token: Token) -> ast.Text:
-    return ast.Text(unquote(str(token)), _token_span(token))
+def _string(token: _Token) -> ast.Text:
+    return ast.Text(unquote(token[1]), token[2])
 
 
 def unquote(literal: str) -> str:
@@ -385,8 +514,8 @@ def _unescape(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-class _ToAst(Transformer[Token, Any]):
-    """Builds `alertd.dsl.ast` nodes while the LALR parser reduces (called by Lark)."""
+class _Builders:
+    """Builds `alertd.dsl.ast` nodes, one method per grammar rule or alias (see `_reduction`)."""
 
     def start(self, children: list[ast.Item]) -> tuple[ast.Item, ...]:
         return tuple(children)
@@ -403,16 +532,16 @@ class _ToAst(Transformer[Token, Any]):
         name, *clauses = _values(children)
         return ast.RuleDef(_text(name), tuple(clauses), _span(children))
 
-    def name_clause(self, children: list[Token]) -> ast.NameClause:
+    def name_clause(self, children: list[_Token]) -> ast.NameClause:
         return ast.NameClause(_string(children[1]), _span(children))
 
-    def description_clause(self, children: list[Token]) -> ast.DescriptionClause:
+    def description_clause(self, children: list[_Token]) -> ast.DescriptionClause:
         return ast.DescriptionClause(_string(children[1]), _span(children))
 
     def when_clause(self, children: list[Any]) -> ast.WhenClause:
         return ast.WhenClause(children[1], _span(children))
 
-    def priority_clause(self, children: list[Token]) -> ast.PriorityClause:
+    def priority_clause(self, children: list[_Token]) -> ast.PriorityClause:
         return ast.PriorityClause(_text(children[1]), _span(children))
 
     def count_clause(self, children: list[Any]) -> ast.CountClause:
@@ -431,22 +560,22 @@ class _ToAst(Transformer[Token, Any]):
     def notify_clause(self, children: list[Any]) -> ast.NotifyClause:
         return ast.NotifyClause(tuple(_values(children)), _span(children))
 
-    def target(self, children: list[Token]) -> ast.Target:
+    def target(self, children: list[_Token]) -> ast.Target:
         channel, *groups = _values(children)
         return ast.Target(_text(channel), tuple(_text(g) for g in groups), _span(children))
 
-    def template_clause(self, children: list[Token]) -> ast.TemplateClause:
+    def template_clause(self, children: list[_Token]) -> ast.TemplateClause:
         return ast.TemplateClause(_string(children[1]), _span(children))
 
     def labels_clause(self, children: list[Any]) -> ast.LabelsClause:
         return ast.LabelsClause(tuple(_values(children)), _span(children))
 
-    def label(self, children: list[Token]) -> ast.Label:
+    def label(self, children: list[_Token]) -> ast.Label:
         key, value = _values(children)
         return ast.Label(_text(key), _string(value), _span(children))
 
-    def enabled_clause(self, children: list[Token]) -> ast.EnabledClause:
-        return ast.EnabledClause(str(children[1]) == "true", _span(children))
+    def enabled_clause(self, children: list[_Token]) -> ast.EnabledClause:
+        return ast.EnabledClause(children[1][1] == "true", _span(children))
 
     # expressions
 
@@ -466,17 +595,17 @@ class _ToAst(Transformer[Token, Any]):
         left, op, right = children
         return ast.Binary(op.text, left, right, _span(children), op.span)
 
-    def comp_op(self, children: list[Token]) -> _Op:
-        return _Op(" ".join(str(t) for t in children), _span(children))
+    def comp_op(self, children: list[_Token]) -> _Op:
+        return _Op(" ".join(token[1] for token in children), _span(children))
 
     def _arith(self, children: list[Any]) -> ast.Binary:
         left, op, right = children
-        return ast.Binary(str(op), left, right, _span(children), _token_span(op))
+        return ast.Binary(op[1], left, right, _span(children), op[2])
 
     add = sub = mul = div = mod = _arith
 
     def attr(self, children: list[Any]) -> ast.Attr:
-        return ast.Attr(children[0], str(children[2]), _span(children))
+        return ast.Attr(children[0], children[2][1], _span(children))
 
     def index(self, children: list[Any]) -> ast.Index:
         return ast.Index(children[0], children[2], _span(children))
@@ -485,32 +614,32 @@ class _ToAst(Transformer[Token, Any]):
         expr: ast.Expr = children[1]
         return expr
 
-    def string(self, children: list[Token]) -> ast.Literal:
-        return ast.Literal(unquote(str(children[0])), _span(children))
+    def string(self, children: list[_Token]) -> ast.Literal:
+        token = children[0]
+        return ast.Literal(unquote(token[1]), token[2])
 
-    def number(self, children: list[Token]) -> ast.Literal:
-        text = str(children[0])
-        value: int | float = float(text) if "." in text else int(text)
-        return ast.Literal(value, _span(children))
+    def number(self, children: list[_Token]) -> ast.Literal:
+        text, span = children[0][1], children[0][2]
+        return ast.Literal(float(text) if "." in text else int(text), span)
 
-    def duration(self, children: list[Token]) -> ast.DurationLit:
-        return ast.DurationLit(str(children[0]), _span(children))
+    def duration(self, children: list[_Token]) -> ast.DurationLit:
+        return ast.DurationLit(children[0][1], children[0][2])
 
-    def true(self, children: list[Token]) -> ast.Literal:
-        return ast.Literal(True, _span(children))
+    def true(self, children: list[_Token]) -> ast.Literal:
+        return ast.Literal(True, children[0][2])
 
-    def false(self, children: list[Token]) -> ast.Literal:
-        return ast.Literal(False, _span(children))
+    def false(self, children: list[_Token]) -> ast.Literal:
+        return ast.Literal(False, children[0][2])
 
-    def null(self, children: list[Token]) -> ast.Literal:
-        return ast.Literal(None, _span(children))
+    def null(self, children: list[_Token]) -> ast.Literal:
+        return ast.Literal(None, children[0][2])
 
-    def name(self, children: list[Token]) -> ast.Name:
-        return ast.Name(str(children[0]), _span(children))
+    def name(self, children: list[_Token]) -> ast.Name:
+        return ast.Name(children[0][1], children[0][2])
 
     def call(self, children: list[Any]) -> ast.Call:
         name, *args = _values(children)
-        return ast.Call(str(name), tuple(args), _span(children))
+        return ast.Call(name[1], tuple(args), _span(children))
 
     def list_lit(self, children: list[Any]) -> ast.ListLit:
         return ast.ListLit(tuple(_values(children)), _span(children))

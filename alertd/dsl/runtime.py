@@ -43,6 +43,18 @@ def reporter(rule_id: str) -> Reporter:
     return bad
 
 
+class Recheck(Exception):
+    """Raised by a condition's fast path when the checked path must decide (alertd.dsl.fastpath)."""
+
+
+def recheck(value: Any) -> bool:
+    """The fast path's reporter: false for a null, like `bad`; for any other value it raises
+    Recheck instead of counting, so the checked path runs and counts."""
+    if value is None:
+        return False
+    raise Recheck
+
+
 def kind(value: Any) -> str:
     """The rule language's name for the kind of a JSON value."""
     cls = value.__class__

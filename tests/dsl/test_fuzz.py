@@ -94,6 +94,9 @@ EVENTS: list[dict[str, Any]] = [
 ]
 
 
+token_soup = st.lists(st.sampled_from(VOCABULARY), max_size=60).map(" ".join)
+
+
 def run_everything(text: str) -> None:
     try:
         rules = compile_text(text, "fuzz.rules")
@@ -113,7 +116,7 @@ def run_everything(text: str) -> None:
 
 @pytest.mark.timeout(120)
 @settings(max_examples=300)
-@given(st.lists(st.sampled_from(VOCABULARY), max_size=60).map(" ".join))
+@given(token_soup)
 def test_random_token_soup(text: str) -> None:
     run_everything(text)
 
@@ -133,11 +136,7 @@ mutation = st.tuples(
 )
 
 
-@pytest.mark.timeout(120)
-@settings(max_examples=300)
-@given(st.lists(mutation, min_size=1, max_size=4))
-def test_mutated_starter_rules(mutations: list[tuple[str, float, int, str]]) -> None:
-    text = STARTER
+def mutate(text: str, mutations: list[tuple[str, float, int, str]]) -> str:
     for kind, where, length, token in mutations:
         at = int(where * len(text))
         if kind == "delete":
@@ -153,7 +152,14 @@ def test_mutated_starter_rules(mutations: list[tuple[str, float, int, str]]) -> 
                 + text[at : at + length]
                 + text[at + 2 * length :]
             )
-    run_everything(text)
+    return text
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=300)
+@given(st.lists(mutation, min_size=1, max_size=4))
+def test_mutated_starter_rules(mutations: list[tuple[str, float, int, str]]) -> None:
+    run_everything(mutate(STARTER, mutations))
 
 
 def test_huge_inputs_finish() -> None:

@@ -1,5 +1,6 @@
 """The public API: DESIGN.md's sketch rules load, compile and evaluate; errors come all at once."""
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,18 @@ def test_an_error_formats_with_source_line_caret_and_hint() -> None:
         "                 ^^^^^^\n"
         "hint: did you mean 'geocell'?"
     )
+
+
+def test_loading_pauses_the_garbage_collector_and_restores_it() -> None:
+    assert gc.isenabled()
+    compile_text(SKETCH)
+    assert gc.isenabled()
+    with pytest.raises(RuleErrors):
+        compile_text("rule broken { when }")
+    assert gc.isenabled()
+    gc.disable()  # an application that manages the collector itself keeps it as it was
+    try:
+        compile_text(SKETCH)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

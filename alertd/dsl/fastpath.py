@@ -1,0 +1,224 @@
+"""The fast path of a standalone condition: the checks the semantics need, paid only when they
+can matter.
+
+A condition compiles to two functions. The checked one (alertd.dsl.compiler) guards every
+comparison: null is false, a kind mismatch is false and counted. The fast one, written here, is
+what a programmer would write by hand for well-formed events, and gives up when an event is not:
+
+    if (t := e["type"]) != "location_update":       # the type test, as a statement
+        return t.__class__ is not str and _recheck(t)
+    if (s := e["speed_kmh"]) > 90:                  # no bool satisfies `> 90`: no check here
+        return True
+    return s.__class__ is bool and _recheck(s)      # ... only when the answer is no
+
+It reads fields with `e[key]` and lets Python refuse what the language refuses: a missing
+field raises KeyError, ordering a null or a string against a number raises TypeError. Where
+Python would answer instead of refusing (`true > 0`, `5 == "5"`), the fast path checks, and
+mostly only on the branch where the answer could be wrong. On any exception, and through
+`_recheck` on any mismatch, the event goes to the checked function, which decides and counts.
+So the fast path never counts anything itself: when it returns, it returns what the checked
+function would have, having met no mismatch; otherwise the checked function runs from scratch.
+
+Its top-level `and` is written as `if` statements, not one expression: CPython 3.11
+specialises a comparison followed by a conditional jump (`COMPARE_OP_STR_JUMP`), which a
+hand-written `lambda e: a == b and ...` never gets. A value a test has proved (a string after
+`== "x"`, a number after `> 90`) needs no further check, and a field or path read by several
+tests is read once, into a local.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from alertd.dsl import ast
+from alertd.dsl.tree import Slot, single_kind, slot_of
+
+if TYPE_CHECKING:
+    from alertd.dsl.compiler import Generator
+
+RECHECK = "_recheck"
+"""The fast path's reporter: false for a null, otherwise it raises, so the checked path runs."""
+
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_ORDERING = frozenset({"<", "<=", ">", ">="})
+_ORDER_TESTS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+_STRING_METHODS = frozenset({"startswith", "endswith", "matches"})
+
+
+def conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    """The items of a top-level `and` (through macros), or the expression alone."""
+    while isinstance(expr, ast.MacroRef):
+        expr = expr.body
+    if isinstance(expr, ast.Logic) and expr.op == "and":
+        return [item for part in expr.items for item in conjuncts(part)]
+    return [expr]
+
+
+def uses_event_time(nodes: Iterable[ast.Expr]) -> bool:
+    """Whether an expression (all its nodes) reads the clock (`hour()` of an event without a
+    timestamp): such a condition has no fast path, so that it is never evaluated twice."""
+    return any(node.__class__ is ast.Call and node.name in ("hour", "weekday") for node in nodes)
+
+
+class FastPath:
+    """Writes the statements of one condition's fast path."""
+
+    def __init__(self, gen: Generator, expr: ast.Expr, reads: Mapping[Slot, int]) -> None:
+        self.gen = gen  # writes the parts that are not simple tests, with `_recheck` as reporter
+        self.gen.bad = RECHECK
+        self.items = conjuncts(expr)
+        self.reads = reads  # how many times the expression reads each field and path
+        self.locals: dict[Slot, str] = {}  # slots already read into a local
+        self.proven: dict[str, str] = {}  # local -> the kind a passed test proved it has
+
+    def body(self) -> list[str]:
+        lines: list[str] = []
+        for position, item in enumerate(self.items):
+            last = position == len(self.items) - 1
+            test = self.test(item)
+            if test is None:
+                self.gen.slots = dict(self.locals)
+                value = self.gen.value(item)
+                lines += [f"return {value}"] if last else [f"if not {value}:", "    return False"]
+            elif last:
+                lines += [f"if {test[0]}:", "    return True", f"return {test[1]}"]
+            else:
+                lines += [f"if not ({test[0]}):", f"    return {test[1]}"]
+        return lines
+
+    # One test: what holds when the comparison is true, and what to return when it does not
+
+    def test(self, node: ast.Expr) -> tuple[str, str] | None:
+        while isinstance(node, ast.MacroRef):
+            node = node.body
+        if not isinstance(node, ast.Binary):
+            return None
+        op, subject, operand = node.op, node.left, node.right
+        if op in _FLIP and isinstance(subject, ast.Literal):
+            op, subject, operand = _FLIP[op], operand, subject
+        if slot_of(subject) is None:  # a test of a computed value: the checked form
+            return None
+        if op in ("in", "not in"):
+            members = single_kind(operand)
+            if members is None or members[0] != "string":
+                return None
+            return self.string_test(subject, op, self.gen.bind_new(members[1], "set"))
+        if not isinstance(operand, ast.Literal) or operand.value is None:
+            return None
+        value = operand.value
+        if op in _STRING_METHODS and isinstance(value, str):
+            # Python refuses these for anything but a string (AttributeError, TypeError).
+            if op == "matches":
+                search = self.gen.bind_new(re.compile(value).search, "re")
+                return self.refused_otherwise(subject, lambda t: f"{search}({t}) is not None")
+            prefix = self.gen.bind(value)
+            return self.refused_otherwise(subject, lambda t: f"{t}.{op}({prefix})")
+        if op not in _FLIP:
+            return None
+        if isinstance(value, bool):
+            return self.bool_test(subject, op, value)
+        if isinstance(value, str):
+            text = self.gen.bind(value)
+            if op in _ORDERING:  # Python refuses to order a string against anything else
+                return self.refused_otherwise(subject, lambda t: f"{t} {op} {text}")
+            return self.string_test(subject, op, text)
+        return self.number_test(subject, op, value)
+
+    def refused_otherwise(self, subject: ast.Expr, test: Callable[[str], str]) -> tuple[str, str]:
+        """A string test that Python refuses, by raising, for any other kind."""
+        read, t = self.subject(subject)
+        self.proven[t] = "string"
+        return test(read), "False"
+
+    def string_test(self, subject: ast.Expr, op: str, operand: str) -> tuple[str, str]:
+        """`== "x"` and `in [...]` hold only for strings; `!=` and `not in` need a guard."""
+        read, t = self.subject(subject)
+        proven = self.proven.get(t) == "string"
+        self.proven[t] = "string"
+        condition = f"{read} {op} {operand}"
+        if proven:
+            return condition, "False"
+        if op in ("!=", "not in"):
+            condition += f" and {t}.__class__ is str"
+        return condition, self.mismatch(t, "is not str")
+
+    def bool_test(self, subject: ast.Expr, op: str, value: bool) -> tuple[str, str] | None:
+        if op not in ("==", "!="):
+            return None
+        read, t = self.subject(subject)
+        proven = self.proven.get(t) == "bool"
+        self.proven[t] = "bool"
+        if op == "==":
+            condition = f"{read} is {value!r}"
+        else:
+            condition = f"{read} is not {value!r}"
+            condition += "" if proven else f" and {t}.__class__ is bool"
+        return condition, "False" if proven else self.mismatch(t, "is not bool")
+
+    def number_test(self, subject: ast.Expr, op: str, value: int | float) -> tuple[str, str]:
+        read, t = self.subject(subject)
+        literal = self.gen.bind(value)
+        proven = self.proven.get(t) == "number"
+        self.proven[t] = "number"
+        condition = f"{read} {op} {literal}"
+        if proven:
+            return condition, "False"
+        if op in _ORDERING:
+            # Python orders only numbers and booleans against a number (else TypeError); a
+            # boolean must not pass, and is a mismatch when it fails.
+            if any(_ORDER_TESTS[op](b, value) for b in (False, True)):
+                condition += f" and {t}.__class__ is not bool"
+            return condition, self.mismatch(t, "is bool")
+        if op == "!=":
+            condition += f" and {t}.__class__ in _NUM"
+        elif value in (0, 1):  # false == 0 and true == 1 in Python
+            condition += f" and {t}.__class__ is not bool"
+        return condition, self.mismatch(t, "not in _NUM")
+
+    def mismatch(self, local: str, kind_test: str) -> str:
+        """The answer when a test failed: false, unless the value is of another kind."""
+        return f"{local}.__class__ {kind_test} and {RECHECK}({local})"
+
+    # Reading the value a test is about
+
+    def subject(self, node: ast.Expr) -> tuple[str, str]:
+        """Python that reads a field or path into a local, and that local's name."""
+        slot = slot_of(node)
+        assert slot is not None
+        if slot in self.locals:
+            local = self.locals[slot]
+            return local, local
+        local = self.gen.temp()
+        read = f"({local} := {self.read(slot)})"
+        if self.reads[slot] > 1:
+            self.locals[slot] = local
+        # No test here holds for a null: once it has, the path's parent was an object.
+        parent = self.locals.get(slot[:-1])
+        if parent is not None:
+            self.proven[parent] = "object"
+        return read, local
+
+    def read(self, slot: Slot) -> str:
+        """`e["a"]`, `e["a"]["b"]`: a missing key raises; a path through something that is not
+        an object is null, as in the checked path."""
+        if len(slot) == 1:
+            return f"e[{self.gen.bind(slot[0])}]"
+        parent_slot = slot[:-1]
+        key = self.gen.bind(slot[-1])
+        if parent_slot in self.locals:
+            parent = self.locals[parent_slot]
+            if self.proven.get(parent) == "object":
+                return f"{parent}[{key}]"
+            return f"{parent}[{key}] if {parent}.__class__ is dict else None"
+        parent = self.gen.temp()
+        if self.reads[parent_slot] > 1:
+            self.locals[parent_slot] = parent
+        parent_read = self.read(parent_slot)
+        return f"{parent}[{key}] if ({parent} := {parent_read}).__class__ is dict else None"
