@@ -308,7 +308,8 @@ class Dispatcher:
             error = DeliveryError("expired before it could be delivered", retryable=False)
             self._finish(notification, Verdict("dead"), attempts - 1, error)
             return
-        await lane.limiter.acquire()
+        if lane.limiter.interval:
+            await lane.limiter.acquire()
         try:
             receipt = await lane.channel.send(notification)
         except DeliveryError as exc:
