@@ -96,6 +96,32 @@ async def test_user_and_password_in_the_url_become_basic_authentication(
     assert request.headers["Authorization"] == "Basic aG9va0B1c2VyOnMzY3JldA=="  # hook@user:s3cret
 
 
+async def test_a_host_header_from_the_caller_replaces_the_urls(client: HttpClient) -> None:
+    server = RawServer(
+        lambda writer, n: writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    )
+    url = await server.start()
+    headers = {"host": "hooks.example.com", "Content-Length": "999"}
+    await client.post(url, content=b"abc", headers=headers, provider="test")
+    (request,) = server.requests
+    lines = request.lower().split(b"\r\n")
+    assert [line for line in lines if line.startswith(b"host:")] == [b"host: hooks.example.com"]
+    assert [line for line in lines if line.startswith(b"content-length:")] == [b"content-length: 3"]
+    await server.stop()
+
+
+async def test_an_interim_100_continue_is_skipped(client: HttpClient) -> None:
+    server = RawServer(
+        lambda writer, n: writer.write(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+        )
+    )
+    url = await server.start()
+    response = await client.post(url, content=b"x", provider="test")
+    assert (response.status, response.body) == (201, b"ok")
+    await server.stop()
+
+
 async def test_keeps_the_connection_alive_between_requests(client: HttpClient) -> None:
     server = RawServer(
         lambda writer, n: writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

@@ -67,7 +67,8 @@ class _Target:
     """A URL split once into what a request needs (URLs repeat: they are cached)."""
 
     origin: tuple[str, str, int]  # scheme, host, port: the pool's key
-    head: bytes  # "POST <path> HTTP/1.1\r\nHost: <host>\r\n"
+    request_line: str  # "POST <path> HTTP/1.1\r\n", plus basic authentication if in the URL
+    host: str  # the Host header's value, unless the caller gives one
 
 
 class _Connection(asyncio.Protocol):
@@ -116,6 +117,9 @@ class _Connection(asyncio.Protocol):
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        if self.parser.get_status_code() < 200:  # 100 Continue and the like: the answer follows
+            self.headers, self.chunks = {}, []
+            return
         self.reusable = self.parser.should_keep_alive()
         self._complete()
 
@@ -186,7 +190,7 @@ class HttpClient:
         if content is None:
             content = urlencode(data or {}).encode()
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        request = target.head + _headers(headers, len(content), provider) + content
+        request = _head(target, headers, len(content), provider) + content
         deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             return await self._exchange(target, request, provider, deadline)
@@ -276,24 +280,33 @@ class HttpClient:
         if parts.query:
             path = f"{path}?{quote(parts.query, safe=_URL_SAFE)}"
         host_header = parts.netloc.rpartition("@")[2]  # as written, with its port if any
-        head = f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n"
+        if not host_header.isascii():  # IDNA is not supported
+            raise invalid
+        request_line = f"POST {path} HTTP/1.1\r\n"
         if parts.username is not None:  # https://user:password@host/: basic authentication
             credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            head += f"Authorization: Basic {b64encode(credentials.encode()).decode()}\r\n"
-        try:
-            target = _Target((parts.scheme, host, port), head.encode("ascii"))
-        except UnicodeEncodeError:  # a host name that is not ASCII (IDNA is not supported)
-            raise invalid from None
+            request_line += f"Authorization: Basic {b64encode(credentials.encode()).decode()}\r\n"
+        target = _Target((parts.scheme, host, port), request_line, host_header)
         self._targets[url] = target
         return target
 
 
-def _headers(headers: Mapping[str, str], length: int, provider: str) -> bytes:
-    lines = [f"{name}: {value}\r\n" for name, value in headers.items()]
+def _head(target: _Target, headers: Mapping[str, str], length: int, provider: str) -> bytes:
+    """The request line and headers. A caller's Host replaces the URL's; Content-Length is
+    always the body's."""
+    host = target.host
+    lines = []
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "host":
+            host = value
+        elif lowered != "content-length":
+            lines.append(f"{name}: {value}\r\n")
     text = "".join(lines)
-    if not _safe(text, allow_crlf_count=len(lines)):
+    if not _safe(text, allow_crlf_count=len(lines)) or not _safe(host):
         raise DeliveryError(f"{provider}: a header holds a line break", retryable=False)
-    return f"{text}Content-Length: {length}\r\n\r\n".encode()
+    head = f"{target.request_line}Host: {host}\r\n{text}Content-Length: {length}\r\n\r\n"
+    return head.encode()
 
 
 def _safe(text: str, allow_crlf_count: int = 0) -> bool:
