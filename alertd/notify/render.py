@@ -74,6 +74,28 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _SandboxedEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with a shorter path for `mapping.key` on plain dicts.
+
+    The context is plain dicts (`alert.id`, `event.speed_kmh`): the sandbox first tries the
+    attribute, which fails with an AttributeError, then the key. For a `dict` and a name that
+    is not one of dict's own attributes the attribute cannot exist, so looking up the key
+    directly gives the same result (the value, or Undefined) without raising: a quarter of a
+    webhook body's render. Everything else, and names like `items`, take the sandbox's path.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """One channel's message for one alert; `error` is set when the fallback was used."""
@@ -239,7 +261,7 @@ class Renderer:
         *,
         autoescape: bool = False,
     ) -> ImmutableSandboxedEnvironment:
-        env = ImmutableSandboxedEnvironment(
+        env = _SandboxedEnvironment(
             loader=loader,
             autoescape=autoescape,
             finalize=finalize,
