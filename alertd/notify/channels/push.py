@@ -92,6 +92,8 @@ class NtfyChannel:
         detail = answer.get("error") if isinstance(answer, dict) else None
         response.raise_for_status(self.clock.now(), provider, detail)
         message_id = answer.get("id") if isinstance(answer, dict) else None
+        if not message_id:
+            return f"ntfy answered HTTP {response.status} without a message id"
         return f"ntfy message {message_id}"
 
     async def aclose(self) -> None:
@@ -194,6 +196,8 @@ class FcmChannel:
             detail = f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")
         response.raise_for_status(self.clock.now(), provider, detail)
         name = answer.get("name") if isinstance(answer, dict) else None
+        if not name:
+            return f"FCM answered HTTP {response.status} without a message name"
         return f"FCM message {name}"
 
     async def aclose(self) -> None:
