@@ -62,6 +62,7 @@ class Pipeline:
             raise ConfigError(f"{settings.source}: {error}") from None
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self._mismatches_seen: dict[str, int] = {}
+        self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None
         # The store's connection is used by one thing at a time: a group being committed (the
@@ -156,11 +157,8 @@ class Pipeline:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
         for (rule_id, kind), count in tally.items():
             metrics.RULE_DECISIONS.labels(rule_id, kind).inc(count)
-        for rule_id, total in mismatch_counts().items():
-            new = total - self._mismatches_seen.get(rule_id, 0)
-            if new:
-                metrics.EVALUATION_ERRORS.labels(rule_id).inc(new)
-                self._mismatches_seen[rule_id] = total
+        metrics.count_growth(metrics.EVALUATION_ERRORS, mismatch_counts(), self._mismatches_seen)
+        metrics.count_growth(metrics.RULE_ERRORS, self.engine.rule_errors, self._rule_errors_seen)
 
     # --- queries -----------------------------------------------------------------------------
 
