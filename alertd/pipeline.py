@@ -246,7 +246,9 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
             timestamp_field=settings.engine.timestamp_field,
         )
     except RuleErrors as invalid:
-        errors += [_error(e.path, e.line, e.column, e.message) for e in invalid.errors]
+        errors += [
+            _error(e.path, e.line, e.column, e.message, e.suggestion) for e in invalid.errors
+        ]
     try:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
@@ -266,17 +268,21 @@ def _template_error(text: str) -> dict[str, Any]:
     return _error(match["path"], int(match["line"]), 0, match["message"])
 
 
-def _error(path: str, line: int, column: int, message: str) -> dict[str, Any]:
-    """One error as the API and the log show it, the path relative to the working folder."""
+def _error(
+    path: str, line: int, column: int, message: str, hint: str | None = None
+) -> dict[str, Any]:
+    """One error as the API and the log show it, the path relative to the working folder; its
+    hint, when there is one, on a second line of the text, as `alertd check` prints it."""
     with contextlib.suppress(ValueError):
         path = str(Path(path).relative_to(Path.cwd()))
     where = ":".join(str(part) for part in (path, line, column) if part)
+    text = f"{where}: error: {message}"
     return {
         "path": path,
         "line": line,
         "column": column,
         "message": message,
-        "text": f"{where}: error: {message}",
+        "text": f"{text}\nhint: {hint}" if hint else text,
     }
 
 

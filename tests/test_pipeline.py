@@ -178,3 +178,17 @@ async def test_a_rule_that_raises_is_counted_in_the_metrics(
     assert errors._value.get() == before + 3
     exposed = metrics.exposition().decode()
     assert f'alertd_rule_evaluation_errors_total{{rule="breakdown"}} {before + 3}' in exposed
+
+
+async def test_reload_errors_keep_their_hint(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules" / "vehicle.rules").write_text(RULE.replace("webhook", "webhok"))
+    with pytest.raises(RulesInvalid) as invalid:
+        await pipeline.reload_rules()
+    (error,) = invalid.value.errors
+    assert error["message"] == "unknown channel 'webhok'"
+    assert error["text"] == (
+        "rules/vehicle.rules:6:12: error: unknown channel 'webhok'\nhint: did you mean 'webhook'?"
+    )
