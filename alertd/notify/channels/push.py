@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import orjson
 
+from alertd import jsonutil
 from alertd.clock import Clock
 from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
@@ -84,7 +84,7 @@ class NtfyChannel:
         provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers=headers,
             provider=provider,
         )
@@ -182,7 +182,7 @@ class FcmChannel:
         provider = "FCM"
         response = await self.http.post(
             self.send_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             provider=provider,
         )
@@ -218,8 +218,8 @@ def _service_account(config: Table) -> dict[str, Any]:
     else:
         raise config.error(key, "is required for provider fcm")
     try:
-        account = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        account = jsonutil.loads(text)
+    except jsonutil.JSONDecodeError:
         raise config.error(key, "is not valid JSON") from None
     if not isinstance(account, dict):
         raise config.error(key, "expected a service account JSON object")
