@@ -96,7 +96,7 @@ def configure(
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
     # Libraries that log every request at INFO would drown alertd's own lines.
-    for noisy in ("httpx", "httpcore", "uvicorn.error", "watchfiles"):
+    for noisy in ("uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
