@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from alertd import jsonutil
 from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.retry import NotificationState
 
@@ -84,7 +83,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Iterable[Notification
             n.kind,
             n.recipient,
             n.priority,
-            orjson.dumps(n.content),
+            jsonutil.dumps(n.content),
             n.attempts,
             n.created_at,
             n.next_attempt_at,
@@ -232,7 +231,7 @@ def _notification(row: Any) -> Notification:
         kind=row[5],
         recipient=row[6],
         priority=row[7],
-        content=orjson.loads(row[8]),
+        content=jsonutil.loads(row[8]),
         created_at=row[9],
         attempts=row[10],
         next_attempt_at=row[11],

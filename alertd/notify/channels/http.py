@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import orjson
 
+from alertd import jsonutil
 from alertd.notify.errors import DeliveryError
 from alertd.notify.retry import http_error
 
@@ -37,8 +37,8 @@ class HttpResponse:
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
         try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
+            return jsonutil.loads(self.body)
+        except jsonutil.JSONDecodeError:
             return None
 
     def raise_for_status(self, now: float, provider: str, detail: str | None = None) -> None:
