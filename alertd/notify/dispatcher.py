@@ -32,13 +32,14 @@ import sqlite3
 from collections.abc import Awaitable, Iterable, Mapping
 
 from alertd.clock import SYSTEM_CLOCK, Clock
-from alertd.config import Settings
+from alertd.config import ConfigError, DispatchSettings, Settings
 from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
 from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, Outcome
 from alertd.notify.retry import RetryPolicy, Verdict
+from alertd.redact import public_recipient
 
 log = logging.getLogger("alertd.notify")
 
@@ -47,7 +48,7 @@ RECORD_INTERVAL = 0.005  # seconds outcomes gather before they are committed tog
 
 
 class _Unavailable:
-    """Stands in for a channel whose config is missing: each send fails, visibly."""
+    """Stands in for a channel that cannot be built: each send fails, visibly."""
 
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
@@ -264,26 +265,28 @@ class Dispatcher:
         lane = self._lanes.get(name)
         if lane is not None:
             return lane
-        channel = self._channels.get(name)
-        if channel is None:
-            try:
-                channel = build_channel(name, self.settings, self.clock)
-            except ChannelConfigError as exc:
-                channel = _Unavailable(name, str(exc))
-            self._channels[name] = channel
-        table = self.settings.channels.get(name, {})
-        dispatch = self.settings.dispatch
-        lane = _Lane(
-            channel,
-            int(table.get("concurrency", dispatch.concurrency)),
-            float(table.get("rate_limit", dispatch.rate_limit)),
-            self.clock,
-        )
+        channel, dispatch = self._lane_parts(name)
+        lane = _Lane(channel, dispatch.concurrency, dispatch.rate_limit, self.clock)
         self._lanes[name] = lane
         assert self._tasks is not None, "lanes are only made while running"
         for _ in range(lane.concurrency):
             self._workers.append(self._tasks.create_task(self._work(lane)))
         return lane
+
+    def _lane_parts(self, name: str) -> tuple[Channel, DispatchSettings]:
+        """The channel and its dispatch settings. One that cannot be built becomes a channel
+        whose every send fails with the reason, so it never stops the dispatcher."""
+        try:
+            dispatch = self.settings.channel_dispatch(name)
+            channel = self._channels.get(name)
+            if channel is None:
+                channel = self._channels[name] = build_channel(name, self.settings, self.clock)
+        except (ChannelConfigError, ConfigError) as exc:
+            return _Unavailable(name, str(exc)), self.settings.dispatch
+        except Exception as exc:  # a bug in a channel's constructor
+            log.exception("cannot build channel %s", name)
+            return _Unavailable(name, f"cannot build the channel: {exc!r}"), self.settings.dispatch
+        return channel, dispatch
 
     def _all_channels(self) -> list[Channel]:
         return list(self._channels.values())
@@ -335,7 +338,7 @@ class Dispatcher:
             "%s notification %s to %r failed (attempt %d), retrying in %.1fs: %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             attempts,
             verdict.delay,
             error,
@@ -355,7 +358,7 @@ class Dispatcher:
             "%s notification %s to %r sent (attempt %d): %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             attempts,
             receipt,
             extra=_fields(notification, "sent", attempts, None),
@@ -372,7 +375,7 @@ class Dispatcher:
             "%s notification %s to %r is %s after %d attempt(s): %s",
             notification.channel,
             notification.id,
-            notification.recipient,
+            public_recipient(notification.kind, notification.recipient),
             verdict.state,
             attempts,
             error,

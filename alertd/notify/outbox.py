@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from alertd import jsonutil
 from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.retry import NotificationState
 
@@ -86,7 +85,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
             n.kind,
             n.recipient,
             n.priority,
-            orjson.dumps(n.content),
+            jsonutil.dumps(n.content),
             n.attempts,
             n.created_at,
             n.next_attempt_at,
@@ -180,7 +179,7 @@ class Outbox:
         """Every notification of one alert with its delivery state, in creation order."""
         cursor = self.connection.execute(
             "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
-            " next_attempt_at, sent_at, receipt FROM outbox"
+            " next_attempt_at, sent_at, receipt, kind FROM outbox"
             " WHERE id > ? AND id < ? ORDER BY seq",
             (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
         )
@@ -188,6 +187,7 @@ class Outbox:
             DeliveryState(
                 id=row[0],
                 channel=row[1],
+                kind=row[10],
                 recipient=row[2],
                 state=row[3],
                 attempts=row[4],
@@ -250,7 +250,7 @@ def _notification(row: Any) -> Notification:
         kind=row[5],
         recipient=row[6],
         priority=row[7],
-        content=orjson.loads(row[8]),
+        content=jsonutil.loads(row[8]),
         created_at=row[9],
         attempts=row[10],
         next_attempt_at=row[11],

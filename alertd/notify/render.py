@@ -42,10 +42,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-import orjson
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from alertd import jsonutil
 from alertd.config import NotifySettings
 from alertd.model import Alert
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -469,11 +469,11 @@ class Renderer:
 
 
 def _json(value: Any) -> str:
-    options = orjson.OPT_NON_STR_KEYS
+    options = jsonutil.OPT_NON_STR_KEYS
     try:
-        return orjson.dumps(value, default=str, option=options).decode()
+        return jsonutil.dumps(value, default=str, option=options).decode()
     except TypeError:  # a string with lone surrogates: scrub every string, then encode
-        return orjson.dumps(_scrub_deep(value), default=str, option=options).decode()
+        return jsonutil.dumps(_scrub_deep(value), default=str, option=options).decode()
 
 
 def _scrub_deep(value: Any) -> Any:
@@ -494,8 +494,8 @@ def _finalize_json(value: Any) -> str:
 
 def _json_object(text: str, where: str) -> dict[str, Any]:
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        value = jsonutil.loads(text)
+    except jsonutil.JSONDecodeError as exc:
         raise TemplateError.at(where, exc.lineno, f"rendered JSON is invalid: {exc.msg}") from None
     if not isinstance(value, dict):
         raise TemplateError.at(where, 0, "rendered JSON must be an object")

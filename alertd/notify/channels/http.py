@@ -25,8 +25,8 @@ from typing import Any, cast
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httptools
-import orjson
 
+from alertd import jsonutil
 from alertd.notify.errors import DeliveryError
 from alertd.notify.retry import http_error
 
@@ -47,8 +47,8 @@ class HttpResponse:
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
         try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
+            return jsonutil.loads(self.body)
+        except jsonutil.JSONDecodeError:
             return None
 
     def raise_for_status(self, now: float, provider: str, detail: str | None = None) -> None:
