@@ -5,8 +5,9 @@
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
-woken. Batches that arrive together share one commit (group commit, see `ingest`). The
-dispatcher keeps its own connection for its bookkeeping.
+handed the new notifications (in memory: it never reads the hot path back from the outbox).
+Batches that arrive together share one commit (group commit, see `ingest`). The dispatcher
+keeps its own connections for its bookkeeping.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError
+from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, create_schema, enqueue
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
@@ -117,23 +119,23 @@ class Pipeline:
                 raise
             return [error] * len(group)
         outcomes: list[list[Alert] | Exception] = []
-        fired = False
         for outcome in recorded:
             if isinstance(outcome, Exception):
                 outcomes.append(outcome)
                 continue
-            alerts, decisions = outcome
+            alerts, decisions, notifications = outcome
+            self.dispatcher.submit(notifications)
             for alert in alerts:
                 _log_alert(alert)
             self._count(decisions)
-            fired |= bool(alerts)
             outcomes.append(alerts)
-        if fired:
-            self.dispatcher.wake()
         return outcomes
 
-    def _record(self, ticket: _Ticket) -> tuple[list[Alert], list[Decision]] | Exception:
+    def _record(
+        self, ticket: _Ticket
+    ) -> tuple[list[Alert], list[Decision], list[Notification]] | Exception:
         """One batch inside the group's transaction, in a savepoint of its own."""
+        notifications: list[Notification] = []
         try:
             with self.store.transaction():
                 decisions = self.engine.process_batch(ticket.events, ticket.received_at)
@@ -151,7 +153,7 @@ class Pipeline:
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             return error
-        return alerts, decisions
+        return alerts, decisions, notifications
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
