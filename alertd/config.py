@@ -3,11 +3,14 @@
 `${VAR}` (or `${VAR:-default}`) inside any string is read from the environment, so secrets stay
 out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting
 that silently does nothing. Relative paths are resolved against the config file's folder.
-Channel tables (`[channels.*]`) are kept as plain mappings: each channel module validates its own.
+Channel tables (`[channels.*]`) are kept as plain mappings: each channel module validates its own
+keys; the `[dispatch]` keys a table may override for its channel (`CHANNEL_DISPATCH_KEYS`) are
+checked here, like `[dispatch]` itself, so a bad one stops every command at start.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -40,9 +43,10 @@ class ServerSettings:
     max_batch_events: int = 10_000
     max_json_depth: int = 32
     max_string_length: int = 65_536
-    max_outbox_backlog: int = 100_000  # pending notifications before /v1/events sheds load
+    max_outbox_backlog: int = 100_000  # /v1/events sheds load once this many are pending
     max_inflight_requests: int = 256
     shutdown_grace: Duration = Duration(10.0)
+    shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops
 
     @property
     def host(self) -> str:
@@ -121,6 +125,15 @@ class Settings:
         table = self.channels.get(name, {})
         return str(table.get("kind", name))
 
+    def channel_dispatch(self, name: str) -> DispatchSettings:
+        """`[dispatch]` as it applies to channel NAME, with its table's own overrides.
+
+        Raises ConfigError naming the file, the channel and the key.
+        """
+        where = f"{self.source}: [channels.{name}]"
+        overrides = _dispatch_overrides(self.channels.get(name, {}), where)
+        return replace(self.dispatch, **overrides) if overrides else self.dispatch
+
 
 _SECTIONS: dict[str, type] = {
     "server": ServerSettings,
@@ -131,6 +144,9 @@ _SECTIONS: dict[str, type] = {
     "notify": NotifySettings,
     "log": LogSettings,
 }
+
+CHANNEL_DISPATCH_KEYS = ("concurrency", "rate_limit", "timeout")
+"""The `[dispatch]` keys a `[channels.NAME]` table may set for its own channel."""
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -189,6 +205,9 @@ def settings_from_dict(
                 f"{source}: [channels.{name}] kind {kind!r} is not one of "
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
+        # Stored as read from [dispatch] ("5s" -> 5.0), for the channel modules.
+        table.update(_dispatch_overrides(table, f"{source}: [channels.{name}]"))
+    _check_dispatch(vars(sections["dispatch"]), f"{source}: [dispatch]")
     server: ServerSettings = sections["server"]
     sections["server"] = _drop_empty_tokens(server)
     _check_listen(sections["server"], source)
@@ -211,6 +230,33 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+def _dispatch_overrides(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    hints = get_type_hints(DispatchSettings)
+    overrides = {
+        key: _coerce(hints[key], table[key], f"{where} {key}", Path())
+        for key in CHANNEL_DISPATCH_KEYS
+        if key in table
+    }
+    _check_dispatch(overrides, where)
+    return overrides
+
+
+def _check_dispatch(values: Mapping[str, Any], where: str) -> None:
+    """The bounds of the keys a channel may override: the types are already checked."""
+    for key in CHANNEL_DISPATCH_KEYS:
+        value = values.get(key)
+        if value is None:
+            continue
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} {key}: expected a finite number, got {value!r}")
+        if key == "concurrency" and value < 1:
+            raise ConfigError(f"{where} {key}: must be at least 1, got {value!r}")
+        if key == "rate_limit" and value < 0:
+            raise ConfigError(f"{where} {key}: must not be negative (0 is no limit)")
+        if key == "timeout" and value <= 0:
+            raise ConfigError(f"{where} {key}: must be more than 0 seconds")
 
 
 def _recipients(table: Any, source: Path) -> dict[str, tuple[str, ...]]:

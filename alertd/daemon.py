@@ -4,14 +4,16 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
 
 - start: load the rules (broken rules: exit 1), open the state, bind the socket (exit 2 if it
   cannot), resume every pending notification, then serve;
-- backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is over its
-  bound (`server.max_outbox_backlog`) and while draining;
+- backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
+  bound (`server.max_outbox_backlog`) and once intake has stopped;
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
   new set replaces the old only if it is valid, otherwise the errors are logged as
   `file:line:col` and the old set keeps running;
-- shutdown on SIGTERM or SIGINT, in this order: /readyz turns 503, intake stops, in-flight
-  requests finish, the dispatcher drains for `server.shutdown_grace`, and whatever is left stays
-  pending in the outbox for the next start. A second signal skips the drain.
+- shutdown on SIGTERM or SIGINT, in this order: /readyz turns 503 while requests are still
+  served for `server.shutdown_delay` (so a load balancer stops sending first), intake stops,
+  in-flight requests finish, the dispatcher drains for `server.shutdown_grace`, and whatever is
+  left stays pending in the outbox for the next start. A second signal skips the delay and the
+  drain.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ EXIT_RULES = 1  # the rules are invalid at start
 EXIT_FAILED = 1  # the dispatcher died: exit non-zero so a supervisor restarts alertd
 EXIT_CONFIG = 2
 
-BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is over its bound
+BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is at its bound
 DRAINING_RETRY_AFTER = 1.0  # another instance (or this one, restarted) will take it soon
 DEV_TOKEN_FILE = "dev-token"
 
@@ -113,6 +115,8 @@ class Daemon:
         self.port: int | None = None
         self._stop = asyncio.Event()
         self._force = False
+        self._forced = asyncio.Event()  # a second stop request: hurry
+        self._taking_events = False
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -122,7 +126,7 @@ class Daemon:
         return self.state
 
     def retry_after(self) -> float | None:
-        if self.state != "ready":
+        if not self._taking_events:
             return DRAINING_RETRY_AFTER
         if self._core.outbox_depth() >= self.settings.server.max_outbox_backlog:
             return BACKLOG_RETRY_AFTER
@@ -144,22 +148,37 @@ class Daemon:
         return self._core.rules()
 
     async def reload(self, reason: str = "api") -> ReloadOutcome:
-        """Reload rules and templates, one reload at a time."""
+        """Reload rules and templates, one reload at a time.
+
+        Whatever goes wrong while the new set is built (invalid rules, or an error the loader
+        did not foresee) is a failed reload: logged, counted, and the old rules keep running.
+        """
         async with self._reload_lock:
             try:
                 count = await self._core.reload_rules()
             except RulesInvalid as invalid:
-                metrics.RELOADS.labels("failure").inc()
-                metrics.LAST_RELOAD_SUCCESS.set(0)
-                log.error(
-                    "reload failed; the previous rules keep running",
-                    extra={"trigger": reason, "errors": [e["text"] for e in invalid.errors]},
-                )
-                return ReloadOutcome(rules=len(self._core.rules()), errors=invalid.errors)
+                return self._reload_failed(reason, invalid.errors)
+            except Exception as error:  # a bug in loading: its traceback helps fix it
+                return self._reload_failed(reason, [_unexpected_load_error(error)], error)
             metrics.RELOADS.labels("success").inc()
             metrics.LAST_RELOAD_SUCCESS.set(1)
             log.info("rules reloaded", extra={"trigger": reason, "rules": count})
             return ReloadOutcome(rules=count)
+
+    def _reload_failed(
+        self,
+        reason: str,
+        errors: Sequence[Mapping[str, Any]],
+        unexpected: Exception | None = None,
+    ) -> ReloadOutcome:
+        metrics.RELOADS.labels("failure").inc()
+        metrics.LAST_RELOAD_SUCCESS.set(0)
+        log.error(
+            "reload failed; the previous rules keep running",
+            exc_info=unexpected,
+            extra={"trigger": reason, "errors": [e["text"] for e in errors]},
+        )
+        return ReloadOutcome(rules=len(self._core.rules()), errors=errors)
 
     @property
     def _core(self) -> Core:
@@ -175,6 +194,7 @@ class Daemon:
             if not self._force:
                 log.warning("second stop signal: leaving pending notifications for next start")
             self._force = True
+            self._forced.set()
         self._stop.set()
 
     async def run(self) -> int:
@@ -218,6 +238,7 @@ class Daemon:
         self._start_background()
         self._install_signals()
         self.state = "ready"
+        self._taking_events = True
         log.info(
             "listening",
             extra={
@@ -239,6 +260,8 @@ class Daemon:
 
     async def _shutdown(self, http: HttpServer, delivering: asyncio.Task[None]) -> None:
         self.state = "draining"
+        await self._shutdown_delay()
+        self._taking_events = False
         log.info("shutting down: intake stopped, finishing requests in flight")
         await http.stop()
         for task in self._tasks:
@@ -257,6 +280,24 @@ class Daemon:
             extra={"delivered_while_draining": max(0, pending_before - left), "pending": left},
         )
         self._remove_signals()
+
+    async def _shutdown_delay(self) -> None:
+        """Keep serving, /readyz answering 503, so load balancers stop sending before intake
+        stops; a second stop request ends the wait."""
+        delay = self.settings.server.shutdown_delay
+        if delay <= 0 or self._force:
+            return
+        log.info(
+            "shutting down: /readyz answers 503; still taking events for the shutdown delay",
+            extra={"delay_seconds": delay},
+        )
+        waits = [
+            asyncio.ensure_future(self.clock.sleep(delay)),
+            asyncio.ensure_future(self._forced.wait()),
+        ]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
 
     def _start_background(self) -> None:
         self._spawn(self._sweep_forever(), "sweeper")
@@ -305,6 +346,12 @@ class Daemon:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+
+def _unexpected_load_error(error: Exception) -> dict[str, Any]:
+    """An error the rule loader raised that is not a RuleError, shaped like one."""
+    message = f"the rules could not be loaded: {type(error).__name__}: {error}"
+    return {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
 
 
 def api_server_settings(settings: Settings) -> ServerSettings:

@@ -7,7 +7,8 @@ fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
      "msg": "alert fired", "alert_id": "01J...", "rule": "critical_safety_event", ...}
 
 Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
-final line, whatever put it there: an exception message, a provider's answer, a URL.
+final line, whatever put it there: an exception message, a provider's answer, a URL. As a
+safety net, the user info and query values of any URL in a line are redacted too.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import orjson
-
+from alertd import jsonutil
 from alertd.config import LogSettings, Settings
+from alertd.redact import REDACTED, redact_urls
 
-REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
 
@@ -43,7 +43,7 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return jsonutil.dumps(line, default=str, option=jsonutil.OPT_NON_STR_KEYS).decode()
 
 
 class TextFormatter(logging.Formatter):
@@ -81,7 +81,7 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
         for secret in self.secrets:
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        return line
+        return redact_urls(line)
 
 
 def configure(
@@ -96,7 +96,7 @@ def configure(
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
     # Libraries that log every request at INFO would drown alertd's own lines.
-    for noisy in ("httpx", "httpcore", "uvicorn.error", "watchfiles"):
+    for noisy in ("uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

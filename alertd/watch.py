@@ -53,7 +53,14 @@ async def watch_rules(
         log.warning("rules.watch is on but none of the rule or template folders exist")
         return
     relevant = _relevant(rule_paths, templates)
-    log.info("watching rule and template files", extra={"folders": [str(f) for f in folders]})
+    # awatch puts its watches in place before its first await, so a line logged once this task
+    # first yields is written only when changes can no longer be missed: operators and tests
+    # may edit files as soon as they read it.
+    asyncio.get_running_loop().call_soon(
+        lambda: log.info(
+            "watching rule and template files", extra={"folders": [str(f) for f in folders]}
+        )
+    )
     async for changes in watchfiles.awatch(
         *folders,
         watch_filter=lambda _change, path: relevant(Path(path)),

@@ -18,3 +18,16 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_bad_channel_concurrency_stops_every_command_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    config = tmp_path / "alertd.toml"
+    config.write_text('[channels.webhook]\nurl = "http://127.0.0.1:9/x"\nconcurrency = "abc"\n')
+    assert main([command, "-c", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"alertd: error: {config}: [channels.webhook] concurrency: "
+        "expected a whole number, got 'abc'\n"
+    )

@@ -59,6 +59,9 @@ def test_relative_paths_resolve_against_the_config_folder() -> None:
         ({"dispatch": {"max_attempts": -1}}, "[dispatch] max_attempts: must not be negative"),
         ({"recipients": {"x": [1]}}, "[recipients] x: expected a list of strings"),
         ({"channels": {"pager": {"kind": "pagr"}}}, "kind 'pagr' is not one of"),
+        ({"dispatch": {"concurrency": 0}}, "[dispatch] concurrency: must be at least 1, got 0"),
+        ({"dispatch": {"rate_limit": -1}}, "[dispatch] rate_limit: must not be negative"),
+        ({"dispatch": {"timeout": 0}}, "[dispatch] timeout: must be more than 0 seconds"),
     ],
 )
 def test_invalid_settings_name_the_file_and_key(raw: dict, message: str) -> None:
@@ -82,3 +85,36 @@ def test_missing_and_broken_files_are_config_errors(tmp_path: Path) -> None:
     broken.write_text("[server\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_settings(broken)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"concurrency": "abc"}, "concurrency: expected a whole number, got 'abc'"),
+        ({"concurrency": 0}, "concurrency: must be at least 1, got 0"),
+        ({"concurrency": 2.5}, "concurrency: expected a whole number, got 2.5"),
+        ({"rate_limit": -1}, "rate_limit: must not be negative (0 is no limit)"),
+        ({"rate_limit": "fast"}, "rate_limit: expected a number, got 'fast'"),
+        ({"rate_limit": float("inf")}, "rate_limit: expected a finite number, got inf"),
+        ({"timeout": "5x"}, "timeout: invalid duration '5x'"),
+        ({"timeout": -1}, "timeout: must not be negative"),
+        ({"timeout": 0}, "timeout: must be more than 0 seconds"),
+    ],
+)  # fmt: skip
+def test_a_channels_dispatch_overrides_are_checked_at_load(table: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"channels": {"webhook": {"url": "http://x", **table}}})
+    assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.webhook] {message}")
+
+
+def test_a_channels_dispatch_overrides_read_like_the_dispatch_section() -> None:
+    settings = load(
+        {
+            "dispatch": {"concurrency": 8, "timeout": "20s"},
+            "channels": {"slack": {"rate_limit": 1, "timeout": "5s"}, "sms": {}},
+        }
+    )
+    slack = settings.channel_dispatch("slack")
+    assert (slack.concurrency, slack.rate_limit, slack.timeout) == (8, 1.0, 5.0)
+    assert settings.channels["slack"]["timeout"] == 5.0  # as the channel module reads it
+    assert settings.channel_dispatch("sms") == settings.dispatch

@@ -6,6 +6,7 @@ The real stack is exercised end to end in tests/e2e/, against a real `alertd run
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -41,6 +42,7 @@ class FakeCore:
     depth: int = 0
     rule_count: int = 3
     broken_rules: bool = False
+    reload_error: Exception | None = None  # raised by reload_rules, as a loader bug would
     steps: list[str] = field(default_factory=list)
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
@@ -62,6 +64,8 @@ class FakeCore:
         return [{"id": f"r{i}"} for i in range(self.rule_count)]
 
     async def reload_rules(self) -> int:
+        if self.reload_error is not None:
+            raise self.reload_error
         if self.broken_rules:
             raise RulesInvalid([RULE_ERROR])
         self.rule_count += 1
@@ -136,6 +140,21 @@ async def test_shutdown_stops_intake_then_drains_then_closes(tmp_path: Path) -> 
             await run.client.get("/healthz")
 
 
+async def test_during_the_shutdown_delay_readyz_is_503_and_events_are_taken(
+    tmp_path: Path,
+) -> None:
+    async with running(settings_for(tmp_path, shutdown_delay=600)) as run:
+        run.daemon.request_stop()
+        await asyncio.sleep(0.05)
+        ready = await run.client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (503, {"status": "draining"})
+        assert (await run.client.post("/v1/events", json={}, headers=AUTH)).status_code == 202
+        assert run.core.steps == ["deliver"]  # not draining yet
+        run.daemon.request_stop()  # a second request does not wait out the delay
+        assert await run.task == 0
+        assert run.core.steps == ["deliver", "drain 0", "close"]
+
+
 async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, shutdown_grace=7)) as run:
         run.daemon.request_stop()
@@ -144,7 +163,7 @@ async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
         assert "drain 0" in run.core.steps
 
 
-async def test_intake_sheds_load_while_the_outbox_is_over_its_bound(tmp_path: Path) -> None:
+async def test_intake_sheds_load_once_the_outbox_backlog_reaches_its_bound(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, max_outbox_backlog=100)) as run:
         run.core.depth = 100
         response = await run.client.post("/v1/events", json={}, headers=AUTH)
@@ -168,6 +187,30 @@ async def test_a_failed_reload_keeps_the_old_rules_and_is_counted(tmp_path: Path
         response = await run.client.post("/v1/reload", headers=AUTH)
         assert response.json() == {"status": "reloaded", "rules": 4}
         assert metrics.LAST_RELOAD_SUCCESS._value.get() == 1
+
+
+async def test_any_error_while_loading_new_rules_is_a_failed_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(settings_for(tmp_path)) as run:
+        run.core.reload_error = RecursionError("maximum recursion depth exceeded")
+        failures = metrics.RELOADS.labels("failure")._value.get()
+        metrics.LAST_RELOAD_SUCCESS.set(1)
+        with caplog.at_level(logging.ERROR, logger="alertd.daemon"):
+            response = await run.client.post("/v1/reload", headers=AUTH)
+            outcome = await run.daemon.reload(reason="SIGHUP")  # what SIGHUP runs
+        assert response.status_code == 422
+        message = "the rules could not be loaded: RecursionError: maximum recursion depth exceeded"
+        assert response.json()["details"] == [
+            {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
+        ]
+        assert outcome.errors == response.json()["details"]
+        assert metrics.RELOADS.labels("failure")._value.get() == failures + 2
+        assert metrics.LAST_RELOAD_SUCCESS._value.get() == 0
+        failed = [r for r in caplog.records if r.getMessage().startswith("reload failed")]
+        assert [r.__dict__["trigger"] for r in failed] == ["api", "SIGHUP"]
+        assert all(r.exc_info is not None for r in failed)  # the loader's bug, with its traceback
+        assert len((await run.client.get("/v1/rules", headers=AUTH)).json()["rules"]) == 3
 
 
 async def test_without_tokens_on_loopback_a_development_token_is_made_and_kept(

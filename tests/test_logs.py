@@ -56,6 +56,22 @@ def test_secrets_are_redacted_wherever_they_appear(restore_logging: None) -> Non
     assert "a table about cabs" in text  # "ab" is too short to count as a secret
 
 
+def test_urls_lose_their_user_info_and_query_values_in_every_line(
+    restore_logging: None,
+) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(format="json"), stream=out)
+    log = logging.getLogger("alertd.notify")
+    url = "http://bob:hunter2@hooks.example.com/alerts?token=abc123"
+    log.error("webhook %s failed: %s", url, f'library said "POST {url}"', extra={"url": url})
+    (line,) = out.getvalue().splitlines()
+    assert "hunter2" not in line and "abc123" not in line
+    record = orjson.loads(line)  # still valid JSON
+    public = "http://[redacted]@hooks.example.com/alerts?token=[redacted]"
+    assert record["msg"] == f'webhook {public} failed: library said "POST {public}"'
+    assert record["url"] == public
+
+
 def test_text_format_for_terminals(restore_logging: None) -> None:
     out = io.StringIO()
     logs.configure(LogSettings(format="text"), stream=out)

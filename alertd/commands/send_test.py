@@ -23,6 +23,7 @@ from alertd.notify.channels import build_channel
 from alertd.notify.errors import ChannelConfigError, DeliveryError, TemplateError
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
+from alertd.redact import public_recipient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -70,7 +71,8 @@ async def _send(settings: Settings, name: str, to: str | None) -> int:
     failed = 0
     try:
         for notification in notifications:
-            recipient = notification.recipient or "(no recipient configured)"
+            recipient = public_recipient(notification.kind, notification.recipient)
+            recipient = recipient or "(no recipient configured)"
             try:
                 receipt = await channel.send(notification)
             except DeliveryError as exc:

@@ -1,10 +1,12 @@
 """Checked rules -> `alertd.model.Rule`s whose conditions and keys are generated Python.
 
 Like Jinja, the compiler writes Python source from the syntax tree and compiles it once per
-load: a condition runs as one expression with no interpretive overhead, within a few percent of
-a hand-written lambda (see bench/README.md). User text never becomes source text: every literal,
-field name and pattern is passed in as a bound value (a closure variable of the generated
-factory), and the source only ever contains names the compiler made up.
+load. A condition is two functions: its fast path (alertd.dsl.fastpath), plain Python for
+well-formed events, within about 10% of a hand-written lambda (bench/README.md), and the
+checked condition, with every guard the semantics need, written here and compiled when the
+fast path first hands it an event. User text never becomes source text: every literal, field
+name and pattern is a bound value, a constant or a global of the generated code (`define`),
+and the source only ever contains names and placeholders the compiler made up.
 
 Constant folding runs first (`fold`), so `5m > 60` or `type == "x"` inside a matcher that knows
 the event's type cost nothing at run time. `compile_matcher` fuses the conditions of many rules
@@ -80,11 +82,21 @@ def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timest
     rules: list[Rule] = []
     for rule in checked:
         expr = fold(rule.condition)
+        nodes = walk(expr)
+        uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+        fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
         try:
-            functions = define(*_source(rule, expr, timestamp_field, constants=True))
+            functions = define(
+                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=True)
+            )
         except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-            functions = define(*_source(rule, expr, timestamp_field, constants=False))
+            functions = define(
+                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=False)
+            )
         condition = functions["condition"]
+        if "_checked" in condition.__code__.co_names:
+            namespace = condition.__globals__
+            namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
         setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
         count_key = functions.get("count_key", _no_key)
         suppress_key = functions.get("suppress_key", _no_key)
@@ -93,37 +105,68 @@ def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timest
 
 
 def _source(
-    rule: CheckedRule, expr: ast.Expr, timestamp_field: str, constants: bool
+    rule: CheckedRule,
+    expr: ast.Expr,
+    uses: Mapping[Slot, int],
+    timestamp_field: str,
+    *,
+    fast: bool,
+    constants: bool,
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
-    """The compiled functions of a rule (its shape, shared) and the values they use."""
-    # A field or path the condition reads twice (`location.latitude > 1 and ... < 2`) is
-    # read once, into a local, before the checked condition runs.
-    nodes = walk(expr)
-    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
-    reused = {
-        slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
-    }
-    slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
-    gen = Generator(rule.id, timestamp_field, slots=slots)
-    loads = [f"{local} = {gen.read(slot)}" for slot, local in slots.items()]
-    checked_body = _guarded(gen.condition(expr), gen.bad, "False", loads)
-    if uses_event_time(nodes):  # never evaluated twice: the clock moves in between
-        parts = [f"def condition(e):\n{checked_body}"]
+    """The compiled functions of a rule (its shape, shared) and the values they use: the
+    condition and the key functions. With `fast`, the condition is its fast path
+    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
+    checked condition itself."""
+    gen = Generator(rule.id, timestamp_field)
+    if not fast:
+        parts = [_checked_source(gen, expr, uses)]
     else:
-        fast = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(fast, expr, uses).body())
-        gen.bindings.update(fast.bindings)
+        plain = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
+        fast_body = "".join(f"        {line}\n" for line in FastPath(plain, expr, uses).body())
+        gen.bindings.update(plain.bindings)
         parts = [
             f"def condition(e):\n    try:\n{fast_body}"
-            "    except Exception:\n        return _checked(e)\n",
-            f"def _checked(e):\n{checked_body}",
+            "    except Exception:\n        return _checked(e)\n"
         ]
-    gen.slots = {}  # the key functions read for themselves
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
         if window is not None:
             none_key = "(" + "None, " * len(window.keys) + ")"
             parts.append(f"def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
     return _shape("".join(parts)), gen.bindings
+
+
+def _checked_source(gen: Generator, expr: ast.Expr, uses: Mapping[Slot, int]) -> str:
+    """The checked condition: every comparison guarded, every mismatch counted. A field or
+    path it reads twice (`location.latitude > 1 and ... < 2`) is read once, into a local."""
+    reused = {
+        slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
+    }
+    gen.slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
+    loads = [f"{local} = {gen.read(slot)}" for slot, local in gen.slots.items()]
+    source = f"def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"
+    gen.slots = {}
+    return source
+
+
+def _checked_later(
+    rule_id: str,
+    timestamp_field: str,
+    expr: ast.Expr,
+    uses: Mapping[Slot, int],
+    namespace: dict[str, Any],
+) -> Callable[[Event], bool]:
+    """The checked condition, compiled when the fast path in `namespace` first needs it: for
+    many rules never, so loading does not write it (half the code a rule compiles to)."""
+
+    def first_call(event: Event) -> bool:
+        gen = Generator(rule_id, timestamp_field)
+        checked: Callable[[Event], bool] = define(
+            _shape(_checked_source(gen, expr, uses)), gen.bindings
+        )["condition"]
+        namespace["_checked"] = checked  # later calls go straight to it
+        return checked(event)
+
+    return first_call
 
 
 def clear_caches() -> None:
@@ -160,7 +203,7 @@ def define(codes: Sequence[CodeType], bindings: Mapping[str, Any]) -> dict[str, 
 
     A bound value is a constant of the function where its name was written in the source as a
     placeholder string (`'_bf_2'`, see Generator), otherwise a global: reading a constant is
-    the fastest there is, a global costs a call ~10% more, a closure variable ~15% more
+    the fastest there is, a global costs a short call 5-10% more, a closure variable ~15% more
     (bench/README.md). Each function gets its own copy of the code, so rules of one shape do
     not share the interpreter's per-instruction caches either.
     """

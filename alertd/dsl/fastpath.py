@@ -61,6 +61,48 @@ def conjuncts(expr: ast.Expr) -> list[ast.Expr]:
     return [expr]
 
 
+def _case_of(node: ast.Expr) -> tuple[str, ast.Expr] | None:
+    """`lower(field)` -> ("lower", field); None for anything else."""
+    node = _unwrapped(node)
+    if isinstance(node, ast.Call) and node.name in ("lower", "upper"):
+        (argument,) = node.args
+        if slot_of(_unwrapped(argument)) is not None:
+            return node.name, _unwrapped(argument)
+    return None
+
+
+def _is_arithmetic(left: ast.Expr, right: ast.Expr) -> bool:
+    """Whether two sides of an ordering are numbers computed from fields: one surely a number,
+    the other too or a field, and one of them computed."""
+    sides = (left, right)
+    if not any(isinstance(_unwrapped(side), ast.Binary) for side in sides):
+        return False
+    if not all(_is_number(side) or slot_of(_unwrapped(side)) is not None for side in sides):
+        return False
+    return _is_number(left) or _is_number(right)
+
+
+def _unwrapped(node: ast.Expr) -> ast.Expr:
+    while isinstance(node, ast.MacroRef):
+        node = node.body
+    return node
+
+
+def _is_number(node: ast.Expr) -> bool:
+    """Whether the node is surely a number when Python computes it without raising (booleans
+    aside): a number literal; `a - b` or `a / b` of numbers and fields (Python refuses strings,
+    lists and nulls there); `a + b` with one side surely a number."""
+    node = _unwrapped(node)
+    if isinstance(node, ast.Literal):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Binary) and node.op in ("+", "-", "/"):
+        left, right = node.left, node.right
+        if not all(_is_number(s) or slot_of(_unwrapped(s)) is not None for s in (left, right)):
+            return False
+        return node.op != "+" or _is_number(left) or _is_number(right)
+    return False
+
+
 def uses_event_time(nodes: Iterable[ast.Expr]) -> bool:
     """Whether an expression (all its nodes) reads the clock (`hour()` of an event without a
     timestamp): such a condition has no fast path, so that it is never evaluated twice."""
@@ -101,9 +143,13 @@ class FastPath:
         if not isinstance(node, ast.Binary):
             return None
         op, subject, operand = node.op, node.left, node.right
+        if op in _ORDERING and _is_arithmetic(subject, operand):
+            return self.arithmetic_test(node)  # `speed > limit + 10`
         if op in _FLIP and isinstance(subject, ast.Literal):
             op, subject, operand = _FLIP[op], operand, subject
-        if slot_of(subject) is None:  # a test of a computed value: the checked form
+        if _case_of(subject) is not None:  # `lower(fleet_id) == "f-13"`
+            return self.case_test(subject, op, operand)
+        if slot_of(subject) is None:  # a test of another computed value: the checked form
             return None
         if op in ("in", "not in"):
             members = single_kind(operand)
@@ -176,11 +222,59 @@ class FastPath:
             if any(_ORDER_TESTS[op](b, value) for b in (False, True)):
                 condition += f" and {t}.__class__ is not bool"
             return condition, self.mismatch(t, "is bool")
+        # Two identity tests cost less than a tuple's `in`, and most readings are floats.
         if op == "!=":
-            condition += f" and {t}.__class__ in _NUM"
+            condition += f" and ({t}.__class__ is float or {t}.__class__ is int)"
         elif value in (0, 1):  # false == 0 and true == 1 in Python
             condition += f" and {t}.__class__ is not bool"
-        return condition, self.mismatch(t, "not in _NUM")
+        return condition, self.mismatch(t, f"is not float and {t}.__class__ is not int")
+
+    def case_test(self, call: ast.Expr, op: str, operand: ast.Expr) -> tuple[str, str] | None:
+        """A string test of `lower(field)` or `upper(field)`: str.lower raises for any other
+        kind (AttributeError), so what it gives is a string."""
+        case = _case_of(call)
+        if case is None or op not in ("==", "!=", "in", "not in"):
+            return None
+        name, field = case
+        if op in ("in", "not in"):
+            members = single_kind(operand)
+            if members is None or members[0] != "string":
+                return None
+            text = self.gen.bind_new(members[1], "set")
+        elif isinstance(operand, ast.Literal) and isinstance(operand.value, str):
+            text = self.gen.bind(operand.value)
+        else:
+            return None
+        read, _ = self.subject(field)
+        return f"{read}.{name}() {op} {text}", "False"
+
+    def arithmetic_test(self, node: ast.Binary) -> tuple[str, str]:
+        """Numbers ordered after `+`, `-` or `/`: Python raises for every kind but numbers and
+        booleans there (one side is surely a number, see `_is_number`); no field read may be
+        a boolean, on either branch."""
+        fields: list[str] = []
+        condition = f"{self.number(node.left, fields)} {node.op} {self.number(node.right, fields)}"
+        unproven = [t for t in fields if self.proven.get(t) != "number"]
+        for t in fields:
+            self.proven[t] = "number"
+        if not unproven:
+            return condition, "False"
+        booleans = " or ".join(f"{t}.__class__ is bool" for t in unproven)
+        condition += "".join(f" and {t}.__class__ is not bool" for t in unproven)
+        return condition, f"({booleans}) and {RECHECK}(True)"
+
+    def number(self, node: ast.Expr, fields: list[str]) -> str:
+        """Python for a numeric operand (`_is_number` or a field); the locals of the fields it
+        reads go in `fields`."""
+        node = _unwrapped(node)
+        if isinstance(node, ast.Literal):
+            return self.gen.bind(node.value)
+        if isinstance(node, ast.Binary):
+            left, right = self.number(node.left, fields), self.number(node.right, fields)
+            return f"({left} {node.op} {right})"
+        read, t = self.subject(node)
+        fields.append(t)
+        return read
 
     def mismatch(self, local: str, kind_test: str) -> str:
         """The answer when a test failed: false, unless the value is of another kind."""

@@ -21,6 +21,7 @@ from alertd.dsl.compiler import (
     CONDITION_ATTRIBUTE,
     KIND_GUARDS,
     TYPE_FIELD,
+    FoldedConstant,
     Generator,
     Kind,
     compile_source,
@@ -43,6 +44,15 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
     With `event_type`, every event it is given has that type. Rules that were not compiled
     from the rule language are called as they are.
     """
+    try:
+        return _matcher(rules, event_type, constants=True)
+    except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
+        return _matcher(rules, event_type, constants=False)
+
+
+def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> Matcher:
+    """compile_matcher; with `constants`, the fast path's literals are constants of the code
+    (see compiler.define)."""
     known = {TYPE_FIELD: event_type} if event_type is not None else {}
     exprs: list[ast.Expr | None] = []
     for rule in rules:
@@ -58,8 +68,8 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
     bindings: dict[str, Any] = {}
     load = []
     for slot, local in slots.items():
-        key = f"_k{local}"
-        bindings[key] = slot[-1]
+        bindings[f"_k{local}"] = slot[-1]
+        key = repr(f"_k{local}") if constants else f"_k{local}"
         if len(slot) == 1:
             load.append(f"{local} = e.get({key})")
         else:
@@ -77,7 +87,9 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
             continue
         timestamp_field = getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field
         checked = Generator(rule.id, timestamp_field, prefix=f"_{i}", slots=slots)
-        plain = Generator(rule.id, timestamp_field, prefix=f"_{i}p", slots=slots, kinds=kinds)
+        plain = Generator(
+            rule.id, timestamp_field, prefix=f"_{i}p", slots=slots, kinds=kinds, constants=constants
+        )
         fast.append(f"if {plain.condition(expr)}: out.append(_r{i})")
         general += [
             "try:",

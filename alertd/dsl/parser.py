@@ -244,7 +244,7 @@ class _Tables:
                 stack.append(actions[stack[-1]][symbol][1])
         while True:  # the end of the text: reduce until the start symbol is complete
             action = actions[stack[-1]].get("$END")
-            if action is None:
+            if action is None or action[0]:
                 raise _Refused
             size, symbol, build = action[1]
             children = values[-size:] if size else []

@@ -38,6 +38,7 @@ class DeliveryState:
 
     id: str
     channel: str
+    kind: str
     recipient: str
     state: str  # pending | sent | failed | dead
     attempts: int

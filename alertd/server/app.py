@@ -8,6 +8,7 @@ listed in `ROUTES` below and described in openapi.yaml; a test keeps the two equ
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +16,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any, Protocol
 
-import orjson
-import yaml
-
-from alertd import metrics
+from alertd import jsonutil, metrics, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
@@ -41,6 +39,7 @@ log = logging.getLogger("alertd.server")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
+CURSOR = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a page's `next`: the id (a ULID) of its last alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +257,13 @@ class Api:
 
     @cached_property
     def openapi_json(self) -> bytes:
-        return orjson.dumps(openapi_spec())
+        return jsonutil.dumps(openapi_spec())
 
 
 def openapi_spec() -> dict[str, Any]:
     """The OpenAPI description shipped beside this module."""
     text = resources.files("alertd.server").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    spec: dict[str, Any] = yaml.safe_load(text)
+    spec: dict[str, Any] = yamlutil.load(text)
     return spec
 
 
@@ -332,13 +331,16 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
             raise _bad_query("limit", f"a whole number from 1 to {MAX_PAGE}")
         limit = int(limit_text)
+    cursor = one("cursor")
+    if cursor is not None and not CURSOR.fullmatch(cursor):
+        raise _bad_query("cursor", "the `next` of a previous page")
     return AlertQuery(
         rule=one("rule"),
         priority=priority,
         status=status,
         since=_time_param("since", one("since")),
         limit=limit,
-        cursor=one("cursor"),
+        cursor=cursor,
     )
 
 
@@ -362,8 +364,8 @@ def _acked_by(body: bytes) -> str:
     if not body.strip():
         return ""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        data = jsonutil.loads(body)
+    except jsonutil.JSONDecodeError as exc:
         raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")

@@ -1,7 +1,8 @@
 """The JSON shapes of the API's answers (openapi.yaml describes them; tests keep the two equal).
 
-Times are ISO-8601 UTC with milliseconds and a `Z`. A webhook recipient is shown without its
-query string or user info, where providers put credentials.
+Times are ISO-8601 UTC with milliseconds and a `Z`. Recipients are shown in their public form
+(alertd.redact: a URL without its user info and query, a push topic or token as a short prefix)
+and delivery errors with the URLs in them redacted.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from alertd.engine.state import AlertRecord
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
+from alertd.redact import public_recipient, redact_urls
 
 
 def iso(moment: float | None) -> str | None:
@@ -53,10 +54,10 @@ def delivery_view(delivery: DeliveryState) -> dict[str, Any]:
     return {
         "id": delivery.id,
         "channel": delivery.channel,
-        "recipient": _public_recipient(delivery.recipient),
+        "recipient": public_recipient(delivery.kind, delivery.recipient),
         "state": delivery.state,
         "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
+        "last_error": None if delivery.last_error is None else redact_urls(delivery.last_error),
         "sent_at": iso(delivery.sent_at),
         "next_attempt_at": iso(delivery.next_attempt_at),
     }
@@ -86,13 +87,3 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "enabled": rule.enabled,
         "location": str(rule.location) if rule.location is not None else None,
     }
-
-
-def _public_recipient(recipient: str) -> str:
-    if "://" not in recipient:
-        return recipient
-    parts = urlsplit(recipient)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -102,7 +102,12 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def write_setup(
-    home: Path, receiver_url: str, *, shutdown_grace: str = "5s", watch: bool = False
+    home: Path,
+    receiver_url: str,
+    *,
+    shutdown_grace: str = "5s",
+    shutdown_delay: str = "0s",
+    watch: bool = False,
 ) -> None:
     """rules/safety.rules and an alertd.toml whose webhook channel posts to `receiver_url`."""
     (home / "rules").mkdir(parents=True, exist_ok=True)
@@ -114,6 +119,7 @@ ingest_tokens = ["{INGEST_TOKEN}"]
 admin_tokens = ["{ADMIN_TOKEN}"]
 max_body_bytes = 100000
 shutdown_grace = "{shutdown_grace}"
+shutdown_delay = "{shutdown_delay}"
 
 [rules]
 paths = ["rules"]

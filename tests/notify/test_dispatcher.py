@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,36 @@ async def test_new_rows_go_out_when_woken(
     assert dispatcher.depth == 0
 
 
+async def test_submitted_notifications_go_out_once_even_if_the_outbox_is_read_too(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    from alertd.notify.outbox import enqueue
+    from alertd.notify.plan import plan
+    from alertd.notify.render import Renderer
+
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    renderer = Renderer.load(settings.rules.templates, settings.notify)
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.05)
+    batches = []
+    for i in range(3):  # as the daemon does: enqueue in a transaction, commit, submit
+        batch = plan(make_alert(id=f"01KDSUBMIT{i}"), settings, renderer, SYSTEM_CLOCK.now())
+        with outbox.connection:
+            outbox.connection.execute("BEGIN")
+            enqueue(outbox.connection, batch)
+        batches.append(batch)
+    dispatcher.wake()  # someone else also says "read the outbox"
+    for batch in batches:
+        dispatcher.submit(batch)
+    await dispatcher.drain(grace=5)
+    await running
+    keys = sorted(r.headers["Idempotency-Key"] for r in http_server.requests)
+    assert keys == ["01KDSUBMIT0.1", "01KDSUBMIT1.1", "01KDSUBMIT2.1"]
+    assert outbox.pending_count() == 0
+    assert dispatcher.depth == 0
+
+
 async def test_rate_limit_spaces_sends_on_the_clock(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
 ) -> None:
@@ -318,6 +349,69 @@ async def test_a_channel_without_config_fails_visibly(
     await Dispatcher(settings, outbox, clock).run(burst=True)
     (state,) = outbox.states(alert.id)
     assert (state.state, state.last_error) == ("failed", "[channels.slack] is not configured")
+
+
+async def test_a_channel_whose_lane_cannot_be_built_fails_visibly_and_others_still_send(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
+) -> None:
+    # Settings made in code skip the file's checks: the dispatcher must survive them anyway.
+    checked = make_settings(
+        tmp_path,
+        channels={
+            "webhook": {"url": f"{http_server.url}/hook"},
+            "partner": {"kind": "webhook", "url": f"{http_server.url}/partner"},
+        },
+    )
+    broken = {**checked.channels["webhook"], "concurrency": "abc"}
+    settings = replace(checked, channels={**checked.channels, "webhook": broken})
+    alert = make_alert(notify=(NotifyTarget("webhook"), NotifyTarget("partner")))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    webhook, partner = outbox.states(alert.id)
+    assert (webhook.state, webhook.last_error) == (
+        "failed",
+        f"{tmp_path / 'alertd.toml'}: [channels.webhook] concurrency: "
+        "expected a whole number, got 'abc'",
+    )
+    assert partner.state == "sent"
+    assert [r.path for r in http_server.requests] == ["/partner"]
+
+
+async def test_delivery_logs_and_errors_show_a_webhook_url_without_its_credentials(
+    tmp_path: Path,
+    http_server: HttpServer,
+    outbox: Outbox,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    http_server.handler = answers(500)
+    secret_url = http_server.url.replace("://", "://bob:hunter2@") + "/hook?token=abc123"
+    settings = webhook_settings(tmp_path, secret_url)
+    enqueue_alert(outbox, settings, make_alert(), clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert [r.query for r in http_server.requests] == [{"token": "abc123"}] * 2  # sent as is
+    retried, sent = (r.getMessage() for r in caplog.records if r.name == "alertd.notify")
+    public = f"'{http_server.url}/hook'"
+    assert f"webhook notification {make_alert().id}.1 to {public} failed (attempt 1)" in retried
+    assert f"webhook {http_server.url}/hook answered HTTP 500" in retried
+    assert f"to {public} sent (attempt 2)" in sent
+    assert "hunter2" not in caplog.text and "abc123" not in caplog.text
+
+
+async def test_a_push_recipient_is_logged_as_a_short_prefix(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        tmp_path, dispatch={"dry_run": True}, channels={"push": {"topic": "fleet-alerts-7f3a"}}
+    )
+    alert = make_alert(notify=(NotifyTarget("push"),))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert f"dry run: push notification {alert.id}.1 to 'flee…'" in caplog.text
+    assert f"push notification {alert.id}.1 to 'flee…' sent" in caplog.text
+    assert "fleet-alerts-7f3a" not in caplog.text
 
 
 async def test_dry_run_logs_every_notification_instead_of_sending(

@@ -388,7 +388,7 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
             "status": "acked",
             "since": "2026-01-01T00:00:00Z",
             "limit": "10",
-            "cursor": "01JH",
+            "cursor": "01JH0000000000000000000000",
         },
         headers=ADMIN,
     )
@@ -401,7 +401,7 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
             status="acked",
             since=1767225600.0,
             limit=10,
-            cursor="01JH",
+            cursor="01JH0000000000000000000000",
         )
     ]
 
@@ -415,6 +415,8 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         ("limit=5000", "query parameter 'limit'"),
         ("since=yesterday", "query parameter 'since': expected ISO-8601"),
         ("since=2026-01-01T00:00:00", "query parameter 'since': expected a time with a zone"),
+        ("cursor=zzz", "query parameter 'cursor': expected the `next` of a previous page"),
+        ("cursor=01jh0000000000000000000000", "query parameter 'cursor'"),
     ],
 )
 async def test_bad_alert_filters_are_400(served: Served, query: str, message: str) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertd.server.asgi import HttpError
-from alertd.server.decode import Limits, decode_events, decompress, media_type
+from alertd.server.decode import Limits, decode_events, decompress, invalid_batch, media_type
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
@@ -82,3 +82,16 @@ def test_invalid_utf8_is_a_clear_error() -> None:
     with pytest.raises(HttpError) as caught:
         decode_events(b'{"driver": "\xff\xfe"}', "application/json", Limits())
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("bad", "total", "message"),
+    [
+        (1, 1, "1 of 1 event is invalid; nothing was accepted"),
+        (1, 3, "1 of 3 events is invalid; nothing was accepted"),
+        (2, 3, "2 of 3 events are invalid; nothing was accepted"),
+    ],
+)
+def test_the_rejection_message_counts_in_good_english(bad: int, total: int, message: str) -> None:
+    error = invalid_batch([{"index": i, "error": "x"} for i in range(bad)], total)
+    assert (error.status, error.message) == (400, message)

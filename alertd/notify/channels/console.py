@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import orjson
-
+from alertd import jsonutil
 from alertd.notify.notification import Notification
+from alertd.redact import public_recipient
 
 log = logging.getLogger("alertd.notify.console")
 
@@ -22,8 +22,8 @@ class ConsoleChannel:
             "dry run: %s notification %s to %r: %s",
             notification.channel,
             notification.id,
-            notification.recipient,
-            orjson.dumps(notification.content).decode(),
+            public_recipient(notification.kind, notification.recipient),
+            jsonutil.dumps(notification.content).decode(),
         )
         return "logged (dry run)"
 

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import orjson
 
+from alertd import jsonutil
 from alertd.clock import Clock
 from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
+from alertd.redact import public_url
 
 KEYS = (
     "provider", "base_url", "to", "urgent_to", "topic", "urgent_topic", "token",
@@ -80,10 +81,10 @@ class NtfyChannel:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        provider = f"ntfy {self.base_url}"
+        provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers=headers,
             provider=provider,
         )
@@ -91,6 +92,8 @@ class NtfyChannel:
         detail = answer.get("error") if isinstance(answer, dict) else None
         response.raise_for_status(self.clock.now(), provider, detail)
         message_id = answer.get("id") if isinstance(answer, dict) else None
+        if not message_id:
+            return f"ntfy answered HTTP {response.status} without a message id"
         return f"ntfy message {message_id}"
 
     async def aclose(self) -> None:
@@ -139,7 +142,7 @@ class FcmChannel:
         async with self._token_lock:
             if self._token is not None and self.clock.now() < self._token_expires:
                 return self._token
-            provider = f"FCM token endpoint {self.token_uri}"
+            provider = f"FCM token endpoint {public_url(self.token_uri)}"
             response = await self.http.post(
                 self.token_uri,
                 data={"grant_type": JWT_BEARER, "assertion": self._assertion()},
@@ -179,7 +182,7 @@ class FcmChannel:
         provider = "FCM"
         response = await self.http.post(
             self.send_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             provider=provider,
         )
@@ -193,6 +196,8 @@ class FcmChannel:
             detail = f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")
         response.raise_for_status(self.clock.now(), provider, detail)
         name = answer.get("name") if isinstance(answer, dict) else None
+        if not name:
+            return f"FCM answered HTTP {response.status} without a message name"
         return f"FCM message {name}"
 
     async def aclose(self) -> None:
@@ -213,8 +218,8 @@ def _service_account(config: Table) -> dict[str, Any]:
     else:
         raise config.error(key, "is required for provider fcm")
     try:
-        account = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        account = jsonutil.loads(text)
+    except jsonutil.JSONDecodeError:
         raise config.error(key, "is not valid JSON") from None
     if not isinstance(account, dict):
         raise config.error(key, "expected a service account JSON object")

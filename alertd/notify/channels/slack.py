@@ -24,6 +24,7 @@ from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import http_error
+from alertd.redact import public_url
 
 KEYS = ("token", "channel", "urgent_channel", "base_url")
 
@@ -96,9 +97,12 @@ class SlackChannel:
         except Exception as exc:  # aiohttp's connection errors and timeouts
             text = str(exc) or type(exc).__name__
             raise DeliveryError(
-                f"Slack {self.base_url}: cannot reach the API: {text}", retryable=True
+                f"Slack {public_url(self.base_url)}: cannot reach the API: {text}", retryable=True
             ) from exc
-        return f"Slack message ts={response.get('ts')} in {response.get('channel')}"
+        ts, channel = response.get("ts"), response.get("channel")
+        if not ts:
+            return "Slack answered ok but without the message's ts"
+        return f"Slack message ts={ts} in {channel}" if channel else f"Slack message ts={ts}"
 
     async def aclose(self) -> None:
         return None

@@ -21,6 +21,7 @@ from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import is_retryable_status
+from alertd.redact import public_url
 
 KEYS = ("account_sid", "auth_token", "from", "messaging_service_sid", "to", "urgent_to", "base_url")
 
@@ -75,9 +76,12 @@ class SmsChannel:
             raise DeliveryError(f"Twilio: {exc}", retryable=True) from exc
         except Exception as exc:  # aiohttp's connection errors and timeouts
             raise DeliveryError(
-                f"Twilio {self.base_url}: cannot reach the API: {_describe(exc)}", retryable=True
+                f"Twilio {public_url(self.base_url)}: cannot reach the API: {_describe(exc)}",
+                retryable=True,
             ) from exc
-        return f"Twilio message {message.sid} {message.status}"
+        if not message.sid:
+            return "Twilio accepted the request but answered without a message SID"
+        return f"Twilio message {message.sid} {message.status or '(no status given)'}"
 
     async def aclose(self) -> None:
         if self._http is not None:

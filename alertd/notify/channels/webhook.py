@@ -1,4 +1,5 @@
-"""The webhook channel: the rendered JSON body POSTed with httpx, signed with HMAC-SHA256.
+"""The webhook channel: the rendered JSON body POSTed through the channels' shared HTTP client
+(alertd.notify.channels.http), signed with HMAC-SHA256.
 
 Headers on every request:
     Content-Type: application/json
@@ -22,6 +23,7 @@ from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
+from alertd.redact import public_url
 
 KEYS = ("url", "urgent_url", "secret", "headers")
 SIGNATURE_HEADER = "X-Alertd-Signature"
@@ -62,7 +64,7 @@ class WebhookChannel:
         headers = {**self.headers, "Idempotency-Key": notification.id, TIMESTAMP_HEADER: timestamp}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, timestamp, body)
-        provider = f"webhook {url}"
+        provider = f"webhook {public_url(url)}"
         response = await self.http.post(url, content=body, headers=headers, provider=provider)
         response.raise_for_status(self.clock.now(), provider)
         return f"HTTP {response.status}"
