@@ -14,7 +14,7 @@ them behind its back. Changes (windows set or popped, alerts added) are written 
 the transaction block they were made in ends -- one statement per table for a whole batch --
 and a block that fails reloads the windows from the rolled-back database.
 
-Keys, events and labels are stored as JSON (orjson; values JSON cannot hold become strings).
+Keys, events and labels are stored as JSON (values JSON cannot hold become strings).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-import orjson
-
+from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
@@ -361,7 +360,7 @@ class SQLiteStore:
         for rule_id, key, fired_at, until, suppressed in suppressions:
             self.suppressions(rule_id).entries[_key(key)] = (fired_at, until, suppressed)
         for rule_id, key, within, times, events in windows:
-            window = CountWindow.of(within, orjson.loads(times), orjson.loads(events))
+            window = CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
             self.count_windows(rule_id).entries[_key(key)] = window
 
     def _roll_back(self) -> None:
@@ -376,12 +375,12 @@ class SQLiteStore:
 
 
 def _json(value: object) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return jsonutil.dumps(value, default=str).decode()
 
 
 def _key(text: str) -> Key:
     """A key read back from JSON: lists become tuples again, as the engine keyed them."""
-    return tuple(_frozen(value) for value in orjson.loads(text))
+    return tuple(_frozen(value) for value in jsonutil.loads(text))
 
 
 def _frozen(value: object) -> object:
@@ -421,16 +420,16 @@ def _record(row: tuple[Any, ...]) -> AlertRecord:
         rule_id=row[1],
         rule_name=row[2],
         priority=row[3],
-        key=tuple(orjson.loads(row[4])),
-        event=orjson.loads(row[5]),
+        key=tuple(jsonutil.loads(row[4])),
+        event=jsonutil.loads(row[5]),
         fired_at=row[6],
         received_at=row[7],
         suppressed_count=row[8],
-        labels=orjson.loads(row[9]),
-        count_events=orjson.loads(row[10]),
+        labels=jsonutil.loads(row[9]),
+        count_events=jsonutil.loads(row[10]),
         description=row[11],
         notify=tuple(
-            NotifyTarget(channel, tuple(groups)) for channel, groups in orjson.loads(row[12])
+            NotifyTarget(channel, tuple(groups)) for channel, groups in jsonutil.loads(row[12])
         ),
         template=row[13],
     )
