@@ -7,12 +7,14 @@ commits behind the caller's back, and callers that share `connection` group thei
 with `transaction()` too. WAL journal, so readers never block the writer, and by default
 `synchronous = FULL`: a commit that returned is on disk even if the machine loses power.
 
-The live windows are also held in memory, read once when the store opens: the database is
-their durable copy, not where the engine looks them up. The store is the daemon's own (several
-daemons share state through a Redis store instead, see state.py), so nothing else changes
-them behind its back. Changes (windows set or popped, alerts added) are written together when
-the transaction block they were made in ends -- one statement per table for a whole batch --
-and a block that fails reloads the windows from the rolled-back database.
+The live windows are also held in memory, read when the store opens: the database is their
+durable copy, not where the engine looks them up. Changes (windows set or popped, alerts
+added) are written together when the transaction block they were made in ends -- one
+statement per table for a whole batch. Every write of windows also counts up a version number
+in the database, which each transaction block compares with the version in memory when it
+begins: if they differ, the transaction that held the last writes was rolled back by whoever
+owned it (the daemon commits groups of batches itself) or another process wrote windows, and
+the windows are read again. A block that fails reloads them from the rolled-back database.
 
 Keys, events and labels are stored as JSON (values JSON cannot hold become strings).
 """
@@ -59,6 +61,12 @@ CREATE TABLE IF NOT EXISTS count_window (
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
+
+CREATE TABLE IF NOT EXISTS window_version (
+    only INTEGER PRIMARY KEY CHECK (only = 0),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO window_version VALUES (0, 0);
 
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY,
@@ -160,6 +168,7 @@ class SQLiteStore:
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
         self._new_alerts: list[Alert] = []
+        self._version = -1  # of the windows in memory: none yet
         self._load_windows()
 
     @contextmanager
@@ -177,6 +186,7 @@ class SQLiteStore:
             try:
                 connection.execute(f"SAVEPOINT {name}")
                 try:
+                    self._catch_up()
                     yield
                     self._write_changes()
                 except BaseException:
@@ -190,6 +200,7 @@ class SQLiteStore:
             return
         self._execute("BEGIN IMMEDIATE")
         try:
+            self._catch_up()
             yield
             self._write_changes()
         except sqlite3.Error as exc:
@@ -307,6 +318,11 @@ class SQLiteStore:
     def _write_changes(self) -> None:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
+        if any(table.changed for table in self._suppressions.values()) or any(
+            table.changed for table in self._windows.values()
+        ):
+            self.connection.execute("UPDATE window_version SET version = version + 1")
+            self._version += 1
         for rule_id, suppressions in self._suppressions.items():
             if suppressions.changed:
                 stored, deleted = suppressions.take_changes()
@@ -348,13 +364,20 @@ class SQLiteStore:
             for table in tables.values():  # the engine holds these: refill, never replace
                 table.entries.clear()
                 table.changed.clear()
+        connection = self.connection
+        reading = not connection.in_transaction  # then read all three in one snapshot
         try:
-            suppressions = self.connection.execute(
+            if reading:
+                connection.execute("BEGIN")
+            self._version = self._stored_version()
+            suppressions = connection.execute(
                 "SELECT rule_id, key, fired_at, until, suppressed FROM suppression"
             ).fetchall()
-            windows = self.connection.execute(
+            windows = connection.execute(
                 "SELECT rule_id, key, within, times, events FROM count_window"
             ).fetchall()
+            if reading:
+                connection.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
         for rule_id, key, fired_at, until, suppressed in suppressions:
@@ -362,6 +385,16 @@ class SQLiteStore:
         for rule_id, key, within, times, events in windows:
             window = CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
             self.count_windows(rule_id).entries[_key(key)] = window
+
+    def _catch_up(self) -> None:
+        """At the start of a block: reread the windows if the file no longer holds the ones in
+        memory (their transaction was rolled back, or another process wrote)."""
+        if self._stored_version() != self._version:
+            self._load_windows()
+
+    def _stored_version(self) -> int:
+        version: int = self.connection.execute("SELECT version FROM window_version").fetchone()[0]
+        return version
 
     def _roll_back(self) -> None:
         self.connection.rollback()

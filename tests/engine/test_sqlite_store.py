@@ -118,6 +118,34 @@ def test_a_failing_callers_transaction_rolls_back_alerts_and_windows_together(
     store.close()
 
 
+def test_a_transaction_the_caller_rolls_back_itself_leaves_no_window_behind(
+    tmp_path: Path,
+) -> None:
+    """The daemon begins and commits a group of batches on the connection itself; windows
+    the store holds in memory must follow a rollback it did not see."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+    store.connection.execute("BEGIN IMMEDIATE")
+    assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
+    store.connection.rollback()
+    assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]  # not the lost attempt's
+    assert replay(engine, [event(1, vehicle_id="v1")]) == ["suppressed"]
+    store.close()
+
+
+def test_two_stores_on_one_file_see_each_others_windows(tmp_path: Path) -> None:
+    rule = make_rule("crit", suppress=(300, ("vehicle_id",)))
+    first, second = SQLiteStore(tmp_path / "state.db"), SQLiteStore(tmp_path / "state.db")
+    one, other = make_engine(rule, store=first), make_engine(rule, store=second)
+    assert replay(one, [event(0, vehicle_id="v1")]) == ["fired"]
+    assert replay(other, [event(1, vehicle_id="v1")]) == ["suppressed"]
+    assert replay(one, [event(2, vehicle_id="v1")]) == ["suppressed"]
+    [fired] = other.process(event(300, vehicle_id="v1"), T0)
+    assert fired.alert is not None and fired.alert.suppressed_count == 2
+    first.close()
+    second.close()
+
+
 def test_a_nested_transaction_that_fails_undoes_only_its_own_writes(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db")
     suppressions = store.suppressions("crit")
