@@ -43,7 +43,7 @@ class ServerSettings:
     max_batch_events: int = 10_000
     max_json_depth: int = 32
     max_string_length: int = 65_536
-    max_outbox_backlog: int = 100_000  # pending notifications before /v1/events sheds load
+    max_outbox_backlog: int = 100_000  # /v1/events sheds load once this many are pending
     max_inflight_requests: int = 256
     shutdown_grace: Duration = Duration(10.0)
     shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops

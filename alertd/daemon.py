@@ -45,7 +45,7 @@ EXIT_RULES = 1  # the rules are invalid at start
 EXIT_FAILED = 1  # the dispatcher died: exit non-zero so a supervisor restarts alertd
 EXIT_CONFIG = 2
 
-BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is over its bound
+BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is at its bound
 DRAINING_RETRY_AFTER = 1.0  # another instance (or this one, restarted) will take it soon
 DEV_TOKEN_FILE = "dev-token"
 

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import orjson
-
+from alertd import jsonutil
 from alertd.config import LogSettings, Settings
 from alertd.redact import REDACTED, redact_urls
 
@@ -44,7 +43,7 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return jsonutil.dumps(line, default=str, option=jsonutil.OPT_NON_STR_KEYS).decode()
 
 
 class TextFormatter(logging.Formatter):
@@ -97,7 +96,7 @@ def configure(
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
     # Libraries that log every request at INFO would drown alertd's own lines.
-    for noisy in ("httpx", "httpcore", "uvicorn.error", "watchfiles"):
+    for noisy in ("uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

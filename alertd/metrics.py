@@ -6,6 +6,8 @@ Hot paths add up counts per batch and increment once, not once per event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -57,6 +59,13 @@ EVALUATION_ERRORS = Counter(
     ["rule"],
     registry=REGISTRY,
 )
+RULE_ERRORS = Counter(
+    "alertd_rule_evaluation_errors",
+    "Events a rule could not evaluate (its condition or a key raised); each counted as no match "
+    "for that rule, per rule.",
+    ["rule"],
+    registry=REGISTRY,
+)
 NOTIFICATIONS = Counter(
     "alertd_notifications",
     "Notification delivery outcomes per channel: sent, failed, retried, dead.",
@@ -105,6 +114,15 @@ def observe_request(route: str, status: int, seconds: float) -> None:
         _request_children[(route, status)] = children
     children[0].inc()
     children[1].observe(seconds)
+
+
+def count_growth(counter: Counter, totals: Mapping[str, int], seen: dict[str, int]) -> None:
+    """Add to a per-rule counter what running totals (kept elsewhere) grew by since `seen`."""
+    for rule_id, total in totals.items():
+        new = total - seen.get(rule_id, 0)
+        if new:
+            counter.labels(rule_id).inc(new)
+            seen[rule_id] = total
 
 
 def exposition() -> bytes:

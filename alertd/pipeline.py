@@ -5,8 +5,9 @@
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
-woken. Batches that arrive together share one commit (group commit, see `ingest`). The
-dispatcher keeps its own connection for its bookkeeping.
+handed the new notifications (in memory: it never reads the hot path back from the outbox).
+Batches that arrive together share one commit (group commit, see `ingest`). The dispatcher
+keeps its own connections for its bookkeeping.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError
+from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, create_schema, enqueue
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
@@ -62,6 +64,7 @@ class Pipeline:
             raise ConfigError(f"{settings.source}: {error}") from None
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self._mismatches_seen: dict[str, int] = {}
+        self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None
         # The store's connection is used by one thing at a time: a group being committed (the
@@ -116,23 +119,23 @@ class Pipeline:
                 raise
             return [error] * len(group)
         outcomes: list[list[Alert] | Exception] = []
-        fired = False
         for outcome in recorded:
             if isinstance(outcome, Exception):
                 outcomes.append(outcome)
                 continue
-            alerts, decisions = outcome
+            alerts, decisions, notifications = outcome
+            self.dispatcher.submit(notifications)
             for alert in alerts:
                 _log_alert(alert)
             self._count(decisions)
-            fired |= bool(alerts)
             outcomes.append(alerts)
-        if fired:
-            self.dispatcher.wake()
         return outcomes
 
-    def _record(self, ticket: _Ticket) -> tuple[list[Alert], list[Decision]] | Exception:
+    def _record(
+        self, ticket: _Ticket
+    ) -> tuple[list[Alert], list[Decision], list[Notification]] | Exception:
         """One batch inside the group's transaction, in a savepoint of its own."""
+        notifications: list[Notification] = []
         try:
             with self.store.transaction():
                 decisions = self.engine.process_batch(ticket.events, ticket.received_at)
@@ -150,17 +153,14 @@ class Pipeline:
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             return error
-        return alerts, decisions
+        return alerts, decisions, notifications
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
         for (rule_id, kind), count in tally.items():
             metrics.RULE_DECISIONS.labels(rule_id, kind).inc(count)
-        for rule_id, total in mismatch_counts().items():
-            new = total - self._mismatches_seen.get(rule_id, 0)
-            if new:
-                metrics.EVALUATION_ERRORS.labels(rule_id).inc(new)
-                self._mismatches_seen[rule_id] = total
+        metrics.count_growth(metrics.EVALUATION_ERRORS, mismatch_counts(), self._mismatches_seen)
+        metrics.count_growth(metrics.RULE_ERRORS, self.engine.rule_errors, self._rule_errors_seen)
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -248,7 +248,9 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
             timestamp_field=settings.engine.timestamp_field,
         )
     except RuleErrors as invalid:
-        errors += [_error(e.path, e.line, e.column, e.message) for e in invalid.errors]
+        errors += [
+            _error(e.path, e.line, e.column, e.message, e.suggestion) for e in invalid.errors
+        ]
     try:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
@@ -268,17 +270,21 @@ def _template_error(text: str) -> dict[str, Any]:
     return _error(match["path"], int(match["line"]), 0, match["message"])
 
 
-def _error(path: str, line: int, column: int, message: str) -> dict[str, Any]:
-    """One error as the API and the log show it, the path relative to the working folder."""
+def _error(
+    path: str, line: int, column: int, message: str, hint: str | None = None
+) -> dict[str, Any]:
+    """One error as the API and the log show it, the path relative to the working folder; its
+    hint, when there is one, on a second line of the text, as `alertd check` prints it."""
     with contextlib.suppress(ValueError):
         path = str(Path(path).relative_to(Path.cwd()))
     where = ":".join(str(part) for part in (path, line, column) if part)
+    text = f"{where}: error: {message}"
     return {
         "path": path,
         "line": line,
         "column": column,
         "message": message,
-        "text": f"{where}: error: {message}",
+        "text": f"{text}\nhint: {hint}" if hint else text,
     }
 
 

@@ -3,17 +3,19 @@
     .venv/bin/python bench/dispatch_bench.py [--notifications 5000] [--runs 3] [--concurrency 4]
 
 A local webhook receiver runs in its own process (a bare asyncio HTTP/1.1 server answering 200,
-so it is never the bottleneck). Each run measures, on the same machine and receiver:
+so it is never the bottleneck). Everything runs on uvloop, as the daemon does. Each run
+measures, on the same machine and receiver:
 
-  httpx      a bare httpx loop: the same number of POSTs of the same body with the same
-             concurrency and no outbox;
-  baseline   the same bare loop with aiohttp, the client the channels use (the transport's
-             ceiling in this process);
+  aiohttp    a bare aiohttp loop: the same number of POSTs of the same body with the same
+             concurrency and no outbox (the client the channels used before);
+  baseline   the same bare loop with alertd's own HttpClient, the client the webhook and push
+             channels use (the transport's ceiling in this process);
   render     plan + render of every alert's webhook notification (what enqueue adds per alert);
   enqueue    plan + render + insert into the SQLite outbox, committed per batch of 500
              (what the daemon does inside each POST /v1/events transaction);
   dispatch   the Dispatcher delivering every pending row (signed POST, outcome recorded),
-             from start to the last outcome committed.
+             from start to the last outcome committed; also its CPU per notification (the
+             process's, threads included).
 
 It prints the median of each over the runs and the ratios of dispatch to both bare loops.
 """
@@ -34,10 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-import httpx  # noqa: E402
+import uvloop  # noqa: E402
 
 from alertd.config import Settings, settings_from_dict  # noqa: E402
 from alertd.model import Alert, NotifyTarget  # noqa: E402
+from alertd.notify.channels.http import HttpClient  # noqa: E402
 from alertd.notify.dispatcher import Dispatcher  # noqa: E402
 from alertd.notify.outbox import Outbox, enqueue  # noqa: E402
 from alertd.notify.plan import plan  # noqa: E402
@@ -147,25 +150,24 @@ async def bare_aiohttp(url: str, body: bytes, n: int, concurrency: int) -> float
         return time.perf_counter() - start
 
 
-async def bare_httpx(url: str, body: bytes, n: int, concurrency: int) -> float:
-    """Seconds for n POSTs with a bare httpx client, `concurrency` at a time."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits) as client:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(n):
-            queue.put_nowait(i)
+async def bare_client(url: str, body: bytes, n: int, concurrency: int) -> float:
+    """Seconds for n POSTs with alertd's HttpClient alone, `concurrency` at a time."""
+    client = HttpClient(timeout=10.0)
+    remaining = [n]
 
-        async def worker() -> None:
-            while not queue.empty():
-                queue.get_nowait()
-                response = await client.post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                assert response.status_code == 200
+    async def worker() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            response = await client.post(
+                url, content=body, headers={"Content-Type": "application/json"}, provider="bench"
+            )
+            assert response.status == 200
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    await client.aclose()
+    return elapsed
 
 
 def render_only(settings: Settings, batch: list[Alert]) -> float:
@@ -188,10 +190,11 @@ def enqueue_all(settings: Settings, outbox: Outbox, batch: list[Alert]) -> float
     return time.perf_counter() - start
 
 
-async def dispatch_all(settings: Settings, outbox: Outbox) -> float:
-    start = time.perf_counter()
+async def dispatch_all(settings: Settings, outbox: Outbox) -> tuple[float, float]:
+    """Seconds to deliver every pending row, and the CPU seconds the process spent on it."""
+    start, cpu = time.perf_counter(), time.process_time()
     await Dispatcher(settings, outbox).run(burst=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def one_run(url: str, n: int, concurrency: int, received: Any) -> dict[str, float]:
@@ -202,13 +205,13 @@ def one_run(url: str, n: int, concurrency: int, received: Any) -> dict[str, floa
         renderer = Renderer.load(settings.rules.templates, settings.notify)
         body = plan(batch[0], settings, renderer, 0)[0].content["body"].encode()
         figures = {
-            "httpx": asyncio.run(bare_httpx(url, body, n, concurrency)),
-            "baseline": asyncio.run(bare_aiohttp(url, body, n, concurrency)),
+            "aiohttp": uvloop.run(bare_aiohttp(url, body, n, concurrency)),
+            "baseline": uvloop.run(bare_client(url, body, n, concurrency)),
         }
         figures["render"] = render_only(settings, batch)
         figures["enqueue"] = enqueue_all(settings, outbox, batch)
         before = received.value
-        figures["dispatch"] = asyncio.run(dispatch_all(settings, outbox))
+        figures["dispatch"], figures["dispatch_cpu"] = uvloop.run(dispatch_all(settings, outbox))
         delivered = received.value - before
         pending = outbox.pending_count()
         outbox.close()
@@ -238,14 +241,17 @@ def main() -> None:
     n = args.notifications
     median = {name: statistics.median(r[name] for r in runs) for name in runs[0]}
     print(f"{n} webhook notifications, concurrency {args.concurrency}, median of {args.runs} runs")
-    print(f"  bare httpx loop, no outbox           : {n / median['httpx']:9,.0f} /s")
-    print(f"  bare aiohttp loop, no outbox         : {n / median['baseline']:9,.0f} /s")
+    print(f"  bare aiohttp loop, no outbox         : {n / median['aiohttp']:9,.0f} /s")
+    print(f"  bare HttpClient loop, no outbox      : {n / median['baseline']:9,.0f} /s")
     print(f"  render   (plan + Jinja, per alert)   : {n / median['render']:9,.0f} /s")
     print(f"  enqueue  (render + outbox insert)    : {n / median['enqueue']:9,.0f} /s")
     print(f"  dispatch (outbox -> signed POST)     : {n / median['dispatch']:9,.0f} /s")
-    ratio = median["baseline"] / median["dispatch"]
-    print(f"  dispatch / bare aiohttp              : {ratio:9.2f}")
-    print(f"  dispatch / bare httpx                : {median['httpx'] / median['dispatch']:9.2f}")
+    cpu = median["dispatch_cpu"] / n * 1e6
+    print(f"  dispatch CPU per notification        : {cpu:9.1f} µs")
+    print(
+        f"  dispatch / bare HttpClient           : {median['baseline'] / median['dispatch']:9.2f}"
+    )
+    print(f"  dispatch / bare aiohttp              : {median['aiohttp'] / median['dispatch']:9.2f}")
     print(
         "  enqueue cost per alert               : "
         f"{median['enqueue'] / n * 1e6:9.1f} µs (render {median['render'] / n * 1e6:.1f} µs)"

@@ -9,12 +9,16 @@ notifications come out to one local receiver (its own process). Measured per tar
   request that carried its event was sent.
 
 Modes: `batch` (alertd: NDJSON, Alertmanager: a JSON array, B events per request, over one
-connection) and `single` (one event per request, over four connections). Alertmanager is
+connection), `single` (one event per request, over four connections), and `pacedRATE` (a
+steady RATE events/s for --duration seconds, in requests of --paced-batch events sent on a
+fixed schedule over up to four connections; latency counts from each request's due time, so
+falling behind shows). Alertmanager is
 configured as the issue says: `group_by: [key]`, `group_wait: 0s`. alertd runs with durability
 on: SQLite state (WAL) on disk, every batch's alerts and notifications committed before its 202.
 
     apt-get install -y prometheus-alertmanager     # once, as root
     .venv/bin/python bench/e2e_bench.py --runs 3
+    .venv/bin/python bench/e2e_bench.py --runs 3 --modes paced2000,paced5000
 
 Nothing here runs in CI.
 """
@@ -33,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from harness import ROOT, Load, Receiver, Sent, free_port, percentile, receiver, stop_process
@@ -58,16 +63,30 @@ class Target:
     port: int
     process: subprocess.Popen[bytes]
 
-    def load(self, mode: str, keys: list[str], batch: int, concurrency: int) -> Load:
+    def load(
+        self,
+        mode: str,
+        keys: list[str],
+        batch: int,
+        concurrency: int,
+        interval: float | None = None,
+    ) -> Load:
         groups = (
             [keys[i : i + batch] for i in range(0, len(keys), batch)]
-            if mode == "batch"
+            if batch > 1
             else [[key] for key in keys]
         )
         if self.name == "alertmanager":
             payloads = [(orjson.dumps([am_alert(k) for k in g]), Sent(g)) for g in groups]
-            return Load("127.0.0.1", self.port, "/api/v2/alerts", payloads, concurrency=concurrency)
-        if mode == "batch":
+            return Load(
+                "127.0.0.1",
+                self.port,
+                "/api/v2/alerts",
+                payloads,
+                concurrency=concurrency,
+                interval=interval,
+            )
+        if batch > 1:
             payloads = [(b"\n".join(orjson.dumps(event(k)) for k in g), Sent(g)) for g in groups]
             content_type = "application/x-ndjson"
         else:
@@ -81,6 +100,7 @@ class Target:
             content_type=content_type,
             headers={"Authorization": f"Bearer {TOKEN}"},
             concurrency=concurrency,
+            interval=interval,
         )
 
 
@@ -200,6 +220,7 @@ async def measure(
     batch: int,
     concurrency: int,
     tag: str,
+    interval: float | None = None,
 ) -> dict[str, object]:
     warm = [f"warm-{tag}-{i}" for i in range(200)]
     await target.load(mode, warm, batch, concurrency).run()
@@ -207,7 +228,7 @@ async def measure(
     await receiver.reset()
 
     keys = [f"{tag}-{i}" for i in range(count)]
-    load = target.load(mode, keys, batch, concurrency)
+    load = target.load(mode, keys, batch, concurrency, interval)
     started = time.monotonic()
     sent = await load.run()
     accepted = max(s.answered for s in sent)
@@ -249,9 +270,19 @@ def main() -> None:
         default=4,
         help="alertd [dispatch] concurrency (webhook sends in flight)",
     )
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds of load in the paced modes"
+    )
+    parser.add_argument(
+        "--paced-batch", type=int, default=100, help="events per request in the paced modes"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--targets", default="alertmanager,alertd")
-    parser.add_argument("--modes", default="batch,single")
+    parser.add_argument(
+        "--modes",
+        default="batch,single",
+        help="batch, single, and pacedRATE: RATE events/s for --duration seconds (paced2000)",
+    )
     args = parser.parse_args()
 
     results: list[dict[str, object]] = []
@@ -273,33 +304,52 @@ def main() -> None:
                     )
                     with starter as target:
                         result = asyncio.run(
-                            measure(
-                                target,
-                                sink,
-                                mode=mode,
-                                count=args.events,
-                                batch=args.batch,
-                                concurrency=args.batch_concurrency
-                                if mode == "batch"
-                                else args.single_concurrency,
-                                tag=f"{name}-{mode}-{run}",
-                            )
+                            measure(target, sink, tag=f"{name}-{mode}-{run}", **shape(mode, args))
                         )
                     results.append(result)
                     print(orjson.dumps(result).decode(), flush=True)
     report(results)
 
 
+def shape(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The load of a mode: how many events, how many per request, connections, spacing."""
+    if mode == "batch":
+        return {
+            "mode": mode,
+            "count": args.events,
+            "batch": args.batch,
+            "concurrency": args.batch_concurrency,
+        }
+    if mode == "single":
+        return {
+            "mode": mode,
+            "count": args.events,
+            "batch": 1,
+            "concurrency": args.single_concurrency,
+        }
+    if mode.startswith("paced"):
+        rate = float(mode.removeprefix("paced"))
+        return {
+            "mode": mode,
+            "count": int(rate * args.duration),
+            "batch": args.paced_batch,
+            "concurrency": 4,
+            "interval": args.paced_batch / rate,
+        }
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
 def report(results: list[dict[str, object]]) -> None:
     """Medians over runs, and alertd's ratio to Alertmanager measured in the same run."""
     print("\nmedian of runs:")
     print(
-        f"{'target':<13}{'mode':<8}{'ingest/s':>10}{'all delivered s':>17}"
+        f"{'target':<13}{'mode':<11}{'ingest/s':>10}{'all delivered s':>17}"
         f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
     )
     medians: dict[tuple[str, str], dict[str, float]] = {}
-    for target in ("alertmanager", "alertd"):
-        for mode in ("batch", "single"):
+    modes = list(dict.fromkeys(str(r["mode"]) for r in results))
+    for mode in modes:
+        for target in ("alertmanager", "alertd"):
             rows = [r for r in results if r["target"] == target and r["mode"] == mode]
             if not rows:
                 continue
@@ -309,11 +359,11 @@ def report(results: list[dict[str, object]]) -> None:
             }
             medians[(target, mode)] = med
             print(
-                f"{target:<13}{mode:<8}{med['ingest_per_s']:>10.0f}"
+                f"{target:<13}{mode:<11}{med['ingest_per_s']:>10.0f}"
                 f"{med['all_delivered_s']:>17.2f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}"
                 f"{med['max_ms']:>9.1f}"
             )
-    for mode in ("batch", "single"):
+    for mode in modes:
         if ("alertd", mode) in medians and ("alertmanager", mode) in medians:
             ours, theirs = medians[("alertd", mode)], medians[("alertmanager", mode)]
             print(

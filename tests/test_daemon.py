@@ -163,7 +163,7 @@ async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
         assert "drain 0" in run.core.steps
 
 
-async def test_intake_sheds_load_while_the_outbox_is_over_its_bound(tmp_path: Path) -> None:
+async def test_intake_sheds_load_once_the_outbox_backlog_reaches_its_bound(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, max_outbox_backlog=100)) as run:
         run.core.depth = 100
         response = await run.client.post("/v1/events", json={}, headers=AUTH)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from alertd import metrics
 from alertd.clock import FakeClock
 from alertd.config import Settings, load_settings
 from alertd.daemon import RulesInvalid
+from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
 from alertd.server.app import InvalidEvents
@@ -156,3 +159,36 @@ async def test_batches_that_arrive_together_commit_together_and_fail_alone(
     assert [len(r) for r in (results[0], results[2])] == [1, 1]  # type: ignore[arg-type]
     keys = [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts]
     assert sorted(keys) == [["v1"], ["v3"]]
+
+
+async def test_a_rule_that_raises_is_counted_in_the_metrics(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    def broken(event: object) -> bool:
+        raise ZeroDivisionError("a bug the compiler let through")
+
+    (rule,) = pipeline.engine.rules.rules
+    pipeline.engine.replace_rules(RuleSet([replace(rule, condition=broken)]))
+    errors = metrics.RULE_ERRORS.labels("breakdown")
+    before = errors._value.get()
+    events = [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "vehicle_id": "v2"}]
+    assert await pipeline.ingest(events, clock.now()) == []  # no match, nothing lost otherwise
+    assert errors._value.get() == before + 2
+    await pipeline.ingest(events[:1], clock.now())
+    assert errors._value.get() == before + 3
+    exposed = metrics.exposition().decode()
+    assert f'alertd_rule_evaluation_errors_total{{rule="breakdown"}} {before + 3}' in exposed
+
+
+async def test_reload_errors_keep_their_hint(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules" / "vehicle.rules").write_text(RULE.replace("webhook", "webhok"))
+    with pytest.raises(RulesInvalid) as invalid:
+        await pipeline.reload_rules()
+    (error,) = invalid.value.errors
+    assert error["message"] == "unknown channel 'webhok'"
+    assert error["text"] == (
+        "rules/vehicle.rules:6:12: error: unknown channel 'webhok'\nhint: did you mean 'webhook'?"
+    )

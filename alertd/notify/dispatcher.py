@@ -5,15 +5,19 @@ How the daemon drives it:
     dispatcher = Dispatcher(settings, Outbox(settings.state.path), clock)
     task = asyncio.create_task(dispatcher.run())  # first resumes every pending row
     ...  # per request: engine + enqueue(connection, notifications) in one transaction, commit
-    dispatcher.wake()                             # then: new rows go out at once, no polling
+    dispatcher.submit(notifications)              # then: they go out at once, no polling
+    dispatcher.wake()                             # or: rows were added some other way, read them
     dispatcher.depth                              # pending notifications (for backpressure)
     await dispatcher.drain(grace)                 # on shutdown; `run()` returns
 
 Each channel has its own lane: a queue, `concurrency` workers and a rate limit (`[dispatch]`,
 overridable per `[channels.NAME]`), so a slow or dead provider only holds up itself. After a
 failed attempt the retry policy decides: try again at a later time (kept in memory and on the
-row, so a restart resumes it), or give up as `failed` / `dead`. Outcomes are written to the
-outbox in batches by one recorder task. Delivery is at least once: a crash between a provider's
+row, so a restart resumes it), or give up as `failed` / `dead`. Committed notifications are
+handed over in memory (`submit`), so the hot path never reads the outbox back; it is read at
+start and on `wake()`. Outcomes are written to the outbox in batches by one recorder task, in a
+worker thread, so a write waiting for the database lock (a group commit holds it while it
+syncs) never stalls the event loop. Delivery is at least once: a crash between a provider's
 answer and the recorder's commit sends that notification again after the restart, with the same
 id (the webhook's `Idempotency-Key`).
 """
@@ -25,7 +29,7 @@ import contextlib
 import heapq
 import logging
 import sqlite3
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, DispatchSettings, Settings
@@ -119,6 +123,10 @@ class Dispatcher:
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
         self._outcomes: list[Outcome] = []
+        self._writing: asyncio.Future[bool] | None = None  # `_batch_writing` being written
+        self._batch_writing: list[Outcome] = []
+        self._inbox: list[Notification] = []  # committed and submitted, not yet scheduled
+        self._read_outbox = True  # rows may be in the outbox that were not submitted
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._idle = asyncio.Event()
@@ -137,8 +145,22 @@ class Dispatcher:
         """Pending notifications the dispatcher holds (waiting, in flight or retrying)."""
         return self._pending
 
+    def submit(self, notifications: Iterable[Notification]) -> None:
+        """These were just committed to the outbox: send them now.
+
+        Each must carry its row's `seq` (as `enqueue` sets it); one without falls back to
+        reading the outbox.
+        """
+        for notification in notifications:
+            if notification.seq:
+                self._inbox.append(notification)
+            else:
+                self._read_outbox = True
+        self._wake.set()
+
     def wake(self) -> None:
-        """New rows were committed: load and send them now."""
+        """New rows were committed some other way: read the outbox and send them now."""
+        self._read_outbox = True
         self._wake.set()
 
     async def run(self, *, burst: bool = False) -> None:
@@ -159,7 +181,11 @@ class Dispatcher:
                 recorder.cancel()
         finally:
             self._tasks = None
-            self._write_outcomes()
+            if self._writing is not None:  # a write the cancelled recorder left running
+                await asyncio.wait([self._writing])
+                if not self._writing.result():
+                    self._outcomes[:0] = self._batch_writing
+            self._write_outcomes(self._take_outcomes())
             for channel in {id(c): c for c in self._all_channels()}.values():
                 with contextlib.suppress(Exception):
                     await channel.aclose()
@@ -191,7 +217,11 @@ class Dispatcher:
     async def _schedule(self, *, burst: bool) -> None:
         while not self._stopping:
             self._wake.clear()
-            self._load_new()
+            if self._read_outbox:
+                self._read_outbox = False
+                self._load_new()
+            if self._inbox:
+                self._schedule_submitted()
             now = self.clock.now()
             while self._retries and self._retries[0][0] <= now:
                 _due, _seq, notification = heapq.heappop(self._retries)
@@ -209,19 +239,26 @@ class Dispatcher:
     def _load_new(self) -> None:
         while True:
             rows = self.outbox.pending_after(self._high_water, LOAD_BATCH)
-            now = self.clock.now()
-            for notification in rows:
-                self._high_water = notification.seq
-                self._pending += 1
-                if notification.next_attempt_at > now:
-                    heapq.heappush(
-                        self._retries,
-                        (notification.next_attempt_at, notification.seq, notification),
-                    )
-                else:
-                    self._lane(notification.channel).queue.put_nowait(notification)
+            self._take(rows)
             if len(rows) < LOAD_BATCH:
                 break
+
+    def _schedule_submitted(self) -> None:
+        """The inbox, less what the outbox was read past (`_load_new` took those already)."""
+        inbox, self._inbox = self._inbox, []
+        self._take([n for n in inbox if n.seq > self._high_water])
+
+    def _take(self, notifications: list[Notification]) -> None:
+        now = self.clock.now()
+        for notification in notifications:
+            self._high_water = max(self._high_water, notification.seq)
+            self._pending += 1
+            if notification.next_attempt_at > now:
+                heapq.heappush(
+                    self._retries, (notification.next_attempt_at, notification.seq, notification)
+                )
+            else:
+                self._lane(notification.channel).queue.put_nowait(notification)
         OUTBOX_DEPTH.set(self._pending)
 
     def _lane(self, name: str) -> _Lane:
@@ -274,7 +311,8 @@ class Dispatcher:
             error = DeliveryError("expired before it could be delivered", retryable=False)
             self._finish(notification, Verdict("dead"), attempts - 1, error)
             return
-        await lane.limiter.acquire()
+        if lane.limiter.interval:
+            await lane.limiter.acquire()
         try:
             receipt = await lane.channel.send(notification)
         except DeliveryError as exc:
@@ -358,17 +396,27 @@ class Dispatcher:
             # Let outcomes gather for a moment: one commit per batch, not per send.
             await asyncio.sleep(RECORD_INTERVAL)
             self._flush.clear()
-            if not self._write_outcomes():
+            self._batch_writing = self._take_outcomes()
+            self._writing = asyncio.ensure_future(
+                asyncio.to_thread(self._write_outcomes, self._batch_writing)
+            )
+            written = await asyncio.shield(self._writing)  # on cancel, `run()` waits for it
+            self._writing = None
+            if not written:
+                self._outcomes[:0] = self._batch_writing
                 await asyncio.sleep(0.05)  # the database is busy: try again shortly
                 self._flush.set()
 
-    def _write_outcomes(self) -> bool:
+    def _take_outcomes(self) -> list[Outcome]:
         batch, self._outcomes = self._outcomes, []
+        return batch
+
+    def _write_outcomes(self, batch: list[Outcome]) -> bool:
+        """Write one batch (in a worker thread, or at the end of `run()`)."""
         try:
             self.outbox.record(batch)
         except sqlite3.Error:
             log.exception("cannot record %d delivery outcome(s); will retry", len(batch))
-            self._outcomes[:0] = batch
             return False
         return True
 

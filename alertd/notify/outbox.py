@@ -16,13 +16,12 @@ One dispatcher per database: rows are not locked against a second process.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from alertd import jsonutil
 from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.retry import NotificationState
 
@@ -68,12 +67,14 @@ def create_schema(connection: sqlite3.Connection) -> None:
     connection.executescript(SCHEMA)
 
 
-def enqueue(connection: sqlite3.Connection, notifications: Iterable[Notification]) -> int:
+def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification]) -> int:
     """Insert notifications as pending rows through `connection`, without committing.
 
-    The caller commits (with the alert that produced them) and then wakes the dispatcher.
-    A notification whose id is already in the outbox is skipped, so enqueueing the same alert
-    twice sends it once. Returns the number of rows written.
+    The caller commits (with the alert that produced them) and then hands them to the
+    dispatcher (`Dispatcher.submit`). A notification whose id is already in the outbox is
+    skipped, so enqueueing the same alert twice sends it once. Each inserted notification gets
+    its row's `seq`; when any was skipped, none gets one (their `seq` stays 0) and the
+    dispatcher reads the rows back instead. Returns the number of rows written.
     """
     rows = [
         (
@@ -84,7 +85,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Iterable[Notification
             n.kind,
             n.recipient,
             n.priority,
-            orjson.dumps(n.content),
+            jsonutil.dumps(n.content),
             n.attempts,
             n.created_at,
             n.next_attempt_at,
@@ -94,7 +95,14 @@ def enqueue(connection: sqlite3.Connection, notifications: Iterable[Notification
     ]
     before = connection.total_changes
     connection.executemany(_INSERT, rows)
-    return connection.total_changes - before
+    written = connection.total_changes - before
+    if written == len(rows) and rows:
+        # One statement inside the caller's write transaction: AUTOINCREMENT numbered the
+        # rows consecutively, ending at the last rowid.
+        (last,) = connection.execute("SELECT last_insert_rowid()").fetchone()
+        for seq, notification in enumerate(notifications, start=last - written + 1):
+            notification.seq = seq
+    return written
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +119,26 @@ class Outcome:
 
 
 class Outbox:
-    """The dispatcher's handle on the outbox: its own connection to the state database."""
+    """The dispatcher's handle on the outbox: its own connections to the state database.
+
+    `record` writes through a connection of its own, so the dispatcher can run it in a worker
+    thread (one call at a time) while the event loop reads through `connection`.
+    """
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection = sqlite3.connect(self.path, isolation_level=None)
-        self.connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection = _connect(self.path, busy_timeout)
         create_schema(self.connection)
+        self._recorder = _connect(self.path, busy_timeout, check_same_thread=False)
 
     def close(self) -> None:
+        self._recorder.close()
         self.connection.close()
 
-    def add(self, notifications: Iterable[Notification]) -> int:
+    def add(self, notifications: Sequence[Notification]) -> int:
         """Enqueue and commit at once (for tools and tests; the daemon uses `enqueue`)."""
-        with self._transaction():
+        with _Transaction(self.connection):
             return enqueue(self.connection, notifications)
 
     def pending_after(self, seq: int, limit: int = 1000) -> list[Notification]:
@@ -140,7 +151,7 @@ class Outbox:
         return [_notification(row) for row in cursor]
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Write delivery outcomes in one transaction."""
+        """Write delivery outcomes in one transaction (from any one thread at a time)."""
         if not outcomes:
             return
         rows = [
@@ -156,8 +167,8 @@ class Outbox:
             )
             for o in outcomes
         ]
-        with self._transaction():
-            self.connection.executemany(
+        with _Transaction(self._recorder):
+            self._recorder.executemany(
                 "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, receipt = ?,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ?, updated_at = ?"
                 " WHERE seq = ?",
@@ -198,15 +209,22 @@ class Outbox:
 
     def purge(self, finished_before: float) -> int:
         """Delete sent, failed and dead rows last touched before this time; returns how many."""
-        with self._transaction():
+        with _Transaction(self.connection):
             cursor = self.connection.execute(
                 "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?",
                 (finished_before,),
             )
         return cursor.rowcount
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.connection)
+
+def _connect(
+    path: Path, busy_timeout: float, *, check_same_thread: bool = True
+) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
+    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    return connection
 
 
 class _Transaction:
@@ -232,7 +250,7 @@ def _notification(row: Any) -> Notification:
         kind=row[5],
         recipient=row[6],
         priority=row[7],
-        content=orjson.loads(row[8]),
+        content=jsonutil.loads(row[8]),
         created_at=row[9],
         attempts=row[10],
         next_attempt_at=row[11],

@@ -16,10 +16,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any, Protocol
 
-import orjson
-import yaml
-
-from alertd import metrics
+from alertd import jsonutil, metrics, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
@@ -260,13 +257,13 @@ class Api:
 
     @cached_property
     def openapi_json(self) -> bytes:
-        return orjson.dumps(openapi_spec())
+        return jsonutil.dumps(openapi_spec())
 
 
 def openapi_spec() -> dict[str, Any]:
     """The OpenAPI description shipped beside this module."""
     text = resources.files("alertd.server").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    spec: dict[str, Any] = yaml.safe_load(text)
+    spec: dict[str, Any] = yamlutil.load(text)
     return spec
 
 
@@ -367,8 +364,8 @@ def _acked_by(body: bytes) -> str:
     if not body.strip():
         return ""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        data = jsonutil.loads(body)
+    except jsonutil.JSONDecodeError as exc:
         raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")

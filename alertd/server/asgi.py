@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
+from alertd import jsonutil
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -67,7 +67,7 @@ class Response:
 
 
 def json_response(status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
-    return Response(status, orjson.dumps(payload), JSON, tuple(headers))
+    return Response(status, jsonutil.dumps(payload), JSON, tuple(headers))
 
 
 @dataclass(slots=True)

@@ -14,8 +14,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from alertd import jsonutil
 from alertd.server.asgi import HttpError
 
 JSON_TYPES = frozenset({"application/json"})
@@ -95,8 +94,8 @@ def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
 
 def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        data = jsonutil.loads(body)
+    except jsonutil.JSONDecodeError as exc:
         raise HttpError(400, f"malformed JSON: {exc}", details=[], reason="malformed") from None
     if isinstance(data, dict):
         return [data], []
@@ -122,14 +121,14 @@ def _decode_ndjson(
         _check_batch_length(sum(1 for line in lines if line.strip()), limits)
     events: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    loads = orjson.loads
+    loads = jsonutil.loads
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
         index = len(events)  # a bad line keeps its place with a stand-in, so indexes stay true
         try:
             item = loads(line)
-        except orjson.JSONDecodeError as exc:
+        except jsonutil.JSONDecodeError as exc:
             errors.append({"index": index, "line": number, "error": f"malformed JSON: {exc}"})
             events.append({})
             continue

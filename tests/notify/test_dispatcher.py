@@ -297,6 +297,36 @@ async def test_new_rows_go_out_when_woken(
     assert dispatcher.depth == 0
 
 
+async def test_submitted_notifications_go_out_once_even_if_the_outbox_is_read_too(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    from alertd.notify.outbox import enqueue
+    from alertd.notify.plan import plan
+    from alertd.notify.render import Renderer
+
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    renderer = Renderer.load(settings.rules.templates, settings.notify)
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.05)
+    batches = []
+    for i in range(3):  # as the daemon does: enqueue in a transaction, commit, submit
+        batch = plan(make_alert(id=f"01KDSUBMIT{i}"), settings, renderer, SYSTEM_CLOCK.now())
+        with outbox.connection:
+            outbox.connection.execute("BEGIN")
+            enqueue(outbox.connection, batch)
+        batches.append(batch)
+    dispatcher.wake()  # someone else also says "read the outbox"
+    for batch in batches:
+        dispatcher.submit(batch)
+    await dispatcher.drain(grace=5)
+    await running
+    keys = sorted(r.headers["Idempotency-Key"] for r in http_server.requests)
+    assert keys == ["01KDSUBMIT0.1", "01KDSUBMIT1.1", "01KDSUBMIT2.1"]
+    assert outbox.pending_count() == 0
+    assert dispatcher.depth == 0
+
+
 async def test_rate_limit_spaces_sends_on_the_clock(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox, clock: FakeClock
 ) -> None:

@@ -52,6 +52,23 @@ def test_enqueue_joins_the_callers_transaction(outbox: Outbox) -> None:
     assert row.attempts == 0
 
 
+def test_enqueue_numbers_each_notification_with_its_rows_seq(outbox: Outbox) -> None:
+    outbox.add([notification(n=1)])
+    batch = [notification(n=2), notification(n=3)]
+    outbox.add(batch)
+    assert [n.seq for n in batch] == [n.seq for n in outbox.pending_after(0)][1:]
+    assert batch[0].seq + 1 == batch[1].seq
+
+
+def test_a_batch_with_a_duplicate_gets_no_seqs_so_the_dispatcher_reads_the_rows(
+    outbox: Outbox,
+) -> None:
+    outbox.add([notification(n=1)])
+    batch = [notification(n=1), notification(n=2)]
+    assert outbox.add(batch) == 1
+    assert [n.seq for n in batch] == [0, 0]
+
+
 def test_enqueueing_the_same_notification_twice_keeps_one_row(outbox: Outbox) -> None:
     assert outbox.add([notification()]) == 1
     assert outbox.add([notification()]) == 0

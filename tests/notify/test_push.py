@@ -206,6 +206,17 @@ async def test_fcm_exchanges_a_signed_jwt_for_a_token_and_sends(
     }
 
 
+async def test_fcm_success_without_a_message_name_says_so(
+    tmp_path: Path, http_server: HttpServer, service_account: tuple[Path, Any]
+) -> None:
+    settings, google = fcm_settings(tmp_path, http_server, service_account)
+    google.send_answers = [(200, {})]
+    alert = make_alert(notify=(NotifyTarget("push"),))
+    outbox = await deliver(tmp_path, settings, FakeClock(), alert)
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.receipt) == ("sent", "FCM answered HTTP 200 without a message name")
+
+
 async def test_fcm_token_is_fetched_again_once_it_expires(
     tmp_path: Path, http_server: HttpServer, service_account: tuple[Path, Any]
 ) -> None:

@@ -132,6 +132,20 @@ def test_a_rule_overrides_parts_by_its_template_clause_or_by_its_id(tmp_path: Pa
     assert renderer.render(make_alert(template="harsh"), "email").error is None
 
 
+def test_dotted_names_read_keys_and_dict_methods_as_jinja_does(tmp_path: Path) -> None:
+    renderer = overlay(
+        tmp_path,
+        {
+            "sms/text.txt": "{{ event.vehicle_id }}|{{ event.nope }}|{{ event.nope.deeper }}|"
+            "{{ event['items'] }}|{{ event.items is callable }}|{{ event.get('driver_id') }}"
+        },
+    )
+    alert = make_alert(event={"vehicle_id": "V-1", "driver_id": "D-2", "items": "crates"})
+    rendered = renderer.render(alert, "sms")
+    assert rendered.error is None
+    assert rendered.content["text"] == "V-1|||crates|True|D-2"
+
+
 def test_a_template_failing_at_run_time_falls_back_to_plain_text(tmp_path: Path) -> None:
     renderer = overlay(tmp_path, {"sms/text.txt": "{{ event.vehicle_id }}\n{{ 1 / 0 }}"})
     rendered = renderer.render(make_alert(), "sms")

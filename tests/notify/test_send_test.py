@@ -79,3 +79,39 @@ async def test_config_errors_exit_2_naming_the_key(
         f"alertd send-test: error: no [channels.slak] in {tmp_path}/alertd.toml "
         "(did you mean 'slack'?)\n"
     )
+
+
+NO_ID_ANSWERS = {
+    "twilio": (
+        'kind = "sms"\naccount_sid = "AC1"\nauth_token = "t0ken"\nfrom = "+15550100000"\n'
+        'to = "+15550100002"\nbase_url = "{url}"',
+        (201, {"account_sid": "AC1"}),
+        "+15550100002: sent: Twilio accepted the request but answered without a message SID",
+    ),
+    "slack": (
+        'kind = "slack"\ntoken = "xoxb-1"\nchannel = "#ops"\nbase_url = "{url}/api/"',
+        (200, {"ok": True}),
+        "#ops: sent: Slack answered ok but without the message's ts",
+    ),
+    "ntfy": (
+        'kind = "push"\nprovider = "ntfy"\nbase_url = "{url}"\ntopic = "fleet-alerts-7f3a"',
+        (200, {}),
+        "flee…: sent: ntfy answered HTTP 200 without a message id",
+    ),
+}
+"""Per provider: its channel table, a 2xx answer without a message id, the line printed."""
+
+
+@pytest.mark.parametrize("provider", NO_ID_ANSWERS)
+async def test_a_success_without_a_message_id_says_so(
+    tmp_path: Path, http_server: HttpServer, capsys: pytest.CaptureFixture[str], provider: str
+) -> None:
+    table, (status, body), line = NO_ID_ANSWERS[provider]
+
+    async def answer_without_id(request: Request) -> web.StreamResponse:
+        return web.json_response(body, status=status)
+
+    http_server.handler = answer_without_id
+    cfg = config(tmp_path, "[channels.test]\n" + table.format(url=http_server.url) + "\n")
+    code, out, err = await send_test(capsys, "test", "-c", cfg)
+    assert (code, err, out) == (0, "", f"test -> {line}\n")

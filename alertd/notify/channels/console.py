@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-import orjson
-
+from alertd import jsonutil
 from alertd.notify.notification import Notification
 from alertd.redact import public_recipient
 
@@ -24,7 +23,7 @@ class ConsoleChannel:
             notification.channel,
             notification.id,
             public_recipient(notification.kind, notification.recipient),
-            orjson.dumps(notification.content).decode(),
+            jsonutil.dumps(notification.content).decode(),
         )
         return "logged (dry run)"
 

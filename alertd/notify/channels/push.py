@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import orjson
 
+from alertd import jsonutil
 from alertd.clock import Clock
 from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
@@ -84,7 +84,7 @@ class NtfyChannel:
         provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers=headers,
             provider=provider,
         )
@@ -92,6 +92,8 @@ class NtfyChannel:
         detail = answer.get("error") if isinstance(answer, dict) else None
         response.raise_for_status(self.clock.now(), provider, detail)
         message_id = answer.get("id") if isinstance(answer, dict) else None
+        if not message_id:
+            return f"ntfy answered HTTP {response.status} without a message id"
         return f"ntfy message {message_id}"
 
     async def aclose(self) -> None:
@@ -180,7 +182,7 @@ class FcmChannel:
         provider = "FCM"
         response = await self.http.post(
             self.send_url,
-            content=orjson.dumps(self.payload(notification)),
+            content=jsonutil.dumps(self.payload(notification)),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             provider=provider,
         )
@@ -194,6 +196,8 @@ class FcmChannel:
             detail = f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")
         response.raise_for_status(self.clock.now(), provider, detail)
         name = answer.get("name") if isinstance(answer, dict) else None
+        if not name:
+            return f"FCM answered HTTP {response.status} without a message name"
         return f"FCM message {name}"
 
     async def aclose(self) -> None:
@@ -214,8 +218,8 @@ def _service_account(config: Table) -> dict[str, Any]:
     else:
         raise config.error(key, "is required for provider fcm")
     try:
-        account = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        account = jsonutil.loads(text)
+    except jsonutil.JSONDecodeError:
         raise config.error(key, "is not valid JSON") from None
     if not isinstance(account, dict):
         raise config.error(key, "expected a service account JSON object")

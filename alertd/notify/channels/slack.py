@@ -99,7 +99,10 @@ class SlackChannel:
             raise DeliveryError(
                 f"Slack {public_url(self.base_url)}: cannot reach the API: {text}", retryable=True
             ) from exc
-        return f"Slack message ts={response.get('ts')} in {response.get('channel')}"
+        ts, channel = response.get("ts"), response.get("channel")
+        if not ts:
+            return "Slack answered ok but without the message's ts"
+        return f"Slack message ts={ts} in {channel}" if channel else f"Slack message ts={ts}"
 
     async def aclose(self) -> None:
         return None

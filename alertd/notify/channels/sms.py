@@ -79,7 +79,9 @@ class SmsChannel:
                 f"Twilio {public_url(self.base_url)}: cannot reach the API: {_describe(exc)}",
                 retryable=True,
             ) from exc
-        return f"Twilio message {message.sid} {message.status}"
+        if not message.sid:
+            return "Twilio accepted the request but answered without a message SID"
+        return f"Twilio message {message.sid} {message.status or '(no status given)'}"
 
     async def aclose(self) -> None:
         if self._http is not None:

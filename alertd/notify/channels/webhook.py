@@ -1,4 +1,5 @@
-"""The webhook channel: the rendered JSON body POSTed with httpx, signed with HMAC-SHA256.
+"""The webhook channel: the rendered JSON body POSTed through the channels' shared HTTP client
+(alertd.notify.channels.http), signed with HMAC-SHA256.
 
 Headers on every request:
     Content-Type: application/json

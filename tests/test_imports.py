@@ -1,0 +1,50 @@
+"""The habit of STYLE.md: each third-party library is imported by one module of alertd, which
+translates its errors, so that replacing a library touches one file."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+
+from alertd import jsonutil
+
+PACKAGE = Path(__file__).resolve().parents[1] / "alertd"
+
+NOT_YET = {("orjson", "engine/sqlite_store.py")}
+"""Importers still to move to the one module (owned by another team at the moment)."""
+
+
+def third_party_importers() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition(".")[0]
+                where = path.relative_to(PACKAGE).as_posix()
+                ours_or_stdlib = top == "alertd" or top in sys.stdlib_module_names
+                if not ours_or_stdlib and (top, where) not in NOT_YET:
+                    found[top].add(where)
+    return found
+
+
+def test_each_third_party_library_is_imported_by_one_module() -> None:
+    importers = third_party_importers()
+    assert importers["orjson"] == {"jsonutil.py"}
+    assert importers["yaml"] == {"yamlutil.py"}
+    assert {library: files for library, files in importers.items() if len(files) > 1} == {}
+
+
+def test_json_calls_are_orjsons_own_not_wrappers() -> None:
+    """Going through alertd.jsonutil costs the hot paths nothing."""
+    assert jsonutil.loads is orjson.loads
+    assert jsonutil.dumps is orjson.dumps
