@@ -9,7 +9,7 @@ raises one `RuleErrors` holding all of them. The language is described in docs/r
 """
 
 from alertd.dsl.errors import RuleError, RuleErrors
-from alertd.dsl.loader import compile_text, find_rule_files, load_rules
+from alertd.dsl.loader import compile_text, find_rule_files, load_rules, load_with_errors
 from alertd.dsl.runtime import mismatch_counts
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "compile_text",
     "find_rule_files",
     "load_rules",
+    "load_with_errors",
     "mismatch_counts",
 ]
