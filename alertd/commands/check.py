@@ -89,11 +89,11 @@ STEPS: list[Step] = [check_rules, check_templates]
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or list(settings.rules.paths)
-    missing = [path for path in paths if not path.exists()]
-    if missing:
+    wrong = [(path, problem) for path in paths if (problem := _path_problem(path))]
+    if wrong:
         where = "" if args.paths else f" (from {settings.source} [rules] paths)"
-        for path in missing:
-            print(f"alertd check: error: {path}: no such file or directory{where}", file=sys.stderr)
+        for path, problem in wrong:
+            print(f"alertd check: error: {path}: {problem}{where}", file=sys.stderr)
         return EXIT_USAGE
     run = CheckRun(settings, paths)
     errors: list[RuleError] = []
@@ -106,6 +106,16 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
     return EXIT_OK
+
+
+def _path_problem(path: Path) -> str | None:
+    """Why a path to check names no rules: it does not exist, or it is a folder without a
+    single *.rules file (a typo'd or wrong folder would otherwise pass as "0 rules OK")."""
+    if not path.exists():
+        return "no such file or directory"
+    if path.is_dir() and not find_rule_files([path])[0]:
+        return "no *.rules file in this folder or its subfolders"
+    return None
 
 
 def _plural(n: int, noun: str) -> str:
