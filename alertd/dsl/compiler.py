@@ -9,8 +9,8 @@ name and pattern is a bound value, a constant or a global of the generated code 
 and the source only ever contains names and placeholders the compiler made up.
 
 Constant folding runs first (`fold`), so `5m > 60` or `type == "x"` inside a matcher that knows
-the event's type cost nothing at run time. `compile_matcher` fuses the conditions of many rules
-into one function per event type for `RuleSet`.
+the event's type cost nothing at run time. `compile_matcher` (alertd.dsl.matcher) fuses the
+conditions of many rules into one function per event type for `RuleSet`.
 """
 
 from __future__ import annotations
@@ -745,8 +745,3 @@ def _is_number(node: ast.Expr) -> bool:
         and isinstance(node.value, int | float)
         and not isinstance(node.value, bool)
     )
-
-
-def key_of(values: Sequence[Any]) -> Key:
-    """A key tuple from already computed values (for tests and tools)."""
-    return tuple(runtime.scalar(value) for value in values)
