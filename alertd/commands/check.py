@@ -68,9 +68,11 @@ def _template_error(problem: TemplateProblem) -> RuleError:
     source = _line_of(problem.path, line)
     column, width = 1, 1
     for quoted in _QUOTED.findall(problem.message):
-        found = -1 if source is None else source.find(quoted)
-        if found >= 0:
-            column, width = found + 1, len(quoted)
+        # A name is looked for as a whole word: attribute 'e' is not the e of `event`.
+        word = rf"(?<!\w){re.escape(quoted)}(?!\w)" if quoted.isidentifier() else re.escape(quoted)
+        found = None if source is None else re.search(word, source)
+        if found is not None:
+            column, width = found.start() + 1, len(quoted)
             break
     return RuleError(problem.path, line, column, problem.message, source_line=source, width=width)
 

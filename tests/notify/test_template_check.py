@@ -61,6 +61,18 @@ def test_a_template_failing_at_run_time_fails_the_check(
     )
 
 
+def test_the_caret_goes_under_the_name_the_message_quotes_as_a_whole_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project(tmp_path, {"night/sms/text.txt": "{{ alert.rule_id }} {{ event.type.e() }}"})
+    _code, _out, err = check(config, capsys)
+    assert err.splitlines()[:3] == [
+        f"{tmp_path}/templates/night/sms/text.txt:1:35: error: 'str object' has no attribute 'e'",
+        "{{ alert.rule_id }} {{ event.type.e() }}",
+        "                                  ^",
+    ]
+
+
 def test_a_syntax_error_fails_the_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = project(tmp_path, {"night/webhook/body.json": '{"a": {{ event.x }'})
     code, _out, err = check(config, capsys)
