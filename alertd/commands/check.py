@@ -52,8 +52,20 @@ def check_rules(run: CheckRun) -> list[RuleError]:
 
 def check_templates(run: CheckRun) -> list[RuleError]:
     """Compile every template and render them against a sample event (alertd.notify)."""
-    errors = [_template_error(p) for p in check_templates_of(run.settings, run.rules)]
+    folder = run.settings.rules.templates
+    errors = [
+        _template_error(problem)
+        if Path(problem.path).is_relative_to(folder)
+        else _config_error(run.settings, problem)
+        for problem in check_templates_of(run.settings, run.rules)
+    ]
     return sorted(errors, key=RuleError.sort_key)
+
+
+def _config_error(settings: Settings, problem: TemplateProblem) -> RuleError:
+    """A problem of the settings templates are rendered with (`[notify] timezone`): the place
+    is a key of the config file, not a line of a template."""
+    return RuleError(str(settings.source), 0, 0, f"{problem.path}: {problem.message}")
 
 
 _QUOTED = re.compile(r"'([^']+)'")

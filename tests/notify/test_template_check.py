@@ -188,3 +188,17 @@ def test_a_missing_templates_folder_is_one_error(
     assert err == (
         f"{tmp_path}/templates:1:1: error: templates folder not found\nalertd check: 1 error\n"
     )
+
+
+def test_a_bad_notify_time_zone_is_reported_at_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project(tmp_path, {"night/sms/text.txt": "Brake"})
+    with config.open("a") as toml:
+        toml.write('[notify]\ntimezone = "Europ/Berlin"\n')
+    code, _out, err = check(config, capsys)
+    assert code == 1
+    assert err == (
+        f"{config}: error: [notify] timezone: unknown time zone 'Europ/Berlin'\n"
+        "alertd check: 1 error\n"
+    )
