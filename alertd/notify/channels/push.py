@@ -60,7 +60,7 @@ class NtfyChannel:
         self.clock = clock
         self.base_url = config.url("base_url", "https://ntfy.sh").rstrip("/")
         self.token = config.string("token", "")
-        self.http = HttpClient(config.timeout(dispatch))
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         content = notification.content
@@ -120,7 +120,7 @@ class FcmChannel:
             self._assertion()  # a key that cannot sign is a config error, found at start
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise config.error("service_account", f"private_key cannot sign: {exc}") from None
-        self.http = HttpClient(config.timeout(dispatch))
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()

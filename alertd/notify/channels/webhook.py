@@ -53,7 +53,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
         }
         self.clock = clock
-        self.http = HttpClient(config.timeout(dispatch))
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     async def send(self, notification: Notification) -> str:
         url = notification.recipient
