@@ -9,6 +9,10 @@ fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
 Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
 final line, whatever put it there: an exception message, a provider's answer, a URL. As a
 safety net, the user info and query values of any URL in a line are redacted too.
+
+A line is written (one write to stderr) as soon as it is logged, also when stderr is a file or
+a pipe: block buffering would save ~1 us of the ~8 us a line costs (bench/logs_bench.py), and
+lose the last lines before a kill -9, an OOM kill or a hung event loop, the lines that say why.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
 from typing import Any, TextIO
 
 from alertd import jsonutil
@@ -26,8 +32,23 @@ from alertd.redact import REDACTED, redact_urls
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# The attributes every LogRecord has, in the order it sets them; `extra=` fields come after them.
+_RECORD_ATTRIBUTES = list(logging.makeLogRecord({}).__dict__)
+_STANDARD = frozenset(_RECORD_ATTRIBUTES) | {"message", "asctime", "taskName"}
+
+
+def _extra_fields(record: logging.LogRecord) -> list[tuple[str, Any]]:
+    """The fields given with `extra=` (or set by a filter), in the order given.
+
+    Only the attributes after the standard ones are looked at: `Logger.makeRecord` adds
+    `extra=` after `LogRecord.__init__` set those. Names a formatter may add later
+    (`message`, `asctime`) and private ones are skipped.
+    """
+    return [
+        (key, value)
+        for key, value in islice(record.__dict__.items(), len(_RECORD_ATTRIBUTES), None)
+        if key not in _STANDARD and key[0] != "_"
+    ]
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,9 +59,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
+        line.update(_extra_fields(record))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return jsonutil.dumps(line, default=str, option=jsonutil.OPT_NON_STR_KEYS).decode()
@@ -50,11 +69,7 @@ class TextFormatter(logging.Formatter):
     """For a person at a terminal: time, level, message, then the extra fields as key=value."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(
-            f"{key}={value!r}"
-            for key, value in record.__dict__.items()
-            if key not in _STANDARD and not key.startswith("_")
-        )
+        fields = " ".join(f"{key}={value!r}" for key, value in _extra_fields(record))
         text = f"{_timestamp(record.created)} {record.levelname:<7} {record.getMessage()}"
         if fields:
             text = f"{text}  {fields}"
@@ -83,11 +98,24 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
                 line = line.replace(secret, REDACTED)
         return redact_urls(line)
 
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the line; flush unless the stream's line buffering has just done so (stderr
+        is line-buffered even when it is not a terminal)."""
+        try:
+            self.stream.write(self.format(record) + "\n")
+            if not getattr(self.stream, "line_buffering", False):
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
 
 def configure(
     settings: LogSettings, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
     """Send every record (alertd's, uvicorn's, the libraries') through one redacting handler."""
+    _skip_unused_record_fields()
     handler = RedactingHandler(stream or sys.stderr, secrets)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -98,6 +126,17 @@ def configure(
     # Libraries that log every request at INFO would drown alertd's own lines.
     for noisy in ("uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _skip_unused_record_fields() -> None:
+    """Stop the logging module from filling record fields no line of ours shows: the caller's
+    file, line and function (a walk up the stack per record), the thread, the process and
+    the multiprocessing process name. A record keeps its time, level, logger, message,
+    extra fields and exception, which is everything the formatters write."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def redact(secrets: Iterable[str]) -> None:
@@ -132,5 +171,11 @@ def _secret_values(table: Any) -> Iterable[str]:
 
 
 def _timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO-8601 UTC with milliseconds; the date and time to the second are made once a second."""
+    second = int(created)
+    return f"{_utc_second(second)}.{int((created - second) * 1000):03d}Z"
+
+
+@lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -67,8 +67,8 @@ def masked(secret: str) -> str:
 
 def redact_urls(text: str) -> str:
     """`text` with the user info and query values of every URL in it replaced by [redacted]."""
-    if "://" not in text:
-        return text
+    if "://" not in text or ("@" not in text and "?" not in text):
+        return text  # no URL in it, or none with user info or a query
     return _URL.sub(_redact_url, text)
 
 

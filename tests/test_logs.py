@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,41 @@ def test_one_json_object_per_line_with_the_extra_fields(restore_logging: None) -
     assert record["alert_id"] == "01J"
     assert record["key"] == ["v1", None]
     assert record["ts"].endswith("Z")
+
+
+def test_extra_fields_keep_their_order_and_nothing_another_formatter_added_leaks(
+    restore_logging: None,
+) -> None:
+    out, seen = io.StringIO(), io.StringIO()
+    logs.configure(LogSettings(format="json"), stream=out)
+    first = logging.StreamHandler(seen)  # formats first: sets record.message and asctime
+    first.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger().handlers.insert(0, first)
+    logging.getLogger("alertd").info("sent %s", "n1", extra={"z": 1, "a": 2, "_private": 3})
+    record = orjson.loads(out.getvalue())
+    assert list(record) == ["ts", "level", "logger", "msg", "z", "a"]
+    assert record["msg"] == "sent n1"
+    assert seen.getvalue().endswith(" sent n1\n")
+
+
+def test_the_timestamp_is_utc_with_milliseconds() -> None:
+    record = logging.makeLogRecord({"msg": "x", "created": 1_767_225_601.0789, "levelname": "INFO"})
+    assert orjson.loads(logs.JsonFormatter().format(record))["ts"] == "2026-01-01T00:00:01.078Z"
+
+
+def test_each_line_is_written_at_once_even_to_a_buffered_pipe(restore_logging: None) -> None:
+    # What a kill -9 would lose is what sits in a buffer: a line is handed to the OS when logged.
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)  # nothing written yet: BlockingIOError, not a hang
+    stream = os.fdopen(write_end, "w", buffering=65536)
+    try:
+        logs.configure(LogSettings(format="json"), stream=stream)
+        logging.getLogger("alertd").info("alert fired", extra={"alert_id": "01J"})
+        assert orjson.loads(os.read(read_end, 65536))["alert_id"] == "01J"
+    finally:
+        logging.getLogger().handlers.clear()
+        stream.close()
+        os.close(read_end)
 
 
 def test_secrets_are_redacted_wherever_they_appear(restore_logging: None) -> None:
