@@ -60,6 +60,7 @@ class NtfyChannel:
         self.clock = clock
         self.base_url = config.url("base_url", "https://ntfy.sh").rstrip("/")
         self.token = config.string("token", "")
+        self.provider = f"ntfy {public_url(self.base_url)}"
         self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     def payload(self, notification: Notification) -> dict[str, Any]:
@@ -81,16 +82,15 @@ class NtfyChannel:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
             content=jsonutil.dumps(self.payload(notification)),
             headers=headers,
-            provider=provider,
+            provider=self.provider,
         )
         answer = response.json()
         detail = answer.get("error") if isinstance(answer, dict) else None
-        response.raise_for_status(self.clock.now(), provider, detail)
+        response.raise_for_status(self.clock.now(), self.provider, detail)
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
             return f"ntfy answered HTTP {response.status} without a message id"
