@@ -9,6 +9,7 @@ resolved tree into Python. Passes are functions over this data, never methods on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
@@ -101,10 +102,11 @@ class Unary:
 
 @dataclass(slots=True)
 class Logic:
-    """`a and b and c` (or `or`): kept flat, so long chains do not nest."""
+    """`a and b and c` (or `or`): kept flat, so long chains do not nest. (The parser grows a
+    list while it reads a chain; passes make tuples.)"""
 
     op: str  # "and" or "or"
-    items: tuple[Expr, ...]
+    items: Sequence[Expr]
     span: Span
 
 

@@ -8,19 +8,27 @@ stopping at the first, because a person fixing a rule file wants the whole list 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from zoneinfo import available_timezones
 
 from alertd.dsl import ast
-from alertd.dsl.errors import RuleError, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 
-MAX_DEPTH = 64  # expressions nested deeper than this are refused (the compiler recurses)
+MAX_DEPTH = 64
+"""Expressions nested deeper than this, their macros expanded, are refused: the checker and
+the compiler recurse, and Python refuses generated code nested ~200 parentheses deep (the
+worst kind of node writes three per level)."""
+MAX_SIZE = 20_000
+"""Expressions with more nodes than this, their macros expanded, are refused: each use of a
+macro copies it, so ten macros that each use the one before twice make a thousand copies."""
+MAX_DURATION = 36_500 * 86_400.0  # 100 years: longer is a mistake (or infinite)
 MAX_COUNT = 100_000  # `count N`: more events than this per key is a misunderstanding
 
 _ORDERED = ("number", "string")
@@ -86,13 +94,21 @@ class _Checker:
         self.macros: dict[str, tuple[ast.MacroDef, ast.RuleFile]] = {}
         self.resolved_lists: dict[str, ast.ListLit] = {}
         self.resolved_macros: dict[str, ast.Expr] = {}
-        self.expanding: list[str] = []
+        self.expanded: dict[str, tuple[int, int]] = {}  # macro -> its depth and size, expanded
+        self.refused: set[str] = set()  # macros too deep or too large, and those that use them
 
     def error(
-        self, file: ast.RuleFile, span: ast.Span, message: str, hint: str | None = None
+        self,
+        file: ast.RuleFile,
+        span: ast.Span,
+        message: str,
+        hint: str | None = None,
+        *,
+        unknown: str | None = None,
     ) -> None:
+        """Record an error; `unknown` is the macro or list name it is about, if it is unknown."""
         self.errors.append(
-            RuleError(
+            (RuleError if unknown is None else partial(UnknownName, unknown))(
                 file.path,
                 span.line,
                 span.column,
@@ -109,8 +125,7 @@ class _Checker:
         self._collect_definitions()
         for name, (definition, file) in self.lists.items():
             self.resolved_lists[name] = self._named_list(definition, file)
-        for name in self.macros:
-            self._macro(name)
+        self._resolve_macros()
         rules: list[CheckedRule] = []
         seen: dict[str, SourceLocation] = {}
         for file in self.files:
@@ -157,9 +172,10 @@ class _Checker:
     def _named_list(self, definition: ast.ListDef, file: ast.RuleFile) -> ast.ListLit:
         items: list[ast.Expr] = []
         for item in definition.items.items:
-            value, _ = self._expr(item, file, condition=False)
-            if isinstance(value, ast.Literal):
-                items.append(value)
+            if isinstance(item, ast.Unary) and item.op == "-" and _is_number(item.operand):
+                items.append(ast.Literal(-item.operand.value, item.span))  # type: ignore[union-attr, operator]
+            elif isinstance(item, ast.Literal | ast.DurationLit):
+                items.append(self._expr(item, file, condition=False)[0])
             else:
                 self.error(
                     file,
@@ -169,21 +185,69 @@ class _Checker:
                 )
         return ast.ListLit(tuple(items), definition.items.span, definition.name.value)
 
-    def _macro(self, name: str) -> ast.Expr:
-        if name in self.resolved_macros:
-            return self.resolved_macros[name]
+    def _resolve_macros(self) -> None:
+        """Resolve every macro after the macros it uses, so that resolving one never recurses
+        into another: a chain of a thousand macros is a loop here, not a stack overflow."""
+        uses = {
+            name: [used for used in _measure(definition.body, True, {})[2] if used in self.macros]
+            for name, (definition, _) in self.macros.items()
+        }
+        done: set[str] = set()
+        for root in self.macros:
+            if root in done:
+                continue
+            path, pending = [root], [iter(uses[root])]
+            while pending:
+                used = next(pending[-1], None)
+                if used is None:
+                    pending.pop()
+                    name = path.pop()
+                    self._macro(name)
+                    done.add(name)
+                elif used in path:
+                    self._cycle([*path[path.index(used) :], used])
+                elif used not in done:
+                    path.append(used)
+                    pending.append(iter(uses[used]))
+
+    def _cycle(self, cycle: list[str]) -> None:
+        name = cycle[0]
         definition, file = self.macros[name]
-        if name in self.expanding:
-            cycle = [*self.expanding[self.expanding.index(name) :], name]
-            through = f" ({' -> '.join(cycle)})" if len(cycle) > 2 else ""
-            self.error(file, definition.name.span, f"macro '{name}' refers to itself{through}")
-            return ast.Literal(False, definition.body.span)
-        self.expanding.append(name)
-        body = self._condition(definition.body, file)
-        self.expanding.pop()
-        # A macro caught in a cycle was already given its error; later uses see it as false.
-        self.resolved_macros.setdefault(name, body)
-        return self.resolved_macros[name]
+        through = f" ({' -> '.join(cycle)})" if len(cycle) > 2 else ""
+        self.error(file, definition.name.span, f"macro '{name}' refers to itself{through}")
+
+    def _macro(self, name: str) -> None:
+        """Resolve one macro, every macro it uses being resolved already (or in a cycle, which
+        was reported: such a use is false)."""
+        definition, file = self.macros[name]
+        depth, size, used = _measure(definition.body, True, self.expanded)
+        refused: ast.Expr = ast.Literal(False, definition.body.span)
+        body = refused
+        if any(macro in self.refused for macro in used):
+            pass  # one error, at the macro that was refused first, says it all
+        elif depth > MAX_DEPTH:
+            self.error(
+                file,
+                definition.name.span,
+                f"macro nesting deeper than {MAX_DEPTH}: '{name}', with the macros it uses "
+                "expanded, is nested too deeply",
+                "use fewer macros inside macros inside macros",
+            )
+        elif size > MAX_SIZE:
+            self.error(
+                file,
+                definition.name.span,
+                f"macro '{name}' is too large: with the macros it uses expanded, it has over "
+                f"{MAX_SIZE} parts",
+                "each use of a macro copies it: a macro that uses another twice is twice as large",
+            )
+        else:
+            body = self._expr(definition.body, file, condition=True)[0]
+        # A macro refused here was given its error; its uses are false, and say nothing more.
+        self.resolved_macros[name] = body
+        self.expanded[name] = (1, 1) if body is refused else (depth, size)
+        if body is refused:
+            self.refused.add(name)
 
     # Rules --------------------------------------------------------------------------------------
 
@@ -206,7 +270,7 @@ class _Checker:
         if not isinstance(when, ast.WhenClause):
             self.error(file, rule.id.span, f"rule '{rule.id.value}' has no 'when' clause")
             return None
-        condition = self._condition(when.expr, file)
+        condition = self._checked(when.expr, file, condition=True)
         name = clauses.get("name")
         description = clauses.get("description")
         priority = self._priority(clauses.get("priority"), file)
@@ -264,19 +328,23 @@ class _Checker:
             return 0.0
         if seconds <= 0:
             self.error(file, text.span, "the duration must be longer than zero")
+        elif not seconds <= MAX_DURATION:
+            self.error(file, text.span, "the duration is too long (100 years at most)")
+            return MAX_DURATION
         return seconds
 
     def _keys(
         self, keys: tuple[ast.Expr, ...], file: ast.RuleFile
     ) -> tuple[tuple[ast.Expr, ...], tuple[str, ...]]:
-        resolved = tuple(self._expr(key, file, condition=False)[0] for key in keys)
+        resolved = tuple(self._checked(key, file, condition=False) for key in keys)
         return resolved, tuple(file.text(key.span) for key in keys)
 
     def _count(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
         if not isinstance(clause, ast.CountClause):
             return None
         text = clause.threshold.value
-        threshold = int(text) if text.isdigit() else 0
+        # int() of a huge number is refused (or slow): past MAX_COUNT, its digits do not matter
+        threshold = int(text[:12]) if text.isdigit() else 0
         if not text.isdigit():
             self.error(file, clause.threshold.span, f"count must be a whole number, got {text}")
         elif threshold < 2:
@@ -287,9 +355,8 @@ class _Checker:
                 "to act on every matching event, leave out the count clause",
             )
         elif threshold > MAX_COUNT:
-            self.error(
-                file, clause.threshold.span, f"count must be at most {MAX_COUNT}, got {threshold}"
-            )
+            got = text if len(text) <= 12 else f"{text[:12]}..."
+            self.error(file, clause.threshold.span, f"count must be at most {MAX_COUNT}, got {got}")
         seconds = self._duration(clause.within, file)
         keys, sources = self._keys(clause.keys, file)
         return Window(seconds, keys, sources, threshold)
@@ -342,12 +409,24 @@ class _Checker:
 
     # Expressions --------------------------------------------------------------------------------
 
-    def _condition(self, expr: ast.Expr, file: ast.RuleFile) -> ast.Expr:
-        if _too_deep(expr):
-            self.error(file, expr.span, f"the expression is nested too deeply (over {MAX_DEPTH})")
-            return ast.Literal(False, expr.span)
-        resolved, _ = self._expr(expr, file, condition=True)
-        return resolved
+    def _checked(self, expr: ast.Expr, file: ast.RuleFile, *, condition: bool) -> ast.Expr:
+        """A whole expression (a condition or a `by` key), resolved; refused when it is too deep
+        or too large, its macros expanded, to compile."""
+        depth, size, used = _measure(expr, condition, self.expanded)
+        expanded = " with its macros expanded" if used else ""
+        if any(macro in self.refused for macro in used):
+            pass  # the macro's own error says it
+        elif depth > MAX_DEPTH:
+            self.error(
+                file, expr.span, f"the expression is nested too deeply{expanded} (over {MAX_DEPTH})"
+            )
+        elif size > MAX_SIZE:
+            self.error(
+                file, expr.span, f"the expression is too large{expanded} (over {MAX_SIZE} parts)"
+            )
+        else:
+            return self._expr(expr, file, condition=condition)[0]
+        return ast.Literal(False if condition else None, expr.span)
 
     def _expr(self, node: ast.Expr, file: ast.RuleFile, *, condition: bool) -> tuple[ast.Expr, str]:
         """The resolved node and its kind (string, number, bool, null, list, object or any).
@@ -374,6 +453,10 @@ class _Checker:
     def _resolve(self, node: ast.Expr, file: ast.RuleFile, condition: bool) -> tuple[ast.Expr, str]:
         match node:
             case ast.Literal(value=value):
+                if value.__class__ is float and not math.isfinite(value):
+                    self.error(
+                        file, node.span, "the number is too large", "numbers go up to about 1e308"
+                    )
                 return node, _kind_of(value)
             case ast.DurationLit(text=text, span=span):
                 return ast.Literal(self._duration(ast.Text(text, span), file), span), "number"
@@ -418,7 +501,9 @@ class _Checker:
         if not condition:
             return ast.Field(name, node.span), "any"
         if name in self.macros:
-            return ast.MacroRef(name, self._macro(name), node.span), "bool"
+            # Resolved before anything that uses it, but for a use that closes a cycle.
+            body = self.resolved_macros.get(name) or ast.Literal(False, node.span)
+            return ast.MacroRef(name, body, node.span), "bool"
         if name in self.lists:
             self.error(
                 file,
@@ -433,6 +518,7 @@ class _Checker:
                 f"unknown macro '{name}'",
                 did_you_mean(name, self.macros)
                 or f"to test a field, compare it ({name} == true) or use exists({name})",
+                unknown=name,
             )
         return ast.Literal(False, node.span), "error"
 
@@ -450,6 +536,7 @@ class _Checker:
                     f"unknown list '{node.name}'",
                     did_you_mean(node.name, self.lists)
                     or f"to test a field that holds a list, write {node.name} contains ...",
+                    unknown=node.name,
                 )
             return ast.ListLit((), node.span), "error"
         return self._expr(node, file, condition=False)
@@ -548,31 +635,54 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _too_deep(expr: ast.Expr) -> bool:
-    """Whether the expression nests deeper than MAX_DEPTH (found without recursion)."""
-    stack: list[tuple[ast.Expr, int]] = [(expr, 1)]
+def _measure(
+    expr: ast.Expr, condition: bool, macros: Mapping[str, tuple[int, int]]
+) -> tuple[int, int, list[str]]:
+    """How deep an unresolved expression is and how many nodes it has but literals (which
+    cost the compiler nothing: a list of them is one constant), with the macros it uses
+    expanded (`macros`: their depth and size; another name is one node); and the names it
+    uses as macros, the bare names where a condition stands. A loop, not recursion: this runs
+    before anything that recurses may see the expression."""
+    deepest = size = 0
+    used: list[str] = []
+    stack: list[tuple[ast.Expr, int, bool]] = [(expr, 1, condition)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        stack.extend((child, depth + 1) for child in _children(node))
-    return False
+        node, depth, is_condition = stack.pop()
+        deepest = max(deepest, depth)
+        cls = node.__class__
+        if cls is ast.Literal:
+            continue
+        size += 1
+        depth += 1
+        if isinstance(node, ast.Name):
+            if is_condition:
+                used.append(node.name)
+                if node.name in macros:  # a MacroRef around the macro's body
+                    macro_depth, macro_size = macros[node.name]
+                    deepest = max(deepest, depth - 1 + macro_depth)
+                    size += macro_size
+        elif cls is ast.Logic:
+            stack += [(item, depth, True) for item in node.items]  # type: ignore[union-attr]
+        elif cls is ast.Binary:
+            stack += ((node.left, depth, False), (node.right, depth, False))  # type: ignore[union-attr]
+        elif cls is ast.Unary:
+            stack.append((node.operand, depth, node.op == "not"))  # type: ignore[union-attr]
+        elif cls is ast.Call or cls is ast.ListLit:
+            children = node.args if cls is ast.Call else node.items  # type: ignore[union-attr]
+            stack += [(child, depth, False) for child in children]
+        elif cls is ast.Attr:
+            stack.append((node.obj, depth, False))  # type: ignore[union-attr]
+        elif cls is ast.Index:
+            stack += ((node.obj, depth, False), (node.index, depth, False))  # type: ignore[union-attr]
+    return deepest, size, used
 
 
-def _children(node: ast.Expr) -> Iterator[ast.Expr]:
-    match node:
-        case ast.ListLit(items=items) | ast.Logic(items=items) | ast.Call(args=items):
-            yield from items
-        case ast.Attr(obj=obj):
-            yield obj
-        case ast.Index(obj=obj, index=index):
-            yield obj
-            yield index
-        case ast.Unary(operand=operand):
-            yield operand
-        case ast.Binary(left=left, right=right):
-            yield left
-            yield right
+def _is_number(node: ast.Expr) -> bool:
+    return (
+        isinstance(node, ast.Literal)
+        and node.value.__class__ in (int, float)
+        and node.value.__class__ is not bool
+    )
 
 
 def _kind_of(value: ast.Scalar) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 from alertd.dsl import ast, runtime
 from alertd.dsl.checker import CheckedRule, Window
+from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
@@ -78,30 +79,52 @@ class _CannotFold(Exception):
 
 def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timestamp") -> list[Rule]:
     """Compile checked rules. Rules of the same shape (the same source once their literals are
-    bound) share one compiled module, so a file of similar rules compiles a few functions."""
+    bound) share one compiled module, so a file of similar rules compiles a few functions.
+
+    Raises RuleErrors for rules Python cannot compile (too deep or large, should the checker's
+    limits ever let one through); their errors have no source line (the loader adds it)."""
     rules: list[Rule] = []
+    errors: list[RuleError] = []
     for rule in checked:
-        expr = fold(rule.condition)
-        nodes = walk(expr)
-        uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
-        fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
         try:
-            functions = define(
-                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=True)
+            rules.append(_compile_rule(rule, timestamp_field))
+        except (RecursionError, MemoryError, SyntaxError) as exc:
+            # The checker's limits (MAX_DEPTH, MAX_SIZE) keep this from happening; if it ever
+            # does, it is a rule that cannot be loaded, not a crash of the load.
+            reason = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+            where = rule.location
+            errors.append(
+                RuleError(
+                    where.path,
+                    where.line,
+                    where.column,
+                    f"rule '{rule.id}' is too complex to compile ({reason})",
+                    "split its condition into simpler rules or macros",
+                )
             )
-        except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-            functions = define(
-                *_source(rule, expr, uses, timestamp_field, fast=fast, constants=False)
-            )
-        condition = functions["condition"]
-        if "_checked" in condition.__code__.co_names:
-            namespace = condition.__globals__
-            namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
-        setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
-        count_key = functions.get("count_key", _no_key)
-        suppress_key = functions.get("suppress_key", _no_key)
-        rules.append(_rule(rule, condition, count_key, suppress_key, expr))
+    if errors:
+        raise RuleErrors(errors)
     return rules
+
+
+def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
+    """One rule: its condition (fast path and checked path) and its key functions."""
+    expr = fold(rule.condition)
+    nodes = walk(expr)
+    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+    fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
+    try:
+        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=True))
+    except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
+        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=False))
+    condition = functions["condition"]
+    if "_checked" in condition.__code__.co_names:
+        namespace = condition.__globals__
+        namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
+    setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
+    count_key = functions.get("count_key", _no_key)
+    suppress_key = functions.get("suppress_key", _no_key)
+    return _rule(rule, condition, count_key, suppress_key, expr)
 
 
 def _source(
@@ -391,7 +414,8 @@ def _refuse(value: Any) -> bool:
 def _try_const(compute: Callable[[], Any], otherwise: ast.Expr, span: ast.Span) -> ast.Expr:
     try:
         value = compute()
-    except _CannotFold:
+    except (_CannotFold, ArithmeticError, ValueError):
+        # Left to run time, where it is a mismatch: `1e308 * 10 ** 300 / 3` overflows.
         return otherwise
     if value is None or isinstance(value, str | int | float):  # bool is an int
         return ast.Literal(value, span)

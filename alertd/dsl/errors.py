@@ -2,6 +2,7 @@
 
     RuleErrors            every error found in one load, sorted by path, line and column
     └── .errors: [RuleError]   one mistake: where, what, the source line, and a hint
+                 └── UnknownName   a macro or list no file checked defines
 
 Nothing else ever escapes the parser, the checker or the compiler: a rule file is written by
 people, and every mistake in it must be reported as `path:line:col: error: message`.
@@ -10,6 +11,7 @@ people, and every mistake in it must be reported as `path:line:col: error: messa
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 class RuleError(Exception):
@@ -58,6 +60,15 @@ class RuleError(Exception):
 
     def __repr__(self) -> str:
         return f"RuleError({self.path!r}, {self.line}, {self.column}, {self.message!r})"
+
+
+class UnknownName(RuleError):
+    """A name used as a macro or a list that no file checked defines (`name`): the loader
+    looks for it in the files beside them, which may not have been checked with them."""
+
+    def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.name = name
 
 
 class RuleErrors(Exception):

@@ -96,10 +96,13 @@ def _is_number(node: ast.Expr) -> bool:
     if isinstance(node, ast.Literal):
         return isinstance(node.value, int | float) and not isinstance(node.value, bool)
     if isinstance(node, ast.Binary) and node.op in ("+", "-", "/"):
-        left, right = node.left, node.right
-        if not all(_is_number(s) or slot_of(_unwrapped(s)) is not None for s in (left, right)):
+        # Each side is asked once: asking twice doubles the work at every level of nesting.
+        left, right = _is_number(node.left), _is_number(node.right)
+        if not (left or slot_of(_unwrapped(node.left)) is not None):
             return False
-        return node.op != "+" or _is_number(left) or _is_number(right)
+        if not (right or slot_of(_unwrapped(node.right)) is not None):
+            return False
+        return node.op != "+" or left or right
     return False
 
 

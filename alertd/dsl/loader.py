@@ -10,7 +10,7 @@ from pathlib import Path
 from alertd.dsl import ast
 from alertd.dsl.checker import check
 from alertd.dsl.compiler import compile_rules
-from alertd.dsl.errors import RuleError, RuleErrors
+from alertd.dsl.errors import RuleError, RuleErrors, UnknownName
 from alertd.dsl.parser import parse
 from alertd.model import CHANNEL_KINDS, Rule
 
@@ -60,7 +60,11 @@ def load_rules(
             errors.append(error)
         else:
             sources.append((str(path), text))
-    return _load(sources, errors, channels, groups, timestamp_field)
+    try:
+        return _load(sources, errors, channels, groups, timestamp_field)
+    except RuleErrors as exc:
+        _point_to_other_files(exc.errors, files)
+        raise
 
 
 def compile_text(
@@ -92,7 +96,44 @@ def _load(
         errors.extend(check_errors)
         if errors:
             raise RuleErrors(errors)
-        return compile_rules(checked, timestamp_field)
+        try:
+            return compile_rules(checked, timestamp_field)
+        except RuleErrors as exc:
+            lines = {rule_file.path: rule_file for rule_file in parsed}
+            for error in exc.errors:
+                error.source_line = lines[error.path].source_line(error.line)
+            raise
+
+
+def _point_to_other_files(errors: Sequence[RuleError], files: Sequence[Path]) -> None:
+    """Lists and macros are shared only by the files loaded together: checking one file of a
+    folder whose lists live in another makes every use of them unknown. Where a *.rules file
+    beside the files loaded defines such a name, the hint says so (instead of guessing that a
+    field or a typo was meant)."""
+    unknown = [error for error in errors if isinstance(error, UnknownName)]
+    if not unknown:
+        return
+    loaded = {path.resolve() for path in files}
+    defined: dict[str, tuple[str, Path, Path]] = {}  # name -> its kind, its file, the folder
+    for folder in sorted({path.parent for path in files}):
+        for sibling in sorted(folder.glob(f"*{RULE_SUFFIX}")):
+            if sibling.resolve() in loaded or not sibling.is_file():
+                continue
+            text, error = _read(sibling)
+            if error is not None:
+                continue
+            for item in parse(text, str(sibling))[0].items:
+                if not isinstance(item, ast.RuleDef):
+                    kind = "list" if isinstance(item, ast.ListDef) else "macro"
+                    defined.setdefault(item.name.value, (kind, sibling, folder))
+    for error in unknown:
+        if error.name in defined:
+            kind, where, folder = defined[error.name]
+            error.suggestion = (
+                f"'{error.name}' is a {kind} in {where}, not checked with this file: lists and "
+                "macros are shared only by the files checked together; check the whole folder: "
+                f"alertd check {folder}"
+            )
 
 
 @contextmanager

@@ -26,7 +26,15 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError, did_you_mean, one_of
 
-_ITEM_START = re.compile(r"^(?:rule|list|macro)\b", re.MULTILINE)
+MAX_INTEGER_DIGITS = 308  # longer whole numbers are read as floats: 1e308 is about the largest
+
+# Where a top-level item seems to start, for recovery after a syntax error: a line that starts
+# with `rule`, `list` or `macro`, or with two words and then `{` or `=` (`rul p {`, `lst l =`:
+# a misspelt keyword must start a new item, not vanish into the broken item before it).
+_ITEM_START = re.compile(
+    r"^[ \t]*(?:(?:rule|list|macro)\b|[A-Za-z_]\w*[ \t]+[A-Za-z_]\w*[ \t]*(?:\{|=(?!=)))",
+    re.MULTILINE,
+)
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
@@ -73,9 +81,9 @@ def parse(text: str, path: str) -> tuple[ast.RuleFile, list[RuleError]]:
     return ast.RuleFile(path, tuple(good), lines), errors or [first_error]
 
 
-def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
+def _chunks(text: str) -> Iterator[tuple[str, tuple[int, int, str] | None]]:
     """Each top-level item's text, padded with newlines so that line numbers stay right, and
-    where the next item starts (line, word), to report a missing `}` there."""
+    where the next item starts (line, column, word), to report a missing `}` there."""
     starts = [m.start() for m in _ITEM_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
@@ -84,7 +92,9 @@ def _chunks(text: str) -> Iterator[tuple[str, tuple[int, str] | None]]:
         line_offset = text.count("\n", 0, start)
         following = None
         if end < len(text):
-            following = (text.count("\n", 0, end) + 1, text[end:].split(None, 1)[0])
+            word = text[end:].split(None, 1)[0]
+            column = text.index(word, end) - end + 1
+            following = (text.count("\n", 0, end) + 1, column, word)
         yield "\n" * line_offset + text[start:end], following
 
 
@@ -294,9 +304,13 @@ def _reduction(rule: Any, builders: _Builders) -> _Reduce:
 
 
 def _spliced(children: list[Any]) -> list[Any]:
-    """The children, those of inline rules (lists) in their place."""
-    out: list[Any] = []
-    for child in children:
+    """The children, those of inline rules (lists) in their place.
+
+    A repetition (`("," expr)*`) reduces once per item, its list first: that list is extended
+    in place (nothing else holds it), or a 100,000-item list would cost 5 billion copies."""
+    first = children[0] if children else None
+    out: list[Any] = first if first.__class__ is list else []
+    for child in children[1:] if out is first else children:
         if child.__class__ is list:
             out.extend(child)
         else:
@@ -312,7 +326,7 @@ def _translate(
     text: str,
     path: str,
     lines: tuple[str, ...],
-    at_end: tuple[int, str] | None,
+    at_end: tuple[int, int, str] | None,
 ) -> RuleError:
     line, column = max(exc.line, 1), max(exc.column, 1)
     width = 1
@@ -331,9 +345,9 @@ def _translate(
         expected = _describe_expected(accepts)
         if token.type == "$END":
             if at_end is not None:  # the item ran into the next one: say so where that starts
-                line, column = at_end[0], 1
-                found = f"'{at_end[1]}'"
-                width = len(at_end[1])
+                line, column, word = at_end
+                found = f"'{word}'"
+                width = len(word)
             else:
                 found = "end of file"
                 line, column = _end_of(lines)
@@ -620,7 +634,11 @@ class _Builders:
 
     def number(self, children: list[_Token]) -> ast.Literal:
         text, span = children[0][1], children[0][2]
-        return ast.Literal(float(text) if "." in text else int(text), span)
+        # A whole number too long for a float is read as one (infinite), which the checker
+        # refuses; int() would raise on 4,300 digits and take quadratic time before that.
+        if "." in text or len(text) > MAX_INTEGER_DIGITS:
+            return ast.Literal(float(text), span)
+        return ast.Literal(int(text), span)
 
     def duration(self, children: list[_Token]) -> ast.DurationLit:
         return ast.DurationLit(children[0][1], children[0][2])
@@ -647,7 +665,12 @@ class _Builders:
 
 def _logic(op: str, children: list[Any]) -> ast.Logic:
     # The grammar is left-recursive; `a and b and c` arrives as `(a and b) and c`. Flatten it, so
-    # that long chains do not nest (grouping does not change the meaning of and/or).
+    # that long chains do not nest (grouping does not change the meaning of and/or). The left
+    # node was made by this parse and is held by nothing else: it grows in place, so that a
+    # chain of n items costs n steps, not n * n.
     left, _, right = children
-    items = left.items if isinstance(left, ast.Logic) and left.op == op else (left,)
-    return ast.Logic(op, (*items, right), _span(children))
+    if isinstance(left, ast.Logic) and left.op == op and isinstance(left.items, list):
+        left.items.append(right)
+        left.span = _span(children)
+        return left
+    return ast.Logic(op, [left, right], _span(children))

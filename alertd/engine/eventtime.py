@@ -27,6 +27,7 @@ _NANOSECONDS = 1e-9
 _MAX_EPOCH = 253_402_300_800.0  # 10000-01-01T00:00:00Z: beyond it no calendar can show the time
 
 _EPOCH_TEXT = re.compile(r"\d+(?:\.\d+)?")
+_from_iso = datetime.fromisoformat
 
 
 def parse_event_time(value: object, field: str = "timestamp") -> float:
@@ -44,7 +45,15 @@ def parse_event_time(value: object, field: str = "timestamp") -> float:
 def event_time(event: Event, field: str, arrival: float) -> float:
     """The time of an event: its `field` if present and not null, else `arrival`."""
     value = event.get(field)
-    if value is None:
+    if value.__class__ is str:  # first, without a call: nearly every timestamp is ISO-8601
+        try:
+            moment = _from_iso(value)
+        except ValueError:
+            pass  # perhaps padded, or epoch digits: the general path decides
+        else:
+            if moment.tzinfo is not None:
+                return moment.timestamp()
+    elif value is None:
         return arrival
     return parse_event_time(value, field)
 

@@ -7,13 +7,13 @@ sweep like every other store. Transactions are accepted but cannot roll anything
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
-from alertd.engine.windows import CountWindow, Suppression
+from alertd.engine.windows import CountWindow, Suppression, sweep_tables
 from alertd.model import Alert, Key
 
 _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()  # reusable, and nearly free
@@ -23,44 +23,25 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
-        self._alerts: OrderedDict[str, Alert] = OrderedDict()  # oldest first
+        self._alerts: dict[str, Alert] = {}
+        self._order: deque[str] = deque()  # the ids in _alerts, oldest first
         self._acks: dict[str, tuple[float, str]] = {}  # alert id -> (acked at, by whom)
         self._max_alerts = max_alerts
 
-    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
-        entries = self._suppressions.get(rule_id)
-        return None if entries is None else entries.get(key)
+    def suppressions(self, rule_id: str) -> dict[Key, Suppression]:
+        table = self._suppressions.get(rule_id)
+        if table is None:
+            table = self._suppressions[rule_id] = {}
+        return table
 
-    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None:
-        entries = self._suppressions.get(rule_id)
-        if entries is None:
-            entries = self._suppressions[rule_id] = {}
-        entries[key] = entry
-
-    def get_window(self, rule_id: str, key: Key) -> CountWindow | None:
-        windows = self._windows.get(rule_id)
-        return None if windows is None else windows.get(key)
-
-    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None:
-        windows = self._windows.get(rule_id)
-        if windows is None:
-            windows = self._windows[rule_id] = {}
-        windows[key] = window
-
-    def delete_window(self, rule_id: str, key: Key) -> None:
-        windows = self._windows.get(rule_id)
-        if windows is not None:
-            windows.pop(key, None)
+    def count_windows(self, rule_id: str) -> dict[Key, CountWindow]:
+        table = self._windows.get(rule_id)
+        if table is None:
+            table = self._windows[rule_id] = {}
+        return table
 
     def sweep(self, horizon: float) -> int:
-        evicted = 0
-        for table in (self._suppressions, self._windows):
-            for entries in table.values():
-                expired = [key for key, entry in entries.items() if entry.expires_at <= horizon]
-                for key in expired:
-                    del entries[key]
-                evicted += len(expired)
-        return evicted
+        return sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
@@ -73,8 +54,11 @@ class MemoryStore:
 
     def add_alert(self, alert: Alert) -> None:
         self._alerts[alert.id] = alert
-        if len(self._alerts) > self._max_alerts:
-            dropped, _ = self._alerts.popitem(last=False)
+        order = self._order
+        order.append(alert.id)
+        if len(order) > self._max_alerts:
+            dropped = order.popleft()
+            self._alerts.pop(dropped, None)
             self._acks.pop(dropped, None)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
@@ -108,6 +92,7 @@ class MemoryStore:
         for alert_id in old:
             del self._alerts[alert_id]
             self._acks.pop(alert_id, None)
+        self._order = deque(self._alerts)
         return len(old)
 
     def size(self) -> StoreSize:
@@ -125,4 +110,5 @@ class MemoryStore:
         self._suppressions.clear()
         self._windows.clear()
         self._alerts.clear()
+        self._order.clear()
         self._acks.clear()

@@ -7,7 +7,16 @@ commits behind the caller's back, and callers that share `connection` group thei
 with `transaction()` too. WAL journal, so readers never block the writer, and by default
 `synchronous = FULL`: a commit that returned is on disk even if the machine loses power.
 
-Keys, events and labels are stored as JSON (orjson; values JSON cannot hold become strings).
+The live windows are also held in memory, read when the store opens: the database is their
+durable copy, not where the engine looks them up. Changes (windows set or popped, alerts
+added) are written together when the transaction block they were made in ends -- one
+statement per table for a whole batch. Every write of windows also counts up a version number
+in the database, which each transaction block compares with the version in memory when it
+begins: if they differ, the transaction that held the last writes was rolled back by whoever
+owned it (the daemon commits groups of batches itself) or another process wrote windows, and
+the windows are read again. A block that fails reloads them from the rolled-back database.
+
+Keys, events and labels are stored as JSON (values JSON cannot hold become strings).
 """
 
 from __future__ import annotations
@@ -16,14 +25,18 @@ import sqlite3
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
-import orjson
-
+from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
-from alertd.engine.windows import CountWindow, Suppression
+from alertd.engine.windows import (
+    CountWindow,
+    Suppression,
+    suppression_expires_at,
+    sweep_tables,
+)
 from alertd.model import Alert, Key, NotifyTarget
 
 SCHEMA = """
@@ -48,6 +61,12 @@ CREATE TABLE IF NOT EXISTS count_window (
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
+
+CREATE TABLE IF NOT EXISTS window_version (
+    only INTEGER PRIMARY KEY CHECK (only = 0),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO window_version VALUES (0, 0);
 
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY,
@@ -77,6 +96,47 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, acked_at, acked_by"
 )
+_INSERT_ALERT = (
+    f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+
+V = TypeVar("V")
+
+
+class _Table(Generic[V]):
+    """One rule's entries of one kind, all in memory; remembers which keys changed."""
+
+    __slots__ = ("changed", "entries")
+
+    def __init__(self) -> None:
+        self.entries: dict[Key, V] = {}
+        self.changed: set[Key] = set()
+
+    def get(self, key: Key, /) -> V | None:
+        return self.entries.get(key)
+
+    def __setitem__(self, key: Key, value: V, /) -> None:
+        self.entries[key] = value
+        self.changed.add(key)
+
+    def pop(self, key: Key, default: None, /) -> V | None:
+        value = self.entries.pop(key, None)
+        if value is not None:
+            self.changed.add(key)
+        return value
+
+    def take_changes(self) -> tuple[list[tuple[Key, V]], list[Key]]:
+        """What to write since the last call: (key, value) to store, keys to delete."""
+        stored, deleted = [], []
+        for key in self.changed:
+            value = self.entries.get(key)
+            if value is None:
+                deleted.append(key)
+            else:
+                stored.append((key, value))
+        self.changed.clear()
+        return stored, deleted
 
 
 class SQLiteStore:
@@ -96,10 +156,20 @@ class SQLiteStore:
             self.connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
             self.connection.execute("PRAGMA busy_timeout = 5000")
             self.connection.execute("PRAGMA cache_size = -32768")  # KiB: 32 MiB of pages
+            # Copy the log back into the database every ~40 MiB rather than every 4 MiB (the
+            # default): pages a busy daemon rewrites in every batch (its windows, the B-tree's
+            # upper levels) are copied once per checkpoint instead of ten times. Measured on
+            # the engine bench's storm: 20-35% less wall time per event.
+            self.connection.execute("PRAGMA wal_autocheckpoint = 10000")  # pages of 4 KiB
             self.connection.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
         self._savepoints = 0
+        self._suppressions: dict[str, _Table[Suppression]] = {}
+        self._windows: dict[str, _Table[CountWindow]] = {}
+        self._new_alerts: list[Alert] = []
+        self._version = -1  # of the windows in memory: none yet
+        self._load_windows()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,15 +179,19 @@ class SQLiteStore:
         that raises undoes only its own writes, and the outer transaction decides the commit.
         """
         connection = self.connection
+        self._write_changes()  # whatever came before belongs to the enclosing block
         if connection.in_transaction:
             name = f"alertd_{self._savepoints}"
             self._savepoints += 1
             try:
                 connection.execute(f"SAVEPOINT {name}")
                 try:
+                    self._catch_up()
                     yield
+                    self._write_changes()
                 except BaseException:
                     connection.execute(f"ROLLBACK TO {name}")
+                    self._load_windows()
                     raise
                 finally:
                     connection.execute(f"RELEASE {name}")
@@ -126,107 +200,60 @@ class SQLiteStore:
             return
         self._execute("BEGIN IMMEDIATE")
         try:
+            self._catch_up()
             yield
+            self._write_changes()
         except sqlite3.Error as exc:
-            connection.rollback()
+            self._roll_back()
             raise StateStoreError(f"{self.path}: {exc}") from exc
         except BaseException:
-            connection.rollback()
+            self._roll_back()
             raise
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            connection.rollback()
+            self._roll_back()
             raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
 
-    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None:
-        row = self.connection.execute(
-            "SELECT fired_at, until, suppressed FROM suppression WHERE rule_id = ? AND key = ?",
-            (rule_id, _json(key)),
-        ).fetchone()
-        return None if row is None else Suppression(*row)
+    def suppressions(self, rule_id: str) -> _Table[Suppression]:
+        table = self._suppressions.get(rule_id)
+        if table is None:
+            table = self._suppressions[rule_id] = _Table()
+        return table
 
-    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None:
-        self.connection.execute(
-            "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                rule_id,
-                _json(key),
-                entry.fired_at,
-                entry.until,
-                entry.suppressed,
-                entry.expires_at,
-            ),
-        )
-
-    def get_window(self, rule_id: str, key: Key) -> CountWindow | None:
-        row = self.connection.execute(
-            "SELECT within, times, events FROM count_window WHERE rule_id = ? AND key = ?",
-            (rule_id, _json(key)),
-        ).fetchone()
-        if row is None:
-            return None
-        return CountWindow(row[0], orjson.loads(row[1]), orjson.loads(row[2]))
-
-    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None:
-        self.connection.execute(
-            "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                rule_id,
-                _json(key),
-                window.within,
-                _json(window.times),
-                _json(window.events),
-                window.expires_at,
-            ),
-        )
-
-    def delete_window(self, rule_id: str, key: Key) -> None:
-        self.connection.execute(
-            "DELETE FROM count_window WHERE rule_id = ? AND key = ?", (rule_id, _json(key))
-        )
+    def count_windows(self, rule_id: str) -> _Table[CountWindow]:
+        table = self._windows.get(rule_id)
+        if table is None:
+            table = self._windows[rule_id] = _Table()
+        return table
 
     def sweep(self, horizon: float) -> int:
-        evicted = 0
+        self._write_changes()
         for table in ("suppression", "count_window"):
-            cursor = self.connection.execute(
-                f"DELETE FROM {table} WHERE expires_at <= ?",
-                (horizon,),
-            )
-            evicted += cursor.rowcount
-        return evicted
+            self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
+        return sweep_tables(
+            (table.entries for table in self._suppressions.values()),
+            (table.entries for table in self._windows.values()),
+            horizon,
+        )
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
+        self._write_changes()
         keep = _json(sorted(rule_ids))
         for table in ("suppression", "count_window"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
+        for tables in (self._suppressions, self._windows):
+            for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
+                del tables[rule_id]
 
     def add_alert(self, alert: Alert) -> None:
-        self.connection.execute(
-            f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-            (
-                alert.id,
-                alert.rule_id,
-                alert.rule_name,
-                alert.priority,
-                _json(alert.key),
-                _json(alert.event),
-                alert.fired_at,
-                alert.received_at,
-                alert.suppressed_count,
-                _json(alert.labels),
-                _json(alert.count_events),
-                alert.description,
-                _json([[target.channel, target.groups] for target in alert.notify]),
-                alert.template,
-            ),
-        )
+        self._new_alerts.append(alert)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
+        self._write_changes()
         row = self.connection.execute(
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?",
             (alert_id,),
@@ -234,6 +261,7 @@ class SQLiteStore:
         return None if row is None else _record(row)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
+        self._write_changes()
         where: list[str] = []
         params: list[Any] = []
         if query.cursor is not None:
@@ -267,12 +295,15 @@ class SQLiteStore:
             return self.get_alert(alert_id)
 
     def prune_alerts(self, received_before: float) -> int:
+        self._write_changes()
         cursor = self.connection.execute(
             "DELETE FROM alerts WHERE id < ?", (alert_id_floor(received_before),)
         )
         return cursor.rowcount
 
     def size(self) -> StoreSize:
+        self._write_changes()
+
         def rows(table: str) -> int:
             sql = f"SELECT count(*) FROM {table}"
             count: int = self.connection.execute(sql).fetchone()[0]
@@ -281,7 +312,93 @@ class SQLiteStore:
         return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
 
     def close(self) -> None:
+        self._write_changes()
         self.connection.close()
+
+    def _write_changes(self) -> None:
+        """Write the windows set or popped and the alerts added since the last call."""
+        execute_many = self.connection.executemany
+        if any(table.changed for table in self._suppressions.values()) or any(
+            table.changed for table in self._windows.values()
+        ):
+            self.connection.execute("UPDATE window_version SET version = version + 1")
+            self._version += 1
+        for rule_id, suppressions in self._suppressions.items():
+            if suppressions.changed:
+                stored, deleted = suppressions.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), *entry, suppression_expires_at(entry))
+                        for key, entry in stored
+                    ],
+                )
+                _delete(self.connection, "suppression", rule_id, deleted)
+        for rule_id, windows in self._windows.items():
+            if windows.changed:
+                kept, gone = windows.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            rule_id,
+                            _json(key),
+                            window.within,
+                            _json(window.times),
+                            _json(window),
+                            window.expires_at,
+                        )
+                        for key, window in kept
+                    ],
+                )
+                _delete(self.connection, "count_window", rule_id, gone)
+        if self._new_alerts:
+            alerts, self._new_alerts = self._new_alerts, []
+            execute_many(_INSERT_ALERT, [_alert_row(alert) for alert in alerts])
+
+    def _load_windows(self) -> None:
+        """Read every window from the database into the tables, dropping unwritten changes:
+        when the store opens, and after a rollback."""
+        self._new_alerts.clear()
+        for tables in (self._suppressions, self._windows):
+            for table in tables.values():  # the engine holds these: refill, never replace
+                table.entries.clear()
+                table.changed.clear()
+        connection = self.connection
+        reading = not connection.in_transaction  # then read all three in one snapshot
+        try:
+            if reading:
+                connection.execute("BEGIN")
+            self._version = self._stored_version()
+            suppressions = connection.execute(
+                "SELECT rule_id, key, fired_at, until, suppressed FROM suppression"
+            ).fetchall()
+            windows = connection.execute(
+                "SELECT rule_id, key, within, times, events FROM count_window"
+            ).fetchall()
+            if reading:
+                connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
+        for rule_id, key, fired_at, until, suppressed in suppressions:
+            self.suppressions(rule_id).entries[_key(key)] = (fired_at, until, suppressed)
+        for rule_id, key, within, times, events in windows:
+            window = CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
+            self.count_windows(rule_id).entries[_key(key)] = window
+
+    def _catch_up(self) -> None:
+        """At the start of a block: reread the windows if the file no longer holds the ones in
+        memory (their transaction was rolled back, or another process wrote)."""
+        if self._stored_version() != self._version:
+            self._load_windows()
+
+    def _stored_version(self) -> int:
+        version: int = self.connection.execute("SELECT version FROM window_version").fetchone()[0]
+        return version
+
+    def _roll_back(self) -> None:
+        self.connection.rollback()
+        self._load_windows()
 
     def _execute(self, sql: str) -> None:
         try:
@@ -291,7 +408,43 @@ class SQLiteStore:
 
 
 def _json(value: object) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return jsonutil.dumps(value, default=str).decode()
+
+
+def _key(text: str) -> Key:
+    """A key read back from JSON: lists become tuples again, as the engine keyed them."""
+    return tuple(_frozen(value) for value in jsonutil.loads(text))
+
+
+def _frozen(value: object) -> object:
+    return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
+
+
+def _delete(connection: sqlite3.Connection, table: str, rule_id: str, keys: list[Key]) -> None:
+    if keys:
+        connection.executemany(
+            f"DELETE FROM {table} WHERE rule_id = ? AND key = ?",
+            [(rule_id, _json(key)) for key in keys],
+        )
+
+
+def _alert_row(alert: Alert) -> tuple[object, ...]:
+    return (
+        alert.id,
+        alert.rule_id,
+        alert.rule_name,
+        alert.priority,
+        _json(alert.key),
+        _json(alert.event),
+        alert.fired_at,
+        alert.received_at,
+        alert.suppressed_count,
+        _json(alert.labels),
+        _json(alert.count_events),
+        alert.description,
+        _json([[target.channel, target.groups] for target in alert.notify]),
+        alert.template,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> AlertRecord:
@@ -300,16 +453,16 @@ def _record(row: tuple[Any, ...]) -> AlertRecord:
         rule_id=row[1],
         rule_name=row[2],
         priority=row[3],
-        key=tuple(orjson.loads(row[4])),
-        event=orjson.loads(row[5]),
+        key=tuple(jsonutil.loads(row[4])),
+        event=jsonutil.loads(row[5]),
         fired_at=row[6],
         received_at=row[7],
         suppressed_count=row[8],
-        labels=orjson.loads(row[9]),
-        count_events=orjson.loads(row[10]),
+        labels=jsonutil.loads(row[9]),
+        count_events=jsonutil.loads(row[10]),
         description=row[11],
         notify=tuple(
-            NotifyTarget(channel, tuple(groups)) for channel, groups in orjson.loads(row[12])
+            NotifyTarget(channel, tuple(groups)) for channel, groups in jsonutil.loads(row[12])
         ),
         template=row[13],
     )

@@ -1,9 +1,12 @@
 """The state store protocol: what the engine keeps between events, and the alerts it raised.
 
 Two stores implement it: `MemoryStore` (tests, `alertd test-rule`) and `SQLiteStore` (the
-daemon's embedded default). The protocol is narrow on purpose -- get and put one window by
-(rule id, key), evict what has expired, forget rules that are gone -- so that a store shared by
-several daemons (Redis) fits later without touching the engine.
+daemon's embedded default). The protocol is narrow on purpose -- per rule, a table of
+suppression entries and a table of counting windows by key, with get, set and pop; evict what
+has expired; forget rules that are gone -- so that a store shared by several daemons (Redis)
+fits later without touching the engine. The engine fetches a rule's tables once per rule set
+and then works on them directly: in memory they are plain dicts, so deciding a match costs a
+few dict operations and no store call.
 
 Transactions belong to the caller. Every write the engine makes happens inside
 `store.transaction()`; the store never commits behind the caller's back, so the daemon can
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key, Priority
@@ -65,22 +68,33 @@ class StoreSize:
     alerts: int
 
 
-class WindowStore(Protocol):
-    """Suppression entries and counting windows, by rule id and key.
+V = TypeVar("V")
 
-    `get_*` may return the stored object itself: the engine always writes back what it changed
-    with `put_*`, and never keeps an object across calls.
+
+class WindowTable(Protocol[V]):
+    """One rule's entries of one kind, by key: a plain dict satisfies it.
+
+    The engine sets every value it changed (a counting window changed in place is set again),
+    so a store that writes to disk knows what to write.
     """
 
-    def get_suppression(self, rule_id: str, key: Key) -> Suppression | None: ...
+    def get(self, key: Key, /) -> V | None: ...
 
-    def put_suppression(self, rule_id: str, key: Key, entry: Suppression) -> None: ...
+    def __setitem__(self, key: Key, value: V, /) -> None: ...
 
-    def get_window(self, rule_id: str, key: Key) -> CountWindow | None: ...
+    def pop(self, key: Key, default: None, /) -> V | None: ...
 
-    def put_window(self, rule_id: str, key: Key, window: CountWindow) -> None: ...
 
-    def delete_window(self, rule_id: str, key: Key) -> None: ...
+class WindowStore(Protocol):
+    """Suppression entries and counting windows, per rule id, by key."""
+
+    def suppressions(self, rule_id: str) -> WindowTable[Suppression]:
+        """The rule's suppression table; the same object for as long as the rule is kept."""
+        ...
+
+    def count_windows(self, rule_id: str) -> WindowTable[CountWindow]:
+        """The rule's counting windows; the same object for as long as the rule is kept."""
+        ...
 
     def sweep(self, horizon: float) -> int:
         """Evict every entry that expires at or before `horizon` (event time); return how many."""

@@ -1,8 +1,8 @@
-"""Suppression and counting windows: the pure arithmetic, no storage, no rules.
+"""Suppression and counting windows: what the state store keeps per rule and key, and when it
+can be evicted. The decisions themselves are made in `alertd.engine.steps`.
 
-All times are event times in epoch seconds. The engine fetches a window from the state store,
-applies one of the steps below and writes the window back. The semantics (DESIGN.md,
-docs/testing-rules.md) in brief:
+All times are event times in epoch seconds. The semantics (DESIGN.md, docs/testing-rules.md) in
+brief:
 
 - suppress D: after a fire at time f, a match at time t with `f - D < t < f + D` is suppressed;
   at `t >= f + D` (exactly D later included) it fires again and carries how many matches were
@@ -13,67 +13,69 @@ docs/testing-rules.md) in brief:
 - count N within W: the matching events of a key, ordered by event time, slide with the newest
   one: events W or more older than the newest leave the window. When N are in the window the
   rule fires and the window is cleared.
+
+The representations are chosen for a daemon holding hundreds of thousands of live windows:
+what holds only numbers is a plain tuple, which the garbage collector stops tracking (a
+suppression entry, a window's times), and a counting window is the list of its events, so each
+live window costs the collector one object (and the events it keeps).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterable
 
-from alertd.model import Event
+from alertd.model import Event, Key
 
-
-@dataclass(slots=True)
-class Suppression:
-    """The last fire of a rule for one key, and the matches suppressed since."""
-
-    fired_at: float
-    until: float  # fired_at + the rule's duration at the time it fired
-    suppressed: int = 0
-
-    @property
-    def expires_at(self) -> float:
-        """When this entry can no longer change a decision, so the sweep may evict it."""
-        if self.suppressed:
-            return self.until + (self.until - self.fired_at)
-        return self.until
+Suppression = tuple[float, float, int]
+"""`(fired_at, until, suppressed)`: the last fire of a rule for one key, when its window ends
+(fired_at + the rule's duration when it fired), and how many matches were suppressed since."""
 
 
-SuppressVerdict = Literal["fire", "suppress", "late_fire"]
+def suppression_expires_at(entry: Suppression) -> float:
+    """When this entry can no longer change a decision, so the sweep may evict it."""
+    fired_at, until, suppressed = entry
+    if suppressed:
+        return until + (until - fired_at)
+    return until
 
 
-def suppression_step(entry: Suppression | None, time: float) -> SuppressVerdict:
-    """Decide a match at `time` against a live entry (None: no fire recorded for the key).
+class CountWindow(list[Event]):
+    """The matching events of one key still inside a rule's counting window, oldest first,
+    with their event times in `times` and the rule's window length in `within` (seconds).
 
-    "fire": no window holds the match (a new window starts at `time`, see `start_suppression`);
-    "suppress": the match falls within the window; "late_fire": the match is older than the last
-    fire by the whole duration or more: it fires but the window stays as it was.
+    Made with `CountWindow.of(...)`, or on the hot path as a list whose two attributes are
+    then set (a Python __init__ would cost more than the rest of it).
     """
-    if entry is None or time >= entry.until:
-        return "fire"
-    if time > entry.fired_at - (entry.until - entry.fired_at):
-        return "suppress"
-    return "late_fire"
 
+    __slots__ = ("times", "within")
 
-def is_live(entry: Suppression, time: float) -> bool:
-    """False once a match at `time` can no longer be affected by the entry (it has expired)."""
-    return time < entry.expires_at
+    times: tuple[float, ...]
+    within: float
 
-
-@dataclass(slots=True)
-class CountWindow:
-    """The matching events of one key still inside a rule's counting window, oldest first."""
-
-    within: float  # the rule's window length, seconds
-    times: list[float] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    @classmethod
+    def of(cls, within: float, times: Iterable[float], events: Iterable[Event]) -> CountWindow:
+        window = cls(events)
+        window.times = tuple(times)
+        window.within = within
+        return window
 
     @property
     def expires_at(self) -> float:
         """When every event has slid out of the window, so the sweep may evict it."""
         return self.times[-1] + self.within
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, CountWindow)
+            and (self.within, self.times) == (other.within, other.times)
+            and list.__eq__(self, other)
+        )
+
+    __hash__ = None  # mutable, like the list it is
+
+    def __repr__(self) -> str:
+        return f"CountWindow.of({self.within!r}, {self.times!r}, {list(self)!r})"
 
 
 def count_step(window: CountWindow, time: float, event: Event) -> bool:
@@ -84,19 +86,36 @@ def count_step(window: CountWindow, time: float, event: Event) -> bool:
     times = window.times
     if not times or time >= times[-1]:  # in order, as nearly every event is
         position = len(times)
-        times.append(time)
-        window.events.append(event)
+        times += (time,)
+        window.append(event)
     else:
         position = bisect_right(times, time)
-        times.insert(position, time)
-        window.events.insert(position, event)
-    cutoff = times[-1] - window.within
-    drop = 0
-    for moment in times:
-        if moment > cutoff:
-            break
-        drop += 1
+        times = (*times[:position], time, *times[position:])
+        window.insert(position, event)
+    drop = bisect_right(times, times[-1] - window.within)  # W or more older than the newest
     if drop:
-        del times[:drop]
-        del window.events[:drop]
+        times = times[drop:]
+        del window[:drop]
+    window.times = times
     return position >= drop
+
+
+def sweep_tables(
+    suppressions: Iterable[dict[Key, Suppression]],
+    windows: Iterable[dict[Key, CountWindow]],
+    horizon: float,
+) -> int:
+    """Evict from in-memory tables every entry that expires at or before `horizon`; return
+    how many went."""
+    evicted = 0
+    for entries in suppressions:
+        expired = [key for key, kept in entries.items() if suppression_expires_at(kept) <= horizon]
+        for key in expired:
+            del entries[key]
+        evicted += len(expired)
+    for table in windows:
+        expired = [key for key, window in table.items() if window.expires_at <= horizon]
+        for key in expired:
+            del table[key]
+        evicted += len(expired)
+    return evicted

@@ -69,3 +69,48 @@ def test_channels_from_the_config_are_known(
     (tmp_path / "r.rules").write_text("rule a { when x == 1\n notify ops_slack, email(ops) }\n")
     code, out, err = run(capsys, "check", "-c", str(config), str(tmp_path / "r.rules"))
     assert (code, out, err) == (0, "1 rule in 1 file OK\n", "")
+
+
+def test_a_name_defined_in_a_file_beside_the_one_checked_says_to_check_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "common.rules").write_text(
+        'list harsh = ["harsh_braking"]\nmacro safety = a == 1\n'
+    )
+    (tmp_path / "other.rules").write_text("rule x { when b == 2 }\n")
+    checked = tmp_path / "safety.rules"
+    checked.write_text("rule s {\n  when safety and kind in harsh and kind in hars\n}\n")
+
+    code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(checked))
+
+    shared = (
+        "not checked with this file: lists and macros are shared only by the files checked "
+        f"together; check the whole folder: alertd check {tmp_path}"
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{checked}:2:8: error: unknown macro 'safety'\n"
+        "  when safety and kind in harsh and kind in hars\n"
+        "       ^^^^^^\n"
+        f"hint: 'safety' is a macro in {tmp_path / 'common.rules'}, {shared}\n"
+        f"{checked}:2:27: error: unknown list 'harsh'\n"
+        "  when safety and kind in harsh and kind in hars\n"
+        "                          ^^^^^\n"
+        f"hint: 'harsh' is a list in {tmp_path / 'common.rules'}, {shared}\n"
+        f"{checked}:2:45: error: unknown list 'hars'\n"
+        "  when safety and kind in harsh and kind in hars\n"
+        "                                            ^^^^\n"
+        "hint: to test a field that holds a list, write hars contains ...\n"
+        "alertd check: 3 errors\n"
+    )
+
+
+def test_the_shipped_safety_rules_alone_point_to_common_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    safety = ROOT / "rules" / "safety.rules"
+    code, _, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(safety))
+    assert code == 1
+    hints = [line for line in err.splitlines() if line.startswith("hint: ")]
+    assert hints and all(f"in {ROOT / 'rules' / 'common.rules'}, not checked" in h for h in hints)
+    assert "contains ..." not in err

@@ -431,6 +431,74 @@ CASES: list[tuple[str, str, str]] = [
         "                                      ^",
     ),
     (
+        "number too large",
+        "rule r { when x == " + "9" * 400 + " }",
+        "fleet.rules:1:20: error: the number is too large\n"
+        "rule r { when x == " + "9" * 400 + " }\n" + " " * 19 + "^" * 400 + "\n"
+        "hint: numbers go up to about 1e308",
+    ),
+    (
+        "number with more digits than int() takes",
+        "rule r { when x == " + "9" * 5000 + " }",
+        "fleet.rules:1:20: error: the number is too large\n"
+        "rule r { when x == " + "9" * 5000 + " }\n" + " " * 19 + "^" * 5000 + "\n"
+        "hint: numbers go up to about 1e308",
+    ),
+    (
+        "count with thousands of digits",
+        "rule r { when a == 1\n count " + "9" * 5000 + " within 5m }",
+        "fleet.rules:2:8: error: count must be at most 100000, got 999999999999...\n"
+        " count " + "9" * 5000 + " within 5m }\n" + " " * 7 + "^" * 5000,
+    ),
+    (
+        "duration too long",
+        "rule r { when a == 1\n suppress 99999999999999d }",
+        "fleet.rules:2:11: error: the duration is too long (100 years at most)\n"
+        " suppress 99999999999999d }\n"
+        "          ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "macro chain too deep",
+        "".join(f"macro m{i} = m{i + 1} and x{i} == 1\n" for i in range(200))
+        + "macro m200 = x == 1\nrule r { when m0 }",
+        "fleet.rules:169:7: error: macro nesting deeper than 64: 'm168', with the macros it uses "
+        "expanded, is nested too deeply\n"
+        "macro m168 = m169 and x168 == 1\n"
+        "      ^^^^\n"
+        "hint: use fewer macros inside macros inside macros",
+    ),
+    (
+        "macro too large",
+        "macro m0 = a == 1\n"
+        + "".join(f"macro m{i} = m{i - 1} or m{i - 1}\n" for i in range(1, 30))
+        + "rule r { when m29 }",
+        "fleet.rules:13:7: error: macro 'm12' is too large: with the macros it uses expanded, it "
+        "has over 20000 parts\n"
+        "macro m12 = m11 or m11\n"
+        "      ^^^\n"
+        "hint: each use of a macro copies it: a macro that uses another twice is twice as large",
+    ),
+    (
+        "deep with macros",
+        "macro m = " + "not " * 40 + "a == 1\nrule r { when " + "not " * 40 + "m }",
+        "fleet.rules:2:15: error: the expression is nested too deeply with its macros expanded "
+        "(over 64)\n"
+        "rule r { when " + "not " * 40 + "m }\n" + " " * 14 + "^" * 161,
+    ),
+    (
+        "deep key",
+        "rule r { when a == 1\n suppress 1m by " + "-" * 70 + "a }",
+        "fleet.rules:2:17: error: the expression is nested too deeply (over 64)\n"
+        " suppress 1m by " + "-" * 70 + "a }\n" + " " * 16 + "^" * 71,
+    ),
+    (
+        "list of lists",
+        "list l = [" + "[" * 5000 + "]" * 5000 + "]\nrule r { when a in l }",
+        "fleet.rules:1:11: error: a named list may hold only literal values (strings, numbers, "
+        "true, false, null)\n"
+        "list l = [" + "[" * 5000 + "]" * 5000 + "]\n" + " " * 10 + "^" * 10000,
+    ),
+    (
         "macro not list",
         "macro m = a == 1\nrule r { when x in m }",
         "fleet.rules:2:20: error: 'm' is a macro, not a list\n"
@@ -464,6 +532,56 @@ def test_errors_in_every_rule_are_reported_not_only_the_first() -> None:
     ]
 
 
+def test_a_misspelt_item_keyword_after_a_broken_item_is_reported() -> None:
+    text = (
+        'list harsh = ["harsh_braking"]\n'
+        "rule a {\n"
+        "  when speed >\n"
+        "}\n"
+        "rule b { when x == 1 && y == 2 }\n"
+        "rule c {\n"
+        "  when x == 1\n"
+        "  notfy sms\n"
+        "}\n"
+        "rul p {\n"
+        "  when speed > 100\n"
+        "}\n"
+        "  macr m = x == 1\n"
+        "lst l = [1]\n"
+        "rule d { when kind in harsh }\n"
+    )
+    with pytest.raises(RuleErrors) as info:
+        compile_text(text, "fleet.rules")
+    assert [(e.line, e.column, e.message, e.suggestion) for e in info.value.errors] == [
+        (4, 1, "unexpected '}', expected an expression", None),
+        (5, 22, "unexpected character '&'", "write 'and' to combine conditions"),
+        (
+            8,
+            3,
+            "unexpected 'notfy', expected an operator, a clause or '}'",
+            "did you mean 'notify'?",
+        ),
+        (10, 1, "unexpected 'rul', expected 'rule', 'list' or 'macro'", "did you mean 'rule'?"),
+        (13, 3, "unexpected 'macr', expected 'rule', 'list' or 'macro'", "did you mean 'macro'?"),
+        (14, 1, "unexpected 'lst', expected 'rule', 'list' or 'macro'", "did you mean 'list'?"),
+    ]
+
+
+def test_a_rule_cut_short_is_reported_where_the_next_item_starts() -> None:
+    with pytest.raises(RuleErrors) as info:
+        compile_text("rule a {\n  when x == 1\n\n  rul p { when y == 2 }\n", "fleet.rules")
+    assert info.value.format() == (
+        "fleet.rules:4:3: error: unexpected 'rul', expected 'rule', 'list' or 'macro'\n"
+        "  rul p { when y == 2 }\n"
+        "  ^^^\n"
+        "hint: did you mean 'rule'?\n"
+        "fleet.rules:4:3: error: unexpected 'rul', expected a clause or '}'\n"
+        "  rul p { when y == 2 }\n"
+        "  ^^^\n"
+        "hint: is a closing '}' missing before this line?"
+    )
+
+
 def test_deeply_nested_expressions_are_refused_not_crashed() -> None:
     text = "rule r { when " + "not " * 70 + "a == 1 }"
     with pytest.raises(RuleErrors) as info:
@@ -476,3 +594,23 @@ def test_deeply_nested_expressions_are_refused_not_crashed() -> None:
 def test_recipient_groups_are_not_checked_without_a_list_of_them() -> None:
     (rule,) = compile_text("rule r { when a == 1 notify email(anyone) }", groups=None)
     assert rule.notify[0].groups == ("anyone",)
+
+
+def test_negative_numbers_are_literals_in_a_named_list() -> None:
+    (rule,) = compile_text("list temps = [-5, -10.5, 5m]\nrule r { when t in temps }")
+    assert [rule.condition({"t": t}) for t in (-5, -10.5, 300, 5)] == [True, True, True, False]
+
+
+def test_a_rule_python_cannot_compile_is_a_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The checker's depth limit keeps this from happening; without it, Python refuses code
+    # nested 200 parentheses deep, and that must be an error about the rule, not a crash.
+    monkeypatch.setattr("alertd.dsl.checker.MAX_DEPTH", 10_000)
+    with pytest.raises(RuleErrors) as info:
+        compile_text("# deep\nrule r { when " + "-" * 150 + "a == 1 }", "fleet.rules")
+    assert info.value.format() == (
+        "fleet.rules:2:1: error: rule 'r' is too complex to compile (too many nested "
+        "parentheses)\n"
+        "rule r { when " + "-" * 150 + "a == 1 }\n"
+        "^\n"
+        "hint: split its condition into simpler rules or macros"
+    )

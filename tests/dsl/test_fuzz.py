@@ -85,6 +85,9 @@ VOCABULARY = [
     "urgent",
     "sms",
     "email(managers)",
+    "rul p {",
+    "\nmacr m =",
+    "\n  lst l = [",
 ]
 EVENTS: list[dict[str, Any]] = [
     {},
@@ -103,7 +106,7 @@ def run_everything(text: str) -> None:
     except RuleErrors as exc:
         assert exc.errors
         for error in exc.errors:
-            assert error.line >= 0 and error.column >= 0
+            assert error.line >= 1 and error.column >= 1
             assert error.format().startswith("fuzz.rules")
         return
     for rule in rules:
@@ -162,7 +165,93 @@ def test_mutated_starter_rules(mutations: list[tuple[str, float, int, str]]) -> 
     run_everything(mutate(STARTER, mutations))
 
 
+# Hostile text: numbers with thousands of digits, long chains of macros, nesting of every kind
+# past the limits, macros that double in size, huge lists. Each gives RuleErrors with a place,
+# or rules that run; never a Python error (RecursionError, ValueError) and never a hang.
+
+NESTINGS: dict[str, tuple[str, str]] = {
+    "not": ("not ", ""),
+    "neg": ("-", ""),
+    "parens": ("(", ")"),
+    "sum": ("(", " + b)"),
+    "product": ("(", " * b)"),
+    "lower": ("lower(", ")"),
+    "abs": ("abs(", ")"),
+    "coalesce": ("coalesce(", ")"),
+    "list": ("[", "]"),
+    "index": ("x[", "]"),
+    "attr": ("", ".b"),
+}
+
+
+def nested(kind: str, depth: int, where: str) -> str:
+    opening, closing = NESTINGS[kind]
+    expr = opening * depth + "a" + closing * depth
+    if where == "when":
+        return f"rule r {{ when {expr} != null }}"
+    if where == "by":
+        return f"rule r {{ when a == 1\n suppress 1m by {expr} != null }}"
+    if where == "macro":
+        return f"macro m = {expr} != null\nrule r {{ when {'not ' * depth}m }}"
+    return f"list l = [{expr}]\nrule r {{ when a in l }}"
+
+
+def macro_chain(length: int, plain: bool) -> str:
+    """`macro m0 = m1 and x0 == 1` ... (or `macro m0 = m1` ...), and a rule using m0."""
+    body = "m{next}" if plain else "m{next} and x{i} == 1"
+    lines = [f"macro m{i} = " + body.format(next=i + 1, i=i) for i in range(length)]
+    return "\n".join([*lines, f"macro m{length} = x == 1", "rule r { when m0 }"])
+
+
+def doubling_macros(levels: int) -> str:
+    lines = ["macro m0 = a == 1"]
+    lines += [f"macro m{i} = m{i - 1} or m{i - 1}" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"rule r {{ when m{levels} }}"])
+
+
+hostile = st.one_of(
+    st.builds(lambda n: f"rule r {{ when x == {'9' * n} }}", st.integers(300, 6000)),
+    st.builds(
+        lambda n: f"rule r {{ when x == 1\n count {'9' * n} within 5m }}", st.integers(1, 6000)
+    ),
+    st.builds(lambda n: f"rule r {{ when x == 1\n suppress {'9' * n}m }}", st.integers(1, 400)),
+    st.builds(macro_chain, st.integers(1, 400), st.booleans()),
+    st.builds(
+        nested,
+        st.sampled_from(sorted(NESTINGS)),
+        st.integers(1, 400),
+        st.sampled_from(["when", "by", "macro", "list"]),
+    ),
+    st.builds(doubling_macros, st.integers(1, 40)),
+)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=150)
+@given(hostile, st.lists(mutation, max_size=2))
+def test_hostile_text(text: str, mutations: list[tuple[str, float, int, str]]) -> None:
+    run_everything(mutate(text, mutations))
+
+
+@pytest.mark.parametrize("where", ["when", "by", "macro"])
+@pytest.mark.parametrize("kind", sorted(set(NESTINGS) - {"parens"}))  # parens make no node
+def test_the_deepest_expressions_the_checker_accepts_compile_and_run(kind: str, where: str) -> None:
+    deepest = 0
+    for depth in range(20, 80):
+        try:
+            compile_text(nested(kind, depth, where))
+        except RuleErrors as exc:
+            assert "nested too deeply" in exc.errors[0].message, exc
+            break
+        run_everything(nested(kind, depth, where))
+        deepest = depth
+    assert 20 <= deepest < 79
+
+
 def test_huge_inputs_finish() -> None:
     run_everything("rule r { when " + " and ".join(f"f{i} == {i}" for i in range(3000)) + " }")
     run_everything("rule r { when " + "(" * 5000 + "a == 1" + " }")
     run_everything("list l = [" + ", ".join(str(i) for i in range(20000)) + "]")
+    run_everything("rule r { when x in [" + ", ".join(str(i) for i in range(100_000)) + "] }")
+    run_everything("rule r { when " + " or ".join(f"f{i} == {i}" for i in range(10_000)) + " = }")
+    run_everything("rule r { when " + "(" * 60 + "a" + " + 1)" * 60 + " > 1 }")

@@ -3,6 +3,9 @@ naive reference model (tests/engine/naive_engine.py), with and without maintenan
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -101,31 +104,50 @@ ARRIVAL = T0 + 50
 def test_engine_decides_like_the_naive_model(
     rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
 ) -> None:
-    assert_same_decisions(MemoryStore(), rules, stream, sweep_every)
+    assert_same_decisions(MemoryStore, rules, stream, sweep_every)
 
 
 @settings(max_examples=60)
-@given(rules=rules(), stream=events(), sweep_every=st.sampled_from([0, 3]))
+@given(
+    rules=rules(),
+    stream=events(),
+    sweep_every=st.sampled_from([0, 3]),
+    reopen_every=st.sampled_from([0, 1, 5]),
+)
 def test_engine_on_sqlite_decides_like_the_naive_model(
-    rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
+    rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int, reopen_every: int
 ) -> None:
-    store = SQLiteStore(":memory:")
-    try:
-        assert_same_decisions(store, rules, stream, sweep_every)
-    finally:
-        store.close()
+    """Also when the store is closed and reopened between events: what it reads back from the
+    file must be exactly what it held in memory."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.db"
+        assert_same_decisions(
+            lambda: SQLiteStore(path), rules, stream, sweep_every, reopen_every=reopen_every
+        )
 
 
 def assert_same_decisions(
-    store: StateStore, rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int
+    open_store: Callable[[], StateStore],
+    rules: list[Rule],
+    stream: list[dict[str, Any]],
+    sweep_every: int,
+    reopen_every: int = 0,
 ) -> None:
+    store = open_store()
     engine = Engine(RuleSet(rules), store, max_count_events=2)
     naive = NaiveEngine(rules, max_count_events=2)
     times = [float(event.get("timestamp", ARRIVAL)) for event in stream]
-    for index, event in enumerate(stream):
-        got = [as_naive(d) for d in engine.process(event, ARRIVAL, index)]
-        expected = naive.process(event, ARRIVAL, index)
-        assert got == expected, f"event {index}: {event}"
-        if sweep_every and index % sweep_every == 0 and index + 1 < len(stream):
-            # Sweeping up to the earliest time still to come must never change a decision.
-            engine.sweep(min(*times[index + 1 :], engine.watermark))
+    try:
+        for index, event in enumerate(stream):
+            got = [as_naive(d) for d in engine.process(event, ARRIVAL, index)]
+            expected = naive.process(event, ARRIVAL, index)
+            assert got == expected, f"event {index}: {event}"
+            if sweep_every and index % sweep_every == 0 and index + 1 < len(stream):
+                # Sweeping up to the earliest time still to come must never change a decision.
+                engine.sweep(min(*times[index + 1 :], engine.watermark))
+            if reopen_every and index % reopen_every == 0:
+                store.close()
+                store = open_store()
+                engine = Engine(RuleSet(rules), store, max_count_events=2)
+    finally:
+        store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ulid import ULID
 
-from alertd.engine.ids import _successor, alert_id_floor, new_alert_id
+from alertd.engine.ids import AlertIds, _successor, alert_id_floor, new_alert_id
 from tests.engine.builders import T0
 
 
@@ -15,6 +15,24 @@ def test_ids_of_one_millisecond_count_up_from_a_random_start() -> None:
     assert {ulid.milliseconds for ulid in parsed} == {int(T0 * 1000)}
     randomness = [int.from_bytes(ulid.bytes[6:], "big") for ulid in parsed]
     assert randomness == list(range(randomness[0], randomness[0] + 1000))
+
+
+def test_an_engines_own_minter_counts_up_across_every_character() -> None:
+    ids = AlertIds()
+    first = ids(T0)
+    ids._tail = 32**4 - 2  # white box: jump to where the counted characters carry
+    made = [first] + [ids(T0) for _ in range(3)]
+    assert made == sorted(made) and len(set(made)) == 4
+    randomness = [int.from_bytes(ULID.from_str(value).bytes[6:], "big") for value in made[1:]]
+    assert randomness == list(range(randomness[0], randomness[0] + 3))
+    assert made[1].endswith("ZZZZ") and made[2].endswith("0000")
+    assert ULID.from_str(ids(T0 + 0.001)).milliseconds == int(T0 * 1000) + 1
+
+
+def test_two_minters_in_one_millisecond_do_not_collide() -> None:
+    first, second = AlertIds(), AlertIds()
+    made = {first(T0) for _ in range(100)} | {second(T0) for _ in range(100)}
+    assert len(made) == 200
 
 
 def test_a_new_millisecond_gets_fresh_randomness() -> None:

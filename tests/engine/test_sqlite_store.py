@@ -9,7 +9,6 @@ import pytest
 
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.windows import Suppression
 from tests.engine.builders import T0, event, make_engine, make_rule, replay
 
 RULES = (
@@ -40,6 +39,26 @@ def test_windows_survive_a_close_and_reopen(tmp_path: Path) -> None:
     assert (fired.rule_id, fired.kind) == ("many", "fired")
     assert fired.alert is not None
     assert [e["timestamp"] for e in fired.alert.count_events] == [T0 + 1, T0 + 3, T0 + 4]
+    store.close()
+
+
+def test_windows_keyed_by_lists_and_objects_survive_a_close_and_reopen(tmp_path: Path) -> None:
+    rules = (
+        make_rule("crit", suppress=(300, ("tags",))),
+        make_rule("many", count=(2, 600, ("tags",))),
+    )
+    tags = ["a", {"b": 1, "c": [2, None]}]
+    store = SQLiteStore(tmp_path / "state.db")
+    assert replay(make_engine(*rules, store=store), [event(0, tags=tags)]) == ["fired,counting"]
+    store.close()
+    store = SQLiteStore(tmp_path / "state.db")
+    other = ["a", {"b": 2}]
+    assert replay(
+        make_engine(*rules, store=store), [event(1, tags=tags), event(2, tags=other)]
+    ) == [
+        "suppressed,fired",
+        "fired,counting",
+    ]
     store.close()
 
 
@@ -99,16 +118,50 @@ def test_a_failing_callers_transaction_rolls_back_alerts_and_windows_together(
     store.close()
 
 
+def test_a_transaction_the_caller_rolls_back_itself_leaves_no_window_behind(
+    tmp_path: Path,
+) -> None:
+    """The daemon begins and commits a group of batches on the connection itself; windows
+    the store holds in memory must follow a rollback it did not see."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
+    store.connection.execute("BEGIN IMMEDIATE")
+    assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
+    store.connection.rollback()
+    assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]  # not the lost attempt's
+    assert replay(engine, [event(1, vehicle_id="v1")]) == ["suppressed"]
+    store.close()
+
+
+def test_two_stores_on_one_file_see_each_others_windows(tmp_path: Path) -> None:
+    rule = make_rule("crit", suppress=(300, ("vehicle_id",)))
+    first, second = SQLiteStore(tmp_path / "state.db"), SQLiteStore(tmp_path / "state.db")
+    one, other = make_engine(rule, store=first), make_engine(rule, store=second)
+    assert replay(one, [event(0, vehicle_id="v1")]) == ["fired"]
+    assert replay(other, [event(1, vehicle_id="v1")]) == ["suppressed"]
+    assert replay(one, [event(2, vehicle_id="v1")]) == ["suppressed"]
+    [fired] = other.process(event(300, vehicle_id="v1"), T0)
+    assert fired.alert is not None and fired.alert.suppressed_count == 2
+    first.close()
+    second.close()
+
+
 def test_a_nested_transaction_that_fails_undoes_only_its_own_writes(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db")
+    suppressions = store.suppressions("crit")
     with store.transaction():
-        store.put_suppression("crit", ("kept",), Suppression(T0, T0 + 300))
+        suppressions[("kept",)] = (T0, T0 + 300, 0)
         with pytest.raises(KeyError), store.transaction():
-            store.put_suppression("crit", ("undone",), Suppression(T0, T0 + 300))
+            suppressions[("undone",)] = (T0, T0 + 300, 0)
+            suppressions[("kept",)] = (T0, T0 + 300, 5)
             raise KeyError("inner")
-    assert store.get_suppression("crit", ("kept",)) is not None
-    assert store.get_suppression("crit", ("undone",)) is None
+    assert suppressions.get(("kept",)) == (T0, T0 + 300, 0)
+    assert suppressions.get(("undone",)) is None
     store.close()
+    reopened = SQLiteStore(tmp_path / "state.db")
+    assert reopened.suppressions("crit").get(("kept",)) == (T0, T0 + 300, 0)
+    assert reopened.suppressions("crit").get(("undone",)) is None
+    reopened.close()
 
 
 def test_sqlite_errors_inside_a_transaction_become_state_store_errors(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from alertd.engine.ids import new_alert_id
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery, StateStore, StoreSize
-from alertd.engine.windows import CountWindow, Suppression
+from alertd.engine.windows import CountWindow
 from alertd.model import Alert, NotifyTarget, Priority
 from tests.engine.builders import T0
 
@@ -43,42 +43,56 @@ def alert(
 
 class TestWindows:
     def test_suppression_entries_round_trip_by_rule_and_key(self, store: StateStore) -> None:
-        store.put_suppression("crit", ("v1", None), Suppression(T0, T0 + 300, 2))
-        assert store.get_suppression("crit", ("v1", None)) == Suppression(T0, T0 + 300, 2)
-        assert store.get_suppression("crit", ("v2", None)) is None
-        assert store.get_suppression("other", ("v1", None)) is None
+        with store.transaction():
+            store.suppressions("crit")[("v1", None)] = (T0, T0 + 300, 2)
+        assert store.suppressions("crit").get(("v1", None)) == (T0, T0 + 300, 2)
+        assert store.suppressions("crit").get(("v2", None)) is None
+        assert store.suppressions("other").get(("v1", None)) is None
 
-    def test_count_windows_round_trip_and_delete(self, store: StateStore) -> None:
-        window = CountWindow(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
-        store.put_window("many", ("v1",), window)
-        assert store.get_window("many", ("v1",)) == window
-        store.delete_window("many", ("v1",))
-        assert store.get_window("many", ("v1",)) is None
-        store.delete_window("many", ("never there",))
+    def test_a_rule_keeps_the_same_table(self, store: StateStore) -> None:
+        assert store.suppressions("crit") is store.suppressions("crit")
+        assert store.count_windows("crit") is store.count_windows("crit")
+
+    def test_count_windows_round_trip_and_pop(self, store: StateStore) -> None:
+        window = CountWindow.of(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
+        windows = store.count_windows("many")
+        with store.transaction():
+            windows[("v1",)] = window
+        assert windows.get(("v1",)) == window
+        assert store.size().count_windows == 1
+        with store.transaction():
+            assert windows.pop(("v1",), None) == window
+            assert windows.pop(("never there",), None) is None
+        assert windows.get(("v1",)) is None
+        assert store.size().count_windows == 0
 
     def test_the_sweep_evicts_entries_expired_at_or_before_the_horizon(
         self, store: StateStore
     ) -> None:
-        store.put_suppression("crit", ("a",), Suppression(T0, T0 + 100))  # expires T0 + 100
-        store.put_suppression("crit", ("b",), Suppression(T0, T0 + 100, 1))  # T0 + 200
-        store.put_window("many", ("a",), CountWindow(50.0, [T0 + 10], [{}]))  # T0 + 60
+        with store.transaction():
+            store.suppressions("crit")[("a",)] = (T0, T0 + 100, 0)  # expires T0 + 100
+            store.suppressions("crit")[("b",)] = (T0, T0 + 100, 1)  # T0 + 200
+            store.count_windows("many")[("a",)] = CountWindow.of(50.0, [T0 + 10], [{}])  # T0 + 60
         assert store.sweep(T0 + 59) == 0
         assert store.sweep(T0 + 60) == 1
         assert store.sweep(T0 + 100) == 1
         assert store.size() == StoreSize(suppressions=1, count_windows=0, alerts=0)
-        assert store.get_suppression("crit", ("b",)) is not None
+        assert store.suppressions("crit").get(("b",)) is not None
         assert store.sweep(T0 + 200) == 1
         assert store.size().suppressions == store.size().count_windows == 0
+        assert store.suppressions("crit").get(("b",)) is None
 
     def test_retain_rules_forgets_every_other_rule(self, store: StateStore) -> None:
-        for rule_id in ("kept", "gone"):
-            store.put_suppression(rule_id, ("v1",), Suppression(T0, T0 + 100))
-            store.put_window(rule_id, ("v1",), CountWindow(50.0, [T0], [{}]))
-        store.retain_rules(["kept", "unused"])
-        assert store.get_suppression("kept", ("v1",)) is not None
-        assert store.get_window("kept", ("v1",)) is not None
-        assert store.get_suppression("gone", ("v1",)) is None
-        assert store.get_window("gone", ("v1",)) is None
+        with store.transaction():
+            for rule_id in ("kept", "gone"):
+                store.suppressions(rule_id)[("v1",)] = (T0, T0 + 100, 0)
+                store.count_windows(rule_id)[("v1",)] = CountWindow.of(50.0, [T0], [{}])
+            store.retain_rules(["kept", "unused"])
+        assert store.suppressions("kept").get(("v1",)) is not None
+        assert store.count_windows("kept").get(("v1",)) is not None
+        assert store.suppressions("gone").get(("v1",)) is None
+        assert store.count_windows("gone").get(("v1",)) is None
+        assert store.size() == StoreSize(suppressions=1, count_windows=1, alerts=0)
 
 
 class TestAlerts:
