@@ -7,8 +7,10 @@ fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
      "msg": "alert fired", "alert_id": "01J...", "rule": "critical_safety_event", ...}
 
 Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
-final line, whatever put it there: an exception message, a provider's answer, a URL. As a
-safety net, the user info and query values of any URL in a line are redacted too.
+final line, whatever put it there: an exception message, a provider's answer, a URL (a
+configured URL's query string counts as a secret). As a safety net, the user info and
+credential-like query parameters (`token=`, `sig=`, ...) of any URL in a line are redacted too
+(alertd.redact), while harmless ones (a map link's `?q=52.37,4.89`) are kept.
 
 A line is written (one write to stderr) as soon as it is logged, also when stderr is a file or
 a pipe: block buffering would save ~1 us of the ~8 us a line costs (bench/logs_bench.py), and
@@ -163,11 +165,21 @@ def _secret_values(table: Any) -> Iterable[str]:
         lowered = key.lower()
         if isinstance(value, str) and any(lowered.endswith(k) for k in SECRET_KEYS):
             yield value
+        elif isinstance(value, (str, list)):  # a webhook's url: its query may be its password
+            yield from _url_queries(value if isinstance(value, list) else [value])
         elif isinstance(value, dict):  # e.g. webhook headers = {Authorization = "..."}
             if lowered == "headers":
                 yield from (v for v in value.values() if isinstance(v, str))
             else:
                 yield from _secret_values(value)
+
+
+def _url_queries(values: list[Any]) -> Iterable[str]:
+    """The query strings of configured URLs: log lines redact only credential-like parameters
+    of the URLs they meet, so a configured URL's own query is removed whatever its names."""
+    for value in values:
+        if isinstance(value, str) and "://" in value and "?" in value:
+            yield value.partition("?")[2].partition("#")[0]
 
 
 def _timestamp(created: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -13,6 +14,8 @@ import pytest
 
 from alertd import logs
 from alertd.config import LogSettings, settings_from_dict
+from alertd.notify.channels.console import ConsoleChannel
+from alertd.notify.notification import Notification
 
 
 @pytest.fixture
@@ -108,6 +111,34 @@ def test_urls_lose_their_user_info_and_query_values_in_every_line(
     assert record["url"] == public
 
 
+def test_a_dry_run_keeps_the_map_link_of_a_notification_and_hides_its_credentials(
+    restore_logging: None,
+) -> None:
+    """The console channel's line is the rendered notification: a vehicle's position link must
+    stay usable (QA saw `?q=[redacted]`), a signed link must not leak its signature."""
+    out = io.StringIO()
+    logs.configure(LogSettings(format="json"), stream=out)
+    where = "https://maps.google.com/?q=52.3702,4.8952"
+    signed = "https://files.example.com/dashcam.mp4?expires=1764100000&signature=9f8e7d"
+    notification = Notification(
+        id="01J.0",
+        alert_id="01J",
+        rule_id="speeding",
+        channel="slack",
+        kind="slack",
+        recipient="#fleet",
+        priority="high",
+        content={"text": f"TRK-042 at 131 km/h: {where} (video: {signed})"},
+        created_at=0.0,
+    )
+    asyncio.run(ConsoleChannel("slack").send(notification))
+    (line,) = out.getvalue().splitlines()
+    msg = orjson.loads(line)["msg"]
+    assert where in msg
+    assert "9f8e7d" not in msg
+    assert "dashcam.mp4?expires=1764100000&signature=[redacted]" in msg
+
+
 def test_text_format_for_terminals(restore_logging: None) -> None:
     out = io.StringIO()
     logs.configure(LogSettings(format="text"), stream=out)
@@ -127,7 +158,7 @@ def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
             "email": {"username": "u", "password": "pw-1234", "host": "smtp"},
             "slack": {"token": "xoxb-1234", "channel": "#x"},
             "webhook": {
-                "url": "http://h",
+                "url": "http://h/hook?k=q-1234&v=2#top",
                 "secret": "wh-1234",
                 "headers": {"Authorization": "Bearer hd-1234"},
             },
@@ -144,5 +175,6 @@ def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
             "xoxb-1234",
             "wh-1234",
             "Bearer hd-1234",
+            "k=q-1234&v=2",  # a URL's query, whatever its parameters are called
         ]
     )
