@@ -3,8 +3,8 @@
 Why aiohttp: a well-kept client gives operators what they need and we would otherwise write by
 hand (HTTP(S)_PROXY with NO_PROXY, CONNECT tunnels for https, keep-alive and chunked edge
 cases, IDNA hosts), and it is already installed for the Slack and Twilio SDKs' async clients.
-httpx costs ~500-1,700 us of CPU per request here, aiohttp ~55-60 us (bench/README.md
-"Dispatch"); the hand-written HTTP/1.1 client this replaced took ~12-18 us.
+httpx costs ~500-1,700 us of CPU per request here, aiohttp ~65-70 us (bench/README.md
+"Dispatch"); the hand-written HTTP/1.1 client this replaced took ~16-18 us.
 
 Cheap per request: one ClientSession per client, its connector limited to the channel's
 concurrency; each URL is parsed, checked and given its proxy once (`_Target`); no cookie jar.
