@@ -7,8 +7,14 @@ fields of the JSON line next to `ts`, `level`, `logger` and `msg`:
      "msg": "alert fired", "alert_id": "01J...", "rule": "critical_safety_event", ...}
 
 Every configured secret (tokens, passwords, signing keys) is replaced by `[redacted]` in the
-final line, whatever put it there: an exception message, a provider's answer, a URL. As a
-safety net, the user info and query values of any URL in a line are redacted too.
+final line, whatever put it there: an exception message, a provider's answer, a URL (a
+configured URL's query string counts as a secret). As a safety net, the user info and
+credential-like query parameters (`token=`, `sig=`, ...) of any URL in a line are redacted too
+(alertd.redact), while harmless ones (a map link's `?q=52.37,4.89`) are kept.
+
+A line is written (one write to stderr) as soon as it is logged, also when stderr is a file or
+a pipe: block buffering would save ~1 us of the ~8 us a line costs (bench/logs_bench.py), and
+lose the last lines before a kill -9, an OOM kill or a hung event loop, the lines that say why.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
 from typing import Any, TextIO
 
 from alertd import jsonutil
@@ -26,8 +34,23 @@ from alertd.redact import REDACTED, redact_urls
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# The attributes every LogRecord has, in the order it sets them; `extra=` fields come after them.
+_RECORD_ATTRIBUTES = list(logging.makeLogRecord({}).__dict__)
+_STANDARD = frozenset(_RECORD_ATTRIBUTES) | {"message", "asctime", "taskName"}
+
+
+def _extra_fields(record: logging.LogRecord) -> list[tuple[str, Any]]:
+    """The fields given with `extra=` (or set by a filter), in the order given.
+
+    Only the attributes after the standard ones are looked at: `Logger.makeRecord` adds
+    `extra=` after `LogRecord.__init__` set those. Names a formatter may add later
+    (`message`, `asctime`) and private ones are skipped.
+    """
+    return [
+        (key, value)
+        for key, value in islice(record.__dict__.items(), len(_RECORD_ATTRIBUTES), None)
+        if key not in _STANDARD and key[0] != "_"
+    ]
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,9 +61,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
+        line.update(_extra_fields(record))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return jsonutil.dumps(line, default=str, option=jsonutil.OPT_NON_STR_KEYS).decode()
@@ -50,11 +71,7 @@ class TextFormatter(logging.Formatter):
     """For a person at a terminal: time, level, message, then the extra fields as key=value."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(
-            f"{key}={value!r}"
-            for key, value in record.__dict__.items()
-            if key not in _STANDARD and not key.startswith("_")
-        )
+        fields = " ".join(f"{key}={value!r}" for key, value in _extra_fields(record))
         text = f"{_timestamp(record.created)} {record.levelname:<7} {record.getMessage()}"
         if fields:
             text = f"{text}  {fields}"
@@ -83,11 +100,24 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
                 line = line.replace(secret, REDACTED)
         return redact_urls(line)
 
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the line; flush unless the stream's line buffering has just done so (stderr
+        is line-buffered even when it is not a terminal)."""
+        try:
+            self.stream.write(self.format(record) + "\n")
+            if not getattr(self.stream, "line_buffering", False):
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
 
 def configure(
     settings: LogSettings, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
     """Send every record (alertd's, uvicorn's, the libraries') through one redacting handler."""
+    _skip_unused_record_fields()
     handler = RedactingHandler(stream or sys.stderr, secrets)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -98,6 +128,17 @@ def configure(
     # Libraries that log every request at INFO would drown alertd's own lines.
     for noisy in ("uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _skip_unused_record_fields() -> None:
+    """Stop the logging module from filling record fields no line of ours shows: the caller's
+    file, line and function (a walk up the stack per record), the thread, the process and
+    the multiprocessing process name. A record keeps its time, level, logger, message,
+    extra fields and exception, which is everything the formatters write."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def redact(secrets: Iterable[str]) -> None:
@@ -124,6 +165,8 @@ def _secret_values(table: Any) -> Iterable[str]:
         lowered = key.lower()
         if isinstance(value, str) and any(lowered.endswith(k) for k in SECRET_KEYS):
             yield value
+        elif isinstance(value, (str, list)):  # a webhook's url: its query may be its password
+            yield from _url_queries(value if isinstance(value, list) else [value])
         elif isinstance(value, dict):  # e.g. webhook headers = {Authorization = "..."}
             if lowered == "headers":
                 yield from (v for v in value.values() if isinstance(v, str))
@@ -131,6 +174,20 @@ def _secret_values(table: Any) -> Iterable[str]:
                 yield from _secret_values(value)
 
 
+def _url_queries(values: list[Any]) -> Iterable[str]:
+    """The query strings of configured URLs: log lines redact only credential-like parameters
+    of the URLs they meet, so a configured URL's own query is removed whatever its names."""
+    for value in values:
+        if isinstance(value, str) and "://" in value and "?" in value:
+            yield value.partition("?")[2].partition("#")[0]
+
+
 def _timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO-8601 UTC with milliseconds; the date and time to the second are made once a second."""
+    second = int(created)
+    return f"{_utc_second(second)}.{int((created - second) * 1000):03d}Z"
+
+
+@lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")

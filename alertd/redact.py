@@ -14,7 +14,13 @@ Recipients and provider URLs can carry credentials, so alertd shows them everywh
   read alertd's log need them to tell who was (not) told.
 
 `redact_urls` is the logs' safety net for URLs that reach a line some other way (a library's
-exception text): user info and query values become `[redacted]`.
+exception text, a dry run's rendered notification): what can hold a credential becomes
+`[redacted]` — user info, a query that is one bare value (`?AbC123`), and the value of every
+query or fragment parameter whose name looks like a credential's (`token`, `access_token`,
+`api_key`, `password`, `sig`, `X-Amz-Signature`, `auth`, `session`, ...). Other parameters are
+kept as they are, so a map link (`https://maps.google.com/?q=52.37,4.89`) or a dashboard link
+in a notification stays usable; a secret under an innocent name is not recognised here, which
+is why the configured secrets themselves are removed from every log line wherever they appear.
 """
 
 from __future__ import annotations
@@ -34,8 +40,17 @@ _URL = re.compile(
     r"(?P<userinfo>[^\s/?#\"'<>\\]*@)?"
     r"(?P<rest>[^\s?#\"'<>\\]*)"
     r"(?:\?(?P<query>[^\s#\"'<>\\]*))?"
+    r"(?:\#(?P<fragment>[^\s\"'<>\\]*))?"
 )
-_QUERY_VALUE = re.compile(r"(?P<name>[^&=;]*)(?P<value>=[^&;]*)?")
+_PARAMETER = re.compile(r"(?P<name>[^&=;]*)(?P<value>=[^&;]*)?")
+# A parameter name that says its value is a credential. Substrings are matched (`apikey`,
+# `X-Goog-Credential`, `client_secret`), short words only whole (`sig` but not `signal`):
+# hiding a harmless value costs less than showing a secret.
+_CREDENTIAL_NAME = re.compile(
+    r"token|secret|passw|pwd|key|signature|auth|credential|session|jwt|hmac"
+    r"|(?:^|[^a-z])(?:sig|pass|pw|code|sid|hash)(?:[^a-z]|$)",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -66,9 +81,9 @@ def masked(secret: str) -> str:
 
 
 def redact_urls(text: str) -> str:
-    """`text` with the user info and query values of every URL in it replaced by [redacted]."""
-    if "://" not in text:
-        return text
+    """`text` with the user info and credential-like parameters of every URL in it redacted."""
+    if "://" not in text or ("@" not in text and "?" not in text and "#" not in text):
+        return text  # no URL in it, or none with user info, a query or a fragment
     return _URL.sub(_redact_url, text)
 
 
@@ -77,14 +92,20 @@ def _redact_url(match: re.Match[str]) -> str:
     if match["userinfo"]:
         url += f"{REDACTED}@"
     url += match["rest"]
-    if match["query"] is not None:
-        url += "?" + _QUERY_VALUE.sub(_redact_value, match["query"])
+    query = match["query"]
+    if query is not None:
+        if query and "=" not in query:  # `?AbC123`: one bare value, as API keys are passed
+            url += f"?{REDACTED}"
+        else:
+            url += "?" + _PARAMETER.sub(_redact_parameter, query)
+    fragment = match["fragment"]
+    if fragment is not None:  # `#access_token=...` (OAuth); a bare `#anchor` is kept
+        url += "#" + (_PARAMETER.sub(_redact_parameter, fragment) if "=" in fragment else fragment)
     return url
 
 
-def _redact_value(match: re.Match[str]) -> str:
-    if not match.group(0):
-        return ""
-    if match["value"] is None:  # `?abc123`: a bare value
-        return REDACTED
-    return f"{match['name']}={REDACTED}"
+def _redact_parameter(match: re.Match[str]) -> str:
+    name, value = match["name"], match["value"]
+    if value is None or len(value) == 1 or not _CREDENTIAL_NAME.search(name):
+        return match.group(0)  # a flag, an empty value or a harmless one
+    return f"{name}={REDACTED}"

@@ -7,9 +7,10 @@ so it is never the bottleneck). Everything runs on uvloop, as the daemon does. E
 measures, on the same machine and receiver:
 
   aiohttp    a bare aiohttp loop: the same number of POSTs of the same body with the same
-             concurrency and no outbox (the client the channels used before);
-  baseline   the same bare loop with alertd's own HttpClient, the client the webhook and push
-             channels use (the transport's ceiling in this process);
+             concurrency and no outbox (a default ClientSession);
+  baseline   the same bare loop through alertd's HttpClient, the client the webhook and push
+             channels use (aiohttp, with its errors translated; the transport's ceiling in
+             this process);
   render     plan + render of every alert's webhook notification (what enqueue adds per alert);
   enqueue    plan + render + insert into the SQLite outbox, committed per batch of 500
              (what the daemon does inside each POST /v1/events transaction);
@@ -152,7 +153,7 @@ async def bare_aiohttp(url: str, body: bytes, n: int, concurrency: int) -> float
 
 async def bare_client(url: str, body: bytes, n: int, concurrency: int) -> float:
     """Seconds for n POSTs with alertd's HttpClient alone, `concurrency` at a time."""
-    client = HttpClient(timeout=10.0)
+    client = HttpClient(timeout=10.0, concurrency=concurrency)
     remaining = [n]
 
     async def worker() -> None:

@@ -20,6 +20,10 @@ on: SQLite state (WAL) on disk, every batch's alerts and notifications committed
     .venv/bin/python bench/e2e_bench.py --runs 3
     .venv/bin/python bench/e2e_bench.py --runs 3 --modes paced2000,paced5000
 
+`--baseline-src DIR` adds a third target in every run: alertd from another source tree (say
+`git archive main | tar -x -C DIR`), run with the same Python and config, so that a change is
+measured against the code before it, in turn, on the same machine.
+
 Nothing here runs in CI.
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -157,7 +162,10 @@ receivers:
 
 
 @contextlib.contextmanager
-def alertd(tmp: Path, receiver_url: str, concurrency: int) -> Iterator[Target]:
+def alertd(
+    tmp: Path, receiver_url: str, concurrency: int, name: str = "alertd", source: Path = ROOT
+) -> Iterator[Target]:
+    """alertd from `source` (this tree unless a baseline's), with durability on."""
     (tmp / "bench.rules").write_text(BENCH_RULE)
     port = free_port()
     (tmp / "alertd.toml").write_text(
@@ -169,7 +177,7 @@ max_outbox_backlog = 1000000
 
 [rules]
 paths = ["bench.rules"]
-templates = "{ROOT / "templates"}"
+templates = "{source / "templates"}"
 
 [state]
 path = "state/alertd.db"
@@ -185,12 +193,13 @@ url = "{receiver_url}/alertd"
     process = subprocess.Popen(
         [sys.executable, "-m", "alertd", "run", "-c", str(tmp / "alertd.toml")],
         cwd=tmp,
+        env={**os.environ, "PYTHONPATH": str(source)},
         stdout=subprocess.DEVNULL,
         stderr=(tmp / "alertd.log").open("wb"),
     )
     try:
         asyncio.run(wait_ready(port, "/readyz", process))
-        yield Target("alertd", port, process)
+        yield Target(name, port, process)
     finally:
         stop_process(process)
 
@@ -279,12 +288,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--targets", default="alertmanager,alertd")
     parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run alertd from this source tree in every run, as the target 'baseline'",
+    )
+    parser.add_argument(
         "--modes",
         default="batch,single",
         help="batch, single, and pacedRATE: RATE events/s for --duration seconds (paced2000)",
     )
     args = parser.parse_args()
 
+    targets = args.targets.split(",") + (["baseline"] if args.baseline_src else [])
     results: list[dict[str, object]] = []
     with (
         tempfile.TemporaryDirectory(
@@ -293,15 +308,17 @@ def main() -> None:
         receiver(Path(scratch)) as sink,
     ):
         for run in range(args.runs):
-            for name in args.targets.split(","):
+            for name in targets:
                 for mode in args.modes.split(","):
                     tmp = Path(scratch) / f"{name}-{mode}-{run}"
                     tmp.mkdir()
-                    starter = (
-                        alertmanager(tmp, sink.url)
-                        if name == "alertmanager"
-                        else alertd(tmp, sink.url, args.dispatch_concurrency)
-                    )
+                    if name == "alertmanager":
+                        starter = alertmanager(tmp, sink.url)
+                    elif name == "baseline":
+                        source = args.baseline_src.resolve()
+                        starter = alertd(tmp, sink.url, args.dispatch_concurrency, name, source)
+                    else:
+                        starter = alertd(tmp, sink.url, args.dispatch_concurrency)
                     with starter as target:
                         result = asyncio.run(
                             measure(target, sink, tag=f"{name}-{mode}-{run}", **shape(mode, args))
@@ -349,7 +366,7 @@ def report(results: list[dict[str, object]]) -> None:
     medians: dict[tuple[str, str], dict[str, float]] = {}
     modes = list(dict.fromkeys(str(r["mode"]) for r in results))
     for mode in modes:
-        for target in ("alertmanager", "alertd"):
+        for target in ("alertmanager", "alertd", "baseline"):
             rows = [r for r in results if r["target"] == target and r["mode"] == mode]
             if not rows:
                 continue
@@ -364,12 +381,14 @@ def report(results: list[dict[str, object]]) -> None:
                 f"{med['max_ms']:>9.1f}"
             )
     for mode in modes:
-        if ("alertd", mode) in medians and ("alertmanager", mode) in medians:
-            ours, theirs = medians[("alertd", mode)], medians[("alertmanager", mode)]
-            print(
-                f"{mode}: alertd ingests {ours['ingest_per_s'] / theirs['ingest_per_s']:.2f}x "
-                f"Alertmanager's rate; p99 {ours['p99_ms']:.0f} ms vs {theirs['p99_ms']:.0f} ms"
-            )
+        for target in ("alertd", "baseline"):
+            if (target, mode) in medians and ("alertmanager", mode) in medians:
+                ours, theirs = medians[(target, mode)], medians[("alertmanager", mode)]
+                print(
+                    f"{mode}: {target} ingests "
+                    f"{ours['ingest_per_s'] / theirs['ingest_per_s']:.2f}x Alertmanager's rate; "
+                    f"p99 {ours['p99_ms']:.0f} ms vs {theirs['p99_ms']:.0f} ms"
+                )
 
 
 if __name__ == "__main__":

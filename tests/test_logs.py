@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import pytest
 
 from alertd import logs
 from alertd.config import LogSettings, settings_from_dict
+from alertd.notify.channels.console import ConsoleChannel
+from alertd.notify.notification import Notification
 
 
 @pytest.fixture
@@ -38,6 +42,41 @@ def test_one_json_object_per_line_with_the_extra_fields(restore_logging: None) -
     assert record["alert_id"] == "01J"
     assert record["key"] == ["v1", None]
     assert record["ts"].endswith("Z")
+
+
+def test_extra_fields_keep_their_order_and_nothing_another_formatter_added_leaks(
+    restore_logging: None,
+) -> None:
+    out, seen = io.StringIO(), io.StringIO()
+    logs.configure(LogSettings(format="json"), stream=out)
+    first = logging.StreamHandler(seen)  # formats first: sets record.message and asctime
+    first.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger().handlers.insert(0, first)
+    logging.getLogger("alertd").info("sent %s", "n1", extra={"z": 1, "a": 2, "_private": 3})
+    record = orjson.loads(out.getvalue())
+    assert list(record) == ["ts", "level", "logger", "msg", "z", "a"]
+    assert record["msg"] == "sent n1"
+    assert seen.getvalue().endswith(" sent n1\n")
+
+
+def test_the_timestamp_is_utc_with_milliseconds() -> None:
+    record = logging.makeLogRecord({"msg": "x", "created": 1_767_225_601.0789, "levelname": "INFO"})
+    assert orjson.loads(logs.JsonFormatter().format(record))["ts"] == "2026-01-01T00:00:01.078Z"
+
+
+def test_each_line_is_written_at_once_even_to_a_buffered_pipe(restore_logging: None) -> None:
+    # What a kill -9 would lose is what sits in a buffer: a line is handed to the OS when logged.
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)  # nothing written yet: BlockingIOError, not a hang
+    stream = os.fdopen(write_end, "w", buffering=65536)
+    try:
+        logs.configure(LogSettings(format="json"), stream=stream)
+        logging.getLogger("alertd").info("alert fired", extra={"alert_id": "01J"})
+        assert orjson.loads(os.read(read_end, 65536))["alert_id"] == "01J"
+    finally:
+        logging.getLogger().handlers.clear()
+        stream.close()
+        os.close(read_end)
 
 
 def test_secrets_are_redacted_wherever_they_appear(restore_logging: None) -> None:
@@ -72,6 +111,34 @@ def test_urls_lose_their_user_info_and_query_values_in_every_line(
     assert record["url"] == public
 
 
+def test_a_dry_run_keeps_the_map_link_of_a_notification_and_hides_its_credentials(
+    restore_logging: None,
+) -> None:
+    """The console channel's line is the rendered notification: a vehicle's position link must
+    stay usable (QA saw `?q=[redacted]`), a signed link must not leak its signature."""
+    out = io.StringIO()
+    logs.configure(LogSettings(format="json"), stream=out)
+    where = "https://maps.google.com/?q=52.3702,4.8952"
+    signed = "https://files.example.com/dashcam.mp4?expires=1764100000&signature=9f8e7d"
+    notification = Notification(
+        id="01J.0",
+        alert_id="01J",
+        rule_id="speeding",
+        channel="slack",
+        kind="slack",
+        recipient="#fleet",
+        priority="high",
+        content={"text": f"TRK-042 at 131 km/h: {where} (video: {signed})"},
+        created_at=0.0,
+    )
+    asyncio.run(ConsoleChannel("slack").send(notification))
+    (line,) = out.getvalue().splitlines()
+    msg = orjson.loads(line)["msg"]
+    assert where in msg
+    assert "9f8e7d" not in msg
+    assert "dashcam.mp4?expires=1764100000&signature=[redacted]" in msg
+
+
 def test_text_format_for_terminals(restore_logging: None) -> None:
     out = io.StringIO()
     logs.configure(LogSettings(format="text"), stream=out)
@@ -91,7 +158,7 @@ def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
             "email": {"username": "u", "password": "pw-1234", "host": "smtp"},
             "slack": {"token": "xoxb-1234", "channel": "#x"},
             "webhook": {
-                "url": "http://h",
+                "url": "http://h/hook?k=q-1234&v=2#top",
                 "secret": "wh-1234",
                 "headers": {"Authorization": "Bearer hd-1234"},
             },
@@ -108,5 +175,6 @@ def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
             "xoxb-1234",
             "wh-1234",
             "Bearer hd-1234",
+            "k=q-1234&v=2",  # a URL's query, whatever its parameters are called
         ]
     )

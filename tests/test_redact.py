@@ -36,14 +36,33 @@ def test_a_url_with_a_port_that_is_not_a_number_is_still_shown() -> None:
     [
         ("POST http://bob:secret@host/alerts?token=abc failed",
          "POST http://[redacted]@host/alerts?token=[redacted] failed"),
-        ("'https://u:p@ss@h/x?a=1&b=&c#frag'", "'https://[redacted]@h/x?a=[redacted]&b=[redacted]&[redacted]#frag'"),
+        ("'https://u:p@ss@h/x?a=1&api_key=k&b=&c#frag'", "'https://[redacted]@h/x?a=1&api_key=[redacted]&b=&c#frag'"),
         ("http://h/?bare-secret", "http://h/?[redacted]"),
         ("https://ops.example.com/alerts/01J", "https://ops.example.com/alerts/01J"),
-        ('{"msg": "to \\"http://h/?t=abc\\""}', '{"msg": "to \\"http://h/?t=[redacted]\\""}'),
+        ('{"msg": "to \\"http://h/?access_token=abc\\""}', '{"msg": "to \\"http://h/?access_token=[redacted]\\""}'),
         ("no address at all: user@example.com?x=1", "no address at all: user@example.com?x=1"),
+        # Presigned links: every credential-like parameter, whatever its case or prefix.
+        ("https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA&X-Amz-Date=20261125&X-Amz-Signature=f00",
+         "https://b.s3.amazonaws.com/k?X-Amz-Credential=[redacted]&X-Amz-Date=20261125&X-Amz-Signature=[redacted]"),
+        ("https://a.blob.core.windows.net/c?sv=2024&sig=Zm9v&se=2026", "https://a.blob.core.windows.net/c?sv=2024&sig=[redacted]&se=2026"),
+        ("https://h/cb#access_token=abc&state=xyz", "https://h/cb#access_token=[redacted]&state=xyz"),
+        ("https://h/x?signal=weak&password=pw&PassWord=pw&code=123",
+         "https://h/x?signal=weak&password=[redacted]&PassWord=[redacted]&code=[redacted]"),
     ],
 )  # fmt: skip
-def test_redact_urls_hides_user_info_and_query_values_in_free_text(
-    text: str, redacted: str
-) -> None:
+def test_redact_urls_hides_user_info_and_credentials_in_free_text(text: str, redacted: str) -> None:
     assert redact_urls(text) == redacted
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://maps.google.com/?q=52.3702,4.8952",
+        "https://www.google.com/maps/search/?api=1&query=52.3702%2C4.8952",
+        "https://www.openstreetmap.org/?mlat=52.3702&mlon=4.8952#map=16/52.3702/4.8952",
+        "https://fleet.example.com/vehicles/TRK-042?from=2026-11-25T21:00:00Z&tab=trips",
+        "https://h/report?a=1&amp;b=2",  # HTML-escaped, as an autoescaped template writes it
+    ],
+)
+def test_harmless_links_keep_their_query(link: str) -> None:
+    assert redact_urls(f"see {link} now") == f"see {link} now"

@@ -1,5 +1,6 @@
-"""The HTTP client under webhook and push, against real local servers: aiohttp's, and raw TCP
-servers that answer in the ways real servers do (chunked, closing, dropping idle connections)."""
+"""The HTTP client under webhook and push, against real local servers: aiohttp's, raw TCP
+servers that answer in the ways real servers do (chunked, closing, dropping idle connections),
+and raw servers playing a forward proxy (HTTP_PROXY, HTTPS_PROXY with CONNECT, NO_PROXY)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,24 @@ class RawServer:
 
     async def start(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/hook"
+        return f"{self.origin}/hook"
+
+    @property
+    def origin(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
                 )
                 self.requests.append(head + await reader.readexactly(length))
                 result = self.answer(writer, len(self.requests))
@@ -54,6 +62,24 @@ class RawServer:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+
+
+def ok(writer: asyncio.StreamWriter, n: int) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Sets proxy variables as an operator would, after clearing any the machine has."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+    def set_env(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
 
 
 @pytest.fixture
@@ -168,7 +194,9 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_without_an_erro
     url = await server.start()
     for _ in range(3):
         assert (await client.post(url, content=b"x", provider="test")).status == 200
+        await asyncio.sleep(0.05)  # idle: the server's close reaches the client
     assert len(server.requests) == 3
+    assert server.connections == 3
     await server.stop()
 
 
@@ -205,7 +233,7 @@ async def test_connection_refused_is_retryable(client: HttpClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "http://", "http://host:99999/", "not a url", "http://hé.com/"]
+    "url", ["ftp://example.com/x", "http://", "http://host:99999/", "not a url", "http://[::1/"]
 )
 async def test_an_invalid_url_is_not_retryable(client: HttpClient, url: str) -> None:
     with pytest.raises(DeliveryError) as info:
@@ -256,3 +284,89 @@ async def test_a_slow_server_times_out_and_the_connection_is_not_reused(
     assert (str(info.value), info.value.retryable) == ("test: timed out", True)
     assert (await client.post(http_server.url, content=b"x", provider="test")).status == 200
     await client.aclose()
+
+
+async def test_a_redirect_is_returned_not_followed(client: HttpClient) -> None:
+    server = RawServer(
+        lambda writer, n: writer.write(
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\n"
+            b"Content-Length: 0\r\n\r\n"
+        )
+    )
+    url = await server.start()
+    response = await client.post(url, content=b"x", provider="test")
+    assert (response.status, response.headers["location"]) == (302, "http://127.0.0.1:1/elsewhere")
+    assert len(server.requests) == 1
+    await server.stop()
+
+
+async def test_no_more_connections_than_the_channels_concurrency() -> None:
+    in_flight, most = [0], [0]
+
+    async def answer(writer: asyncio.StreamWriter, n: int) -> None:
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        await asyncio.sleep(0.05)
+        in_flight[0] -= 1
+        ok(writer, n)
+
+    server = RawServer(answer)
+    url = await server.start()
+    client = HttpClient(timeout=5.0, concurrency=2)
+    answers = await asyncio.gather(
+        *(client.post(url, content=b"x", provider="test") for _ in range(6))
+    )
+    assert [a.status for a in answers] == [200] * 6
+    assert (most[0], server.connections) == (2, 2)
+    await client.aclose()
+    await server.stop()
+
+
+async def test_http_requests_go_through_the_proxy_named_by_http_proxy(
+    client: HttpClient, proxy_env: Callable[..., None]
+) -> None:
+    proxy = RawServer(ok)  # plays a forward proxy: answers for the origin server
+    await proxy.start()
+    proxy_env(HTTP_PROXY=proxy.origin.replace("http://", "http://relay:pw@"))
+    response = await client.post(
+        "http://hooks.example.invalid/alerts?tenant=7", content=b"{}", provider="test"
+    )
+    assert (response.status, response.body) == (200, b"ok")
+    (request,) = proxy.requests
+    lines = request.split(b"\r\n")
+    assert lines[0] == b"POST http://hooks.example.invalid/alerts?tenant=7 HTTP/1.1"
+    assert b"Host: hooks.example.invalid" in lines
+    assert b"Proxy-Authorization: Basic cmVsYXk6cHc=" in lines  # relay:pw
+    assert request.endswith(b"\r\n\r\n{}")
+    await proxy.stop()
+
+
+async def test_hosts_in_no_proxy_are_reached_directly(
+    client: HttpClient, http_server: HttpServer, proxy_env: Callable[..., None]
+) -> None:
+    proxy = RawServer(ok)
+    await proxy.start()
+    proxy_env(http_proxy=proxy.origin, no_proxy="localhost,127.0.0.1")
+    response = await client.post(http_server.url, content=b"{}", provider="test")
+    assert response.status == 200
+    assert (len(http_server.requests), proxy.requests) == (1, [])
+    await proxy.stop()
+
+
+async def test_https_is_tunnelled_with_connect_and_a_refusal_is_judged_by_its_status(
+    client: HttpClient, proxy_env: Callable[..., None]
+) -> None:
+    proxy = RawServer(
+        lambda writer, n: writer.write(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+        )
+    )
+    await proxy.start()
+    proxy_env(HTTPS_PROXY=proxy.origin)
+    with pytest.raises(DeliveryError) as info:
+        await client.post("https://hooks.example.invalid/alerts", content=b"{}", provider="test")
+    assert (info.value.retryable, info.value.status) == (False, 407)
+    assert str(info.value).startswith("test: the proxy answered HTTP 407")
+    (request,) = proxy.requests
+    assert request.startswith(b"CONNECT hooks.example.invalid:443 HTTP/1.1\r\n")
+    await proxy.stop()

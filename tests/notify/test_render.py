@@ -60,6 +60,18 @@ def test_every_kind_renders_with_the_shipped_templates(renderer: Renderer) -> No
     assert all(isinstance(value, str) for value in push["data"].values())
 
 
+def test_email_lists_the_counted_events_and_shows_nested_fields_as_json(
+    renderer: Renderer,
+) -> None:
+    counted = [{"type": "safety_event", "n": n, "note": "<b>"} for n in range(12)]
+    email = renderer.render(make_alert(count_events=counted), "email").content
+    assert "12 events made this alert fire:" in email["text"]
+    assert '  - {"n": 0, "note": "\\u003cb\\u003e", "type": "safety_event"}' in email["text"]
+    assert '"n": 9,' in email["text"] and '"n": 10,' not in email["text"]  # the first ten
+    assert '  location: {"latitude": 52.52, "longitude": 13.405}' in email["text"]
+    assert '"<b>"' not in email["html"] and email["html"].count("<li><code>") == 10
+
+
 def test_html_is_escaped_in_the_html_body_only(renderer: Renderer) -> None:
     alert = make_alert(event={"driver": "<script>alert(1)</script>"})
     email = renderer.render(alert, "email").content

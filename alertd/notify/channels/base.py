@@ -95,6 +95,17 @@ class Table:
         """The per-request timeout: the table's `timeout`, else `[dispatch] timeout`."""
         return self.number("timeout", dispatch.timeout) or dispatch.timeout
 
+    def concurrency(self, dispatch: DispatchSettings) -> int:
+        """Sends in flight at once: the table's `concurrency`, else `[dispatch] concurrency`.
+
+        alertd.config checks the value and reports a bad one (the dispatcher fails that lane
+        visibly), so here a bad one only falls back to the default.
+        """
+        value = self.raw.get("concurrency")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        return dispatch.concurrency
+
     def url(self, key: str, default: str | None = None) -> str:
         value = self.string(key, default)
         if value and not value.startswith(("http://", "https://")):

@@ -1,43 +1,52 @@
-"""The HTTP client the webhook and push channels share: HTTP/1.1 over asyncio, parsed by httptools.
+"""The HTTP client the webhook and push channels share: aiohttp, with its errors translated.
 
-Why not a general client library: delivery must keep pace with ingestion on a 2-core machine, and
-the client's CPU per request decides that. POSTing to a local receiver with 4-16 requests in
-flight (uvloop, bench/README.md "Dispatch"), the CPU per request was: aiohttp 65-75 us,
-pyreqwest (Rust reqwest on tokio threads) 35-52 us, this client 16-18 us. What the channels need
-is narrow (POST a body, read the status, headers and body; keep connections alive; TLS; a
-timeout), and the hard part, parsing responses, is httptools (llhttp, the parser uvicorn
-already brings us). Redirects are not followed, no proxy or cookie is used, HTTP/1.1 only.
+Why aiohttp: a well-kept client gives operators what they need and we would otherwise write by
+hand (HTTP(S)_PROXY with NO_PROXY, CONNECT tunnels for https, keep-alive and chunked edge
+cases, IDNA hosts), and it is already installed for the Slack and Twilio SDKs' async clients.
+httpx costs ~500-1,700 us of CPU per request here, aiohttp ~65-70 us (bench/README.md
+"Dispatch"); the hand-written HTTP/1.1 client this replaced took ~16-18 us.
 
-The only module of ours that speaks HTTP to webhook and push providers. Connection errors,
-resets and timeouts become retryable `DeliveryError`s; an invalid or non-http URL, a header
-that would split the request, and an untrusted certificate are not retryable; any answer,
+Cheap per request: one ClientSession per client, its connector limited to the channel's
+concurrency; each URL is parsed, checked and given its proxy once (`_Target`); no cookie jar.
+The proxy comes from the environment as curl and aiohttp's `trust_env` read it (HTTP_PROXY,
+HTTPS_PROXY, NO_PROXY; lower case wins), resolved once per URL: `trust_env=True` itself looks
+the proxy up and reads ~/.netrc in a worker thread on every request, ~300 us of CPU each.
+Redirects are not followed.
+
+The only module of ours that imports aiohttp for webhook and push. Connection errors, resets,
+malformed answers and timeouts become retryable `DeliveryError`s; an invalid or non-http URL,
+a header with a control character (request splitting) and an untrusted certificate are not
+retryable; a proxy refusing a CONNECT is judged by its status like any answer; any answer,
 success or not, comes back as a plain `HttpResponse` for the channel to judge.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ssl
-from base64 import b64encode
+import logging
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlencode
 
-import httptools
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
 
 from alertd import jsonutil
 from alertd.notify.errors import DeliveryError
-from alertd.notify.retry import http_error
+from alertd.notify.retry import http_error, is_retryable_status
+from alertd.redact import public_url
 
-MAX_IDLE_PER_ORIGIN = 64  # keep-alive connections kept open per scheme://host:port
-_URL_SAFE = "/%:@!$&'()*+,;=~-._?"  # left as they are in a path or query; the rest is %-quoted
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 4  # connections in flight when the channel does not say
 
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive
     body: bytes
 
     @property
@@ -58,121 +67,23 @@ class HttpResponse:
             raise http_error(self.status, self.headers, text, now, provider=provider)
 
 
-class _Stale(Exception):
-    """A kept-alive connection was closed by the server before it answered anything."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """A URL split once into what a request needs (URLs repeat: they are cached)."""
+    """A URL checked and parsed once, with the proxy the environment names for it."""
 
-    origin: tuple[str, str, int]  # scheme, host, port: the pool's key
-    request_line: str  # "POST <path> HTTP/1.1\r\n", plus basic authentication if in the URL
-    host: str  # the Host header's value, unless the caller gives one
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection: writes a request, parses the answer with httptools."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[HttpResponse] | None = None
-        self.headers: dict[str, str] = {}
-        self.chunks: list[bytes] = []
-        self.received = False  # any byte of the current answer
-        self.reusable = False
-
-    # -- asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self.received = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(ConnectionError("the server switched protocols"))
-        except httptools.HttpParserError as exc:
-            self._fail(ConnectionError(f"malformed HTTP answer: {exc}"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.reusable = False
-        if self.waiter is None or self.waiter.done():
-            return
-        if not self.received:
-            self._fail(_Stale())
-        elif self.parser.get_status_code() and not self._framed():
-            self._complete()  # a body delimited by the end of the connection
-        else:
-            self._fail(exc or ConnectionError("the server closed the connection mid-answer"))
-
-    # -- httptools callbacks
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1")] = value.decode("latin-1")
-
-    def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        if self.parser.get_status_code() < 200:  # 100 Continue and the like: the answer follows
-            self.headers, self.chunks = {}, []
-            return
-        self.reusable = self.parser.should_keep_alive()
-        self._complete()
-
-    # -- the client's side
-
-    async def request(self, data: bytes, deadline: float) -> HttpResponse:
-        """Send one request and wait for its answer until `deadline` (the loop's clock).
-
-        A timer on the connection rather than `asyncio.timeout()`: the same effect at a third
-        of the cost, and the connection is closed when it fires (its state is unknown then).
-        """
-        assert self.transport is not None
-        loop = asyncio.get_running_loop()
-        self.waiter = loop.create_future()
-        self.headers, self.chunks, self.received, self.reusable = {}, [], False, False
-        self.transport.write(data)
-        timer = loop.call_at(deadline, self._fail, TimeoutError())
-        try:
-            return await self.waiter
-        finally:
-            timer.cancel()
-
-    def close(self) -> None:
-        self.reusable = False
-        if self.transport is not None:
-            self.transport.close()
-
-    def _framed(self) -> bool:
-        names = {name.lower() for name in self.headers}
-        return "content-length" in names or "transfer-encoding" in names
-
-    def _complete(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            response = HttpResponse(
-                self.parser.get_status_code(), self.headers, b"".join(self.chunks)
-            )
-            self.waiter.set_result(response)
-
-    def _fail(self, error: Exception) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(error)
-        self.close()
+    url: URL
+    proxy: URL | None
 
 
 class HttpClient:
-    """Keep-alive connections per origin for one channel; made on first use, in the loop."""
+    """A keep-alive HTTP client for one channel; its session is made on first use, inside the
+    running event loop, with at most `concurrency` connections in use at once."""
 
-    def __init__(self, timeout: float, *, max_idle: int = MAX_IDLE_PER_ORIGIN) -> None:
-        self.timeout = timeout
-        self.max_idle = max_idle
+    def __init__(self, timeout: float, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.concurrency = max(1, concurrency)
+        self._session: aiohttp.ClientSession | None = None
         self._targets: dict[str, _Target] = {}
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._tls: ssl.SSLContext | None = None
 
     async def post(
         self,
@@ -184,135 +95,88 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """POST `content` (bytes) or `data` (a form) and return the answer, whatever its
-        status. Raises DeliveryError."""
+        status. A Host header replaces the URL's; Content-Length is always the body's; user
+        and password in the URL become basic authentication. Raises DeliveryError."""
         target = self._targets.get(url) or self._target(url, provider)
-        headers = dict(headers or {})
+        head: CIMultiDict[str] = CIMultiDict(headers or ())
+        head.popall("Content-Length", None)
         if content is None:
             content = urlencode(data or {}).encode()
-            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        request = _head(target, headers, len(content), provider) + content
-        deadline = asyncio.get_running_loop().time() + self.timeout
+            head.setdefault("Content-Type", "application/x-www-form-urlencoded")
         try:
-            return await self._exchange(target, request, provider, deadline)
-        except TimeoutError as exc:
+            async with self._client().post(
+                target.url, data=content, headers=head, proxy=target.proxy, allow_redirects=False
+            ) as response:
+                body = await response.read()
+                return HttpResponse(response.status, response.headers, body)
+        except TimeoutError as exc:  # aiohttp's connect and read timeouts are TimeoutErrors too
             raise DeliveryError(f"{provider}: timed out", retryable=True) from exc
-        except _Stale as exc:
+        except aiohttp.ClientConnectorCertificateError as exc:
+            reason = getattr(exc.certificate_error, "verify_message", None) or exc.certificate_error
+            raise DeliveryError(
+                f"{provider}: untrusted certificate: {reason}", retryable=False
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:  # refused, unreachable, DNS, TLS handshake
+            raise DeliveryError(
+                f"{provider}: cannot connect: {exc.os_error}", retryable=True
+            ) from exc
+        except aiohttp.ClientHttpProxyError as exc:  # the proxy refused the CONNECT tunnel
+            raise DeliveryError(
+                f"{provider}: the proxy answered HTTP {exc.status}: {exc.message}",
+                retryable=is_retryable_status(exc.status),
+                status=exc.status,
+            ) from exc
+        except aiohttp.ServerDisconnectedError as exc:
             raise DeliveryError(
                 f"{provider}: the server closed the connection without answering", retryable=True
             ) from exc
-        except OSError as exc:  # reset while sending or reading the answer, a malformed answer
+        except aiohttp.ClientResponseError as exc:  # the answer could not be parsed
+            raise DeliveryError(
+                f"{provider}: malformed HTTP answer: {' '.join(exc.message.split())}",
+                retryable=True,
+            ) from exc
+        except aiohttp.ClientError as exc:  # reset, a truncated body
             text = str(exc) or type(exc).__name__
             raise DeliveryError(f"{provider}: {text}", retryable=True) from exc
+        except ValueError as exc:  # a header that would split the request, auth given twice
+            raise DeliveryError(f"{provider}: cannot send: {exc}", retryable=False) from exc
 
     async def aclose(self) -> None:
-        for connections in self._idle.values():
-            for connection in connections:
-                connection.close()
-        self._idle.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    async def _exchange(
-        self, target: _Target, request: bytes, provider: str, deadline: float
-    ) -> HttpResponse:
-        """Send on a kept-alive connection; once more on a new one if that was stale."""
-        idle = self._idle.setdefault(target.origin, [])
-        while idle:
-            connection = idle.pop()
-            if connection.transport is None or connection.transport.is_closing():
-                continue
-            try:
-                return await self._send(connection, idle, request, deadline)
-            except _Stale:
-                break  # the server dropped it while idle: the others may be stale too
-        connection = await self._connect(target.origin, provider, deadline)
-        return await self._send(connection, idle, request, deadline)
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.concurrency),
+                timeout=self.timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),  # providers' cookies are never sent back
+            )
+        return self._session
 
-    async def _send(
-        self, connection: _Connection, idle: list[_Connection], request: bytes, deadline: float
-    ) -> HttpResponse:
-        try:
-            response = await connection.request(request, deadline)
-        except BaseException:
-            connection.close()  # in an unknown state (cancelled, timed out, broken)
-            raise
-        if connection.reusable and len(idle) < self.max_idle:
-            idle.append(connection)
-        else:
-            connection.close()
-        return response
-
-    async def _connect(
-        self, origin: tuple[str, str, int], provider: str, deadline: float
-    ) -> _Connection:
-        scheme, host, port = origin
-        tls = self._tls_context() if scheme == "https" else None
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout_at(deadline):
-                _transport, connection = await loop.create_connection(
-                    _Connection, host, port, ssl=tls, server_hostname=host if tls else None
-                )
-        except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(
-                f"{provider}: untrusted certificate: {exc.verify_message}", retryable=False
-            ) from exc
-        except TimeoutError:
-            raise
-        except OSError as exc:  # refused, unreachable, unknown host, a failed TLS handshake
-            raise DeliveryError(f"{provider}: cannot connect: {exc}", retryable=True) from exc
-        return connection
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
-
-    def _target(self, url: str, provider: str) -> _Target:
+    def _target(self, text: str, provider: str) -> _Target:
         invalid = DeliveryError(f"{provider}: not a valid http(s) URL", retryable=False)
         try:
-            parts = urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
+            url = URL(text)
+            valid = url.scheme in ("http", "https") and bool(url.raw_host) and bool(url.port)
+        except (ValueError, TypeError):
             raise invalid from None
-        host = parts.hostname
-        if parts.scheme not in ("http", "https") or not host or not _safe(url):
+        if not valid:
             raise invalid
-        path = quote(parts.path or "/", safe=_URL_SAFE)
-        if parts.query:
-            path = f"{path}?{quote(parts.query, safe=_URL_SAFE)}"
-        host_header = parts.netloc.rpartition("@")[2]  # as written, with its port if any
-        if not host_header.isascii():  # IDNA is not supported
-            raise invalid
-        request_line = f"POST {path} HTTP/1.1\r\n"
-        if parts.username is not None:  # https://user:password@host/: basic authentication
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            request_line += f"Authorization: Basic {b64encode(credentials.encode()).decode()}\r\n"
-        target = _Target((parts.scheme, host, port), request_line, host_header)
-        self._targets[url] = target
+        target = _Target(url, environment_proxy(url))
+        if target.proxy is not None:
+            log.info("%s: through the proxy %s", provider, public_url(str(target.proxy)))
+        self._targets[text] = target
         return target
 
 
-def _head(target: _Target, headers: Mapping[str, str], length: int, provider: str) -> bytes:
-    """The request line and headers. A caller's Host replaces the URL's; Content-Length is
-    always the body's."""
-    host = target.host
-    lines = []
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered == "host":
-            host = value
-        elif lowered != "content-length":
-            lines.append(f"{name}: {value}\r\n")
-    text = "".join(lines)
-    if not _safe(text, allow_crlf_count=len(lines)) or not _safe(host):
-        raise DeliveryError(f"{provider}: a header holds a line break", retryable=False)
-    head = f"{target.request_line}Host: {host}\r\n{text}Content-Length: {length}\r\n\r\n"
-    return head.encode()
-
-
-def _safe(text: str, allow_crlf_count: int = 0) -> bool:
-    """No CR, LF or NUL beyond the line ends we wrote ourselves: no request splitting."""
-    return (
-        text.count("\r") == allow_crlf_count
-        and text.count("\n") == allow_crlf_count
-        and "\0" not in text
-    )
+def environment_proxy(url: URL) -> URL | None:
+    """The proxy HTTP_PROXY / HTTPS_PROXY name for this URL's scheme, unless NO_PROXY lists its
+    host; a proxy written without a scheme (`proxy:3128`) is taken as http:// like curl does."""
+    if url.raw_host and urllib.request.proxy_bypass(url.raw_host):
+        return None
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if not proxy:
+        return None
+    return URL(proxy if "://" in proxy else f"http://{proxy}")

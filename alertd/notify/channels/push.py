@@ -60,7 +60,8 @@ class NtfyChannel:
         self.clock = clock
         self.base_url = config.url("base_url", "https://ntfy.sh").rstrip("/")
         self.token = config.string("token", "")
-        self.http = HttpClient(config.timeout(dispatch))
+        self.provider = f"ntfy {public_url(self.base_url)}"
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         content = notification.content
@@ -81,16 +82,15 @@ class NtfyChannel:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        provider = f"ntfy {public_url(self.base_url)}"
         response = await self.http.post(
             self.base_url,
             content=jsonutil.dumps(self.payload(notification)),
             headers=headers,
-            provider=provider,
+            provider=self.provider,
         )
         answer = response.json()
         detail = answer.get("error") if isinstance(answer, dict) else None
-        response.raise_for_status(self.clock.now(), provider, detail)
+        response.raise_for_status(self.clock.now(), self.provider, detail)
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
             return f"ntfy answered HTTP {response.status} without a message id"
@@ -120,7 +120,7 @@ class FcmChannel:
             self._assertion()  # a key that cannot sign is a config error, found at start
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise config.error("service_account", f"private_key cannot sign: {exc}") from None
-        self.http = HttpClient(config.timeout(dispatch))
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()

@@ -23,7 +23,7 @@ from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
-from alertd.redact import public_url
+from alertd.redact import public_recipient
 
 KEYS = ("url", "urgent_url", "secret", "headers")
 SIGNATURE_HEADER = "X-Alertd-Signature"
@@ -53,7 +53,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
         }
         self.clock = clock
-        self.http = HttpClient(config.timeout(dispatch))
+        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     async def send(self, notification: Notification) -> str:
         url = notification.recipient
@@ -64,7 +64,7 @@ class WebhookChannel:
         headers = {**self.headers, "Idempotency-Key": notification.id, TIMESTAMP_HEADER: timestamp}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, timestamp, body)
-        provider = f"webhook {public_url(url)}"
+        provider = f"webhook {public_recipient('webhook', url)}"  # cached per URL
         response = await self.http.post(url, content=body, headers=headers, provider=provider)
         response.raise_for_status(self.clock.now(), provider)
         return f"HTTP {response.status}"
