@@ -255,9 +255,11 @@ async def test_an_address_in_use_exits_2(tmp_path: Path) -> None:
 async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path)) as run:
         release = asyncio.Event()
+        first_part_sent = asyncio.Event()
 
         async def slow_body() -> AsyncIterator[bytes]:
             yield b'{"type": '
+            first_part_sent.set()  # asked for more: the headers and the first part are written
             await release.wait()
             yield b'"late"}'
 
@@ -268,10 +270,11 @@ async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path
                 headers={**AUTH, "Content-Type": "application/json"},
             )
         )
-        await asyncio.sleep(0.2)  # the request is reading its body
+        await asyncio.wait_for(first_part_sent.wait(), 10)
+        await asyncio.sleep(0.2)  # the server, in this same loop, reads them
         run.daemon.request_stop()
-        await asyncio.sleep(0.1)
-        assert run.daemon.state == "draining"
+        while run.daemon.state != "draining":
+            await asyncio.sleep(0.01)
         release.set()
         response = await in_flight
         assert response.status_code == 202
