@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", "Run the daemon: HTTP ingestion, rule evaluation and notification dispatch.")
 
-    check = add("check", "Validate rule files and the templates they name; start nothing.")
+    check = add("check", "Validate rule files and every template; start nothing.")
     check.add_argument(
         "paths", nargs="*", metavar="PATH", help="rule files or folders (default: the config's)"
     )

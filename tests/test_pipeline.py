@@ -115,6 +115,21 @@ def test_broken_templates_are_reported_like_broken_rules(
     assert error["text"].startswith("templates/webhook/body.json:1: error: ")
 
 
+def test_a_template_error_without_a_line_still_names_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jinja gives no line for a file it cannot read: the error is put on line 1, not lost.
+    monkeypatch.chdir(tmp_path)
+    templates = tmp_path / "templates" / "webhook"
+    templates.mkdir(parents=True)
+    (templates / "body.json").write_bytes(b'\xff{"alert": 1}')
+    with pytest.raises(RulesInvalid) as invalid:
+        Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
+    (error,) = invalid.value.errors
+    assert (error["path"], error["line"]) == ("templates/webhook/body.json", 1)
+    assert error["text"].startswith("templates/webhook/body.json:1: error: cannot read template")
+
+
 async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
     pipeline: Pipeline, tmp_path: Path, clock: FakeClock
 ) -> None:

@@ -1,20 +1,23 @@
-"""`alertd check [PATH...]`: validate rules (and, in later steps, what they name) offline.
+"""`alertd check [PATH...]`: validate rules and templates offline, reporting every error.
 
 The check is a short list of steps; each takes what earlier steps found and returns its errors,
-so a new kind of check (templates, say) is one more function in `STEPS`.
+so a new kind of check is one more function in `STEPS`. Every step runs, whatever the earlier
+ones found: templates are checked for the rules that compiled even when others did not.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alertd.config import Settings
-from alertd.dsl import RuleError, RuleErrors, find_rule_files, load_rules
+from alertd.dsl import RuleError, find_rule_files, load_with_errors
 from alertd.model import Rule
+from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -34,34 +37,65 @@ Step = Callable[[CheckRun], list[RuleError]]
 
 
 def check_rules(run: CheckRun) -> list[RuleError]:
-    """Parse, check and compile every rule file, against the config's channels and groups."""
+    """Parse, check and compile every rule file, against the config's channels, recipient
+    groups and templates folder. Keeps the rules that compiled for the steps after it."""
     run.files, _ = find_rule_files(run.paths)
-    try:
-        run.rules = load_rules(
-            run.paths,
-            channels=run.settings.channel_names(),
-            groups=run.settings.recipients.keys(),
-            timestamp_field=run.settings.engine.timestamp_field,
-        )
-    except RuleErrors as exc:
-        return exc.errors
-    return []
-
-
-class TemplateCheckError(RuleError):
-    """A template problem: templates have a line but no column."""
-
-    def format(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: error: {self.message}"
+    run.rules, errors = load_with_errors(
+        run.paths,
+        channels=run.settings.channel_names(),
+        groups=run.settings.recipients.keys(),
+        timestamp_field=run.settings.engine.timestamp_field,
+        templates=run.settings.rules.templates,
+    )
+    return errors
 
 
 def check_templates(run: CheckRun) -> list[RuleError]:
-    """Compile the templates and render every rule's against a sample event (alertd.notify)."""
-    return [
-        TemplateCheckError(p.path, p.line, 0, p.message)
-        for p in check_templates_of(run.settings, run.rules)
+    """Compile every template and render them against a sample event (alertd.notify)."""
+    folder = run.settings.rules.templates
+    errors = [
+        _template_error(problem)
+        if Path(problem.path).is_relative_to(folder)
+        else _config_error(run.settings, problem)
+        for problem in check_templates_of(run.settings, run.rules)
     ]
+    return sorted(errors, key=RuleError.sort_key)
+
+
+def _config_error(settings: Settings, problem: TemplateProblem) -> RuleError:
+    """A problem of the settings templates are rendered with (`[notify] timezone`): the place
+    is a key of the config file, not a line of a template."""
+    return RuleError(str(settings.source), 0, 0, f"{problem.path}: {problem.message}")
+
+
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def _template_error(problem: TemplateProblem) -> RuleError:
+    """A template problem as `path:line:col: error: ...` with its line and a caret. Jinja gives
+    the line only: the caret goes under the first thing the message quotes that is on that
+    line (`unexpected '}'`), else at column 1. Without a line (a file that cannot be read or
+    is missing), line 1, column 1: every error names its file and a place in it."""
+    line = max(problem.line, 1)
+    source = _line_of(problem.path, line)
+    column, width = 1, 1
+    for quoted in _QUOTED.findall(problem.message):
+        # A name is looked for as a whole word: attribute 'e' is not the e of `event`.
+        word = rf"(?<!\w){re.escape(quoted)}(?!\w)" if quoted.isidentifier() else re.escape(quoted)
+        found = None if source is None else re.search(word, source)
+        if found is not None:
+            column, width = found.start() + 1, len(quoted)
+            break
+    return RuleError(problem.path, line, column, problem.message, source_line=source, width=width)
+
+
+def _line_of(path: str, line: int) -> str | None:
+    """The text of a line of the file, "" past its end; None when the file cannot be read."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").split("\n")
+    except OSError:
+        return None
+    return lines[line - 1] if line <= len(lines) else ""
 
 
 STEPS: list[Step] = [check_rules, check_templates]
@@ -69,11 +103,11 @@ STEPS: list[Step] = [check_rules, check_templates]
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or list(settings.rules.paths)
-    missing = [path for path in paths if not path.exists()]
-    if missing:
+    wrong = [(path, problem) for path in paths if (problem := _path_problem(path))]
+    if wrong:
         where = "" if args.paths else f" (from {settings.source} [rules] paths)"
-        for path in missing:
-            print(f"alertd check: error: {path}: no such file or directory{where}", file=sys.stderr)
+        for path, problem in wrong:
+            print(f"alertd check: error: {path}: {problem}{where}", file=sys.stderr)
         return EXIT_USAGE
     run = CheckRun(settings, paths)
     errors: list[RuleError] = []
@@ -86,6 +120,16 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
     return EXIT_OK
+
+
+def _path_problem(path: Path) -> str | None:
+    """Why a path to check names no rules: it does not exist, or it is a folder without a
+    single *.rules file (a typo'd or wrong folder would otherwise pass as "0 rules OK")."""
+    if not path.exists():
+        return "no such file or directory"
+    if path.is_dir() and not find_rule_files([path])[0]:
+        return "no *.rules file in this folder or its subfolders"
+    return None
 
 
 def _plural(n: int, noun: str) -> str:

@@ -5,11 +5,12 @@
                        groups=settings.recipients.keys())
 
 Every mistake in a rule file is a `RuleError` (path, line, column, message, suggestion); a load
-raises one `RuleErrors` holding all of them. The language is described in docs/rules.md.
+raises one `RuleErrors` holding all of them (`load_with_errors` returns them instead, with the
+rules that have none of their own, for `alertd check`). The language is in docs/rules.md.
 """
 
 from alertd.dsl.errors import RuleError, RuleErrors
-from alertd.dsl.loader import compile_text, find_rule_files, load_rules
+from alertd.dsl.loader import compile_text, find_rule_files, load_rules, load_with_errors
 from alertd.dsl.runtime import mismatch_counts
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "compile_text",
     "find_rule_files",
     "load_rules",
+    "load_with_errors",
     "mismatch_counts",
 ]

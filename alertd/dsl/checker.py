@@ -9,7 +9,6 @@ stopping at the first, because a person fixing a rule file wants the whole list 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -18,6 +17,7 @@ from zoneinfo import available_timezones
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
+from alertd.dsl.regex import PatternError, compile_pattern
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 
@@ -71,10 +71,17 @@ def check(
     *,
     channels: Collection[str],
     groups: Collection[str] | None = None,
+    templates: Collection[str] | None = None,
 ) -> tuple[list[CheckedRule], list[RuleError]]:
     """Check parsed files together (lists and macros are shared by all of them, rule ids must be
-    unique across them). Returns the checked rules and every error found."""
-    checker = _Checker(files, frozenset(channels), None if groups is None else frozenset(groups))
+    unique across them). Returns the rules without an error of their own, checked, and every
+    error found. `groups` and `templates` (the template sets there are): None, not checked."""
+    checker = _Checker(
+        files,
+        frozenset(channels),
+        None if groups is None else frozenset(groups),
+        None if templates is None else frozenset(templates),
+    )
     rules = checker.run()
     return rules, checker.errors
 
@@ -85,10 +92,12 @@ class _Checker:
         files: Sequence[ast.RuleFile],
         channels: frozenset[str],
         groups: frozenset[str] | None,
+        templates: frozenset[str] | None,
     ) -> None:
         self.files = files
         self.channels = channels
         self.groups = groups
+        self.templates = templates
         self.errors: list[RuleError] = []
         self.lists: dict[str, tuple[ast.ListDef, ast.RuleFile]] = {}
         self.macros: dict[str, tuple[ast.MacroDef, ast.RuleFile]] = {}
@@ -242,10 +251,14 @@ class _Checker:
                 "each use of a macro copies it: a macro that uses another twice is twice as large",
             )
         else:
-            body = self._expr(definition.body, file, condition=True)[0]
-        # A macro refused here was given its error; its uses are false, and say nothing more.
+            errors_before = len(self.errors)
+            resolved = self._expr(definition.body, file, condition=True)[0]
+            # A body with an error was reported; its uses are false, so that the rules using it
+            # are still checked in full, and compile (for the template check of `alertd check`).
+            body = resolved if len(self.errors) == errors_before else ast.Literal(False, body.span)
         self.resolved_macros[name] = body
         self.expanded[name] = (1, 1) if body is refused else (depth, size)
+        # A macro refused here was given its error; its uses are false, and say nothing more.
         if body is refused:
             self.refused.add(name)
 
@@ -278,8 +291,8 @@ class _Checker:
         suppress = self._suppress(clauses.get("suppress"), file)
         notify = self._notify(clauses.get("notify"), file)
         template = clauses.get("template")
-        if isinstance(template, ast.TemplateClause) and not template.name.value.strip():
-            self.error(file, template.name.span, "the template name is empty")
+        if isinstance(template, ast.TemplateClause):
+            self._template(template.name, file)
         labels = self._labels(clauses.get("labels"), file)
         enabled = clauses.get("enabled")
         if len(self.errors) > errors_before:
@@ -397,6 +410,19 @@ class _Checker:
                     )
             targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
         return tuple(targets)
+
+    def _template(self, name: ast.Text, file: ast.RuleFile) -> None:
+        value = name.value.strip().strip("/")
+        if not value:
+            self.error(file, name.span, "the template name is empty")
+        elif self.templates is not None and value not in self.templates:
+            self.error(
+                file,
+                name.span,
+                f"unknown template '{name.value}'",
+                did_you_mean(value, self.templates)
+                or "a template is a folder of the templates folder ([rules] templates)",
+            )
 
     def _labels(self, clause: ast.Clause | None, file: ast.RuleFile) -> dict[str, str]:
         labels: dict[str, str] = {}
@@ -567,9 +593,16 @@ class _Checker:
             self.error(file, node.span, "the pattern after 'matches' must be a string literal")
             return
         try:
-            re.compile(node.value)
-        except re.error as exc:
-            self.error(file, node.span, f"invalid regular expression: {exc}")
+            compile_pattern(node.value)
+        except PatternError as exc:
+            span = node.span
+            # Point at what RE2 quotes, found in the literal as written (escapes and all).
+            written = file.text(span)
+            found = written.find(exc.fragment, 1) if exc.fragment else -1
+            if found > 0 and span.line == span.end_line:
+                column = span.column + found
+                span = ast.Span(span.line, column, span.line, column + len(exc.fragment))
+            self.error(file, span, f"invalid regular expression: {exc.message}", exc.hint)
 
     def _call(self, node: ast.Call, file: ast.RuleFile) -> tuple[ast.Expr, str]:
         builtin = BUILTINS.get(node.name)

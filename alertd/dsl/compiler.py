@@ -9,13 +9,12 @@ name and pattern is a bound value, a constant or a global of the generated code 
 and the source only ever contains names and placeholders the compiler made up.
 
 Constant folding runs first (`fold`), so `5m > 60` or `type == "x"` inside a matcher that knows
-the event's type cost nothing at run time. `compile_matcher` fuses the conditions of many rules
-into one function per event type for `RuleSet`.
+the event's type cost nothing at run time. `compile_matcher` (alertd.dsl.matcher) fuses the
+conditions of many rules into one function per event type for `RuleSet`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from alertd.dsl.checker import CheckedRule, Window
 from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
 
@@ -363,6 +363,11 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             return _fold_logic(expr, known)
         case ast.Binary(op=op, left=left, right=right, span=span, op_span=op_span):
             fl, fr = fold(left, known), fold(right, known)
+            if op in ("==", "!=") and not (_is_null(left) or _is_null(right)):
+                # A null the text computes (`round(null, 1)`) is a value compared, which is
+                # false; folded to a literal null it would read as the `!= null` test.
+                fl = left if _is_null(fl) else fl
+                fr = right if _is_null(fr) else fr
             folded_binary = ast.Binary(op, fl, fr, span, op_span)
             lv, rv = constant(fl), constant(fr)
             if lv is NOT_CONST or rv is NOT_CONST:
@@ -371,7 +376,9 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
                 return ast.Literal((lv is None and rv is None) == (op == "=="), span)
             if op == "matches":
                 return _try_const(
-                    lambda: runtime.matches(lv, re.compile(str(rv)), _refuse), folded_binary, span
+                    lambda: runtime.matches(lv, compile_pattern(str(rv)), _refuse),
+                    folded_binary,
+                    span,
                 )
             operator = runtime.OPERATORS[op]
             return _try_const(lambda: operator(lv, rv, _refuse), folded_binary, span)
@@ -533,8 +540,8 @@ class Generator:
         if op in ("startswith", "endswith"):
             return f"{self.value(left)}.{op}({self.value(right)})"
         if op == "matches":
-            search = self.bind_new(re.compile(str(_literal(right))).search, "re")
-            return f"({search}({self.value(left)}) is not None)"
+            search = self.bind_new(compile_pattern(str(_literal(right))), "re")
+            return f"{search}({self.value(left)})"
         return None
 
     # entry points
@@ -629,8 +636,8 @@ class Generator:
                 return inline
         elif op == "matches":
             assert isinstance(right, ast.Literal) and isinstance(right.value, str)
-            search = self.bind_new(re.compile(right.value).search, "re")
-            return self.string_test(left, f"{search}({{t}}) is not None")
+            search = self.bind_new(compile_pattern(right.value), "re")
+            return self.string_test(left, f"{search}({{t}})")
         elif op in ("startswith", "endswith") and _is_string(right):
             return self.string_test(left, f"{{t}}.{op}({self.value(right)})")
         elif op == "contains" and _is_string(right):
@@ -738,8 +745,3 @@ def _is_number(node: ast.Expr) -> bool:
         and isinstance(node.value, int | float)
         and not isinstance(node.value, bool)
     )
-
-
-def key_of(values: Sequence[Any]) -> Key:
-    """A key tuple from already computed values (for tests and tools)."""
-    return tuple(runtime.scalar(value) for value in values)

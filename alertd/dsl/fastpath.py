@@ -28,11 +28,11 @@ tests is read once, into a local.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from alertd.dsl import ast
+from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import Slot, single_kind, slot_of
 
 if TYPE_CHECKING:
@@ -165,8 +165,8 @@ class FastPath:
         if op in _STRING_METHODS and isinstance(value, str):
             # Python refuses these for anything but a string (AttributeError, TypeError).
             if op == "matches":
-                search = self.gen.bind_new(re.compile(value).search, "re")
-                return self.refused_otherwise(subject, lambda t: f"{search}({t}) is not None")
+                search = self.gen.bind_new(compile_pattern(value), "re")
+                return self.refused_otherwise(subject, lambda t: f"{search}({t})")
             prefix = self.gen.bind(value)
             return self.refused_otherwise(subject, lambda t: f"{t}.{op}({prefix})")
         if op not in _FLIP:

@@ -45,13 +45,37 @@ def load_rules(
     channels: Collection[str] = CHANNEL_KINDS,
     groups: Collection[str] | None = None,
     timestamp_field: str = "timestamp",
+    templates: Path | None = None,
 ) -> list[Rule]:
     """Load, check and compile rule files and folders (folders: their *.rules files,
     recursively, in sorted order). Lists and macros are shared by all the files.
 
     Raises RuleErrors holding every error across all files, sorted by path, line, column.
-    `groups=None` means recipient groups are not checked.
+    `groups=None` means recipient groups are not checked; with `templates` (the templates
+    folder), a `template "NAME"` clause must name one of its folders.
     """
+    rules, errors = load_with_errors(
+        paths,
+        channels=channels,
+        groups=groups,
+        timestamp_field=timestamp_field,
+        templates=templates,
+    )
+    if errors:
+        raise RuleErrors(errors)
+    return rules
+
+
+def load_with_errors(
+    paths: Sequence[Path],
+    *,
+    channels: Collection[str] = CHANNEL_KINDS,
+    groups: Collection[str] | None = None,
+    timestamp_field: str = "timestamp",
+    templates: Path | None = None,
+) -> tuple[list[Rule], list[RuleError]]:
+    """`load_rules` without raising: every error, and the rules without an error of their own,
+    compiled (so that `alertd check` can go on to check their templates). Never raises."""
     files, errors = find_rule_files(paths)
     sources: list[tuple[str, str]] = []
     for path in files:
@@ -60,11 +84,16 @@ def load_rules(
             errors.append(error)
         else:
             sources.append((str(path), text))
-    try:
-        return _load(sources, errors, channels, groups, timestamp_field)
-    except RuleErrors as exc:
-        _point_to_other_files(exc.errors, files)
-        raise
+    rules = _load(
+        sources,
+        errors,
+        channels=channels,
+        groups=groups,
+        timestamp_field=timestamp_field,
+        templates=_template_sets(templates),
+    )
+    _point_to_other_files(errors, files)
+    return rules, sorted(errors, key=RuleError.sort_key)
 
 
 def compile_text(
@@ -76,33 +105,55 @@ def compile_text(
     timestamp_field: str = "timestamp",
 ) -> list[Rule]:
     """`load_rules` for one text (tests, benchmarks, rules from an API). Raises RuleErrors."""
-    return _load([(path, text)], [], channels, groups, timestamp_field)
+    errors: list[RuleError] = []
+    rules = _load(
+        [(path, text)],
+        errors,
+        channels=channels,
+        groups=groups,
+        timestamp_field=timestamp_field,
+        templates=None,
+    )
+    if errors:
+        raise RuleErrors(errors)
+    return rules
 
 
 def _load(
     sources: Sequence[tuple[str, str]],
     errors: list[RuleError],
+    *,
     channels: Collection[str],
     groups: Collection[str] | None,
     timestamp_field: str,
+    templates: Collection[str] | None,
 ) -> list[Rule]:
+    """The rules of these texts without an error of their own, compiled; every error found
+    goes in `errors`. While there are errors, the rules are only compiled to be looked at."""
     with _collector_paused():
         parsed: list[ast.RuleFile] = []
         for path, text in sources:
             rule_file, syntax_errors = parse(text, path)
             parsed.append(rule_file)
             errors.extend(syntax_errors)
-        checked, check_errors = check(parsed, channels=channels, groups=groups)
+        checked, check_errors = check(parsed, channels=channels, groups=groups, templates=templates)
         errors.extend(check_errors)
-        if errors:
-            raise RuleErrors(errors)
         try:
             return compile_rules(checked, timestamp_field)
         except RuleErrors as exc:
             lines = {rule_file.path: rule_file for rule_file in parsed}
             for error in exc.errors:
                 error.source_line = lines[error.path].source_line(error.line)
-            raise
+            errors.extend(exc.errors)
+            return []
+
+
+def _template_sets(folder: Path | None) -> frozenset[str] | None:
+    """The names a `template` clause may give: the folders under the templates folder (None,
+    not checked, without one)."""
+    if folder is None or not folder.is_dir():
+        return None
+    return frozenset(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir())
 
 
 def _point_to_other_files(errors: Sequence[RuleError], files: Sequence[Path]) -> None:

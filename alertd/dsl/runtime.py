@@ -15,7 +15,6 @@ returns False, so a helper can `return bad(x)`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -175,12 +174,13 @@ def endswith(text: Any, suffix: Any, bad: Reporter) -> bool:
     return _texts(text, suffix, bad) and text.endswith(suffix)
 
 
-def matches(text: Any, pattern: re.Pattern[str], bad: Reporter) -> bool:
+def matches(text: Any, search: Callable[[str], bool], bad: Reporter) -> bool:
+    """`text matches pattern`, `search` being the pattern's (alertd.dsl.regex)."""
     if text is None:
         return False
     if text.__class__ is not str:
         return bad(text)
-    return pattern.search(text) is not None
+    return search(text)
 
 
 def _numbers(a: Any, b: Any, bad: Reporter) -> bool:

@@ -32,8 +32,9 @@ class TemplateProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: error: {self.message}"
+        """`path:line: error: message`, always with a line (1 when unknown), so that a reader
+        of the text (a reload's answer) finds the file in every problem."""
+        return f"{self.path}:{self.line or 1}: error: {self.message}"
 
 
 class TemplateError(NotifyError):

@@ -1,21 +1,23 @@
 """Notifications without sending: the template check of `alertd check` and the notifications
 `alertd test-rule --render` prints.
 
-`check_templates(settings, rules)` compiles the templates folder, then renders every rule's
-templates for each channel it notifies against a sample event, strictly (no fallback), so a
-template that would fail at run time fails the check instead.
+`check_templates(settings, rules)` compiles every file of the templates folder, then renders,
+strictly (no fallback), against a sample event: each rule's templates for each channel it
+notifies, and every template file there is, whether a rule uses it yet or not. So a template
+that would fail at run time fails the check instead, and one broken file hides no other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from alertd.config import Settings
-from alertd.model import Alert, Rule
+from alertd.config import NotifySettings, Settings
+from alertd.model import Alert, NotifyTarget, Priority, Rule
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.plan import plan
-from alertd.notify.render import Renderer
+from alertd.notify.render import PARTS, Renderer
 
 SAMPLE_TIME = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -37,46 +39,122 @@ def sample_alert(rule: Rule) -> Alert:
     if rule.event_types:
         event["type"] = sorted(rule.event_types)[0]
     threshold = rule.count.threshold if rule.count is not None else 0
+    return _alert(
+        rule.id,
+        rule.name,
+        rule.priority,
+        event,
+        suppressed_count=2 if rule.suppress is not None else 0,
+        labels=dict(rule.labels),
+        count_events=[event] * threshold,
+        description=rule.description,
+        template=rule.template,
+        notify=rule.notify,
+    )
+
+
+def _alert(
+    rule_id: str,
+    rule_name: str,
+    priority: Priority,
+    event: dict[str, Any],
+    *,
+    suppressed_count: int = 2,
+    labels: dict[str, str] | None = None,
+    count_events: list[dict[str, Any]] | None = None,
+    description: str = "A sample alert",
+    template: str | None = None,
+    notify: tuple[NotifyTarget, ...] = (),
+) -> Alert:
     return Alert(
         id="01SAMPLE000000000000000000",
-        rule_id=rule.id,
-        rule_name=rule.name,
-        priority=rule.priority,
+        rule_id=rule_id,
+        rule_name=rule_name,
+        priority=priority,
         key=("V-SAMPLE",),
         event=event,
         fired_at=SAMPLE_TIME,
         received_at=SAMPLE_TIME,
-        suppressed_count=2 if rule.suppress is not None else 0,
-        labels=rule.labels,
-        count_events=[event] * threshold,
-        description=rule.description,
-        notify=rule.notify,
-        template=rule.template,
+        suppressed_count=suppressed_count,
+        labels=labels or {},
+        count_events=list(count_events or []),
+        description=description,
+        notify=notify,
+        template=template,
     )
 
 
 def check_templates(settings: Settings, rules: Iterable[Rule]) -> list[TemplateProblem]:
-    """Every problem with the templates these rules would use; empty when all render."""
+    """Every problem with the templates: files that do not compile, and the templates of these
+    rules and every other template file, rendered for a sample event. Empty when all render."""
     folder = settings.rules.templates
-    try:
-        renderer = Renderer.load(folder, settings.notify)
-    except TemplateError as exc:
-        return exc.problems
-    problems: list[TemplateProblem] = []
+    renderer, problems = _load_what_compiles(folder, settings.notify)
+    if renderer is None or not folder.is_dir():  # the problem says so; rendering adds nothing
+        return problems
+    broken = {Path(problem.path) for problem in problems}
     alerts: list[tuple[Alert, list[str]]] = []
     for rule in rules:
-        if rule.template and not (folder / rule.template).is_dir():
-            where = rule.location
-            problems.append(
-                TemplateProblem(
-                    where.path if where else str(folder),
-                    where.line if where else 0,
-                    f"rule {rule.id}: template {rule.template!r} not found in {folder}",
-                )
-            )
         kinds = sorted({settings.channel_kind(target.channel) for target in rule.notify})
         alerts.append((sample_alert(rule), kinds))
-    return problems + renderer.check(alerts)
+    alerts += [(alert, [kind]) for alert, kind in _every_template_file(folder)]
+    # A kind whose template did not compile has been reported; rendering it again would only
+    # add "template not found".
+    renderable = [
+        (alert, [kind for kind in kinds if not _uses(renderer, alert, kind, broken)])
+        for alert, kinds in alerts
+    ]
+    for problem in renderer.check(renderable):
+        if problem not in problems:
+            problems.append(problem)
+    return problems
+
+
+def _load_what_compiles(
+    folder: Path, notify: NotifySettings
+) -> tuple[Renderer | None, list[TemplateProblem]]:
+    """The renderer with every template that compiles, and the problems of those that do not.
+
+    `Renderer.load` compiles every file before it raises for those that failed: the renderer
+    it built is kept (through a subclass that notes itself), so that the check goes on to
+    render the templates that did compile. None when not even that could be built."""
+    built: list[Renderer] = []
+
+    class Noted(Renderer):
+        def __init__(self, folder: Path | None, notify: NotifySettings) -> None:
+            super().__init__(folder, notify)
+            built.append(self)
+
+    try:
+        return Noted.load(folder, notify), []
+    except TemplateError as exc:
+        return (built[0] if built else None), list(exc.problems)
+
+
+def _every_template_file(folder: Path) -> Iterator[tuple[Alert, str]]:
+    """A sample alert for each template file, as the renderer would pick it: `KIND/PART` by
+    any rule, `rules/RULE_ID/KIND/PART` by that rule, `NAME/KIND/PART` by `template "NAME"`."""
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if len(parts) < 2 or parts[-2] not in PARTS or parts[-1] not in PARTS[parts[-2]]:
+            continue
+        kind, prefix = parts[-2], parts[:-2]
+        rule_id = prefix[1] if len(prefix) == 2 and prefix[0] == "rules" else None
+        template = "/".join(prefix) if prefix and rule_id is None else None
+        if (rule_id, template, kind) in seen:
+            continue
+        seen.add((rule_id, template, kind))
+        name = rule_id or "sample"
+        yield _alert(name, f"Sample ({name})", "high", dict(SAMPLE_EVENT), template=template), kind
+
+
+def _uses(renderer: Renderer, alert: Alert, kind: str, broken: set[Path]) -> bool:
+    """Whether rendering this kind for the alert would look for a template that is broken."""
+    return any(
+        renderer.folder is not None and renderer.folder / name in broken
+        for part in PARTS[kind]
+        for name in renderer.candidates(alert, kind, part)
+    )
 
 
 Preview = Callable[[Alert], list[dict[str, Any]]]

@@ -7,8 +7,9 @@ It shares nothing with the compiler or its run-time helpers except the built-in 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+
+import re2  # type: ignore[import-untyped]
 
 from alertd.dsl import ast
 from alertd.dsl.functions import BUILTINS, time_zone
@@ -89,7 +90,7 @@ class Reference:
                     self.mismatch(value)
                     return False
             if op == "matches":
-                return re.search(right, left) is not None
+                return re2.search(right, left) is not None  # RE2, as `matches` is
             return left.startswith(right) if op == "startswith" else left.endswith(right)
         return self.arithmetic(op, left, right)
 

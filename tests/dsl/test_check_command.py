@@ -61,6 +61,46 @@ def test_a_missing_path_is_a_usage_error(
     assert "no such file or directory" in err
 
 
+def test_a_folder_without_rule_files_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "safety.rule").write_text('rule a { when type == "x" }\n')
+    (tmp_path / "good.rules").write_text('rule a { when type == "x" }\n')
+    config = str(ROOT / "alertd.toml")
+
+    code, out, err = run(
+        capsys, "check", "-c", config, str(tmp_path / "empty"), str(tmp_path / "notes")
+    )
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"alertd check: error: {tmp_path / 'empty'}: "
+        "no *.rules file in this folder or its subfolders\n"
+        f"alertd check: error: {tmp_path / 'notes'}: "
+        "no *.rules file in this folder or its subfolders\n"
+    )
+    # A folder with rule files somewhere under it is fine.
+    assert run(capsys, "check", "-c", config, str(tmp_path))[:2] == (0, "1 rule in 1 file OK\n")
+
+
+def test_config_paths_without_rule_files_say_where_they_come_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "rules").mkdir()
+    config = tmp_path / "alertd.toml"
+    config.write_text('[rules]\npaths = ["rules"]\n')
+
+    code, _, err = run(capsys, "check", "-c", str(config))
+
+    assert code == 2
+    assert err == (
+        f"alertd check: error: {tmp_path / 'rules'}: no *.rules file in this folder or its "
+        f"subfolders (from {config} [rules] paths)\n"
+    )
+
+
 def test_channels_from_the_config_are_known(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,7 +21,8 @@ from tests.dsl.reference import Reference, as_key
 
 FIELDS = ["a", "b", "s", "n", "flag", "loc", "tags", "type"]
 STRINGS = ["", "a", "b", "ab", "x", "safety_event", "location_update", "A"]
-PATTERNS = ['"^a"', '"b$"', '"a|x"', '"(?i)A"', '"^$"']
+# Plain text, anchored or not, runs as a string method; the others in RE2 (alertd.dsl.regex).
+PATTERNS = ['"^a"', '"b$"', '"a"', '"^ab$"', '"^$"', '"a|x"', '"(?i)A"', '"^[ab]+$"', '"."']
 TYPES = ["safety_event", "location_update", "x"]
 TIMESTAMPS = ["2026-03-01T23:30:00Z", "2026-03-02T08:15:00+02:00", 1772407800, "never", None]
 

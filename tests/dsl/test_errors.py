@@ -235,9 +235,41 @@ CASES: list[tuple[str, str, str]] = [
     (
         "invalid regex",
         'rule r { when plate matches "B-[A-Z" }',
-        "fleet.rules:1:29: error: invalid regular expression: unterminated character set at position 2\n"
+        "fleet.rules:1:32: error: invalid regular expression: missing ]: [A-Z\n"
         'rule r { when plate matches "B-[A-Z" }\n'
-        "                            ^^^^^^^^",
+        "                               ^^^^",
+    ),
+    (
+        "regex backreference",
+        'rule r { when plate matches "^(\\w)x\\1$" }',
+        "fleet.rules:1:36: error: invalid regular expression: invalid escape sequence: \\1\n"
+        'rule r { when plate matches "^(\\w)x\\1$" }\n'
+        "                                   ^^\n"
+        "hint: backreferences such as \\1 are not supported (RE2 syntax)",
+    ),
+    (
+        "regex lookahead",
+        'rule r { when plate matches "^B-(?!TEST)" }',
+        "fleet.rules:1:33: error: invalid regular expression: invalid perl operator: (?!\n"
+        'rule r { when plate matches "^B-(?!TEST)" }\n'
+        "                                ^^^\n"
+        "hint: lookahead (?!...) is not supported (RE2 syntax)",
+    ),
+    (
+        "regex lookbehind",
+        'rule r { when plate matches "(?<=B-)X" }',
+        "fleet.rules:1:30: error: invalid regular expression: invalid perl operator: (?<=\n"
+        'rule r { when plate matches "(?<=B-)X" }\n'
+        "                             ^^^^\n"
+        "hint: lookbehind (?<=...) is not supported (RE2 syntax)",
+    ),
+    (
+        "regex python end of text",
+        'rule r { when plate matches "X\\Z" }',
+        "fleet.rules:1:31: error: invalid regular expression: invalid escape sequence: \\Z\n"
+        'rule r { when plate matches "X\\Z" }\n'
+        "                              ^^\n"
+        "hint: write \\z for the end of the text",
     ),
     (
         "regex not literal",

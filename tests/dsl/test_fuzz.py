@@ -85,6 +85,10 @@ VOCABULARY = [
     "urgent",
     "sms",
     "email(managers)",
+    '"^(a+)+$"',
+    '"(x+x+)+y"',
+    '"(a)\\1"',
+    '"(?=a)"',
     "rul p {",
     "\nmacr m =",
     "\n  lst l = [",
@@ -94,6 +98,7 @@ EVENTS: list[dict[str, Any]] = [
     {"type": "safety_event", "severity": "critical", "kind": "harsh_braking", "speed_kmh": 130},
     {"type": 5, "location": "nowhere", "timestamp": "garbage", "speed_kmh": "fast"},
     {"type": "location_update", "location": {"latitude": 91, "longitude": "x"}, "x": [1, {}]},
+    {"type": "a" * 5000, "x": "a" * 5000 + "!", "name": "x" * 5000},  # patterns that backtrack
 ]
 
 

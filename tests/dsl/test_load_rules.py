@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from alertd.dsl import RuleError, RuleErrors, compile_text, load_rules
+from alertd.dsl import RuleError, RuleErrors, compile_text, load_rules, load_with_errors
 from alertd.model import NotifyTarget, SourceLocation
 
 SKETCH = """\
@@ -135,6 +135,43 @@ def test_all_errors_across_files_are_raised_together_sorted(tmp_path: Path) -> N
         ("a.rules", 2, 17, "unknown macro 'foo'"),
         ("a.rules", 3, 24, "unexpected '}', expected an expression"),
         ("b.rules", 1, 6, f"duplicate rule id 'dup' (first defined at {tmp_path}/a.rules:1:1)"),
+    ]
+
+
+def test_load_with_errors_compiles_the_rules_without_an_error_of_their_own(
+    tmp_path: Path,
+) -> None:
+    # What `alertd check` needs to go on to the templates of the good rules.
+    (tmp_path / "a.rules").write_text(
+        'macro broken = hour("Europ/Berlin") > 22\n'
+        'rule good { when type == "x"\n notify sms }\n'
+        "rule uses_broken { when broken and speed > 3\n notify sms }\n"
+        "rule bad { when speed > }\n"
+    )
+
+    rules, errors = load_with_errors([tmp_path], templates=None)
+
+    assert [rule.id for rule in rules] == ["good", "uses_broken"]
+    assert [(e.line, e.message) for e in errors] == [
+        (1, "unknown time zone 'Europ/Berlin'"),
+        (6, "unexpected '}', expected an expression"),
+    ]
+    assert rules[1].condition({"speed": 5}) is False  # the broken macro is false
+    with pytest.raises(RuleErrors):
+        load_rules([tmp_path])
+
+
+def test_a_template_clause_must_name_a_folder_of_the_templates_folder(tmp_path: Path) -> None:
+    (tmp_path / "templates" / "night" / "sms").mkdir(parents=True)
+    (tmp_path / "a.rules").write_text('rule r { when x == 1\n template "nigth" }\n')
+
+    _, errors = load_with_errors([tmp_path / "a.rules"], templates=tmp_path / "templates")
+
+    assert [e.format() for e in errors] == [
+        f"{tmp_path}/a.rules:2:11: error: unknown template 'nigth'\n"
+        ' template "nigth" }\n'
+        "          ^^^^^^^\n"
+        "hint: did you mean 'night'?"
     ]
 
 

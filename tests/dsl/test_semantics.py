@@ -12,6 +12,12 @@ from tests.dsl.helpers import holds, value
 
 # (expression, event, holds, mismatches counted)
 CONDITIONS: list[tuple[str, dict[str, Any], bool, int]] = [
+    # a null the text computes is a value compared (false), not the `!= null` test
+    ("round(null, 1) != 3", {}, False, 0),
+    ("round(null, 1) != hour()", {"timestamp": "2026-03-01T23:30:00Z"}, False, 0),
+    ('"text".field == 1', {}, False, 0),
+    ("round(null, 1) == null", {}, True, 0),
+    ("null != 3", {}, True, 0),
     # ordering numbers
     ("speed > 100", {"speed": 120}, True, 0),
     ("speed > 100", {"speed": 100}, False, 0),

@@ -206,7 +206,7 @@ def test_a_missing_template_is_an_error_for_check(tmp_path: Path) -> None:
     renderer = Renderer.load(write(tmp_path / "t", {"sms/text.txt": "hi"}), NOTIFY)
     errors = renderer.check([(make_alert(), ["sms", "webhook"])])
     assert [str(e) for e in errors] == [
-        f"{tmp_path}/t/webhook/body.json: error: template not found (looked for "
+        f"{tmp_path}/t/webhook/body.json:1: error: template not found (looked for "
         "rules/critical_safety/webhook/body.json, webhook/body.json)"
     ]
 
