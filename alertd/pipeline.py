@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from alertd.engine.state import AlertQuery
 from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError
 from alertd.notify.dispatcher import Dispatcher
-from alertd.notify.errors import TemplateError
+from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, create_schema, enqueue
 from alertd.notify.plan import plan
@@ -246,6 +245,7 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
             channels=settings.channel_names(),
             groups=settings.recipients.keys(),
             timestamp_field=settings.engine.timestamp_field,
+            templates=settings.rules.templates,
         )
     except RuleErrors as invalid:
         errors += [
@@ -254,20 +254,18 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
     try:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
-        errors += [_template_error(line) for line in str(invalid).splitlines() if line]
+        errors += [_template_error(problem) for problem in invalid.problems]
     if errors:
         raise RulesInvalid(errors)
     return rules, renderer
 
 
-_TEMPLATE_ERROR = re.compile(r"^(?P<path>.*?):(?P<line>\d+): error: (?P<message>.*)$")
-
-
-def _template_error(text: str) -> dict[str, Any]:
-    match = _TEMPLATE_ERROR.match(text)
-    if match is None:
-        return {"path": "", "line": 0, "column": 0, "message": text, "text": text}
-    return _error(match["path"], int(match["line"]), 0, match["message"])
+def _template_error(problem: TemplateProblem) -> dict[str, Any]:
+    """A template file's problem at its line (1 when Jinja gives none; Jinja gives no column);
+    a setting's problem (`[notify] timezone`) with no position."""
+    if not Path(problem.path).is_file():
+        return _error(problem.path, 0, 0, problem.message)
+    return _error(problem.path, problem.line or 1, 1, problem.message)
 
 
 def _error(

@@ -112,7 +112,7 @@ def test_broken_templates_are_reported_like_broken_rules(
     with pytest.raises(RulesInvalid) as invalid:
         Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
     (error,) = invalid.value.errors
-    assert error["text"].startswith("templates/webhook/body.json:1: error: ")
+    assert error["text"].startswith("templates/webhook/body.json:1:1: error: ")
 
 
 def test_a_template_error_without_a_line_still_names_its_file(
@@ -127,7 +127,22 @@ def test_a_template_error_without_a_line_still_names_its_file(
         Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
     (error,) = invalid.value.errors
     assert (error["path"], error["line"]) == ("templates/webhook/body.json", 1)
-    assert error["text"].startswith("templates/webhook/body.json:1: error: cannot read template")
+    assert error["text"].startswith("templates/webhook/body.json:1:1: error: cannot read template")
+
+
+def test_a_rule_naming_a_template_folder_that_does_not_exist_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `alertd check` refuses, starting or reloading refuses too."""
+    monkeypatch.chdir(tmp_path)
+    settings = settings_in(tmp_path)
+    rules = tmp_path / "rules" / "vehicle.rules"
+    rules.write_text(RULE.replace("  notify", '  template "no_such_folder"\n  notify'))
+    with pytest.raises(RulesInvalid) as invalid:
+        Pipeline(settings, FakeClock())
+    (error,) = invalid.value.errors
+    assert (error["path"], error["line"]) == ("rules/vehicle.rules", 6)
+    assert "no_such_folder" in error["message"]
 
 
 async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
