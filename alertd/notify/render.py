@@ -360,22 +360,28 @@ class Renderer:
         }
 
     def render_strict(self, alert: Alert, kind: str, channel: str | None = None) -> dict[str, Any]:
-        """The channel's content for this alert. Raises TemplateError when a template fails."""
+        """The channel's content for this alert. Raises TemplateError naming every part that
+        fails (a broken subject does not hide a broken body from `alertd check`)."""
         context = self.context(alert, channel or kind)
         raw: dict[str, str] = {}
         files: dict[str, str] = {}  # part -> the template file that rendered it
+        problems: list[TemplateProblem] = []
         for part in PARTS[kind]:
             template = self._find(alert, kind, part)
             if template is None:
                 looked = ", ".join(self.candidates(alert, kind, part))
-                raise TemplateError.at(
-                    self._where(f"{kind}/{part}"), 0, f"template not found (looked for {looked})"
+                where = self._where(f"{kind}/{part}")
+                problems.append(
+                    TemplateProblem(where, 0, f"template not found (looked for {looked})")
                 )
+                continue
             try:
                 raw[part] = self._render(template, context)
                 files[part] = str(template.filename)
             except Exception as exc:  # a sandboxed template can raise anything
-                raise _describe(exc, template) from exc
+                problems += _describe(exc, template).problems
+        if problems:
+            raise TemplateError(problems)
         return self._finish(kind, raw, alert, context, files)
 
     def render(self, alert: Alert, kind: str, channel: str | None = None) -> Rendered:

@@ -202,6 +202,13 @@ def test_check_renders_each_alert_strictly(tmp_path: Path) -> None:
     assert renderer.check([(make_alert(), ["email", "sms", "slack", "push", "webhook"])]) == []
 
 
+def test_check_reports_every_broken_part_of_a_channel(tmp_path: Path) -> None:
+    broken = {"email/subject.txt": "{{ alert.key.pop() }}", "email/body.txt": "{{ 1 / 0 }}"}
+    errors = overlay(tmp_path, broken).check([(make_alert(), ["email"])])
+    assert [(Path(e.path).name, e.line) for e in errors] == [("subject.txt", 1), ("body.txt", 1)]
+    assert "division by zero" in errors[1].message
+
+
 def test_a_missing_template_is_an_error_for_check(tmp_path: Path) -> None:
     renderer = Renderer.load(write(tmp_path / "t", {"sms/text.txt": "hi"}), NOTIFY)
     errors = renderer.check([(make_alert(), ["sms", "webhook"])])
