@@ -102,6 +102,22 @@ async def test_an_event_stamped_far_ahead_of_its_arrival_is_rejected(
     assert len(await pipeline.ingest([{**events[0], "timestamp": clock.now()}], clock.now())) == 1
 
 
+async def test_invalid_events_names_what_ingest_would_refuse_and_records_nothing(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """Asked by the API about the rest of a batch that had undecodable items."""
+    events = [
+        {"type": "breakdown", "timestamp": "yesterday"},
+        {"type": "breakdown", "vehicle_id": "v1"},
+        {"type": "breakdown", "timestamp": clock.now() + 2 * 3600},
+    ]
+    details = pipeline.invalid_events(events, clock.now())
+    assert [d["index"] for d in details] == [0, 2]
+    assert "yesterday" in details[0]["error"]
+    assert "ahead of its arrival" in details[1]["error"]
+    assert (await pipeline.alerts(AlertQuery())).alerts == []
+
+
 def test_broken_templates_are_reported_like_broken_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

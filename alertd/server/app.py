@@ -32,7 +32,14 @@ from alertd.server.asgi import (
     json_response,
 )
 from alertd.server.auth import Role, TokenAuth, signature_error
-from alertd.server.decode import Limits, decode_events, decompress, invalid_batch, media_type
+from alertd.server.decode import (
+    Batch,
+    Limits,
+    decode_events,
+    decompress,
+    invalid_batch,
+    media_type,
+)
 
 log = logging.getLogger("alertd.server")
 
@@ -83,6 +90,16 @@ class Backend(Protocol):
 
         Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
         event cannot be evaluated, e.g. an unparseable timestamp.
+        """
+        ...
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]:
+        """`{index, error}` for each event `ingest` would refuse, recording nothing.
+
+        Asked only about a batch already refused for other items, so that the answer lists
+        every bad item, not only those the first check found.
         """
         ...
 
@@ -197,7 +214,10 @@ class Api:
                 if problem:
                     raise HttpError(401, problem, reason="signature")
             body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
-            events = decode_events(body, kind, limits)
+            batch = decode_events(body, kind, limits)
+            if batch.errors:
+                raise self._refusal(batch, self.clock.now())
+            events = batch.events
             try:
                 alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
@@ -206,6 +226,16 @@ class Api:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
         return json_response(202, {"accepted": len(events), "alerts": alert_ids})
+
+    def _refusal(self, batch: Batch, received_at: float) -> HttpError:
+        """The 400 for a batch with items that cannot be decoded, listing the items the backend
+        would refuse among the rest too."""
+        bad = {error["index"] for error in batch.errors}
+        rest = [index for index in range(len(batch.events)) if index not in bad]
+        found = self.backend.invalid_events([batch.events[i] for i in rest], received_at)
+        errors = batch.errors + [{**error, "index": rest[error["index"]]} for error in found]
+        errors.sort(key=lambda error: int(error["index"]))
+        return invalid_batch(errors, len(batch.events))
 
     # --- alerts and rules --------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
 """Request bodies -> events: a JSON object, a JSON array of objects, or NDJSON.
 
 A batch is accepted whole or not at all, so decoding collects every bad item (with its 0-based
-index) before it answers. Limits keep one request from costing unbounded memory or time: body
-size (checked while reading), decompressed size, events per batch, nesting depth and string
-length. The checks are written so that a well-formed batch pays little for them: a body shorter
-than the string limit cannot hold a long string, and one with fewer brackets than the depth limit
-cannot nest too deep, so neither walk runs.
+index) and leaves an empty stand-in in its place, so that the caller can still check the good
+items (their timestamps, say) and list every bad one in a single answer.
+
+Limits keep one request from costing unbounded memory or time: body size (checked while
+reading), decompressed size, events per batch, nesting depth and string length. The checks are
+written so that a well-formed batch pays little for them: a body shorter than the string limit
+cannot hold a long string, and one with fewer brackets than the depth limit cannot nest too
+deep, so neither walk runs.
 """
 
 from __future__ import annotations
@@ -65,17 +68,31 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     return data
 
 
-def decode_events(body: bytes, kind: str, limits: Limits) -> list[dict[str, Any]]:
-    """The events in a body of media type `kind`. Raises HttpError 400 (with details) or 413."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A decoded body: `events` in order, with `{}` standing in for each bad item; `errors`
+    lists the bad items (`{index, error}`, NDJSON adds `line`) in index order."""
+
+    events: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+def decode_events(body: bytes, kind: str, limits: Limits) -> Batch:
+    """The events in a body of media type `kind`, and its bad items.
+
+    Raises HttpError 400 when the body as a whole cannot be read, 413 when it holds too many
+    events.
+    """
     if kind in NDJSON_TYPES:
         events, errors = _decode_ndjson(body, limits)
     else:
         events, errors = _decode_json(body, limits)
-    if not errors:
-        errors = check_limits(events, body, limits)
-    if errors:
-        raise invalid_batch(errors, len(events))
-    return events
+    too_big = check_limits(events, body, limits)  # stand-ins are empty: never flagged twice
+    if too_big:
+        for error in too_big:
+            events[error["index"]] = {}
+        errors = sorted(errors + too_big, key=lambda error: int(error["index"]))
+    return Batch(events, errors)
 
 
 def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
@@ -104,11 +121,13 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
             400, "expected a JSON object or an array of objects", details=[], reason="malformed"
         )
     _check_batch_length(len(data), limits)
-    errors = [
-        {"index": i, "error": f"expected a JSON object, got {_json_type(item)}"}
-        for i, item in enumerate(data)
-        if not isinstance(item, dict)
-    ]
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            errors.append(
+                {"index": index, "error": f"expected a JSON object, got {_json_type(item)}"}
+            )
+            data[index] = {}
     return data, errors
 
 

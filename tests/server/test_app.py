@@ -121,6 +121,26 @@ async def test_events_the_engine_cannot_evaluate_reject_the_batch(served: Served
     assert served.backend.batches == []
 
 
+async def test_undecodable_items_and_items_the_backend_refuses_are_all_listed(
+    served: Served,
+) -> None:
+    body = ndjson({**EVENT, "timestamp": "bad"}) + b"{oops\n" + ndjson(EVENT, 7)
+    body += ndjson({**EVENT, "timestamp": "bad"})
+    response = await served.client.post(
+        "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["error"] == "4 of 5 events are invalid; nothing was accepted"
+    assert [(d["index"], d["error"][:14]) for d in answer["details"]] == [
+        (0, "timestamp: can"),
+        (1, "malformed JSON"),
+        (3, "expected a JSO"),
+        (4, "timestamp: can"),
+    ]
+    assert served.backend.batches == []
+
+
 async def test_a_top_level_scalar_is_not_a_batch(served: Served) -> None:
     response = await served.client.post("/v1/events", json="hello", headers=INGEST)
     assert response.status_code == 400

@@ -31,7 +31,8 @@ def test_json_array_and_ndjson_decode_to_the_same_events(batch: list[dict[str, A
     as_lines = decode_events(
         b"\n".join(orjson.dumps(e) for e in batch), "application/x-ndjson", limits
     )
-    assert as_array == as_lines == batch
+    assert as_array.events == as_lines.events == batch
+    assert as_array.errors == as_lines.errors == []
 
 
 def depth(value: Any) -> int:
@@ -49,12 +50,9 @@ def test_the_depth_limit_flags_exactly_the_events_nested_too_deep(
 ) -> None:
     limits = Limits(max_json_depth=limit)
     too_deep = [i for i, event in enumerate(batch) if depth(event) > limit]
-    try:
-        decode_events(orjson.dumps(batch), "application/json", limits)
-    except HttpError as error:
-        assert [d["index"] for d in error.details or []] == too_deep
-    else:
-        assert too_deep == []
+    decoded = decode_events(orjson.dumps(batch), "application/json", limits)
+    assert [d["index"] for d in decoded.errors] == too_deep
+    assert all(decoded.events[i] == {} for i in too_deep)
 
 
 @pytest.mark.parametrize(
@@ -76,6 +74,17 @@ def test_gzip_round_trip_and_garbage() -> None:
     with pytest.raises(HttpError) as caught:
         decompress(b"not gzip", "gzip", 10)
     assert caught.value.status == 400
+
+
+def test_every_bad_item_is_listed_in_order_with_a_stand_in_in_its_place() -> None:
+    body = b'{"a": [[["deep"]]]}\n{oops\n{"b": 1}\n7\n'
+    decoded = decode_events(body, "application/x-ndjson", Limits(max_json_depth=2))
+    assert decoded.events == [{}, {}, {"b": 1}, {}]
+    assert [(e["index"], e["error"].split(":")[0]) for e in decoded.errors] == [
+        (0, "nested deeper than 2 levels"),
+        (1, "malformed JSON"),
+        (3, "expected a JSON object, got a number"),
+    ]
 
 
 def test_invalid_utf8_is_a_clear_error() -> None:
