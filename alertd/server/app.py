@@ -46,7 +46,9 @@ log = logging.getLogger("alertd.server")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
-CURSOR = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a page's `next`: the id (a ULID) of its last alert
+# A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
+# at most 7: a ULID is 128 bits, so `ZZZ...` is not one (it would sort after every id).
+CURSOR = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 @dataclass(frozen=True, slots=True)

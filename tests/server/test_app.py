@@ -437,6 +437,10 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         ("since=2026-01-01T00:00:00", "query parameter 'since': expected a time with a zone"),
         ("cursor=zzz", "query parameter 'cursor': expected the `next` of a previous page"),
         ("cursor=01jh0000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "query parameter 'cursor'"),
+        ("cursor=80000000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=01JH00000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=", "query parameter 'cursor'"),
     ],
 )
 async def test_bad_alert_filters_are_400(served: Served, query: str, message: str) -> None:
