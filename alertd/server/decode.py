@@ -49,7 +49,11 @@ def media_type(content_type: str | None) -> str:
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo `Content-Encoding: gzip`, refusing anything that inflates past `limit` bytes."""
+    """Undo `Content-Encoding: gzip`, refusing anything that inflates past `limit` bytes.
+
+    A body must hold whole gzip members (several, as `cat a.gz b.gz` makes, are read one after
+    the other): one cut short, even by only its checksum trailer, is refused, never half-read.
+    """
     if not encoding or encoding.strip().lower() == "identity":
         return body
     if encoding.strip().lower() != "gzip":
@@ -58,14 +62,28 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
             f"unsupported Content-Encoding {encoding!r}; send gzip or identity",
             reason="unsupported",
         )
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise HttpError(400, f"invalid gzip body: {exc}", reason="malformed") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise HttpError(413, f"decompressed body exceeds {limit} bytes", reason="too_large")
-    return data
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise HttpError(400, f"invalid gzip body: {exc}", reason="malformed") from None
+        size += len(data)
+        if size > limit or inflater.unconsumed_tail:
+            raise HttpError(413, f"decompressed body exceeds {limit} bytes", reason="too_large")
+        if not inflater.eof:
+            raise HttpError(
+                400,
+                "invalid gzip body: truncated (unexpected end of data); send the whole file",
+                reason="malformed",
+            )
+        parts.append(data)
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,28 @@ def test_every_bad_item_is_listed_in_order_with_a_stand_in_in_its_place() -> Non
     ]
 
 
+@pytest.mark.parametrize("cut", [1, 4, 8, 20])
+def test_a_gzip_body_cut_short_is_refused_even_if_only_its_trailer_is_missing(cut: int) -> None:
+    whole = gzip.compress(b'{"type": "breakdown", "vehicle_id": "v-7"}')
+    with pytest.raises(HttpError) as caught:
+        decompress(whole[:-cut], "gzip", 1000)
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "invalid gzip body: truncated (unexpected end of data); send the whole file",
+    )
+
+
+def test_concatenated_gzip_members_are_all_read_and_count_towards_the_limit() -> None:
+    body = gzip.compress(b'{"a": 1}\n') + gzip.compress(b'{"b": 2}\n')
+    assert decompress(body, "gzip", 100) == b'{"a": 1}\n{"b": 2}\n'
+    with pytest.raises(HttpError) as caught:
+        decompress(body, "gzip", 15)
+    assert caught.value.status == 413
+    with pytest.raises(HttpError) as caught:
+        decompress(body + b"junk", "gzip", 100)
+    assert caught.value.status == 400
+
+
 def test_invalid_utf8_is_a_clear_error() -> None:
     with pytest.raises(HttpError) as caught:
         decode_events(b'{"driver": "\xff\xfe"}', "application/json", Limits())
