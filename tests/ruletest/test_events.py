@@ -43,6 +43,13 @@ def test_a_yaml_list_keeps_times_as_strings_and_country_codes_as_text(tmp_path: 
     ]
 
 
+def test_yaml_ids_with_leading_zeros_and_times_of_day_stay_text(tmp_path: Path) -> None:
+    records = read(tmp_path, "e.yaml", "- {vehicle_id: 0123, shift: 12:30, unit: 0x1F, n: 7}\n")
+    assert [r.event for r in records] == [
+        {"vehicle_id": "0123", "shift": "12:30", "unit": "0x1F", "n": 7}
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
