@@ -42,7 +42,7 @@ def media_type(content_type: str | None) -> str:
     for param in params.split(";"):
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
-            raise _unsupported(f"unsupported charset {value!r}; send UTF-8")
+            raise HttpError(415, f"unsupported charset {value!r}: send UTF-8", reason="unsupported")
     if kind in JSON_TYPES or kind in NDJSON_TYPES or (kind.endswith("+json") and "/" in kind):
         return kind
     raise _unsupported(f"unsupported Content-Type {kind!r}")
@@ -131,7 +131,7 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, f"malformed JSON: {exc}", details=[], reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body), details=[], reason="malformed") from None
     if isinstance(data, dict):
         return [data], []
     if not isinstance(data, list):
@@ -166,7 +166,7 @@ def _decode_ndjson(
         try:
             item = loads(line)
         except jsonutil.JSONDecodeError as exc:
-            errors.append({"index": index, "line": number, "error": f"malformed JSON: {exc}"})
+            errors.append({"index": index, "line": number, "error": json_problem(exc, line)})
             events.append({})
             continue
         if not isinstance(item, dict):
@@ -176,6 +176,16 @@ def _decode_ndjson(
             continue
         events.append(item)
     return events, errors
+
+
+def json_problem(error: jsonutil.JSONDecodeError, data: bytes) -> str:
+    """What is wrong with JSON text, said for a sender (orjson words bad UTF-8 as about a `str`)."""
+    if "UTF-8" in error.msg:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return f"not UTF-8 text: byte {bad.start} starts no UTF-8 character"
+    return f"malformed JSON: {error}"
 
 
 def _check_batch_length(length: int, limits: Limits) -> None:

@@ -112,7 +112,23 @@ def test_concatenated_gzip_members_are_all_read_and_count_towards_the_limit() ->
 def test_invalid_utf8_is_a_clear_error() -> None:
     with pytest.raises(HttpError) as caught:
         decode_events(b'{"driver": "\xff\xfe"}', "application/json", Limits())
-    assert caught.value.status == 400
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "not UTF-8 text: byte 12 starts no UTF-8 character",
+    )
+    decoded = decode_events(b'{"a": 1}\n{"b": "caf\xe9"}\n', "application/x-ndjson", Limits())
+    assert decoded.errors == [
+        {"index": 1, "line": 2, "error": "not UTF-8 text: byte 10 starts no UTF-8 character"}
+    ]
+
+
+def test_a_charset_other_than_utf8_is_415_in_one_sentence() -> None:
+    with pytest.raises(HttpError) as caught:
+        media_type("application/json; charset=latin-1")
+    assert (caught.value.status, caught.value.message) == (
+        415,
+        "unsupported charset 'latin-1': send UTF-8",
+    )
 
 
 @pytest.mark.parametrize(
