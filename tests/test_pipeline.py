@@ -77,6 +77,20 @@ async def test_a_batch_records_its_alerts_and_their_notifications_together(
     assert pipeline.outbox.pending_count() == 2
 
 
+async def test_an_ack_that_names_no_one_shows_acked_by_null(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    first, second = await pipeline.ingest(
+        [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "vehicle_id": "v2"}],
+        clock.now(),
+    )
+    anonymous = await pipeline.ack(first, "")
+    named = await pipeline.ack(second, "dispatcher-7")
+    assert anonymous is not None and named is not None
+    assert (anonymous["status"], anonymous["acked_by"]) == ("acked", None)
+    assert named["acked_by"] == "dispatcher-7"
+
+
 async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:

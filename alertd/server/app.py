@@ -38,6 +38,7 @@ from alertd.server.decode import (
     decode_events,
     decompress,
     invalid_batch,
+    json_problem,
     media_type,
 )
 
@@ -253,6 +254,8 @@ class Api:
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
+        if body.strip():
+            _require_json(request.headers.get("content-type"))
         alert = await self.backend.ack(request.path_params["id"], _acked_by(body))
         if alert is None:
             raise HttpError(404, "no such alert")
@@ -392,13 +395,25 @@ def _time_param(name: str, text: str | None) -> float | None:
     return moment.timestamp()
 
 
+def _require_json(content_type: str | None) -> None:
+    kind = (content_type or "").partition(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise HttpError(
+            415,
+            f"unsupported Content-Type {kind or '(none)'!r}: send application/json, "
+            '{"by": "<who handled it>"}',
+            reason="unsupported",
+        )
+
+
 def _acked_by(body: bytes) -> str:
+    """Who the ack names; "" for no one (shown as `acked_by: null`)."""
     if not body.strip():
         return ""
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body), reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
     by: str = data.get("by", "")

@@ -474,6 +474,19 @@ async def test_ack_records_who_handled_it(served: Served) -> None:
     assert missing.status_code == 404
 
 
+async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/ack",
+        content=b"dispatcher-7",
+        headers={**ADMIN, "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"].startswith(
+        "unsupported Content-Type 'text/plain': send application/json"
+    )
+    assert served.backend.acks == []
+
+
 async def test_rules_and_a_good_reload(served: Served) -> None:
     rules = await served.client.get("/v1/rules", headers=ADMIN)
     assert rules.json()["rules"][0]["id"] == "critical_safety_event"
