@@ -53,6 +53,24 @@ def test_errors_go_to_stderr_with_exit_1(
     )
 
 
+def test_a_rule_name_used_in_two_files_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "one.rules").write_text('rule a { when x == 1\n  name "Dup" }\n')
+    (tmp_path / "two.rules").write_text('rule b { when x == 2\n  name "Dup" }\n')
+
+    code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(tmp_path))
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{tmp_path / 'two.rules'}:2:8: error: duplicate rule name 'Dup' (first used by rule "
+        f"'a' at {tmp_path / 'one.rules'}:1:1)\n"
+        '  name "Dup" }\n'
+        "       ^^^^^\n"
+        "alertd check: 1 error\n"
+    )
+
+
 def test_a_missing_path_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
