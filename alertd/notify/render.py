@@ -538,9 +538,8 @@ _FALLBACKS: dict[str, str] = {
     "email/subject.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "email/body.txt": _FALLBACK_SUMMARY + "\n\nAlert {{ alert.id }}.\n",
     "email/body.html": "<p>" + _FALLBACK_SUMMARY + "</p><p>Alert {{ alert.id }}.</p>",
-    "sms/text.txt": "[{{ alert.priority | upper }}] " + _FALLBACK_SUMMARY.replace(
-        " ({{ alert.priority }})", ""
-    ),
+    "sms/text.txt": "[{{ alert.priority | upper }}] "
+    + _FALLBACK_SUMMARY.replace(" ({{ alert.priority }})", ""),
     "slack/title.md": "{{ alert.rule_name }}",
     "slack/text.md": _FALLBACK_SUMMARY,
     "push/title.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
