@@ -184,6 +184,12 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def key_text(key: Iterable[Any]) -> str:
+    """The alert's key as people read it: its known parts, comma-separated. A part whose field
+    the event lacked (null) is left out rather than shown as 'None'."""
+    return ", ".join(str(part) for part in key if part is not None)
+
+
 def map_link(location: Any = None, longitude: Any = None) -> str:
     """An OpenStreetMap link for `{latitude, longitude}` (or `lat`/`lon`) or two numbers."""
     latitude: Any = location
@@ -333,6 +339,7 @@ class Renderer:
                 "rule_name": alert.rule_name,
                 "priority": alert.priority,
                 "key": list(alert.key),
+                "key_text": key_text(alert.key),
                 "fired_at": alert.fired_at,
                 "fired_at_local": fired_at,
                 "fired_at_iso": datetime.fromtimestamp(alert.fired_at, UTC).isoformat(),
@@ -522,7 +529,7 @@ def _describe(exc: Exception, template: jinja2.Template) -> TemplateError:
 
 _FALLBACK_SUMMARY = (
     "{{ alert.rule_name }} ({{ alert.priority }}) fired at {{ fired_at }}"
-    "{% if alert.key %} for {{ alert.key | join(', ') }}{% endif %}."
+    "{% if alert.key_text %} for {{ alert.key_text }}{% endif %}."
     "{% if suppressed_count %} {{ suppressed_count }} more suppressed since.{% endif %}"
     "{% if alert_url %} {{ alert_url }}{% endif %}"
 )
@@ -531,7 +538,8 @@ _FALLBACKS: dict[str, str] = {
     "email/subject.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "email/body.txt": _FALLBACK_SUMMARY + "\n\nAlert {{ alert.id }}.\n",
     "email/body.html": "<p>" + _FALLBACK_SUMMARY + "</p><p>Alert {{ alert.id }}.</p>",
-    "sms/text.txt": "[{{ alert.priority | upper }}] " + _FALLBACK_SUMMARY,
+    "sms/text.txt": "[{{ alert.priority | upper }}] "
+    + _FALLBACK_SUMMARY.replace(" ({{ alert.priority }})", ""),
     "slack/title.md": "{{ alert.rule_name }}",
     "slack/text.md": _FALLBACK_SUMMARY,
     "push/title.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",

@@ -72,6 +72,27 @@ def test_email_lists_the_counted_events_and_shows_nested_fields_as_json(
     assert '"<b>"' not in email["html"] and email["html"].count("<li><code>") == 10
 
 
+def test_a_key_part_the_event_lacked_is_left_out_not_shown_as_none(renderer: Renderer) -> None:
+    alert = make_alert(key=("V-17", None, None))
+    assert (
+        renderer.render(alert, "email").content["subject"] == "[HIGH] Critical Safety Event — V-17"
+    )
+    assert (
+        renderer.render(alert, "sms")
+        .content["text"]
+        .startswith("[HIGH] Critical Safety Event: V-17 at")
+    )
+    for kind in PARTS:
+        assert "None" not in str(renderer.render(alert, kind).content), kind
+    assert orjson.loads(renderer.render(alert, "webhook").content["body"])["key"] == [
+        "V-17",
+        None,
+        None,
+    ]
+    bare = renderer.render(make_alert(key=(None,)), "slack").content["text"]
+    assert bare.startswith("*HIGH* · 2026-01-01")
+
+
 def test_html_is_escaped_in_the_html_body_only(renderer: Renderer) -> None:
     alert = make_alert(event={"driver": "<script>alert(1)</script>"})
     email = renderer.render(alert, "email").content
@@ -163,7 +184,7 @@ def test_a_template_failing_at_run_time_falls_back_to_plain_text(tmp_path: Path)
     rendered = renderer.render(make_alert(), "sms")
     assert rendered.error == f"{tmp_path}/templates/sms/text.txt:2: error: division by zero"
     assert rendered.content["text"].startswith(
-        "[HIGH] Critical Safety Event (high) fired at 2026-01-01 01:00:00 CET for V-17, D-4."
+        "[HIGH] Critical Safety Event fired at 2026-01-01 01:00:00 CET for V-17, D-4."
     )
 
 
