@@ -63,6 +63,10 @@ class Core(Protocol):
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
 
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]: ...
+
     async def alerts(self, query: AlertQuery) -> AlertPage: ...
 
     async def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
@@ -134,6 +138,11 @@ class Daemon:
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         return await self._core.ingest(events, received_at)
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]:
+        return self._core.invalid_events(events, received_at)
 
     async def alerts(self, query: AlertQuery) -> AlertPage:
         return await self._core.alerts(query)

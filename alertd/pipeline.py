@@ -27,7 +27,7 @@ from alertd.config import ConfigError, Settings
 from alertd.daemon import RulesInvalid
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
-from alertd.engine.errors import InvalidBatch, StateStoreError
+from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery
@@ -85,6 +85,18 @@ class Pipeline:
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_groups(), name="group-commit")
         return await ticket.done
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]:
+        """What `ingest` would refuse among these events, checked as it checks them."""
+        errors: list[tuple[int, InvalidEvent]] = []
+        for index, event in enumerate(events):
+            try:
+                self.engine.event_time(event, received_at)
+            except InvalidEvent as error:
+                errors.append((index, error))
+        return _details(errors)
 
     async def _commit_groups(self) -> None:
         try:
@@ -147,8 +159,7 @@ class Pipeline:
                     ]
                     enqueue(self.store.connection, notifications)
         except InvalidBatch as invalid:
-            details = [{"index": i, "error": str(error)} for i, error in invalid.errors]
-            return InvalidEvents(details, len(ticket.events))
+            return InvalidEvents(_details(invalid.errors), len(ticket.events))
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             return error
@@ -233,6 +244,10 @@ class _Ticket:
     events: list[dict[str, Any]]
     received_at: float
     done: asyncio.Future[list[str]]
+
+
+def _details(errors: Sequence[tuple[int, InvalidEvent]]) -> list[dict[str, Any]]:
+    return [{"index": index, "error": str(error)} for index, error in errors]
 
 
 def load(settings: Settings) -> tuple[list[Rule], Renderer]:

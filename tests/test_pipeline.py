@@ -77,6 +77,20 @@ async def test_a_batch_records_its_alerts_and_their_notifications_together(
     assert pipeline.outbox.pending_count() == 2
 
 
+async def test_an_ack_that_names_no_one_shows_acked_by_null(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    first, second = await pipeline.ingest(
+        [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "vehicle_id": "v2"}],
+        clock.now(),
+    )
+    anonymous = await pipeline.ack(first, "")
+    named = await pipeline.ack(second, "dispatcher-7")
+    assert anonymous is not None and named is not None
+    assert (anonymous["status"], anonymous["acked_by"]) == ("acked", None)
+    assert named["acked_by"] == "dispatcher-7"
+
+
 async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
@@ -100,6 +114,22 @@ async def test_an_event_stamped_far_ahead_of_its_arrival_is_rejected(
         await pipeline.ingest(events, clock.now())
     assert "ahead of its arrival" in invalid.value.details[0]["error"]
     assert len(await pipeline.ingest([{**events[0], "timestamp": clock.now()}], clock.now())) == 1
+
+
+async def test_invalid_events_names_what_ingest_would_refuse_and_records_nothing(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """Asked by the API about the rest of a batch that had undecodable items."""
+    events = [
+        {"type": "breakdown", "timestamp": "yesterday"},
+        {"type": "breakdown", "vehicle_id": "v1"},
+        {"type": "breakdown", "timestamp": clock.now() + 2 * 3600},
+    ]
+    details = pipeline.invalid_events(events, clock.now())
+    assert [d["index"] for d in details] == [0, 2]
+    assert "yesterday" in details[0]["error"]
+    assert "ahead of its arrival" in details[1]["error"]
+    assert (await pipeline.alerts(AlertQuery())).alerts == []
 
 
 def test_broken_templates_are_reported_like_broken_rules(

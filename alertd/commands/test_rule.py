@@ -4,7 +4,8 @@
     alertd test-rule [-c alertd.toml] TESTS.yaml... [--format text|json]
 
 Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid, or a unit test failed;
-2 usage or config error (a missing file, no rules, a rule file given without --events).
+2 usage or config error (a missing file, no rules, a rule file given without --events or a
+test file with it).
 The config still supplies channels, recipient groups and the [engine] settings.
 """
 
@@ -60,6 +61,13 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> int:
+    tests = [path for path in paths if path.is_file() and path.suffix in YAML_SUFFIXES]
+    if tests:
+        _usage_error(
+            f"{tests[0]} is a YAML rule test file: run it without --events, or give rule files "
+            "to replay the events through"
+        )
+        return EXIT_USAGE
     try:
         rules = _load(settings, paths)
     except RuleFilesError as exc:

@@ -117,14 +117,18 @@ def parse_test_file(path: Path) -> RuleTestFile:
     if not isinstance(document, dict):
         raise TestFileError(["expected a mapping with rule_files and tests"])
     problems += _unknown_keys(document, _FILE_KEYS, "")
-    rule_files = document.get("rule_files")
-    if not _is_list_of(rule_files, str) or not rule_files:
-        problems.append("rule_files: expected a list of rule file paths")
-        rule_files = []
-    raw_tests = document.get("tests")
-    if not isinstance(raw_tests, list) or not raw_tests:
-        problems.append("tests: expected a list of tests")
-        raw_tests = []
+    rule_files, problem = _nonempty_list(
+        document.get("rule_files"), "rule file paths", "list the rule files to test"
+    )
+    if problem is None and not _is_list_of(rule_files, str):
+        rule_files, problem = [], "expected a list of rule file paths"
+    if problem:
+        problems.append(f"rule_files: {problem}")
+    raw_tests, problem = _nonempty_list(
+        document.get("tests"), "tests", "a test file needs at least one test"
+    )
+    if problem:
+        problems.append(f"tests: {problem}")
     tests = []
     names: set[str] = set()
     for number, raw in enumerate(raw_tests):
@@ -246,10 +250,9 @@ def _parse_test(raw: object, where: str, problems: list[str]) -> RuleTest | None
         name = where
     count = len(problems)
     problems += _unknown_keys(raw, _TEST_KEYS, f"{where}: ")
-    events = raw.get("events")
-    if not isinstance(events, list) or not events:
-        problems.append(f"{where}: events: expected a list of events")
-        events = []
+    events, problem = _nonempty_list(raw.get("events"), "events", "a test needs at least one event")
+    if problem:
+        problems.append(f"{where}: events: {problem}")
     expect = raw.get("expect", [])
     if not isinstance(expect, list):
         problems.append(f"{where}: expect: expected a list of {{event, rule, decision}}")
@@ -344,6 +347,15 @@ def _unknown_keys(table: dict[Any, Any], known: Sequence[str], where: str) -> li
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _nonempty_list(value: object, items: str, needed: str) -> tuple[list[Any], str | None]:
+    """`value` if it is a list with something in it, else an empty list and what is wrong."""
+    if not isinstance(value, list):
+        return [], f"expected a list of {items}"
+    if not value:
+        return [], f"the list is empty; {needed}"
+    return value, None
 
 
 def _is_list_of(value: object, kind: type) -> bool:

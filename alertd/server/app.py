@@ -32,14 +32,24 @@ from alertd.server.asgi import (
     json_response,
 )
 from alertd.server.auth import Role, TokenAuth, signature_error
-from alertd.server.decode import Limits, decode_events, decompress, invalid_batch, media_type
+from alertd.server.decode import (
+    Batch,
+    Limits,
+    decode_events,
+    decompress,
+    invalid_batch,
+    json_problem,
+    media_type,
+)
 
 log = logging.getLogger("alertd.server")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
-CURSOR = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a page's `next`: the id (a ULID) of its last alert
+# A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
+# at most 7: a ULID is 128 bits, so `ZZZ...` is not one (it would sort after every id).
+CURSOR = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,16 @@ class Backend(Protocol):
 
         Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
         event cannot be evaluated, e.g. an unparseable timestamp.
+        """
+        ...
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]:
+        """`{index, error}` for each event `ingest` would refuse, recording nothing.
+
+        Asked only about a batch already refused for other items, so that the answer lists
+        every bad item, not only those the first check found.
         """
         ...
 
@@ -197,7 +217,10 @@ class Api:
                 if problem:
                     raise HttpError(401, problem, reason="signature")
             body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
-            events = decode_events(body, kind, limits)
+            batch = decode_events(body, kind, limits)
+            if batch.errors:
+                raise self._refusal(batch, self.clock.now())
+            events = batch.events
             try:
                 alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
@@ -206,6 +229,16 @@ class Api:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
         return json_response(202, {"accepted": len(events), "alerts": alert_ids})
+
+    def _refusal(self, batch: Batch, received_at: float) -> HttpError:
+        """The 400 for a batch with items that cannot be decoded, listing the items the backend
+        would refuse among the rest too."""
+        bad = {error["index"] for error in batch.errors}
+        rest = [index for index in range(len(batch.events)) if index not in bad]
+        found = self.backend.invalid_events([batch.events[i] for i in rest], received_at)
+        errors = batch.errors + [{**error, "index": rest[error["index"]]} for error in found]
+        errors.sort(key=lambda error: int(error["index"]))
+        return invalid_batch(errors, len(batch.events))
 
     # --- alerts and rules --------------------------------------------------------------------
 
@@ -221,6 +254,8 @@ class Api:
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
+        if body.strip():
+            _require_json(request.headers.get("content-type"))
         alert = await self.backend.ack(request.path_params["id"], _acked_by(body))
         if alert is None:
             raise HttpError(404, "no such alert")
@@ -360,13 +395,25 @@ def _time_param(name: str, text: str | None) -> float | None:
     return moment.timestamp()
 
 
+def _require_json(content_type: str | None) -> None:
+    kind = (content_type or "").partition(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise HttpError(
+            415,
+            f"unsupported Content-Type {kind or '(none)'!r}: send application/json, "
+            '{"by": "<who handled it>"}',
+            reason="unsupported",
+        )
+
+
 def _acked_by(body: bytes) -> str:
+    """Who the ack names; "" for no one (shown as `acked_by: null`)."""
     if not body.strip():
         return ""
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, f"malformed JSON: {exc}", reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body), reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
     by: str = data.get("by", "")

@@ -1,11 +1,14 @@
 """Request bodies -> events: a JSON object, a JSON array of objects, or NDJSON.
 
 A batch is accepted whole or not at all, so decoding collects every bad item (with its 0-based
-index) before it answers. Limits keep one request from costing unbounded memory or time: body
-size (checked while reading), decompressed size, events per batch, nesting depth and string
-length. The checks are written so that a well-formed batch pays little for them: a body shorter
-than the string limit cannot hold a long string, and one with fewer brackets than the depth limit
-cannot nest too deep, so neither walk runs.
+index) and leaves an empty stand-in in its place, so that the caller can still check the good
+items (their timestamps, say) and list every bad one in a single answer.
+
+Limits keep one request from costing unbounded memory or time: body size (checked while
+reading), decompressed size, events per batch, nesting depth and string length. The checks are
+written so that a well-formed batch pays little for them: a body shorter than the string limit
+cannot hold a long string, and one with fewer brackets than the depth limit cannot nest too
+deep, so neither walk runs.
 """
 
 from __future__ import annotations
@@ -39,14 +42,18 @@ def media_type(content_type: str | None) -> str:
     for param in params.split(";"):
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
-            raise _unsupported(f"unsupported charset {value!r}; send UTF-8")
+            raise HttpError(415, f"unsupported charset {value!r}: send UTF-8", reason="unsupported")
     if kind in JSON_TYPES or kind in NDJSON_TYPES or (kind.endswith("+json") and "/" in kind):
         return kind
     raise _unsupported(f"unsupported Content-Type {kind!r}")
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo `Content-Encoding: gzip`, refusing anything that inflates past `limit` bytes."""
+    """Undo `Content-Encoding: gzip`, refusing anything that inflates past `limit` bytes.
+
+    A body must hold whole gzip members (several, as `cat a.gz b.gz` makes, are read one after
+    the other): one cut short, even by only its checksum trailer, is refused, never half-read.
+    """
     if not encoding or encoding.strip().lower() == "identity":
         return body
     if encoding.strip().lower() != "gzip":
@@ -55,27 +62,55 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
             f"unsupported Content-Encoding {encoding!r}; send gzip or identity",
             reason="unsupported",
         )
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise HttpError(400, f"invalid gzip body: {exc}", reason="malformed") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise HttpError(413, f"decompressed body exceeds {limit} bytes", reason="too_large")
-    return data
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise HttpError(400, f"invalid gzip body: {exc}", reason="malformed") from None
+        size += len(data)
+        if size > limit or inflater.unconsumed_tail:
+            raise HttpError(413, f"decompressed body exceeds {limit} bytes", reason="too_large")
+        if not inflater.eof:
+            raise HttpError(
+                400,
+                "invalid gzip body: truncated (unexpected end of data); send the whole file",
+                reason="malformed",
+            )
+        parts.append(data)
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
 
 
-def decode_events(body: bytes, kind: str, limits: Limits) -> list[dict[str, Any]]:
-    """The events in a body of media type `kind`. Raises HttpError 400 (with details) or 413."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A decoded body: `events` in order, with `{}` standing in for each bad item; `errors`
+    lists the bad items (`{index, error}`, NDJSON adds `line`) in index order."""
+
+    events: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+def decode_events(body: bytes, kind: str, limits: Limits) -> Batch:
+    """The events in a body of media type `kind`, and its bad items.
+
+    Raises HttpError 400 when the body as a whole cannot be read, 413 when it holds too many
+    events.
+    """
     if kind in NDJSON_TYPES:
         events, errors = _decode_ndjson(body, limits)
     else:
         events, errors = _decode_json(body, limits)
-    if not errors:
-        errors = check_limits(events, body, limits)
-    if errors:
-        raise invalid_batch(errors, len(events))
-    return events
+    too_big = check_limits(events, body, limits)  # stand-ins are empty: never flagged twice
+    if too_big:
+        for error in too_big:
+            events[error["index"]] = {}
+        errors = sorted(errors + too_big, key=lambda error: int(error["index"]))
+    return Batch(events, errors)
 
 
 def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
@@ -96,7 +131,7 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, f"malformed JSON: {exc}", details=[], reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body), details=[], reason="malformed") from None
     if isinstance(data, dict):
         return [data], []
     if not isinstance(data, list):
@@ -104,11 +139,13 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
             400, "expected a JSON object or an array of objects", details=[], reason="malformed"
         )
     _check_batch_length(len(data), limits)
-    errors = [
-        {"index": i, "error": f"expected a JSON object, got {_json_type(item)}"}
-        for i, item in enumerate(data)
-        if not isinstance(item, dict)
-    ]
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            errors.append(
+                {"index": index, "error": f"expected a JSON object, got {_json_type(item)}"}
+            )
+            data[index] = {}
     return data, errors
 
 
@@ -129,7 +166,7 @@ def _decode_ndjson(
         try:
             item = loads(line)
         except jsonutil.JSONDecodeError as exc:
-            errors.append({"index": index, "line": number, "error": f"malformed JSON: {exc}"})
+            errors.append({"index": index, "line": number, "error": json_problem(exc, line)})
             events.append({})
             continue
         if not isinstance(item, dict):
@@ -139,6 +176,16 @@ def _decode_ndjson(
             continue
         events.append(item)
     return events, errors
+
+
+def json_problem(error: jsonutil.JSONDecodeError, data: bytes) -> str:
+    """What is wrong with JSON text, said for a sender (orjson words bad UTF-8 as about a `str`)."""
+    if "UTF-8" in error.msg:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return f"not UTF-8 text: byte {bad.start} starts no UTF-8 character"
+    return f"malformed JSON: {error}"
 
 
 def _check_batch_length(length: int, limits: Limits) -> None:

@@ -43,7 +43,7 @@ def alert_view(
         "event": alert.event,
         "count_events": list(alert.count_events),
         "acked_at": iso(record.acked_at),
-        "acked_by": record.acked_by,
+        "acked_by": record.acked_by or None,  # "": the ack named no one
     }
     if deliveries is not None:
         view["notifications"] = [delivery_view(d) for d in deliveries]

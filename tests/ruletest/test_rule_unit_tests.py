@@ -124,10 +124,28 @@ tests:
         "  error: tests[0] 'first': expect[1]: suppressed_count: only a fired decision carries "
         "one\n"
         "  error: tests[1]: name: expected the test's name\n"
-        "  error: tests[1]: events: expected a list of events\n"
+        "  error: tests[1]: events: the list is empty; a test needs at least one event\n"
         "\n"
         "0 tests in 1 file: 0 passed, 0 failed; 1 file could not run\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("rule_files: []\ntests: [{name: t, events: [{}]}]\n", "rule_files: the list is empty"),
+        ("rule_files: [rules/safety.rules]\ntests: []\n", "tests: the list is empty; a test "),
+        ("rule_files: [rules/safety.rules]\n", "tests: expected a list of tests"),
+        ("rule_files: [rules/safety.rules]\ntests: {name: t}\n", "tests: expected a list of"),
+        ("rule_files: [7]\ntests: [{name: t, events: [{}]}]\n", "rule_files: expected a list"),
+    ],
+)
+def test_an_empty_list_is_called_empty_and_a_missing_one_missing(
+    workdir: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    path = write(workdir, text)
+    assert run(workdir, str(path)) == 1
+    assert f"  error: {problem}" in capsys.readouterr().out
 
 
 def test_an_unknown_rule_id_gets_a_suggestion(

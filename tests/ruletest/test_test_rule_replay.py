@@ -157,12 +157,17 @@ def test_a_broken_rule_file_is_reported_with_its_location(
         (["{rules}", "--events", "{workdir}/nope.ndjson"], "{workdir}/nope.ndjson: no such file"),
         (["{rules}/safety.rules"], "safety.rules is not a YAML rule test file; to replay events"),
         (["{workdir}/empty", "--events", "{events}"], "no rules found in {workdir}/empty"),
+        (
+            ["{rules}/safety.rules", "{workdir}/t.yaml", "--events", "{events}"],
+            "{workdir}/t.yaml is a YAML rule test file: run it without --events",
+        ),
     ],
 )
 def test_usage_errors_exit_2(
     workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     (workdir / "empty").mkdir()
+    (workdir / "t.yaml").write_text("rule_files: [rules/safety.rules]\ntests: []\n")
     names = {"workdir": workdir, "rules": workdir / "rules", "events": events_file(workdir)}
     assert run(workdir, *[arg.format(**names) for arg in args]) == 2
     assert message.format(**names) in capsys.readouterr().err

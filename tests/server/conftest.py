@@ -88,15 +88,20 @@ class FakeBackend:
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         if self.fail_with is not None:
             raise self.fail_with
-        bad = [
-            {"index": i, "error": "timestamp: cannot parse 'bad'"}
-            for i, event in enumerate(events)
-            if event.get("timestamp") == "bad"
-        ]
+        bad = self.invalid_events(events, received_at)
         if bad:
             raise InvalidEvents(bad, len(events))
         self.batches.append(events)
         return [f"alert-{i}" for i, event in enumerate(events) if event.get("fire")]
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> list[dict[str, Any]]:
+        return [
+            {"index": i, "error": "timestamp: cannot parse 'bad'"}
+            for i, event in enumerate(events)
+            if event.get("timestamp") == "bad"
+        ]
 
     async def alerts(self, query: AlertQuery) -> AlertPage:
         self.queries.append(query)

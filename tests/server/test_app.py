@@ -121,6 +121,26 @@ async def test_events_the_engine_cannot_evaluate_reject_the_batch(served: Served
     assert served.backend.batches == []
 
 
+async def test_undecodable_items_and_items_the_backend_refuses_are_all_listed(
+    served: Served,
+) -> None:
+    body = ndjson({**EVENT, "timestamp": "bad"}) + b"{oops\n" + ndjson(EVENT, 7)
+    body += ndjson({**EVENT, "timestamp": "bad"})
+    response = await served.client.post(
+        "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["error"] == "4 of 5 events are invalid; nothing was accepted"
+    assert [(d["index"], d["error"][:14]) for d in answer["details"]] == [
+        (0, "timestamp: can"),
+        (1, "malformed JSON"),
+        (3, "expected a JSO"),
+        (4, "timestamp: can"),
+    ]
+    assert served.backend.batches == []
+
+
 async def test_a_top_level_scalar_is_not_a_batch(served: Served) -> None:
     response = await served.client.post("/v1/events", json="hello", headers=INGEST)
     assert response.status_code == 400
@@ -417,6 +437,10 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         ("since=2026-01-01T00:00:00", "query parameter 'since': expected a time with a zone"),
         ("cursor=zzz", "query parameter 'cursor': expected the `next` of a previous page"),
         ("cursor=01jh0000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "query parameter 'cursor'"),
+        ("cursor=80000000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=01JH00000000000000000000000", "query parameter 'cursor'"),
+        ("cursor=", "query parameter 'cursor'"),
     ],
 )
 async def test_bad_alert_filters_are_400(served: Served, query: str, message: str) -> None:
@@ -448,6 +472,19 @@ async def test_ack_records_who_handled_it(served: Served) -> None:
     assert bad.status_code == 400
     missing = await served.client.post("/v1/alerts/nope/ack", headers=ADMIN)
     assert missing.status_code == 404
+
+
+async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/ack",
+        content=b"dispatcher-7",
+        headers={**ADMIN, "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"].startswith(
+        "unsupported Content-Type 'text/plain': send application/json"
+    )
+    assert served.backend.acks == []
 
 
 async def test_rules_and_a_good_reload(served: Served) -> None:

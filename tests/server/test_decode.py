@@ -31,7 +31,8 @@ def test_json_array_and_ndjson_decode_to_the_same_events(batch: list[dict[str, A
     as_lines = decode_events(
         b"\n".join(orjson.dumps(e) for e in batch), "application/x-ndjson", limits
     )
-    assert as_array == as_lines == batch
+    assert as_array.events == as_lines.events == batch
+    assert as_array.errors == as_lines.errors == []
 
 
 def depth(value: Any) -> int:
@@ -49,12 +50,9 @@ def test_the_depth_limit_flags_exactly_the_events_nested_too_deep(
 ) -> None:
     limits = Limits(max_json_depth=limit)
     too_deep = [i for i, event in enumerate(batch) if depth(event) > limit]
-    try:
-        decode_events(orjson.dumps(batch), "application/json", limits)
-    except HttpError as error:
-        assert [d["index"] for d in error.details or []] == too_deep
-    else:
-        assert too_deep == []
+    decoded = decode_events(orjson.dumps(batch), "application/json", limits)
+    assert [d["index"] for d in decoded.errors] == too_deep
+    assert all(decoded.events[i] == {} for i in too_deep)
 
 
 @pytest.mark.parametrize(
@@ -78,10 +76,59 @@ def test_gzip_round_trip_and_garbage() -> None:
     assert caught.value.status == 400
 
 
+def test_every_bad_item_is_listed_in_order_with_a_stand_in_in_its_place() -> None:
+    body = b'{"a": [[["deep"]]]}\n{oops\n{"b": 1}\n7\n'
+    decoded = decode_events(body, "application/x-ndjson", Limits(max_json_depth=2))
+    assert decoded.events == [{}, {}, {"b": 1}, {}]
+    assert [(e["index"], e["error"].split(":")[0]) for e in decoded.errors] == [
+        (0, "nested deeper than 2 levels"),
+        (1, "malformed JSON"),
+        (3, "expected a JSON object, got a number"),
+    ]
+
+
+@pytest.mark.parametrize("cut", [1, 4, 8, 20])
+def test_a_gzip_body_cut_short_is_refused_even_if_only_its_trailer_is_missing(cut: int) -> None:
+    whole = gzip.compress(b'{"type": "breakdown", "vehicle_id": "v-7"}')
+    with pytest.raises(HttpError) as caught:
+        decompress(whole[:-cut], "gzip", 1000)
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "invalid gzip body: truncated (unexpected end of data); send the whole file",
+    )
+
+
+def test_concatenated_gzip_members_are_all_read_and_count_towards_the_limit() -> None:
+    body = gzip.compress(b'{"a": 1}\n') + gzip.compress(b'{"b": 2}\n')
+    assert decompress(body, "gzip", 100) == b'{"a": 1}\n{"b": 2}\n'
+    with pytest.raises(HttpError) as caught:
+        decompress(body, "gzip", 15)
+    assert caught.value.status == 413
+    with pytest.raises(HttpError) as caught:
+        decompress(body + b"junk", "gzip", 100)
+    assert caught.value.status == 400
+
+
 def test_invalid_utf8_is_a_clear_error() -> None:
     with pytest.raises(HttpError) as caught:
         decode_events(b'{"driver": "\xff\xfe"}', "application/json", Limits())
-    assert caught.value.status == 400
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "not UTF-8 text: byte 12 starts no UTF-8 character",
+    )
+    decoded = decode_events(b'{"a": 1}\n{"b": "caf\xe9"}\n', "application/x-ndjson", Limits())
+    assert decoded.errors == [
+        {"index": 1, "line": 2, "error": "not UTF-8 text: byte 10 starts no UTF-8 character"}
+    ]
+
+
+def test_a_charset_other_than_utf8_is_415_in_one_sentence() -> None:
+    with pytest.raises(HttpError) as caught:
+        media_type("application/json; charset=latin-1")
+    assert (caught.value.status, caught.value.message) == (
+        415,
+        "unsupported charset 'latin-1': send UTF-8",
+    )
 
 
 @pytest.mark.parametrize(

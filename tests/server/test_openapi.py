@@ -73,6 +73,15 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
                 client.post(f"/v1/alerts/{alert_id}/ack", json={"by": "me"}, headers=ADMIN),
             ),
             ("POST", "/v1/alerts/{id}/ack", client.post("/v1/alerts/x/ack", headers=ADMIN)),
+            (
+                "POST",
+                "/v1/alerts/{id}/ack",
+                client.post(
+                    f"/v1/alerts/{alert_id}/ack",
+                    content=b"me",
+                    headers={**ADMIN, "Content-Type": "text/plain"},
+                ),
+            ),
             ("GET", "/v1/rules", client.get("/v1/rules", headers=ADMIN)),
             ("POST", "/v1/reload", client.post("/v1/reload", headers=ADMIN)),
             ("GET", "/healthz", client.get("/healthz")),
