@@ -1,11 +1,15 @@
 """alertd.toml -> typed, validated settings.
 
 `${VAR}` (or `${VAR:-default}`) inside any string is read from the environment, so secrets stay
-out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting
-that silently does nothing. Relative paths are resolved against the config file's folder.
-Channel tables (`[channels.*]`) are kept as plain mappings: each channel module validates its own
-keys; the `[dispatch]` keys a table may override for its channel (`CHANNEL_DISPATCH_KEYS`) are
-checked here, like `[dispatch]` itself, so a bad one stops every command at start.
+out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting that
+silently does nothing. Relative paths are resolved against the config file's folder.
+
+Channel tables (`[channels.*]`) are kept as plain mappings for the channel modules, but their
+shape is checked here, for every command and in a dry run too: every key must be one its kind
+takes (`CHANNEL_KEYS`) and hold the right type, and the `[dispatch]` keys a table may override
+(`CHANNEL_DISPATCH_KEYS`) are read like `[dispatch]` itself. What only matters for really
+sending (a credential left empty, a key file that cannot be read) is checked by
+`alertd.notify.channels` when `[dispatch] dry_run = false`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from difflib import get_close_matches
 from pathlib import Path
@@ -148,6 +152,65 @@ _SECTIONS: dict[str, type] = {
 CHANNEL_DISPATCH_KEYS = ("concurrency", "rate_limit", "timeout")
 """The `[dispatch]` keys a `[channels.NAME]` table may set for its own channel."""
 
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "expected a string"
+
+
+def _texts(value: Any) -> str | None:
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and all(isinstance(item, str) for item in items):
+        return None
+    return "expected a string or a list of strings"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "expected true or false"
+
+
+def _port(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536:
+        return None
+    return f"expected a port number from 1 to 65535, got {value!r}"
+
+
+def _url(value: Any) -> str | None:
+    if isinstance(value, str) and (not value or value.startswith(("http://", "https://"))):
+        return None
+    return f"expected an http:// or https:// URL, got {value!r}"
+
+
+def _headers(value: Any) -> str | None:
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return None
+    return "expected a table of strings"
+
+
+def _push_provider(value: Any) -> str | None:
+    return None if value in ("fcm", "ntfy") else f'expected "fcm" or "ntfy", got {value!r}'
+
+
+CHANNEL_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "email": {
+        "host": _text, "port": _port, "from": _text, "to": _texts, "urgent_to": _texts,
+        "username": _text, "password": _text, "starttls": _flag, "tls": _flag,
+        "ca_file": _text, "verify": _flag,
+    },
+    "sms": {
+        "account_sid": _text, "auth_token": _text, "from": _text, "messaging_service_sid": _text,
+        "to": _texts, "urgent_to": _texts, "base_url": _url,
+    },
+    "slack": {"token": _text, "channel": _texts, "urgent_channel": _texts, "base_url": _url},
+    "push": {
+        "provider": _push_provider, "base_url": _url, "to": _texts, "urgent_to": _texts,
+        "topic": _texts, "urgent_topic": _texts, "token": _text, "service_account_file": _text,
+        "service_account": _text, "project_id": _text,
+    },
+    "webhook": {"url": _url, "urgent_url": _url, "secret": _text, "headers": _headers},
+}  # fmt: skip
+"""The keys each channel kind takes besides `kind` and `CHANNEL_DISPATCH_KEYS`, each with a
+check of its value that returns what is wrong with it (None when nothing is)."""
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -205,6 +268,7 @@ def settings_from_dict(
                 f"{source}: [channels.{name}] kind {kind!r} is not one of "
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
+        _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
         # Stored as read from [dispatch] ("5s" -> 5.0), for the channel modules.
         table.update(_dispatch_overrides(table, f"{source}: [channels.{name}]"))
     _check_dispatch(vars(sections["dispatch"]), f"{source}: [dispatch]")
@@ -230,6 +294,18 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:
+    """Every key is one the kind takes, holding a value of the right type."""
+    checks = CHANNEL_KEYS[kind]
+    known = {"kind", *CHANNEL_DISPATCH_KEYS, *checks}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where} {key}: unknown key{_did_you_mean(key, known)}")
+        problem = checks[key](value) if key in checks else None
+        if problem is not None:
+            raise ConfigError(f"{where} {key}: {problem}")
 
 
 def _dispatch_overrides(table: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import pytest
 
 from alertd.cli import main
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 def test_missing_config_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -31,3 +33,72 @@ def test_a_bad_channel_concurrency_stops_every_command_at_start(
         f"alertd: error: {config}: [channels.webhook] concurrency: "
         "expected a whole number, got 'abc'\n"
     )
+
+
+def typo_config(tmp_path: Path, dry_run: bool) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify sms\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f"[dispatch]\ndry_run = {str(dry_run).lower()}\n"
+        '[channels.sms]\naccount_sid = "AC1"\nauth_token = "t"\nfrom = "+15550100000"\n'
+        'to = ["+15550100002"]\nurgent_too = ["+15550100001"]\n'
+    )
+    return config
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize(
+    "command", [["check"], ["run"], ["test-rule", "rules"], ["send-test", "sms"]]
+)
+def test_a_misspelt_channel_key_stops_every_command_dry_run_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], dry_run: bool
+) -> None:
+    config = typo_config(tmp_path, dry_run)
+    assert main([command[0], "-c", str(config), *command[1:]]) == 2
+    assert capsys.readouterr().err == (
+        f"alertd: error: {config}: [channels.sms] urgent_too: unknown key "
+        "(did you mean 'urgent_to'?)\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
+def live_config_without_credentials(tmp_path: Path) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify webhook\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[rules]\npaths = ["rules"]\ntemplates = "{REPO / "templates"}"\n'
+        '[dispatch]\ndry_run = false\n[state]\npath = "var/alertd.db"\n'
+        '[channels.sms]\naccount_sid = "${TWILIO_ACCOUNT_SID:-}"\nfrom = "+15550100000"\n'
+        '[channels.slack]\ntoken = "${SLACK_BOT_TOKEN:-}"\nchannel = "#x"\n'
+        '[channels.webhook]\nurl = "http://127.0.0.1:9/x"\n'
+    )
+    return config
+
+
+def test_check_reports_every_channel_that_cannot_send_when_dry_run_is_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = live_config_without_credentials(tmp_path)
+    assert main(["check", "-c", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"alertd check: error: {config}: [channels.sms] account_sid: is required "
+        "(is its environment variable set?)\n"
+        f"alertd check: error: {config}: [channels.slack] token: is required "
+        "(is its environment variable set?)\n"
+    )
+
+
+def test_run_refuses_what_check_reports_when_dry_run_is_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = live_config_without_credentials(tmp_path)
+    assert main(["run", "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "[channels.sms] account_sid: is required" in err
+    assert "[channels.slack] token: is required" in err

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from alertd.config import ConfigError, load_settings, settings_from_dict
+from alertd.config import CHANNEL_KEYS, ConfigError, load_settings, settings_from_dict
+from alertd.notify.channels import email, push, slack, sms, webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,3 +119,44 @@ def test_a_channels_dispatch_overrides_read_like_the_dispatch_section() -> None:
     assert (slack.concurrency, slack.rate_limit, slack.timeout) == (8, 1.0, 5.0)
     assert settings.channels["slack"]["timeout"] == 5.0  # as the channel module reads it
     assert settings.channel_dispatch("sms") == settings.dispatch
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"urgent_too": ["+1"]}, "urgent_too: unknown key (did you mean 'urgent_to'?)"),
+        ({"to": [15550100002]}, "to: expected a string or a list of strings"),
+        ({"from": 15550100000}, "from: expected a string"),
+        ({"base_url": "api.twilio.com"}, "base_url: expected an http:// or https:// URL"),
+    ],
+)  # fmt: skip
+def test_a_channel_tables_keys_and_types_are_checked_at_load_even_in_a_dry_run(
+    table: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"dispatch": {"dry_run": True}, "channels": {"sms": table}})
+    assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.sms] {message}")
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "message"),
+    [
+        ("email", {"port": "587"}, "port: expected a port number"),
+        ("email", {"starttls": "yes"}, "starttls: expected true or false"),
+        ("slack", {"chanel": "#x"}, "chanel: unknown key (did you mean 'channel'?)"),
+        ("push", {"provider": "apns"}, 'provider: expected "fcm" or "ntfy"'),
+        ("webhook", {"headers": {"X-A": 1}}, "headers: expected a table of strings"),
+        ("ops", {"kind": "webhook", "secrt": "x"}, "secrt: unknown key (did you mean 'secret'?)"),
+    ],
+)  # fmt: skip
+def test_every_channel_kind_has_its_keys_checked(name: str, table: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"channels": {name: table}})
+    assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.{name}] {message}")
+
+
+def test_the_checked_channel_keys_are_the_keys_the_channel_modules_read() -> None:
+    modules = {"email": email, "sms": sms, "slack": slack, "push": push, "webhook": webhook}
+    assert {kind: set(keys) for kind, keys in CHANNEL_KEYS.items()} == {
+        kind: set(module.KEYS) for kind, module in modules.items()
+    }
