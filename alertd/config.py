@@ -1,7 +1,9 @@
 """alertd.toml -> typed, validated settings.
 
-`${VAR}` (or `${VAR:-default}`) inside any string is read from the environment, so secrets stay
-out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting that
+`${VAR}` inside any string is read from the environment, so secrets stay out of the file; an
+unset (or empty) VAR is an error naming it and the key, because a secret that silently expands to
+nothing switches a check off (`${VAR:-default}` says what to use instead; `${VAR:-}` allows
+empty). Unknown keys are errors, because a misspelt key silently ignored is a setting that
 silently does nothing. Relative paths are resolved against the config file's folder.
 
 Channel tables (`[channels.*]`) are kept as plain mappings for the channel modules, but their
@@ -214,15 +216,39 @@ check of its value that returns what is wrong with it (None when nothing is)."""
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, environ: Mapping[str, str]) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value."""
+def expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...] = ()) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value.
+
+    `where` is the value's place in the file (section and keys), for the error an unset VAR
+    without a default raises (ConfigError, without the file's name).
+    """
     if isinstance(value, str):
-        return _ENV_REF.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), value)
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = environ.get(name)
+            if found:
+                return found
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{_place(where)}: environment variable {name} is not set (or empty); set it, "
+                f"or write ${{{name}:-}} where empty is meant"
+            )
+
+        return _ENV_REF.sub(substitute, value)
     if isinstance(value, list):
-        return [expand_env(item, environ) for item in value]
+        return [expand_env(item, environ, where) for item in value]
     if isinstance(value, dict):
-        return {key: expand_env(item, environ) for key, item in value.items()}
+        return {key: expand_env(item, environ, (*where, key)) for key, item in value.items()}
     return value
+
+
+def _place(where: tuple[str, ...]) -> str:
+    """("channels", "sms", "auth_token") -> "[channels.sms] auth_token"."""
+    depth = 2 if where[:1] == ("channels",) else 1
+    section, keys = ".".join(where[:depth]), ".".join(where[depth:])
+    return f"[{section}] {keys}" if keys else f"[{section}]"
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -243,7 +269,10 @@ def settings_from_dict(
     raw: Mapping[str, Any], source: Path, environ: Mapping[str, str]
 ) -> Settings:
     """Validate an already-parsed config table (exposed for tests)."""
-    data = expand_env(dict(raw), environ)
+    try:
+        data = expand_env(dict(raw), environ)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     base = source.parent
     known = {*_SECTIONS, "recipients", "channels"}
     for key in data:

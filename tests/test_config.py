@@ -28,13 +28,32 @@ def test_shipped_config_loads_without_credentials() -> None:
 def test_environment_references_are_expanded() -> None:
     settings = load(
         {
-            "server": {"ingest_tokens": ["${TOKEN}", "${MISSING:-fallback}", "${UNSET}"]},
+            "server": {"ingest_tokens": ["${TOKEN}", "${MISSING:-fallback}", "${UNSET:-}"]},
             "channels": {"sms": {"auth_token": "${TWILIO}"}},
         },
         {"TOKEN": "s3cret", "TWILIO": "tw"},
     )
     assert settings.server.ingest_tokens == ("s3cret", "fallback")
     assert settings.channels["sms"]["auth_token"] == "tw"
+
+
+@pytest.mark.parametrize("environ", [{}, {"ALERTD_INGEST_HMAC": ""}])
+def test_an_unset_environment_variable_is_an_error_naming_it_and_the_key(
+    environ: dict[str, str],
+) -> None:
+    # Expanded to "", it would switch signed ingestion off without a word.
+    with pytest.raises(ConfigError) as info:
+        load({"server": {"ingest_hmac_secret": "${ALERTD_INGEST_HMAC}"}}, environ)
+    assert str(info.value) == (
+        "/etc/alertd/alertd.toml: [server] ingest_hmac_secret: environment variable "
+        "ALERTD_INGEST_HMAC is not set (or empty); set it, or write ${ALERTD_INGEST_HMAC:-} "
+        "where empty is meant"
+    )
+
+
+def test_an_unset_variable_in_a_channel_table_names_the_channel() -> None:
+    with pytest.raises(ConfigError, match=r"\[channels.sms\] auth_token: environment variable X "):
+        load({"channels": {"sms": {"auth_token": "${X}"}}})
 
 
 def test_durations_accept_seconds_and_strings() -> None:
