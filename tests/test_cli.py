@@ -1,6 +1,7 @@
 """The command line's exit codes for usage and config errors."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ def test_missing_config_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", "-c", str(tmp_path / "missing.toml")]) == 2
-    assert "config file not found" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith("missing.toml: no such file\n")
 
 
 def test_unknown_command_is_a_usage_error() -> None:
@@ -102,3 +103,40 @@ def test_run_refuses_what_check_reports_when_dry_run_is_off(
     err = capsys.readouterr().err
     assert "[channels.sms] account_sid: is required" in err
     assert "[channels.slack] token: is required" in err
+    assert not (tmp_path / "var" / "dev-token").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["test-rule", "rules"]])
+def test_without_the_default_config_every_command_says_where_to_run_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 2
+    assert capsys.readouterr().err == (
+        "alertd: error: alertd.toml: no such file; run from the folder that holds it or pass -c\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no var/dev-token
+
+
+@pytest.mark.parametrize(
+    ("make_rules", "problem"),
+    [
+        (lambda rules: None, "no such file or directory"),
+        (lambda rules: rules.mkdir(), "no *.rules file in this folder or its subfolders"),
+    ],
+)
+def test_run_refuses_rules_paths_that_name_no_rules_as_check_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_rules: Any, problem: str
+) -> None:
+    config = tmp_path / "alertd.toml"
+    config.write_text('[rules]\npaths = ["rules"]\n[state]\npath = "var/alertd.db"\n')
+    make_rules(tmp_path / "rules")
+    message = f"{tmp_path / 'rules'}: {problem} (from {config} [rules] paths)"
+    assert main(["check", "-c", str(config)]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["run", "-c", str(config)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()  # neither the dev token nor the state
