@@ -179,3 +179,9 @@ def test_the_checked_channel_keys_are_the_keys_the_channel_modules_read() -> Non
     assert {kind: set(keys) for kind, keys in CHANNEL_KEYS.items()} == {
         kind: set(module.KEYS) for kind, module in modules.items()
     }
+
+
+def test_the_shipped_push_channel_has_no_topic_anyone_could_publish_to() -> None:
+    # A guessable topic on public ntfy.sh: `alertd send-test push` would publish there.
+    push = load_settings(ROOT / "alertd.toml", environ={}).channels["push"]
+    assert not {"topic", "to"} & push.keys()
