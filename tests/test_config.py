@@ -1,11 +1,12 @@
 """alertd.toml -> Settings: environment expansion, validation messages, the shipped file."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from alertd.config import CHANNEL_KEYS, ConfigError, load_settings, settings_from_dict
-from alertd.notify.channels import email, push, slack, sms, webhook
+from alertd.notify.channels import email, push, sending_problems, slack, sms, webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,3 +186,17 @@ def test_the_shipped_push_channel_has_no_topic_anyone_could_publish_to() -> None
     # A guessable topic on public ntfy.sh: `alertd send-test push` would publish there.
     push = load_settings(ROOT / "alertd.toml", environ={}).channels["push"]
     assert not {"topic", "to"} & push.keys()
+
+
+def test_sending_for_real_needs_every_channel_table_of_the_shipped_file_configured() -> None:
+    # Used by a rule or not, as Alertmanager checks every receiver: configure it or delete it.
+    raw = tomllib.loads((ROOT / "alertd.toml").read_text())
+    raw["dispatch"]["dry_run"] = False
+    live = settings_from_dict(raw, ROOT / "alertd.toml", {})
+    assert sending_problems(live) == [
+        "[channels.sms] account_sid: is required (is its environment variable set?)",
+        "[channels.slack] token: is required (is its environment variable set?)",
+    ]
+    environ = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "SLACK_BOT_TOKEN": "x"}
+    assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == []
+    assert sending_problems(load_settings(ROOT / "alertd.toml", environ={})) == []  # dry run
