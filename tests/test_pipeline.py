@@ -149,7 +149,8 @@ async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
     pipeline: Pipeline, tmp_path: Path, clock: FakeClock
 ) -> None:
     assert len(await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())) == 1
-    (tmp_path / "rules" / "more.rules").write_text(RULE.replace("breakdown {", "other {"))
+    other = RULE.replace("breakdown {", "other {").replace("Vehicle Breakdown", "Other")
+    (tmp_path / "rules" / "more.rules").write_text(other)
     assert await pipeline.reload_rules() == 2
     fired = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
     assert len(fired) == 1  # only the new rule: `breakdown` is still suppressed for v1

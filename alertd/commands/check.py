@@ -54,6 +54,9 @@ def check_rules(run: CheckRun) -> list[RuleError]:
 def check_templates(run: CheckRun) -> list[RuleError]:
     """Compile every template and render them against a sample event (alertd.notify)."""
     folder = run.settings.rules.templates
+    if not folder.is_dir():  # nothing to render: one error, about the setting, not a file
+        where = _origin(run.settings, "templates")
+        return [RuleError(str(folder), 0, 0, f"templates folder not found ({where})")]
     errors = [
         _template_error(problem)
         if Path(problem.path).is_relative_to(folder)
@@ -111,7 +114,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or list(settings.rules.paths)
     wrong = [(path, problem) for path in paths if (problem := _path_problem(path))]
     if wrong:
-        where = "" if args.paths else f" (from {settings.source} [rules] paths)"
+        where = "" if args.paths else f" ({_origin(settings, 'paths')})"
         for path, problem in wrong:
             print(f"alertd check: error: {path}: {problem}{where}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,6 +129,14 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
     return EXIT_OK
+
+
+def _origin(settings: Settings, key: str) -> str:
+    """Where a `[rules]` setting came from: the config file, or the default when there is no
+    config file (alertd.cli runs with the defaults then)."""
+    if settings.source.is_file():
+        return f"from {settings.source} [rules] {key}"
+    return f"the default [rules] {key}: there is no config file {settings.source}"
 
 
 def _path_problem(path: Path) -> str | None:

@@ -137,6 +137,7 @@ class _Checker:
         self._resolve_macros()
         rules: list[CheckedRule] = []
         seen: dict[str, SourceLocation] = {}
+        names: dict[str, tuple[str, SourceLocation]] = {}
         for file in self.files:
             for item in file.items:
                 if not isinstance(item, ast.RuleDef):
@@ -151,10 +152,33 @@ class _Checker:
                     )
                 else:
                     seen[rule_id] = where
+                self._unique_name(item, file, where, names)
                 rule = self._rule(item, file, where)
                 if rule is not None:
                     rules.append(rule)
         return rules
+
+    def _unique_name(
+        self,
+        rule: ast.RuleDef,
+        file: ast.RuleFile,
+        where: SourceLocation,
+        names: dict[str, tuple[str, SourceLocation]],
+    ) -> None:
+        """Two rules with one `name` would be told apart in no notification, log or listing."""
+        clause = next((c for c in rule.clauses if isinstance(c, ast.NameClause)), None)
+        if clause is None:
+            return
+        name = clause.text.value
+        if name in names:
+            other, first = names[name]
+            self.error(
+                file,
+                clause.text.span,
+                f"duplicate rule name '{name}' (first used by rule '{other}' at {first})",
+            )
+        else:
+            names[name] = (rule.id.value, where)
 
     def _collect_definitions(self) -> None:
         defined: dict[str, tuple[str, SourceLocation]] = {}

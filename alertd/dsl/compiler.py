@@ -704,7 +704,7 @@ class Generator:
     def membership(self, op: str, left: ast.Expr, right: ast.Expr) -> str | None:
         """`x in [literals...]` of one kind, as a set lookup; None when that does not apply."""
         values = constant(right)
-        if values is NOT_CONST or not values:
+        if not isinstance(values, list) or not values:  # a string on the right: substrings
             return None
         present = [v for v in values if v is not None]
         kinds = {runtime.kind(v) for v in present}

@@ -1,10 +1,13 @@
 """`alertd check`: exit codes, the error report, and the starter rules with the shipped config."""
 
+import argparse
 from pathlib import Path
 
 import pytest
 
 from alertd.cli import main
+from alertd.commands import check as check_command
+from alertd.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +53,24 @@ def test_errors_go_to_stderr_with_exit_1(
         "                     ^^^^^^^\n"
         "hint: did you mean 'managers'?\n"
         "alertd check: 2 errors\n"
+    )
+
+
+def test_a_rule_name_used_in_two_files_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "one.rules").write_text('rule a { when x == 1\n  name "Dup" }\n')
+    (tmp_path / "two.rules").write_text('rule b { when x == 2\n  name "Dup" }\n')
+
+    code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(tmp_path))
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{tmp_path / 'two.rules'}:2:8: error: duplicate rule name 'Dup' (first used by rule "
+        f"'a' at {tmp_path / 'one.rules'}:1:1)\n"
+        '  name "Dup" }\n'
+        "       ^^^^^\n"
+        "alertd check: 1 error\n"
     )
 
 
@@ -99,6 +120,35 @@ def test_config_paths_without_rule_files_say_where_they_come_from(
         f"alertd check: error: {tmp_path / 'rules'}: no *.rules file in this folder or its "
         f"subfolders (from {config} [rules] paths)\n"
     )
+
+
+def test_without_a_config_file_the_defaults_are_not_said_to_come_from_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The settings alertd.cli gives a command when there is no ./alertd.toml: the defaults.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.rules").write_text("rule a { when x == 1 }\n")
+    no_config = "there is no config file alertd.toml"
+
+    def check(*paths: str) -> tuple[int, str, str]:
+        code = check_command.main(Settings(), argparse.Namespace(paths=list(paths)))
+        return (code, *capsys.readouterr())
+
+    assert check() == (
+        2,
+        "",
+        f"alertd check: error: rules: no such file or directory (the default [rules] paths: "
+        f"{no_config})\n",
+    )
+    assert check(".") == (
+        1,
+        "",
+        f"templates: error: templates folder not found (the default [rules] templates: "
+        f"{no_config})\nalertd check: 1 error\n",
+    )
+    (tmp_path / "templates").mkdir()
+    assert check(".") == (0, "1 rule in 1 file OK\n", "")
 
 
 def test_channels_from_the_config_are_known(

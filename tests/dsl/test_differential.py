@@ -13,14 +13,15 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from alertd.dsl import RuleErrors, compile_text, mismatch_counts
+from alertd.dsl import RuleErrors, ast, compile_text, mismatch_counts
 from alertd.dsl.checker import check
 from alertd.dsl.parser import parse
 from alertd.engine.ruleset import RuleSet
+from alertd.model import Rule
 from tests.dsl.reference import Reference, as_key
 
 FIELDS = ["a", "b", "s", "n", "flag", "loc", "tags", "type"]
-STRINGS = ["", "a", "b", "ab", "x", "safety_event", "location_update", "A"]
+STRINGS = ["", "a", "b", "ab", "bc", "abc", "x", "safety_event", "location_update", "A"]
 # Plain text, anchored or not, runs as a string method; the others in RE2 (alertd.dsl.regex).
 PATTERNS = ['"^a"', '"b$"', '"a"', '"^ab$"', '"^$"', '"a|x"', '"(?i)A"', '"^[ab]+$"', '"."']
 TYPES = ["safety_event", "location_update", "x"]
@@ -167,12 +168,7 @@ def test_compiled_rules_agree_with_the_reference_interpreter(
     ruleset = RuleSet([rule])
 
     for event in batch:
-        expected = Reference(event)
-        holds = expected.eval(checked.condition)
-        before = mismatch_counts().get("r", 0)
-        assert rule.condition(event) is holds, (text, event)
-        assert mismatch_counts().get("r", 0) - before == expected.mismatches, (text, event)
-        assert (ruleset.match(event) == [rule]) is holds, (text, event)
+        assert_condition_agrees(text, rule, ruleset, checked.condition, event)
 
         key_reference = Reference(event)
         expected_key = as_key(key_reference.eval(checked.suppress.keys[0]))
@@ -181,3 +177,55 @@ def test_compiled_rules_agree_with_the_reference_interpreter(
         (actual_key,) = rule.suppress.key(event)
         assert same(actual_key, expected_key), (text, event, actual_key, expected_key)
         assert mismatch_counts().get("r", 0) - before == key_reference.mismatches
+
+
+def assert_condition_agrees(
+    text: str, rule: Rule, ruleset: RuleSet, condition: ast.Expr, event: dict[str, Any]
+) -> None:
+    """The compiled condition and the fused matcher decide as the reference does, and the
+    condition counts the mismatches the reference counts."""
+    expected = Reference(event)
+    holds = expected.eval(condition)
+    before = mismatch_counts().get(rule.id, 0)
+    assert rule.condition(event) is holds, (text, event)
+    assert mismatch_counts().get(rule.id, 0) - before == expected.mismatches, (text, event)
+    assert (ruleset.match(event) == [rule]) is holds, (text, event)
+
+
+SUBSTRINGS = ["", "a", "b", "ab", "bc", "abc", "ac", "safety", "y_ev", "safety_event"]
+
+
+@settings(max_examples=150)
+@given(
+    subject=st.sampled_from(["s", "type", "lower(s)", "a.x"]),
+    op=st.sampled_from(["in", "not in", "contains"]),
+    container=st.sampled_from(["abc", "ab", "safety_event", "x", ""]),
+    typed=st.booleans(),
+    batch=st.lists(
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(TYPES)},
+            optional={
+                "s": st.one_of(st.sampled_from(SUBSTRINGS), scalars),
+                "a": st.fixed_dictionaries({"x": st.sampled_from(SUBSTRINGS)}),
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_membership_in_a_string_constant_is_substring_matching(
+    subject: str, op: str, container: str, typed: bool, batch: list[dict[str, Any]]
+) -> None:
+    """`x in "abc"` asks for a substring, on every path: checked, fast, fused per type, folded
+    (`type` is a constant inside the matcher of each type)."""
+    test = (
+        f'"{container}" contains {subject}' if op == "contains" else f'{subject} {op} "{container}"'
+    )
+    condition = f'type == "safety_event" and {test}' if typed else test
+    text = f"rule r {{ when {condition} }}"
+    (rule,) = compile_text(text)
+    rule_file, _ = parse(text, "<rules>")
+    (checked,), _ = check([rule_file], channels=["email"])
+    ruleset = RuleSet([rule])
+    for event in batch:
+        assert_condition_agrees(text, rule, ruleset, checked.condition, event)

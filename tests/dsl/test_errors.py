@@ -204,6 +204,14 @@ CASES: list[tuple[str, str, str]] = [
         "     ^",
     ),
     (
+        "duplicate rule name",
+        'rule a { when x == 1\n name "Dup" }\nrule b { when x == 2\n name "Dup" }',
+        "fleet.rules:4:7: error: duplicate rule name 'Dup' (first used by rule 'a' at "
+        "fleet.rules:1:1)\n"
+        ' name "Dup" }\n'
+        "      ^^^^^",
+    ),
+    (
         "invalid duration",
         "rule r { when a == 1\n suppress 5min by vehicle_id }",
         "fleet.rules:2:11: error: invalid duration '5min': expected a number and a unit (ms, s, m, h, d), such as 90s, 5m, 2h or 1d\n"

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from alertd.dsl import compile_text
+from alertd.engine.ruleset import RuleSet
 from tests.dsl.helpers import holds, value
 
 # (expression, event, holds, mismatches counted)
@@ -88,7 +90,14 @@ CONDITIONS: list[tuple[str, dict[str, Any], bool, int]] = [
     ("x in [a, b]", {"x": 2, "a": 1, "b": 2}, True, 0),
     ("x in []", {"x": 1}, False, 0),
     ('code in "ABC"', {"code": "B"}, True, 0),
+    ('code in "ABC"', {"code": "AB"}, True, 0),  # a substring, not one of the characters
+    ('code in "ABC"', {"code": "ABC"}, True, 0),
+    ('code in "ABC"', {"code": ""}, True, 0),
+    ('code in "ABC"', {"code": "AC"}, False, 0),
+    ('code in "ABC"', {}, False, 0),
     ('code in "ABC"', {"code": 1}, False, 1),
+    ('"ABC" contains code', {"code": "BC"}, True, 0),
+    ('"ABC" contains code', {"code": "CA"}, False, 0),
     ('"vip" in payload.tags', {"payload": {"tags": ["vip"]}}, True, 0),
     ('"vip" in payload.tags', {"payload": {"tags": 7}}, False, 1),
     ('kind not in ["harsh_braking", "collision"]', {"kind": "speeding"}, True, 0),
@@ -99,6 +108,9 @@ CONDITIONS: list[tuple[str, dict[str, Any], bool, int]] = [
     ('kind not in ["a", 1]', {"kind": 2}, True, 0),
     ("x not in [a]", {"x": 1, "a": 2}, True, 0),
     ('code not in "ABC"', {"code": "D"}, True, 0),
+    ('code not in "ABC"', {"code": "AB"}, False, 0),
+    ('code not in "ABC"', {"code": "AC"}, True, 0),
+    ('code not in "ABC"', {}, False, 0),
     # contains, startswith, endswith, matches
     ('tags contains "vip"', {"tags": ["vip", "eu"]}, True, 0),
     ('tags contains "vip"', {"tags": []}, False, 0),
@@ -161,6 +173,18 @@ CONDITIONS: list[tuple[str, dict[str, Any], bool, int]] = [
 @pytest.mark.parametrize(("expr", "event", "expected", "counted"), CONDITIONS)
 def test_condition(expr: str, event: dict[str, Any], expected: bool, counted: int) -> None:
     assert holds(expr, event) == (expected, counted)
+
+
+def test_in_a_string_is_a_substring_test_in_the_fused_matcher_too() -> None:
+    rules = compile_text(
+        'rule a { when code in "ABC" }\n'
+        'rule b { when code not in "ABC" }\n'
+        'rule c { when "ABC" contains code }\n'
+        'rule d { when type == "fault" and code in "ABC" }\n'
+    )
+    ruleset = RuleSet(rules)
+    assert [r.id for r in ruleset.match({"type": "fault", "code": "AB"})] == ["a", "c", "d"]
+    assert [r.id for r in ruleset.match({"type": "fault", "code": "AC"})] == ["b"]
 
 
 # (expression, event, value, mismatches counted)

@@ -186,7 +186,8 @@ def test_a_missing_templates_folder_is_one_error(
     code, _out, err = check(config, capsys)
     assert code == 1
     assert err == (
-        f"{tmp_path}/templates:1:1: error: templates folder not found\nalertd check: 1 error\n"
+        f"{tmp_path}/templates: error: templates folder not found (from {config} [rules] "
+        "templates)\nalertd check: 1 error\n"
     )
 
 
