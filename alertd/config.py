@@ -123,8 +123,11 @@ class Settings:
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def channel_names(self) -> frozenset[str]:
-        """Channels a rule may name: the five kinds plus any extra `[channels.NAME]` table."""
-        return frozenset(CHANNEL_KINDS) | frozenset(self.channels)
+        """Channels a rule may name: every `[channels.NAME]` table, plus in a dry run the five
+        kinds without one (they are only logged). Sending for real, a rule naming a channel
+        with no table is an error in the rules, not a notification that fails at every send."""
+        tables = frozenset(self.channels)
+        return tables | frozenset(CHANNEL_KINDS) if self.dispatch.dry_run else tables
 
     def channel_kind(self, name: str) -> str:
         """The kind of a channel: its own name for the five kinds, else its `kind` key."""

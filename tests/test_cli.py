@@ -140,3 +140,24 @@ def test_run_refuses_rules_paths_that_name_no_rules_as_check_does(
     assert main(["run", "-c", str(config)]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "var").exists()  # neither the dev token nor the state
+
+
+@pytest.mark.parametrize(("dry_run", "exit_code"), [(True, 0), (False, 1)])
+def test_sending_for_real_a_rule_may_name_only_a_channel_with_a_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dry_run: bool, exit_code: int
+) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify webhook, slack\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[rules]\npaths = ["rules"]\ntemplates = "{REPO / "templates"}"\n'
+        f'[dispatch]\ndry_run = {str(dry_run).lower()}\n[state]\npath = "var/alertd.db"\n'
+        '[channels.webhook]\nurl = "http://127.0.0.1:9/x"\n'
+    )
+    assert main(["check", "-c", str(config)]) == exit_code
+    if not dry_run:  # the table was deleted: every slack notification would fail
+        assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err
+        assert main(["run", "-c", str(config)]) == exit_code
+        assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err
