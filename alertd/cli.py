@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
             "-c",
             "--config",
             metavar="FILE",
-            help=f"config file (default: ./{DEFAULT_CONFIG} when it exists)",
+            help=f"config file (default: ./{DEFAULT_CONFIG})",
         )
         return sub
 
@@ -73,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_config(path: str | None) -> Settings:
-    """The named config, else ./alertd.toml, else built-in defaults. Raises ConfigError."""
-    if path is not None:
-        return load_settings(path)
-    if Path(DEFAULT_CONFIG).exists():
-        return load_settings(DEFAULT_CONFIG)
-    return Settings()
+    """The named config, else ./alertd.toml. Raises ConfigError, also when the file is missing:
+    run from the wrong folder, built-in defaults would quietly use rules and state that are
+    not the operator's."""
+    if path is None and not Path(DEFAULT_CONFIG).exists():
+        raise ConfigError(
+            f"{DEFAULT_CONFIG}: no such file; run from the folder that holds it or pass -c"
+        )
+    return load_settings(DEFAULT_CONFIG if path is None else path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,17 @@
 """alertd.toml -> typed, validated settings.
 
-`${VAR}` (or `${VAR:-default}`) inside any string is read from the environment, so secrets stay
-out of the file. Unknown keys are errors, because a misspelt key silently ignored is a setting
-that silently does nothing. Relative paths are resolved against the config file's folder.
-Channel tables (`[channels.*]`) are kept as plain mappings: each channel module validates its own
-keys; the `[dispatch]` keys a table may override for its channel (`CHANNEL_DISPATCH_KEYS`) are
-checked here, like `[dispatch]` itself, so a bad one stops every command at start.
+`${VAR}` inside any string is read from the environment, so secrets stay out of the file; an
+unset (or empty) VAR is an error naming it and the key, because a secret that silently expands to
+nothing switches a check off (`${VAR:-default}` says what to use instead; `${VAR:-}` allows
+empty). Unknown keys are errors, because a misspelt key silently ignored is a setting that
+silently does nothing. Relative paths are resolved against the config file's folder.
+
+Channel tables (`[channels.*]`) are kept as plain mappings for the channel modules, but their
+shape is checked here, for every command and in a dry run too: every key must be one its kind
+takes (`CHANNEL_KEYS`) and hold the right type, and the `[dispatch]` keys a table may override
+(`CHANNEL_DISPATCH_KEYS`) are read like `[dispatch]` itself. What only matters for really
+sending (a credential left empty, a key file that cannot be read) is checked by
+`alertd.notify.channels` when `[dispatch] dry_run = false`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from difflib import get_close_matches
 from pathlib import Path
@@ -117,8 +123,11 @@ class Settings:
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def channel_names(self) -> frozenset[str]:
-        """Channels a rule may name: the five kinds plus any extra `[channels.NAME]` table."""
-        return frozenset(CHANNEL_KINDS) | frozenset(self.channels)
+        """Channels a rule may name: every `[channels.NAME]` table, plus in a dry run the five
+        kinds without one (they are only logged). Sending for real, a rule naming a channel
+        with no table is an error in the rules, not a notification that fails at every send."""
+        tables = frozenset(self.channels)
+        return tables | frozenset(CHANNEL_KINDS) if self.dispatch.dry_run else tables
 
     def channel_kind(self, name: str) -> str:
         """The kind of a channel: its own name for the five kinds, else its `kind` key."""
@@ -148,18 +157,101 @@ _SECTIONS: dict[str, type] = {
 CHANNEL_DISPATCH_KEYS = ("concurrency", "rate_limit", "timeout")
 """The `[dispatch]` keys a `[channels.NAME]` table may set for its own channel."""
 
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "expected a string"
+
+
+def _texts(value: Any) -> str | None:
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and all(isinstance(item, str) for item in items):
+        return None
+    return "expected a string or a list of strings"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "expected true or false"
+
+
+def _port(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536:
+        return None
+    return f"expected a port number from 1 to 65535, got {value!r}"
+
+
+def _url(value: Any) -> str | None:
+    if isinstance(value, str) and (not value or value.startswith(("http://", "https://"))):
+        return None
+    return f"expected an http:// or https:// URL, got {value!r}"
+
+
+def _headers(value: Any) -> str | None:
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return None
+    return "expected a table of strings"
+
+
+def _push_provider(value: Any) -> str | None:
+    return None if value in ("fcm", "ntfy") else f'expected "fcm" or "ntfy", got {value!r}'
+
+
+CHANNEL_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "email": {
+        "host": _text, "port": _port, "from": _text, "to": _texts, "urgent_to": _texts,
+        "username": _text, "password": _text, "starttls": _flag, "tls": _flag,
+        "ca_file": _text, "verify": _flag,
+    },
+    "sms": {
+        "account_sid": _text, "auth_token": _text, "from": _text, "messaging_service_sid": _text,
+        "to": _texts, "urgent_to": _texts, "base_url": _url,
+    },
+    "slack": {"token": _text, "channel": _texts, "urgent_channel": _texts, "base_url": _url},
+    "push": {
+        "provider": _push_provider, "base_url": _url, "to": _texts, "urgent_to": _texts,
+        "topic": _texts, "urgent_topic": _texts, "token": _text, "service_account_file": _text,
+        "service_account": _text, "project_id": _text,
+    },
+    "webhook": {"url": _url, "urgent_url": _url, "secret": _text, "headers": _headers},
+}  # fmt: skip
+"""The keys each channel kind takes besides `kind` and `CHANNEL_DISPATCH_KEYS`, each with a
+check of its value that returns what is wrong with it (None when nothing is)."""
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, environ: Mapping[str, str]) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value."""
+def expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...] = ()) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value.
+
+    `where` is the value's place in the file (section and keys), for the error an unset VAR
+    without a default raises (ConfigError, without the file's name).
+    """
     if isinstance(value, str):
-        return _ENV_REF.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), value)
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = environ.get(name)
+            if found:
+                return found
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{_place(where)}: environment variable {name} is not set (or empty); set it, "
+                f"or write ${{{name}:-}} where empty is meant"
+            )
+
+        return _ENV_REF.sub(substitute, value)
     if isinstance(value, list):
-        return [expand_env(item, environ) for item in value]
+        return [expand_env(item, environ, where) for item in value]
     if isinstance(value, dict):
-        return {key: expand_env(item, environ) for key, item in value.items()}
+        return {key: expand_env(item, environ, (*where, key)) for key, item in value.items()}
     return value
+
+
+def _place(where: tuple[str, ...]) -> str:
+    """("channels", "sms", "auth_token") -> "[channels.sms] auth_token"."""
+    depth = 2 if where[:1] == ("channels",) else 1
+    section, keys = ".".join(where[:depth]), ".".join(where[depth:])
+    return f"[{section}] {keys}" if keys else f"[{section}]"
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -168,7 +260,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
+        raise ConfigError(f"{source}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -180,7 +272,10 @@ def settings_from_dict(
     raw: Mapping[str, Any], source: Path, environ: Mapping[str, str]
 ) -> Settings:
     """Validate an already-parsed config table (exposed for tests)."""
-    data = expand_env(dict(raw), environ)
+    try:
+        data = expand_env(dict(raw), environ)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     base = source.parent
     known = {*_SECTIONS, "recipients", "channels"}
     for key in data:
@@ -205,6 +300,7 @@ def settings_from_dict(
                 f"{source}: [channels.{name}] kind {kind!r} is not one of "
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
+        _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
         # Stored as read from [dispatch] ("5s" -> 5.0), for the channel modules.
         table.update(_dispatch_overrides(table, f"{source}: [channels.{name}]"))
     _check_dispatch(vars(sections["dispatch"]), f"{source}: [dispatch]")
@@ -230,6 +326,18 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:
+    """Every key is one the kind takes, holding a value of the right type."""
+    checks = CHANNEL_KEYS[kind]
+    known = {"kind", *CHANNEL_DISPATCH_KEYS, *checks}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where} {key}: unknown key{_did_you_mean(key, known)}")
+        problem = checks[key](value) if key in checks else None
+        if problem is not None:
+            raise ConfigError(f"{where} {key}: {problem}")
 
 
 def _dispatch_overrides(table: Mapping[str, Any], where: str) -> dict[str, Any]:

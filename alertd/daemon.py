@@ -2,8 +2,10 @@
 
 The daemon owns the lifecycle and the policies around the evaluation stack (the `Core`):
 
-- start: load the rules (broken rules: exit 1), open the state, bind the socket (exit 2 if it
-  cannot), resume every pending notification, then serve;
+- start: check the config (a rules path naming no rule file, a channel that cannot send, no
+  tokens off loopback: exit 2), load the rules (broken rules: exit 1), open the state, write
+  the development token if needed, bind the socket (exit 2 if it cannot), resume every
+  pending notification, then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
@@ -33,6 +35,7 @@ from typing import Any, Protocol
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
+from alertd.dsl import find_rule_files
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage, Api, ReloadOutcome
 from alertd.server.listener import HttpServer, bind, bound_port
@@ -207,13 +210,13 @@ class Daemon:
         self._stop.set()
 
     async def run(self) -> int:
-        """Serve until stopped. Returns the process exit code."""
+        """Serve until stopped. Returns the process exit code.
+
+        Nothing is written (the development token, the state) until the config and the rules
+        are known good.
+        """
         try:
-            server_settings = api_server_settings(self.settings)
-        except ConfigError as error:
-            log.error(str(error))
-            return EXIT_CONFIG
-        try:
+            check_startup_config(self.settings)
             self.core = self.core_factory(self.settings, self.clock)
         except ConfigError as error:
             log.error(str(error))
@@ -225,7 +228,7 @@ class Daemon:
             return EXIT_RULES
         metrics.LAST_RELOAD_SUCCESS.set(1)
         try:
-            return await self._serve(server_settings)
+            return await self._serve(api_server_settings(self.settings))
         finally:
             self.core.close()
 
@@ -363,24 +366,41 @@ def _unexpected_load_error(error: Exception) -> dict[str, Any]:
     return {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
 
 
+def check_startup_config(settings: Settings) -> None:
+    """What `alertd run` refuses to start with, beyond what loading the config checked: a
+    rules path that names no rule file (exit 2, as `alertd check` says), and no tokens on an
+    address that is not loopback. Raises ConfigError."""
+    for path in settings.rules.paths:
+        problem = (
+            "no such file or directory"
+            if not path.exists()
+            else "no *.rules file in this folder or its subfolders"
+            if path.is_dir() and not find_rule_files([path])[0]
+            else None
+        )
+        if problem is not None:
+            raise ConfigError(f"{path}: {problem} (from {settings.source} [rules] paths)")
+    server = settings.server
+    if not (server.ingest_tokens or server.admin_tokens or _is_loopback(server.host)):
+        raise ConfigError(
+            f"{settings.source}: [server] listen = {server.listen!r} is not loopback, and no "
+            "ingest_tokens or admin_tokens are configured: set ALERTD_INGEST_TOKEN and "
+            "ALERTD_ADMIN_TOKEN (or the tokens in the file)"
+        )
+
+
 def api_server_settings(settings: Settings) -> ServerSettings:
     """The server settings with a development token when none is configured.
 
     Without tokens, a daemon on loopback gets one random token for both roles, kept in
-    `<state folder>/dev-token` so it stays the same across restarts, and printed at start.
-    Anywhere else, running without tokens is refused (ConfigError).
+    `<state folder>/dev-token` so it stays the same across restarts, and printed at start
+    (anywhere else, `check_startup_config` has refused to run without tokens).
     """
     server = settings.server
     if server.ingest_tokens or server.admin_tokens:
         if not server.admin_tokens:
             log.warning("no admin token configured: admin endpoints refuse every call")
         return server
-    if not _is_loopback(server.host):
-        raise ConfigError(
-            f"{settings.source}: [server] listen = {server.listen!r} is not loopback, and no "
-            "ingest_tokens or admin_tokens are configured: set ALERTD_INGEST_TOKEN and "
-            "ALERTD_ADMIN_TOKEN (or the tokens in the file)"
-        )
     path = settings.state.path.parent / DEV_TOKEN_FILE
     token = _dev_token(path)
     logs.redact([token])

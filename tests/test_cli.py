@@ -1,17 +1,20 @@
 """The command line's exit codes for usage and config errors."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alertd.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_missing_config_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", "-c", str(tmp_path / "missing.toml")]) == 2
-    assert "config file not found" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith("missing.toml: no such file\n")
 
 
 def test_unknown_command_is_a_usage_error() -> None:
@@ -31,3 +34,130 @@ def test_a_bad_channel_concurrency_stops_every_command_at_start(
         f"alertd: error: {config}: [channels.webhook] concurrency: "
         "expected a whole number, got 'abc'\n"
     )
+
+
+def typo_config(tmp_path: Path, dry_run: bool) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify sms\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f"[dispatch]\ndry_run = {str(dry_run).lower()}\n"
+        '[channels.sms]\naccount_sid = "AC1"\nauth_token = "t"\nfrom = "+15550100000"\n'
+        'to = ["+15550100002"]\nurgent_too = ["+15550100001"]\n'
+    )
+    return config
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize(
+    "command", [["check"], ["run"], ["test-rule", "rules"], ["send-test", "sms"]]
+)
+def test_a_misspelt_channel_key_stops_every_command_dry_run_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], dry_run: bool
+) -> None:
+    config = typo_config(tmp_path, dry_run)
+    assert main([command[0], "-c", str(config), *command[1:]]) == 2
+    assert capsys.readouterr().err == (
+        f"alertd: error: {config}: [channels.sms] urgent_too: unknown key "
+        "(did you mean 'urgent_to'?)\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
+def live_config_without_credentials(tmp_path: Path) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify webhook\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[rules]\npaths = ["rules"]\ntemplates = "{REPO / "templates"}"\n'
+        '[dispatch]\ndry_run = false\n[state]\npath = "var/alertd.db"\n'
+        '[channels.sms]\naccount_sid = "${TWILIO_ACCOUNT_SID:-}"\nfrom = "+15550100000"\n'
+        '[channels.slack]\ntoken = "${SLACK_BOT_TOKEN:-}"\nchannel = "#x"\n'
+        '[channels.webhook]\nurl = "http://127.0.0.1:9/x"\n'
+    )
+    return config
+
+
+def test_check_reports_every_channel_that_cannot_send_when_dry_run_is_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = live_config_without_credentials(tmp_path)
+    assert main(["check", "-c", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"alertd check: error: {config}: [channels.sms] account_sid: is required "
+        "(is its environment variable set?)\n"
+        f"alertd check: error: {config}: [channels.slack] token: is required "
+        "(is its environment variable set?)\n"
+    )
+
+
+def test_run_refuses_what_check_reports_when_dry_run_is_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = live_config_without_credentials(tmp_path)
+    assert main(["run", "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "[channels.sms] account_sid: is required" in err
+    assert "[channels.slack] token: is required" in err
+    assert not (tmp_path / "var" / "dev-token").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["test-rule", "rules"]])
+def test_without_the_default_config_every_command_says_where_to_run_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 2
+    assert capsys.readouterr().err == (
+        "alertd: error: alertd.toml: no such file; run from the folder that holds it or pass -c\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no var/dev-token
+
+
+@pytest.mark.parametrize(
+    ("make_rules", "problem"),
+    [
+        (lambda rules: None, "no such file or directory"),
+        (lambda rules: rules.mkdir(), "no *.rules file in this folder or its subfolders"),
+    ],
+)
+def test_run_refuses_rules_paths_that_name_no_rules_as_check_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_rules: Any, problem: str
+) -> None:
+    config = tmp_path / "alertd.toml"
+    config.write_text('[rules]\npaths = ["rules"]\n[state]\npath = "var/alertd.db"\n')
+    make_rules(tmp_path / "rules")
+    message = f"{tmp_path / 'rules'}: {problem} (from {config} [rules] paths)"
+    assert main(["check", "-c", str(config)]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["run", "-c", str(config)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()  # neither the dev token nor the state
+
+
+@pytest.mark.parametrize(("dry_run", "exit_code"), [(True, 0), (False, 1)])
+def test_sending_for_real_a_rule_may_name_only_a_channel_with_a_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dry_run: bool, exit_code: int
+) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify webhook, slack\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[rules]\npaths = ["rules"]\ntemplates = "{REPO / "templates"}"\n'
+        f'[dispatch]\ndry_run = {str(dry_run).lower()}\n[state]\npath = "var/alertd.db"\n'
+        '[channels.webhook]\nurl = "http://127.0.0.1:9/x"\n'
+    )
+    assert main(["check", "-c", str(config)]) == exit_code
+    if not dry_run:  # the table was deleted: every slack notification would fail
+        assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err
+        assert main(["run", "-c", str(config)]) == exit_code
+        assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err

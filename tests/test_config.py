@@ -1,10 +1,12 @@
 """alertd.toml -> Settings: environment expansion, validation messages, the shipped file."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from alertd.config import ConfigError, load_settings, settings_from_dict
+from alertd.config import CHANNEL_KEYS, ConfigError, load_settings, settings_from_dict
+from alertd.notify.channels import email, push, sending_problems, slack, sms, webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,13 +29,32 @@ def test_shipped_config_loads_without_credentials() -> None:
 def test_environment_references_are_expanded() -> None:
     settings = load(
         {
-            "server": {"ingest_tokens": ["${TOKEN}", "${MISSING:-fallback}", "${UNSET}"]},
+            "server": {"ingest_tokens": ["${TOKEN}", "${MISSING:-fallback}", "${UNSET:-}"]},
             "channels": {"sms": {"auth_token": "${TWILIO}"}},
         },
         {"TOKEN": "s3cret", "TWILIO": "tw"},
     )
     assert settings.server.ingest_tokens == ("s3cret", "fallback")
     assert settings.channels["sms"]["auth_token"] == "tw"
+
+
+@pytest.mark.parametrize("environ", [{}, {"ALERTD_INGEST_HMAC": ""}])
+def test_an_unset_environment_variable_is_an_error_naming_it_and_the_key(
+    environ: dict[str, str],
+) -> None:
+    # Expanded to "", it would switch signed ingestion off without a word.
+    with pytest.raises(ConfigError) as info:
+        load({"server": {"ingest_hmac_secret": "${ALERTD_INGEST_HMAC}"}}, environ)
+    assert str(info.value) == (
+        "/etc/alertd/alertd.toml: [server] ingest_hmac_secret: environment variable "
+        "ALERTD_INGEST_HMAC is not set (or empty); set it, or write ${ALERTD_INGEST_HMAC:-} "
+        "where empty is meant"
+    )
+
+
+def test_an_unset_variable_in_a_channel_table_names_the_channel() -> None:
+    with pytest.raises(ConfigError, match=r"\[channels.sms\] auth_token: environment variable X "):
+        load({"channels": {"sms": {"auth_token": "${X}"}}})
 
 
 def test_durations_accept_seconds_and_strings() -> None:
@@ -79,7 +100,7 @@ def test_extra_named_channels_are_known_by_kind() -> None:
 
 
 def test_missing_and_broken_files_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such file"):
         load_settings(tmp_path / "nope.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[server\n")
@@ -118,3 +139,64 @@ def test_a_channels_dispatch_overrides_read_like_the_dispatch_section() -> None:
     assert (slack.concurrency, slack.rate_limit, slack.timeout) == (8, 1.0, 5.0)
     assert settings.channels["slack"]["timeout"] == 5.0  # as the channel module reads it
     assert settings.channel_dispatch("sms") == settings.dispatch
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"urgent_too": ["+1"]}, "urgent_too: unknown key (did you mean 'urgent_to'?)"),
+        ({"to": [15550100002]}, "to: expected a string or a list of strings"),
+        ({"from": 15550100000}, "from: expected a string"),
+        ({"base_url": "api.twilio.com"}, "base_url: expected an http:// or https:// URL"),
+    ],
+)  # fmt: skip
+def test_a_channel_tables_keys_and_types_are_checked_at_load_even_in_a_dry_run(
+    table: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"dispatch": {"dry_run": True}, "channels": {"sms": table}})
+    assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.sms] {message}")
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "message"),
+    [
+        ("email", {"port": "587"}, "port: expected a port number"),
+        ("email", {"starttls": "yes"}, "starttls: expected true or false"),
+        ("slack", {"chanel": "#x"}, "chanel: unknown key (did you mean 'channel'?)"),
+        ("push", {"provider": "apns"}, 'provider: expected "fcm" or "ntfy"'),
+        ("webhook", {"headers": {"X-A": 1}}, "headers: expected a table of strings"),
+        ("ops", {"kind": "webhook", "secrt": "x"}, "secrt: unknown key (did you mean 'secret'?)"),
+    ],
+)  # fmt: skip
+def test_every_channel_kind_has_its_keys_checked(name: str, table: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"channels": {name: table}})
+    assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.{name}] {message}")
+
+
+def test_the_checked_channel_keys_are_the_keys_the_channel_modules_read() -> None:
+    modules = {"email": email, "sms": sms, "slack": slack, "push": push, "webhook": webhook}
+    assert {kind: set(keys) for kind, keys in CHANNEL_KEYS.items()} == {
+        kind: set(module.KEYS) for kind, module in modules.items()
+    }
+
+
+def test_the_shipped_push_channel_has_no_topic_anyone_could_publish_to() -> None:
+    # A guessable topic on public ntfy.sh: `alertd send-test push` would publish there.
+    push = load_settings(ROOT / "alertd.toml", environ={}).channels["push"]
+    assert not {"topic", "to"} & push.keys()
+
+
+def test_sending_for_real_needs_every_channel_table_of_the_shipped_file_configured() -> None:
+    # Used by a rule or not, as Alertmanager checks every receiver: configure it or delete it.
+    raw = tomllib.loads((ROOT / "alertd.toml").read_text())
+    raw["dispatch"]["dry_run"] = False
+    live = settings_from_dict(raw, ROOT / "alertd.toml", {})
+    assert sending_problems(live) == [
+        "[channels.sms] account_sid: is required (is its environment variable set?)",
+        "[channels.slack] token: is required (is its environment variable set?)",
+    ]
+    environ = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "SLACK_BOT_TOKEN": "x"}
+    assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == []
+    assert sending_problems(load_settings(ROOT / "alertd.toml", environ={})) == []  # dry run

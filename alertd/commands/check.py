@@ -17,6 +17,7 @@ from pathlib import Path
 from alertd.config import Settings
 from alertd.dsl import RuleError, find_rule_files, load_with_errors
 from alertd.model import Rule
+from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
 
@@ -105,6 +106,11 @@ STEPS: list[Step] = [check_rules, check_templates]
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
+    unable = sending_problems(settings)  # channels `alertd run` would refuse to start with
+    for message in unable:
+        print(f"alertd check: error: {settings.source}: {message}", file=sys.stderr)
+    if unable:
+        return EXIT_USAGE
     paths = [Path(p) for p in args.paths] or list(settings.rules.paths)
     wrong = [(path, problem) for path in paths if (problem := _path_problem(path))]
     if wrong:

@@ -1,12 +1,15 @@
 """The channels, one module per kind, each the only importer of its client library.
 
 `build_channel(name, settings, clock)` validates `[channels.NAME]` and returns a ready channel;
-with `[dispatch] dry_run = true` every name gets the console channel instead.
+with `[dispatch] dry_run = true` every name gets the console channel instead. alertd.config has
+already checked every table's keys and their types (for every command, dry run or not); building
+a channel adds what only matters for really sending: credentials that are required, a service
+account that can sign, a sender address.
 """
 
 from __future__ import annotations
 
-from alertd.clock import Clock
+from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import Settings
 from alertd.notify.channels.base import Channel
 from alertd.notify.channels.console import ConsoleChannel
@@ -17,7 +20,7 @@ from alertd.notify.channels.sms import SmsChannel
 from alertd.notify.channels.webhook import WebhookChannel
 from alertd.notify.errors import ChannelConfigError
 
-__all__ = ["Channel", "ChannelConfigError", "build_channel", "build_channels"]
+__all__ = ["Channel", "ChannelConfigError", "build_channel", "build_channels", "sending_problems"]
 
 
 def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
@@ -42,5 +45,30 @@ def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
 
 
 def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
-    """Every configured channel, so that a bad table stops the daemon at start, not later."""
-    return {name: build_channel(name, settings, clock) for name in settings.channels}
+    """Every configured channel, so that a bad table stops the daemon at start, not later.
+
+    Every `[channels.*]` table must be able to send, whether a rule uses it or not (as
+    Alertmanager checks every receiver): configure a table or delete it. Raises
+    ChannelConfigError naming every table that cannot, "; "-separated.
+    """
+    channels, problems = _build_all(settings, clock)
+    if problems:
+        raise ChannelConfigError("; ".join(problems))
+    return channels
+
+
+def sending_problems(settings: Settings) -> list[str]:
+    """What stops `alertd run` at start in the channel tables, one message each (none in a dry
+    run), for `alertd check`. The channels are built and dropped: no connection is made."""
+    return _build_all(settings, SYSTEM_CLOCK)[1]
+
+
+def _build_all(settings: Settings, clock: Clock) -> tuple[dict[str, Channel], list[str]]:
+    channels: dict[str, Channel] = {}
+    problems: list[str] = []
+    for name in settings.channels:
+        try:
+            channels[name] = build_channel(name, settings, clock)
+        except ChannelConfigError as exc:
+            problems.append(str(exc))
+    return channels, problems
