@@ -388,6 +388,14 @@ def _build(cls: type, table: Mapping[str, Any], where: str, base: Path) -> Any:
     values = {
         key: _coerce(hints[key], value, f"{where} {key}", base) for key, value in table.items()
     }
+    for name in names - values.keys():  # a default path, like a written one, is the file's
+        if hints[name] in (Path, tuple[Path, ...]):
+            default = getattr(cls(), name)
+            values[name] = (
+                _resolve(str(default), base)
+                if isinstance(default, Path)
+                else tuple(_resolve(str(path), base) for path in default)
+            )
     return cls(**values)
 
 

@@ -69,6 +69,15 @@ def test_relative_paths_resolve_against_the_config_folder() -> None:
     assert settings.state.path == Path("/etc/alertd/db")
 
 
+def test_default_paths_are_the_config_folders_too() -> None:
+    """`alertd run -c /etc/alertd/alertd.toml` started from anywhere finds its rules there and
+    keeps its state there, not in whatever folder it was started from."""
+    settings = load({})
+    assert settings.rules.paths == (Path("/etc/alertd/rules"),)
+    assert settings.rules.templates == Path("/etc/alertd/templates")
+    assert settings.state.path == Path("/etc/alertd/var/alertd.db")
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [

@@ -155,7 +155,10 @@ def test_channels_from_the_config_are_known(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "alertd.toml"
-    config.write_text('[channels.ops_slack]\nkind = "slack"\n[recipients]\nops = ["a@b.c"]\n')
+    config.write_text(
+        f'[rules]\ntemplates = "{ROOT / "templates"}"\n'
+        '[channels.ops_slack]\nkind = "slack"\n[recipients]\nops = ["a@b.c"]\n'
+    )
     (tmp_path / "r.rules").write_text("rule a { when x == 1\n notify ops_slack, email(ops) }\n")
     code, out, err = run(capsys, "check", "-c", str(config), str(tmp_path / "r.rules"))
     assert (code, out, err) == (0, "1 rule in 1 file OK\n", "")

@@ -23,7 +23,11 @@ rule many {
 }
 """
 
-CONFIG = """\
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+CONFIG = f"""\
+[rules]
+templates = "{TEMPLATES}"
 [recipients]
 managers = ["fleet-managers@example.com"]
 """
