@@ -1,5 +1,7 @@
 """The command line's exit codes for usage and config errors."""
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +163,27 @@ def test_sending_for_real_a_rule_may_name_only_a_channel_with_a_table(
         assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err
         assert main(["run", "-c", str(config)]) == exit_code
         assert "a.rules:3:19: error: unknown channel 'slack'" in capsys.readouterr().err
+
+
+def test_run_tunes_the_collector_once_the_pipeline_is_loaded(tmp_path: Path) -> None:
+    # Process-wide settings: checked in a child process so this test's own process is untouched.
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text('rule a { when type == "x" }\n')
+    (tmp_path / "alertd.toml").write_text(f'[rules]\ntemplates = "{REPO / "templates"}"\n')
+    script = (
+        "import gc, sys\n"
+        "from alertd.clock import SYSTEM_CLOCK\n"
+        "from alertd.config import load_settings\n"
+        "from alertd.commands.run import loaded_pipeline\n"
+        "before = gc.get_threshold()[0], gc.get_freeze_count()\n"
+        "pipeline = loaded_pipeline(load_settings(sys.argv[1]), SYSTEM_CLOCK)\n"
+        "print(before, (gc.get_threshold()[0], gc.get_freeze_count() > 0), len(pipeline.rules()))\n"
+        "pipeline.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "alertd.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "(700, 0) (10000, True) 1"
