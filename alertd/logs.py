@@ -71,13 +71,21 @@ class TextFormatter(logging.Formatter):
     """For a person at a terminal: time, level, message, then the extra fields as key=value."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{key}={value!r}" for key, value in _extra_fields(record))
+        fields = " ".join(f"{key}={_text_value(value)}" for key, value in _extra_fields(record))
         text = f"{_timestamp(record.created)} {record.levelname:<7} {record.getMessage()}"
         if fields:
             text = f"{text}  {fields}"
         if record.exc_info:
             text = f"{text}\n{self.formatException(record.exc_info)}"
         return text
+
+
+def _text_value(value: Any) -> str:
+    """A field as a person reads it: strings quoted, anything else as JSON (a key tuple as
+    `["v7","d1"]`, not Python's `('v7', 'd1')`)."""
+    if isinstance(value, str):
+        return repr(value)
+    return jsonutil.dumps(value, default=str, option=jsonutil.OPT_NON_STR_KEYS).decode()
 
 
 class RedactingHandler(logging.StreamHandler[TextIO]):

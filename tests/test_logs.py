@@ -144,6 +144,8 @@ def test_text_format_for_terminals(restore_logging: None) -> None:
     logs.configure(LogSettings(format="text"), stream=out)
     logging.getLogger("alertd").info("listening", extra={"port": 8080})
     assert out.getvalue().rstrip().endswith("INFO    listening  port=8080")
+    logging.getLogger("alertd").info("alert fired", extra={"rule": "r", "key": ("v7", None)})
+    assert out.getvalue().rstrip().endswith("""INFO    alert fired  rule='r' key=["v7",null]""")
 
 
 def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
