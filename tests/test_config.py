@@ -202,10 +202,19 @@ def test_sending_for_real_needs_every_channel_table_of_the_shipped_file_configur
     raw = tomllib.loads((ROOT / "alertd.toml").read_text())
     raw["dispatch"]["dry_run"] = False
     live = settings_from_dict(raw, ROOT / "alertd.toml", {})
+    push_topic = (
+        "[channels.push] topic: is required once dry_run = false: a rule that notifies push "
+        "without naming a recipient group sends there"
+    )
     assert sending_problems(live) == [
-        "[channels.sms] account_sid: is required (is its environment variable set?)",
+        "[channels.sms] account_sid, auth_token: are required "
+        "(are their environment variables set?)",
         "[channels.slack] token: is required (is its environment variable set?)",
+        push_topic,
     ]
     environ = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "SLACK_BOT_TOKEN": "x"}
+    assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == [push_topic]
+    raw["channels"]["push"]["topic"] = "${NTFY_TOPIC}"
+    environ["NTFY_TOPIC"] = "fleet-3f9c2e"
     assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == []
     assert sending_problems(load_settings(ROOT / "alertd.toml", environ={})) == []  # dry run
