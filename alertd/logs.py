@@ -40,6 +40,11 @@ CREDENTIAL_HEADER = re.compile(
 """A header name that says its value is a credential (Authorization, Proxy-Authorization,
 X-Api-Key, Cookie, ...)."""
 
+LIBRARY_LOGGERS = (
+    "aiohttp", "aiosmtplib", "httpcore", "httpx", "slack_sdk", "twilio", "uvicorn", "watchfiles",
+)  # fmt: skip
+"""Third-party loggers kept at WARNING unless `[log] level = "debug"`."""
+
 # The attributes every LogRecord has, in the order it sets them; `extra=` fields come after them.
 _RECORD_ATTRIBUTES = list(logging.makeLogRecord({}).__dict__)
 _STANDARD = frozenset(_RECORD_ATTRIBUTES) | {"message", "asctime", "taskName"}
@@ -139,9 +144,11 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
-    # Libraries that log every request at INFO would drown alertd's own lines.
-    for noisy in ("uvicorn.error", "watchfiles"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Libraries that log every request at INFO would drown alertd's own lines (Twilio's client
+    # logs ~11 per SMS, headers included); at debug level they are shown, to debug a provider.
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def _skip_unused_record_fields() -> None:

@@ -217,3 +217,31 @@ def test_an_ordinary_header_value_stays_visible_in_log_lines(restore_logging: No
     logs.configure(LogSettings(), logs.secrets_of(settings_from_dict(raw, Path("a.toml"), {})), out)
     logging.getLogger("alertd").info("alert fired", extra={"key": "fleet-7"})
     assert orjson.loads(out.getvalue())["key"] == "fleet-7"
+
+
+LIBRARY_LOGGERS = [
+    "twilio.http_client",
+    "twilio.async_http_client",
+    "slack_sdk.web.async_base_client",
+    "aiosmtplib",
+    "aiohttp.client",
+    "httpx",
+    "uvicorn.error",
+]
+
+
+@pytest.mark.parametrize("name", LIBRARY_LOGGERS)
+def test_libraries_log_only_warnings_unless_the_level_is_debug(
+    restore_logging: None, name: str
+) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(level="info"), stream=out)
+    library = logging.getLogger(name)
+    library.info("-- BEGIN Twilio API Request --")
+    library.warning("retrying")
+    assert [orjson.loads(line)["msg"] for line in out.getvalue().splitlines()] == ["retrying"]
+
+    out = io.StringIO()
+    logs.configure(LogSettings(level="debug"), stream=out)
+    library.debug("request headers")
+    assert orjson.loads(out.getvalue())["msg"] == "request headers"
