@@ -224,7 +224,7 @@ class Api:
             try:
                 alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
-                raise invalid_batch(invalid.details, invalid.total) from None
+                raise invalid_batch(batch.located(invalid.details), invalid.total) from None
         finally:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
@@ -236,7 +236,9 @@ class Api:
         bad = {error["index"] for error in batch.errors}
         rest = [index for index in range(len(batch.events)) if index not in bad]
         found = self.backend.invalid_events([batch.events[i] for i in rest], received_at)
-        errors = batch.errors + [{**error, "index": rest[error["index"]]} for error in found]
+        errors = batch.errors + batch.located(
+            [{**error, "index": rest[error["index"]]} for error in found]
+        )
         errors.sort(key=lambda error: int(error["index"]))
         return invalid_batch(errors, len(batch.events))
 

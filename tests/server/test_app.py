@@ -132,11 +132,25 @@ async def test_undecodable_items_and_items_the_backend_refuses_are_all_listed(
     assert response.status_code == 400
     answer = response.json()
     assert answer["error"] == "4 of 5 events are invalid; nothing was accepted"
-    assert [(d["index"], d["error"][:14]) for d in answer["details"]] == [
-        (0, "timestamp: can"),
-        (1, "malformed JSON"),
-        (3, "expected a JSO"),
-        (4, "timestamp: can"),
+    assert [(d["index"], d["line"], d["error"][:14]) for d in answer["details"]] == [
+        (0, 1, "timestamp: can"),
+        (1, 2, "malformed JSON"),
+        (3, 4, "expected a JSO"),
+        (4, 5, "timestamp: can"),
+    ]
+    assert served.backend.batches == []
+
+
+async def test_ndjson_events_the_engine_cannot_evaluate_are_named_by_their_line(
+    served: Served,
+) -> None:
+    body = ndjson(EVENT) + b"\n\n" + ndjson({**EVENT, "timestamp": "bad"})
+    response = await served.client.post(
+        "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"index": 1, "line": 4, "error": "timestamp: cannot parse 'bad'"}
     ]
     assert served.backend.batches == []
 
