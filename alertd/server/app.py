@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from alertd import jsonutil, metrics, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
+from alertd.dsl.errors import did_you_mean
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -351,7 +352,12 @@ class _Router:
         raise HttpError(404, "no such endpoint; see GET /openapi.json")
 
 
+ALERT_QUERY_PARAMETERS = ("rule", "priority", "status", "since", "limit", "cursor")
+
+
 def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
+    _refuse_unknown("query parameter", query, ALERT_QUERY_PARAMETERS)
+
     def one(name: str) -> str | None:
         values = query.get(name)
         return values[-1] if values else None
@@ -420,6 +426,21 @@ def _acked_by(body: bytes) -> str:
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
     by: str = data.get("by", "")
     return by
+
+
+def _refuse_unknown(what: str, given: Iterable[str], known: Sequence[str]) -> None:
+    """HttpError 400 naming the first name in `given` that is not `known`: a typo such as
+    `?rulez=` or `{"who": ...}` would otherwise be ignored and answered as if it were absent."""
+    for name in given:
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise HttpError(
+                400,
+                f"unknown {what} {name!r}"
+                + (f" ({hint})" if hint else "")
+                + f"; known: {', '.join(known)}",
+                reason="malformed",
+            )
 
 
 def _bad_query(name: str, expected: str) -> HttpError:

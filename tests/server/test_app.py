@@ -463,6 +463,19 @@ async def test_bad_alert_filters_are_400(served: Served, query: str, message: st
     assert response.json()["error"].startswith(message)
 
 
+async def test_an_unknown_query_parameter_is_400_naming_it_not_ignored(served: Served) -> None:
+    response = await served.client.get("/v1/alerts?rulez=x&limit=5", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "unknown query parameter 'rulez' (did you mean 'rule'?); "
+        "known: rule, priority, status, since, limit, cursor"
+    )
+    far = await served.client.get("/v1/alerts?vehicle=v1", headers=ADMIN)
+    assert far.status_code == 400
+    assert far.json()["error"].startswith("unknown query parameter 'vehicle'; known: rule,")
+    assert served.backend.queries == []
+
+
 async def test_one_alert_with_its_delivery_states(served: Served) -> None:
     response = await served.client.get(f"/v1/alerts/{ALERT['id']}", headers=ADMIN)
     assert response.status_code == 200
