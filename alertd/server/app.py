@@ -424,6 +424,7 @@ def _acked_by(body: bytes) -> str:
         raise HttpError(400, json_problem(exc, body), reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
+    _refuse_unknown("ack field", data, ("by",))
     by: str = data.get("by", "")
     return by
 

@@ -501,6 +501,22 @@ async def test_ack_records_who_handled_it(served: Served) -> None:
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"who": "x"}, "unknown ack field 'who'; known: by"),
+        ({"by": "x", "bu": "y"}, "unknown ack field 'bu' (did you mean 'by'?); known: by"),
+    ],
+)
+async def test_an_unknown_key_in_an_ack_is_400_naming_it(
+    served: Served, body: dict[str, str], message: str
+) -> None:
+    response = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json=body, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["error"] == message
+    assert served.backend.acks == []
+
+
 async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:
     response = await served.client.post(
         f"/v1/alerts/{ALERT['id']}/ack",
