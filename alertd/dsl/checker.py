@@ -467,7 +467,7 @@ class _Checker:
                         group.span,
                         f"unknown recipient group '{group.value}'",
                         did_you_mean(group.value, self.groups)
-                        or "recipient groups are defined under [recipients] in alertd.toml",
+                        or "recipient groups are defined under [recipients] in the config file",
                     )
             targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
         return tuple(targets)
