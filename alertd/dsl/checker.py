@@ -86,6 +86,16 @@ def check(
     return rules, checker.errors
 
 
+@dataclass(frozen=True, slots=True)
+class _Title:
+    """What a reader sees of a rule: its `name`, or its id when it has none."""
+
+    text: str
+    rule_id: str
+    where: SourceLocation
+    named: bool  # the text is a `name`, not the id
+
+
 class _Checker:
     def __init__(
         self,
@@ -137,7 +147,7 @@ class _Checker:
         self._resolve_macros()
         rules: list[CheckedRule] = []
         seen: dict[str, SourceLocation] = {}
-        names: dict[str, tuple[str, SourceLocation]] = {}
+        titles: dict[str, _Title] = {}
         for file in self.files:
             for item in file.items:
                 if not isinstance(item, ast.RuleDef):
@@ -152,33 +162,60 @@ class _Checker:
                     )
                 else:
                     seen[rule_id] = where
-                self._unique_name(item, file, where, names)
+                    self._unique_title(item, file, where, titles)
                 rule = self._rule(item, file, where)
                 if rule is not None:
                     rules.append(rule)
         return rules
 
-    def _unique_name(
+    def _unique_title(
         self,
         rule: ast.RuleDef,
         file: ast.RuleFile,
         where: SourceLocation,
-        names: dict[str, tuple[str, SourceLocation]],
+        titles: dict[str, _Title],
     ) -> None:
-        """Two rules with one `name` would be told apart in no notification, log or listing."""
+        """What a reader sees of a rule (its `name`, else its id) must tell it apart: two rules
+        with one title would look the same in every notification, log line and listing."""
         clause = next((c for c in rule.clauses if isinstance(c, ast.NameClause)), None)
-        if clause is None:
-            return
-        name = clause.text.value
-        if name in names:
-            other, first = names[name]
+        rule_id = rule.id.value
+        if clause is not None and not clause.text.value.strip():
             self.error(
                 file,
                 clause.text.span,
-                f"duplicate rule name '{name}' (first used by rule '{other}' at {first})",
+                "the rule name is empty",
+                f"leave 'name' out and the rule shows its id, '{rule_id}'",
+            )
+            return
+        title = _Title(
+            clause.text.value if clause else rule_id, rule_id, where, named=clause is not None
+        )
+        first = titles.setdefault(title.text.strip(), title)
+        if first is title:
+            return
+        if clause is None:
+            self.error(
+                file,
+                rule.id.span,
+                f"rule '{rule_id}' has no name and shows its id, but rule '{first.rule_id}' at"
+                f" {first.where} is named '{first.text}'",
+                "give one of the two rules a name of its own",
+            )
+        elif first.named:
+            self.error(
+                file,
+                clause.text.span,
+                f"duplicate rule name '{title.text}' (first used by rule '{first.rule_id}' at"
+                f" {first.where})",
             )
         else:
-            names[name] = (rule.id.value, where)
+            self.error(
+                file,
+                clause.text.span,
+                f"duplicate rule name '{title.text}' (rule '{first.rule_id}' at {first.where}"
+                " has no name and shows its id)",
+                "give one of the two rules a name of its own",
+            )
 
     def _collect_definitions(self) -> None:
         defined: dict[str, tuple[str, SourceLocation]] = {}
@@ -430,7 +467,7 @@ class _Checker:
                         group.span,
                         f"unknown recipient group '{group.value}'",
                         did_you_mean(group.value, self.groups)
-                        or "recipient groups are defined under [recipients] in alertd.toml",
+                        or "recipient groups are defined under [recipients] in the config file",
                     )
             targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
         return tuple(targets)

@@ -133,6 +133,7 @@ class Dispatcher:
         self._stopped = asyncio.Event()
         self._watch_idle = False  # wake the scheduler after every send (burst and drain)
         self._draining = False
+        self._drain_deadline = 0.0  # on the monotonic clock; retries due after it are left
         self._stopping = False
         self._running = False
         self._tasks: asyncio.TaskGroup | None = None
@@ -193,11 +194,14 @@ class Dispatcher:
             self._stopped.set()
 
     async def drain(self, grace: float) -> None:
-        """Keep sending what is due for up to `grace` seconds, then stop; `run()` returns.
+        """Keep sending for up to `grace` seconds, then stop; `run()` returns.
 
-        Whatever is not delivered by then (in flight, queued, or waiting to retry) stays pending
-        in the outbox for the next start.
+        What is queued goes out, and so do retries that come due within the grace period (the
+        drain waits for them); it ends early once nothing is left to send before the deadline.
+        Whatever is not delivered by then (in flight, queued, or waiting to retry after the
+        deadline) stays pending in the outbox for the next start.
         """
+        self._drain_deadline = self.clock.monotonic() + grace
         self._draining = True
         self._watch_idle = True
         self._wake.set()
@@ -227,7 +231,10 @@ class Dispatcher:
                 _due, _seq, notification = heapq.heappop(self._retries)
                 self._lane(notification.channel).queue.put_nowait(notification)
             lanes_idle = all(lane.idle for lane in self._lanes.values())
-            if lanes_idle and (self._draining or (burst and not self._retries)):
+            if lanes_idle and (
+                (self._draining and not self._retry_due_before_deadline(now))
+                or (burst and not self._retries)
+            ):
                 self._idle.set()
                 return
             delay = self._retries[0][0] - now if self._retries else None
@@ -235,6 +242,13 @@ class Dispatcher:
                 await self._wake.wait()
             else:
                 await _first(self._wake.wait(), self.clock.sleep(delay))
+
+    def _retry_due_before_deadline(self, now: float) -> bool:
+        """While draining: is the next retry due before the drain's deadline (worth waiting)?"""
+        if not self._retries:
+            return False
+        left = self._drain_deadline - self.clock.monotonic()
+        return self._retries[0][0] - now <= left
 
     def _load_new(self) -> None:
         while True:

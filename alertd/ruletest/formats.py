@@ -1,8 +1,8 @@
 """Decoding JSON and YAML documents with the position of every error.
 
 YAML is read as alertd.yamlutil reads it, so that an event read from YAML is the same as the one
-read from JSON: unquoted times stay strings (`timestamp: 2026-01-01T10:00:00Z`, parsed like any
-other timestamp), and only true/false are booleans.
+read from JSON: a plain scalar is a number, boolean or null only as the same token would be in JSON
+(`+15550100002` and `True` stay strings), and unquoted times stay strings.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from alertd import jsonutil, metrics, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
+from alertd.dsl.errors import did_you_mean
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -224,7 +225,7 @@ class Api:
             try:
                 alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
-                raise invalid_batch(invalid.details, invalid.total) from None
+                raise invalid_batch(batch.located(invalid.details), invalid.total) from None
         finally:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
@@ -236,7 +237,9 @@ class Api:
         bad = {error["index"] for error in batch.errors}
         rest = [index for index in range(len(batch.events)) if index not in bad]
         found = self.backend.invalid_events([batch.events[i] for i in rest], received_at)
-        errors = batch.errors + [{**error, "index": rest[error["index"]]} for error in found]
+        errors = batch.errors + batch.located(
+            [{**error, "index": rest[error["index"]]} for error in found]
+        )
         errors.sort(key=lambda error: int(error["index"]))
         return invalid_batch(errors, len(batch.events))
 
@@ -349,7 +352,12 @@ class _Router:
         raise HttpError(404, "no such endpoint; see GET /openapi.json")
 
 
+ALERT_QUERY_PARAMETERS = ("rule", "priority", "status", "since", "limit", "cursor")
+
+
 def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
+    _refuse_unknown("query parameter", query, ALERT_QUERY_PARAMETERS)
+
     def one(name: str) -> str | None:
         values = query.get(name)
         return values[-1] if values else None
@@ -416,8 +424,24 @@ def _acked_by(body: bytes) -> str:
         raise HttpError(400, json_problem(exc, body), reason="malformed") from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
+    _refuse_unknown("ack field", data, ("by",))
     by: str = data.get("by", "")
     return by
+
+
+def _refuse_unknown(what: str, given: Iterable[str], known: Sequence[str]) -> None:
+    """HttpError 400 naming the first name in `given` that is not `known`: a typo such as
+    `?rulez=` or `{"who": ...}` would otherwise be ignored and answered as if it were absent."""
+    for name in given:
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise HttpError(
+                400,
+                f"unknown {what} {name!r}"
+                + (f" ({hint})" if hint else "")
+                + f"; known: {', '.join(known)}",
+                reason="malformed",
+            )
 
 
 def _bad_query(name: str, expected: str) -> HttpError:

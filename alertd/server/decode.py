@@ -89,10 +89,22 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A decoded body: `events` in order, with `{}` standing in for each bad item; `errors`
-    lists the bad items (`{index, error}`, NDJSON adds `line`) in index order."""
+    lists the bad items (`{index, error}`, NDJSON adds `line`) in index order; `lines` holds
+    each event's 1-based line for NDJSON, None for JSON."""
 
     events: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    lines: list[int] | None = None
+
+    def located(self, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`errors` about these events (`{index, ...}`) with each one's line, for NDJSON, so
+        that every error in an NDJSON answer names its line, whatever found it."""
+        if self.lines is None:
+            return errors
+        lines = self.lines
+        return [
+            {"index": error["index"], "line": lines[error["index"]], **error} for error in errors
+        ]
 
 
 def decode_events(body: bytes, kind: str, limits: Limits) -> Batch:
@@ -101,16 +113,19 @@ def decode_events(body: bytes, kind: str, limits: Limits) -> Batch:
     Raises HttpError 400 when the body as a whole cannot be read, 413 when it holds too many
     events.
     """
+    lines = None
     if kind in NDJSON_TYPES:
-        events, errors = _decode_ndjson(body, limits)
+        events, errors, lines = _decode_ndjson(body, limits)
     else:
         events, errors = _decode_json(body, limits)
+    batch = Batch(events, errors, lines)
     too_big = check_limits(events, body, limits)  # stand-ins are empty: never flagged twice
     if too_big:
         for error in too_big:
             events[error["index"]] = {}
-        errors = sorted(errors + too_big, key=lambda error: int(error["index"]))
-    return Batch(events, errors)
+        errors = sorted(errors + batch.located(too_big), key=lambda error: int(error["index"]))
+        batch = Batch(events, errors, lines)
+    return batch
 
 
 def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
@@ -151,17 +166,19 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
 
 def _decode_ndjson(
     body: bytes, limits: Limits
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
     lines = body.split(b"\n")
     if len(lines) > limits.max_batch_events:
         # Cheap upper bound first; blank lines are rare, so count precisely only when needed.
         _check_batch_length(sum(1 for line in lines if line.strip()), limits)
     events: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
+    numbers: list[int] = []
     loads = jsonutil.loads
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
+        numbers.append(number)
         index = len(events)  # a bad line keeps its place with a stand-in, so indexes stay true
         try:
             item = loads(line)
@@ -175,7 +192,7 @@ def _decode_ndjson(
             events.append({})
             continue
         events.append(item)
-    return events, errors
+    return events, errors, numbers
 
 
 def json_problem(error: jsonutil.JSONDecodeError, data: bytes) -> str:

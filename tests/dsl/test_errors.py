@@ -212,6 +212,38 @@ CASES: list[tuple[str, str, str]] = [
         "      ^^^^^",
     ),
     (
+        "empty rule name",
+        'rule r { when x == 1\n name "" }',
+        "fleet.rules:2:7: error: the rule name is empty\n"
+        ' name "" }\n'
+        "      ^^\n"
+        "hint: leave 'name' out and the rule shows its id, 'r'",
+    ),
+    (
+        "blank rule name",
+        'rule r { when x == 1\n name "   " }',
+        "fleet.rules:2:7: error: the rule name is empty\n"
+        ' name "   " }\n'
+        "      ^^^^^\n"
+        "hint: leave 'name' out and the rule shows its id, 'r'",
+    ),
+    (
+        "rule name equal to an unnamed rule's id",
+        'rule speeding { when speed > 120 }\nrule fast { when speed > 100\n name "speeding" }',
+        "fleet.rules:3:7: error: duplicate rule name 'speeding' (rule 'speeding' at fleet.rules:1:1 has no name and shows its id)\n"
+        ' name "speeding" }\n'
+        "      ^^^^^^^^^^\n"
+        "hint: give one of the two rules a name of its own",
+    ),
+    (
+        "unnamed rule's id equal to an earlier rule name",
+        'rule fast { when speed > 100\n name "speeding" }\nrule speeding { when speed > 120 }',
+        "fleet.rules:3:6: error: rule 'speeding' has no name and shows its id, but rule 'fast' at fleet.rules:1:1 is named 'speeding'\n"
+        "rule speeding { when speed > 120 }\n"
+        "     ^^^^^^^^\n"
+        "hint: give one of the two rules a name of its own",
+    ),
+    (
         "invalid duration",
         "rule r { when a == 1\n suppress 5min by vehicle_id }",
         "fleet.rules:2:11: error: invalid duration '5min': expected a number and a unit (ms, s, m, h, d), such as 90s, 5m, 2h or 1d\n"
@@ -654,3 +686,8 @@ def test_a_rule_python_cannot_compile_is_a_rule_error(monkeypatch: pytest.Monkey
         "^\n"
         "hint: split its condition into simpler rules or macros"
     )
+
+
+def test_a_rule_may_be_named_after_its_own_id() -> None:
+    (rule,) = compile_text('rule speeding { when speed > 120\n name "speeding" }', "fleet.rules")
+    assert rule.name == "speeding"

@@ -277,6 +277,52 @@ async def test_drain_gives_up_after_the_grace_period_and_keeps_the_rest_pending(
     assert [s.state for s in outbox.states(make_alert().id)] == ["pending"]
 
 
+async def _first_attempt_failed(outbox: Outbox, alert_id: str) -> None:
+    """Wait until the dispatcher has recorded a failed first attempt (a retry is scheduled)."""
+    for _ in range(1000):
+        if outbox.states(alert_id)[0].attempts:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the first attempt was never recorded")
+
+
+async def test_drain_waits_for_a_retry_that_comes_due_within_the_grace_period(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    http_server.handler = answers((503, {"Retry-After": "1"}))  # then 200
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await _first_attempt_failed(outbox, alert.id)
+    await dispatcher.drain(grace=10)
+    await running
+    assert len(http_server.requests) == 2
+    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("sent", 2)]
+    assert dispatcher.depth == 0
+
+
+async def test_drain_leaves_a_retry_due_after_the_grace_period_pending(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    http_server.handler = answers((503, {"Retry-After": "30"}))
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await _first_attempt_failed(outbox, alert.id)
+    (waiting,) = outbox.states(alert.id)
+    await asyncio.wait_for(dispatcher.drain(grace=0.5), 10)  # not the 30 s to the retry
+    await running
+    assert len(http_server.requests) == 1
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.attempts) == ("pending", 1)
+    assert state.next_attempt_at == waiting.next_attempt_at  # resumed on the next start
+    assert dispatcher.depth == 1
+
+
 async def test_new_rows_go_out_when_woken(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox
 ) -> None:

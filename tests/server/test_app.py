@@ -132,11 +132,25 @@ async def test_undecodable_items_and_items_the_backend_refuses_are_all_listed(
     assert response.status_code == 400
     answer = response.json()
     assert answer["error"] == "4 of 5 events are invalid; nothing was accepted"
-    assert [(d["index"], d["error"][:14]) for d in answer["details"]] == [
-        (0, "timestamp: can"),
-        (1, "malformed JSON"),
-        (3, "expected a JSO"),
-        (4, "timestamp: can"),
+    assert [(d["index"], d["line"], d["error"][:14]) for d in answer["details"]] == [
+        (0, 1, "timestamp: can"),
+        (1, 2, "malformed JSON"),
+        (3, 4, "expected a JSO"),
+        (4, 5, "timestamp: can"),
+    ]
+    assert served.backend.batches == []
+
+
+async def test_ndjson_events_the_engine_cannot_evaluate_are_named_by_their_line(
+    served: Served,
+) -> None:
+    body = ndjson(EVENT) + b"\n\n" + ndjson({**EVENT, "timestamp": "bad"})
+    response = await served.client.post(
+        "/v1/events", content=body, headers={**INGEST, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"index": 1, "line": 4, "error": "timestamp: cannot parse 'bad'"}
     ]
     assert served.backend.batches == []
 
@@ -449,6 +463,19 @@ async def test_bad_alert_filters_are_400(served: Served, query: str, message: st
     assert response.json()["error"].startswith(message)
 
 
+async def test_an_unknown_query_parameter_is_400_naming_it_not_ignored(served: Served) -> None:
+    response = await served.client.get("/v1/alerts?rulez=x&limit=5", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "unknown query parameter 'rulez' (did you mean 'rule'?); "
+        "known: rule, priority, status, since, limit, cursor"
+    )
+    far = await served.client.get("/v1/alerts?vehicle=v1", headers=ADMIN)
+    assert far.status_code == 400
+    assert far.json()["error"].startswith("unknown query parameter 'vehicle'; known: rule,")
+    assert served.backend.queries == []
+
+
 async def test_one_alert_with_its_delivery_states(served: Served) -> None:
     response = await served.client.get(f"/v1/alerts/{ALERT['id']}", headers=ADMIN)
     assert response.status_code == 200
@@ -472,6 +499,22 @@ async def test_ack_records_who_handled_it(served: Served) -> None:
     assert bad.status_code == 400
     missing = await served.client.post("/v1/alerts/nope/ack", headers=ADMIN)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"who": "x"}, "unknown ack field 'who'; known: by"),
+        ({"by": "x", "bu": "y"}, "unknown ack field 'bu' (did you mean 'by'?); known: by"),
+    ],
+)
+async def test_an_unknown_key_in_an_ack_is_400_naming_it(
+    served: Served, body: dict[str, str], message: str
+) -> None:
+    response = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json=body, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["error"] == message
+    assert served.backend.acks == []
 
 
 async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:

@@ -87,6 +87,23 @@ def test_every_bad_item_is_listed_in_order_with_a_stand_in_in_its_place() -> Non
     ]
 
 
+def test_every_ndjson_error_names_its_line_even_one_found_by_the_limits() -> None:
+    body = b'\n{"a": [[["deep"]]]}\n\n{oops\n{"b": "long string"}\n'
+    decoded = decode_events(
+        body, "application/x-ndjson", Limits(max_json_depth=2, max_string_length=5)
+    )
+    assert [(e["index"], e["line"]) for e in decoded.errors] == [(0, 2), (1, 4), (2, 5)]
+    assert decoded.lines == [2, 4, 5]
+
+
+def test_json_errors_have_no_line() -> None:
+    decoded = decode_events(
+        b'[{"a": [[["deep"]]]}, 7]', "application/json", Limits(max_json_depth=2)
+    )
+    assert [sorted(e) for e in decoded.errors] == [["error", "index"], ["error", "index"]]
+    assert decoded.located([{"index": 0, "error": "x"}]) == [{"index": 0, "error": "x"}]
+
+
 @pytest.mark.parametrize("cut", [1, 4, 8, 20])
 def test_a_gzip_body_cut_short_is_refused_even_if_only_its_trailer_is_missing(cut: int) -> None:
     whole = gzip.compress(b'{"type": "breakdown", "vehicle_id": "v-7"}')
