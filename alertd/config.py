@@ -4,7 +4,8 @@
 unset (or empty) VAR is an error naming it and the key, because a secret that silently expands to
 nothing switches a check off (`${VAR:-default}` says what to use instead; `${VAR:-}` allows
 empty). Unknown keys are errors, because a misspelt key silently ignored is a setting that
-silently does nothing. Relative paths are resolved against the config file's folder.
+silently does nothing. Relative paths are resolved against the config file's folder, the
+channel keys that hold one (`CHANNEL_PATH_KEYS`) included.
 
 Channel tables (`[channels.*]`) are kept as plain mappings for the channel modules, but their
 shape is checked here, for every command and in a dry run too: every key must be one its kind
@@ -216,6 +217,12 @@ CHANNEL_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
 """The keys each channel kind takes besides `kind` and `CHANNEL_DISPATCH_KEYS`, each with a
 check of its value that returns what is wrong with it (None when nothing is)."""
 
+CHANNEL_PATH_KEYS: dict[str, tuple[str, ...]] = {
+    "email": ("ca_file",),
+    "push": ("service_account_file",),
+}
+"""Channel keys holding a file path: a relative one is resolved against the config's folder."""
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -301,6 +308,9 @@ def settings_from_dict(
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
         _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
+        for key in CHANNEL_PATH_KEYS.get(kind, ()):
+            if table.get(key):  # "" (an unset `${VAR:-}`) stays empty: the channel reports it
+                table[key] = str(_resolve(table[key], base))
         # Stored as read from [dispatch] ("5s" -> 5.0), for the channel modules.
         table.update(_dispatch_overrides(table, f"{source}: [channels.{name}]"))
     _check_dispatch(vars(sections["dispatch"]), f"{source}: [dispatch]")

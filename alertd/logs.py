@@ -20,6 +20,7 @@ lose the last lines before a kill -9, an OOM kill or a hung event loop, the line
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -33,6 +34,16 @@ from alertd.redact import REDACTED, redact_urls
 
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
+CREDENTIAL_HEADER = re.compile(
+    r"auth|token|key|secret|signature|passw|cookie|credential|session", re.IGNORECASE
+)
+"""A header name that says its value is a credential (Authorization, Proxy-Authorization,
+X-Api-Key, Cookie, ...)."""
+
+LIBRARY_LOGGERS = (
+    "aiohttp", "aiosmtplib", "httpcore", "httpx", "slack_sdk", "twilio", "uvicorn", "watchfiles",
+)  # fmt: skip
+"""Third-party loggers kept at WARNING unless `[log] level = "debug"`."""
 
 # The attributes every LogRecord has, in the order it sets them; `extra=` fields come after them.
 _RECORD_ATTRIBUTES = list(logging.makeLogRecord({}).__dict__)
@@ -133,9 +144,11 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
-    # Libraries that log every request at INFO would drown alertd's own lines.
-    for noisy in ("uvicorn.error", "watchfiles"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Libraries that log every request at INFO would drown alertd's own lines (Twilio's client
+    # logs ~11 per SMS, headers included); at debug level they are shown, to debug a provider.
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def _skip_unused_record_fields() -> None:
@@ -177,9 +190,21 @@ def _secret_values(table: Any) -> Iterable[str]:
             yield from _url_queries(value if isinstance(value, list) else [value])
         elif isinstance(value, dict):  # e.g. webhook headers = {Authorization = "..."}
             if lowered == "headers":
-                yield from (v for v in value.values() if isinstance(v, str))
+                yield from _credential_headers(value)
             else:
                 yield from _secret_values(value)
+
+
+def _credential_headers(headers: dict[str, Any]) -> Iterable[str]:
+    """The values of the headers that hold credentials (`Authorization`, `X-Api-Key`, ...),
+    and the credential alone after a scheme (`Bearer abc` also hides `abc`). Other headers
+    (`X-Team = "fleet"`) stay visible: hiding them would hide that word in every line."""
+    for name, value in headers.items():
+        if isinstance(value, str) and CREDENTIAL_HEADER.search(name):
+            yield value
+            scheme, _, credential = value.strip().partition(" ")
+            if scheme and credential:
+                yield credential.strip()
 
 
 def _url_queries(values: list[Any]) -> Iterable[str]:

@@ -78,6 +78,7 @@ def live_config_without_credentials(tmp_path: Path) -> Path:
         f'[rules]\npaths = ["rules"]\ntemplates = "{REPO / "templates"}"\n'
         '[dispatch]\ndry_run = false\n[state]\npath = "var/alertd.db"\n'
         '[channels.sms]\naccount_sid = "${TWILIO_ACCOUNT_SID:-}"\nfrom = "+15550100000"\n'
+        'to = "+15550100002"\n'
         '[channels.slack]\ntoken = "${SLACK_BOT_TOKEN:-}"\nchannel = "#x"\n'
         '[channels.webhook]\nurl = "http://127.0.0.1:9/x"\n'
     )
@@ -90,8 +91,8 @@ def test_check_reports_every_channel_that_cannot_send_when_dry_run_is_off(
     config = live_config_without_credentials(tmp_path)
     assert main(["check", "-c", str(config)]) == 2
     assert capsys.readouterr().err == (
-        f"alertd check: error: {config}: [channels.sms] account_sid: is required "
-        "(is its environment variable set?)\n"
+        f"alertd check: error: {config}: [channels.sms] account_sid, auth_token: are required "
+        "(are their environment variables set?)\n"
         f"alertd check: error: {config}: [channels.slack] token: is required "
         "(is its environment variable set?)\n"
     )
@@ -103,8 +104,33 @@ def test_run_refuses_what_check_reports_when_dry_run_is_off(
     config = live_config_without_credentials(tmp_path)
     assert main(["run", "-c", str(config)]) == 2
     err = capsys.readouterr().err
-    assert "[channels.sms] account_sid: is required" in err
+    assert "[channels.sms] account_sid, auth_token: are required" in err
     assert "[channels.slack] token: is required" in err
+    assert not (tmp_path / "var" / "dev-token").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_sending_for_real_every_channel_table_needs_someone_to_send_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # Each of its notifications would fail ("has no topic"): check and run refuse it alike.
+    config = live_config_without_credentials(tmp_path)
+    config.write_text(
+        config.read_text()
+        .replace('to = "+15550100002"\n', "")
+        .replace('channel = "#x"\n', "")
+        .replace('url = "http://127.0.0.1:9/x"\n', "")
+        + '[channels.push]\nprovider = "ntfy"\n'
+        + '[channels.email]\nhost = "localhost"\nfrom = "a@example.com"\n'
+    )
+    assert main([command, "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    for table, key in [("sms", "to"), ("slack", "channel"), ("webhook", "url"), ("push", "topic"),
+                       ("email", "to")]:  # fmt: skip
+        assert (
+            f"[channels.{table}] {key}: is required once dry_run = false: a rule that notifies "
+            f"{table} without naming a recipient group sends there"
+        ) in err
     assert not (tmp_path / "var" / "dev-token").exists()
 
 

@@ -69,6 +69,40 @@ def test_relative_paths_resolve_against_the_config_folder() -> None:
     assert settings.state.path == Path("/etc/alertd/db")
 
 
+def test_channel_key_files_resolve_against_the_config_folder_too() -> None:
+    settings = load(
+        {
+            "channels": {
+                "email": {"host": "h", "from": "a@b.c", "ca_file": "certs/ca.pem"},
+                "push": {"provider": "fcm", "service_account_file": "fcm.json"},
+                "fcm2": {"kind": "push", "service_account_file": "/abs/sa.json"},
+                "fcm3": {"kind": "push", "service_account_file": "${FCM_FILE:-}"},
+            }
+        }
+    )
+    assert settings.channels["email"]["ca_file"] == "/etc/alertd/certs/ca.pem"
+    assert settings.channels["push"]["service_account_file"] == "/etc/alertd/fcm.json"
+    assert settings.channels["fcm2"]["service_account_file"] == "/abs/sa.json"
+    assert settings.channels["fcm3"]["service_account_file"] == ""  # unset: still reported
+
+
+def test_a_relative_service_account_file_is_read_from_the_config_folder_wherever_run_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "fcm.json").write_text("not json")
+    (folder / "alertd.toml").write_text(
+        '[dispatch]\ndry_run = false\n[channels.push]\nprovider = "fcm"\n'
+        'service_account_file = "fcm.json"\nto = "device"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # not the config's folder: fcm.json is not here
+    settings = load_settings(folder / "alertd.toml", environ={})
+    assert sending_problems(settings) == [
+        "[channels.push] service_account_file: is not valid JSON"  # found and read
+    ]
+
+
 def test_default_paths_are_the_config_folders_too() -> None:
     """`alertd run -c /etc/alertd/alertd.toml` started from anywhere finds its rules there and
     keeps its state there, not in whatever folder it was started from."""
@@ -202,10 +236,19 @@ def test_sending_for_real_needs_every_channel_table_of_the_shipped_file_configur
     raw = tomllib.loads((ROOT / "alertd.toml").read_text())
     raw["dispatch"]["dry_run"] = False
     live = settings_from_dict(raw, ROOT / "alertd.toml", {})
+    push_topic = (
+        "[channels.push] topic: is required once dry_run = false: a rule that notifies push "
+        "without naming a recipient group sends there"
+    )
     assert sending_problems(live) == [
-        "[channels.sms] account_sid: is required (is its environment variable set?)",
+        "[channels.sms] account_sid, auth_token: are required "
+        "(are their environment variables set?)",
         "[channels.slack] token: is required (is its environment variable set?)",
+        push_topic,
     ]
     environ = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "SLACK_BOT_TOKEN": "x"}
+    assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == [push_topic]
+    raw["channels"]["push"]["topic"] = "${NTFY_TOPIC}"
+    environ["NTFY_TOPIC"] = "fleet-3f9c2e"
     assert sending_problems(settings_from_dict(raw, ROOT / "alertd.toml", environ)) == []
     assert sending_problems(load_settings(ROOT / "alertd.toml", environ={})) == []  # dry run

@@ -177,6 +177,71 @@ def test_secrets_of_a_config_cover_tokens_and_channel_credentials() -> None:
             "xoxb-1234",
             "wh-1234",
             "Bearer hd-1234",
+            "hd-1234",
             "k=q-1234&v=2",  # a URL's query, whatever its parameters are called
         ]
     )
+
+
+def test_only_webhook_headers_that_hold_credentials_are_secrets() -> None:
+    headers = {
+        "X-Team": "fleet",
+        "Accept-Language": "en-GB",
+        "Authorization": "Basic dXNlcjpwdw==",
+        "proxy-authorization": "Bearer px-1234",
+        "X-Api-Key": "ak-1234",
+        "X-Auth-Token": "at-1234",
+        "X-Hub-Signature": "sg-1234",
+        "Cookie": "sid=ck-1234",
+        "X-Client-Secret": "cs-1234",
+        "X-Password": "pw-1234",
+    }
+    raw = {"channels": {"webhook": {"url": "http://h/hook", "headers": headers}}}
+    secrets = logs.secrets_of(settings_from_dict(raw, Path("alertd.toml"), {}))
+    assert sorted(secrets) == sorted(
+        [
+            *(
+                value
+                for name, value in headers.items()
+                if name not in ("X-Team", "Accept-Language")
+            ),
+            "dXNlcjpwdw==",
+            "px-1234",
+        ]
+    )
+
+
+def test_an_ordinary_header_value_stays_visible_in_log_lines(restore_logging: None) -> None:
+    raw = {"channels": {"webhook": {"url": "http://h/", "headers": {"X-Team": "fleet"}}}}
+    out = io.StringIO()
+    logs.configure(LogSettings(), logs.secrets_of(settings_from_dict(raw, Path("a.toml"), {})), out)
+    logging.getLogger("alertd").info("alert fired", extra={"key": "fleet-7"})
+    assert orjson.loads(out.getvalue())["key"] == "fleet-7"
+
+
+LIBRARY_LOGGERS = [
+    "twilio.http_client",
+    "twilio.async_http_client",
+    "slack_sdk.web.async_base_client",
+    "aiosmtplib",
+    "aiohttp.client",
+    "httpx",
+    "uvicorn.error",
+]
+
+
+@pytest.mark.parametrize("name", LIBRARY_LOGGERS)
+def test_libraries_log_only_warnings_unless_the_level_is_debug(
+    restore_logging: None, name: str
+) -> None:
+    out = io.StringIO()
+    logs.configure(LogSettings(level="info"), stream=out)
+    library = logging.getLogger(name)
+    library.info("-- BEGIN Twilio API Request --")
+    library.warning("retrying")
+    assert [orjson.loads(line)["msg"] for line in out.getvalue().splitlines()] == ["retrying"]
+
+    out = io.StringIO()
+    logs.configure(LogSettings(level="debug"), stream=out)
+    library.debug("request headers")
+    assert orjson.loads(out.getvalue())["msg"] == "request headers"

@@ -4,10 +4,15 @@
 with `[dispatch] dry_run = true` every name gets the console channel instead. alertd.config has
 already checked every table's keys and their types (for every command, dry run or not); building
 a channel adds what only matters for really sending: credentials that are required, a service
-account that can sign, a sender address.
+account that can sign, a sender address. `build_channels` (what `alertd run` starts with) and
+`sending_problems` (what `alertd check` reports: the same list) also want every table to have
+a default recipient, because a rule that names no recipient group sends there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import Settings
@@ -19,6 +24,7 @@ from alertd.notify.channels.slack import SlackChannel
 from alertd.notify.channels.sms import SmsChannel
 from alertd.notify.channels.webhook import WebhookChannel
 from alertd.notify.errors import ChannelConfigError
+from alertd.notify.plan import RECIPIENT_KEYS, default_recipients
 
 __all__ = ["Channel", "ChannelConfigError", "build_channel", "build_channels", "sending_problems"]
 
@@ -31,6 +37,9 @@ def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
         raise ChannelConfigError(f"[channels.{name}] is not configured")
     kind = settings.channel_kind(name)
     table = settings.channels[name]
+    missing = _missing_keys(name, kind, table)
+    if missing:
+        raise ChannelConfigError(missing)
     if kind == "email":
         return EmailChannel(name, table, settings.dispatch, clock)
     if kind == "push":
@@ -48,8 +57,8 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
     """Every configured channel, so that a bad table stops the daemon at start, not later.
 
     Every `[channels.*]` table must be able to send, whether a rule uses it or not (as
-    Alertmanager checks every receiver): configure a table or delete it. Raises
-    ChannelConfigError naming every table that cannot, "; "-separated.
+    Alertmanager checks every receiver), and to someone: configure a table or delete it.
+    Raises ChannelConfigError naming every table that cannot, "; "-separated.
     """
     channels, problems = _build_all(settings, clock)
     if problems:
@@ -71,4 +80,51 @@ def _build_all(settings: Settings, clock: Clock) -> tuple[dict[str, Channel], li
             channels[name] = build_channel(name, settings, clock)
         except ChannelConfigError as exc:
             problems.append(str(exc))
+        if not settings.dispatch.dry_run:
+            problems += _no_default_recipient(name, settings)
     return channels, problems
+
+
+REQUIRED_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "email": (("host",), ("from",)),
+    "sms": (("account_sid",), ("auth_token",), ("from", "messaging_service_sid")),
+    "slack": (("token",),),
+    "push": (),  # FCM's service account is checked by alertd.notify.channels.push
+    "webhook": (),
+}
+"""What each kind cannot send without, checked all at once so that one run of `alertd check`
+names every missing key. A tuple of several keys is satisfied by any one of them."""
+
+
+def _missing_keys(name: str, kind: str, table: Mapping[str, Any]) -> str:
+    """ "[channels.NAME] KEY, KEY: are required ..." for the required keys that are missing or
+    empty (an unset `${VAR:-}` is empty); "" when none is."""
+    missing = [
+        keys[0] if len(keys) == 1 else f"{keys[0]} (or {' or '.join(keys[1:])})"
+        for keys in REQUIRED_KEYS[kind]
+        if not any(table.get(key) for key in keys)
+    ]
+    if not missing:
+        return ""
+    if len(missing) == 1:
+        return f"[channels.{name}] {missing[0]}: is required (is its environment variable set?)"
+    return (
+        f"[channels.{name}] {', '.join(missing)}: are required "
+        "(are their environment variables set?)"
+    )
+
+
+def _no_default_recipient(name: str, settings: Settings) -> list[str]:
+    """Sending for real, a table needs a default recipient: a rule that notifies NAME without
+    naming a recipient group sends there, and every one of its notifications would fail."""
+    kind = settings.channel_kind(name)
+    table = settings.channels[name]
+    if default_recipients(kind, table, "medium"):
+        return []
+    key = RECIPIENT_KEYS[kind][0]
+    if kind == "push" and table.get("provider", "ntfy") == "ntfy":
+        key = "topic"
+    return [
+        f"[channels.{name}] {key}: is required once dry_run = false: a rule that notifies "
+        f"{name} without naming a recipient group sends there"
+    ]
