@@ -57,7 +57,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     live = replace(settings, dispatch=replace(settings.dispatch, dry_run=False))
     try:
         return asyncio.run(_send(live, name, args.to))
-    except (ChannelConfigError, TemplateError) as exc:
+    except ChannelConfigError as exc:
+        print(f"alertd send-test: error: {settings.source}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TemplateError as exc:
         print(f"alertd send-test: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -70,7 +70,7 @@ async def test_config_errors_exit_2_naming_the_key(
     code, out, err = await send_test(capsys, "slack", "-c", cfg)
     assert (code, out) == (2, "")
     assert err == (
-        "alertd send-test: error: [channels.slack] token: is required "
+        f"alertd send-test: error: {tmp_path}/alertd.toml: [channels.slack] token: is required "
         "(is its environment variable set?)\n"
     )
     code, _out, err = await send_test(capsys, "slak", "-c", cfg)
