@@ -57,6 +57,36 @@ def test_an_unset_variable_in_a_channel_table_names_the_channel() -> None:
         load({"channels": {"sms": {"auth_token": "${X}"}}})
 
 
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("${TWILIO_TOKEN-}", "'${TWILIO_TOKEN-}' (did you mean '${TWILIO_TOKEN:-}'?)"),
+        ("${X-def}", "'${X-def}' (did you mean '${X:-def}'?)"),
+        ("${X:?msg}", "'${X:?msg}'"),
+        ("${X:=y}", "'${X:=y}'"),
+        ("${X:-y", "'${X:-y' (no closing })"),
+        ("pre ${X:-${Y:-x}} post", "'${X:-${Y:-x}}'"),
+        ("${}", "'${}'"),
+        ("${1X}", "'${1X}'"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_placeholder_is_an_error_not_literal_text(written: str, shown: str) -> None:
+    # Kept as written, "${ALERTD_WEBHOOK_SECRET-}" would sign with a publicly known string.
+    with pytest.raises(ConfigError) as info:
+        load({"channels": {"webhook": {"url": "http://x", "secret": written}}})
+    assert str(info.value).startswith(
+        f"/etc/alertd/alertd.toml: [channels.webhook] secret: bad placeholder {shown}: "
+        "alertd reads ${NAME} and ${NAME:-default}"
+    )
+
+
+def test_a_dollar_without_a_brace_is_literal_and_double_dollar_brace_escapes() -> None:
+    settings = load(
+        {"server": {"ingest_tokens": ["pa$word", "$TOKEN", "$${NOT_A_VAR}", "${A:-x$y{z}"]}}
+    )
+    assert settings.server.ingest_tokens == ("pa$word", "$TOKEN", "${NOT_A_VAR}", "x$y{z")
+
+
 def test_durations_accept_seconds_and_strings() -> None:
     settings = load({"dispatch": {"max_age": "2h", "backoff_initial": 0.5}})
     assert settings.dispatch.max_age == 7200.0
