@@ -348,6 +348,7 @@ def settings_from_dict(
     server: ServerSettings = sections["server"]
     sections["server"] = _drop_empty_tokens(server)
     _check_listen(sections["server"], source)
+    sections["log"] = _checked_log(sections["log"], source)
     return Settings(source=source, recipients=recipients, channels=channels, **sections)
 
 
@@ -367,6 +368,22 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "text")
+
+
+def _checked_log(log: LogSettings, source: Path) -> LogSettings:
+    """`[log]` level and format, lowercased: checked here so that `run` cannot fail on them."""
+    for key, choices in (("level", LOG_LEVELS), ("format", LOG_FORMATS)):
+        value = getattr(log, key)
+        if value.lower() not in choices:
+            raise ConfigError(
+                f"{source}: [log] {key}: expected one of {', '.join(choices)}, got {value!r}"
+                f"{_did_you_mean(value.lower(), choices)}"
+            )
+    return replace(log, level=log.level.lower(), format=log.format.lower())
 
 
 def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:

@@ -165,6 +165,30 @@ def test_invalid_settings_name_the_file_and_key(raw: dict, message: str) -> None
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        ({"level": "verbose"}, "[log] level: expected one of debug, info, warning, error, "
+         "critical, got 'verbose'"),
+        ({"level": "warn"}, "[log] level: expected one of debug, info, warning, error, critical, "
+         "got 'warn' (did you mean 'warning'?)"),
+        ({"format": "yaml"}, "[log] format: expected one of json, text, got 'yaml'"),
+        ({"format": "txt"}, "[log] format: expected one of json, text, got 'txt' (did you mean "
+         "'text'?)"),
+    ],
+)  # fmt: skip
+def test_log_level_and_format_are_checked_at_load(log: dict, message: str) -> None:
+    # Unchecked, `run` crashed on the level and quietly wrote text for any unknown format.
+    with pytest.raises(ConfigError) as info:
+        load({"log": log})
+    assert str(info.value) == f"/etc/alertd/alertd.toml: {message}"
+
+
+def test_log_level_and_format_are_read_in_any_case() -> None:
+    settings = load({"log": {"level": "DEBUG", "format": "Text"}})
+    assert (settings.log.level, settings.log.format) == ("debug", "text")
+
+
 def test_extra_named_channels_are_known_by_kind() -> None:
     settings = load({"channels": {"ops_hook": {"kind": "webhook", "url": "http://x"}}})
     assert "ops_hook" in settings.channel_names()
