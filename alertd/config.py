@@ -339,6 +339,11 @@ def settings_from_dict(
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
         _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
+        if kind == "email" and table.get("tls") and table.get("starttls"):
+            raise ConfigError(
+                f"{source}: [channels.{name}] tls: choose one of tls (implicit TLS, usually "
+                "port 465) and starttls"
+            )
         for key in CHANNEL_PATH_KEYS.get(kind, ()):
             if table.get(key):  # "" (an unset `${VAR:-}`) stays empty: the channel reports it
                 table[key] = str(_resolve(table[key], base))

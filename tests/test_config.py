@@ -189,6 +189,20 @@ def test_log_level_and_format_are_read_in_any_case() -> None:
     assert (settings.log.level, settings.log.format) == ("debug", "text")
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_email_tls_with_starttls_is_an_error_at_load_even_in_a_dry_run(dry_run: bool) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(
+            {
+                "dispatch": {"dry_run": dry_run},
+                "channels": {"mail": {"kind": "email", "tls": True, "starttls": True}},
+            }
+        )
+    assert str(info.value).startswith(
+        "/etc/alertd/alertd.toml: [channels.mail] tls: choose one of tls (implicit TLS"
+    )
+
+
 def test_extra_named_channels_are_known_by_kind() -> None:
     settings = load({"channels": {"ops_hook": {"kind": "webhook", "url": "http://x"}}})
     assert "ops_hook" in settings.channel_names()

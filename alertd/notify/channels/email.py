@@ -42,8 +42,6 @@ class EmailChannel:
         self.host = config.string("host")
         self.tls = config.boolean("tls", False)
         self.starttls = config.boolean("starttls", False)
-        if self.tls and self.starttls:
-            raise config.error("tls", "choose one of tls (implicit TLS) and starttls")
         self.port = config.integer("port", 465 if self.tls else 587 if self.starttls else 25)
         self.sender = config.string("from")
         if "@" not in self.sender:
