@@ -284,7 +284,7 @@ class Daemon:
         pending_before = self._core.outbox_depth()
         if not delivering.done():
             log.info("draining notifications", extra={"grace_seconds": grace})
-            await self._core.drain(grace)
+            await self._drain(grace)
         with contextlib.suppress(asyncio.CancelledError, Exception):  # logged above if it failed
             await delivering
         left = self._core.outbox_depth()
@@ -293,6 +293,21 @@ class Daemon:
             extra={"delivered_while_draining": max(0, pending_before - left), "pending": left},
         )
         self._remove_signals()
+
+    async def _drain(self, grace: float) -> None:
+        """The dispatcher's drain, cut short by a second stop request: then it stops at once
+        (a drain of 0 s) and what it was waiting to send stays pending."""
+        draining = asyncio.ensure_future(self._core.drain(grace))
+        forced = asyncio.ensure_future(self._forced.wait())
+        await asyncio.wait([draining, forced], return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if draining.done():
+            draining.result()
+            return
+        draining.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await draining
+        await self._core.drain(0.0)
 
     async def _shutdown_delay(self) -> None:
         """Keep serving, /readyz answering 503, so load balancers stop sending before intake

@@ -163,6 +163,23 @@ async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
         assert "drain 0" in run.core.steps
 
 
+async def test_a_second_stop_request_during_the_drain_ends_it_at_once(tmp_path: Path) -> None:
+    class SlowDrain(FakeCore):
+        async def drain(self, grace: float) -> None:
+            self.steps.append(f"drain {grace:g}")
+            if grace:
+                await asyncio.Event().wait()  # a retry due within the grace period, say
+            self.delivering.set()
+
+    async with running(settings_for(tmp_path, shutdown_grace=600), SlowDrain()) as run:
+        run.daemon.request_stop()
+        while "drain 600" not in run.core.steps:
+            await asyncio.sleep(0.01)
+        run.daemon.request_stop()
+        assert await asyncio.wait_for(run.task, 10) == 0
+        assert run.core.steps == ["deliver", "drain 600", "drain 0", "close"]
+
+
 async def test_intake_sheds_load_once_the_outbox_backlog_reaches_its_bound(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, max_outbox_backlog=100)) as run:
         run.core.depth = 100

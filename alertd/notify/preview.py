@@ -103,7 +103,7 @@ def check_templates(settings: Settings, rules: Iterable[Rule]) -> list[TemplateP
         (alert, [kind for kind in kinds if not _uses(renderer, alert, kind, broken)])
         for alert, kinds in alerts
     ]
-    for problem in renderer.check(renderable):
+    for problem in renderer.unknown_names() + renderer.check(renderable):
         if problem not in problems:
             problems.append(problem)
     return problems

@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
+import jinja2.meta
+from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -204,6 +207,23 @@ def map_link(location: Any = None, longitude: Any = None) -> str:
         f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}"
         f"#map=15/{latitude:.5f}/{longitude:.5f}"
     )
+
+
+CONTEXT_NAMES = frozenset(
+    {
+        "alert",
+        "rule",
+        "event",
+        "count_events",
+        "suppressed_count",
+        "priority",
+        "fired_at",
+        "dashboard_url",
+        "alert_url",
+        "channel",
+    }
+)
+"""The names `Renderer.context` gives a template (a test keeps the two equal)."""
 
 
 class Renderer:
@@ -468,6 +488,25 @@ class Renderer:
             body = _json_object(raw["body.json"], files.get("body.json", "webhook/body.json"))
             return {"body": _json(body)}
         raise TemplateError.at(kind, 0, f"unknown channel kind {kind!r}")
+
+    def unknown_names(self) -> list[TemplateProblem]:
+        """Names a template reads that nothing defines (`{{ evnt.vehicle_id }}`): at run time
+        they render as nothing, so `alertd check` reports them. A missing event field is not
+        one of these; `event.anything` is always allowed."""
+        problems: list[TemplateProblem] = []
+        for name, template in self._templates.items():
+            env = template.environment
+            assert env.loader is not None  # templates in _templates come from the folder
+            source = env.loader.get_source(env, name)[0]
+            tree = env.parse(source)
+            known = CONTEXT_NAMES | env.globals.keys()
+            for unknown in sorted(jinja2.meta.find_undeclared_variables(tree) - known):
+                line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == unknown), 1)
+                close = get_close_matches(unknown, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                message = f"unknown name {unknown!r}{hint}: it would render as nothing"
+                problems.append(TemplateProblem(str(template.filename), line, message))
+        return problems
 
     def check(self, alerts: Iterable[tuple[Alert, Iterable[str]]]) -> list[TemplateProblem]:
         """Render each alert for each of its channel kinds strictly; every problem found."""

@@ -323,6 +323,27 @@ async def test_drain_leaves_a_retry_due_after_the_grace_period_pending(
     assert dispatcher.depth == 1
 
 
+async def test_a_drain_cut_short_by_a_drain_of_0_leaves_the_waiting_retry_pending(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    """What the daemon does on a second stop signal: cancel the long drain, drain for 0 s."""
+    http_server.handler = answers((503, {"Retry-After": "8"}))
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await _first_attempt_failed(outbox, alert.id)
+    long_drain = asyncio.create_task(dispatcher.drain(grace=60))
+    await asyncio.sleep(0.1)  # it is waiting for the retry, due in 8 s
+    long_drain.cancel()
+    await asyncio.wait_for(dispatcher.drain(grace=0), 5)
+    await asyncio.wait_for(running, 5)
+    assert len(http_server.requests) == 1
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.attempts) == ("pending", 1)
+
+
 async def test_new_rows_go_out_when_woken(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox
 ) -> None:

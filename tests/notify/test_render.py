@@ -9,7 +9,7 @@ import pytest
 
 from alertd.config import NotifySettings
 from alertd.notify.errors import TemplateError
-from alertd.notify.render import PARTS, Renderer, cap_sms, map_link
+from alertd.notify.render import CONTEXT_NAMES, PARTS, Renderer, cap_sms, map_link
 from tests.notify.conftest import TEMPLATES, make_alert
 
 NOTIFY = NotifySettings(timezone="Europe/Berlin", dashboard_url="https://fleet.example.com/a/")
@@ -254,3 +254,25 @@ def test_helpers_format_time_in_the_configured_zone_and_link_maps(tmp_path: Path
 def test_an_unknown_time_zone_is_a_clear_error() -> None:
     with pytest.raises(TemplateError, match="unknown time zone 'Mars/Olympus'"):
         Renderer.load(TEMPLATES, NotifySettings(timezone="Mars/Olympus"))
+
+
+def test_the_context_names_a_template_may_use_are_the_context(renderer: Renderer) -> None:
+    assert set(renderer.context(make_alert(), "email")) == CONTEXT_NAMES
+
+
+def test_a_misspelt_name_in_a_template_is_reported_with_its_line(tmp_path: Path) -> None:
+    renderer = Renderer.load(
+        write(
+            tmp_path / "t",
+            {
+                "sms/text.txt": "{{ alert.id }}\n{{ evnt.vehicle_id }}",
+                "push/title.txt": "{% set n = 2 %}{% for e in count_events %}{{ e.x }}{% endfor %}"
+                "{{ n }} {{ event.no_such_field }} {{ localtime(alert.fired_at) }}",
+            },
+        ),
+        NOTIFY,
+    )
+    assert [str(p) for p in renderer.unknown_names()] == [
+        f"{tmp_path}/t/sms/text.txt:2: error: unknown name 'evnt' (did you mean 'event'?): "
+        "it would render as nothing"
+    ]
