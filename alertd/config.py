@@ -3,7 +3,8 @@
 `${VAR}` inside any string is read from the environment, so secrets stay out of the file; an
 unset (or empty) VAR is an error naming it and the key, because a secret that silently expands to
 nothing switches a check off (`${VAR:-default}` says what to use instead; `${VAR:-}` allows
-empty). Unknown keys are errors, because a misspelt key silently ignored is a setting that
+empty); any other `${` is an error too, never literal text (`$${` is a literal `${`). Unknown
+keys are errors, because a misspelt key silently ignored is a setting that
 silently does nothing. Relative paths are resolved against the config file's folder, the
 channel keys that hold one (`CHANNEL_PATH_KEYS`) included.
 
@@ -223,18 +224,30 @@ CHANNEL_PATH_KEYS: dict[str, tuple[str, ...]] = {
 }
 """Channel keys holding a file path: a relative one is resolved against the config's folder."""
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_REF = re.compile(
+    r"\$\$\{"  # `$${`: a literal `${`
+    r"|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^$}]|\$(?!\{))*))?\}"  # ${NAME}, ${NAME:-default}
+    r"|\$\{"  # any other `${`: a placeholder alertd does not read
+)
+_SHELL_DEFAULT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)-((?:[^$}]|\$(?!\{))*)\}")
 
 
 def expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...] = ()) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value.
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a TOML value; `$${` is a literal
+    `${` (a lone `$` is just a `$`).
 
-    `where` is the value's place in the file (section and keys), for the error an unset VAR
-    without a default raises (ConfigError, without the file's name).
+    Any other `${` (`${VAR-x}`, `${VAR:?msg}`, an unclosed or nested one) is an error rather
+    than text kept as written: a mistyped placeholder in a secret would otherwise send a
+    publicly known string. `where` is the value's place in the file (section and keys), for
+    the ConfigError this raises (without the file's name).
     """
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
+            if match.group() == "$${":
+                return "${"
+            if match.group() == "${":
+                raise ConfigError(_bad_placeholder(value, match.start(), where))
             name, default = match.group(1), match.group(2)
             found = environ.get(name)
             if found:
@@ -252,6 +265,24 @@ def expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...] = 
     if isinstance(value, dict):
         return {key: expand_env(item, environ, (*where, key)) for key, item in value.items()}
     return value
+
+
+def _bad_placeholder(text: str, start: int, where: tuple[str, ...]) -> str:
+    """The error for the `${` at `start` that is not `${NAME}` or `${NAME:-default}`."""
+    depth, end = 0, len(text)
+    for index in range(start + 1, len(text)):  # up to the `}` that closes it, if any
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            end = index + 1
+            break
+    placeholder = text[start:end]
+    shell = _SHELL_DEFAULT.fullmatch(placeholder)
+    hint = f" (did you mean '${{{shell[1]}:-{shell[2]}}}'?)" if shell else ""
+    unclosed = " (no closing })" if depth else ""
+    return (
+        f"{_place(where)}: bad placeholder {placeholder!r}{unclosed}{hint}: alertd reads "
+        "${NAME} and ${NAME:-default} (no ${ or } in the default), and $${ is a literal ${"
+    )
 
 
 def _place(where: tuple[str, ...]) -> str:
@@ -308,6 +339,11 @@ def settings_from_dict(
                 f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
             )
         _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
+        if kind == "email" and table.get("tls") and table.get("starttls"):
+            raise ConfigError(
+                f"{source}: [channels.{name}] tls: choose one of tls (implicit TLS, usually "
+                "port 465) and starttls"
+            )
         for key in CHANNEL_PATH_KEYS.get(kind, ()):
             if table.get(key):  # "" (an unset `${VAR:-}`) stays empty: the channel reports it
                 table[key] = str(_resolve(table[key], base))
@@ -317,6 +353,7 @@ def settings_from_dict(
     server: ServerSettings = sections["server"]
     sections["server"] = _drop_empty_tokens(server)
     _check_listen(sections["server"], source)
+    sections["log"] = _checked_log(sections["log"], source)
     return Settings(source=source, recipients=recipients, channels=channels, **sections)
 
 
@@ -336,6 +373,22 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "text")
+
+
+def _checked_log(log: LogSettings, source: Path) -> LogSettings:
+    """`[log]` level and format, lowercased: checked here so that `run` cannot fail on them."""
+    for key, choices in (("level", LOG_LEVELS), ("format", LOG_FORMATS)):
+        value = getattr(log, key)
+        if value.lower() not in choices:
+            raise ConfigError(
+                f"{source}: [log] {key}: expected one of {', '.join(choices)}, got {value!r}"
+                f"{_did_you_mean(value.lower(), choices)}"
+            )
+    return replace(log, level=log.level.lower(), format=log.format.lower())
 
 
 def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:

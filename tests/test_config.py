@@ -57,6 +57,36 @@ def test_an_unset_variable_in_a_channel_table_names_the_channel() -> None:
         load({"channels": {"sms": {"auth_token": "${X}"}}})
 
 
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("${TWILIO_TOKEN-}", "'${TWILIO_TOKEN-}' (did you mean '${TWILIO_TOKEN:-}'?)"),
+        ("${X-def}", "'${X-def}' (did you mean '${X:-def}'?)"),
+        ("${X:?msg}", "'${X:?msg}'"),
+        ("${X:=y}", "'${X:=y}'"),
+        ("${X:-y", "'${X:-y' (no closing })"),
+        ("pre ${X:-${Y:-x}} post", "'${X:-${Y:-x}}'"),
+        ("${}", "'${}'"),
+        ("${1X}", "'${1X}'"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_placeholder_is_an_error_not_literal_text(written: str, shown: str) -> None:
+    # Kept as written, "${ALERTD_WEBHOOK_SECRET-}" would sign with a publicly known string.
+    with pytest.raises(ConfigError) as info:
+        load({"channels": {"webhook": {"url": "http://x", "secret": written}}})
+    assert str(info.value).startswith(
+        f"/etc/alertd/alertd.toml: [channels.webhook] secret: bad placeholder {shown}: "
+        "alertd reads ${NAME} and ${NAME:-default}"
+    )
+
+
+def test_a_dollar_without_a_brace_is_literal_and_double_dollar_brace_escapes() -> None:
+    settings = load(
+        {"server": {"ingest_tokens": ["pa$word", "$TOKEN", "$${NOT_A_VAR}", "${A:-x$y{z}"]}}
+    )
+    assert settings.server.ingest_tokens == ("pa$word", "$TOKEN", "${NOT_A_VAR}", "x$y{z")
+
+
 def test_durations_accept_seconds_and_strings() -> None:
     settings = load({"dispatch": {"max_age": "2h", "backoff_initial": 0.5}})
     assert settings.dispatch.max_age == 7200.0
@@ -133,6 +163,44 @@ def test_invalid_settings_name_the_file_and_key(raw: dict, message: str) -> None
         load(raw)
     assert str(info.value).startswith("/etc/alertd/alertd.toml: ")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        ({"level": "verbose"}, "[log] level: expected one of debug, info, warning, error, "
+         "critical, got 'verbose'"),
+        ({"level": "warn"}, "[log] level: expected one of debug, info, warning, error, critical, "
+         "got 'warn' (did you mean 'warning'?)"),
+        ({"format": "yaml"}, "[log] format: expected one of json, text, got 'yaml'"),
+        ({"format": "txt"}, "[log] format: expected one of json, text, got 'txt' (did you mean "
+         "'text'?)"),
+    ],
+)  # fmt: skip
+def test_log_level_and_format_are_checked_at_load(log: dict, message: str) -> None:
+    # Unchecked, `run` crashed on the level and quietly wrote text for any unknown format.
+    with pytest.raises(ConfigError) as info:
+        load({"log": log})
+    assert str(info.value) == f"/etc/alertd/alertd.toml: {message}"
+
+
+def test_log_level_and_format_are_read_in_any_case() -> None:
+    settings = load({"log": {"level": "DEBUG", "format": "Text"}})
+    assert (settings.log.level, settings.log.format) == ("debug", "text")
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_email_tls_with_starttls_is_an_error_at_load_even_in_a_dry_run(dry_run: bool) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(
+            {
+                "dispatch": {"dry_run": dry_run},
+                "channels": {"mail": {"kind": "email", "tls": True, "starttls": True}},
+            }
+        )
+    assert str(info.value).startswith(
+        "/etc/alertd/alertd.toml: [channels.mail] tls: choose one of tls (implicit TLS"
+    )
 
 
 def test_extra_named_channels_are_known_by_kind() -> None:

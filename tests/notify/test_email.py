@@ -15,11 +15,14 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from alertd.cli import main
 from alertd.clock import FakeClock
 from alertd.model import NotifyTarget
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.outbox import Outbox
 from tests.notify.conftest import enqueue_alert, make_alert, make_settings, self_signed_certificate
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -246,3 +249,51 @@ async def test_urgent_alerts_go_to_each_recipient_as_its_own_message(
         "oncall@example.com",
         "ops@example.com",
     ]
+
+
+async def test_verify_false_sends_to_a_self_signed_server_without_a_ca_file(
+    tmp_path: Path,
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    mailbox = Mailbox()
+    server = await start_smtp(mailbox, ssl=server_tls)
+    settings = email_settings(tmp_path, port_of(server), tls=True, verify=False)
+    await deliver(tmp_path, settings)
+    server.close()
+    assert len(mailbox.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("contents", "problem"),
+    [(None, "cannot read {path}: No such file or directory"), ("hello", "{path} holds no PEM "
+     "certificate"), ("", "{path} holds no PEM certificate")],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_ca_file_that_is_not_a_certificate_stops_check_and_run_naming_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    contents: str | None,
+    problem: str,
+) -> None:
+    # Unchecked, every send failed and was retried until dead with "[Errno 2] No such file".
+    ca_file = tmp_path / "smtp-ca.pem"
+    if contents is not None:
+        ca_file.write_text(contents)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(
+        "rule a {\n  when type == 'safety_event'\n  notify email\n}\n"
+    )
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[rules]\ntemplates = "{ROOT / "templates"}"\n'
+        '[dispatch]\ndry_run = false\n[channels.email]\nhost = "127.0.0.1"\n'
+        'from = "alertd@fleet.example.com"\nto = "ops@example.com"\nstarttls = true\n'
+        'ca_file = "smtp-ca.pem"\n'  # relative: read from the config's folder
+    )
+    assert main([command, "-c", str(config)]) == 2
+    message = f"{config}: [channels.email] ca_file: {problem.format(path=ca_file)}"
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()  # run refused before opening the state

@@ -42,8 +42,6 @@ class EmailChannel:
         self.host = config.string("host")
         self.tls = config.boolean("tls", False)
         self.starttls = config.boolean("starttls", False)
-        if self.tls and self.starttls:
-            raise config.error("tls", "choose one of tls (implicit TLS) and starttls")
         self.port = config.integer("port", 465 if self.tls else 587 if self.starttls else 25)
         self.sender = config.string("from")
         if "@" not in self.sender:
@@ -52,8 +50,7 @@ class EmailChannel:
         self.password = config.string("password", "") or None
         if self.username and not self.password:
             raise config.error("password", "is required with username")
-        self.ca_file = config.string("ca_file", "") or None
-        self.verify = config.boolean("verify", True)
+        self.tls_context = _tls_context(config)
         self.timeout = config.timeout(dispatch)
 
     def message(self, notification: Notification) -> EmailMessage:
@@ -84,8 +81,7 @@ class EmailChannel:
                 password=self.password,
                 use_tls=self.tls,
                 start_tls=self.starttls,
-                validate_certs=self.verify,
-                cert_bundle=self.ca_file,
+                tls_context=self.tls_context,
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -105,6 +101,22 @@ class EmailChannel:
 
     async def aclose(self) -> None:
         return None
+
+
+def _tls_context(config: Table) -> ssl.SSLContext:
+    """The TLS settings, built once: a `ca_file` that is missing or holds no certificate is a
+    config error naming it now, not a failure of every send."""
+    ca_file = config.string("ca_file", "") or None
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except ssl.SSLError:
+        raise config.error("ca_file", f"{ca_file} holds no PEM certificate") from None
+    except OSError as exc:
+        raise config.error("ca_file", f"cannot read {ca_file}: {exc.strerror}") from None
+    if not config.boolean("verify", True):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _root_cause(exc: BaseException) -> BaseException:
