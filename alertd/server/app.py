@@ -359,8 +359,16 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
     _refuse_unknown("query parameter", query, ALERT_QUERY_PARAMETERS)
 
     def one(name: str) -> str | None:
+        """The parameter's value; given twice or empty, it is refused rather than guessed at
+        (`rule=a&rule=b` is not "a or b", `rule=` is not "any rule")."""
         values = query.get(name)
-        return values[-1] if values else None
+        if not values:
+            return None
+        if len(values) > 1:
+            raise _bad_query(name, "one value, given once")
+        if not values[0]:
+            raise _bad_query(name, "a value (leave the parameter out for no filter)")
+        return values[0]
 
     priority = one("priority")
     if priority is not None and priority not in PRIORITIES:

@@ -455,6 +455,9 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         ("cursor=80000000000000000000000000", "query parameter 'cursor'"),
         ("cursor=01JH00000000000000000000000", "query parameter 'cursor'"),
         ("cursor=", "query parameter 'cursor'"),
+        ("rule=a&rule=b", "query parameter 'rule': expected one value, given once"),
+        ("rule=", "query parameter 'rule': expected a value (leave the parameter out"),
+        ("priority=high&priority=low", "query parameter 'priority': expected one value"),
     ],
 )
 async def test_bad_alert_filters_are_400(served: Served, query: str, message: str) -> None:
