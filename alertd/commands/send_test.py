@@ -71,11 +71,16 @@ async def _send(settings: Settings, name: str, to: str | None) -> int:
     notifications = plan(test_alert(name, SYSTEM_CLOCK.now()), settings, renderer, 0.0)
     if to is not None:
         notifications = [replace(notifications[0], recipient=to)]
+    elif not any(notification.recipient for notification in notifications):
+        await channel.aclose()
+        raise ChannelConfigError(
+            f"[channels.{name}] has no default recipient to send a test to: configure one "
+            "(docs/channels.md) or pass --to"
+        )
     failed = 0
     try:
         for notification in notifications:
             recipient = public_recipient(notification.kind, notification.recipient)
-            recipient = recipient or "(no recipient configured)"
             try:
                 receipt = await channel.send(notification)
             except DeliveryError as exc:

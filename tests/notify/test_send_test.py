@@ -81,6 +81,21 @@ async def test_config_errors_exit_2_naming_the_key(
     )
 
 
+async def test_a_channel_with_no_default_recipient_asks_for_one_or_for_to(
+    tmp_path: Path, http_server: HttpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(tmp_path, f'[channels.push]\nprovider = "ntfy"\nbase_url = "{http_server.url}"\n')
+    code, out, err = await send_test(capsys, "push", "-c", cfg)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"alertd send-test: error: {tmp_path}/alertd.toml: [channels.push] has no default "
+        "recipient to send a test to: configure one (docs/channels.md) or pass --to\n"
+    )
+    assert http_server.requests == []
+    code, out, _err = await send_test(capsys, "push", "-c", cfg, "--to", "fleet-test-9c1")
+    assert code == 0 and "sent" in out and len(http_server.requests) == 1
+
+
 NO_ID_ANSWERS = {
     "twilio": (
         'kind = "sms"\naccount_sid = "AC1"\nauth_token = "t0ken"\nfrom = "+15550100000"\n'
