@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any, Protocol
 
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_DISPATCH_KEYS, DispatchSettings
 from alertd.notify.errors import ChannelConfigError
 from alertd.notify.notification import Notification
 
-DISPATCH_KEYS = frozenset({"kind", "concurrency", "rate_limit", "timeout"})
+DISPATCH_KEYS = frozenset({"kind", *CHANNEL_DISPATCH_KEYS})
 """Keys every channel table accepts: its kind and per-channel overrides of `[dispatch]`."""
 
 

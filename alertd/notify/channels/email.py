@@ -19,15 +19,12 @@ import aiosmtplib
 
 from alertd import __version__
 from alertd.clock import Clock
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_KEYS, DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 
-KEYS = (
-    "host", "port", "from", "to", "urgent_to", "username", "password", "starttls", "tls",
-    "ca_file", "verify",
-)  # fmt: skip
+KEYS = tuple(CHANNEL_KEYS["email"])  # one list, checked at load by alertd.config
 
 
 class EmailChannel:

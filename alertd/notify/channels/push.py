@@ -21,17 +21,14 @@ import jwt
 
 from alertd import jsonutil
 from alertd.clock import Clock
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_KEYS, DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
 from alertd.redact import public_url
 
-KEYS = (
-    "provider", "base_url", "to", "urgent_to", "topic", "urgent_topic", "token",
-    "service_account_file", "service_account", "project_id",
-)  # fmt: skip
+KEYS = tuple(CHANNEL_KEYS["push"])  # one list, checked at load by alertd.config
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

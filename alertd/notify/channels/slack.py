@@ -19,14 +19,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alertd.clock import Clock
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_KEYS, DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import http_error
 from alertd.redact import public_url
 
-KEYS = ("token", "channel", "urgent_channel", "base_url")
+KEYS = tuple(CHANNEL_KEYS["slack"])  # one list, checked at load by alertd.config
 
 COLORS = {"low": "#9e9e9e", "medium": "#2196f3", "high": "#ff9800", "urgent": "#d32f2f"}
 

@@ -16,14 +16,14 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from alertd.clock import Clock
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_KEYS, DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import is_retryable_status
 from alertd.redact import public_url
 
-KEYS = ("account_sid", "auth_token", "from", "messaging_service_sid", "to", "urgent_to", "base_url")
+KEYS = tuple(CHANNEL_KEYS["sms"])  # one list, checked at load by alertd.config
 
 
 class SmsChannel:

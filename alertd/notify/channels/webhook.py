@@ -18,14 +18,14 @@ from typing import Any
 
 from alertd import __version__
 from alertd.clock import Clock
-from alertd.config import DispatchSettings
+from alertd.config import CHANNEL_KEYS, DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.redact import public_recipient
 
-KEYS = ("url", "urgent_url", "secret", "headers")
+KEYS = tuple(CHANNEL_KEYS["webhook"])  # one list, checked at load by alertd.config
 SIGNATURE_HEADER = "X-Alertd-Signature"
 TIMESTAMP_HEADER = "X-Alertd-Timestamp"
 
