@@ -37,7 +37,6 @@ from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
 from alertd.dsl import find_rule_files
 from alertd.engine.state import AlertQuery
-from alertd.notify.channels import sending_problems
 from alertd.server.app import AlertPage, Api, ReloadOutcome
 from alertd.server.listener import HttpServer, bind, bound_port
 from alertd.watch import watch_rules
@@ -384,9 +383,9 @@ def _unexpected_load_error(error: Exception) -> dict[str, Any]:
 
 def check_startup_config(settings: Settings) -> None:
     """What `alertd run` refuses to start with, beyond what loading the config checked: a
-    rules path that names no rule file (exit 2, as `alertd check` says), a channel table that
-    cannot send when dry_run is off, and no tokens on an address that is not loopback. Raises
-    ConfigError."""
+    rules path that names no rule file (exit 2, as `alertd check` says), and no tokens on an
+    address that is not loopback. Raises ConfigError. (A channel table that cannot send is
+    refused by the pipeline, before it opens the state.)"""
     for path in settings.rules.paths:
         problem = (
             "no such file or directory"
@@ -397,9 +396,6 @@ def check_startup_config(settings: Settings) -> None:
         )
         if problem is not None:
             raise ConfigError(f"{path}: {problem} (from {settings.source} [rules] paths)")
-    problems = sending_problems(settings)  # before the state is opened: nothing left behind
-    if problems:
-        raise ConfigError(f"{settings.source}: {'; '.join(problems)}")
     server = settings.server
     if not (server.ingest_tokens or server.admin_tokens or _is_loopback(server.host)):
         raise ConfigError(

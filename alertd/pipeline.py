@@ -32,7 +32,7 @@ from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery
 from alertd.model import Alert, Decision, Rule
-from alertd.notify.channels import ChannelConfigError
+from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
@@ -52,15 +52,17 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         rules, self.renderer = load(settings)
+        try:  # before the state is opened, so that a refusal leaves nothing behind
+            channels = build_channels(settings, clock)
+        except ChannelConfigError as error:
+            raise ConfigError(f"{settings.source}: {error}") from None
         try:
             self.store = SQLiteStore(settings.state.path)
             create_schema(self.store.connection)
             self.outbox = Outbox(settings.state.path)
-            self.dispatcher = Dispatcher(settings, self.outbox, clock)
         except StateStoreError as error:
             raise ConfigError(str(error)) from None
-        except ChannelConfigError as error:
-            raise ConfigError(f"{settings.source}: {error}") from None
+        self.dispatcher = Dispatcher(settings, self.outbox, clock, channels=channels)
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
