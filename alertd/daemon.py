@@ -2,10 +2,10 @@
 
 The daemon owns the lifecycle and the policies around the evaluation stack (the `Core`):
 
-- start: check the config (a rules path naming no rule file, a channel that cannot send, no
-  tokens off loopback: exit 2), load the rules (broken rules: exit 1), open the state, write
-  the development token if needed, bind the socket (exit 2 if it cannot), resume every
-  pending notification, then serve;
+- start: check the config (a rules path naming no rule file, no tokens off loopback: exit 2),
+  load the rules (broken rules: exit 1), build the channels (one that cannot send: exit 2),
+  open the state, write the development token if needed, bind the socket (exit 2 if it
+  cannot), resume every pending notification, then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
-from alertd.dsl import find_rule_files
+from alertd.dsl import rule_path_problem
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage, Api, ReloadOutcome
 from alertd.server.listener import HttpServer, bind, bound_port
@@ -387,13 +387,7 @@ def check_startup_config(settings: Settings) -> None:
     address that is not loopback. Raises ConfigError. (A channel table that cannot send is
     refused by the pipeline, before it opens the state.)"""
     for path in settings.rules.paths:
-        problem = (
-            "no such file or directory"
-            if not path.exists()
-            else "no *.rules file in this folder or its subfolders"
-            if path.is_dir() and not find_rule_files([path])[0]
-            else None
-        )
+        problem = rule_path_problem(path)
         if problem is not None:
             raise ConfigError(f"{path}: {problem} (from {settings.source} [rules] paths)")
     server = settings.server

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alertd.config import Settings
-from alertd.dsl import RuleError, find_rule_files, load_with_errors
+from alertd.dsl import RuleError, find_rule_files, load_with_errors, rule_path_problem
 from alertd.model import Rule
 from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
@@ -112,7 +112,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if unable:
         return EXIT_USAGE
     paths = [Path(p) for p in args.paths] or list(settings.rules.paths)
-    wrong = [(path, problem) for path in paths if (problem := _path_problem(path))]
+    wrong = [(path, problem) for path in paths if (problem := rule_path_problem(path))]
     if wrong:
         where = "" if args.paths else f" ({_origin(settings, 'paths')})"
         for path, problem in wrong:
@@ -137,16 +137,6 @@ def _origin(settings: Settings, key: str) -> str:
     if settings.source.is_file():
         return f"from {settings.source} [rules] {key}"
     return f"the default [rules] {key}: there is no config file {settings.source}"
-
-
-def _path_problem(path: Path) -> str | None:
-    """Why a path to check names no rules: it does not exist, or it is a folder without a
-    single *.rules file (a typo'd or wrong folder would otherwise pass as "0 rules OK")."""
-    if not path.exists():
-        return "no such file or directory"
-    if path.is_dir() and not find_rule_files([path])[0]:
-        return "no *.rules file in this folder or its subfolders"
-    return None
 
 
 def _plural(n: int, noun: str) -> str:

@@ -10,7 +10,13 @@ rules that have none of their own, for `alertd check`). The language is in docs/
 """
 
 from alertd.dsl.errors import RuleError, RuleErrors
-from alertd.dsl.loader import compile_text, find_rule_files, load_rules, load_with_errors
+from alertd.dsl.loader import (
+    compile_text,
+    find_rule_files,
+    load_rules,
+    load_with_errors,
+    rule_path_problem,
+)
 from alertd.dsl.runtime import mismatch_counts
 
 __all__ = [
@@ -21,4 +27,5 @@ __all__ = [
     "load_rules",
     "load_with_errors",
     "mismatch_counts",
+    "rule_path_problem",
 ]

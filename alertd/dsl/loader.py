@@ -17,6 +17,17 @@ from alertd.model import CHANNEL_KINDS, Rule
 RULE_SUFFIX = ".rules"
 
 
+def rule_path_problem(path: Path) -> str | None:
+    """Why a configured or given path names no rules: it does not exist, or it is a folder
+    without a single *.rules file (a typo'd or wrong folder would otherwise pass as "0 rules
+    OK"). None when it names some. `alertd check` and `alertd run` refuse such a path alike."""
+    if not path.exists():
+        return "no such file or directory"
+    if path.is_dir() and not find_rule_files([path])[0]:
+        return "no *.rules file in this folder or its subfolders"
+    return None
+
+
 def find_rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
     """The files to load: each file as given, each folder's *.rules files (recursively, in
     sorted order), each file once. A path that does not exist is an error."""
