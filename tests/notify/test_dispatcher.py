@@ -286,20 +286,29 @@ async def _first_attempt_failed(outbox: Outbox, alert_id: str) -> None:
     raise AssertionError("the first attempt was never recorded")
 
 
-async def test_drain_waits_for_a_retry_that_comes_due_within_the_grace_period(
+async def _waiting_to_retry(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox
-) -> None:
-    http_server.handler = answers((503, {"Retry-After": "1"}))  # then 200
+) -> tuple[Dispatcher, asyncio.Task[None], str]:
+    """A running dispatcher whose one notification failed its first attempt and now waits to
+    be retried (when, the receiver's Retry-After says)."""
     settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
     alert = make_alert()
     enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
     dispatcher = Dispatcher(settings, outbox)
     running = asyncio.create_task(dispatcher.run())
     await _first_attempt_failed(outbox, alert.id)
+    return dispatcher, running, alert.id
+
+
+async def test_drain_waits_for_a_retry_that_comes_due_within_the_grace_period(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox
+) -> None:
+    http_server.handler = answers((503, {"Retry-After": "1"}))  # then 200
+    dispatcher, running, alert_id = await _waiting_to_retry(tmp_path, http_server, outbox)
     await dispatcher.drain(grace=10)
     await running
     assert len(http_server.requests) == 2
-    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("sent", 2)]
+    assert [(s.state, s.attempts) for s in outbox.states(alert_id)] == [("sent", 2)]
     assert dispatcher.depth == 0
 
 
@@ -307,17 +316,12 @@ async def test_drain_leaves_a_retry_due_after_the_grace_period_pending(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox
 ) -> None:
     http_server.handler = answers((503, {"Retry-After": "30"}))
-    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
-    alert = make_alert()
-    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
-    dispatcher = Dispatcher(settings, outbox)
-    running = asyncio.create_task(dispatcher.run())
-    await _first_attempt_failed(outbox, alert.id)
-    (waiting,) = outbox.states(alert.id)
+    dispatcher, running, alert_id = await _waiting_to_retry(tmp_path, http_server, outbox)
+    (waiting,) = outbox.states(alert_id)
     await asyncio.wait_for(dispatcher.drain(grace=0.5), 10)  # not the 30 s to the retry
     await running
     assert len(http_server.requests) == 1
-    (state,) = outbox.states(alert.id)
+    (state,) = outbox.states(alert_id)
     assert (state.state, state.attempts) == ("pending", 1)
     assert state.next_attempt_at == waiting.next_attempt_at  # resumed on the next start
     assert dispatcher.depth == 1
@@ -328,19 +332,14 @@ async def test_a_drain_cut_short_by_a_drain_of_0_leaves_the_waiting_retry_pendin
 ) -> None:
     """What the daemon does on a second stop signal: cancel the long drain, drain for 0 s."""
     http_server.handler = answers((503, {"Retry-After": "8"}))
-    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
-    alert = make_alert()
-    enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
-    dispatcher = Dispatcher(settings, outbox)
-    running = asyncio.create_task(dispatcher.run())
-    await _first_attempt_failed(outbox, alert.id)
+    dispatcher, running, alert_id = await _waiting_to_retry(tmp_path, http_server, outbox)
     long_drain = asyncio.create_task(dispatcher.drain(grace=60))
     await asyncio.sleep(0.1)  # it is waiting for the retry, due in 8 s
     long_drain.cancel()
     await asyncio.wait_for(dispatcher.drain(grace=0), 5)
     await asyncio.wait_for(running, 5)
     assert len(http_server.requests) == 1
-    (state,) = outbox.states(alert.id)
+    (state,) = outbox.states(alert_id)
     assert (state.state, state.attempts) == ("pending", 1)
 
 
