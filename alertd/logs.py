@@ -20,7 +20,6 @@ lose the last lines before a kill -9, an OOM kill or a hung event loop, the line
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -30,16 +29,10 @@ from typing import Any, TextIO
 
 from alertd import jsonutil
 from alertd.config import LogSettings, Settings
-from alertd.redact import REDACTED, redact_urls
+from alertd.redact import CREDENTIAL_NAME, REDACTED, redact_urls
 
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 SECRET_KEYS = ("token", "password", "secret", "key")  # key names ending so hold secrets
-CREDENTIAL_HEADER = re.compile(
-    r"auth|token|key|secret|signature|passw|cookie|credential|session", re.IGNORECASE
-)
-"""A header name that says its value is a credential (Authorization, Proxy-Authorization,
-X-Api-Key, Cookie, ...)."""
-
 LIBRARY_LOGGERS = (
     "aiohttp", "aiosmtplib", "httpcore", "httpx", "slack_sdk", "twilio", "uvicorn", "watchfiles",
 )  # fmt: skip
@@ -200,7 +193,7 @@ def _credential_headers(headers: dict[str, Any]) -> Iterable[str]:
     and the credential alone after a scheme (`Bearer abc` also hides `abc`). Other headers
     (`X-Team = "fleet"`) stay visible: hiding them would hide that word in every line."""
     for name, value in headers.items():
-        if isinstance(value, str) and CREDENTIAL_HEADER.search(name):
+        if isinstance(value, str) and CREDENTIAL_NAME.search(name):
             yield value
             scheme, _, credential = value.strip().partition(" ")
             if scheme and credential:

@@ -43,14 +43,14 @@ _URL = re.compile(
     r"(?:\#(?P<fragment>[^\s\"'<>\\]*))?"
 )
 _PARAMETER = re.compile(r"(?P<name>[^&=;]*)(?P<value>=[^&;]*)?")
-# A parameter name that says its value is a credential. Substrings are matched (`apikey`,
-# `X-Goog-Credential`, `client_secret`), short words only whole (`sig` but not `signal`):
-# hiding a harmless value costs less than showing a secret.
-_CREDENTIAL_NAME = re.compile(
-    r"token|secret|passw|pwd|key|signature|auth|credential|session|jwt|hmac"
+CREDENTIAL_NAME = re.compile(
+    r"token|secret|passw|pwd|key|signature|auth|credential|session|cookie|jwt|hmac"
     r"|(?:^|[^a-z])(?:sig|pass|pw|code|sid|hash)(?:[^a-z]|$)",
     re.IGNORECASE,
 )
+"""A name (a URL's query parameter, a header) that says its value is a credential. Substrings
+are matched (`apikey`, `X-Goog-Credential`, `client_secret`, `Proxy-Authorization`), short words
+only whole (`sig` but not `signal`): hiding a harmless value costs less than showing a secret."""
 
 
 @lru_cache(maxsize=4096)
@@ -106,6 +106,6 @@ def _redact_url(match: re.Match[str]) -> str:
 
 def _redact_parameter(match: re.Match[str]) -> str:
     name, value = match["name"], match["value"]
-    if value is None or len(value) == 1 or not _CREDENTIAL_NAME.search(name):
+    if value is None or len(value) == 1 or not CREDENTIAL_NAME.search(name):
         return match.group(0)  # a flag, an empty value or a harmless one
     return f"{name}={REDACTED}"
