@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from alertd.config import NotifySettings, Settings
+from alertd.config import Settings
 from alertd.model import Alert, NotifyTarget, Priority, Rule
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.plan import plan
@@ -88,8 +88,11 @@ def check_templates(settings: Settings, rules: Iterable[Rule]) -> list[TemplateP
     """Every problem with the templates: files that do not compile, and the templates of these
     rules and every other template file, rendered for a sample event. Empty when all render."""
     folder = settings.rules.templates
-    renderer, problems = _load_what_compiles(folder, settings.notify)
-    if renderer is None or not folder.is_dir():  # the problem says so; rendering adds nothing
+    try:
+        renderer, problems = Renderer.load_what_compiles(folder, settings.notify)
+    except TemplateError as exc:  # no renderer at all: nothing can be rendered
+        return list(exc.problems)
+    if not folder.is_dir():  # the problem says so; rendering adds nothing
         return problems
     broken = {Path(problem.path) for problem in problems}
     alerts: list[tuple[Alert, list[str]]] = []
@@ -107,27 +110,6 @@ def check_templates(settings: Settings, rules: Iterable[Rule]) -> list[TemplateP
         if problem not in problems:
             problems.append(problem)
     return problems
-
-
-def _load_what_compiles(
-    folder: Path, notify: NotifySettings
-) -> tuple[Renderer | None, list[TemplateProblem]]:
-    """The renderer with every template that compiles, and the problems of those that do not.
-
-    `Renderer.load` compiles every file before it raises for those that failed: the renderer
-    it built is kept (through a subclass that notes itself), so that the check goes on to
-    render the templates that did compile. None when not even that could be built."""
-    built: list[Renderer] = []
-
-    class Noted(Renderer):
-        def __init__(self, folder: Path | None, notify: NotifySettings) -> None:
-            super().__init__(folder, notify)
-            built.append(self)
-
-    try:
-        return Noted.load(folder, notify), []
-    except TemplateError as exc:
-        return (built[0] if built else None), list(exc.problems)
 
 
 def _every_template_file(folder: Path) -> Iterator[tuple[Alert, str]]:

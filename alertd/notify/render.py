@@ -260,6 +260,18 @@ class Renderer:
     @classmethod
     def load(cls, folder: Path | None, notify: NotifySettings) -> Renderer:
         """Compile every template under `folder`. Raises TemplateError listing every error."""
+        renderer, errors = cls.load_what_compiles(folder, notify)
+        if errors:
+            raise TemplateError(errors)
+        return renderer
+
+    @classmethod
+    def load_what_compiles(
+        cls, folder: Path | None, notify: NotifySettings
+    ) -> tuple[Renderer, list[TemplateProblem]]:
+        """The renderer with every template under `folder` that compiles, and the problems of
+        those that do not (`alertd check` goes on to render the ones that did). Raises
+        TemplateError only when no renderer can be built at all (an unknown time zone)."""
         renderer = cls(folder, notify)
         errors: list[TemplateProblem] = []
         if folder is not None and folder.is_dir():
@@ -276,9 +288,7 @@ class Renderer:
                     errors.append(TemplateProblem(str(path), 0, f"cannot read template: {exc}"))
         elif folder is not None:
             errors.append(TemplateProblem(str(folder), 0, "templates folder not found"))
-        if errors:
-            raise TemplateError(errors)
-        return renderer
+        return renderer, errors
 
     def _environment(
         self,
