@@ -32,7 +32,7 @@ from alertd.server.asgi import (
     Send,
     json_response,
 )
-from alertd.server.auth import Role, TokenAuth, signature_error
+from alertd.server.auth import Role, TokenAuth
 from alertd.server.decode import (
     Batch,
     Limits,
@@ -42,6 +42,7 @@ from alertd.server.decode import (
     json_problem,
     media_type,
 )
+from alertd.signing import signature_error
 
 log = logging.getLogger("alertd.server")
 

@@ -11,9 +11,11 @@ import httpx
 import orjson
 import pytest
 
+from alertd.clock import FakeClock
 from alertd.engine.state import AlertQuery
-from alertd.server.auth import sign
+from alertd.signing import sign
 
+from ..test_signing import KNOWN_BODY, KNOWN_SECRET, KNOWN_SIGNATURE, KNOWN_TIMESTAMP
 from .conftest import ADMIN, ALERT, INGEST, INGEST_TOKEN, Served, ServeFactory
 
 EVENT = {"type": "safety_event", "vehicle_id": "v1", "severity": "critical"}
@@ -233,6 +235,22 @@ async def test_signed_ingestion_accepts_a_valid_signature(serve: ServeFactory) -
         now = served.api.clock.now()
         response = await served.client.post("/v1/events", content=body, headers=signed(body, now))
         assert response.status_code == 202
+
+
+async def test_signed_ingestion_accepts_a_signature_computed_outside_alertd(
+    serve: ServeFactory,
+) -> None:
+    """The upstream's side of the scheme, as the README states it, with a value from OpenSSL."""
+    async with serve(clock=FakeClock(float(KNOWN_TIMESTAMP)), ingest_hmac_secret=KNOWN_SECRET) as s:
+        headers = {**INGEST, "Content-Type": "application/json"}
+        headers["X-Alertd-Timestamp"] = KNOWN_TIMESTAMP
+        headers["X-Alertd-Signature"] = KNOWN_SIGNATURE
+        response = await s.client.post("/v1/events", content=KNOWN_BODY, headers=headers)
+        assert response.status_code == 202
+        headers["X-Alertd-Signature"] = KNOWN_SIGNATURE[:-1] + "0"
+        response = await s.client.post("/v1/events", content=KNOWN_BODY, headers=headers)
+        assert response.status_code == 401
+        assert s.backend.batches == [[{"type": "breakdown", "vehicle_id": "v-7"}]]
 
 
 async def test_signed_ingestion_refuses_missing_wrong_and_stale_signatures(
