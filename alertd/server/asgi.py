@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from alertd import jsonutil
+from alertd.metrics import Rejection
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,7 +23,8 @@ JSON = "application/json"
 
 
 class HttpError(Exception):
-    """An answer other than success, rendered as `{"error": message, "details": [...]}`."""
+    """An answer other than success, rendered as `{"error": message, "details": [...]}`: every
+    error answer has both, `details` empty unless there are items or rule errors to list."""
 
     def __init__(
         self,
@@ -31,7 +33,7 @@ class HttpError(Exception):
         *,
         details: Sequence[Any] | None = None,
         headers: Sequence[tuple[str, str]] = (),
-        reason: str = "",
+        reason: Rejection | None = None,
         events: int = 0,
     ) -> None:
         super().__init__(message)
@@ -39,13 +41,11 @@ class HttpError(Exception):
         self.message = message
         self.details = details
         self.headers = tuple(headers)
-        self.reason = reason  # a short metric label: malformed, too_large, auth, ...
-        self.events = events  # events in a rejected batch, when known
+        self.reason = reason  # why POST /v1/events was refused: its metric label
+        self.events = events  # events in a refused batch, when known
 
     def response(self) -> Response:
-        payload: dict[str, Any] = {"error": self.message}
-        if self.details is not None:
-            payload["details"] = list(self.details)
+        payload = {"error": self.message, "details": list(self.details or ())}
         return json_response(self.status, payload, self.headers)
 
 
@@ -98,7 +98,7 @@ class Request:
         """The whole body; HttpError 413 as soon as it is known to exceed `limit` bytes."""
         declared = self.headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdigit()):
                 raise HttpError(400, "invalid Content-Length header", reason="malformed")
             if int(declared) > limit:
                 raise _too_large(limit)
