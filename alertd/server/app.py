@@ -187,6 +187,11 @@ class Api:
         except Exception:
             log.exception("internal error", extra={"method": request.method, "path": route_label})
             response = HttpError(500, "internal error; see the daemon's log").response()
+        try:
+            if not await request.discard_rest():
+                response.headers += (("Connection", "close"),)
+        except ClientGone:
+            return
         await response.send(send)
         metrics.observe_request(route_label, response.status, self.clock.monotonic() - started)
 

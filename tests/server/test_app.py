@@ -16,6 +16,7 @@ import pytest
 from alertd import metrics
 from alertd.clock import FakeClock
 from alertd.engine.state import AlertQuery
+from alertd.server.asgi import DISCARD_LIMIT
 from alertd.signing import sign
 
 from ..test_signing import KNOWN_BODY, KNOWN_SECRET, KNOWN_SIGNATURE, KNOWN_TIMESTAMP
@@ -289,6 +290,65 @@ async def test_a_body_over_the_size_limit_is_413(serve: ServeFactory) -> None:
         after = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
         assert after.status_code == 202
         assert served.backend.batches == [[EVENT]]
+
+
+async def raw_exchange(served: Served, head: bytes, body: bytes = b"") -> bytes:
+    """Send a request as bytes, all of it, then read until the server closes the connection."""
+    reader, writer = await asyncio.open_connection(
+        served.client.base_url.host, served.client.base_url.port
+    )
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+
+
+async def test_refusals_before_the_body_is_read_reach_a_client_that_closes(
+    serve: ServeFactory,
+) -> None:
+    """A refusal decided from the headers alone (no token, too long) waits for the body, as a
+    client that sends `Connection: close` and its whole body before reading would otherwise be
+    reset by the server closing on unread data, and lose the answer."""
+    body = b" " * (8 * 1024 * 1024)
+    async with serve(max_body_bytes=1000) as served:
+        for token, status in [("wrong", 401), (INGEST_TOKEN, 413)]:
+            head = (
+                f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+            answer = await raw_exchange(served, head, body)
+            assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:100]
+
+
+async def test_a_client_waiting_for_100_continue_is_refused_without_sending_its_body(
+    serve: ServeFactory,
+) -> None:
+    async with serve(max_body_bytes=1000) as served:
+        head = (
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {INGEST_TOKEN}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode()
+        answer = await raw_exchange(served, head)  # no body: it is refused, and the server closes
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+        assert b"100 Continue" not in answer
+        assert b"connection: close" in answer.lower()
+
+
+async def test_a_body_declared_too_big_to_be_worth_reading_is_refused_at_once(
+    serve: ServeFactory,
+) -> None:
+    async with serve(max_body_bytes=1000) as served:
+        head = (
+            f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST_TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {DISCARD_LIMIT + 1}\r\n\r\n"
+        ).encode()
+        answer = await raw_exchange(served, head, b"[")  # the server closes without the rest
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+        assert b"connection: close" in answer.lower()
 
 
 async def test_a_streamed_body_without_length_is_cut_off_at_the_limit(
