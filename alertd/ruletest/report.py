@@ -23,6 +23,7 @@ from alertd.model import Decision, Key
 from alertd.notify.notification import Notification
 from alertd.ruletest.formats import dump_json
 from alertd.ruletest.terminal import Painter
+from alertd.wording import counted
 
 Notifications = Sequence[Notification]
 
@@ -139,11 +140,11 @@ class TextReport:
         if not self._header_written:
             self._out.write("no rule matched any event\n")
         line = (
-            f"\n{_count(summary.events, 'event')}: {summary.fired:,} fired, "
+            f"\n{counted(summary.events, 'event')}: {summary.fired:,} fired, "
             f"{summary.suppressed:,} suppressed, {summary.counting:,} counting"
         )
         if summary.type_mismatches:
-            line += f"; {_count(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
+            line += f"; {counted(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
         if summary.invalid:
             line += f"; {summary.invalid:,} skipped as invalid"
         self._out.write(line + "\n")
@@ -252,11 +253,6 @@ def _is_literal(text: str, value: Any) -> bool:
 
 def _short(text: str) -> str:
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
-
-
-def _count(number: int, noun: str, plural: str | None = None) -> str:
-    """`1 event`, `2 events`."""
-    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
 def format_key(key: Key) -> str:

@@ -35,6 +35,7 @@ from alertd.ruletest.events import YAML_SUFFIXES
 from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
 from alertd.ruletest.report import describe, format_key
 from alertd.ruletest.terminal import Painter
+from alertd.wording import counted
 
 RuleLoader = Callable[[Sequence[Path]], list[Rule]]
 """Loads rule files; raises RuleFilesError with every problem, already formatted."""
@@ -209,11 +210,11 @@ def write_text(outcomes: list[Outcome], out: TextIO, paint: Painter) -> None:
     broken = len({o.path for o in outcomes if o.name is None})
     files = len({o.path for o in outcomes})
     line = (
-        f"\n{_count(len(tests), 'test')} in {_count(files, 'file')}: "
+        f"\n{counted(len(tests), 'test')} in {counted(files, 'file')}: "
         f"{len(tests) - failed} passed, {failed} failed"
     )
     if broken:
-        line += f"; {_count(broken, 'file')} could not run"
+        line += f"; {counted(broken, 'file')} could not run"
     out.write(line + "\n")
 
 
@@ -381,10 +382,6 @@ def _plain(value: object) -> Any:
 
 def _shown(value: object) -> str:
     return "nothing" if value is None else dump_json(value)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _indent(text: str, spaces: int) -> str:
