@@ -15,11 +15,12 @@ from functools import cache, partial
 from zoneinfo import available_timezones
 
 from alertd.dsl import ast
-from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, UnknownName, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
 from alertd.dsl.regex import PatternError, compile_pattern
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
+from alertd.suggest import did_you_mean
 
 MAX_DEPTH = 64
 """Expressions nested deeper than this, their macros expanded, are refused: the checker and

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -35,6 +34,7 @@ from alertd.ruletest.events import YAML_SUFFIXES
 from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
 from alertd.ruletest.report import describe, format_key
 from alertd.ruletest.terminal import Painter
+from alertd.suggest import aside
 from alertd.wording import counted
 
 RuleLoader = Callable[[Sequence[Path]], list[Rule]]
@@ -344,22 +344,15 @@ def _unknown_rules(test_file: RuleTestFile, rules: RuleSet) -> list[str]:
             if expected.rule not in rules.by_id:
                 problems.append(
                     f"{expected.where}: rule: no rule {expected.rule!r} in the rule files"
-                    f"{_did_you_mean(expected.rule, rules.by_id)}"
+                    f"{aside(expected.rule, rules.by_id)}"
                 )
     return problems
 
 
 def _unknown_keys(table: dict[Any, Any], known: Sequence[str], where: str) -> list[str]:
     return [
-        f"{where}unknown key {key!r}{_did_you_mean(str(key), known)}"
-        for key in table
-        if key not in known
+        f"{where}unknown key {key!r}{aside(str(key), known)}" for key in table if key not in known
     ]
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _nonempty_list(value: object, items: str, needed: str) -> tuple[list[Any], str | None]:

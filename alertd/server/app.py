@@ -16,10 +16,9 @@ from functools import cached_property
 from importlib import resources
 from typing import Any, Protocol
 
-from alertd import jsonutil, metrics, yamlutil
+from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
-from alertd.dsl.errors import did_you_mean
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -442,12 +441,9 @@ def _refuse_unknown(what: str, given: Iterable[str], known: Sequence[str]) -> No
     `?rulez=` or `{"who": ...}` would otherwise be ignored and answered as if it were absent."""
     for name in given:
         if name not in known:
-            hint = did_you_mean(name, known)
             raise HttpError(
                 400,
-                f"unknown {what} {name!r}"
-                + (f" ({hint})" if hint else "")
-                + f"; known: {', '.join(known)}",
+                f"unknown {what} {name!r}{suggest.aside(name, known)}; known: {', '.join(known)}",
                 reason="malformed",
             )
 
