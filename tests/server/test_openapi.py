@@ -62,6 +62,13 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
                 "/v1/events",
                 client.post("/v1/events", content=b"{}", headers={**INGEST, "Content-Type": "x/y"}),
             ),
+            (  # says gzip, is not: 400, and its answer has `details` like every 400 here
+                "POST",
+                "/v1/events",
+                client.post(
+                    "/v1/events", json={"a": 1}, headers={**INGEST, "Content-Encoding": "gzip"}
+                ),
+            ),
             ("GET", "/v1/alerts", client.get("/v1/alerts", headers=ADMIN)),
             ("GET", "/v1/alerts", client.get("/v1/alerts?limit=0", headers=ADMIN)),
             ("GET", "/v1/alerts", client.get("/v1/alerts", headers=INGEST)),
