@@ -350,10 +350,10 @@ class Dispatcher:
         self._wake.set()
         NOTIFICATIONS.labels(channel=notification.channel, outcome="retried").inc()
         log.warning(
-            "%s notification %s to %r failed (attempt %d), retrying in %.1fs: %s",
+            "%s notification %s %s failed (attempt %d), retrying in %.1fs: %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             attempts,
             verdict.delay,
             error,
@@ -372,10 +372,10 @@ class Dispatcher:
         lane.sent.inc()
         lane.latency.observe(max(0.0, now - notification.created_at))
         log.info(
-            "%s notification %s to %r sent (attempt %d): %s",
+            "%s notification %s %s sent (attempt %d): %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             attempts,
             receipt,
             extra=_fields(notification, "sent", attempts, None),
@@ -389,10 +389,10 @@ class Dispatcher:
         OUTBOX_DEPTH.set(self._pending)
         NOTIFICATIONS.labels(channel=notification.channel, outcome=verdict.state).inc()
         log.error(
-            "%s notification %s to %r is %s after %s: %s",
+            "%s notification %s %s is %s after %s: %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             verdict.state,
             counted(attempts, "attempt"),
             error,
@@ -438,6 +438,13 @@ class Dispatcher:
             log.exception("cannot record %s; will retry", counted(len(batch), "delivery result"))
             return False
         return True
+
+
+def _to(notification: Notification) -> str:
+    """Whom a notification was for, as its log line says it: `to '+15550100002'`."""
+    if not notification.recipient:
+        return "(no recipient configured)"
+    return f"to {public_recipient(notification.kind, notification.recipient)!r}"
 
 
 def _fields(
