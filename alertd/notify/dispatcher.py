@@ -389,7 +389,7 @@ class Dispatcher:
         OUTBOX_DEPTH.set(self._pending)
         NOTIFICATIONS.labels(channel=notification.channel, outcome=verdict.state).inc()
         log.error(
-            "%s notification %s %s is %s after %s: %s",
+            "%s notification %s %s: %s after %s: %s",
             notification.channel,
             notification.id,
             _to(notification),

@@ -519,6 +519,6 @@ async def test_dry_run_reports_a_channel_with_no_recipient_as_such(
         "delivered: {"
     )
     assert dispatcher.startswith(
-        f"push notification {alert.id}.1 (no recipient configured) is failed after 1 attempt: "
+        f"push notification {alert.id}.1 (no recipient configured): failed after 1 attempt: "
     )
     assert "''" not in caplog.text
