@@ -334,11 +334,11 @@ class _Reader:
         channels = self.settings.channel_names()
         if channel not in channels:
             hint = did_you_mean(channel, channels) or f"the channels are {one_of(sorted(channels))}"
-            self.error(where, f"unknown channel '{channel}'", hint, literal=text)
+            self.error(where, f"unknown channel '{channel}'", hint, literal=text, part=channel)
             ok = False
         for name in names:
             if name not in groups:
-                self.error(where, *unknown_group(name, groups), literal=text)
+                self.error(where, *unknown_group(name, groups), literal=text, part=name)
                 ok = False
         return NotifyTarget(channel, tuple(names)) if ok else None
 
@@ -453,10 +453,12 @@ class _Reader:
         *,
         value: bool = False,
         literal: str | None = None,
+        part: str | None = None,
     ) -> None:
-        """An error about the key at `where` (or its value, or a string in its value)."""
+        """An error about the key at `where`, or its value, or a string in its value, or a part
+        of that string."""
         if value or literal is not None:
-            place = self.places.value(where, literal)
+            place = self.places.value(where, literal, part)
         else:
             place = self.places.key(where)
         self.errors.append(

@@ -23,6 +23,7 @@ _DOTTED = rf"{_SEGMENT}(?:[ \t]*\.[ \t]*{_SEGMENT})*"
 _HEADER = re.compile(rf"[ \t]*(\[\[?)[ \t]*({_DOTTED})[ \t]*\]")
 _KEY = re.compile(rf"[ \t]*({_DOTTED})[ \t]*=[ \t]*")
 _PART = re.compile(_SEGMENT)
+_EQUALS = re.compile(r"[ \t]*=[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,24 @@ class TomlPositions:
         offset, width = self._find(tuple(path))
         return self._place(offset, width)
 
-    def value(self, path: Sequence[str | int], literal: str | None = None) -> Place:
+    def value(
+        self, path: Sequence[str | int], literal: str | None = None, part: str | None = None
+    ) -> Place:
         """Where the value of the key at `path` is written; with `literal`, where that string
-        is written in it (`"alcie"` in a list of names). Else where the key is."""
+        is written in it (`"alcie"` in a list of names), and with `part`, where that text is
+        in the string (`oncall:osp` in `"sms(oncall:osp)"`). Else where the key is."""
         path = tuple(path)
         key_offset, width = self._find(path)
         start = self._values.get(path)
+        if start is None:  # a key inside an inline table: its value follows its `=`
+            equals = _EQUALS.match(self.text, key_offset + width)
+            start = None if equals is None else equals.end()
         if literal is not None:
             found = self._string(literal, key_offset if start is None else start)
             if found is not None:
+                inside = -1 if part is None else literal.find(part)
+                if inside >= 0:
+                    return self._place(found[0] + 1 + inside, len(part or ""))
                 return self._place(*found)
         if start is None:
             return self._place(key_offset, width)
