@@ -21,6 +21,7 @@ from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
 from alertd.oncall import OnCall, load_oncall, oncall_path_problem, recipient_groups
+from alertd.wording import counted
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -139,22 +140,23 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if errors:
         for error in errors:
             print(error.format(), file=sys.stderr)
-        print(f"alertd check: {_plural(len(errors), 'error')}", file=sys.stderr)
+        print(f"alertd check: {counted(len(errors), 'error')}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
+    print(f"{counted(len(run.rules), 'rule')} in {counted(len(run.files), 'file')} OK")
     if run.oncall is not None:
         print(f"{run.oncall.source} OK: {_oncall_summary(run.oncall)}")
     return EXIT_OK
 
 
 def _oncall_summary(oncall: OnCall) -> str:
-    counts = [
-        (len(oncall.people), "person", "people"),
-        (len(oncall.schedules), "schedule", "schedules"),
-        (len(oncall.policies), "escalation policy", "escalation policies"),
-        (len(oncall.maintenance), "maintenance window", "maintenance windows"),
-    ]
-    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
+    return ", ".join(
+        [
+            counted(len(oncall.people), "person", "people"),
+            counted(len(oncall.schedules), "schedule"),
+            counted(len(oncall.policies), "escalation policy", "escalation policies"),
+            counted(len(oncall.maintenance), "maintenance window"),
+        ]
+    )
 
 
 def _origin(settings: Settings, key: str) -> str:
@@ -163,7 +165,3 @@ def _origin(settings: Settings, key: str) -> str:
     if settings.source.is_file():
         return f"from {settings.source} [rules] {key}"
     return f"the default [rules] {key}: there is no config file {settings.source}"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 
 from alertd.clock import SYSTEM_CLOCK
 from alertd.config import Settings
-from alertd.dsl.errors import did_you_mean
 from alertd.oncall import OnCall, Schedule, load_oncall, on_call
+from alertd.suggest import aside
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -62,11 +62,9 @@ def _chosen(oncall: OnCall, names: list[str]) -> list[Schedule] | str:
         return list(oncall.schedules.values())
     for name in names:
         if name not in oncall.schedules:
-            hint = did_you_mean(name, oncall.schedules)
-            known = ", ".join(oncall.schedules) or "none"
-            return f"unknown schedule {name!r}" + (
-                f" ({hint})" if hint else f"; the schedules are: {known}"
-            )
+            suggestion = aside(name, oncall.schedules)
+            known = f"; the schedules are: {', '.join(oncall.schedules)}"
+            return f"unknown schedule {name!r}{suggestion or known}"
     return [oncall.schedules[name] for name in names]
 
 

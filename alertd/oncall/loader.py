@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from alertd.config import Settings
 from alertd.dsl.checker import unknown_group
-from alertd.dsl.errors import RuleError, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, one_of
 from alertd.dsl.regex import PatternError, compile_pattern
 from alertd.model import CHANNEL_KINDS, NotifyTarget
 from alertd.oncall import values
@@ -42,6 +42,7 @@ from alertd.oncall.model import (
 from alertd.oncall.recipients import ONCALL, PERSON, recipient_groups
 from alertd.oncall.tomlpos import TomlPositions
 from alertd.oncall.values import Problem, shown
+from alertd.suggest import did_you_mean
 
 T = TypeVar("T")
 Where = tuple[str | int, ...]

@@ -10,9 +10,10 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from alertd.dsl.errors import did_you_mean, one_of
+from alertd.dsl.errors import one_of
 from alertd.dsl.functions import time_zone
 from alertd.durations import parse_duration
+from alertd.suggest import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {

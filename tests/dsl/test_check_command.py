@@ -10,7 +10,10 @@ from alertd.commands import check as check_command
 from alertd.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-ONCALL_OK = f"{ROOT / 'oncall.toml'} OK: 6 people, 1 schedule, 1 escalation policy, 1 maintenance window\n"  # the shipped config's on-call file, checked with the rules
+# The shipped config's on-call file, checked with the rules.
+ONCALL_OK = (
+    f"{ROOT / 'oncall.toml'} OK: 6 people, 1 schedule, 1 escalation policy, 1 maintenance window\n"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -66,7 +66,7 @@ def test_an_unknown_schedule_or_person_in_a_rule_is_an_error_with_a_suggestion(
         f"{path}:3:14: error: unknown schedule 'fleet'\n"
         "  notify sms(oncall:fleet), email(person:alcie)\n"
         "             ^^^^^^^^^^^^\n"
-        "hint: schedules are defined in the on-call file ([oncall] path in the config file)\n"
+        "hint: did you mean 'fleet_ops'?\n"
         f"{path}:3:35: error: unknown person 'alcie'\n"
         "  notify sms(oncall:fleet), email(person:alcie)\n"
         "                                  ^^^^^^^^^^^^\n"
