@@ -41,7 +41,8 @@ from alertd.notify.outbox import Outbox, create_schema, enqueue, purge
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
 from alertd.server.app import AlertPage, InvalidEvents
-from alertd.server.views import alert_view, rule_view
+from alertd.server.views import alert_view, iso, rule_view
+from alertd.sqlitedb import StateLock
 
 log = logging.getLogger("alertd.daemon")
 
@@ -61,10 +62,15 @@ class Pipeline:
             raise ConfigError(f"{settings.source}: {error}") from None
         state = settings.state
         try:
+            self._file_lock = StateLock(state.path)  # one daemon per state file
+        except StateStoreError as error:
+            raise ConfigError(str(error)) from None
+        try:
             self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
             create_schema(self.store.connection)
             self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
         except StateStoreError as error:
+            self._file_lock.release()
             raise ConfigError(str(error)) from None
         self.dispatcher = Dispatcher(settings, self.outbox, clock, channels=channels)
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
@@ -215,10 +221,22 @@ class Pipeline:
     async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
         now = self.clock.now()
         async with self._store_lock:
-            record = await self._transact(lambda: self.store.ack_alert(alert_id, by, now))
-        if record is None:
+            acked = await self._transact(partial(self.store.ack_alert, alert_id, by, now))
+        if acked is None:
             return None
-        log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
+        record = acked.record
+        if acked.changed:
+            log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
+        else:
+            log.info(
+                "alert already acknowledged; the first ack stands",
+                extra={
+                    "alert_id": alert_id,
+                    "by": by,
+                    "acked_by": record.acked_by,
+                    "acked_at": iso(record.acked_at),
+                },
+            )
         return alert_view(record, self.outbox.states(alert_id))
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
@@ -264,6 +282,7 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
+        self._file_lock.release()
 
 
 @dataclass(slots=True)

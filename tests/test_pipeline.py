@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 from alertd import metrics
 from alertd.clock import FakeClock
-from alertd.config import Settings, load_settings
+from alertd.config import ConfigError, Settings, load_settings
 from alertd.daemon import RulesInvalid
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ruleset import RuleSet
@@ -60,8 +62,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, clock: FakeClock) -> Pipeline:
-    return Pipeline(settings_in(tmp_path), clock)
+def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
+    opened = Pipeline(settings_in(tmp_path), clock)
+    yield opened
+    opened.close()
 
 
 async def test_a_batch_records_its_alerts_and_their_notifications_together(
@@ -280,6 +284,7 @@ async def test_a_group_that_cannot_get_the_write_lock_is_refused_and_the_next_is
     assert [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts] == [["v1"]]
     assert pipeline.outbox.pending_count() == 1  # nothing of the refused group was kept
     writer.close()
+    pipeline.close()
 
 
 async def test_an_error_after_the_commit_still_answers_every_batch(
@@ -342,3 +347,33 @@ async def test_an_invalid_batch_is_refused_before_it_touches_the_state(
     with pytest.raises(InvalidEvents):
         await pipeline.ingest([BREAKDOWN, {**BREAKDOWN, "timestamp": "soon"}], clock.now())
     assert statements == []
+
+
+async def test_a_second_ack_says_who_acked_first_and_changes_nothing(
+    pipeline: Pipeline, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.daemon"):
+        first = await pipeline.ack(alert_id, "ana")
+        clock.advance(60)
+        again = await pipeline.ack(alert_id, "bob")
+    assert first is not None and again is not None
+    assert (again["acked_by"], again["acked_at"]) == ("ana", first["acked_at"])
+    acks = [r for r in caplog.records if r.getMessage().startswith("alert ")]
+    assert [r.getMessage() for r in acks] == [
+        "alert acknowledged",
+        "alert already acknowledged; the first ack stands",
+    ]
+    assert (acks[1].by, acks[1].acked_by, acks[1].acked_at) == ("bob", "ana", first["acked_at"])
+
+
+def test_a_second_pipeline_on_the_same_state_is_refused_until_the_first_closes(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    first = Pipeline(settings_in(tmp_path), clock)
+    with pytest.raises(ConfigError) as refused:
+        Pipeline(settings_in(tmp_path), clock)
+    assert str(refused.value).startswith(f"{tmp_path / 'var' / 'alertd.db'}: the state is in use")
+    assert f"(pid {os.getpid()})" in str(refused.value)
+    first.close()
+    Pipeline(settings_in(tmp_path), clock).close()

@@ -32,7 +32,14 @@ from typing import Any, Generic, TypeVar
 from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
+from alertd.engine.state import (
+    AlertPage,
+    AlertQuery,
+    AlertRecord,
+    StoreSize,
+    Transition,
+    page_of,
+)
 from alertd.engine.windows import (
     CountWindow,
     Suppression,
@@ -365,13 +372,14 @@ class SQLiteStore:
         rows = self.connection.execute(sql, params).fetchall()
         return page_of([_alert_record(row) for row in rows], query.limit)
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
         with self.transaction():
-            self.connection.execute(
+            changed = self.connection.execute(
                 "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
                 (at, by, alert_id),
-            )
-            return self.get_alert(alert_id)
+            ).rowcount
+            record = self.get_alert(alert_id)
+        return None if record is None else Transition(record, changed=changed == 1)
 
     def prune_alerts(self, received_before: float) -> int:
         self._write_changes()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,33 @@ async def test_a_write_lock_held_elsewhere_is_a_503_then_events_are_taken_again(
     finally:
         other.close()
         daemon.kill()
+
+
+def run_second(home: Path) -> subprocess.CompletedProcess[str]:
+    """`alertd run` on HOME's config in the foreground, as an operator would start it."""
+    return subprocess.run(
+        [sys.executable, "-m", "alertd", "run", "-c", str(home / "alertd.toml")],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_a_second_daemon_on_the_same_state_exits_2_naming_the_file_and_the_first(
+    alertd: Alertd,
+) -> None:
+    assert alertd.process is not None
+    second = run_second(alertd.home)
+    assert second.returncode == 2
+    state = alertd.home / "var" / "alertd.db"
+    assert f"{state}: the state is in use by another alertd (pid {alertd.process.pid})" in (
+        second.stderr
+    )
+    async with alertd.client() as client:  # the first goes on serving
+        assert (await client.post("/v1/events", json=CRITICAL, headers=INGEST)).status_code == 202
+    alertd.kill()  # kill -9: the kernel drops the lock with the process
+    await alertd.start()
+    async with alertd.client() as client:
+        assert (await client.get("/readyz")).status_code == 200
