@@ -23,14 +23,14 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from alertd.durations import parse_duration
 from alertd.model import CHANNEL_KINDS
+from alertd.suggest import aside
 
 
 class ConfigError(Exception):
@@ -319,7 +319,7 @@ def settings_from_dict(
     known = {*_SECTIONS, "recipients", "channels"}
     for key in data:
         if key not in known:
-            raise ConfigError(f"{source}: unknown section [{key}]{_did_you_mean(key, known)}")
+            raise ConfigError(f"{source}: unknown section [{key}]{aside(key, known)}")
 
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
@@ -337,7 +337,7 @@ def settings_from_dict(
         if kind not in CHANNEL_KINDS:
             raise ConfigError(
                 f"{source}: [channels.{name}] kind {kind!r} is not one of "
-                f"{', '.join(CHANNEL_KINDS)}{_did_you_mean(str(kind), CHANNEL_KINDS)}"
+                f"{', '.join(CHANNEL_KINDS)}{aside(str(kind), CHANNEL_KINDS)}"
             )
         _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
         if kind == "email" and table.get("tls") and table.get("starttls"):
@@ -387,7 +387,7 @@ def _checked_log(log: LogSettings, source: Path) -> LogSettings:
         if value.lower() not in choices:
             raise ConfigError(
                 f"{source}: [log] {key}: expected one of {', '.join(choices)}, got {value!r}"
-                f"{_did_you_mean(value.lower(), choices)}"
+                f"{aside(value.lower(), choices)}"
             )
     return replace(log, level=log.level.lower(), format=log.format.lower())
 
@@ -398,7 +398,7 @@ def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None
     known = {"kind", *CHANNEL_DISPATCH_KEYS, *checks}
     for key, value in table.items():
         if key not in known:
-            raise ConfigError(f"{where} {key}: unknown key{_did_you_mean(key, known)}")
+            raise ConfigError(f"{where} {key}: unknown key{aside(key, known)}")
         problem = checks[key](value) if key in checks else None
         if problem is not None:
             raise ConfigError(f"{where} {key}: {problem}")
@@ -448,7 +448,7 @@ def _build(cls: type, table: Mapping[str, Any], where: str, base: Path) -> Any:
     names = {f.name for f in fields(cls)}
     for key in table:
         if key not in names:
-            raise ConfigError(f"{where} unknown key {key!r}{_did_you_mean(key, names)}")
+            raise ConfigError(f"{where} unknown key {key!r}{aside(key, names)}")
     values = {
         key: _coerce(hints[key], value, f"{where} {key}", base) for key, value in table.items()
     }
@@ -510,8 +510,3 @@ def _coerce(hint: Any, value: Any, where: str, base: Path) -> Any:
 def _resolve(value: str, base: Path) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
+from alertd.diagnostics import format_error
 from alertd.dsl import rule_path_problem
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage, Api, ReloadOutcome
@@ -380,7 +381,8 @@ class Daemon:
 def _unexpected_load_error(error: Exception) -> dict[str, Any]:
     """An error the rule loader raised that is not a RuleError, shaped like one."""
     message = f"the rules could not be loaded: {type(error).__name__}: {error}"
-    return {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
+    text = format_error("", 0, 0, message)
+    return {"path": "", "line": 0, "column": 0, "message": message, "text": text}
 
 
 def check_startup_config(settings: Settings) -> None:

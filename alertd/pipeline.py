@@ -26,6 +26,7 @@ from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ConfigError, Settings
 from alertd.daemon import RulesInvalid
+from alertd.diagnostics import format_error
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
@@ -384,14 +385,12 @@ def _error(
     hint, when there is one, on a second line of the text, as `alertd check` prints it."""
     with contextlib.suppress(ValueError):
         path = str(Path(path).relative_to(Path.cwd()))
-    where = ":".join(str(part) for part in (path, line, column) if part)
-    text = f"{where}: error: {message}"
     return {
         "path": path,
         "line": line,
         "column": column,
         "message": message,
-        "text": f"{text}\nhint: {hint}" if hint else text,
+        "text": format_error(path, line, column, message, hint),
     }
 
 

@@ -213,3 +213,42 @@ def test_run_tunes_the_collector_once_the_pipeline_is_loaded(tmp_path: Path) -> 
         check=True,
     )
     assert done.stdout.strip() == "(700, 0) (10000, True) 1"
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """The arguments an argparse help text lists, each with its help text ("" for none)."""
+    entries: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            current, _, help_text = line.strip().partition("  ")
+            entries[current] = help_text.strip()
+        elif line.startswith("   ") and current is not None:
+            entries[current] = f"{entries[current]} {line.strip()}".strip()
+        else:
+            current = None
+    return entries
+
+
+@pytest.mark.parametrize("command", ["run", "check", "test-rule", "send-test"])
+def test_every_option_of_every_command_says_what_it_does(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    entries = help_entries(capsys.readouterr().out)
+    assert "-h, --help" in entries
+    assert [name for name, help_text in entries.items() if not help_text] == []
+
+
+def test_the_help_of_render_says_it_needs_events(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit):
+        main(["test-rule", "--help"])
+    entries = help_entries(capsys.readouterr().out)
+    assert "--events" in entries["--render"]
+    assert "text" in entries["--format {text,json}"]

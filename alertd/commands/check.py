@@ -20,6 +20,7 @@ from alertd.model import Rule
 from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
+from alertd.wording import counted
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -125,9 +126,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if errors:
         for error in errors:
             print(error.format(), file=sys.stderr)
-        print(f"alertd check: {_plural(len(errors), 'error')}", file=sys.stderr)
+        print(f"alertd check: {counted(len(errors), 'error')}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
+    print(f"{counted(len(run.rules), 'rule')} in {counted(len(run.files), 'file')} OK")
     return EXIT_OK
 
 
@@ -137,7 +138,3 @@ def _origin(settings: Settings, key: str) -> str:
     if settings.source.is_file():
         return f"from {settings.source} [rules] {key}"
     return f"the default [rules] {key}: there is no config file {settings.source}"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

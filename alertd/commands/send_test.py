@@ -2,10 +2,10 @@
 provider answered.
 
 It sends even when `[dispatch] dry_run = true` (checking credentials is the point), straight
-through the channel with no outbox and no retry, to the channel's default recipients (or
-`--to`), and prints one line per recipient: the provider's receipt, or its error and whether
-the dispatcher would have retried it. Exit 0 when every send succeeded, 1 when one failed,
-2 for a config error.
+through the channel with no outbox, once: a failed send is reported, never retried. It goes to
+the channel's default recipients (or `--to`) and prints one line per recipient: the provider's
+receipt, or its error and whether the daemon would have retried it. Exit 0 when every send
+succeeded, 1 when one failed, 2 for a config error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import sys
 from dataclasses import replace
-from difflib import get_close_matches
 
 from alertd.clock import SYSTEM_CLOCK
 from alertd.config import Settings
@@ -24,6 +23,7 @@ from alertd.notify.errors import ChannelConfigError, DeliveryError, TemplateErro
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
 from alertd.redact import public_recipient
+from alertd.suggest import aside
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -47,8 +47,7 @@ def test_alert(channel: str, now: float) -> Alert:
 def main(settings: Settings, args: argparse.Namespace) -> int:
     name: str = args.channel
     if name not in settings.channels:
-        close = get_close_matches(name, sorted(settings.channels), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = aside(name, settings.channels)
         print(
             f"alertd send-test: error: no [channels.{name}] in {settings.source}{hint}",
             file=sys.stderr,
@@ -85,8 +84,12 @@ async def _send(settings: Settings, name: str, to: str | None) -> int:
                 receipt = await channel.send(notification)
             except DeliveryError as exc:
                 failed += 1
-                verdict = "would be retried" if exc.retryable else "would not be retried"
-                print(f"{name} -> {recipient}: FAILED: {exc} ({verdict})")
+                verdict = (
+                    "send-test sends once; the daemon would retry this error"
+                    if exc.retryable
+                    else "the daemon would not retry this error either"
+                )
+                print(f"{name} -> {recipient}: FAILED: {exc} (not retried: {verdict})")
             else:
                 print(f"{name} -> {recipient}: sent: {receipt}")
     finally:

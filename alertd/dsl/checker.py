@@ -15,11 +15,12 @@ from functools import cache, partial
 from zoneinfo import available_timezones
 
 from alertd.dsl import ast
-from alertd.dsl.errors import RuleError, UnknownName, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, UnknownName, one_of
 from alertd.dsl.functions import BUILTINS, MAX_GEOCELL_DIGITS, time_zone
 from alertd.dsl.regex import PatternError, compile_pattern
 from alertd.durations import parse_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
+from alertd.suggest import did_you_mean
 
 MAX_DEPTH = 64
 """Expressions nested deeper than this, their macros expanded, are refused: the checker and
@@ -56,6 +57,7 @@ class CheckedRule:
     condition: ast.Expr
     condition_source: str
     location: SourceLocation
+    source: ast.SourceText  # the rule's file: where the condition's spans are
     priority: Priority = "medium"
     description: str = ""
     count: Window | None = None
@@ -115,6 +117,7 @@ class _Checker:
         self.resolved_macros: dict[str, ast.Expr] = {}
         self.expanded: dict[str, tuple[int, int]] = {}  # macro -> its depth and size, expanded
         self.refused: set[str] = set()  # macros too deep or too large, and those that use them
+        self.sources: dict[str, ast.SourceText] = {}  # path -> the file's text, made once
 
     def error(
         self,
@@ -364,6 +367,7 @@ class _Checker:
             condition=condition,
             condition_source=file.text(when.expr.span),
             location=where,
+            source=self._source(file),
             priority=priority,
             description=description.text.value
             if isinstance(description, ast.DescriptionClause)
@@ -375,6 +379,12 @@ class _Checker:
             labels=labels,
             enabled=enabled.value if isinstance(enabled, ast.EnabledClause) else True,
         )
+
+    def _source(self, file: ast.RuleFile) -> ast.SourceText:
+        source = self.sources.get(file.path)
+        if source is None:
+            source = self.sources[file.path] = ast.SourceText(file.path, file.lines)
+        return source
 
     def _priority(self, clause: ast.Clause | None, file: ast.RuleFile) -> Priority:
         if not isinstance(clause, ast.PriorityClause):
@@ -590,7 +600,7 @@ class _Checker:
         if name in self.macros:
             # Resolved before anything that uses it, but for a use that closes a cycle.
             body = self.resolved_macros.get(name) or ast.Literal(False, node.span)
-            return ast.MacroRef(name, body, node.span), "bool"
+            return ast.MacroRef(name, body, node.span, self._source(self.macros[name][1])), "bool"
         if name in self.lists:
             self.error(
                 file,

@@ -63,11 +63,14 @@ _OPERATOR_HELPER = {op: f"_op{i}" for i, op in enumerate(runtime.OPERATORS)}
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
-    """What a compiled condition remembers, so that `compile_matcher` can fuse it with others."""
+    """What a compiled condition remembers, so that `compile_matcher` can fuse it with others
+    and `alertd.dsl.explain` can evaluate the rule as written."""
 
     rule_id: str
     expr: ast.Expr
     timestamp_field: str
+    source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
+    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
 
 
 class _CannotFold(Exception):
@@ -121,7 +124,12 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     if "_checked" in condition.__code__.co_names:
         namespace = condition.__globals__
         namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
-    setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
+    keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
+    setattr(
+        condition,
+        CONDITION_ATTRIBUTE,
+        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys),
+    )
     count_key = functions.get("count_key", _no_key)
     suppress_key = functions.get("suppress_key", _no_key)
     return _rule(rule, condition, count_key, suppress_key, expr)
@@ -341,7 +349,9 @@ def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.E
             return ast.Literal(known[name], span)
         case ast.MacroRef(name=name, body=body, span=span):
             folded = fold(body, known)
-            return folded if isinstance(folded, ast.Literal) else ast.MacroRef(name, folded, span)
+            if isinstance(folded, ast.Literal):
+                return folded
+            return ast.MacroRef(name, folded, span, expr.source)
         case ast.ListLit(items=items, span=span, name=name):
             return ast.ListLit(tuple(fold(item, known) for item in items), span, name)
         case ast.Attr(obj=obj, name=name, span=span):

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from alertd.diagnostics import format_error
+
 
 class RuleError(Exception):
     """One mistake in a rule file, with its 1-based line and column (0 when there is none)."""
@@ -42,18 +44,15 @@ class RuleError(Exception):
 
     def format(self) -> str:
         """`path:line:col: error: message`, then the source line, a caret, and the hint."""
-        where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
-        lines = [f"{where}: error: {self.message}"]
-        if self.source_line is not None and self.line:
-            text = self.source_line.rstrip("\r\n")
-            lines.append(text)
-            # Keep tabs under tabs so the caret lines up however the terminal shows them.
-            pad = "".join("\t" if ch == "\t" else " " for ch in text[: self.column - 1])
-            width = min(self.width, max(1, len(text) - self.column + 1))
-            lines.append(pad + "^" * width)
-        if self.suggestion:
-            lines.append(f"hint: {self.suggestion}")
-        return "\n".join(lines)
+        return format_error(
+            self.path,
+            self.line,
+            self.column,
+            self.message,
+            self.suggestion,
+            source_line=self.source_line,
+            width=self.width,
+        )
 
     def __str__(self) -> str:
         return self.format()
@@ -83,35 +82,6 @@ class RuleErrors(Exception):
 
     def __str__(self) -> str:
         return self.format()
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance counting an adjacent swap as one edit (`geoclel` -> `geocell`)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, previous2[j - 2] + 1)
-            current.append(cost)
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-def did_you_mean(word: str, choices: Iterable[str], max_distance: int = 2) -> str | None:
-    """`did you mean 'x'?` for the closest choice within `max_distance` edits, else None."""
-    best: tuple[int, str] | None = None
-    for choice in sorted(set(choices)):
-        distance = edit_distance(word.lower(), choice.lower())
-        if (
-            distance <= max_distance
-            and distance < len(choice)
-            and (best is None or distance < best[0])
-        ):
-            best = (distance, choice)
-    return None if best is None else f"did you mean {best[1]!r}?"
 
 
 def one_of(words: Sequence[str]) -> str:

@@ -24,7 +24,8 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from alertd.dsl import ast
-from alertd.dsl.errors import RuleError, did_you_mean, one_of
+from alertd.dsl.errors import RuleError, one_of
+from alertd.suggest import did_you_mean
 
 MAX_INTEGER_DIGITS = 308  # longer whole numbers are read as floats: 1e308 is about the largest
 

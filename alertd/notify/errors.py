@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alertd.diagnostics import format_error
+
 
 class NotifyError(Exception):
     """Base of every notification error."""
@@ -34,7 +36,7 @@ class TemplateProblem:
     def __str__(self) -> str:
         """`path:line: error: message`, always with a line (1 when unknown), so that a reader
         of the text (a reload's answer) finds the file in every problem."""
-        return f"{self.path}:{self.line or 1}: error: {self.message}"
+        return format_error(self.path, self.line or 1, 0, self.message)
 
 
 class TemplateError(NotifyError):

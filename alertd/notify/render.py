@@ -35,7 +35,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from alertd import jsonutil
 from alertd.config import NotifySettings
 from alertd.model import Alert
 from alertd.notify.errors import TemplateError, TemplateProblem
+from alertd.suggest import aside
 
 FIELD_MAX_CHARS = 2000  # one interpolated value
 SUBJECT_MAX_CHARS = 200
@@ -512,8 +512,7 @@ class Renderer:
             known = CONTEXT_NAMES | env.globals.keys()
             for unknown in sorted(jinja2.meta.find_undeclared_variables(tree) - known):
                 line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == unknown), 1)
-                close = get_close_matches(unknown, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = aside(unknown, known)
                 message = f"unknown name {unknown!r}{hint}: it would render as nothing"
                 problems.append(TemplateProblem(str(template.filename), line, message))
         return problems

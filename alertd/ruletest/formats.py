@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from alertd import jsonutil, yamlutil
+from alertd.diagnostics import where
 
 
 class DocumentError(ValueError):
@@ -23,12 +24,7 @@ class DocumentError(ValueError):
 
     def at(self, path: str) -> str:
         """`path:line:col: message`, as far as the position is known."""
-        where = path
-        if self.line:
-            where += f":{self.line}"
-            if self.column:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
+        return f"{where(path, self.line, self.column)}: {self.message}"
 
 
 def load_json(data: bytes | str) -> Any:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 from alertd.config import EngineSettings
+from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.memory_store import MemoryStore
@@ -32,8 +32,10 @@ from alertd.engine.ruleset import RuleSet
 from alertd.model import DECISION_KINDS, Decision, DecisionKind, Rule
 from alertd.ruletest.events import YAML_SUFFIXES
 from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
-from alertd.ruletest.report import format_key
+from alertd.ruletest.report import describe, format_key
 from alertd.ruletest.terminal import Painter
+from alertd.suggest import aside
+from alertd.wording import counted
 
 RuleLoader = Callable[[Sequence[Path]], list[Rule]]
 """Loads rule files; raises RuleFilesError with every problem, already formatted."""
@@ -160,6 +162,7 @@ def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: floa
         listed.add((expected.event, expected.rule))
         problem = _compare(expected, actual.get((expected.event, expected.rule)))
         if problem:
+            problem += _mismatches(rules, expected, test.events)
             failures.append(f"event {expected.event}, rule {expected.rule}: {problem}")
     for (index, rule_id), decision in sorted(actual.items()):
         if decision.kind != "counting" and (index, rule_id) not in listed:
@@ -201,17 +204,17 @@ def write_text(outcomes: list[Outcome], out: TextIO, paint: Painter) -> None:
         mark = paint("ok  ", "green") if outcome.passed else paint("FAIL", "bold", "red")
         out.write(f"  {mark}  {outcome.name}\n")
         for failure in outcome.failures:
-            out.write(f"          {failure}\n")
+            out.write(f"          {_indent(failure, 10)}\n")
     tests = [o for o in outcomes if o.name is not None]
     failed = sum(1 for o in tests if not o.passed)
     broken = len({o.path for o in outcomes if o.name is None})
     files = len({o.path for o in outcomes})
     line = (
-        f"\n{_count(len(tests), 'test')} in {_count(files, 'file')}: "
+        f"\n{counted(len(tests), 'test')} in {counted(files, 'file')}: "
         f"{len(tests) - failed} passed, {failed} failed"
     )
     if broken:
-        line += f"; {_count(broken, 'file')} could not run"
+        line += f"; {counted(broken, 'file')} could not run"
     out.write(line + "\n")
 
 
@@ -324,6 +327,16 @@ def _compare(expected: Expectation, actual: Decision | None) -> str:
     return ""
 
 
+def _mismatches(rules: RuleSet, expected: Expectation, events: list[Any]) -> str:
+    """The type mismatches the rule met on the event, which may be why it did not match."""
+    rule = rules.by_id.get(expected.rule)
+    event = events[expected.event]
+    explanation = explain(rule, event) if rule is not None and isinstance(event, dict) else None
+    if explanation is None or not explanation.mismatches:
+        return ""
+    return "".join(f"\n  type mismatch: {describe(m)}" for m in explanation.mismatches)
+
+
 def _unknown_rules(test_file: RuleTestFile, rules: RuleSet) -> list[str]:
     problems = []
     for test in test_file.tests:
@@ -331,22 +344,15 @@ def _unknown_rules(test_file: RuleTestFile, rules: RuleSet) -> list[str]:
             if expected.rule not in rules.by_id:
                 problems.append(
                     f"{expected.where}: rule: no rule {expected.rule!r} in the rule files"
-                    f"{_did_you_mean(expected.rule, rules.by_id)}"
+                    f"{aside(expected.rule, rules.by_id)}"
                 )
     return problems
 
 
 def _unknown_keys(table: dict[Any, Any], known: Sequence[str], where: str) -> list[str]:
     return [
-        f"{where}unknown key {key!r}{_did_you_mean(str(key), known)}"
-        for key in table
-        if key not in known
+        f"{where}unknown key {key!r}{aside(str(key), known)}" for key in table if key not in known
     ]
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _nonempty_list(value: object, items: str, needed: str) -> tuple[list[Any], str | None]:
@@ -369,10 +375,6 @@ def _plain(value: object) -> Any:
 
 def _shown(value: object) -> str:
     return "nothing" if value is None else dump_json(value)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _indent(text: str, spaces: int) -> str:

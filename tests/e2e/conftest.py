@@ -19,8 +19,8 @@ import httpx
 import orjson
 import pytest
 
-from alertd.server.auth import sign
 from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.signing import sign
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,11 @@ receiver; events in, notifications out, and nothing lost to bad input, bad rules
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -91,6 +94,10 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(alertd: Alertd)
                 415,
             ),
             (await client.get("/v1/alerts", params={"cursor": "zzz"}, headers=ADMIN), 400),
+            *[  # were 500: the store cannot place such a time among alert ids
+                (await client.get("/v1/alerts", params={"since": since}, headers=ADMIN), 400)
+                for since in ["nan", "inf", "1e300"]
+            ],
         ]
         for response, status in cases:
             assert response.status_code == status, response.text
@@ -335,3 +342,28 @@ async def test_webhook_credentials_stay_out_of_the_log_and_the_api(
         assert "hunter2" not in alertd.log_text() and "abc123" not in alertd.log_text()
     finally:
         alertd.kill()
+
+
+async def test_a_body_far_over_the_limit_gets_a_readable_413_not_a_reset(alertd: Alertd) -> None:
+    """urllib sends `Connection: close` and the whole body before it reads the answer: the
+    daemon must take the body in (and drop it) to be heard, not close on unread data."""
+    body = b"[" + b" " * (40 * 1024 * 1024) + b"]"  # 40 MiB; the limit here is 100 kB
+
+    def post() -> tuple[int, object]:
+        request = urllib.request.Request(
+            f"{alertd.url}/v1/events",
+            data=body,
+            headers={**INGEST, "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+
+    status, answer = await asyncio.to_thread(post)
+    assert (status, answer) == (413, {"error": "request body exceeds 100000 bytes", "details": []})
+    async with alertd.client() as client:  # and the daemon serves on
+        response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert response.status_code == 202

@@ -8,12 +8,12 @@ whether a retry may help; it never lets its client library's own exceptions esca
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from difflib import get_close_matches
 from typing import Any, Protocol
 
 from alertd.config import CHANNEL_DISPATCH_KEYS, DispatchSettings
 from alertd.notify.errors import ChannelConfigError
 from alertd.notify.notification import Notification
+from alertd.suggest import aside
 
 DISPATCH_KEYS = frozenset({"kind", *CHANNEL_DISPATCH_KEYS})
 """Keys every channel table accepts: its kind and per-channel overrides of `[dispatch]`."""
@@ -42,9 +42,7 @@ class Table:
         known = DISPATCH_KEYS | frozenset(allowed)
         for key in table:
             if key not in known:
-                close = get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise self.error(key, f"unknown key{hint}")
+                raise self.error(key, f"unknown key{aside(key, known)}")
 
     def error(self, key: str, message: str) -> ChannelConfigError:
         return ChannelConfigError(f"[channels.{self.name}] {key}: {message}")

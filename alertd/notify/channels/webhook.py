@@ -1,5 +1,6 @@
 """The webhook channel: the rendered JSON body POSTed through the channels' shared HTTP client
-(alertd.notify.channels.http), signed with HMAC-SHA256.
+(alertd.notify.channels.http), signed with HMAC-SHA256 by alertd.signing (the scheme signed
+ingestion is checked with too).
 
 Headers on every request:
     Content-Type: application/json
@@ -11,8 +12,6 @@ plus the table's `headers`. A 2xx answer is success; anything else goes to the r
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,16 +23,9 @@ from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.redact import public_recipient
+from alertd.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 KEYS = tuple(CHANNEL_KEYS["webhook"])  # one list, checked at load by alertd.config
-SIGNATURE_HEADER = "X-Alertd-Signature"
-TIMESTAMP_HEADER = "X-Alertd-Timestamp"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value; receivers compute the same and compare in constant time."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={digest.hexdigest()}"
 
 
 class WebhookChannel:
