@@ -76,6 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --events: also show the notifications each fired alert would send",
     )
 
+    oncall = add(
+        "oncall", "Show who is on call in each schedule of the on-call file, and until when."
+    )
+    oncall.add_argument(
+        "schedules", nargs="*", metavar="SCHEDULE", help="schedules to show (default: all)"
+    )
+    oncall.add_argument(
+        "--at",
+        metavar="TIME",
+        help="an ISO time to ask about instead of now; without an offset it is local to each "
+        "schedule (2026-12-24T10:00), with one it is that instant (2026-12-24T09:00Z)",
+    )
+    oncall.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, or one JSON object per schedule and line (default: text)",
+    )
+
     send_test = add(
         "send-test",
         "Send one test notification through a channel now, even in a dry run; a failed send "

@@ -113,6 +113,11 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class OnCallSettings:
+    path: Path | None = None  # oncall.toml (alertd.oncall); None: no people or schedules
+
+
+@dataclass(frozen=True)
 class Settings:
     source: Path = Path("alertd.toml")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -122,6 +127,7 @@ class Settings:
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     log: LogSettings = field(default_factory=LogSettings)
+    oncall: OnCallSettings = field(default_factory=OnCallSettings)
     recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -155,6 +161,7 @@ _SECTIONS: dict[str, type] = {
     "dispatch": DispatchSettings,
     "notify": NotifySettings,
     "log": LogSettings,
+    "oncall": OnCallSettings,
 }
 
 CHANNEL_DISPATCH_KEYS = ("concurrency", "rate_limit", "timeout")
@@ -475,9 +482,11 @@ def _coerce(hint: Any, value: Any, where: str, base: Path) -> Any:
         if seconds < 0:
             raise ConfigError(f"{where}: must not be negative")
         return seconds
-    if hint is Path:
+    if hint in (Path, Path | None):
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a path string")
+        if hint != Path and not value:  # "" (an unset `${VAR:-}`): no file
+            return None
         return _resolve(value, base)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)

@@ -472,13 +472,7 @@ class _Checker:
             seen.add(channel)
             for group in target.groups:
                 if self.groups is not None and group.value not in self.groups:
-                    self.error(
-                        file,
-                        group.span,
-                        f"unknown recipient group '{group.value}'",
-                        did_you_mean(group.value, self.groups)
-                        or "recipient groups are defined under [recipients] in the config file",
-                    )
+                    self.error(file, group.span, *unknown_group(group.value, self.groups))
             targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
         return tuple(targets)
 
@@ -732,6 +726,28 @@ class _Checker:
 def _name_span(node: ast.Call) -> ast.Span:
     line, column = node.span.line, node.span.column
     return ast.Span(line, column, line, column + len(node.name))
+
+
+def unknown_group(group: str, known: Collection[str]) -> tuple[str, str]:
+    """The error and hint for a recipient group not in `known`: the `[recipients]` groups, and
+    `oncall:SCHEDULE` and `person:NAME` for the schedules and people of oncall.toml."""
+    prefix, colon, name = group.partition(":")
+    if not colon:
+        plain = [choice for choice in known if ":" not in choice]
+        return f"unknown recipient group '{group}'", did_you_mean(group, plain) or (
+            "recipient groups are defined under [recipients] in the config file"
+        )
+    kinds = {"oncall": ("schedule", "schedules"), "person": ("person", "people")}
+    if prefix not in kinds:
+        guesses = [f"{other}:{name}" for other in kinds]
+        return f"unknown recipient '{group}'", did_you_mean(group, guesses) or (
+            "a recipient is a [recipients] group, oncall:SCHEDULE or person:NAME"
+        )
+    what, defined = kinds[prefix]
+    names = [c.removeprefix(prefix + ":") for c in known if c.startswith(prefix + ":")]
+    return f"unknown {what} '{name}'", did_you_mean(name, names) or (
+        f"{defined} are defined in the on-call file ([oncall] path in the config file)"
+    )
 
 
 @cache

@@ -130,7 +130,7 @@ _TOKEN = re.compile(
     | (?P<NUMBER>[0-9]+(?:\.[0-9]+)?)
     | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<STRING>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-    | (?P<punctuation>==|!=|<=|>=|[<>=+\-*/%()\[\]{},.])
+    | (?P<punctuation>==|!=|<=|>=|[<>=+\-*/%()\[\]{},.:])
     """,
     re.VERBOSE,
 )
@@ -575,9 +575,12 @@ class _Builders:
     def notify_clause(self, children: list[Any]) -> ast.NotifyClause:
         return ast.NotifyClause(tuple(_values(children)), _span(children))
 
-    def target(self, children: list[_Token]) -> ast.Target:
+    def target(self, children: list[Any]) -> ast.Target:
         channel, *groups = _values(children)
-        return ast.Target(_text(channel), tuple(_text(g) for g in groups), _span(children))
+        return ast.Target(_text(channel), tuple(groups), _span(children))
+
+    def group(self, children: list[_Token]) -> ast.Text:
+        return ast.Text(":".join(name[1] for name in _values(children)), _span(children))
 
     def template_clause(self, children: list[_Token]) -> ast.TemplateClause:
         return ast.TemplateClause(_string(children[1]), _span(children))
