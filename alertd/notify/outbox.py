@@ -117,7 +117,7 @@ def purge(connection: sqlite3.Connection, finished_before: float) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class AttemptResult:
     """The result of one delivery attempt, as the dispatcher records it."""
 
     seq: int
@@ -167,7 +167,7 @@ class Outbox:
         )
         return [_notification(row) for row in cursor]
 
-    def record(self, outcomes: Sequence[Outcome]) -> None:
+    def record(self, outcomes: Sequence[AttemptResult]) -> None:
         """Write delivery outcomes in one transaction (from any one thread at a time)."""
         if not outcomes:
             return
