@@ -429,10 +429,12 @@ def _dev_token(path: Path) -> str:
     with contextlib.suppress(OSError):
         token = path.read_text(encoding="utf-8").strip()
         if token:
+            path.chmod(0o600)  # a file from an older alertd or a copy may be readable by all
             return token
     token = secrets.token_urlsafe(24)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    path.chmod(0o600)  # touch keeps the mode of a file that exists
     path.write_text(token + "\n", encoding="utf-8")
     return token
 

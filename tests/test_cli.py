@@ -1,5 +1,6 @@
 """The command line's exit codes for usage and config errors."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from alertd.cli import main
+from alertd.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -230,13 +231,22 @@ def help_entries(text: str) -> dict[str, str]:
     return entries
 
 
-@pytest.mark.parametrize("command", ["run", "check", "test-rule", "send-test"])
+def commands() -> list[str]:
+    """Every subcommand `alertd --help` lists."""
+    return re.findall(r"^    (\S+)", build_parser().format_help(), re.MULTILINE)
+
+
+def test_every_command_is_listed_with_what_it_does() -> None:
+    assert {"run", "check", "test-rule", "send-test"} <= set(commands())
+
+
+@pytest.mark.parametrize("command", ["", *commands()])
 def test_every_option_of_every_command_says_what_it_does(
     command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     with pytest.raises(SystemExit) as info:
-        main([command, "--help"])
+        main([command, "--help"] if command else ["--help"])
     assert info.value.code == 0
     entries = help_entries(capsys.readouterr().out)
     assert "-h, --help" in entries

@@ -20,7 +20,7 @@ import pytest
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
-from alertd.daemon import Daemon, RulesInvalid
+from alertd.daemon import Daemon, RulesInvalid, api_server_settings
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage
 
@@ -243,6 +243,24 @@ async def test_without_tokens_on_loopback_a_development_token_is_made_and_kept(
     assert (tmp_path / "var" / "dev-token").stat().st_mode & 0o077 == 0
     async with running(settings):
         assert token in capsys.readouterr().err  # the same token after a restart
+
+
+@pytest.mark.parametrize("kept", ["dev-0123456789abcdef\n", ""])
+def test_a_dev_token_file_left_readable_by_others_is_made_private(
+    tmp_path: Path, kept: str
+) -> None:
+    """A file from an older alertd, a copy or a restored backup may be 0644: the token in it
+    (kept, or a new one when it is empty) must be readable by its owner alone."""
+    path = tmp_path / "var" / "dev-token"
+    path.parent.mkdir()
+    path.write_text(kept)
+    path.chmod(0o644)
+    settings = settings_for(tmp_path, ingest_tokens=(), admin_tokens=())
+    token = api_server_settings(settings).ingest_tokens[0]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().strip() == token
+    if kept:
+        assert token == kept.strip()
 
 
 async def test_without_tokens_off_loopback_it_refuses_to_start(tmp_path: Path) -> None:

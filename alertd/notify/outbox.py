@@ -106,7 +106,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class AttemptResult:
     """The result of one delivery attempt, as the dispatcher records it."""
 
     seq: int
@@ -150,7 +150,7 @@ class Outbox:
         )
         return [_notification(row) for row in cursor]
 
-    def record(self, outcomes: Sequence[Outcome]) -> None:
+    def record(self, outcomes: Sequence[AttemptResult]) -> None:
         """Write delivery outcomes in one transaction (from any one thread at a time)."""
         if not outcomes:
             return

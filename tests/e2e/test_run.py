@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import signal
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,8 +268,29 @@ async def test_watched_rule_files_reload_themselves(tmp_path: Path, receiver: Re
         alertd.kill()
 
 
-async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> None:
-    """The README quickstart: no tokens, dry run, a development token printed at start."""
+def readme_example_event() -> dict[str, Any]:
+    """The event the README's quickstart sends with curl."""
+    found = re.search(r"-d '(\{.*?\})'", (REPO / "README.md").read_text(), re.DOTALL)
+    assert found is not None, "the README's curl example has no -d '{...}'"
+    event: dict[str, Any] = json.loads(found.group(1))
+    return event
+
+
+async def wait_for_lines(alertd: Alertd, logger: str, count: int, timeout: float = 10) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in alertd.log() if line.get("logger") == logger]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        await asyncio.sleep(0.05)
+
+
+async def test_the_shipped_config_does_what_the_readme_says(tmp_path: Path) -> None:
+    """The README quickstart on the shipped alertd.toml: no tokens, dry run, a development token
+    printed at start; the example event fires critical_safety_event, which makes six
+    notifications (SMS and email to the default and the urgent recipients, Slack, push), each
+    logged twice; push has no topic in the shipped file and says so; the same event again is
+    suppressed; the alert list has no delivery states, the alert itself has them."""
     for folder in ("rules", "templates"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     shipped = (REPO / "alertd.toml").read_text()
@@ -276,13 +300,38 @@ async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> No
     try:
         token = (tmp_path / "var" / "dev-token").read_text().strip()
         assert f"development token (ingest and admin): {token}" in alertd.log_text()
+        auth = {"Authorization": f"Bearer {token}"}
         async with alertd.client() as client:
-            response = await client.post(
-                "/v1/events", json=CRITICAL, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await client.post("/v1/events", json=readme_example_event(), headers=auth)
             assert response.status_code == 202
-            assert len(response.json()["alerts"]) == 1
-        await alertd.wait_for_log("alert fired")
+            (alert_id,) = response.json()["alerts"]
+            fired = await alertd.wait_for_log("alert fired")
+            assert fired["rule"] == "critical_safety_event"
+            rendered = await wait_for_lines(alertd, "alertd.notify.console", 6)
+            delivered = await wait_for_lines(alertd, "alertd.notify", 6)
+            assert len(rendered) == len(delivered) == 6
+            channels = [line["msg"].split()[2] for line in rendered]
+            assert channels == ["sms", "sms", "email", "email", "slack", "push"]
+            assert "push notification" in rendered[-1]["msg"]
+            assert "has no recipient configured" in rendered[-1]["msg"]
+            assert [line["outcome"] for line in delivered] == ["sent"] * 5 + ["failed"]
+
+            again = await client.post("/v1/events", json=readme_example_event(), headers=auth)
+            assert again.json() == {"accepted": 1, "alerts": []}
+
+            listed = (await client.get("/v1/alerts", headers=auth)).json()["alerts"]
+            assert [alert["id"] for alert in listed] == [alert_id]
+            assert "notifications" not in listed[0]
+            one = (await client.get(f"/v1/alerts/{alert_id}", headers=auth)).json()
+            states = [(n["channel"], n["state"]) for n in one["notifications"]]
+            assert states == [
+                ("sms", "sent"),
+                ("sms", "sent"),
+                ("email", "sent"),
+                ("email", "sent"),
+                ("slack", "sent"),
+                ("push", "failed"),
+            ]
     finally:
         alertd.kill()
 

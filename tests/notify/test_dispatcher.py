@@ -486,7 +486,7 @@ async def test_dry_run_logs_every_notification_instead_of_sending(
     settings = make_settings(
         tmp_path,
         dispatch={"dry_run": True},
-        channels={"sms": {"to": ["+15550100002"]}},
+        channels={"sms": {"to": ["+15550100002"]}, "slack": {"channel": "#fleet"}},
     )
     alert = make_alert(notify=(NotifyTarget("sms"), NotifyTarget("slack")))
     enqueue_alert(outbox, settings, alert, clock.now())
@@ -498,3 +498,27 @@ async def test_dry_run_logs_every_notification_instead_of_sending(
     ]
     assert "dry run: sms notification 01KDTEST0000000000000000AA.1 to '+15550100002'" in caplog.text
     assert "[HIGH] Critical Safety Event: V-17, D-4" in caplog.text
+
+
+async def test_dry_run_reports_a_channel_with_no_recipient_as_such(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path, dispatch={"dry_run": True}, channels={"push": {}})
+    alert = make_alert(notify=(NotifyTarget("push"),))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.last_error) == (
+        "failed",
+        "[channels.push] has no recipient configured (dry run: nothing was sent)",
+    )
+    console, dispatcher = (r.getMessage() for r in caplog.records if r.name.startswith("alertd"))
+    assert console.startswith(
+        f"dry run: push notification {alert.id}.1 has no recipient configured: it would not be "
+        "delivered: {"
+    )
+    assert dispatcher.startswith(
+        f"push notification {alert.id}.1 (no recipient configured): failed after 1 attempt: "
+    )
+    assert "''" not in caplog.text

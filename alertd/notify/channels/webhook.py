@@ -12,12 +12,9 @@ plus the table's `headers`. A 2xx answer is success; anything else goes to the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from alertd import __version__
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
@@ -25,17 +22,12 @@ from alertd.notify.notification import Notification
 from alertd.redact import public_recipient
 from alertd.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-KEYS = tuple(CHANNEL_KEYS["webhook"])  # one list, checked at load by alertd.config
-
 
 class WebhookChannel:
     """POSTs JSON to a URL (the recipient: `url`, `urgent_url` or a recipient group's URLs)."""
 
-    def __init__(
-        self, name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-    ) -> None:
-        config = Table(name, table, KEYS)
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         config.url("url", "")
         config.url("urgent_url", "")
         self.secret = config.string("secret", "")
@@ -45,7 +37,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
         }
         self.clock = clock
-        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
+        self.http = HttpClient.for_channel(config, dispatch)
 
     async def send(self, notification: Notification) -> str:
         url = notification.recipient
