@@ -77,6 +77,7 @@ class StateSettings:
     path: Path = Path("var/alertd.db")
     sweep_interval: Duration = Duration(60.0)
     retention: Duration = Duration(7 * 86_400.0)  # alerts and finished notifications kept
+    busy_timeout: Duration = Duration(5.0)  # a write waits this long for another's, then 503
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ Rejection = Literal[
     "invalid_event",  # 400: objects alertd refuses: a bad timestamp, too deep, a string too long
     "timeout",  # 408: the body did not arrive within [server] body_timeout
     "overloaded",  # 503: shedding load or shutting down
+    "unavailable",  # 503: the state database could not record the batch (busy past its timeout)
 ]
 REJECTIONS: tuple[Rejection, ...] = get_args(Rejection)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -330,3 +332,16 @@ async def test_a_dispatcher_that_dies_stops_the_daemon_with_exit_1(
     assert await Daemon(settings_for(tmp_path), lambda s, c: core).run() == 1
     assert "channel exploded" in caplog.text
     assert core.steps[-1] == "close"
+
+
+async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
+    """Every SIGHUP starts a reload task: a long-running daemon must not keep them all."""
+    async with running(settings_for(tmp_path)) as run:
+        for _ in range(3):
+            os.kill(os.getpid(), signal.SIGHUP)
+        deadline = asyncio.get_running_loop().time() + 10
+        while run.core.rule_count < 6 or run.daemon._tasks:
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{run.core.rule_count - 3} reloads done, tasks kept: {run.daemon._tasks}"
+            )
+            await asyncio.sleep(0.01)

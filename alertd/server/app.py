@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
+from alertd.engine.errors import StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -48,6 +49,7 @@ log = logging.getLogger("alertd.server")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
+STORE_RETRY_AFTER = 1.0  # seconds: the state was busy or failed; the next try may well succeed
 # A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
 # at most 7: a ULID is 128 bits, so `ZZZ...` is not one (it would sort after every id).
 CURSOR = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -176,7 +178,14 @@ class Api:
             route_label = route.path
             if route.role is not None:
                 self._authorize(request, route.role)
-            response = await route.handler(request)
+            try:
+                response = await route.handler(request)
+            except StateStoreError:  # logged where it failed; another try may well succeed
+                raise _unavailable(
+                    "alertd cannot use its state right now; retry later",
+                    STORE_RETRY_AFTER,
+                    reason="unavailable",
+                ) from None
         except HttpError as error:
             response = error.response()
             if route_label == "/v1/events":
@@ -462,9 +471,11 @@ def _bad_query(name: str, expected: str) -> HttpError:
     return HttpError(400, f"query parameter {name!r}: expected {expected}")
 
 
-def _unavailable(message: str, retry_after: float) -> HttpError:
+def _unavailable(
+    message: str, retry_after: float, reason: metrics.Rejection = "overloaded"
+) -> HttpError:
     seconds = max(1, round(retry_after))
-    return HttpError(503, message, headers=[("Retry-After", str(seconds))], reason="overloaded")
+    return HttpError(503, message, headers=[("Retry-After", str(seconds))], reason=reason)
 
 
 def _count_rejection(error: HttpError) -> None:

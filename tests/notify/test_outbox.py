@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alertd.notify.notification import Notification
-from alertd.notify.outbox import AttemptResult, Outbox, enqueue
+from alertd.notify.outbox import AttemptResult, Outbox, enqueue, purge
 
 NOW = 1_767_225_600.0
 
@@ -114,7 +114,7 @@ def test_purge_deletes_only_finished_rows(outbox: Outbox) -> None:
     outbox.add([notification(n=1), notification(n=2)])
     one, _two = outbox.pending_after(0)
     outbox.record([AttemptResult(one.seq, "sent", 1, NOW)])
-    assert outbox.purge(finished_before=NOW + 1) == 1
+    assert purge(outbox.connection, finished_before=NOW + 1) == 1
     assert [s.id for s in outbox.states("01KDALERT")] == ["01KDALERT.2"]
 
 
