@@ -39,7 +39,7 @@ from alertd.diagnostics import format_error
 from alertd.dsl import rule_path_problem
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage, Api, ReloadOutcome
-from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.watch import watch_rules
 
 log = logging.getLogger("alertd.daemon")
@@ -245,7 +245,12 @@ class Daemon:
             return EXIT_CONFIG
         self.port = bound_port(sock)
         api = Api(self, server_settings, self.clock)
-        http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
+        http = HttpServer(
+            api,
+            sock,
+            grace=self.settings.server.shutdown_grace,
+            limits=connection_limits(server_settings),
+        )
         await http.start()
         delivering = asyncio.create_task(core.deliver(), name="dispatcher")
         self._start_background()
