@@ -298,6 +298,7 @@ class HttpServer:
         config = uvicorn.Config(
             _Tracked(app, connections),
             http=_guarded_protocol(connections),
+            ws="none",  # no WebSockets: an upgrade would take the connection from its guard
             lifespan="off",
             log_config=None,
             access_log=False,
