@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alertd.oncall import Override, Rotation, Schedule, next_handovers, on_call
+from tests.oncall.wallclock import STEP, latest_walls
 
-STEP = timedelta(minutes=30)
 SCAN = timedelta(days=3)
 PEOPLE = ["alice", "bob", "carol", "dave"]
 DST_DAYS = [
@@ -28,22 +28,6 @@ DST_DAYS = [
     ("Australia/Lord_Howe", date(2026, 10, 4)),
     ("UTC", date(2026, 6, 1)),
 ]
-
-
-def latest_walls(zone: ZoneInfo, at: datetime) -> list[datetime]:
-    """M(t) at each grid point from `at` to `at + SCAN`. The clock falls back by at most two
-    hours, and only on the grid: M is the latest wall time of the two hours before `at`, then
-    of each grid point and the minute before it."""
-    minute = timedelta(minutes=1)
-
-    def wall(moment: datetime) -> datetime:
-        return moment.astimezone(zone).replace(tzinfo=None)
-
-    latest = [max(wall(at - i * minute) for i in range(121))]
-    for step in range(1, SCAN // STEP + 1):
-        moment = at + step * STEP
-        latest.append(max(latest[-1], wall(moment - minute), wall(moment)))
-    return latest
 
 
 def model(schedule: Schedule, wall: datetime) -> set[str]:
@@ -66,7 +50,7 @@ def model(schedule: Schedule, wall: datetime) -> set[str]:
 
 def changes(schedule: Schedule, at: datetime) -> list[tuple[datetime, set[str]]]:
     """The grid points in (at, at + SCAN] where the model's set changes, and the new set."""
-    walls = latest_walls(schedule.zone, at)
+    walls = latest_walls(schedule.zone, at, SCAN)
     found = []
     current = model(schedule, walls[0])
     for step, wall in enumerate(walls[1:], 1):
@@ -116,7 +100,7 @@ def test_on_call_is_the_model_and_until_is_its_first_change(
 ) -> None:
     schedule, at = case
     names, until = on_call(schedule, at)
-    assert set(names) == model(schedule, latest_walls(schedule.zone, at)[0])
+    assert set(names) == model(schedule, latest_walls(schedule.zone, at, SCAN)[0])
     assert len(names) == len(set(names))
     ahead = changes(schedule, at)
     if ahead:
