@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import signal
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from ..openapi_contract import assert_answer_documented
+from ..waiting import until
 from .conftest import ADMIN, CRITICAL, INGEST, REPO, RULES, Alertd, Receiver, write_setup
 
 pytestmark = pytest.mark.e2e
@@ -126,8 +126,7 @@ async def test_kill_9_while_the_receiver_fails_loses_nothing_and_keeps_windows(
     async with alertd.client() as client:
         response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
         (alert_id,) = response.json()["alerts"]
-    while receiver.refused < 2:  # delivery was tried and is being retried
-        await asyncio.sleep(0.05)
+    await until(lambda: receiver.refused >= 2, "delivery to be tried, and retried")
 
     alertd.kill()  # SIGKILL: no shutdown, no drain
     receiver.status = 200
@@ -186,12 +185,15 @@ rule breakdown {
 async def test_sigterm_drains_what_is_in_flight_then_exits_0(
     alertd: Alertd, receiver: Receiver
 ) -> None:
-    receiver.delay = 0.3
+    receiver.gate = asyncio.Event()  # the receiver holds its answers: sends are in flight
     async with alertd.client() as client:
         events = [{**CRITICAL, "vehicle_id": f"v-{i}"} for i in range(3)]
         response = await client.post("/v1/events", json=events, headers=INGEST)
         assert len(response.json()["alerts"]) == 3
+    await until(lambda: receiver.arrivals >= 1, "a notification to be in flight")
     alertd.send_signal(signal.SIGTERM)
+    await alertd.wait_for_log("draining notifications")
+    receiver.gate.set()
     assert await alertd.wait() == 0
     assert len(receiver.received) == 3
     stopped = [line for line in alertd.log() if line.get("msg") == "stopped"]
@@ -276,13 +278,8 @@ def readme_example_event() -> dict[str, Any]:
     return event
 
 
-async def wait_for_lines(alertd: Alertd, logger: str, count: int, timeout: float = 10) -> list:
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [line for line in alertd.log() if line.get("logger") == logger]
-        if len(lines) >= count or time.monotonic() > deadline:
-            return lines
-        await asyncio.sleep(0.05)
+def lines_of(alertd: Alertd, logger: str) -> list[dict[str, Any]]:
+    return [line for line in alertd.log() if line.get("logger") == logger]
 
 
 async def test_the_shipped_config_does_what_the_readme_says(tmp_path: Path) -> None:
@@ -307,8 +304,9 @@ async def test_the_shipped_config_does_what_the_readme_says(tmp_path: Path) -> N
             (alert_id,) = response.json()["alerts"]
             fired = await alertd.wait_for_log("alert fired")
             assert fired["rule"] == "critical_safety_event"
-            rendered = await wait_for_lines(alertd, "alertd.notify.console", 6)
-            delivered = await wait_for_lines(alertd, "alertd.notify", 6)
+            await until(lambda: len(lines_of(alertd, "alertd.notify")) >= 6, "six deliveries")
+            rendered = lines_of(alertd, "alertd.notify.console")
+            delivered = lines_of(alertd, "alertd.notify")
             assert len(rendered) == len(delivered) == 6
             channels = [line["msg"].split()[2] for line in rendered]
             assert channels == ["sms", "sms", "email", "email", "slack", "push"]

@@ -94,8 +94,10 @@ async def test_a_wrong_secret_is_rejected_by_the_receiver_and_not_retried(
 
 
 async def test_a_timeout_is_retryable(tmp_path: Path, http_server: HttpServer) -> None:
+    timed_out = asyncio.Event()  # the receiver answers only once the sender has given up
+
     async def slow(request: Request) -> web.StreamResponse:
-        await asyncio.sleep(2)
+        await timed_out.wait()
         return web.Response()
 
     http_server.handler = slow
@@ -112,6 +114,7 @@ async def test_a_timeout_is_retryable(tmp_path: Path, http_server: HttpServer) -
     )  # fmt: skip
     with pytest.raises(DeliveryError) as info:
         await channel.send(notification)
+    timed_out.set()
     await channel.aclose()
     assert info.value.retryable
     assert str(info.value) == f"webhook {http_server.url}: timed out"

@@ -20,6 +20,7 @@ from alertd.server.asgi import DISCARD_LIMIT
 from alertd.signing import sign
 
 from ..test_signing import KNOWN_BODY, KNOWN_SECRET, KNOWN_SIGNATURE, KNOWN_TIMESTAMP
+from ..waiting import until
 from .conftest import ADMIN, ALERT, INGEST, INGEST_TOKEN, Served, ServeFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -458,8 +459,7 @@ async def test_requests_in_flight_over_the_bound_are_503(serve: ServeFactory) ->
                 headers={**INGEST, "Content-Type": "application/json"},
             )
         )
-        while served.api.inflight == 0:
-            await asyncio.sleep(0.01)
+        await until(lambda: served.api.inflight > 0, "the slow request to be in flight")
         async with httpx.AsyncClient(base_url=served.client.base_url) as other:
             refused = await other.post("/v1/events", json=EVENT, headers=INGEST)
         release.set()
