@@ -5,7 +5,6 @@ of its sends and holds the first one until told."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox
 from tests.notify.conftest import make_settings
+from tests.waiting import until
 
 
 class GatedChannel:
@@ -59,14 +59,6 @@ def note(name: str, priority: Priority, created_at: float, **fields: float) -> N
         created_at=created_at,
         **fields,  # type: ignore[arg-type]
     )
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(2000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"gave up waiting until {what}")
 
 
 @pytest.fixture
