@@ -97,6 +97,28 @@ CASES: list[tuple[str, str, str]] = [
         "                            ^",
     ),
     (
+        "syntax: == for =",
+        'macro safety == type == "safety_event"',
+        "fleet.rules:1:14: error: unexpected '==', expected '='\n"
+        'macro safety == type == "safety_event"\n'
+        "             ^^",
+    ),
+    (
+        "syntax: duration for count",
+        "rule r { when a == 1\n count 5m within 10m }",
+        "fleet.rules:2:8: error: unexpected '5m', expected a number\n"
+        " count 5m within 10m }\n"
+        "       ^^",
+    ),
+    (
+        "syntax: keyword for clause",
+        "rule r { when a == 1\n within 5m }",
+        "fleet.rules:2:2: error: unexpected 'within', expected an operator, a clause or '}'\n"
+        " within 5m }\n"
+        " ^^^^^^\n"
+        "hint: did you mean 'when'?",
+    ),
+    (
         "unknown macro",
         'macro safety = type == "safety_event"\nrule r { when saftey }',
         "fleet.rules:2:15: error: unknown macro 'saftey'\n"
