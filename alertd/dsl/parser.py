@@ -11,7 +11,7 @@ After a syntax error the file is parsed again one top-level item at a time, so t
 does not hide the errors in the rest.
 
 Adding a clause to the language: a rule in grammar.lark (`resolve_clause: KW_RESOLVE ...`,
-listed under `_clause`), a method of the same name on `_ToAst` that builds its node, the node
+listed under `clause`), a method of the same name on `_ToAst` that builds its node, the node
 in ast.py, and what the checker and the compiler do with it.
 """
 
@@ -158,6 +158,8 @@ def _string(token: Token) -> ast.Text:
 
 def unquote(literal: str) -> str:
     """The value of a quoted string. Unknown escapes stay as written, so `"\\d+"` is a regex."""
+    if "\\" not in literal:
+        return literal[1:-1]
     return _ESCAPE.sub(_unescape, literal[1:-1])
 
 
@@ -256,7 +258,9 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Binary(op.text, left, right, _span(children), op.span)
 
     def comp_op(self, children: list[Token]) -> _Op:
-        return _Op(" ".join(token.value for token in children), _span(children))
+        if len(children) == 1:
+            return _Op(children[0].value, _token_span(children[0]))
+        return _Op(" ".join(token.value for token in children), _span(children))  # `not in`
 
     def _arithmetic(self, children: list[_Child]) -> ast.Binary:
         left, op, right = children
