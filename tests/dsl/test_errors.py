@@ -532,6 +532,13 @@ CASES: list[tuple[str, str, str]] = [
         "hint: numbers go up to about 1e308",
     ),
     (
+        "negative number too large in a named list",
+        "list l = [-" + "9" * 400 + "]\nrule r { when x in l }",
+        "fleet.rules:1:11: error: the number is too large\n"
+        "list l = [-" + "9" * 400 + "]\n" + " " * 10 + "^" * 401 + "\n"
+        "hint: numbers go up to about 1e308",
+    ),
+    (
         "number with more digits than int() takes",
         "rule r { when x == " + "9" * 5000 + " }",
         "fleet.rules:1:20: error: the number is too large\n"
@@ -698,7 +705,7 @@ def test_negative_numbers_are_literals_in_a_named_list() -> None:
 def test_a_rule_python_cannot_compile_is_a_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The checker's depth limit keeps this from happening; without it, Python refuses code
     # nested 200 parentheses deep, and that must be an error about the rule, not a crash.
-    monkeypatch.setattr("alertd.dsl.checker.MAX_DEPTH", 10_000)
+    monkeypatch.setattr("alertd.dsl.resolve.MAX_DEPTH", 10_000)
     with pytest.raises(RuleErrors) as info:
         compile_text("# deep\nrule r { when " + "-" * 150 + "a == 1 }", "fleet.rules")
     assert info.value.format() == (
