@@ -315,7 +315,7 @@ class Generator:
         self.slots = slots or {}  # field or path -> the local variable that already holds it
         self.kinds = kinds or {}  # slot -> the kind it is known to have (see compile_matcher)
         self.bindings: dict[str, Any] = {}
-        self._constants: dict[tuple[type, Any], str] = {}
+        self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
@@ -331,9 +331,10 @@ class Generator:
         return name
 
     def bind(self, value: Any) -> str:
-        """A name for a constant; equal constants share one."""
+        """A name for a constant; the same constants share one. (Equal is not the same: 0.0
+        and -0.0 are equal, but a key of -0.0 is not a key of 0.0.)"""
         try:
-            key = (type(value), value)
+            key = (type(value), value, repr(value) if value.__class__ is float else None)
             hash(key)
         except TypeError:
             return self.bind_new(value)
