@@ -56,19 +56,54 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="rule files or folders (with --events), or YAML rule test files",
+        help="rule files or folders (with --events), or YAML rule test files or folders",
     )
     test_rule.add_argument(
-        "--events", metavar="FILE", help="events as NDJSON, a JSON array or a YAML list; - is stdin"
+        "--events",
+        metavar="FILE",
+        help="replay these events through the rules: NDJSON, a JSON array or a YAML list; "
+        "- is stdin",
     )
-    test_rule.add_argument("--format", choices=("text", "json"), default="text")
     test_rule.add_argument(
-        "--render", action="store_true", help="show the notifications each fired alert would send"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table for people (the default); json: one JSON object per line",
+    )
+    test_rule.add_argument(
+        "--render",
+        action="store_true",
+        help="with --events: also show the notifications each fired alert would send",
     )
 
-    send_test = add("send-test", "Send one test notification through a channel.")
+    oncall = add(
+        "oncall", "Show who is on call in each schedule of the on-call file, and until when."
+    )
+    oncall.add_argument(
+        "schedules", nargs="*", metavar="SCHEDULE", help="schedules to show (default: all)"
+    )
+    oncall.add_argument(
+        "--at",
+        metavar="TIME",
+        help="an ISO time to ask about instead of now; without an offset it is local to each "
+        "schedule (2026-12-24T10:00), with one it is that instant (2026-12-24T09:00Z)",
+    )
+    oncall.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, or one JSON object per schedule and line (default: text)",
+    )
+
+    send_test = add(
+        "send-test",
+        "Send one test notification through a channel now, even in a dry run; a failed send "
+        "is reported, never retried.",
+    )
     send_test.add_argument("channel", metavar="CHANNEL", help="a channel name from the config")
-    send_test.add_argument("--to", metavar="RECIPIENT", help="send to this recipient only")
+    send_test.add_argument(
+        "--to", metavar="RECIPIENT", help="send to this recipient instead of the default ones"
+    )
     return parser
 
 

@@ -77,6 +77,7 @@ class StateSettings:
     path: Path = Path("var/alertd.db")
     sweep_interval: Duration = Duration(60.0)
     retention: Duration = Duration(7 * 86_400.0)  # alerts and finished notifications kept
+    busy_timeout: Duration = Duration(5.0)  # a write waits this long for another's, then 503
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class OnCallSettings:
+    path: Path | None = None  # oncall.toml (alertd.oncall); None: no people or schedules
+
+
+@dataclass(frozen=True)
 class Settings:
     source: Path = Path("alertd.toml")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -121,6 +127,7 @@ class Settings:
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     log: LogSettings = field(default_factory=LogSettings)
+    oncall: OnCallSettings = field(default_factory=OnCallSettings)
     recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -154,6 +161,7 @@ _SECTIONS: dict[str, type] = {
     "dispatch": DispatchSettings,
     "notify": NotifySettings,
     "log": LogSettings,
+    "oncall": OnCallSettings,
 }
 
 CHANNEL_DISPATCH_KEYS = ("concurrency", "rate_limit", "timeout")
@@ -474,9 +482,11 @@ def _coerce(hint: Any, value: Any, where: str, base: Path) -> Any:
         if seconds < 0:
             raise ConfigError(f"{where}: must not be negative")
         return seconds
-    if hint is Path:
+    if hint in (Path, Path | None):
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a path string")
+        if hint != Path and not value:  # "" (an unset `${VAR:-}`): no file
+            return None
         return _resolve(value, base)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)

@@ -277,9 +277,10 @@ class Daemon:
         self._taking_events = False
         log.info("shutting down: intake stopped, finishing requests in flight")
         await http.stop()
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         grace = 0.0 if self._force else self.settings.server.shutdown_grace
         pending_before = self._core.outbox_depth()
         if not delivering.done():
@@ -346,6 +347,7 @@ class Daemon:
         task.add_done_callback(self._background_done)
 
     def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)  # kept only until it ends: every SIGHUP spawns one
         if not task.cancelled() and task.exception() is not None:
             log.error(f"{task.get_name()} failed", exc_info=task.exception())
 
@@ -429,10 +431,12 @@ def _dev_token(path: Path) -> str:
     with contextlib.suppress(OSError):
         token = path.read_text(encoding="utf-8").strip()
         if token:
+            path.chmod(0o600)  # a file from an older alertd or a copy may be readable by all
             return token
     token = secrets.token_urlsafe(24)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    path.chmod(0o600)  # touch keeps the mode of a file that exists
     path.write_text(token + "\n", encoding="utf-8")
     return token
 

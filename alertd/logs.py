@@ -101,7 +101,10 @@ class RedactingHandler(logging.StreamHandler[TextIO]):
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        found = {*self.secrets, *(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)}
+        found = {
+            *self.secrets,
+            *(v for s in secrets for v in _written(s) if len(v) >= MIN_SECRET_LENGTH),
+        }
         # Longest first, so a secret containing another is removed whole.
         self.secrets = sorted(found, key=len, reverse=True)
 
@@ -172,12 +175,28 @@ def secrets_of(settings: Settings) -> list[str]:
     return [s for s in found if s]
 
 
+def _written(secret: str) -> Iterable[str]:
+    """The ways a secret can appear in a line: as it is, escaped inside a JSON string (the JSON
+    lines, a `repr`), and, for one of several lines (a PEM private key), each line on its own."""
+    yield secret
+    escaped = jsonutil.dumps(secret).decode()[1:-1]
+    if escaped != secret:
+        yield escaped
+        yield secret.encode("unicode_escape").decode()
+    lines = secret.splitlines()
+    if len(lines) > 1:
+        yield from lines
+
+
 def _secret_values(table: Any) -> Iterable[str]:
     if not isinstance(table, dict):
         return
     for key, value in table.items():
         lowered = key.lower()
-        if isinstance(value, str) and any(lowered.endswith(k) for k in SECRET_KEYS):
+        if lowered == "service_account" and isinstance(value, str):  # FCM's key, inline JSON
+            yield value
+            yield from _service_account_secrets(value)
+        elif isinstance(value, str) and any(lowered.endswith(k) for k in SECRET_KEYS):
             yield value
         elif isinstance(value, (str, list)):  # a webhook's url: its query may be its password
             yield from _url_queries(value if isinstance(value, list) else [value])
@@ -186,6 +205,19 @@ def _secret_values(table: Any) -> Iterable[str]:
                 yield from _credential_headers(value)
             else:
                 yield from _secret_values(value)
+
+
+def _service_account_secrets(text: str) -> Iterable[str]:
+    """The credentials inside a service account key (`private_key`, `private_key_id`, ...), so
+    that they stay hidden when a line shows one of them alone."""
+    try:
+        account = jsonutil.loads(text)
+    except jsonutil.JSONDecodeError:
+        return
+    if isinstance(account, dict):
+        for name, value in account.items():
+            if isinstance(value, str) and CREDENTIAL_NAME.search(name):
+                yield value
 
 
 def _credential_headers(headers: dict[str, Any]) -> Iterable[str]:

@@ -7,6 +7,7 @@ Hot paths add up counts per batch and increment once, not once per event.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,19 +22,37 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 EVENTS_RECEIVED = Counter(
     "alertd_events_received", "Events accepted for evaluation.", registry=REGISTRY
 )
-EVENTS_REJECTED = Counter(
-    "alertd_events_rejected",
-    "Events in batches rejected whole, by reason (malformed, ...).",
-    ["reason"],
-    registry=REGISTRY,
-)
+
+# Why a POST /v1/events was refused: the `reason` label of the two counters below, documented in
+# docs/api.md. A literal type, so that mypy refuses a reason that is not in the list.
+Rejection = Literal[
+    "unauthorized",  # 401: no Bearer token, or one that is not configured
+    "bad_signature",  # 401: signed ingestion, and the signature is missing, wrong or stale
+    "too_large",  # 413: body, decompressed body or batch over its limit
+    "unsupported_media_type",  # 415: Content-Type, charset or Content-Encoding
+    "malformed",  # 400: a body, or items in it, that are not JSON objects
+    "invalid_event",  # 400: objects alertd refuses: a bad timestamp, too deep, a string too long
+    "timeout",  # 408: the body did not arrive within [server] body_timeout
+    "overloaded",  # 503: shedding load or shutting down
+    "unavailable",  # 503: the state database could not record the batch (busy past its timeout)
+]
+REJECTIONS: tuple[Rejection, ...] = get_args(Rejection)
+
 INGEST_REJECTIONS = Counter(
     "alertd_ingest_rejections",
-    "POST /v1/events requests refused, by reason (malformed, too_large, unsupported, auth, "
-    "signature, overloaded).",
+    "POST /v1/events requests refused, by reason: " + ", ".join(REJECTIONS) + ".",
     ["reason"],
     registry=REGISTRY,
 )
+EVENTS_REJECTED = Counter(
+    "alertd_events_rejected",
+    "Events in refused POST /v1/events batches that were read far enough to count them, by the "
+    "same reasons.",
+    ["reason"],
+    registry=REGISTRY,
+)
+for _reason in REJECTIONS:  # every series exists from the start, so rate() sees the first one
+    INGEST_REJECTIONS.labels(_reason)
 HTTP_REQUESTS = Counter(
     "alertd_http_requests",
     "HTTP requests answered, by route and status code.",

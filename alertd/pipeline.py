@@ -16,10 +16,11 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alertd import metrics
 from alertd.clock import Clock
@@ -37,13 +38,16 @@ from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
-from alertd.notify.outbox import Outbox, create_schema, enqueue
+from alertd.notify.outbox import Outbox, create_schema, enqueue, purge
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
 from alertd.server.app import AlertPage, InvalidEvents
-from alertd.server.views import alert_view, rule_view
+from alertd.server.views import alert_view, iso, rule_view
+from alertd.sqlitedb import StateLock
 
 log = logging.getLogger("alertd.daemon")
+
+T = TypeVar("T")
 
 
 class Pipeline:
@@ -57,11 +61,17 @@ class Pipeline:
             channels = build_channels(settings, clock)
         except ChannelConfigError as error:
             raise ConfigError(f"{settings.source}: {error}") from None
+        state = settings.state
         try:
-            self.store = SQLiteStore(settings.state.path)
-            create_schema(self.store.connection)
-            self.outbox = Outbox(settings.state.path)
+            self._file_lock = StateLock(state.path)  # one daemon per state file
         except StateStoreError as error:
+            raise ConfigError(str(error)) from None
+        try:
+            self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
+            create_schema(self.store.connection)
+            self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
+        except StateStoreError as error:
+            self._file_lock.release()
             raise ConfigError(str(error)) from None
         self.dispatcher = Dispatcher(settings, self.outbox, clock, channels=channels)
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
@@ -69,8 +79,8 @@ class Pipeline:
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None
-        # The store's connection is used by one thing at a time: a group being committed (the
-        # commit runs in a thread) or a query, an ack, a reload or a sweep.
+        # The store's connection is used by one thing at a time: a group of batches being
+        # committed, a query, an ack, a reload or a sweep.
         self._store_lock = asyncio.Lock()
 
     # --- events in ---------------------------------------------------------------------------
@@ -78,12 +88,18 @@ class Pipeline:
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         """Evaluate and record a batch; returns once it is committed (group commit).
 
-        Batches that arrive while the previous group is being written share one transaction
-        and so one disk sync. Each batch is a savepoint of its own inside it, so a failing batch
-        fails alone, and every batch is answered only after the commit. The commit (the sync)
-        runs in a thread, so the event loop goes on serving and delivering meanwhile.
+        The batch is validated first, before it waits for anything or opens anything: an
+        invalid one raises InvalidEvents at once. Batches that arrive while the previous group
+        is being written share one transaction and so one disk sync; each is a savepoint of
+        its own inside it, so a failing batch fails alone. Every batch is answered: with its
+        alerts once the commit is done, or with StateStoreError (the API's 503) when its group
+        could not be recorded.
         """
-        ticket = _Ticket(events, received_at, asyncio.get_running_loop().create_future())
+        try:
+            times = self.engine.validate(events, received_at)
+        except InvalidBatch as invalid:
+            raise InvalidEvents(_details(invalid.errors), len(events)) from None
+        ticket = _Ticket(events, times, received_at, asyncio.get_running_loop().create_future())
         self._waiting.append(ticket)
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_groups(), name="group-commit")
@@ -93,66 +109,60 @@ class Pipeline:
         self, events: Sequence[dict[str, Any]], received_at: float
     ) -> list[dict[str, Any]]:
         """What `ingest` would refuse among these events, checked as it checks them."""
-        errors: list[tuple[int, InvalidEvent]] = []
-        for index, event in enumerate(events):
-            try:
-                self.engine.event_time(event, received_at)
-            except InvalidEvent as error:
-                errors.append((index, error))
-        return _details(errors)
+        try:
+            self.engine.validate(events, received_at)
+        except InvalidBatch as invalid:
+            return _details(invalid.errors)
+        return []
 
     async def _commit_groups(self) -> None:
+        """Commit the waiting batches a group at a time until none wait. Every batch taken is
+        answered, whatever fails; if this task is cancelled, those not answered are cancelled."""
+        group: list[_Ticket] = []
         try:
             while self._waiting:
                 async with self._store_lock:
                     group, self._waiting = self._waiting, []
-                    outcomes = await self._commit(group)
-                for ticket, outcome in zip(group, outcomes, strict=True):
-                    if ticket.done.done():  # the client went away; its batch is recorded anyway
+                    try:
+                        staged = await self._transact(partial(self._stage, group))
+                    except Exception as error:
+                        _refuse(group, error)
                         continue
-                    if isinstance(outcome, Exception):
-                        ticket.done.set_exception(outcome)
-                    else:
-                        ticket.done.set_result([alert.id for alert in outcome])
+                self._hand_over(group, staged)
         finally:
             self._committer = None
-            for ticket in self._waiting:  # only if this task itself was cancelled
+            for ticket in (*group, *self._waiting):
                 if not ticket.done.done():
                     ticket.done.cancel()
 
-    async def _commit(self, group: list[_Ticket]) -> list[list[Alert] | Exception]:
-        connection = self.store.connection
-        connection.execute("BEGIN IMMEDIATE")  # batches below nest as savepoints
-        recorded = [self._record(ticket) for ticket in group]
-        try:
-            await asyncio.to_thread(connection.execute, "COMMIT")
-        except BaseException as error:
-            connection.rollback()
-            log.exception("cannot commit a group of batches", extra={"batches": len(group)})
-            if not isinstance(error, Exception):
-                raise
-            return [error] * len(group)
-        outcomes: list[list[Alert] | Exception] = []
-        for outcome in recorded:
-            if isinstance(outcome, Exception):
-                outcomes.append(outcome)
-                continue
-            alerts, decisions, notifications = outcome
-            self.dispatcher.submit(notifications)
-            for alert in alerts:
-                _log_alert(alert)
-            self._count(decisions)
-            outcomes.append(alerts)
-        return outcomes
+    async def _transact(self, work: Callable[[], T]) -> T:
+        """`work()` inside one store transaction, with the store lock held.
 
-    def _record(
-        self, ticket: _Ticket
-    ) -> tuple[list[Alert], list[Decision], list[Notification]] | Exception:
+        BEGIN (which waits for the write lock, up to the busy timeout) and COMMIT (the disk
+        sync) run in a worker thread, so the event loop goes on serving and delivering
+        meanwhile; `work` runs on the loop. When anything fails, nothing is kept.
+        """
+        store = self.store
+        try:
+            await _in_thread(store.begin)
+            result = work()
+            await _in_thread(store.commit)
+        except BaseException:
+            store.rollback()  # a no-op when BEGIN failed or COMMIT rolled back itself
+            raise
+        return result
+
+    def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
+        return [self._stage_one(ticket) for ticket in group]
+
+    def _stage_one(self, ticket: _Ticket) -> _Staged | Exception:
         """One batch inside the group's transaction, in a savepoint of its own."""
         notifications: list[Notification] = []
         try:
             with self.store.transaction():
-                decisions = self.engine.process_batch(ticket.events, ticket.received_at)
+                decisions = self.engine.process_valid(
+                    ticket.events, ticket.times, ticket.received_at
+                )
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 if alerts:
                     notifications = [
@@ -161,12 +171,32 @@ class Pipeline:
                         for n in plan(alert, self.settings, self.renderer, ticket.received_at)
                     ]
                     enqueue(self.store.connection, notifications)
-        except InvalidBatch as invalid:
-            return InvalidEvents(_details(invalid.errors), len(ticket.events))
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             return error
-        return alerts, decisions, notifications
+        return _Staged(alerts, decisions, notifications)
+
+    def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
+        """After the commit: answer each batch, then hand its notifications to the dispatcher,
+        log its alerts and count its decisions.
+
+        The batch is on disk by now, so it is answered as accepted whatever happens next: a
+        503 would have the sender retry it, and page twice. Should handing over fail, the
+        dispatcher reads the notifications back from the outbox instead.
+        """
+        for ticket, outcome in zip(group, staged, strict=True):
+            if isinstance(outcome, Exception):
+                _settle(ticket, outcome)
+                continue
+            _settle(ticket, [alert.id for alert in outcome.alerts])
+            try:
+                self.dispatcher.submit(outcome.notifications)
+                for alert in outcome.alerts:
+                    _log_alert(alert)
+                self._count(outcome.decisions)
+            except Exception:
+                log.exception("cannot hand a recorded batch over; reading the outbox instead")
+                self.dispatcher.wake()
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
@@ -190,12 +220,24 @@ class Pipeline:
         return alert_view(record, self.outbox.states(alert_id))
 
     async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+        now = self.clock.now()
         async with self._store_lock:
-            with self.store.transaction():
-                record = self.store.ack_alert(alert_id, by, self.clock.now())
-        if record is None:
+            acked = await self._transact(partial(self.store.ack_alert, alert_id, by, now))
+        if acked is None:
             return None
-        log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
+        record = acked.record
+        if acked.changed:
+            log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
+        else:
+            log.info(
+                "alert already acknowledged; the first ack stands",
+                extra={
+                    "alert_id": alert_id,
+                    "by": by,
+                    "acked_by": record.acked_by,
+                    "acked_at": iso(record.acked_at),
+                },
+            )
         return alert_view(record, self.outbox.states(alert_id))
 
     def rules(self) -> Sequence[Mapping[str, Any]]:
@@ -206,7 +248,7 @@ class Pipeline:
     async def reload_rules(self) -> int:
         rules, renderer = load(self.settings)
         async with self._store_lock:
-            self.engine.replace_rules(RuleSet(rules))
+            await self._transact(lambda: self.engine.replace_rules(RuleSet(rules)))
         self.renderer = renderer
         return len(rules)
 
@@ -218,11 +260,14 @@ class Pipeline:
     async def sweep(self) -> None:
         """Evict expired windows; delete alerts and finished notifications past retention."""
         horizon = self.clock.now() - self.settings.state.retention
-        async with self._store_lock:
+
+        def sweep() -> tuple[int, int, int]:
             evicted = self.engine.sweep()
-            with self.store.transaction():
-                alerts = self.store.prune_alerts(horizon)
-        notifications = self.outbox.purge(horizon)
+            alerts = self.store.prune_alerts(horizon)
+            return evicted, alerts, purge(self.store.connection, horizon)
+
+        async with self._store_lock:
+            evicted, alerts, notifications = await self._transact(sweep)
         if evicted or alerts or notifications:
             log.info(
                 "state swept",
@@ -238,15 +283,62 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
+        self._file_lock.release()
 
 
 @dataclass(slots=True)
 class _Ticket:
-    """A batch waiting for its group's commit."""
+    """A batch waiting for its group's commit, validated: `times` are its events' times."""
 
     events: list[dict[str, Any]]
+    times: list[float]
     received_at: float
     done: asyncio.Future[list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """What a batch recorded in its group's transaction, to hand over once it commits."""
+
+    alerts: list[Alert]
+    decisions: list[Decision]
+    notifications: list[Notification]
+
+
+def _settle(ticket: _Ticket, outcome: list[str] | Exception) -> None:
+    if ticket.done.done():  # the client went away; its batch is recorded anyway
+        return
+    if isinstance(outcome, Exception):
+        ticket.done.set_exception(outcome)
+    else:
+        ticket.done.set_result(outcome)
+
+
+def _refuse(group: list[_Ticket], error: Exception) -> None:
+    """A group could not be recorded (nothing of it was): each batch is refused as the store
+    being unavailable, which the API answers 503 with Retry-After."""
+    log.error(
+        "cannot record a group of batches; each is refused, to be retried",
+        exc_info=error,
+        extra={"batches": len(group), "error": str(error)},
+    )
+    if not isinstance(error, StateStoreError):
+        unavailable = StateStoreError(f"cannot record the batch: {error}")
+        unavailable.__cause__ = error
+        error = unavailable
+    for ticket in group:
+        _settle(ticket, error)
+
+
+async def _in_thread(call: Callable[[], None]) -> None:
+    """`call()` in a worker thread. Cancelled meanwhile, it still waits for the call to end
+    before it raises CancelledError, so the store is never used by two threads at once."""
+    running = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise
 
 
 def _details(errors: Sequence[tuple[int, InvalidEvent]]) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -20,9 +22,10 @@ import pytest
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
-from alertd.daemon import Daemon, RulesInvalid
+from alertd.daemon import Daemon, RulesInvalid, api_server_settings
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage
+from tests.waiting import until
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -46,6 +49,7 @@ class FakeCore:
     steps: list[str] = field(default_factory=list)
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
+    depth_asked: asyncio.Event = field(default_factory=asyncio.Event)  # set by outbox_depth
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         self.ingested.append(events)
@@ -72,6 +76,7 @@ class FakeCore:
         return self.rule_count
 
     def outbox_depth(self) -> int:
+        self.depth_asked.set()
         return self.depth
 
     async def sweep(self) -> None:
@@ -117,9 +122,8 @@ async def running(settings: Settings, core: FakeCore | None = None) -> AsyncIter
 
     daemon = Daemon(settings, factory)
     task = asyncio.create_task(daemon.run())
-    while daemon.state != "ready":
-        assert not task.done(), "the daemon stopped while starting"
-        await asyncio.sleep(0.01)
+    await until(lambda: daemon.state == "ready" or task.done(), "the daemon to start")
+    assert not task.done(), "the daemon stopped while starting"
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}") as client:
         try:
             yield Running(daemon, fake, client, task)
@@ -145,7 +149,7 @@ async def test_during_the_shutdown_delay_readyz_is_503_and_events_are_taken(
 ) -> None:
     async with running(settings_for(tmp_path, shutdown_delay=600)) as run:
         run.daemon.request_stop()
-        await asyncio.sleep(0.05)
+        await until(lambda: run.daemon.state == "draining", "the shutdown to begin")
         ready = await run.client.get("/readyz")
         assert (ready.status_code, ready.json()) == (503, {"status": "draining"})
         assert (await run.client.post("/v1/events", json={}, headers=AUTH)).status_code == 202
@@ -173,8 +177,7 @@ async def test_a_second_stop_request_during_the_drain_ends_it_at_once(tmp_path: 
 
     async with running(settings_for(tmp_path, shutdown_grace=600), SlowDrain()) as run:
         run.daemon.request_stop()
-        while "drain 600" not in run.core.steps:
-            await asyncio.sleep(0.01)
+        await until(lambda: "drain 600" in run.core.steps, "the drain to begin")
         run.daemon.request_stop()
         assert await asyncio.wait_for(run.task, 10) == 0
         assert run.core.steps == ["deliver", "drain 600", "drain 0", "close"]
@@ -245,6 +248,24 @@ async def test_without_tokens_on_loopback_a_development_token_is_made_and_kept(
         assert token in capsys.readouterr().err  # the same token after a restart
 
 
+@pytest.mark.parametrize("kept", ["dev-0123456789abcdef\n", ""])
+def test_a_dev_token_file_left_readable_by_others_is_made_private(
+    tmp_path: Path, kept: str
+) -> None:
+    """A file from an older alertd, a copy or a restored backup may be 0644: the token in it
+    (kept, or a new one when it is empty) must be readable by its owner alone."""
+    path = tmp_path / "var" / "dev-token"
+    path.parent.mkdir()
+    path.write_text(kept)
+    path.chmod(0o644)
+    settings = settings_for(tmp_path, ingest_tokens=(), admin_tokens=())
+    token = api_server_settings(settings).ingest_tokens[0]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().strip() == token
+    if kept:
+        assert token == kept.strip()
+
+
 async def test_without_tokens_off_loopback_it_refuses_to_start(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, listen="0.0.0.0:0", ingest_tokens=(), admin_tokens=())
     assert await Daemon(settings, lambda s, c: FakeCore()).run() == 2
@@ -280,6 +301,7 @@ async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path
             await release.wait()
             yield b'"late"}'
 
+        run.core.depth_asked.clear()
         in_flight = asyncio.create_task(
             run.client.post(
                 "/v1/events",
@@ -288,10 +310,10 @@ async def test_a_request_in_flight_at_shutdown_is_finished_and_answered(tmp_path
             )
         )
         await asyncio.wait_for(first_part_sent.wait(), 10)
-        await asyncio.sleep(0.2)  # the server, in this same loop, reads them
+        # The API asks whether to shed load before it reads a body: the request is in flight.
+        await asyncio.wait_for(run.core.depth_asked.wait(), 10)
         run.daemon.request_stop()
-        while run.daemon.state != "draining":
-            await asyncio.sleep(0.01)
+        await until(lambda: run.daemon.state == "draining", "the shutdown to begin")
         release.set()
         response = await in_flight
         assert response.status_code == 202
@@ -310,3 +332,16 @@ async def test_a_dispatcher_that_dies_stops_the_daemon_with_exit_1(
     assert await Daemon(settings_for(tmp_path), lambda s, c: core).run() == 1
     assert "channel exploded" in caplog.text
     assert core.steps[-1] == "close"
+
+
+async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
+    """Every SIGHUP starts a reload task: a long-running daemon must not keep them all."""
+    async with running(settings_for(tmp_path)) as run:
+        for _ in range(3):
+            os.kill(os.getpid(), signal.SIGHUP)
+        deadline = asyncio.get_running_loop().time() + 10
+        while run.core.rule_count < 6 or run.daemon._tasks:
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{run.core.rule_count - 3} reloads done, tasks kept: {run.daemon._tasks}"
+            )
+            await asyncio.sleep(0.01)

@@ -245,3 +245,36 @@ def test_libraries_log_only_warnings_unless_the_level_is_debug(
     logs.configure(LogSettings(level="debug"), stream=out)
     library.debug("request headers")
     assert orjson.loads(out.getvalue())["msg"] == "request headers"
+
+
+PRIVATE_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
+def test_an_inline_service_account_is_redacted_like_other_secrets(restore_logging: None) -> None:
+    account = orjson.dumps(
+        {
+            "type": "service_account",
+            "client_email": "alertd@fleet.iam.gserviceaccount.com",
+            "private_key_id": "3f2a9c0d5e7b41a8",
+            "private_key": PRIVATE_KEY,
+        }
+    ).decode()
+    raw = {"channels": {"push": {"provider": "fcm", "service_account": account}}}
+    secrets = logs.secrets_of(settings_from_dict(raw, Path("alertd.toml"), {}))
+    out = io.StringIO()
+    logs.configure(LogSettings(format="json"), secrets, out)
+    log = logging.getLogger("alertd")
+    log.error("bad key: %s", PRIVATE_KEY)  # a library quoting the key (JSON-escaped in the line)
+    log.error("push table", extra={"service_account": account})
+    log.error("one line of it: %s", PRIVATE_KEY.splitlines()[1])
+    log.error("key id %s", "3f2a9c0d5e7b41a8")
+    text = out.getvalue()
+    for part in ("MIIEvQIBADANBgkqhkiG9w0B", "MzEfYyjiWA4R4", "3f2a9c0d5e7b41a8"):
+        assert part not in text
+    assert text.count("[redacted]") >= 4
+    assert "alertd@fleet.iam.gserviceaccount.com" not in text  # inside the redacted whole

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,8 +15,9 @@ import pytest
 
 from alertd import metrics
 from alertd.clock import FakeClock
-from alertd.config import Settings, load_settings
+from alertd.config import ConfigError, Settings, load_settings
 from alertd.daemon import RulesInvalid
+from alertd.engine.errors import StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
@@ -28,7 +34,9 @@ RULE = """rule breakdown {
 """
 
 
-def settings_in(home: Path, templates: Path = REPO / "templates") -> Settings:
+def settings_in(
+    home: Path, templates: Path = REPO / "templates", busy_timeout: str = "5s"
+) -> Settings:
     (home / "rules").mkdir(exist_ok=True)
     (home / "rules" / "vehicle.rules").write_text(RULE)
     (home / "alertd.toml").write_text(
@@ -38,6 +46,7 @@ templates = "{templates}"
 [state]
 path = "var/alertd.db"
 retention = "1d"
+busy_timeout = "{busy_timeout}"
 [dispatch]
 dry_run = false
 [channels.webhook]
@@ -53,8 +62,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, clock: FakeClock) -> Pipeline:
-    return Pipeline(settings_in(tmp_path), clock)
+def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
+    opened = Pipeline(settings_in(tmp_path), clock)
+    yield opened
+    opened.close()
 
 
 async def test_a_batch_records_its_alerts_and_their_notifications_together(
@@ -253,3 +264,116 @@ async def test_reload_errors_keep_their_hint(
     assert error["text"] == (
         "rules/vehicle.rules:6:12: error: unknown channel 'webhok'\nhint: did you mean 'webhook'?"
     )
+
+
+BREAKDOWN = {"type": "breakdown", "vehicle_id": "v1"}
+
+
+async def test_a_group_that_cannot_get_the_write_lock_is_refused_and_the_next_is_taken(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    pipeline = Pipeline(settings_in(tmp_path, busy_timeout="100ms"), clock)
+    writer = sqlite3.connect(pipeline.store.path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process writing, or a disk that stalls
+    waiting = [pipeline.ingest([{**BREAKDOWN, "vehicle_id": f"v{n}"}], clock.now()) for n in (1, 2)]
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 30)
+    assert [type(result) for result in results] == [StateStoreError, StateStoreError]
+    assert "database is locked" in str(results[0])
+    writer.execute("ROLLBACK")
+    assert len(await asyncio.wait_for(pipeline.ingest([BREAKDOWN], clock.now()), 30)) == 1
+    assert [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts] == [["v1"]]
+    assert pipeline.outbox.pending_count() == 1  # nothing of the refused group was kept
+    writer.close()
+    pipeline.close()
+
+
+async def test_an_error_after_the_commit_still_answers_every_batch(
+    pipeline: Pipeline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches are on disk: they are accepted (a 503 would have them sent, and paged,
+    twice), and their notifications are read back from the outbox."""
+
+    def broken_submit(notifications: object) -> None:
+        raise RuntimeError("a bug in handing over")
+
+    monkeypatch.setattr(pipeline.dispatcher, "submit", broken_submit)
+    batches = [[{**BREAKDOWN, "vehicle_id": f"v{n}"}] for n in range(3)]
+    results = await asyncio.wait_for(
+        asyncio.gather(*(pipeline.ingest(b, clock.now()) for b in batches)), 30
+    )
+    assert [len(alert_ids) for alert_ids in results] == [1, 1, 1]
+    assert pipeline.outbox.pending_count() == 3
+    monkeypatch.undo()
+    assert len(await asyncio.wait_for(pipeline.ingest(batches[0], clock.now()), 30)) == 0
+
+
+async def test_writes_begin_and_commit_off_the_event_loop_and_only_on_the_store(
+    pipeline: Pipeline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN waits for the write lock and COMMIT for the disk: neither may hold up the loop.
+    The outbox's purge is part of the sweep's transaction, on the store's connection."""
+    calls: list[tuple[str, bool]] = []
+
+    def watched(name: str, call: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            calls.append((name, threading.current_thread() is threading.main_thread()))
+            call()
+
+        return run
+
+    for name in ("begin", "commit"):
+        monkeypatch.setattr(pipeline.store, name, watched(name, getattr(pipeline.store, name)))
+    outbox_statements: list[str] = []
+    pipeline.outbox.connection.set_trace_callback(outbox_statements.append)
+
+    (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
+    await pipeline.ack(alert_id, "ops")
+    await pipeline.reload_rules()
+    clock.advance(2 * 86_400)
+    await pipeline.sweep()
+
+    assert calls == [("begin", False), ("commit", False)] * 4
+    assert [s for s in outbox_statements if not s.startswith("SELECT")] == []
+
+
+async def test_an_invalid_batch_is_refused_before_it_touches_the_state(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """No savepoint to roll back, no window read again: refusing a bad batch costs the same
+    whatever the store holds."""
+    await pipeline.ingest([BREAKDOWN], clock.now())
+    statements: list[str] = []
+    pipeline.store.connection.set_trace_callback(statements.append)
+    with pytest.raises(InvalidEvents):
+        await pipeline.ingest([BREAKDOWN, {**BREAKDOWN, "timestamp": "soon"}], clock.now())
+    assert statements == []
+
+
+async def test_a_second_ack_says_who_acked_first_and_changes_nothing(
+    pipeline: Pipeline, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.daemon"):
+        first = await pipeline.ack(alert_id, "ana")
+        clock.advance(60)
+        again = await pipeline.ack(alert_id, "bob")
+    assert first is not None and again is not None
+    assert (again["acked_by"], again["acked_at"]) == ("ana", first["acked_at"])
+    acks = [r for r in caplog.records if "acknowledged" in r.getMessage()]
+    assert [r.getMessage() for r in acks] == [
+        "alert acknowledged",
+        "alert already acknowledged; the first ack stands",
+    ]
+    assert (acks[1].by, acks[1].acked_by, acks[1].acked_at) == ("bob", "ana", first["acked_at"])
+
+
+def test_a_second_pipeline_on_the_same_state_is_refused_until_the_first_closes(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    first = Pipeline(settings_in(tmp_path), clock)
+    with pytest.raises(ConfigError) as refused:
+        Pipeline(settings_in(tmp_path), clock)
+    assert str(refused.value).startswith(f"{tmp_path / 'var' / 'alertd.db'}: the state is in use")
+    assert f"(pid {os.getpid()})" in str(refused.value)
+    first.close()
+    Pipeline(settings_in(tmp_path), clock).close()

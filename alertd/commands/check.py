@@ -20,6 +20,8 @@ from alertd.model import Rule
 from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
+from alertd.oncall import OnCall, load_oncall, oncall_path_problem, recipient_groups
+from alertd.wording import counted
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -32,19 +34,28 @@ class CheckRun:
     paths: list[Path]
     files: list[Path] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    oncall: OnCall | None = None
 
 
 Step = Callable[[CheckRun], list[RuleError]]
 
 
+def check_oncall(run: CheckRun) -> list[RuleError]:
+    """The on-call file, if one is configured (alertd.oncall). Keeps what it read, for the
+    `oncall:` and `person:` recipients of the rules."""
+    run.oncall, errors = load_oncall(run.settings)
+    return errors
+
+
 def check_rules(run: CheckRun) -> list[RuleError]:
     """Parse, check and compile every rule file, against the config's channels, recipient
-    groups and templates folder. Keeps the rules that compiled for the steps after it."""
+    groups (and the on-call file's) and templates folder. Keeps the rules that compiled for
+    the steps after it."""
     run.files, _ = find_rule_files(run.paths)
     run.rules, errors = load_with_errors(
         run.paths,
         channels=run.settings.channel_names(),
-        groups=run.settings.recipients.keys(),
+        groups=recipient_groups(run.settings.recipients, run.oncall),
         timestamp_field=run.settings.engine.timestamp_field,
         templates=run.settings.rules.templates,
     )
@@ -102,7 +113,7 @@ def _line_of(path: str, line: int) -> str | None:
     return lines[line - 1] if line <= len(lines) else ""
 
 
-STEPS: list[Step] = [check_rules, check_templates]
+STEPS: list[Step] = [check_oncall, check_rules, check_templates]
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -118,6 +129,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         for path, problem in wrong:
             print(f"alertd check: error: {path}: {problem}{where}", file=sys.stderr)
         return EXIT_USAGE
+    unreadable = oncall_path_problem(settings)
+    if unreadable is not None:
+        print(f"alertd check: error: {unreadable}", file=sys.stderr)
+        return EXIT_USAGE
     run = CheckRun(settings, paths)
     errors: list[RuleError] = []
     for step in STEPS:
@@ -125,10 +140,23 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if errors:
         for error in errors:
             print(error.format(), file=sys.stderr)
-        print(f"alertd check: {_plural(len(errors), 'error')}", file=sys.stderr)
+        print(f"alertd check: {counted(len(errors), 'error')}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{_plural(len(run.rules), 'rule')} in {_plural(len(run.files), 'file')} OK")
+    print(f"{counted(len(run.rules), 'rule')} in {counted(len(run.files), 'file')} OK")
+    if run.oncall is not None:
+        print(f"{run.oncall.source} OK: {_oncall_summary(run.oncall)}")
     return EXIT_OK
+
+
+def _oncall_summary(oncall: OnCall) -> str:
+    return ", ".join(
+        [
+            counted(len(oncall.people), "person", "people"),
+            counted(len(oncall.schedules), "schedule"),
+            counted(len(oncall.policies), "escalation policy", "escalation policies"),
+            counted(len(oncall.maintenance), "maintenance window"),
+        ]
+    )
 
 
 def _origin(settings: Settings, key: str) -> str:
@@ -137,7 +165,3 @@ def _origin(settings: Settings, key: str) -> str:
     if settings.source.is_file():
         return f"from {settings.source} [rules] {key}"
     return f"the default [rules] {key}: there is no config file {settings.source}"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -2,10 +2,10 @@
 provider answered.
 
 It sends even when `[dispatch] dry_run = true` (checking credentials is the point), straight
-through the channel with no outbox and no retry, to the channel's default recipients (or
-`--to`), and prints one line per recipient: the provider's receipt, or its error and whether
-the dispatcher would have retried it. Exit 0 when every send succeeded, 1 when one failed,
-2 for a config error.
+through the channel with no outbox, once: a failed send is reported, never retried. It goes to
+the channel's default recipients (or `--to`) and prints one line per recipient: the provider's
+receipt, or its error and whether the daemon would have retried it. Exit 0 when every send
+succeeded, 1 when one failed, 2 for a config error.
 """
 
 from __future__ import annotations
@@ -84,8 +84,12 @@ async def _send(settings: Settings, name: str, to: str | None) -> int:
                 receipt = await channel.send(notification)
             except DeliveryError as exc:
                 failed += 1
-                verdict = "would be retried" if exc.retryable else "would not be retried"
-                print(f"{name} -> {recipient}: FAILED: {exc} ({verdict})")
+                verdict = (
+                    "send-test sends once; the daemon would retry this error"
+                    if exc.retryable
+                    else "the daemon would not retry this error either"
+                )
+                print(f"{name} -> {recipient}: FAILED: {exc} (not retried: {verdict})")
             else:
                 print(f"{name} -> {recipient}: sent: {receipt}")
     finally:

@@ -122,18 +122,18 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
         _usage_error(f"no YAML rule test files in {', '.join(map(str, paths))}")
         return EXIT_USAGE
     now = SYSTEM_CLOCK.now()
-    outcomes = [
-        outcome
+    results = [
+        result
         for path in files
-        for outcome in run_test_file(
+        for result in run_test_file(
             path, lambda found: _load(settings, found), settings.engine, now
         )
     ]
     if args.format == "json":
-        write_json(outcomes, sys.stdout)
+        write_json(results, sys.stdout)
     else:
-        write_text(outcomes, sys.stdout, Painter(wants_colour(sys.stdout)))
-    return EXIT_OK if all(outcome.passed for outcome in outcomes) else EXIT_FAILED
+        write_text(results, sys.stdout, Painter(wants_colour(sys.stdout)))
+    return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
 
 
 def _load(settings: Settings, paths: Sequence[Path]) -> list[Rule]:

@@ -31,6 +31,19 @@ class Span(NamedTuple):
 Scalar: TypeAlias = str | int | float | bool | None
 
 
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """A rule file's path and lines: what a checked tree keeps of the text it was read from, so
+    that its parts can be shown as written (alertd.dsl.explain)."""
+
+    path: str
+    lines: tuple[str, ...]
+
+    def text(self, span: Span) -> str:
+        """The source text a span covers, lines joined by newlines."""
+        return _span_text(self.lines, span)
+
+
 # Expressions ------------------------------------------------------------------------------------
 
 
@@ -128,11 +141,13 @@ class Call:
 
 @dataclass(slots=True)
 class MacroRef:
-    """A macro used inside an expression, kept (by the checker) around its expanded body."""
+    """A macro used inside an expression, kept (by the checker) around its expanded body.
+    The body's spans are in `source`, the file that defines the macro."""
 
     name: str
     body: Expr
     span: Span
+    source: SourceText
 
 
 Expr: TypeAlias = (
@@ -303,9 +318,13 @@ class RuleFile:
 
     def text(self, span: Span) -> str:
         """The source text a span covers, lines joined by newlines."""
-        if span.line == span.end_line:
-            return self.lines[span.line - 1][span.column - 1 : span.end_column - 1]
-        first = self.lines[span.line - 1][span.column - 1 :]
-        middle = self.lines[span.line : span.end_line - 1]
-        last = self.lines[span.end_line - 1][: span.end_column - 1]
-        return "\n".join([first, *middle, last])
+        return _span_text(self.lines, span)
+
+
+def _span_text(lines: Sequence[str], span: Span) -> str:
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    first = lines[span.line - 1][span.column - 1 :]
+    middle = lines[span.line : span.end_line - 1]
+    last = lines[span.end_line - 1][: span.end_column - 1]
+    return "\n".join([first, *middle, last])

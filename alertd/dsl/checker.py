@@ -50,6 +50,7 @@ class CheckedRule:
     condition: ast.Expr
     condition_source: str
     location: SourceLocation
+    source: ast.SourceText  # the rule's file: where the condition's spans are
     priority: Priority = "medium"
     description: str = ""
     count: Window | None = None
@@ -231,6 +232,7 @@ class _Checker:
             condition=condition,
             condition_source=file.text(when.expr.span),
             location=where,
+            source=self.names.source(file),
             priority=priority,
             description=description.text.value
             if isinstance(description, ast.DescriptionClause)
@@ -313,13 +315,7 @@ class _Checker:
             seen.add(channel)
             for group in target.groups:
                 if self.groups is not None and group.value not in self.groups:
-                    self.error(
-                        file,
-                        group.span,
-                        f"unknown recipient group '{group.value}'",
-                        did_you_mean(group.value, self.groups)
-                        or "recipient groups are defined under [recipients] in the config file",
-                    )
+                    self.error(file, group.span, *unknown_group(group.value, self.groups))
             targets.append(NotifyTarget(channel, tuple(group.value for group in target.groups)))
         return tuple(targets)
 
@@ -353,3 +349,25 @@ class _Checker:
         resolved = self.names.expression(expr, file, condition=condition)
         check_kinds(resolved, file, self.errors, condition=condition)
         return resolved
+
+
+def unknown_group(group: str, known: Collection[str]) -> tuple[str, str]:
+    """The error and hint for a recipient group not in `known`: the `[recipients]` groups, and
+    `oncall:SCHEDULE` and `person:NAME` for the schedules and people of oncall.toml."""
+    prefix, colon, name = group.partition(":")
+    if not colon:
+        plain = [choice for choice in known if ":" not in choice]
+        return f"unknown recipient group '{group}'", did_you_mean(group, plain) or (
+            "recipient groups are defined under [recipients] in the config file"
+        )
+    kinds = {"oncall": ("schedule", "schedules"), "person": ("person", "people")}
+    if prefix not in kinds:
+        guesses = [f"{other}:{name}" for other in kinds]
+        return f"unknown recipient '{group}'", did_you_mean(group, guesses) or (
+            "a recipient is a [recipients] group, oncall:SCHEDULE or person:NAME"
+        )
+    what, defined = kinds[prefix]
+    names = [c.removeprefix(prefix + ":") for c in known if c.startswith(prefix + ":")]
+    return f"unknown {what} '{name}'", did_you_mean(name, names) or (
+        f"{defined} are defined in the on-call file ([oncall] path in the config file)"
+    )

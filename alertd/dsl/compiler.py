@@ -65,11 +65,14 @@ _OPERATOR_HELPER = {op: f"_op{i}" for i, op in enumerate(runtime.OPERATORS)}
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
-    """What a compiled condition remembers, so that `compile_matcher` can fuse it with others."""
+    """What a compiled condition remembers, so that `compile_matcher` can fuse it with others
+    and `alertd.dsl.explain` can evaluate the rule as written."""
 
     rule_id: str
     expr: ast.Expr
     timestamp_field: str
+    source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
+    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -119,7 +122,12 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     if "_checked" in condition.__code__.co_names:
         namespace = condition.__globals__
         namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
-    setattr(condition, CONDITION_ATTRIBUTE, CompiledCondition(rule.id, expr, timestamp_field))
+    keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
+    setattr(
+        condition,
+        CONDITION_ATTRIBUTE,
+        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys),
+    )
     count_key = functions.get("count_key", _no_key)
     suppress_key = functions.get("suppress_key", _no_key)
     return _rule(rule, condition, count_key, suppress_key, expr)

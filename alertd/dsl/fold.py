@@ -40,7 +40,7 @@ def _fold(expr: ast.Expr, known: Mapping[str, ast.Scalar]) -> ast.Expr:
         folded = _fold(expr.body, known)
         if folded.__class__ is ast.Literal:
             return folded
-        return ast.MacroRef(expr.name, folded, expr.span)
+        return ast.MacroRef(expr.name, folded, expr.span, expr.source)
     if expr.__class__ is ast.Call:
         return _fold_call(expr, known)
     if expr.__class__ is ast.ListLit:

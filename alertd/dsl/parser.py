@@ -4,8 +4,10 @@ grammar.lark is the one description of the language, its tokens included. Lark's
 reads the text with Lark's contextual lexer (a word is a keyword only where the grammar takes
 that keyword, so a field may be called `name` or `count`), and calls `_ToAst`, a Transformer
 run inline, at each reduction: the tree is built as the text is read, with no parse tree in
-between. Only Lark's public interface is used (`Lark`, `Transformer`, `Token`, and the
-`UnexpectedInput` errors, which alertd/dsl/syntax_errors.py puts in the user's words).
+between. This is the only module that imports Lark, and it uses only Lark's public interface:
+`Lark`, `Transformer`, `Token`, and the `UnexpectedInput` errors (their token, line, column,
+and the interactive parser's `accepts`: what the parser would have taken there), which it
+hands to alertd/dsl/syntax_errors.py as plain data to be put in the user's words.
 
 After a syntax error the file is parsed again one top-level item at a time, so that one typo
 does not hide the errors in the rest.
@@ -25,11 +27,11 @@ from importlib import resources
 from typing import Any, TypeAlias
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from alertd.dsl import ast
 from alertd.dsl.errors import RuleError
-from alertd.dsl.syntax_errors import Following, explain
+from alertd.dsl.syntax_errors import Following, Syntax, explain
 
 MAX_INTEGER_DIGITS = 308  # longer whole numbers are read as floats: 1e308 is about the largest
 
@@ -51,7 +53,7 @@ def parse(text: str, path: str) -> tuple[ast.RuleFile, list[RuleError]]:
     try:
         items: tuple[ast.Item, ...] = _lark().parse(text)  # type: ignore[assignment]
     except UnexpectedInput as exc:
-        first_error = explain(exc, _lark(), path, lines, following=None)
+        first_error = explain(_syntax(exc), path, lines, following=None)
     else:
         return ast.RuleFile(path, items, lines), []
     good: list[ast.Item] = []
@@ -60,7 +62,7 @@ def parse(text: str, path: str) -> tuple[ast.RuleFile, list[RuleError]]:
         try:
             good.extend(_lark().parse(chunk_text))  # type: ignore[arg-type]
         except UnexpectedInput as exc:
-            errors.append(explain(exc, _lark(), path, lines, following))
+            errors.append(explain(_syntax(exc), path, lines, following))
     return ast.RuleFile(path, tuple(good), lines), errors or [first_error]
 
 
@@ -96,6 +98,36 @@ def _lark() -> Lark:
         keep_all_tokens=True,
         maybe_placeholders=False,
     )
+
+
+# Syntax errors ---------------------------------------------------------------------------------
+
+# A regular expression that matches one text: letters, digits and escaped characters, then
+# at most a word boundary or a negative lookahead (`when\\b`, `=(?!=)`).
+_FIXED_TEXT = re.compile(r"((?:\w|\\\W|[=<>!])+)(?:\\b|\(\?![^()]*\))?")
+
+
+def _syntax(exc: UnexpectedInput) -> Syntax:
+    """Lark's error as plain data. (LALR never raises UnexpectedEOF: the end of the text is a
+    `$END` token.)"""
+    if isinstance(exc, UnexpectedToken):
+        expected = frozenset(_written(name) for name in exc.accepts or exc.expected)
+        return Syntax(exc.line, exc.column, exc.token.type, str(exc.token), expected)
+    assert isinstance(exc, UnexpectedCharacters)
+    return Syntax(exc.line, exc.column, None, "", frozenset())
+
+
+@cache
+def _written(terminal: str) -> str:
+    """A terminal that matches one text as that text (`"=="`; `/when\\b/` and `/=(?!=)/`: the
+    assertions after the text only say where it ends); any other by its name."""
+    if terminal == "$END":
+        return terminal
+    pattern = _lark().get_terminal(terminal).pattern
+    if pattern.type == "str":
+        return str(pattern.value)
+    fixed = _FIXED_TEXT.fullmatch(pattern.value)
+    return fixed.group(1).replace("\\", "") if fixed else terminal
 
 
 # Building the tree -------------------------------------------------------------------------------
@@ -222,9 +254,12 @@ class _ToAst(Transformer[Token, Any]):
     def notify_clause(self, children: list[_Child]) -> ast.NotifyClause:
         return ast.NotifyClause(tuple(_values(children)), _span(children))
 
-    def target(self, children: list[Token]) -> ast.Target:
+    def target(self, children: list[_Child]) -> ast.Target:
         channel, *groups = _values(children)
-        return ast.Target(_text(channel), tuple(_text(g) for g in groups), _span(children))
+        return ast.Target(_text(channel), tuple(groups), _span(children))
+
+    def group(self, children: list[Token]) -> ast.Text:  # managers, oncall:fleet_ops
+        return ast.Text(":".join(name.value for name in _values(children)), _span(children))
 
     def template_clause(self, children: list[Token]) -> ast.TemplateClause:
         return ast.TemplateClause(_string(children[1]), _span(children))

@@ -46,6 +46,7 @@ class Names:
         self.resolved_macros: dict[str, ast.Expr] = {}
         self.expanded: dict[str, tuple[int, int]] = {}  # macro -> its depth and size, expanded
         self.refused: set[str] = set()  # macros too deep or too large, and those that use them
+        self.sources: dict[str, ast.SourceText] = {}  # path -> the file's text, made once
         self._collect(files)
         for name, (definition, file) in self.lists.items():
             self.resolved_lists[name] = self._named_list(definition, file)
@@ -69,6 +70,14 @@ class Names:
         else:
             return self._resolve(expr, file, condition)
         return ast.Literal(False if condition else None, expr.span)
+
+    def source(self, file: ast.RuleFile) -> ast.SourceText:
+        """The file's text, kept by what is resolved from it (a MacroRef, a CheckedRule), so
+        that its parts can be shown as written (alertd.dsl.explain)."""
+        source = self.sources.get(file.path)
+        if source is None:
+            source = self.sources[file.path] = ast.SourceText(file.path, file.lines)
+        return source
 
     def duration(self, text: ast.Text, file: ast.RuleFile) -> float:
         """Seconds of a duration as written (`90s`, `5m`); 0 (or the longest) when it is wrong."""
@@ -257,7 +266,7 @@ class Names:
         if name in self.macros:
             # Resolved before anything that uses it, but for a use that closes a cycle.
             body = self.resolved_macros.get(name) or ast.Literal(False, node.span)
-            return ast.MacroRef(name, body, node.span)
+            return ast.MacroRef(name, body, node.span, self.source(self.macros[name][1]))
         if name in self.lists:
             self.errors.add(
                 file,

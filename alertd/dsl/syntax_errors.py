@@ -1,22 +1,16 @@
-"""Lark's syntax errors, put in the words of the person who wrote the rule.
+"""Syntax errors, put in the words of the person who wrote the rule.
 
-Lark says what it met and which terminals it would have taken (`Token('RBRACE', '}')`,
-`{'NAME', 'LPAR', '__ANON_3', ...}`); a fleet manager needs `unexpected '}', expected an
-expression`, and a hint where one is obvious (`write '==' to compare`, `did you mean
-'notify'?`). Only Lark's public interface is read: the error's `token`, `line` and `column`,
-its interactive parser's `accepts()` (what the parser takes at that point: the error's own
-`expected` is blurred by LALR's merged states), and the grammar's terminals (`get_terminal`).
+The parser (alertd/dsl/parser.py, the one module that imports Lark) hands over what Lark said
+as plain data, a `Syntax` error: where, the terminal met (`RBRACE`) and the terminals the parser
+would have taken, as written (`{'NAME', '(', 'not', ...}`). A fleet manager needs
+`unexpected '}', expected an expression`, and a hint where one is obvious (`write '==' to
+compare`, `did you mean 'notify'?`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from functools import cache
+from dataclasses import dataclass
 from typing import NamedTuple
-
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from alertd.dsl.errors import RuleError, one_of
 from alertd.suggest import did_you_mean
@@ -42,7 +36,7 @@ _VALUE_TERMINALS = {
     "NUMBER": "a number",
     "DURATION": "a duration",
 }
-# What can start an expression, as `_words` writes it (with `-`, `not` and `null`).
+# What can start an expression, as `Syntax.expected` writes it (with `-`, `not` and `null`).
 _EXPRESSION_START = {"NAME", "STRING", "NUMBER", "DURATION", "true", "false", "(", "["}
 _OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "contains", "and", "or", "+", "*"}
 _COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
@@ -61,11 +55,6 @@ _OPERATOR_WORDS = {
 }
 
 
-# A regular expression that matches one text: letters, digits and escaped characters, then
-# at most a word boundary or a negative lookahead.
-_FIXED_TEXT = re.compile(r"((?:\w|\\\W|[=<>!])+)(?:\\b|\(\?![^()]*\))?")
-
-
 class Following(NamedTuple):
     """Where the next top-level item starts, when a part of a file was parsed alone."""
 
@@ -74,26 +63,34 @@ class Following(NamedTuple):
     word: str
 
 
+@dataclass(frozen=True, slots=True)
+class Syntax:
+    """A syntax error as the parser met it. `met` names the terminal it met (`NAME`, `STRING`,
+    `KW_WITHIN`, `RBRACE`; `$END` at the end of the text) and `text` is what was written
+    there; None and "" when no token starts at that character. `expected` is what the parser
+    would have taken instead: keywords and punctuation as written, other terminals by name
+    (NAME, STRING, NUMBER, DURATION, $END)."""
+
+    line: int
+    column: int
+    met: str | None
+    text: str
+    expected: frozenset[str]
+
+
 def explain(
-    exc: UnexpectedInput,
-    parser: Lark,
-    path: str,
-    lines: tuple[str, ...],
-    following: Following | None,
+    error: Syntax, path: str, lines: tuple[str, ...], following: Following | None
 ) -> RuleError:
-    """The RuleError for a syntax error of `parser` in the file `path` (its `lines`). With
-    `following`, the text parsed was one item, and its end is where the next item starts."""
-    line, column = max(exc.line, 1), max(exc.column, 1)
+    """The RuleError for a syntax error in the file `path` (its `lines`). With `following`,
+    the text parsed was one item, and its end is where the next item starts."""
+    line, column = max(error.line, 1), max(error.column, 1)
     width = 1
-    hint: str | None = None
-    if isinstance(exc, UnexpectedCharacters):
+    if error.met is None:
         text = lines[line - 1] if line <= len(lines) else ""
         message, hint = _unexpected_character(text[column - 1 : column])
-    elif isinstance(exc, UnexpectedToken):
-        token = exc.token
-        words = _words(parser, exc.accepts or exc.expected)
-        expected = _describe_expected(words)
-        if token.type == "$END":
+    else:
+        words = set(error.expected)
+        if error.met == "$END":
             if following is not None:  # the item ran into the next one: say so where that starts
                 line, column, word = following
                 found = f"'{word}'"
@@ -102,14 +99,12 @@ def explain(
                 found = "end of file"
                 line, column = _end_of(lines)
         else:
-            found = f"string {token}" if token.type == "STRING" else f"'{token}'"
-            width = len(token)
-        message = f"unexpected {found}, expected {expected}"
-        hint = _token_hint(token, words)
-        if token.type == "$END" and following is not None and "}" in words:
+            found = f"string {error.text}" if error.met == "STRING" else f"'{error.text}'"
+            width = len(error.text)
+        message = f"unexpected {found}, expected {_describe_expected(words)}"
+        hint = _token_hint(error, words)
+        if error.met == "$END" and following is not None and "}" in words:
             hint = "is a closing '}' missing before this line?"
-    else:  # pragma: no cover - UnexpectedEOF is not raised by the LALR parser
-        message = "unexpected end of file"
     return RuleError(
         path,
         line,
@@ -142,15 +137,15 @@ def _unexpected_character(char: str) -> tuple[str, str | None]:
     return f"unexpected character '{char}'", None
 
 
-def _token_hint(token: Token, words: set[str]) -> str | None:
+def _token_hint(error: Syntax, words: set[str]) -> str | None:
     """A hint about the token met, given the words the parser would have taken."""
-    value = str(token)
+    value = error.text
     if value == "=" and "==" in words:
         return "write '==' to compare"
     if value in _COMPARISONS and not words & _COMPARISONS and "and" in words:
         return "comparisons cannot be chained: write a < b and b < c"
     # A word met where a clause or an item should start.
-    if not value.isidentifier() or token.type == "STRING":
+    if not value.isidentifier() or error.met == "STRING":
         return None
     if "when" in words:
         return did_you_mean(value, CLAUSE_KEYWORDS) or (
@@ -159,25 +154,6 @@ def _token_hint(token: Token, words: set[str]) -> str | None:
     if "rule" in words:
         return did_you_mean(value, _ITEM_KEYWORDS)
     return None
-
-
-def _words(parser: Lark, terminals: Iterable[str]) -> set[str]:
-    """The terminals as written: a keyword as its word, punctuation as itself, a terminal
-    that matches many texts (NAME, STRING, ...) and $END by its name."""
-    return {_written(parser, name) for name in terminals}
-
-
-@cache
-def _written(parser: Lark, terminal: str) -> str:
-    """A terminal that matches one text as that text (`"=="`; `/when\\b/`, `/=(?!=)/`: the
-    assertions after it only say where it ends), any other by its name."""
-    if terminal == "$END":
-        return terminal
-    pattern = parser.get_terminal(terminal).pattern
-    if pattern.type == "str":
-        return str(pattern.value)
-    fixed = _FIXED_TEXT.fullmatch(pattern.value)
-    return fixed.group(1).replace("\\", "") if fixed else terminal
 
 
 def _describe_expected(words: set[str]) -> str:

@@ -105,6 +105,12 @@ class Engine:
         Every event is validated first: if any is invalid, InvalidBatch lists them all and no
         state has changed. Decisions carry each event's index in the batch.
         """
+        times = self.validate(events, received_at)
+        with self.store.transaction():
+            return self.process_valid(events, times, received_at)
+
+    def validate(self, events: Sequence[object], received_at: float) -> list[float]:
+        """Each event's time. Raises InvalidBatch listing every invalid event; touches no state."""
         times: list[float] = []
         errors: list[tuple[int, InvalidEvent]] = []
         for index, event in enumerate(events):
@@ -114,8 +120,14 @@ class Engine:
                 errors.append((index, error))
         if errors:
             raise InvalidBatch(errors)
-        with self.store.transaction():
-            decisions = self._evaluate(events, times, received_at)  # type: ignore[arg-type]
+        return times
+
+    def process_valid(
+        self, events: Sequence[object], times: Sequence[float], received_at: float
+    ) -> list[Decision]:
+        """Evaluate a batch `validate` accepted, with the times it gave, in the caller's
+        transaction (the daemon validates a batch before it opens one)."""
+        decisions = self._evaluate(events, times, received_at)  # type: ignore[arg-type]
         self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
 

@@ -12,7 +12,14 @@ from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
+from alertd.engine.state import (
+    AlertPage,
+    AlertQuery,
+    AlertRecord,
+    StoreSize,
+    Transition,
+    page_of,
+)
 from alertd.engine.windows import CountWindow, Suppression, sweep_tables
 from alertd.model import Alert, Key
 
@@ -63,11 +70,11 @@ class MemoryStore:
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
         alert = self._alerts.get(alert_id)
-        return None if alert is None else self._record(alert)
+        return None if alert is None else self._with_ack(alert)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
         since_id = alert_id_floor(query.since) if query.since is not None else ""
-        records = (self._record(alert) for _, alert in sorted(self._alerts.items(), reverse=True))
+        records = (self._with_ack(alert) for _, alert in sorted(self._alerts.items(), reverse=True))
         selected = [
             record
             for record in records
@@ -79,12 +86,13 @@ class MemoryStore:
         ]
         return page_of(selected, query.limit)
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
         alert = self._alerts.get(alert_id)
         if alert is None:
             return None
+        changed = alert_id not in self._acks
         self._acks.setdefault(alert_id, (at, by))
-        return self._record(alert)
+        return Transition(self._with_ack(alert), changed)
 
     def prune_alerts(self, received_before: float) -> int:
         floor = alert_id_floor(received_before)
@@ -102,7 +110,7 @@ class MemoryStore:
             alerts=len(self._alerts),
         )
 
-    def _record(self, alert: Alert) -> AlertRecord:
+    def _with_ack(self, alert: Alert) -> AlertRecord:
         ack = self._acks.get(alert.id)
         return AlertRecord(alert) if ack is None else AlertRecord(alert, *ack)
 

@@ -1,20 +1,21 @@
 """The SQLite state store: the daemon's embedded default, durable across restarts and kill -9.
 
 One database file holds the windows, the alerts and (owned by alertd.notify) the outbox, so
-that a batch's window changes, alerts and notifications commit in one transaction. The
-connection is in autocommit mode and `transaction()` issues BEGIN / COMMIT itself: nothing
-commits behind the caller's back, and callers that share `connection` group their own writes
-with `transaction()` too. WAL journal, so readers never block the writer, and by default
-`synchronous = FULL`: a commit that returned is on disk even if the machine loses power.
+that a batch's window changes, alerts and notifications commit in one transaction. Nothing
+commits behind the caller's back: `transaction()` (or `begin()` ... `commit()`, which the
+daemon runs in a worker thread) groups writes, and callers that share `connection` group
+their own writes the same way. The connection's settings (WAL, synchronous, busy timeout)
+are those of alertd.sqlitedb.
 
 The live windows are also held in memory, read when the store opens: the database is their
 durable copy, not where the engine looks them up. Changes (windows set or popped, alerts
 added) are written together when the transaction block they were made in ends -- one
-statement per table for a whole batch. Every write of windows also counts up a version number
-in the database, which each transaction block compares with the version in memory when it
-begins: if they differ, the transaction that held the last writes was rolled back by whoever
-owned it (the daemon commits groups of batches itself) or another process wrote windows, and
-the windows are read again. A block that fails reloads them from the rolled-back database.
+statement per table for a whole batch. Each block remembers which keys it wrote, so that when
+it rolls back, only those windows are read back from the database: a failed batch costs what
+it touched, not what the store holds. Every write of windows also counts up a version number
+in the database, which each block compares with the version in memory when it begins: if they
+differ, another connection wrote windows (or rolled back a transaction it opened on ours),
+and every window is read again.
 
 Keys, events and labels are stored as JSON (values JSON cannot hold become strings).
 """
@@ -22,15 +23,23 @@ Keys, events and labels are stored as JSON (values JSON cannot hold become strin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, StoreSize, page_of
+from alertd.engine.state import (
+    AlertPage,
+    AlertQuery,
+    AlertRecord,
+    StoreSize,
+    Transition,
+    page_of,
+)
 from alertd.engine.windows import (
     CountWindow,
     Suppression,
@@ -38,6 +47,7 @@ from alertd.engine.windows import (
     sweep_tables,
 )
 from alertd.model import Alert, Key, NotifyTarget
+from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS suppression (
@@ -89,9 +99,6 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, id);
 """
 
-Synchronous = Literal["FULL", "NORMAL"]
-_SYNCHRONOUS: dict[str, str] = {"FULL": "FULL", "NORMAL": "NORMAL"}  # never user text in SQL
-
 _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, acked_at, acked_by"
@@ -100,16 +107,21 @@ _INSERT_ALERT = (
     f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
 )
+_SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
+_COUNT_WINDOW_COLUMNS = "key, within, times, events"
 
 V = TypeVar("V")
 
 
 class _Table(Generic[V]):
-    """One rule's entries of one kind, all in memory; remembers which keys changed."""
+    """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
+    which keys changed since they were last written."""
 
-    __slots__ = ("changed", "entries")
+    __slots__ = ("changed", "entries", "kind", "rule_id")
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str, rule_id: str) -> None:
+        self.kind = kind
+        self.rule_id = rule_id
         self.entries: dict[Key, V] = {}
         self.changed: set[Key] = set()
 
@@ -139,37 +151,99 @@ class _Table(Generic[V]):
         return stored, deleted
 
 
-class SQLiteStore:
-    """Windows and alerts in one SQLite file. Not thread-safe: one caller at a time."""
+@dataclass(slots=True)
+class _Block:
+    """An open transaction block (the transaction, or a savepoint in it): what a rollback of
+    it must bring back in memory."""
 
-    def __init__(self, path: str | Path, *, synchronous: Synchronous = "FULL") -> None:
-        """Open (creating if needed) the database. `synchronous="NORMAL"` trades the last
-        commits before a power cut (never before a process crash) for much cheaper commits."""
+    savepoint: str | None  # None: the transaction itself
+    version: int  # of the windows when it began
+    written: dict[_Table[Any], set[Key]] = field(default_factory=dict)  # keys it wrote
+    everything: bool = False  # it swept or dropped rules: read every window back
+
+    def wrote(self, table: _Table[Any]) -> None:
+        self.written.setdefault(table, set()).update(table.changed)
+
+    def absorb(self, inner: _Block) -> None:
+        """A savepoint in this block was released: its writes are now this block's."""
+        for table, keys in inner.written.items():
+            self.written.setdefault(table, set()).update(keys)
+        self.everything |= inner.everything
+
+
+class SQLiteStore:
+    """Windows and alerts in one SQLite file. Not thread-safe: one caller at a time, though
+    not always the same thread (the daemon runs `begin` and `commit` in a worker thread)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        """Open (creating if needed) the database; see alertd.sqlitedb for the settings."""
         self.path = Path(path)
+        self.connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.connection = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False
-            )
-            self.connection.execute("PRAGMA journal_mode = WAL")
-            self.connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
-            self.connection.execute("PRAGMA busy_timeout = 5000")
-            self.connection.execute("PRAGMA cache_size = -32768")  # KiB: 32 MiB of pages
-            # Copy the log back into the database every ~40 MiB rather than every 4 MiB (the
-            # default): pages a busy daemon rewrites in every batch (its windows, the B-tree's
-            # upper levels) are copied once per checkpoint instead of ten times. Measured on
-            # the engine bench's storm: 20-35% less wall time per event.
-            self.connection.execute("PRAGMA wal_autocheckpoint = 10000")  # pages of 4 KiB
             self.connection.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            self.connection.close()
             raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
-        self._savepoints = 0
+        self._blocks: list[_Block] = []  # the open transaction and its savepoints, outermost first
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
         self._new_alerts: list[Alert] = []
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
+
+    # --- transactions ------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open a write transaction: every block and write until `commit` or `rollback` is part
+        of it. Waits up to the busy timeout for another connection's write to end.
+
+        Blocking (the daemon runs it in a worker thread). Raises StateStoreError, and then
+        nothing is open.
+        """
+        self._write_changes()  # anything made outside a transaction is written on its own
+        self._execute("BEGIN IMMEDIATE")
+        try:
+            self._catch_up()
+        except BaseException:
+            self.rollback()
+            raise
+        self._blocks.append(_Block(None, self._version))
+
+    def commit(self) -> None:
+        """Write what the transaction changed and commit it: the disk sync.
+
+        Blocking (the daemon runs it in a worker thread). When it fails, the transaction is
+        rolled back and StateStoreError raised.
+        """
+        try:
+            self._write_changes()
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.rollback()
+            raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
+        self._blocks.clear()
+
+    def rollback(self) -> None:
+        """Undo the open transaction, if there is one.
+
+        The windows in memory return to what the database holds: those the transaction
+        changed are read back, the others are not touched, so a rollback costs what the
+        transaction did, not what the store holds.
+        """
+        if not self._blocks and not self.connection.in_transaction:
+            return
+        blocks, self._blocks = self._blocks, []
+        outer = blocks[0] if blocks else None  # none: a transaction opened behind our back
+        for inner in blocks[1:]:
+            outer.absorb(inner)  # type: ignore[union-attr]
+        self.connection.rollback()
+        self._restore(outer)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -177,60 +251,68 @@ class SQLiteStore:
 
         Inside an open transaction (ours or the caller's) this is a savepoint: an inner block
         that raises undoes only its own writes, and the outer transaction decides the commit.
+        SQLite's errors come out as StateStoreError.
         """
-        connection = self.connection
-        self._write_changes()  # whatever came before belongs to the enclosing block
-        if connection.in_transaction:
-            name = f"alertd_{self._savepoints}"
-            self._savepoints += 1
-            try:
-                connection.execute(f"SAVEPOINT {name}")
-                try:
-                    self._catch_up()
-                    yield
-                    self._write_changes()
-                except BaseException:
-                    connection.execute(f"ROLLBACK TO {name}")
-                    self._load_windows()
-                    raise
-                finally:
-                    connection.execute(f"RELEASE {name}")
-            finally:
-                self._savepoints -= 1
+        if self.connection.in_transaction:
+            with self._savepoint():
+                yield
             return
-        self._execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
-            self._catch_up()
             yield
-            self._write_changes()
         except sqlite3.Error as exc:
-            self._roll_back()
+            self.rollback()
             raise StateStoreError(f"{self.path}: {exc}") from exc
         except BaseException:
-            self._roll_back()
+            self.rollback()
             raise
+        self.commit()
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._write_changes()  # whatever came before belongs to the enclosing block
+        name = f"alertd_{len(self._blocks)}"
+        self._execute(f"SAVEPOINT {name}")
+        block = _Block(name, self._version)
+        self._blocks.append(block)
         try:
-            connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._roll_back()
-            raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
+            self._catch_up()
+            block.version = self._version
+            yield
+            self._write_changes()
+        except BaseException as error:
+            self._blocks.pop()
+            self._execute(f"ROLLBACK TO {name}")
+            self._execute(f"RELEASE {name}")
+            self._restore(block)
+            if isinstance(error, sqlite3.Error):
+                raise StateStoreError(f"{self.path}: {error}") from error
+            raise
+        self._blocks.pop()
+        self._execute(f"RELEASE {name}")
+        if self._blocks:
+            self._blocks[-1].absorb(block)
+
+    # --- windows -----------------------------------------------------------------------------
 
     def suppressions(self, rule_id: str) -> _Table[Suppression]:
         table = self._suppressions.get(rule_id)
         if table is None:
-            table = self._suppressions[rule_id] = _Table()
+            table = self._suppressions[rule_id] = _Table("suppression", rule_id)
         return table
 
     def count_windows(self, rule_id: str) -> _Table[CountWindow]:
         table = self._windows.get(rule_id)
         if table is None:
-            table = self._windows[rule_id] = _Table()
+            table = self._windows[rule_id] = _Table("count_window", rule_id)
         return table
 
     def sweep(self, horizon: float) -> int:
         self._write_changes()
         for table in ("suppression", "count_window"):
             self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
+        if self._blocks:
+            self._blocks[-1].everything = True
         return sweep_tables(
             (table.entries for table in self._suppressions.values()),
             (table.entries for table in self._windows.values()),
@@ -245,9 +327,13 @@ class SQLiteStore:
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
+        if self._blocks:
+            self._blocks[-1].everything = True
         for tables in (self._suppressions, self._windows):
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
+
+    # --- alerts ------------------------------------------------------------------------------
 
     def add_alert(self, alert: Alert) -> None:
         self._new_alerts.append(alert)
@@ -258,7 +344,7 @@ class SQLiteStore:
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?",
             (alert_id,),
         ).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else _alert_record(row)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
         self._write_changes()
@@ -284,15 +370,16 @@ class SQLiteStore:
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(query.limit + 1)
         rows = self.connection.execute(sql, params).fetchall()
-        return page_of([_record(row) for row in rows], query.limit)
+        return page_of([_alert_record(row) for row in rows], query.limit)
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
+    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
         with self.transaction():
-            self.connection.execute(
+            changed = self.connection.execute(
                 "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
                 (at, by, alert_id),
-            )
-            return self.get_alert(alert_id)
+            ).rowcount
+            record = self.get_alert(alert_id)
+        return None if record is None else Transition(record, changed=changed == 1)
 
     def prune_alerts(self, received_before: float) -> int:
         self._write_changes()
@@ -315,9 +402,12 @@ class SQLiteStore:
         self._write_changes()
         self.connection.close()
 
+    # --- memory and disk ---------------------------------------------------------------------
+
     def _write_changes(self) -> None:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
+        block = self._blocks[-1] if self._blocks else None
         if any(table.changed for table in self._suppressions.values()) or any(
             table.changed for table in self._windows.values()
         ):
@@ -325,6 +415,8 @@ class SQLiteStore:
             self._version += 1
         for rule_id, suppressions in self._suppressions.items():
             if suppressions.changed:
+                if block is not None:
+                    block.wrote(suppressions)
                 stored, deleted = suppressions.take_changes()
                 execute_many(
                     "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
@@ -336,6 +428,8 @@ class SQLiteStore:
                 _delete(self.connection, "suppression", rule_id, deleted)
         for rule_id, windows in self._windows.items():
             if windows.changed:
+                if block is not None:
+                    block.wrote(windows)
                 kept, gone = windows.take_changes()
                 execute_many(
                     "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
@@ -358,7 +452,7 @@ class SQLiteStore:
 
     def _load_windows(self) -> None:
         """Read every window from the database into the tables, dropping unwritten changes:
-        when the store opens, and after a rollback."""
+        when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
         for tables in (self._suppressions, self._windows):
             for table in tables.values():  # the engine holds these: refill, never replace
@@ -371,24 +465,65 @@ class SQLiteStore:
                 connection.execute("BEGIN")
             self._version = self._stored_version()
             suppressions = connection.execute(
-                "SELECT rule_id, key, fired_at, until, suppressed FROM suppression"
+                f"SELECT rule_id, {_SUPPRESSION_COLUMNS} FROM suppression"
             ).fetchall()
             windows = connection.execute(
-                "SELECT rule_id, key, within, times, events FROM count_window"
+                f"SELECT rule_id, {_COUNT_WINDOW_COLUMNS} FROM count_window"
             ).fetchall()
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
-        for rule_id, key, fired_at, until, suppressed in suppressions:
-            self.suppressions(rule_id).entries[_key(key)] = (fired_at, until, suppressed)
-        for rule_id, key, within, times, events in windows:
-            window = CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
-            self.count_windows(rule_id).entries[_key(key)] = window
+        for rule_id, *row in suppressions:
+            key, entry = _suppression_of(row)
+            self.suppressions(rule_id).entries[key] = entry
+        for rule_id, *row in windows:
+            key, window = _count_window_of(row)
+            self.count_windows(rule_id).entries[key] = window
+
+    def _restore(self, block: _Block | None) -> None:
+        """After a rollback of `block`: forget what was not written yet, and read back from
+        the database the windows the block changed (all of them if it is not known which)."""
+        self._new_alerts.clear()
+        if block is None or block.everything:
+            self._load_windows()
+            return
+        self._version = block.version
+        touched = block.written
+        tables: list[_Table[Any]] = [*self._suppressions.values(), *self._windows.values()]
+        for table in tables:
+            if table.changed:
+                block.wrote(table)
+                table.changed.clear()
+        try:
+            for table, keys in touched.items():
+                self._read_back(table, keys)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
+
+    def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
+        """Set these keys of `table` to what the database holds for them (or remove them)."""
+        columns, of = (
+            (_SUPPRESSION_COLUMNS, _suppression_of)
+            if table.kind == "suppression"
+            else (_COUNT_WINDOW_COLUMNS, _count_window_of)
+        )
+        rows = self.connection.execute(
+            f"SELECT {columns} FROM {table.kind}"
+            " WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))",
+            (table.rule_id, _json([_json(key) for key in keys])),
+        ).fetchall()
+        entries = table.entries
+        for key in keys:
+            entries.pop(key, None)
+        for row in rows:
+            key, value = of(row)
+            entries[key] = value
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
-        memory (their transaction was rolled back, or another process wrote)."""
+        memory (another connection wrote windows, or rolled back a transaction it opened on
+        this store's connection without telling the store)."""
         if self._stored_version() != self._version:
             self._load_windows()
 
@@ -396,15 +531,21 @@ class SQLiteStore:
         version: int = self.connection.execute("SELECT version FROM window_version").fetchone()[0]
         return version
 
-    def _roll_back(self) -> None:
-        self.connection.rollback()
-        self._load_windows()
-
     def _execute(self, sql: str) -> None:
         try:
             self.connection.execute(sql)
         except sqlite3.Error as exc:
             raise StateStoreError(f"{self.path}: {exc}") from exc
+
+
+def _suppression_of(row: Sequence[Any]) -> tuple[Key, Suppression]:
+    key, fired_at, until, suppressed = row
+    return _key(key), (fired_at, until, suppressed)
+
+
+def _count_window_of(row: Sequence[Any]) -> tuple[Key, CountWindow]:
+    key, within, times, events = row
+    return _key(key), CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
 
 
 def _json(value: object) -> str:
@@ -447,7 +588,7 @@ def _alert_row(alert: Alert) -> tuple[object, ...]:
     )
 
 
-def _record(row: tuple[Any, ...]) -> AlertRecord:
+def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
     alert = Alert(
         id=row[0],
         rule_id=row[1],

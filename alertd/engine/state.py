@@ -42,6 +42,15 @@ class AlertRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """An alert after an action on it, and whether the action changed it: a second ack
+    leaves the first in place, and says so."""
+
+    record: AlertRecord
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AlertQuery:
     """Filters for listing alerts, newest first; `cursor` is the `next_cursor` of the last page."""
 
@@ -118,8 +127,9 @@ class AlertStore(Protocol):
 
     def list_alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> AlertRecord | None:
-        """Acknowledge an alert; a second ack keeps the first. None if there is no such alert."""
+    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
+        """Acknowledge an alert; a second ack keeps the first (`changed` is then False).
+        None if there is no such alert."""
         ...
 
     def prune_alerts(self, received_before: float) -> int:

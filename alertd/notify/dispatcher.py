@@ -15,9 +15,9 @@ overridable per `[channels.NAME]`), so a slow or dead provider only holds up its
 failed attempt the retry policy decides: try again at a later time (kept in memory and on the
 row, so a restart resumes it), or give up as `failed` / `dead`. Committed notifications are
 handed over in memory (`submit`), so the hot path never reads the outbox back; it is read at
-start and on `wake()`. Outcomes are written to the outbox in batches by one recorder task, in a
-worker thread, so a write waiting for the database lock (a group commit holds it while it
-syncs) never stalls the event loop. Delivery is at least once: a crash between a provider's
+start and on `wake()`. Attempt results are written to the outbox in batches by one recorder
+task, in a worker thread, so a write waiting for the database lock (a group commit holds it
+while it syncs) never stalls the event loop. Delivery is at least once: a crash between a provider's
 answer and the recorder's commit sends that notification again after the restart, with the same
 id (the webhook's `Idempotency-Key`).
 """
@@ -37,14 +37,15 @@ from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
 from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
-from alertd.notify.outbox import Outbox, Outcome
+from alertd.notify.outbox import AttemptResult, Outbox
 from alertd.notify.retry import RetryPolicy, Verdict
 from alertd.redact import public_recipient
+from alertd.wording import counted
 
 log = logging.getLogger("alertd.notify")
 
 LOAD_BATCH = 1000  # rows read from the outbox per query
-RECORD_INTERVAL = 0.005  # seconds outcomes gather before they are committed together
+RECORD_INTERVAL = 0.005  # seconds attempt results gather before they are committed together
 
 
 class _Unavailable:
@@ -122,9 +123,9 @@ class Dispatcher:
         self._retries: list[tuple[float, int, Notification]] = []  # heap by due time
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
-        self._outcomes: list[Outcome] = []
+        self._results: list[AttemptResult] = []
         self._writing: asyncio.Future[bool] | None = None  # `_batch_writing` being written
-        self._batch_writing: list[Outcome] = []
+        self._batch_writing: list[AttemptResult] = []
         self._inbox: list[Notification] = []  # committed and submitted, not yet scheduled
         self._read_outbox = True  # rows may be in the outbox that were not submitted
         self._wake = asyncio.Event()
@@ -175,7 +176,7 @@ class Dispatcher:
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
-                recorder = tasks.create_task(self._record_forever())
+                recorder = tasks.create_task(self._write_results_forever())
                 await self._schedule(burst=burst)
                 for worker in self._workers:
                     worker.cancel()
@@ -185,8 +186,8 @@ class Dispatcher:
             if self._writing is not None:  # a write the cancelled recorder left running
                 await asyncio.wait([self._writing])
                 if not self._writing.result():
-                    self._outcomes[:0] = self._batch_writing
-            self._write_outcomes(self._take_outcomes())
+                    self._results[:0] = self._batch_writing
+            self._write_results(self._take_results())
             for channel in {id(c): c for c in self._all_channels()}.values():
                 with contextlib.suppress(Exception):
                     await channel.aclose()
@@ -349,17 +350,19 @@ class Dispatcher:
         self._wake.set()
         NOTIFICATIONS.labels(channel=notification.channel, outcome="retried").inc()
         log.warning(
-            "%s notification %s to %r failed (attempt %d), retrying in %.1fs: %s",
+            "%s notification %s %s failed (attempt %d), retrying in %.1fs: %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             attempts,
             verdict.delay,
             error,
             extra=_fields(notification, "retried", attempts, str(error)),
         )
-        self._record(
-            Outcome(notification.seq, "pending", attempts, now, str(error), next_attempt_at=due)
+        self._queue_result(
+            AttemptResult(
+                notification.seq, "pending", attempts, now, str(error), next_attempt_at=due
+            )
         )
 
     def _sent(self, lane: _Lane, notification: Notification, attempts: int, receipt: str) -> None:
@@ -369,15 +372,15 @@ class Dispatcher:
         lane.sent.inc()
         lane.latency.observe(max(0.0, now - notification.created_at))
         log.info(
-            "%s notification %s to %r sent (attempt %d): %s",
+            "%s notification %s %s sent (attempt %d): %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             attempts,
             receipt,
             extra=_fields(notification, "sent", attempts, None),
         )
-        self._record(Outcome(notification.seq, "sent", attempts, now, receipt=receipt))
+        self._queue_result(AttemptResult(notification.seq, "sent", attempts, now, receipt=receipt))
 
     def _finish(
         self, notification: Notification, verdict: Verdict, attempts: int, error: DeliveryError
@@ -386,53 +389,62 @@ class Dispatcher:
         OUTBOX_DEPTH.set(self._pending)
         NOTIFICATIONS.labels(channel=notification.channel, outcome=verdict.state).inc()
         log.error(
-            "%s notification %s to %r is %s after %d attempt(s): %s",
+            "%s notification %s %s: %s after %s: %s",
             notification.channel,
             notification.id,
-            public_recipient(notification.kind, notification.recipient),
+            _to(notification),
             verdict.state,
-            attempts,
+            counted(attempts, "attempt"),
             error,
             extra=_fields(notification, verdict.state, attempts, str(error)),
         )
         now = self.clock.now()
-        self._record(Outcome(notification.seq, verdict.state, attempts, now, str(error)))
+        self._queue_result(
+            AttemptResult(notification.seq, verdict.state, attempts, now, str(error))
+        )
 
     # -- recording -----------------------------------------------------------------------------
 
-    def _record(self, outcome: Outcome) -> None:
-        self._outcomes.append(outcome)
+    def _queue_result(self, result: AttemptResult) -> None:
+        self._results.append(result)
         self._flush.set()
 
-    async def _record_forever(self) -> None:
+    async def _write_results_forever(self) -> None:
         while True:
             await self._flush.wait()
-            # Let outcomes gather for a moment: one commit per batch, not per send.
+            # Let results gather for a moment: one commit per batch, not per send.
             await asyncio.sleep(RECORD_INTERVAL)
             self._flush.clear()
-            self._batch_writing = self._take_outcomes()
+            self._batch_writing = self._take_results()
             self._writing = asyncio.ensure_future(
-                asyncio.to_thread(self._write_outcomes, self._batch_writing)
+                asyncio.to_thread(self._write_results, self._batch_writing)
             )
             written = await asyncio.shield(self._writing)  # on cancel, `run()` waits for it
             self._writing = None
             if not written:
-                self._outcomes[:0] = self._batch_writing
+                self._results[:0] = self._batch_writing
                 await asyncio.sleep(0.05)  # the database is busy: try again shortly
                 self._flush.set()
 
-    def _take_outcomes(self) -> list[Outcome]:
-        batch, self._outcomes = self._outcomes, []
+    def _take_results(self) -> list[AttemptResult]:
+        batch, self._results = self._results, []
         return batch
 
-    def _write_outcomes(self, batch: list[Outcome]) -> bool:
+    def _write_results(self, batch: list[AttemptResult]) -> bool:
         """Write one batch (in a worker thread, or at the end of `run()`)."""
         try:
             self.outbox.record(batch)
         except sqlite3.Error:
-            log.exception("cannot record %d delivery outcome(s); will retry", len(batch))
+            log.exception("cannot record %s; will retry", counted(len(batch), "delivery result"))
             return False
         return True
+
+
+def _to(notification: Notification) -> str:
+    """Whom a notification was for, as its log line says it: `to '+15550100002'`."""
+    if not notification.recipient:
+        return "(no recipient configured)"
+    return f"to {public_recipient(notification.kind, notification.recipient)!r}"
 
 
 def _fields(

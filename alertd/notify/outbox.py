@@ -1,10 +1,11 @@
 """The durable outbox: one SQLite row per notification, from enqueue to sent, failed or dead.
 
-The outbox shares the state database with the engine. `enqueue()` writes through the caller's
-connection without committing, so the daemon records an alert and its notifications in one
-transaction: after the commit, nothing can be lost; before it, nothing was promised. The
-dispatcher's own bookkeeping (attempts, errors, sent time) goes through the `Outbox` object's
-own connection, in short transactions of its own.
+The outbox shares the state database with the engine. `enqueue()` and `purge()` write through
+the caller's connection without committing, so the daemon records an alert and its
+notifications in one transaction: after the commit, nothing can be lost; before it, nothing
+was promised. The dispatcher's own bookkeeping (attempts, errors, sent time) goes through the
+`Outbox` object's own connections (opened by alertd.sqlitedb, with the store's settings), in
+short transactions of its own.
 
 Row life: `pending` (with `next_attempt_at`) -> `sent` | `failed` (the provider refused it,
 retrying cannot help) | `dead` (retryable errors until attempts or age ran out). The last error,
@@ -24,6 +25,7 @@ from typing import Any
 from alertd import jsonutil
 from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.retry import NotificationState
+from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -105,8 +107,17 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
     return written
 
 
+def purge(connection: sqlite3.Connection, finished_before: float) -> int:
+    """Delete sent, failed and dead rows last touched before this time, through `connection`
+    without committing (the daemon does it in its sweep's transaction). Returns how many."""
+    cursor = connection.execute(
+        "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?", (finished_before,)
+    )
+    return cursor.rowcount
+
+
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class AttemptResult:
     """The result of one delivery attempt, as the dispatcher records it."""
 
     seq: int
@@ -125,12 +136,18 @@ class Outbox:
     thread (one call at a time) while the event loop reads through `connection`.
     """
 
-    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        """Raises StateStoreError when the database cannot be opened."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection = _connect(self.path, busy_timeout)
+        self.connection = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         create_schema(self.connection)
-        self._recorder = _connect(self.path, busy_timeout, check_same_thread=False)
+        self._recorder = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
 
     def close(self) -> None:
         self._recorder.close()
@@ -150,7 +167,7 @@ class Outbox:
         )
         return [_notification(row) for row in cursor]
 
-    def record(self, outcomes: Sequence[Outcome]) -> None:
+    def record(self, outcomes: Sequence[AttemptResult]) -> None:
         """Write delivery outcomes in one transaction (from any one thread at a time)."""
         if not outcomes:
             return
@@ -206,25 +223,6 @@ class Outbox:
             "SELECT count(*) FROM outbox WHERE state = 'pending'"
         ).fetchone()
         return int(count)
-
-    def purge(self, finished_before: float) -> int:
-        """Delete sent, failed and dead rows last touched before this time; returns how many."""
-        with _Transaction(self.connection):
-            cursor = self.connection.execute(
-                "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?",
-                (finished_before,),
-            )
-        return cursor.rowcount
-
-
-def _connect(
-    path: Path, busy_timeout: float, *, check_same_thread: bool = True
-) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
-    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
-    return connection
 
 
 class _Transaction:

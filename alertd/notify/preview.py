@@ -16,6 +16,7 @@ from typing import Any
 from alertd.config import Settings
 from alertd.model import Alert, NotifyTarget, Priority, Rule
 from alertd.notify.errors import TemplateError, TemplateProblem
+from alertd.notify.notification import Notification
 from alertd.notify.plan import plan
 from alertd.notify.render import PARTS, Renderer
 
@@ -139,20 +140,15 @@ def _uses(renderer: Renderer, alert: Alert, kind: str, broken: set[Path]) -> boo
     )
 
 
-Preview = Callable[[Alert], list[dict[str, Any]]]
+Preview = Callable[[Alert], list[Notification]]
 
 
 def notification_preview(settings: Settings) -> Preview:
-    """A function from a fired alert to its notifications as they would be sent (JSON-ready).
-
-    Templates are compiled once, here. Raises TemplateError when they do not compile.
-    """
+    """A function from a fired alert to its notifications, rendered exactly as they would be
+    sent. Templates are compiled once, here. Raises TemplateError when they do not compile."""
     renderer = Renderer.load(settings.rules.templates, settings.notify)
 
-    def preview(alert: Alert) -> list[dict[str, Any]]:
-        return [
-            {"channel": n.channel, "recipient": n.recipient, "content": n.content}
-            for n in plan(alert, settings, renderer, alert.received_at)
-        ]
+    def preview(alert: Alert) -> list[Notification]:
+        return plan(alert, settings, renderer, alert.received_at)
 
     return preview

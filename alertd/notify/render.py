@@ -23,7 +23,8 @@ template author's job:
 Every interpolated value is capped at `FIELD_MAX_CHARS`, and invalid UTF-8 (lone surrogates) is
 replaced. The rendered parts are then cleaned per channel (`_finish`): email subjects and push
 titles become one line (no CR/LF, so no header injection), SMS loses control characters and is
-cut to `sms_max_segments` segments with an ellipsis, Slack text is cut to Slack's block limit.
+cut to `sms_max_segments` segments with an ellipsis (alertd.notify.sms_encoding counts them),
+Slack text is cut to Slack's block limit.
 
 Templates are compiled when a `Renderer` is built (at start and on reload); a template that fails
 at run time is replaced by a built-in plain fallback for that message, never dropped.
@@ -51,6 +52,7 @@ from alertd import jsonutil
 from alertd.config import NotifySettings
 from alertd.model import Alert
 from alertd.notify.errors import TemplateError, TemplateProblem
+from alertd.notify.sms_encoding import cap_sms
 from alertd.suggest import aside
 
 FIELD_MAX_CHARS = 2000  # one interpolated value
@@ -125,51 +127,6 @@ def one_line(text: str, limit: int) -> str:
 def slack_escape(text: str) -> str:
     """Escape the three characters Slack treats as markup, so `<!channel>` stays text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# -- SMS ---------------------------------------------------------------------------------------
-
-_GSM7 = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
-
-
-def _sms_units(char: str) -> int | None:
-    """Septets a character takes in GSM-7, or None when the message needs UCS-2."""
-    if char in _GSM7:
-        return 1
-    if char in _GSM7_EXTENDED:
-        return 2
-    return None
-
-
-def cap_sms(text: str, max_segments: int) -> str:
-    """Cut SMS text so it fits in `max_segments` segments, ending with an ellipsis when cut.
-
-    GSM-7 text fits 160 septets in one segment and 153 per segment when split; anything else is
-    sent as UCS-2: 70 code units in one, 67 per segment when split.
-    """
-    units = [_sms_units(c) for c in text]
-    if all(u is not None for u in units):
-        single, multi, ellipsis = 160, 153, "..."
-        sizes = [u or 0 for u in units]
-    else:
-        single, multi, ellipsis = 70, 67, ELLIPSIS
-        sizes = [2 if ord(c) > 0xFFFF else 1 for c in text]
-    if sum(sizes) <= single:
-        return text
-    limit = multi * max(1, max_segments) if max_segments > 1 else single
-    if sum(sizes) <= limit:
-        return text
-    budget = limit - len(ellipsis)
-    used = 0
-    for index, size in enumerate(sizes):
-        if used + size > budget:
-            return text[:index] + ellipsis
-        used += size
-    return text
 
 
 def clean_sms(text: str, max_segments: int) -> str:

@@ -1,10 +1,9 @@
 """The seam between `test-rule --render` and the notifier.
 
 `notification_preview(settings)` returns a function that turns one fired alert into the
-notifications it would send, each a JSON-ready dict with "channel", "recipient" and the
-rendered "content" (exactly what the channel would send). It is built once per run, so the
-templates are loaded and compiled once; it raises alertd.notify's TemplateError when they do
-not compile.
+notifications it would send, rendered exactly as the channels would send them. It is built once
+per run, so the templates are loaded and compiled once; it raises alertd.notify's TemplateError
+when they do not compile.
 """
 
 from __future__ import annotations

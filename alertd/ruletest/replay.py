@@ -5,6 +5,11 @@ Events go through in file order (the order they arrived in), each placed in its 
 own timestamp, exactly as the daemon does with a live stream. Events without a timestamp are
 taken as arriving together when the replay starts. An invalid event is reported on the error
 stream with its index and skipped; the replay goes on.
+
+Type mismatches (`speed_kmh > 120` meeting `"130"`) make a comparison false without a word,
+so the replay shows each one: when the compiled rules count a mismatch for an event (the
+counters behind the daemon's metric), the rules that counted are explained on that event
+(alertd.dsl.explain) and every mismatch found is reported. Events without one cost nothing more.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TextIO
 
+from alertd.dsl import mismatch_counts
+from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
 from alertd.ruletest.events import EventRecord
@@ -33,8 +40,9 @@ def replay(
     preview: Preview | None = None,
     progress: Progress | None = None,
 ) -> Summary:
-    """Evaluate every event, report every decision, and return the totals."""
+    """Evaluate every event, report every decision and type mismatch, and return the totals."""
     summary = Summary()
+    counted = mismatch_counts()
     for record in records:
         summary.events += 1
         if progress is not None:
@@ -57,7 +65,35 @@ def replay(
             if preview is not None:  # only a fired alert sends anything
                 notifications = preview(decision.alert) if decision.alert is not None else []
             report.decision(decision, notifications)
+        now_counted = mismatch_counts()
+        if now_counted != counted:
+            moved = [rule for rule, n in now_counted.items() if n != counted.get(rule, 0)]
+            _report_mismatches(engine, record, received_at, moved, report=report, summary=summary)
+            counted = now_counted
     if progress is not None:
         progress.clear()
     report.summary(summary)
     return summary
+
+
+def _report_mismatches(
+    engine: Engine,
+    record: EventRecord,
+    received_at: float,
+    rule_ids: list[str],
+    *,
+    report: Report,
+    summary: Summary,
+) -> None:
+    """Explain the event on each of these rules (whose mismatch counters moved)."""
+    event = record.event
+    assert isinstance(event, dict)  # the engine accepted it
+    time = engine.event_time(event, received_at)
+    for rule_id in rule_ids:
+        rule = engine.rules.by_id.get(rule_id)
+        if rule is None:
+            continue
+        explanation = explain(rule, event)
+        for mismatch in explanation.mismatches if explanation is not None else ():
+            summary.type_mismatches += 1
+            report.mismatch(record.index, time, rule_id, mismatch)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from alertd.config import EngineSettings
+from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.memory_store import MemoryStore
@@ -31,9 +32,10 @@ from alertd.engine.ruleset import RuleSet
 from alertd.model import DECISION_KINDS, Decision, DecisionKind, Rule
 from alertd.ruletest.events import YAML_SUFFIXES
 from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
-from alertd.ruletest.report import format_key
+from alertd.ruletest.report import describe, format_key
 from alertd.ruletest.terminal import Painter
 from alertd.suggest import aside
+from alertd.wording import counted
 
 RuleLoader = Callable[[Sequence[Path]], list[Rule]]
 """Loads rule files; raises RuleFilesError with every problem, already formatted."""
@@ -80,7 +82,7 @@ class RuleTestFile:
 
 
 @dataclass(slots=True)
-class Outcome:
+class RuleTestResult:
     """The result of one test (`name`), or of a whole file that could not run (`name` None)."""
 
     path: Path
@@ -160,6 +162,7 @@ def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: floa
         listed.add((expected.event, expected.rule))
         problem = _compare(expected, actual.get((expected.event, expected.rule)))
         if problem:
+            problem += _mismatches(rules, expected, test.events)
             failures.append(f"event {expected.event}, rule {expected.rule}: {problem}")
     for (index, rule_id), decision in sorted(actual.items()):
         if decision.kind != "counting" and (index, rule_id) not in listed:
@@ -172,68 +175,69 @@ def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: floa
 
 def run_test_file(
     path: Path, load_rules: RuleLoader, settings: EngineSettings, now: float
-) -> list[Outcome]:
+) -> list[RuleTestResult]:
     try:
         test_file = parse_test_file(path)
         rules = RuleSet(load_rules(test_file.rule_files))
     except TestFileError as exc:
-        return [Outcome(path, None, exc.problems)]
+        return [RuleTestResult(path, None, exc.problems)]
     except RuleFilesError as exc:
-        return [Outcome(path, None, [str(exc)])]
+        return [RuleTestResult(path, None, [str(exc)])]
     unknown = _unknown_rules(test_file, rules)
     if unknown:
-        return [Outcome(path, None, unknown)]
+        return [RuleTestResult(path, None, unknown)]
     return [
-        Outcome(path, test.name, run_test(rules, test, settings, now)) for test in test_file.tests
+        RuleTestResult(path, test.name, run_test(rules, test, settings, now))
+        for test in test_file.tests
     ]
 
 
-def write_text(outcomes: list[Outcome], out: TextIO, paint: Painter) -> None:
+def write_text(results: list[RuleTestResult], out: TextIO, paint: Painter) -> None:
     current: Path | None = None
-    for outcome in outcomes:
-        if outcome.path != current:
-            current = outcome.path
-            out.write(paint(str(outcome.path), "bold") + "\n")
-        if outcome.name is None:
-            for problem in outcome.failures:
+    for result in results:
+        if result.path != current:
+            current = result.path
+            out.write(paint(str(result.path), "bold") + "\n")
+        if result.name is None:
+            for problem in result.failures:
                 out.write(f"  {paint('error', 'bold', 'red')}: {_indent(problem, 4)}\n")
             continue
-        mark = paint("ok  ", "green") if outcome.passed else paint("FAIL", "bold", "red")
-        out.write(f"  {mark}  {outcome.name}\n")
-        for failure in outcome.failures:
-            out.write(f"          {failure}\n")
-    tests = [o for o in outcomes if o.name is not None]
+        mark = paint("ok  ", "green") if result.passed else paint("FAIL", "bold", "red")
+        out.write(f"  {mark}  {result.name}\n")
+        for failure in result.failures:
+            out.write(f"          {_indent(failure, 10)}\n")
+    tests = [o for o in results if o.name is not None]
     failed = sum(1 for o in tests if not o.passed)
-    broken = len({o.path for o in outcomes if o.name is None})
-    files = len({o.path for o in outcomes})
+    broken = len({o.path for o in results if o.name is None})
+    files = len({o.path for o in results})
     line = (
-        f"\n{_count(len(tests), 'test')} in {_count(files, 'file')}: "
+        f"\n{counted(len(tests), 'test')} in {counted(files, 'file')}: "
         f"{len(tests) - failed} passed, {failed} failed"
     )
     if broken:
-        line += f"; {_count(broken, 'file')} could not run"
+        line += f"; {counted(broken, 'file')} could not run"
     out.write(line + "\n")
 
 
-def write_json(outcomes: list[Outcome], out: TextIO) -> None:
-    for outcome in outcomes:
-        if outcome.name is None:
-            out.write(dump_json({"file": str(outcome.path), "errors": outcome.failures}) + "\n")
+def write_json(results: list[RuleTestResult], out: TextIO) -> None:
+    for result in results:
+        if result.name is None:
+            out.write(dump_json({"file": str(result.path), "errors": result.failures}) + "\n")
             continue
         line = {
-            "file": str(outcome.path),
-            "test": outcome.name,
-            "passed": outcome.passed,
-            "failures": outcome.failures,
+            "file": str(result.path),
+            "test": result.name,
+            "passed": result.passed,
+            "failures": result.failures,
         }
         out.write(dump_json(line) + "\n")
-    tests = [o for o in outcomes if o.name is not None]
+    tests = [o for o in results if o.name is not None]
     passed = sum(1 for o in tests if o.passed)
     summary = {
         "tests": len(tests),
         "passed": passed,
         "failed": len(tests) - passed,
-        "errors": sum(1 for o in outcomes if o.name is None),
+        "errors": sum(1 for o in results if o.name is None),
     }
     out.write(dump_json({"summary": summary}) + "\n")
 
@@ -324,6 +328,16 @@ def _compare(expected: Expectation, actual: Decision | None) -> str:
     return ""
 
 
+def _mismatches(rules: RuleSet, expected: Expectation, events: list[Any]) -> str:
+    """The type mismatches the rule met on the event, which may be why it did not match."""
+    rule = rules.by_id.get(expected.rule)
+    event = events[expected.event]
+    explanation = explain(rule, event) if rule is not None and isinstance(event, dict) else None
+    if explanation is None or not explanation.mismatches:
+        return ""
+    return "".join(f"\n  type mismatch: {describe(m)}" for m in explanation.mismatches)
+
+
 def _unknown_rules(test_file: RuleTestFile, rules: RuleSet) -> list[str]:
     problems = []
     for test in test_file.tests:
@@ -362,10 +376,6 @@ def _plain(value: object) -> Any:
 
 def _shown(value: object) -> str:
     return "nothing" if value is None else dump_json(value)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _indent(text: str, spaces: int) -> str:

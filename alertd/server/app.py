@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from importlib import resources
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
+from alertd.engine.errors import StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -31,7 +32,7 @@ from alertd.server.asgi import (
     Send,
     json_response,
 )
-from alertd.server.auth import Role, TokenAuth, signature_error
+from alertd.server.auth import Role, TokenAuth
 from alertd.server.decode import (
     Batch,
     Limits,
@@ -41,15 +42,20 @@ from alertd.server.decode import (
     json_problem,
     media_type,
 )
+from alertd.signing import signature_error
 
 log = logging.getLogger("alertd.server")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
+STORE_RETRY_AFTER = 1.0  # seconds: the state was busy or failed; the next try may well succeed
 # A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
 # at most 7: a ULID is 128 bits, so `ZZZ...` is not one (it would sort after every id).
 CURSOR = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+EPOCH_SECONDS = re.compile(r"[0-9]{1,11}(\.[0-9]{1,9})?")  # ASCII digits only, unlike str.isdigit
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LIMIT = re.compile(r"[0-9]{1,4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +178,14 @@ class Api:
             route_label = route.path
             if route.role is not None:
                 self._authorize(request, route.role)
-            response = await route.handler(request)
+            try:
+                response = await route.handler(request)
+            except StateStoreError:  # logged where it failed; another try may well succeed
+                raise _unavailable(
+                    "alertd cannot use its state right now; retry later",
+                    STORE_RETRY_AFTER,
+                    reason="unavailable",
+                ) from None
         except HttpError as error:
             response = error.response()
             if route_label == "/v1/events":
@@ -181,7 +194,12 @@ class Api:
             return
         except Exception:
             log.exception("internal error", extra={"method": request.method, "path": route_label})
-            response = json_response(500, {"error": "internal error; see the daemon's log"})
+            response = HttpError(500, "internal error; see the daemon's log").response()
+        try:
+            if not await request.discard_rest():
+                response.headers += (("Connection", "close"),)
+        except ClientGone:
+            return
         await response.send(send)
         metrics.observe_request(route_label, response.status, self.clock.monotonic() - started)
 
@@ -192,10 +210,10 @@ class Api:
                 401,
                 "missing or invalid Bearer token",
                 headers=[("WWW-Authenticate", 'Bearer realm="alertd"')],
-                reason="auth",
+                reason="unauthorized",
             )
         if needed is Role.ADMIN and role is not Role.ADMIN:
-            raise HttpError(403, "this call needs an admin token", reason="forbidden")
+            raise HttpError(403, "this call needs an admin token")
 
     # --- ingestion ---------------------------------------------------------------------------
 
@@ -215,7 +233,7 @@ class Api:
                     self.settings.ingest_hmac_secret, request.headers, body, self.clock.now()
                 )
                 if problem:
-                    raise HttpError(401, problem, reason="signature")
+                    raise HttpError(401, problem, reason="bad_signature")
             body = decompress(body, request.headers.get("content-encoding"), limits.max_body_bytes)
             batch = decode_events(body, kind, limits)
             if batch.errors:
@@ -224,7 +242,8 @@ class Api:
             try:
                 alert_ids = await self.backend.ingest(events, self.clock.now())
             except InvalidEvents as invalid:
-                raise invalid_batch(batch.located(invalid.details), invalid.total) from None
+                located = batch.located(invalid.details)
+                raise invalid_batch(located, invalid.total, "invalid_event") from None
         finally:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
@@ -240,7 +259,9 @@ class Api:
             [{**error, "index": rest[error["index"]]} for error in found]
         )
         errors.sort(key=lambda error: int(error["index"]))
-        return invalid_batch(errors, len(batch.events))
+        return invalid_batch(
+            errors, len(batch.events), "malformed" if batch.malformed else "invalid_event"
+        )
 
     # --- alerts and rules --------------------------------------------------------------------
 
@@ -273,7 +294,6 @@ class Api:
                 422,
                 "the new rules are invalid; the previous rules keep running",
                 details=list(outcome.errors),
-                reason="reload",
             )
         return json_response(200, {"status": "reloaded", "rules": outcome.rules})
 
@@ -378,7 +398,7 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
     limit_text = one("limit")
     limit = DEFAULT_PAGE
     if limit_text is not None:
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+        if not LIMIT.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
             raise _bad_query("limit", f"a whole number from 1 to {MAX_PAGE}")
         limit = int(limit_text)
     cursor = one("cursor")
@@ -395,19 +415,20 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
 
 
 def _time_param(name: str, text: str | None) -> float | None:
+    """Epoch seconds (at most 11 digits: a 13-digit millisecond value is refused, not read as a
+    date in the year 50,000) or ISO-8601 with a zone; a time before 1970 means from the start."""
     if text is None:
         return None
-    try:
+    if EPOCH_SECONDS.fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _bad_query(name, "ISO-8601 (2026-01-01T10:00:00Z) or epoch seconds") from None
     if moment.tzinfo is None:
         raise _bad_query(name, "a time with a zone, such as 2026-01-01T10:00:00Z")
-    return moment.timestamp()
+    # Subtracting keeps the zone's offset as a difference, so year 1 at +14:00 cannot overflow.
+    return max(0.0, (moment - EPOCH).total_seconds())
 
 
 def _require_json(content_type: str | None) -> None:
@@ -417,7 +438,6 @@ def _require_json(content_type: str | None) -> None:
             415,
             f"unsupported Content-Type {kind or '(none)'!r}: send application/json, "
             '{"by": "<who handled it>"}',
-            reason="unsupported",
         )
 
 
@@ -428,9 +448,9 @@ def _acked_by(body: bytes) -> str:
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, json_problem(exc, body), reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body)) from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
-        raise HttpError(400, 'expected {"by": "<who handled it>"}', reason="malformed")
+        raise HttpError(400, 'expected {"by": "<who handled it>"}')
     _refuse_unknown("ack field", data, ("by",))
     by: str = data.get("by", "")
     return by
@@ -444,28 +464,30 @@ def _refuse_unknown(what: str, given: Iterable[str], known: Sequence[str]) -> No
             raise HttpError(
                 400,
                 f"unknown {what} {name!r}{suggest.aside(name, known)}; known: {', '.join(known)}",
-                reason="malformed",
             )
 
 
 def _bad_query(name: str, expected: str) -> HttpError:
-    return HttpError(400, f"query parameter {name!r}: expected {expected}", reason="malformed")
+    return HttpError(400, f"query parameter {name!r}: expected {expected}")
 
 
-def _unavailable(message: str, retry_after: float) -> HttpError:
+def _unavailable(
+    message: str, retry_after: float, reason: metrics.Rejection = "overloaded"
+) -> HttpError:
     seconds = max(1, round(retry_after))
-    return HttpError(503, message, headers=[("Retry-After", str(seconds))], reason="overloaded")
+    return HttpError(503, message, headers=[("Retry-After", str(seconds))], reason=reason)
 
 
 def _count_rejection(error: HttpError) -> None:
-    reason = error.reason or "other"
-    metrics.INGEST_REJECTIONS.labels(reason).inc()
+    """Count a refused POST /v1/events by its reason, and log it with the items at fault."""
+    if error.reason is None:  # not a refusal of the events (405 for a GET, ...)
+        return
+    metrics.INGEST_REJECTIONS.labels(error.reason).inc()
     if error.events:
-        metrics.EVENTS_REJECTED.labels(reason).inc(error.events)
+        metrics.EVENTS_REJECTED.labels(error.reason).inc(error.events)
     # Shedding load is counted, not logged: a line per refused request would add to the load.
     level = logging.DEBUG if error.status == 503 else logging.INFO
-    log.log(
-        level,
-        "events rejected",
-        extra={"status": error.status, "reason": reason, "error": error.message},
-    )
+    extra: dict[str, Any] = {"status": error.status, "reason": error.reason, "error": error.message}
+    if error.details:
+        extra["details"] = list(error.details)
+    log.log(level, "events rejected", extra=extra)

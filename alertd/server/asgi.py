@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from alertd import jsonutil
+from alertd.metrics import Rejection
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,7 +23,8 @@ JSON = "application/json"
 
 
 class HttpError(Exception):
-    """An answer other than success, rendered as `{"error": message, "details": [...]}`."""
+    """An answer other than success, rendered as `{"error": message, "details": [...]}`: every
+    error answer has both, `details` empty unless there are items or rule errors to list."""
 
     def __init__(
         self,
@@ -31,7 +33,7 @@ class HttpError(Exception):
         *,
         details: Sequence[Any] | None = None,
         headers: Sequence[tuple[str, str]] = (),
-        reason: str = "",
+        reason: Rejection | None = None,
         events: int = 0,
     ) -> None:
         super().__init__(message)
@@ -39,13 +41,11 @@ class HttpError(Exception):
         self.message = message
         self.details = details
         self.headers = tuple(headers)
-        self.reason = reason  # a short metric label: malformed, too_large, auth, ...
-        self.events = events  # events in a rejected batch, when known
+        self.reason = reason  # why POST /v1/events was refused: its metric label
+        self.events = events  # events in a refused batch, when known
 
     def response(self) -> Response:
-        payload: dict[str, Any] = {"error": self.message}
-        if self.details is not None:
-            payload["details"] = list(self.details)
+        payload = {"error": self.message, "details": list(self.details or ())}
         return json_response(self.status, payload, self.headers)
 
 
@@ -70,6 +70,13 @@ def json_response(status: int, payload: Any, headers: Sequence[tuple[str, str]] 
     return Response(status, jsonutil.dumps(payload), JSON, tuple(headers))
 
 
+# An error answer is sent only once the request's body is in, so that a client that sends its
+# whole body before reading (urllib, anything with `Connection: close`) hears it: closing with
+# unread data makes the kernel reset the connection, and the answer is lost. Past this many
+# unread bytes the body is not worth reading: the answer closes the connection instead.
+DISCARD_LIMIT = 64 * 1024 * 1024
+
+
 @dataclass(slots=True)
 class Request:
     """One HTTP request: method, path, lower-cased headers, query, and a bounded body reader."""
@@ -80,6 +87,8 @@ class Request:
     query_string: bytes
     receive: Receive
     path_params: dict[str, str] = field(default_factory=dict)
+    body_started: bool = False  # receive() was called: a `100 Continue` has gone out
+    body_done: bool = False  # the last part of the body has arrived
 
     @classmethod
     def from_scope(cls, scope: Scope, receive: Receive) -> Request:
@@ -94,27 +103,64 @@ class Request:
     def query(self) -> dict[str, list[str]]:
         return parse_qs(self.query_string.decode("latin-1"), keep_blank_values=True)
 
+    def declared_length(self) -> int | None:
+        """The Content-Length header's value; HttpError 400 when it is not a number."""
+        declared = self.headers.get("content-length")
+        if declared is None:
+            return None
+        if not (declared.isascii() and declared.isdigit()):
+            raise HttpError(400, "invalid Content-Length header", reason="malformed")
+        return int(declared)
+
     async def read_body(self, limit: int) -> bytes:
         """The whole body; HttpError 413 as soon as it is known to exceed `limit` bytes."""
-        declared = self.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise HttpError(400, "invalid Content-Length header", reason="malformed")
-            if int(declared) > limit:
-                raise _too_large(limit)
+        declared = self.declared_length()
+        if declared is not None and declared > limit:
+            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk: bytes = message.get("body", b"")
+        while not self.body_done:
+            chunk = await self._next_part()
             size += len(chunk)
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def discard_rest(self) -> bool:
+        """Read and drop what is left of the body, before an answer that did not need it.
+
+        False when the answer had better close the connection instead: more than
+        DISCARD_LIMIT bytes are left, or the client waits for `100 Continue` before sending a
+        body it is now told not to send.
+        """
+        if not self.body_started and not self._worth_reading():
+            return False
+        dropped = 0
+        while not self.body_done:
+            dropped += len(await self._next_part())
+            if dropped > DISCARD_LIMIT:
+                return False
+        return True
+
+    def _worth_reading(self) -> bool:
+        if "100-continue" in self.headers.get("expect", "").lower():
+            return False  # nothing is sent until we ask; better not to ask
+        try:
+            declared = self.declared_length()
+        except HttpError:
+            return False
+        return declared is None or declared <= DISCARD_LIMIT
+
+    async def _next_part(self) -> bytes:
+        self.body_started = True
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        if not message.get("more_body", False):
+            self.body_done = True
+        chunk: bytes = message.get("body", b"")
+        return chunk
 
 
 class ClientGone(Exception):
@@ -122,6 +168,4 @@ class ClientGone(Exception):
 
 
 def _too_large(limit: int) -> HttpError:
-    # The connection stays open: uvicorn discards the unread rest of the body, so a client that
-    # sends it all still reads this answer and may go on using the connection.
     return HttpError(413, f"request body exceeds {limit} bytes", reason="too_large")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alertd import jsonutil
+from alertd.metrics import Rejection
 from alertd.server.asgi import HttpError
 
 JSON_TYPES = frozenset({"application/json"})
@@ -42,7 +43,9 @@ def media_type(content_type: str | None) -> str:
     for param in params.split(";"):
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
-            raise HttpError(415, f"unsupported charset {value!r}: send UTF-8", reason="unsupported")
+            raise HttpError(
+                415, f"unsupported charset {value!r}: send UTF-8", reason="unsupported_media_type"
+            )
     if kind in JSON_TYPES or kind in NDJSON_TYPES or (kind.endswith("+json") and "/" in kind):
         return kind
     raise _unsupported(f"unsupported Content-Type {kind!r}")
@@ -60,7 +63,7 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
         raise HttpError(
             415,
             f"unsupported Content-Encoding {encoding!r}; send gzip or identity",
-            reason="unsupported",
+            reason="unsupported_media_type",
         )
     parts: list[bytes] = []
     size = 0
@@ -90,11 +93,13 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
 class Batch:
     """A decoded body: `events` in order, with `{}` standing in for each bad item; `errors`
     lists the bad items (`{index, error}`, NDJSON adds `line`) in index order; `lines` holds
-    each event's 1-based line for NDJSON, None for JSON."""
+    each event's 1-based line for NDJSON, None for JSON; `malformed` says whether any item was
+    not a JSON object at all (the others broke a limit: too deep, a string too long)."""
 
     events: list[dict[str, Any]]
     errors: list[dict[str, Any]]
     lines: list[int] | None = None
+    malformed: bool = False
 
     def located(self, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`errors` about these events (`{index, ...}`) with each one's line, for NDJSON, so
@@ -118,17 +123,17 @@ def decode_events(body: bytes, kind: str, limits: Limits) -> Batch:
         events, errors, lines = _decode_ndjson(body, limits)
     else:
         events, errors = _decode_json(body, limits)
-    batch = Batch(events, errors, lines)
+    batch = Batch(events, errors, lines, malformed=bool(errors))
     too_big = check_limits(events, body, limits)  # stand-ins are empty: never flagged twice
     if too_big:
         for error in too_big:
             events[error["index"]] = {}
         errors = sorted(errors + batch.located(too_big), key=lambda error: int(error["index"]))
-        batch = Batch(events, errors, lines)
+        batch = Batch(events, errors, lines, batch.malformed)
     return batch
 
 
-def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
+def invalid_batch(errors: list[dict[str, Any]], total: int, reason: Rejection) -> HttpError:
     """The all-or-nothing 400 answer for a batch with bad items."""
     total = max(total, len(errors))
     noun = "event" if total == 1 else "events"
@@ -137,7 +142,7 @@ def invalid_batch(errors: list[dict[str, Any]], total: int) -> HttpError:
         400,
         f"{len(errors)} of {total} {noun} {verb} invalid; nothing was accepted",
         details=errors[:MAX_DETAILS],
-        reason="malformed",
+        reason=reason,
         events=total,
     )
 
@@ -146,13 +151,11 @@ def _decode_json(body: bytes, limits: Limits) -> tuple[list[dict[str, Any]], lis
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
-        raise HttpError(400, json_problem(exc, body), details=[], reason="malformed") from None
+        raise HttpError(400, json_problem(exc, body), reason="malformed") from None
     if isinstance(data, dict):
         return [data], []
     if not isinstance(data, list):
-        raise HttpError(
-            400, "expected a JSON object or an array of objects", details=[], reason="malformed"
-        )
+        raise HttpError(400, "expected a JSON object or an array of objects", reason="malformed")
     _check_batch_length(len(data), limits)
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(data):
@@ -212,6 +215,7 @@ def _check_batch_length(length: int, limits: Limits) -> None:
             f"batch of {length} events exceeds the limit of {limits.max_batch_events}; "
             "split it into smaller requests",
             reason="too_large",
+            events=length,
         )
 
 
@@ -280,5 +284,5 @@ def _unsupported(message: str) -> HttpError:
         415,
         f"{message}: send application/json (an object or an array of objects) "
         "or application/x-ndjson (one object per line)",
-        reason="unsupported",
+        reason="unsupported_media_type",
     )

@@ -2,14 +2,17 @@
 
 The daemon binds the socket itself (so `listen = "127.0.0.1:0"` works and the real port is known
 before anything is served) and owns the signals, because SIGTERM must first turn /readyz to 503
-and SIGHUP reloads rules: uvicorn's own signal capture is switched off.
+and SIGHUP reloads rules: the server below is uvicorn's own, run through its public
+`serve(sockets=...)`, with only its signal capture left out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+from collections.abc import Iterator
 from typing import Protocol
 
 import uvicorn
@@ -38,12 +41,30 @@ def bound_port(sock: socket.socket) -> int:
     return port
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal handlers, saying when it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn would replace SIGINT/SIGTERM for the whole serve() and raise them again after;
+        # the daemon's own handlers must stay in place.
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.listening.set()
+
+
 class HttpServer:
     """uvicorn on a bound socket: `start()` returns once connections are accepted; `stop()` stops
     accepting, lets in-flight requests finish within `grace` seconds, then closes connections."""
 
     def __init__(self, app: App, sock: socket.socket, grace: float) -> None:
-        self._config = uvicorn.Config(
+        config = uvicorn.Config(
             app,
             http="httptools",
             lifespan="off",
@@ -52,22 +73,23 @@ class HttpServer:
             server_header=False,
             timeout_graceful_shutdown=max(1, round(grace)),
         )
-        self._server = uvicorn.Server(self._config)
+        self._server = _Server(config)
         self._sock = sock
-        self._ticking: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        # Server.serve() would also install signal handlers: the daemon owns the signals, so
-        # this runs serve()'s three steps (startup, main loop, shutdown) itself.
-        self._config.load()
-        self._server.lifespan = self._config.lifespan_class(self._config)
-        await self._server.startup(sockets=[self._sock])
-        self._ticking = asyncio.create_task(self._server.main_loop())
+        serving = asyncio.create_task(self._server.serve(sockets=[self._sock]), name="http")
+        listening = asyncio.create_task(self._server.listening.wait())
+        await asyncio.wait([serving, listening], return_when=asyncio.FIRST_COMPLETED)
+        if not listening.done():  # serve() ended before listening: its error says why
+            listening.cancel()
+            serving.result()
+            raise RuntimeError("the HTTP server stopped before it started listening")
+        self._serving = serving
 
     async def stop(self) -> None:
-        if self._ticking is None:
+        if self._serving is None:
             return
-        self._server.should_exit = True
-        self._ticking.cancel()  # the loop only refreshes the Date header; no need to await a tick
-        self._ticking = None
-        await self._server.shutdown(sockets=[self._sock])
+        serving, self._serving = self._serving, None
+        self._server.should_exit = True  # serve() sees it within its 0.1 s tick, then shuts down
+        await serving

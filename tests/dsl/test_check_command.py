@@ -10,6 +10,10 @@ from alertd.commands import check as check_command
 from alertd.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# The shipped config's on-call file, checked with the rules.
+ONCALL_OK = (
+    f"{ROOT / 'oncall.toml'} OK: 6 people, 1 schedule, 1 escalation policy, 1 maintenance window\n"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -22,7 +26,7 @@ def test_the_starter_rules_pass_with_the_shipped_config(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"))
-    assert (code, out, err) == (0, "6 rules in 3 files OK\n", "")
+    assert (code, out, err) == (0, "6 rules in 3 files OK\n" + ONCALL_OK, "")
 
 
 def test_valid_files_report_rule_and_file_counts(
@@ -30,7 +34,7 @@ def test_valid_files_report_rule_and_file_counts(
 ) -> None:
     (tmp_path / "one.rules").write_text('rule a { when type == "x" }\n')
     code, out, _ = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(tmp_path))
-    assert (code, out) == (0, "1 rule in 1 file OK\n")
+    assert (code, out) == (0, "1 rule in 1 file OK\n" + ONCALL_OK)
 
 
 def test_errors_go_to_stderr_with_exit_1(
@@ -103,7 +107,10 @@ def test_a_folder_without_rule_files_is_a_usage_error(
         "no *.rules file in this folder or its subfolders\n"
     )
     # A folder with rule files somewhere under it is fine.
-    assert run(capsys, "check", "-c", config, str(tmp_path))[:2] == (0, "1 rule in 1 file OK\n")
+    assert run(capsys, "check", "-c", config, str(tmp_path))[:2] == (
+        0,
+        "1 rule in 1 file OK\n" + ONCALL_OK,
+    )
 
 
 def test_config_paths_without_rule_files_say_where_they_come_from(

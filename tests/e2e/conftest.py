@@ -19,8 +19,8 @@ import httpx
 import orjson
 import pytest
 
-from alertd.server.auth import sign
 from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.signing import sign
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,8 @@ class Receiver:
     """A webhook receiver on a free port, in the test's own event loop."""
 
     status: int = 200
-    delay: float = 0.0
+    gate: asyncio.Event | None = None  # when set up, answers wait until it is set
+    arrivals: int = 0  # requests that have arrived, answered or not
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,8 +64,9 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.arrivals += 1
+        if self.gate is not None:
+            await self.gate.wait()
         status = self.status
         if status == 200:
             stamp = headers.get("x-alertd-timestamp", "")

@@ -4,13 +4,19 @@ receiver; events in, notifications out, and nothing lost to bad input, bad rules
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import shutil
 import signal
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ..openapi_contract import assert_answer_documented
+from ..waiting import until
 from .conftest import ADMIN, CRITICAL, INGEST, REPO, RULES, Alertd, Receiver, write_setup
 
 pytestmark = pytest.mark.e2e
@@ -91,6 +97,10 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(alertd: Alertd)
                 415,
             ),
             (await client.get("/v1/alerts", params={"cursor": "zzz"}, headers=ADMIN), 400),
+            *[  # were 500: the store cannot place such a time among alert ids
+                (await client.get("/v1/alerts", params={"since": since}, headers=ADMIN), 400)
+                for since in ["nan", "inf", "1e300"]
+            ],
         ]
         for response, status in cases:
             assert response.status_code == status, response.text
@@ -116,8 +126,7 @@ async def test_kill_9_while_the_receiver_fails_loses_nothing_and_keeps_windows(
     async with alertd.client() as client:
         response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
         (alert_id,) = response.json()["alerts"]
-    while receiver.refused < 2:  # delivery was tried and is being retried
-        await asyncio.sleep(0.05)
+    await until(lambda: receiver.refused >= 2, "delivery to be tried, and retried")
 
     alertd.kill()  # SIGKILL: no shutdown, no drain
     receiver.status = 200
@@ -176,12 +185,15 @@ rule breakdown {
 async def test_sigterm_drains_what_is_in_flight_then_exits_0(
     alertd: Alertd, receiver: Receiver
 ) -> None:
-    receiver.delay = 0.3
+    receiver.gate = asyncio.Event()  # the receiver holds its answers: sends are in flight
     async with alertd.client() as client:
         events = [{**CRITICAL, "vehicle_id": f"v-{i}"} for i in range(3)]
         response = await client.post("/v1/events", json=events, headers=INGEST)
         assert len(response.json()["alerts"]) == 3
+    await until(lambda: receiver.arrivals >= 1, "a notification to be in flight")
     alertd.send_signal(signal.SIGTERM)
+    await alertd.wait_for_log("draining notifications")
+    receiver.gate.set()
     assert await alertd.wait() == 0
     assert len(receiver.received) == 3
     stopped = [line for line in alertd.log() if line.get("msg") == "stopped"]
@@ -258,8 +270,24 @@ async def test_watched_rule_files_reload_themselves(tmp_path: Path, receiver: Re
         alertd.kill()
 
 
-async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> None:
-    """The README quickstart: no tokens, dry run, a development token printed at start."""
+def readme_example_event() -> dict[str, Any]:
+    """The event the README's quickstart sends with curl."""
+    found = re.search(r"-d '(\{.*?\})'", (REPO / "README.md").read_text(), re.DOTALL)
+    assert found is not None, "the README's curl example has no -d '{...}'"
+    event: dict[str, Any] = json.loads(found.group(1))
+    return event
+
+
+def lines_of(alertd: Alertd, logger: str) -> list[dict[str, Any]]:
+    return [line for line in alertd.log() if line.get("logger") == logger]
+
+
+async def test_the_shipped_config_does_what_the_readme_says(tmp_path: Path) -> None:
+    """The README quickstart on the shipped alertd.toml: no tokens, dry run, a development token
+    printed at start; the example event fires critical_safety_event, which makes six
+    notifications (SMS and email to the default and the urgent recipients, Slack, push), each
+    logged twice; push has no topic in the shipped file and says so; the same event again is
+    suppressed; the alert list has no delivery states, the alert itself has them."""
     for folder in ("rules", "templates"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     shipped = (REPO / "alertd.toml").read_text()
@@ -269,13 +297,39 @@ async def test_the_shipped_config_runs_without_credentials(tmp_path: Path) -> No
     try:
         token = (tmp_path / "var" / "dev-token").read_text().strip()
         assert f"development token (ingest and admin): {token}" in alertd.log_text()
+        auth = {"Authorization": f"Bearer {token}"}
         async with alertd.client() as client:
-            response = await client.post(
-                "/v1/events", json=CRITICAL, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await client.post("/v1/events", json=readme_example_event(), headers=auth)
             assert response.status_code == 202
-            assert len(response.json()["alerts"]) == 1
-        await alertd.wait_for_log("alert fired")
+            (alert_id,) = response.json()["alerts"]
+            fired = await alertd.wait_for_log("alert fired")
+            assert fired["rule"] == "critical_safety_event"
+            await until(lambda: len(lines_of(alertd, "alertd.notify")) >= 6, "six deliveries")
+            rendered = lines_of(alertd, "alertd.notify.console")
+            delivered = lines_of(alertd, "alertd.notify")
+            assert len(rendered) == len(delivered) == 6
+            channels = [line["msg"].split()[2] for line in rendered]
+            assert channels == ["sms", "sms", "email", "email", "slack", "push"]
+            assert "push notification" in rendered[-1]["msg"]
+            assert "has no recipient configured" in rendered[-1]["msg"]
+            assert [line["outcome"] for line in delivered] == ["sent"] * 5 + ["failed"]
+
+            again = await client.post("/v1/events", json=readme_example_event(), headers=auth)
+            assert again.json() == {"accepted": 1, "alerts": []}
+
+            listed = (await client.get("/v1/alerts", headers=auth)).json()["alerts"]
+            assert [alert["id"] for alert in listed] == [alert_id]
+            assert "notifications" not in listed[0]
+            one = (await client.get(f"/v1/alerts/{alert_id}", headers=auth)).json()
+            states = [(n["channel"], n["state"]) for n in one["notifications"]]
+            assert states == [
+                ("sms", "sent"),
+                ("sms", "sent"),
+                ("email", "sent"),
+                ("email", "sent"),
+                ("slack", "sent"),
+                ("push", "failed"),
+            ]
     finally:
         alertd.kill()
 
@@ -335,3 +389,28 @@ async def test_webhook_credentials_stay_out_of_the_log_and_the_api(
         assert "hunter2" not in alertd.log_text() and "abc123" not in alertd.log_text()
     finally:
         alertd.kill()
+
+
+async def test_a_body_far_over_the_limit_gets_a_readable_413_not_a_reset(alertd: Alertd) -> None:
+    """urllib sends `Connection: close` and the whole body before it reads the answer: the
+    daemon must take the body in (and drop it) to be heard, not close on unread data."""
+    body = b"[" + b" " * (40 * 1024 * 1024) + b"]"  # 40 MiB; the limit here is 100 kB
+
+    def post() -> tuple[int, object]:
+        request = urllib.request.Request(
+            f"{alertd.url}/v1/events",
+            data=body,
+            headers={**INGEST, "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+
+    status, answer = await asyncio.to_thread(post)
+    assert (status, answer) == (413, {"error": "request body exceeds 100000 bytes", "details": []})
+    async with alertd.client() as client:  # and the daemon serves on
+        response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert response.status_code == 202

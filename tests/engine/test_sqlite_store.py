@@ -9,6 +9,7 @@ import pytest
 
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.windows import CountWindow, count_step
 from tests.engine.builders import T0, event, make_engine, make_rule, replay
 
 RULES = (
@@ -121,8 +122,8 @@ def test_a_failing_callers_transaction_rolls_back_alerts_and_windows_together(
 def test_a_transaction_the_caller_rolls_back_itself_leaves_no_window_behind(
     tmp_path: Path,
 ) -> None:
-    """The daemon begins and commits a group of batches on the connection itself; windows
-    the store holds in memory must follow a rollback it did not see."""
+    """Windows the store holds in memory follow a rollback it did not see (a transaction
+    begun and rolled back on its connection behind its back)."""
     store = SQLiteStore(tmp_path / "state.db")
     engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
     store.connection.execute("BEGIN IMMEDIATE")
@@ -182,4 +183,94 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_folder_is_created_when_missing(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "var" / "alertd.db")
     assert (tmp_path / "var" / "alertd.db").exists()
+    store.close()
+
+
+def filled(path: Path, keys: int = 100) -> SQLiteStore:
+    """A store holding a suppression entry and a counting window for each of `keys` keys."""
+    store = SQLiteStore(path)
+    suppressions, windows = store.suppressions("crit"), store.count_windows("many")
+    with store.transaction():
+        for n in range(keys):
+            suppressions[(f"v{n}",)] = (T0 + n, T0 + n + 300, 0)
+            windows[(f"v{n}",)] = CountWindow.of(600.0, [T0 + n], [{"n": n}])
+    return store
+
+
+def change_some_windows(store: SQLiteStore) -> None:
+    """Set, pop, add and change in place, some of it in an inner block that is released."""
+    suppressions, windows = store.suppressions("crit"), store.count_windows("many")
+    suppressions[("v1",)] = (T0 + 9, T0 + 309, 4)
+    suppressions.pop(("v2",), None)
+    suppressions[("new",)] = (T0, T0 + 300, 0)
+    window = windows.get(("v3",))
+    assert window is not None
+    count_step(window, T0 + 50, {"n": "late"})  # the engine changes windows in place
+    windows[("v3",)] = window
+    with store.transaction():
+        windows.pop(("v4",), None)
+        windows[("new",)] = CountWindow.of(600.0, [T0], [{"n": "new"}])
+
+
+def assert_as_before(store: SQLiteStore, before: SQLiteStore) -> None:
+    for name in ("suppressions", "count_windows"):
+        table, expected = getattr(store, name), getattr(before, name)
+        rule = "crit" if name == "suppressions" else "many"
+        assert table(rule).entries == expected(rule).entries
+
+
+def test_a_failed_block_reads_back_only_the_windows_it_changed(tmp_path: Path) -> None:
+    store = filled(tmp_path / "state.db")
+    untouched = store.suppressions("crit").get(("v50",)), store.count_windows("many").get(("v50",))
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    store.begin()  # the daemon's group of batches
+    with pytest.raises(KeyError), store.transaction():  # one batch, which fails
+        change_some_windows(store)
+        raise KeyError("a bug in one batch")
+    store.commit()
+    before = SQLiteStore(tmp_path / "state.db")
+    assert_as_before(store, before)
+    # The windows it did not touch were not read again: the very same objects.
+    assert store.suppressions("crit").get(("v50",)) is untouched[0]
+    assert store.count_windows("many").get(("v50",)) is untouched[1]
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM count_window" in s]
+    assert reads and all("key IN" in s for s in reads)
+    before.close()
+    store.close()
+
+
+def test_a_rolled_back_transaction_reads_back_only_the_windows_it_changed(
+    tmp_path: Path,
+) -> None:
+    store = filled(tmp_path / "state.db")
+    untouched = store.count_windows("many").get(("v50",))
+    store.begin()
+    change_some_windows(store)
+    with store.transaction():  # a batch that succeeded, then its whole group is rolled back
+        store.suppressions("crit")[("v5",)] = (T0, T0 + 300, 9)
+    store.rollback()
+    before = SQLiteStore(tmp_path / "state.db")
+    assert_as_before(store, before)
+    assert store.count_windows("many").get(("v50",)) is untouched
+    assert not store.connection.in_transaction
+    before.close()
+    store.close()
+
+
+def test_begin_waits_for_another_writer_then_fails_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path, busy_timeout=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StateStoreError, match=r"state\.db: database is locked"):
+        store.begin()
+    assert not store.connection.in_transaction
+    store.rollback()  # nothing to roll back: nothing happens
+    other.execute("ROLLBACK")
+    store.begin()
+    store.suppressions("crit")[("v1",)] = (T0, T0 + 300, 0)
+    store.commit()
+    assert other.execute("SELECT count(*) FROM suppression").fetchone() == (1,)
+    other.close()
     store.close()

@@ -118,8 +118,10 @@ class TestAlerts:
         first = store.ack_alert(original.id, by="ana", at=T0 + 60)
         again = store.ack_alert(original.id, by="bob", at=T0 + 120)
         assert first is not None and again is not None
-        assert (first.status, first.acked_by, first.acked_at) == ("acked", "ana", T0 + 60)
-        assert (again.acked_by, again.acked_at) == ("ana", T0 + 60)
+        assert first.changed and not again.changed
+        assert (first.record.status, first.record.acked_by) == ("acked", "ana")
+        assert first.record.acked_at == T0 + 60
+        assert (again.record.acked_by, again.record.acked_at) == ("ana", T0 + 60)
         assert store.ack_alert("01NOSUCHALERT0000000000000", by="ana", at=T0) is None
 
     def test_listing_pages_newest_first_with_a_cursor(self, store: StateStore) -> None:

@@ -26,6 +26,7 @@ from tests.notify.conftest import (
     make_alert,
     make_settings,
 )
+from tests.waiting import until
 
 
 def webhook_settings(tmp_path: Path, url: str, **dispatch: Any) -> Settings:
@@ -140,7 +141,7 @@ async def test_pending_rows_are_delivered_after_the_dispatcher_restarts(
 
     async def hang(request: Request) -> web.StreamResponse:
         arrived.set()
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # never answers
         raise AssertionError("unreachable")
 
     http_server.handler = hang
@@ -170,8 +171,7 @@ async def test_a_retry_waiting_for_its_time_survives_a_restart(
     enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
     first = Dispatcher(settings, outbox)  # the real clock: it would wait 30 s
     running = asyncio.create_task(first.run())
-    while not outbox.states(alert.id)[0].attempts:
-        await asyncio.sleep(0.01)
+    await until(lambda: outbox.states(alert.id)[0].attempts, "the first attempt to be recorded")
     await first.stop()
     await running
     (state,) = outbox.states(alert.id)
@@ -243,11 +243,7 @@ async def test_a_dead_provider_does_not_hold_up_another_channel(
         enqueue_alert(outbox, settings, alert, SYSTEM_CLOCK.now())
     dispatcher = Dispatcher(settings, outbox)
     running = asyncio.create_task(dispatcher.run())
-    for _ in range(500):
-        if len(http_server.requests) == 5:
-            break
-        await asyncio.sleep(0.01)
-    assert len(http_server.requests) == 5
+    await until(lambda: len(http_server.requests) == 5, "the fast channel's five notifications")
     assert len(stuck.requests) == 2  # its two workers are stuck; the rest wait their turn
     release.set()
     await dispatcher.drain(grace=10)
@@ -263,7 +259,7 @@ async def test_drain_gives_up_after_the_grace_period_and_keeps_the_rest_pending(
 
     async def hang(request: Request) -> web.StreamResponse:
         arrived.set()
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # never answers
         raise AssertionError("unreachable")
 
     http_server.handler = hang
@@ -279,11 +275,7 @@ async def test_drain_gives_up_after_the_grace_period_and_keeps_the_rest_pending(
 
 async def _first_attempt_failed(outbox: Outbox, alert_id: str) -> None:
     """Wait until the dispatcher has recorded a failed first attempt (a retry is scheduled)."""
-    for _ in range(1000):
-        if outbox.states(alert_id)[0].attempts:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the first attempt was never recorded")
+    await until(lambda: outbox.states(alert_id)[0].attempts, "the first attempt to be recorded")
 
 
 async def _waiting_to_retry(
@@ -334,7 +326,8 @@ async def test_a_drain_cut_short_by_a_drain_of_0_leaves_the_waiting_retry_pendin
     http_server.handler = answers((503, {"Retry-After": "8"}))
     dispatcher, running, alert_id = await _waiting_to_retry(tmp_path, http_server, outbox)
     long_drain = asyncio.create_task(dispatcher.drain(grace=60))
-    await asyncio.sleep(0.1)  # it is waiting for the retry, due in 8 s
+    await asyncio.sleep(0)  # the drain begins, and waits for the retry, due in 8 s
+    assert not long_drain.done()
     long_drain.cancel()
     await asyncio.wait_for(dispatcher.drain(grace=0), 5)
     await asyncio.wait_for(running, 5)
@@ -343,21 +336,27 @@ async def test_a_drain_cut_short_by_a_drain_of_0_leaves_the_waiting_retry_pendin
     assert (state.state, state.attempts) == ("pending", 1)
 
 
+async def started(
+    settings: Settings, outbox: Outbox, http_server: HttpServer
+) -> tuple[Dispatcher, asyncio.Task[None]]:
+    """A running dispatcher that has read the outbox at start: the row that was there (alert
+    01KDSTART) has gone out."""
+    enqueue_alert(outbox, settings, make_alert(id="01KDSTART"), SYSTEM_CLOCK.now())
+    dispatcher = Dispatcher(settings, outbox)
+    running = asyncio.create_task(dispatcher.run())
+    await until(lambda: len(http_server.requests) == 1, "the row there at start to go out")
+    return dispatcher, running
+
+
 async def test_new_rows_go_out_when_woken(
     tmp_path: Path, http_server: HttpServer, outbox: Outbox
 ) -> None:
     settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
-    dispatcher = Dispatcher(settings, outbox)
-    running = asyncio.create_task(dispatcher.run())
-    await asyncio.sleep(0.05)
+    dispatcher, running = await started(settings, outbox, http_server)
     enqueue_alert(outbox, settings, make_alert(), SYSTEM_CLOCK.now())
     assert dispatcher.depth == 0  # committed, but the dispatcher has not been told yet
     dispatcher.wake()
-    for _ in range(500):
-        if http_server.requests:
-            break
-        await asyncio.sleep(0.01)
-    assert len(http_server.requests) == 1
+    await until(lambda: len(http_server.requests) == 2, "the new row to go out")
     await dispatcher.drain(grace=5)
     await running
     assert dispatcher.depth == 0
@@ -372,9 +371,7 @@ async def test_submitted_notifications_go_out_once_even_if_the_outbox_is_read_to
 
     settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
     renderer = Renderer.load(settings.rules.templates, settings.notify)
-    dispatcher = Dispatcher(settings, outbox)
-    running = asyncio.create_task(dispatcher.run())
-    await asyncio.sleep(0.05)
+    dispatcher, running = await started(settings, outbox, http_server)
     batches = []
     for i in range(3):  # as the daemon does: enqueue in a transaction, commit, submit
         batch = plan(make_alert(id=f"01KDSUBMIT{i}"), settings, renderer, SYSTEM_CLOCK.now())
@@ -388,7 +385,7 @@ async def test_submitted_notifications_go_out_once_even_if_the_outbox_is_read_to
     await dispatcher.drain(grace=5)
     await running
     keys = sorted(r.headers["Idempotency-Key"] for r in http_server.requests)
-    assert keys == ["01KDSUBMIT0.1", "01KDSUBMIT1.1", "01KDSUBMIT2.1"]
+    assert keys == ["01KDSTART.1", "01KDSUBMIT0.1", "01KDSUBMIT1.1", "01KDSUBMIT2.1"]
     assert outbox.pending_count() == 0
     assert dispatcher.depth == 0
 
@@ -486,7 +483,7 @@ async def test_dry_run_logs_every_notification_instead_of_sending(
     settings = make_settings(
         tmp_path,
         dispatch={"dry_run": True},
-        channels={"sms": {"to": ["+15550100002"]}},
+        channels={"sms": {"to": ["+15550100002"]}, "slack": {"channel": "#fleet"}},
     )
     alert = make_alert(notify=(NotifyTarget("sms"), NotifyTarget("slack")))
     enqueue_alert(outbox, settings, alert, clock.now())
@@ -498,3 +495,27 @@ async def test_dry_run_logs_every_notification_instead_of_sending(
     ]
     assert "dry run: sms notification 01KDTEST0000000000000000AA.1 to '+15550100002'" in caplog.text
     assert "[HIGH] Critical Safety Event: V-17, D-4" in caplog.text
+
+
+async def test_dry_run_reports_a_channel_with_no_recipient_as_such(
+    tmp_path: Path, outbox: Outbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path, dispatch={"dry_run": True}, channels={"push": {}})
+    alert = make_alert(notify=(NotifyTarget("push"),))
+    enqueue_alert(outbox, settings, alert, clock.now())
+    with caplog.at_level(logging.INFO, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.last_error) == (
+        "failed",
+        "[channels.push] has no recipient configured (dry run: nothing was sent)",
+    )
+    console, dispatcher = (r.getMessage() for r in caplog.records if r.name.startswith("alertd"))
+    assert console.startswith(
+        f"dry run: push notification {alert.id}.1 has no recipient configured: it would not be "
+        "delivered: {"
+    )
+    assert dispatcher.startswith(
+        f"push notification {alert.id}.1 (no recipient configured): failed after 1 attempt: "
+    )
+    assert "''" not in caplog.text

@@ -15,6 +15,7 @@ from aiohttp import web
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from tests.notify.conftest import HttpServer, Request, self_signed_certificate
+from tests.waiting import until
 
 
 class RawServer:
@@ -24,6 +25,7 @@ class RawServer:
         self.answer = answer
         self.requests: list[bytes] = []
         self.connections = 0
+        self.closed = 0  # connections the client closed (or that broke)
         self.server: asyncio.Server | None = None
 
     async def start(self) -> str:
@@ -58,6 +60,7 @@ class RawServer:
             pass
         finally:
             writer.close()
+            self.closed += 1
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -188,13 +191,14 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_without_an_erro
 ) -> None:
     def answer(writer: asyncio.StreamWriter, n: int) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        writer.close()  # keep-alive promised, then dropped: the client learns it on reuse
+        writer.write_eof()  # keep-alive promised, then dropped: the client learns it on reuse
 
     server = RawServer(answer)
     url = await server.start()
-    for _ in range(3):
+    for n in range(1, 4):
         assert (await client.post(url, content=b"x", provider="test")).status == 200
-        await asyncio.sleep(0.05)  # idle: the server's close reaches the client
+        # The server closed its side; once the client has seen that, it closes its own.
+        await until(lambda: server.closed == n, "the client to see the close")  # noqa: B023
     assert len(server.requests) == 3
     assert server.connections == 3
     await server.stop()
@@ -271,10 +275,11 @@ async def test_an_untrusted_certificate_is_not_retryable(
 async def test_a_slow_server_times_out_and_the_connection_is_not_reused(
     http_server: HttpServer,
 ) -> None:
-    delays = [0.5, 0.0]
+    answered = asyncio.Event()  # the first request is held until the client gave up on it
 
     async def handle(request: Request) -> web.StreamResponse:
-        await asyncio.sleep(delays.pop(0))
+        if not answered.is_set():
+            await answered.wait()
         return web.json_response({"ok": True})
 
     http_server.handler = handle
@@ -282,6 +287,7 @@ async def test_a_slow_server_times_out_and_the_connection_is_not_reused(
     with pytest.raises(DeliveryError) as info:
         await client.post(http_server.url, content=b"x", provider="test")
     assert (str(info.value), info.value.retryable) == ("test: timed out", True)
+    answered.set()
     assert (await client.post(http_server.url, content=b"x", provider="test")).status == 200
     await client.aclose()
 
@@ -306,7 +312,9 @@ async def test_no_more_connections_than_the_channels_concurrency() -> None:
     async def answer(writer: asyncio.StreamWriter, n: int) -> None:
         in_flight[0] += 1
         most[0] = max(most[0], in_flight[0])
-        await asyncio.sleep(0.05)
+        # Hold the answers until the client has as many requests out as it may: one that sent
+        # more would have them all here by then.
+        await until(lambda: most[0] >= 2, "two requests in flight at once")
         in_flight[0] -= 1
         ok(writer, n)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alertd.notify.notification import Notification
-from alertd.notify.outbox import Outbox, Outcome, enqueue
+from alertd.notify.outbox import AttemptResult, Outbox, enqueue, purge
 
 NOW = 1_767_225_600.0
 
@@ -88,9 +88,9 @@ def test_outcomes_are_recorded_and_queryable_per_alert(outbox: Outbox) -> None:
     one, two, three = outbox.pending_after(0, limit=3)
     outbox.record(
         [
-            Outcome(one.seq, "sent", 2, NOW + 5, receipt="HTTP 200"),
-            Outcome(two.seq, "pending", 1, NOW + 1, "HTTP 503", next_attempt_at=NOW + 3),
-            Outcome(three.seq, "dead", 8, NOW + 9, "HTTP 500"),
+            AttemptResult(one.seq, "sent", 2, NOW + 5, receipt="HTTP 200"),
+            AttemptResult(two.seq, "pending", 1, NOW + 1, "HTTP 503", next_attempt_at=NOW + 3),
+            AttemptResult(three.seq, "dead", 8, NOW + 9, "HTTP 500"),
         ]
     )
     states = outbox.states("01KDALERT")
@@ -113,8 +113,8 @@ def test_states_of_an_alert_do_not_include_alerts_sharing_a_prefix(outbox: Outbo
 def test_purge_deletes_only_finished_rows(outbox: Outbox) -> None:
     outbox.add([notification(n=1), notification(n=2)])
     one, _two = outbox.pending_after(0)
-    outbox.record([Outcome(one.seq, "sent", 1, NOW)])
-    assert outbox.purge(finished_before=NOW + 1) == 1
+    outbox.record([AttemptResult(one.seq, "sent", 1, NOW)])
+    assert purge(outbox.connection, finished_before=NOW + 1) == 1
     assert [s.id for s in outbox.states("01KDALERT")] == ["01KDALERT.2"]
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from alertd.clock import FakeClock
 from alertd.config import Settings
 from alertd.model import NotifyTarget
+from alertd.notify.channels.base import Table
 from alertd.notify.channels.push import FcmChannel, build_push
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import ChannelConfigError
@@ -222,7 +223,7 @@ async def test_fcm_token_is_fetched_again_once_it_expires(
 ) -> None:
     settings, _google = fcm_settings(tmp_path, http_server, service_account)
     clock = FakeClock()
-    channel = build_push("push", settings.channels["push"], settings.dispatch, clock)
+    channel = build_push(Table("push", settings.channels["push"]), settings.dispatch, clock)
     assert isinstance(channel, FcmChannel)
     assert await channel.access_token() == "ya29.token-1"
     clock.advance(3000)
@@ -291,5 +292,5 @@ def test_push_config_errors_name_the_key(
 ) -> None:
     settings = make_settings(tmp_path)
     with pytest.raises(ChannelConfigError) as info:
-        build_push("push", table, settings.dispatch, FakeClock())
+        build_push(Table("push", table), settings.dispatch, FakeClock())
     assert str(info.value).startswith(f"[channels.push] {message}")

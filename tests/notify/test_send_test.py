@@ -50,7 +50,7 @@ async def test_a_rejection_is_shown_with_the_providers_words(
     assert code == 1
     assert out == (
         f"ops -> {http_server.url}/y: FAILED: webhook {http_server.url}/y answered HTTP 401: "
-        '{"error": "status 401"} (would not be retried)\n'
+        '{"error": "status 401"} (not retried: the daemon would not retry this error either)\n'
     )
 
 
@@ -60,7 +60,8 @@ async def test_an_unreachable_provider_says_so(
     cfg = config(tmp_path, f'[channels.webhook]\nurl = "http://127.0.0.1:{unused_tcp_port}/"\n')
     code, out, _err = await send_test(capsys, "webhook", "-c", cfg)
     assert code == 1
-    assert "cannot connect" in out and out.endswith("(would be retried)\n")
+    assert "cannot connect" in out
+    assert out.endswith("(not retried: send-test sends once; the daemon would retry this error)\n")
 
 
 async def test_config_errors_exit_2_naming_the_key(

@@ -197,3 +197,30 @@ def test_a_folder_runs_every_yaml_file_in_it_and_json_reports_each_test(
 def test_render_is_only_for_replays(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(workdir, str(write(workdir, PASSING)), "--render") == 2
     assert "--render shows the notifications of a replay" in capsys.readouterr().err
+
+
+def test_a_rule_that_did_not_match_shows_the_type_mismatches_it_met(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        workdir,
+        """\
+rule_files: [rules/safety.rules]
+tests:
+  - name: severity sent as a number
+    events:
+      - {type: safety_event, severity: 3, vehicle_id: v1}
+    expect:
+      - {event: 0, rule: crit, decision: fired}
+""",
+    )
+    assert run(workdir, str(path)) == 1
+    assert capsys.readouterr().out == (
+        f"{path}\n"
+        "  FAIL  severity sent as a number\n"
+        "          event 0, rule crit: expected fired, got no decision (the rule did not match)\n"
+        '            type mismatch: severity == "critical": a number compared with a string'
+        " (severity = 3)\n"
+        "\n"
+        "1 test in 1 file: 0 passed, 1 failed\n"
+    )

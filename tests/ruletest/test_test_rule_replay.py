@@ -71,7 +71,7 @@ def test_json_prints_one_line_per_decision_then_a_summary(
         '{"event":3,"rule":"many","decision":"fired","key":["v1"]}',
         '{"event":4,"rule":"crit","decision":"fired","key":["v1"]}',
         '{"event":4,"rule":"many","decision":"counting","key":["v1"]}',
-        '{"summary":{"events":5,"fired":3,"suppressed":1,"counting":3}}',
+        '{"summary":{"events":5,"fired":3,"suppressed":1,"counting":3,"type_mismatches":0}}',
     ]
 
 
@@ -102,7 +102,10 @@ def test_an_invalid_event_is_reported_and_skipped_and_the_exit_code_is_1(
         "2026-01-01T10:00:00Z, nor epoch seconds or milliseconds",
         f"{events}: event 3 (line 4): error: expected a JSON object, got an array",
     ]
-    assert out.splitlines()[-1] == '{"summary":{"events":5,"fired":2,"suppressed":0,"counting":2}}'
+    assert (
+        out.splitlines()[-1]
+        == '{"summary":{"events":5,"fired":2,"suppressed":0,"counting":2,"type_mismatches":0}}'
+    )
 
 
 def test_events_arriving_out_of_order_are_placed_by_their_timestamps(
@@ -179,3 +182,76 @@ def test_an_events_file_that_cannot_be_parsed_at_all_exits_1(
     events = events_file(workdir, "[{]", name="events.json")
     assert run(workdir, str(workdir / "rules"), "--events", events) == 1
     assert f"{events}:1:3: invalid JSON" in capsys.readouterr().err
+
+
+SPEEDING = """\
+rule speeding {
+  when     type == "location_update" and speed_kmh > 120
+  suppress 10m by vehicle_id
+  notify   slack
+}
+"""
+
+
+def speed(value: object, vehicle: str = "v1") -> str:
+    event = {"type": "location_update", "vehicle_id": vehicle, "speed_kmh": value}
+    return json.dumps({**event, "timestamp": "2026-01-01T10:00:00Z"}) + "\n"
+
+
+def test_a_type_mismatch_is_shown_in_the_table_and_counted(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = workdir / "speed.rules"
+    rules.write_text(SPEEDING)
+    assert run(workdir, str(rules), "--events", events_file(workdir, speed("130"))) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out == (
+        "EVENT   TIME                      RULE      DECISION    KEY\n"
+        "0       2026-01-01T10:00:00Z      speeding  mismatch    speed_kmh > 120: "
+        'a string compared with a number (speed_kmh = "130")  '
+        f"{rules}:2:42\n"
+        "\n"
+        "1 event: 0 fired, 0 suppressed, 0 counting; 1 type mismatch\n"
+    )
+
+
+def test_json_has_a_line_for_each_type_mismatch_and_counts_them(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = workdir / "speed.rules"
+    rules.write_text(SPEEDING)
+    events = events_file(workdir, speed("130") + speed(130, "v2") + speed(True, "v3"))
+    assert run(workdir, str(rules), "--events", events, "--format", "json") == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    mismatch = {
+        "expression": "speed_kmh > 120",
+        "at": f"{rules}:2:42",
+        "problem": "a string compared with a number",
+        "values": [
+            {"expression": "speed_kmh", "value": "130", "kind": "string"},
+            {"expression": "120", "value": 120, "kind": "number"},
+        ],
+    }
+    assert lines[0] == {"event": 0, "rule": "speeding", "type_mismatch": mismatch}
+    assert lines[1] == {"event": 1, "rule": "speeding", "decision": "fired", "key": ["v2"]}
+    assert lines[2]["type_mismatch"]["problem"] == "a boolean compared with a number"
+    assert lines[3] == {
+        "summary": {"events": 3, "fired": 1, "suppressed": 0, "counting": 0, "type_mismatches": 2}
+    }
+
+
+def test_render_shows_each_notification_readably_in_the_table(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = events_file(workdir, safety("2026-01-01T10:00:00Z"))
+    assert run(workdir, str(workdir / "rules"), "--events", events, "--render") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("0       2026-01-01T10:00:00Z      crit  fired       v1")
+    sms = out.index("        sms to (no recipient configured)")
+    assert out[sms + 1] == "          [URGENT] Critical Safety Event: v1 at 10:00 UTC"
+    email = out.index("        email to fleet-managers@example.com")
+    assert out[email + 1] == "          Subject: [URGENT] Critical Safety Event — v1"
+    assert out[email + 2] == "          Critical Safety Event (urgent)"
+    assert not any("<html" in line or '\\"' in line for line in out)  # no HTML, no escaped JSON
+    assert out[-1] == "1 event: 1 fired, 0 suppressed, 1 counting"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.engine.state import AlertQuery
 from alertd.server.app import AlertPage, Api, InvalidEvents, ReloadOutcome
@@ -136,10 +137,11 @@ ServeFactory = Callable[..., AbstractAsyncContextManager[Served]]
 
 @pytest.fixture
 def serve() -> ServeFactory:
-    """`async with serve(max_body_bytes=100) as served:` — the API on a free port."""
+    """`async with serve(max_body_bytes=100) as served:` — the API on a free port; `clock=` for
+    a FakeClock."""
 
     @asynccontextmanager
-    async def running(**overrides: Any) -> AsyncIterator[Served]:
+    async def running(clock: Clock = SYSTEM_CLOCK, **overrides: Any) -> AsyncIterator[Served]:
         settings = replace(
             ServerSettings(
                 listen="127.0.0.1:0",
@@ -149,7 +151,7 @@ def serve() -> ServeFactory:
             **overrides,
         )
         backend = FakeBackend()
-        api = Api(backend, settings)
+        api = Api(backend, settings, clock)
         sock = bind("127.0.0.1", 0)
         server = HttpServer(api, sock, grace=1)
         await server.start()

@@ -6,16 +6,24 @@ import asyncio
 import gzip
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from alertd import metrics
+from alertd.clock import FakeClock
 from alertd.engine.state import AlertQuery
-from alertd.server.auth import sign
+from alertd.server.asgi import DISCARD_LIMIT
+from alertd.signing import sign
 
+from ..test_signing import KNOWN_BODY, KNOWN_SECRET, KNOWN_SIGNATURE, KNOWN_TIMESTAMP
+from ..waiting import until
 from .conftest import ADMIN, ALERT, INGEST, INGEST_TOKEN, Served, ServeFactory
 
+REPO = Path(__file__).resolve().parents[2]
 EVENT = {"type": "safety_event", "vehicle_id": "v1", "severity": "critical"}
 
 
@@ -197,7 +205,7 @@ async def test_an_ingest_token_cannot_call_admin_endpoints(served: Served) -> No
     ]:
         response = await served.client.request(method, path, headers=INGEST)
         assert response.status_code == 403, path
-        assert response.json() == {"error": "this call needs an admin token"}
+        assert response.json() == {"error": "this call needs an admin token", "details": []}
     assert served.backend.acks == []
 
 
@@ -235,6 +243,22 @@ async def test_signed_ingestion_accepts_a_valid_signature(serve: ServeFactory) -
         assert response.status_code == 202
 
 
+async def test_signed_ingestion_accepts_a_signature_computed_outside_alertd(
+    serve: ServeFactory,
+) -> None:
+    """The upstream's side of the scheme, as the README states it, with a value from OpenSSL."""
+    async with serve(clock=FakeClock(float(KNOWN_TIMESTAMP)), ingest_hmac_secret=KNOWN_SECRET) as s:
+        headers = {**INGEST, "Content-Type": "application/json"}
+        headers["X-Alertd-Timestamp"] = KNOWN_TIMESTAMP
+        headers["X-Alertd-Signature"] = KNOWN_SIGNATURE
+        response = await s.client.post("/v1/events", content=KNOWN_BODY, headers=headers)
+        assert response.status_code == 202
+        headers["X-Alertd-Signature"] = KNOWN_SIGNATURE[:-1] + "0"
+        response = await s.client.post("/v1/events", content=KNOWN_BODY, headers=headers)
+        assert response.status_code == 401
+        assert s.backend.batches == [[{"type": "breakdown", "vehicle_id": "v-7"}]]
+
+
 async def test_signed_ingestion_refuses_missing_wrong_and_stale_signatures(
     serve: ServeFactory,
 ) -> None:
@@ -247,11 +271,13 @@ async def test_signed_ingestion_refuses_missing_wrong_and_stale_signatures(
             "stale": signed(body, now - 3600),
             "other body": signed(b"{}", now),
         }
+        before = rejected("bad_signature")
         for name, headers in cases.items():
             response = await served.client.post("/v1/events", content=body, headers=headers)
             assert response.status_code == 401, name
             assert SECRET not in response.text
         assert served.backend.batches == []
+        assert rejected("bad_signature")[0] - before[0] == len(cases)
 
 
 # --- limits -------------------------------------------------------------------------------------
@@ -261,10 +287,69 @@ async def test_a_body_over_the_size_limit_is_413(serve: ServeFactory) -> None:
     async with serve(max_body_bytes=1000) as served:
         response = await served.client.post("/v1/events", json=[EVENT] * 100, headers=INGEST)
         assert response.status_code == 413
-        assert response.json() == {"error": "request body exceeds 1000 bytes"}
+        assert response.json() == {"error": "request body exceeds 1000 bytes", "details": []}
         after = await served.client.post("/v1/events", json=EVENT, headers=INGEST)
         assert after.status_code == 202
         assert served.backend.batches == [[EVENT]]
+
+
+async def raw_exchange(served: Served, head: bytes, body: bytes = b"") -> bytes:
+    """Send a request as bytes, all of it, then read until the server closes the connection."""
+    reader, writer = await asyncio.open_connection(
+        served.client.base_url.host, served.client.base_url.port
+    )
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+
+
+async def test_refusals_before_the_body_is_read_reach_a_client_that_closes(
+    serve: ServeFactory,
+) -> None:
+    """A refusal decided from the headers alone (no token, too long) waits for the body, as a
+    client that sends `Connection: close` and its whole body before reading would otherwise be
+    reset by the server closing on unread data, and lose the answer."""
+    body = b" " * (8 * 1024 * 1024)
+    async with serve(max_body_bytes=1000) as served:
+        for token, status in [("wrong", 401), (INGEST_TOKEN, 413)]:
+            head = (
+                f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+            answer = await raw_exchange(served, head, body)
+            assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:100]
+
+
+async def test_a_client_waiting_for_100_continue_is_refused_without_sending_its_body(
+    serve: ServeFactory,
+) -> None:
+    async with serve(max_body_bytes=1000) as served:
+        head = (
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {INGEST_TOKEN}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode()
+        answer = await raw_exchange(served, head)  # no body: it is refused, and the server closes
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+        assert b"100 Continue" not in answer
+        assert b"connection: close" in answer.lower()
+
+
+async def test_a_body_declared_too_big_to_be_worth_reading_is_refused_at_once(
+    serve: ServeFactory,
+) -> None:
+    async with serve(max_body_bytes=1000) as served:
+        head = (
+            f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST_TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {DISCARD_LIMIT + 1}\r\n\r\n"
+        ).encode()
+        answer = await raw_exchange(served, head, b"[")  # the server closes without the rest
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+        assert b"connection: close" in answer.lower()
 
 
 async def test_a_streamed_body_without_length_is_cut_off_at_the_limit(
@@ -296,7 +381,7 @@ async def test_a_gzip_bomb_is_413(serve: ServeFactory) -> None:
             headers={**INGEST, "Content-Type": "application/json", "Content-Encoding": "gzip"},
         )
         assert response.status_code == 413
-        assert response.json() == {"error": "decompressed body exceeds 10000 bytes"}
+        assert response.json() == {"error": "decompressed body exceeds 10000 bytes", "details": []}
 
 
 async def test_too_many_events_in_one_batch_is_413(serve: ServeFactory) -> None:
@@ -374,8 +459,7 @@ async def test_requests_in_flight_over_the_bound_are_503(serve: ServeFactory) ->
                 headers={**INGEST, "Content-Type": "application/json"},
             )
         )
-        while served.api.inflight == 0:
-            await asyncio.sleep(0.01)
+        await until(lambda: served.api.inflight > 0, "the slow request to be in flight")
         async with httpx.AsyncClient(base_url=served.client.base_url) as other:
             refused = await other.post("/v1/events", json=EVENT, headers=INGEST)
         release.set()
@@ -397,17 +481,65 @@ async def test_readyz_is_503_while_draining_and_healthz_stays_200(served: Served
     assert (await served.client.get("/healthz")).status_code == 200
 
 
-async def test_metrics_count_accepted_events_and_rejections(served: Served) -> None:
+async def test_metrics_count_accepted_events(served: Served) -> None:
     await served.client.post("/v1/events", json=[EVENT] * 3, headers=INGEST)
-    await served.client.post("/v1/events", json=[EVENT, 1], headers=INGEST)
-    await served.client.post("/v1/events", json=EVENT)
     response = await served.client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    text = response.text
-    assert "alertd_events_received_total" in text
-    assert 'alertd_events_rejected_total{reason="malformed"}' in text
-    assert 'alertd_ingest_rejections_total{reason="auth"}' in text
-    assert 'alertd_http_requests_total{route="/v1/events",status="202"}' in text
+    assert "alertd_events_received_total" in response.text
+    assert 'alertd_http_requests_total{route="/v1/events",status="202"}' in response.text
+
+
+def rejected(reason: str) -> tuple[float, float]:
+    """(requests, events) refused so far for `reason`."""
+    requests = metrics.REGISTRY.get_sample_value(
+        "alertd_ingest_rejections_total", {"reason": reason}
+    )
+    events = metrics.REGISTRY.get_sample_value("alertd_events_rejected_total", {"reason": reason})
+    return requests or 0.0, events or 0.0
+
+
+async def test_each_refusal_is_counted_and_logged_under_its_reason(
+    serve: ServeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="alertd.server")
+    json_headers = {**INGEST, "Content-Type": "application/json"}
+    big = b"[" + b"{}," * 600 + b"{}]"
+    cases: list[tuple[str, dict[str, Any], int, tuple[float, float]]] = [
+        ("unauthorized", {"json": EVENT}, 401, (1, 0)),
+        ("unsupported_media_type", {"content": b"{}", "headers": {**INGEST}}, 415, (1, 0)),
+        ("too_large", {"content": big, "headers": json_headers}, 413, (1, 0)),
+        ("too_large", {"json": [EVENT] * 11, "headers": INGEST}, 413, (1, 11)),
+        ("malformed", {"content": b"[{", "headers": json_headers}, 400, (1, 0)),
+        ("malformed", {"json": [EVENT, 1, EVENT], "headers": INGEST}, 400, (1, 3)),
+        ("invalid_event", {"json": [EVENT, {"timestamp": "bad"}], "headers": INGEST}, 400, (1, 2)),
+    ]
+    async with serve(max_body_bytes=1000, max_batch_events=10) as served:
+        for reason, request, status, (requests, events) in cases:
+            before = rejected(reason)
+            caplog.clear()
+            response = await served.client.post("/v1/events", **request)
+            assert response.status_code == status, (reason, response.text)
+            after = rejected(reason)
+            assert (after[0] - before[0], after[1] - before[1]) == (requests, events), reason
+            (line,) = [r for r in caplog.records if r.getMessage() == "events rejected"]
+            assert (line.reason, line.status) == (reason, status)  # type: ignore[attr-defined]
+            if response.json()["details"]:
+                assert line.details == response.json()["details"]  # type: ignore[attr-defined]
+        served.backend.shedding = 5.0
+        before = rejected("overloaded")
+        assert (
+            await served.client.post("/v1/events", json=EVENT, headers=INGEST)
+        ).status_code == 503
+        assert rejected("overloaded")[0] - before[0] == 1
+        assert served.backend.batches == []
+
+
+async def test_every_reason_is_exported_from_the_start_and_documented(served: Served) -> None:
+    text = (await served.client.get("/metrics")).text
+    docs = (REPO / "docs" / "api.md").read_text()
+    for reason in metrics.REJECTIONS:
+        assert f'alertd_ingest_rejections_total{{reason="{reason}"}}' in text, reason
+        assert f"`{reason}`" in docs, reason
 
 
 # --- alerts, rules, reload ----------------------------------------------------------------------
@@ -441,6 +573,24 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
 
 
 @pytest.mark.parametrize(
+    ("since", "seconds"),
+    [
+        ("1767225600", 1767225600.0),
+        ("1767225600.25", 1767225600.25),
+        ("2026-01-01T01:00:00+01:00", 1767225600.0),
+        ("1969-07-20T20:17:00Z", 0.0),  # before the first alert there can be: from the start
+        ("0001-01-01T00:00:00+14:00", 0.0),
+    ],
+)
+async def test_since_reads_epoch_seconds_and_zoned_iso_times(
+    served: Served, since: str, seconds: float
+) -> None:
+    response = await served.client.get("/v1/alerts", params={"since": since}, headers=ADMIN)
+    assert response.status_code == 200
+    assert served.backend.queries[-1].since == seconds
+
+
+@pytest.mark.parametrize(
     ("query", "message"),
     [
         ("priority=critical", "query parameter 'priority': expected one of low, medium"),
@@ -449,6 +599,11 @@ async def test_list_alerts_passes_filters_and_paging(served: Served) -> None:
         ("limit=5000", "query parameter 'limit'"),
         ("since=yesterday", "query parameter 'since': expected ISO-8601"),
         ("since=2026-01-01T00:00:00", "query parameter 'since': expected a time with a zone"),
+        ("since=nan", "query parameter 'since': expected ISO-8601"),
+        ("since=inf", "query parameter 'since': expected ISO-8601"),
+        ("since=1e300", "query parameter 'since': expected ISO-8601"),
+        ("since=1767225600000", "query parameter 'since': expected ISO-8601"),  # milliseconds
+        ("limit=%C2%B2", "query parameter 'limit': expected a whole number"),  # "²".isdigit()
         ("cursor=zzz", "query parameter 'cursor': expected the `next` of a previous page"),
         ("cursor=01jh0000000000000000000000", "query parameter 'cursor'"),
         ("cursor=ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "query parameter 'cursor'"),

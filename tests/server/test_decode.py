@@ -157,5 +157,5 @@ def test_a_charset_other_than_utf8_is_415_in_one_sentence() -> None:
     ],
 )
 def test_the_rejection_message_counts_in_good_english(bad: int, total: int, message: str) -> None:
-    error = invalid_batch([{"index": i, "error": "x"} for i in range(bad)], total)
+    error = invalid_batch([{"index": i, "error": "x"} for i in range(bad)], total, "malformed")
     assert (error.status, error.message) == (400, message)

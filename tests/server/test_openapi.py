@@ -6,7 +6,7 @@ import orjson
 from openapi_spec_validator import validate
 
 from alertd.config import ServerSettings
-from alertd.server.app import Api, openapi_spec
+from alertd.server.app import CURSOR, EPOCH_SECONDS, MAX_PAGE, Api, openapi_spec
 from alertd.server.auth import Role
 
 from ..openapi_contract import assert_answer_documented
@@ -62,6 +62,13 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
                 "/v1/events",
                 client.post("/v1/events", content=b"{}", headers={**INGEST, "Content-Type": "x/y"}),
             ),
+            (  # says gzip, is not: 400, and its answer has `details` like every 400 here
+                "POST",
+                "/v1/events",
+                client.post(
+                    "/v1/events", json={"a": 1}, headers={**INGEST, "Content-Encoding": "gzip"}
+                ),
+            ),
             ("GET", "/v1/alerts", client.get("/v1/alerts", headers=ADMIN)),
             ("GET", "/v1/alerts", client.get("/v1/alerts?limit=0", headers=ADMIN)),
             ("GET", "/v1/alerts", client.get("/v1/alerts", headers=INGEST)),
@@ -104,3 +111,13 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
         assert_answer_documented(
             "POST", "/v1/reload", await client.post("/v1/reload", headers=ADMIN)
         )
+
+
+def test_the_described_query_formats_are_the_ones_the_server_reads() -> None:
+    parameters = {
+        p["name"]: p["schema"] for p in openapi_spec()["paths"]["/v1/alerts"]["get"]["parameters"]
+    }
+    assert parameters["cursor"]["pattern"] == f"^{CURSOR.pattern}$"
+    epoch = [s for s in parameters["since"]["anyOf"] if "pattern" in s]
+    assert [s["pattern"] for s in epoch] == [f"^{EPOCH_SECONDS.pattern}$"]
+    assert parameters["limit"]["maximum"] == MAX_PAGE

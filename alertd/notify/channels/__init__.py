@@ -11,12 +11,12 @@ a default recipient, because a rule that names no recipient group sends there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from alertd.clock import SYSTEM_CLOCK, Clock
-from alertd.config import Settings
-from alertd.notify.channels.base import Channel
+from alertd.config import DispatchSettings, Settings
+from alertd.notify.channels.base import Channel, Table
 from alertd.notify.channels.console import ConsoleChannel
 from alertd.notify.channels.email import EmailChannel
 from alertd.notify.channels.push import build_push
@@ -27,6 +27,15 @@ from alertd.notify.errors import ChannelConfigError
 from alertd.notify.plan import RECIPIENT_KEYS, default_recipients
 
 __all__ = ["Channel", "ChannelConfigError", "build_channel", "build_channels", "sending_problems"]
+
+_BUILDERS: dict[str, Callable[[Table, DispatchSettings, Clock], Channel]] = {
+    "email": EmailChannel,
+    "push": build_push,
+    "slack": SlackChannel,
+    "sms": SmsChannel,
+    "webhook": WebhookChannel,
+}
+"""How each kind's channel is made from its table (alertd.config has checked the table)."""
 
 
 def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
@@ -40,17 +49,10 @@ def build_channel(name: str, settings: Settings, clock: Clock) -> Channel:
     missing = _missing_keys(name, kind, table)
     if missing:
         raise ChannelConfigError(missing)
-    if kind == "email":
-        return EmailChannel(name, table, settings.dispatch, clock)
-    if kind == "push":
-        return build_push(name, table, settings.dispatch, clock)
-    if kind == "slack":
-        return SlackChannel(name, table, settings.dispatch, clock)
-    if kind == "sms":
-        return SmsChannel(name, table, settings.dispatch, clock)
-    if kind == "webhook":
-        return WebhookChannel(name, table, settings.dispatch, clock)
-    raise ChannelConfigError(f"[channels.{name}] kind {kind!r} is not supported")
+    build = _BUILDERS.get(kind)
+    if build is None:
+        raise ChannelConfigError(f"[channels.{name}] kind {kind!r} is not supported")
+    return build(Table(name, table), settings.dispatch, clock)
 
 
 def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:

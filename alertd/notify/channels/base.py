@@ -7,16 +7,12 @@ whether a retry may help; it never lets its client library's own exceptions esca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from alertd.config import CHANNEL_DISPATCH_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.errors import ChannelConfigError
 from alertd.notify.notification import Notification
-from alertd.suggest import aside
-
-DISPATCH_KEYS = frozenset({"kind", *CHANNEL_DISPATCH_KEYS})
-"""Keys every channel table accepts: its kind and per-channel overrides of `[dispatch]`."""
 
 
 class Channel(Protocol):
@@ -34,15 +30,13 @@ class Channel(Protocol):
 
 
 class Table:
-    """A channel's config table with typed getters whose errors name the channel and key."""
+    """A channel's config table (`[channels.NAME]`) with typed getters whose errors name the
+    channel and the key. alertd.config has checked the keys and the kinds of their values
+    already; the getters say what a channel cannot send without."""
 
-    def __init__(self, name: str, table: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    def __init__(self, name: str, table: Mapping[str, Any]) -> None:
         self.name = name
         self.raw = table
-        known = DISPATCH_KEYS | frozenset(allowed)
-        for key in table:
-            if key not in known:
-                raise self.error(key, f"unknown key{aside(key, known)}")
 
     def error(self, key: str, message: str) -> ChannelConfigError:
         return ChannelConfigError(f"[channels.{self.name}] {key}: {message}")
@@ -55,13 +49,6 @@ class Table:
         if not value and default is None:
             raise self.error(key, "is required (is its environment variable set?)")
         return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.raw.get(key, [])
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise self.error(key, "expected a string or a list of strings")
-        return tuple(item for item in items if item)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.raw.get(key, default)

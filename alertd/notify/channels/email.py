@@ -9,32 +9,25 @@ id, so a message sent twice (a crash before the outcome was recorded) is recogni
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
-from typing import Any
 
 import aiosmtplib
 
 from alertd import __version__
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
-
-KEYS = tuple(CHANNEL_KEYS["email"])  # one list, checked at load by alertd.config
 
 
 class EmailChannel:
     """Sends each notification as one email through the configured SMTP server."""
 
-    def __init__(
-        self, name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-    ) -> None:
-        config = Table(name, table, KEYS)
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         self.clock = clock
         self.host = config.string("host")
         self.tls = config.boolean("tls", False)

@@ -34,6 +34,8 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from alertd import jsonutil
+from alertd.config import DispatchSettings
+from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.retry import http_error, is_retryable_status
 from alertd.redact import public_url
@@ -78,6 +80,12 @@ class _Target:
 class HttpClient:
     """A keep-alive HTTP client for one channel; its session is made on first use, inside the
     running event loop, with at most `concurrency` connections in use at once."""
+
+    @classmethod
+    def for_channel(cls, config: Table, dispatch: DispatchSettings) -> HttpClient:
+        """The client of one channel: its table's `timeout` and `concurrency`, else
+        `[dispatch]`'s."""
+        return cls(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
 
     def __init__(self, timeout: float, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         self.timeout = aiohttp.ClientTimeout(total=timeout)

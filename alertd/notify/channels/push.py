@@ -13,7 +13,6 @@ a Bearer token for protected topics.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,12 @@ import jwt
 
 from alertd import jsonutil
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
 from alertd.redact import public_url
-
-KEYS = tuple(CHANNEL_KEYS["push"])  # one list, checked at load by alertd.config
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -36,29 +33,26 @@ TOKEN_REFRESH_MARGIN = 60.0  # seconds before expiry that a cached token is repl
 NTFY_PRIORITY = {"low": 2, "medium": 3, "high": 4, "urgent": 5}
 
 
-def build_push(
-    name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-) -> FcmChannel | NtfyChannel:
+def build_push(config: Table, dispatch: DispatchSettings, clock: Clock) -> FcmChannel | NtfyChannel:
     """The provider's channel. Raises ChannelConfigError."""
-    config = Table(name, table, KEYS)
     provider = config.string("provider", "ntfy")
     if provider == "fcm":
-        return FcmChannel(name, config, dispatch, clock)
+        return FcmChannel(config, dispatch, clock)
     if provider == "ntfy":
-        return NtfyChannel(name, config, dispatch, clock)
+        return NtfyChannel(config, dispatch, clock)
     raise config.error("provider", f'expected "fcm" or "ntfy", got {provider!r}')
 
 
 class NtfyChannel:
     """Publishes to an ntfy server (ntfy.sh or self-hosted)."""
 
-    def __init__(self, name: str, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         self.clock = clock
         self.base_url = config.url("base_url", "https://ntfy.sh").rstrip("/")
         self.token = config.string("token", "")
         self.provider = f"ntfy {public_url(self.base_url)}"
-        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
+        self.http = HttpClient.for_channel(config, dispatch)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         content = notification.content
@@ -100,8 +94,8 @@ class NtfyChannel:
 class FcmChannel:
     """Sends to one device per notification through FCM HTTP v1."""
 
-    def __init__(self, name: str, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         self.clock = clock
         account = _service_account(config)
         self.client_email: str = account["client_email"]
@@ -117,7 +111,7 @@ class FcmChannel:
             self._assertion()  # a key that cannot sign is a config error, found at start
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise config.error("service_account", f"private_key cannot sign: {exc}") from None
-        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
+        self.http = HttpClient.for_channel(config, dispatch)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()

@@ -19,14 +19,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import http_error
 from alertd.redact import public_url
-
-KEYS = tuple(CHANNEL_KEYS["slack"])  # one list, checked at load by alertd.config
 
 COLORS = {"low": "#9e9e9e", "medium": "#2196f3", "high": "#ff9800", "urgent": "#d32f2f"}
 
@@ -69,11 +67,8 @@ def message(notification: Notification) -> dict[str, Any]:
 class SlackChannel:
     """Posts each notification to a Slack channel (the recipient: `#name` or an id)."""
 
-    def __init__(
-        self, name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-    ) -> None:
-        config = Table(name, table, KEYS)
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         self.clock = clock
         self.base_url = config.url("base_url", "https://slack.com/api/")
         self.client = AsyncWebClient(

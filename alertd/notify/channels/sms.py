@@ -8,32 +8,24 @@ the error text (21211 is an invalid "To" number, 21608 an unverified trial numbe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.notify.retry import is_retryable_status
 from alertd.redact import public_url
 
-KEYS = tuple(CHANNEL_KEYS["sms"])  # one list, checked at load by alertd.config
-
 
 class SmsChannel:
     """Sends the rendered SMS text to one phone number per notification."""
 
-    def __init__(
-        self, name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-    ) -> None:
-        config = Table(name, table, KEYS)
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         self.account_sid = config.string("account_sid")
         self.auth_token = config.string("auth_token")
         self.sender = config.string("from", "")

@@ -1,5 +1,6 @@
 """The webhook channel: the rendered JSON body POSTed through the channels' shared HTTP client
-(alertd.notify.channels.http), signed with HMAC-SHA256.
+(alertd.notify.channels.http), signed with HMAC-SHA256 by alertd.signing (the scheme signed
+ingestion is checked with too).
 
 Headers on every request:
     Content-Type: application/json
@@ -11,39 +12,22 @@ plus the table's `headers`. A 2xx answer is success; anything else goes to the r
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
-from typing import Any
-
 from alertd import __version__
 from alertd.clock import Clock
-from alertd.config import CHANNEL_KEYS, DispatchSettings
+from alertd.config import DispatchSettings
 from alertd.notify.channels.base import Table
 from alertd.notify.channels.http import HttpClient
 from alertd.notify.errors import DeliveryError
 from alertd.notify.notification import Notification
 from alertd.redact import public_recipient
-
-KEYS = tuple(CHANNEL_KEYS["webhook"])  # one list, checked at load by alertd.config
-SIGNATURE_HEADER = "X-Alertd-Signature"
-TIMESTAMP_HEADER = "X-Alertd-Timestamp"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value; receivers compute the same and compare in constant time."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={digest.hexdigest()}"
+from alertd.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 
 class WebhookChannel:
     """POSTs JSON to a URL (the recipient: `url`, `urgent_url` or a recipient group's URLs)."""
 
-    def __init__(
-        self, name: str, table: Mapping[str, Any], dispatch: DispatchSettings, clock: Clock
-    ) -> None:
-        config = Table(name, table, KEYS)
-        self.name = name
+    def __init__(self, config: Table, dispatch: DispatchSettings, clock: Clock) -> None:
+        self.name = config.name
         config.url("url", "")
         config.url("urgent_url", "")
         self.secret = config.string("secret", "")
@@ -53,7 +37,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
         }
         self.clock = clock
-        self.http = HttpClient(config.timeout(dispatch), concurrency=config.concurrency(dispatch))
+        self.http = HttpClient.for_channel(config, dispatch)
 
     async def send(self, notification: Notification) -> str:
         url = notification.recipient
