@@ -4,8 +4,9 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
 
 - start: check the config (a rules path naming no rule file, no tokens off loopback: exit 2),
   load the rules (broken rules: exit 1), build the channels (one that cannot send: exit 2),
-  open the state, write the development token if needed, bind the socket (exit 2 if it
-  cannot), resume every pending notification, then serve;
+  open the state (locked: a second daemon on the same state exits 2), write the development
+  token if needed, bind the socket (exit 2 if it cannot), resume every pending notification,
+  then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
@@ -27,18 +28,18 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
-from alertd.diagnostics import format_error
+from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
-from alertd.engine.state import AlertQuery
-from alertd.server.app import AlertPage, Api, ReloadOutcome
+from alertd.engine.errors import StateStoreError
+from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port
 from alertd.watch import watch_rules
 
@@ -54,60 +55,12 @@ DRAINING_RETRY_AFTER = 1.0  # another instance (or this one, restarted) will tak
 DEV_TOKEN_FILE = "dev-token"
 
 
-class RulesInvalid(Exception):
-    """The rules cannot be loaded; `errors` as in ReloadOutcome."""
-
-    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} rule errors")
-        self.errors = errors
-
-
-class Core(Protocol):
-    """The evaluation and delivery stack: rules, engine, state store, outbox, dispatcher."""
-
-    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]: ...
-
-    def invalid_events(
-        self, events: Sequence[dict[str, Any]], received_at: float
-    ) -> list[dict[str, Any]]: ...
-
-    async def alerts(self, query: AlertQuery) -> AlertPage: ...
-
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None: ...
-
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None: ...
-
-    def rules(self) -> Sequence[Mapping[str, Any]]: ...
-
-    async def reload_rules(self) -> int:
-        """Load, check and compile the configured rules and templates; swap them in if valid.
-
-        Returns how many rules now run. Raises RulesInvalid, changing nothing.
-        """
-        ...
-
-    def outbox_depth(self) -> int: ...
-
-    async def sweep(self) -> None:
-        """Evict expired windows and what is past retention."""
-        ...
-
-    async def deliver(self) -> None:
-        """Send pending notifications (those left by a previous run first) until drained."""
-        ...
-
-    async def drain(self, grace: float) -> None:
-        """Send for up to `grace` seconds more, then end `deliver()`; the rest stays pending."""
-        ...
-
-    def close(self) -> None: ...
-
-
 CoreFactory = Callable[[Settings, Clock], Core]
 
 
 class Daemon:
-    """Implements the HTTP API's Backend over a Core, and runs the whole process."""
+    """Runs the whole process around a Core; answers the HTTP API's Control calls (readiness,
+    load shedding, reloads). The API asks the core itself for everything else."""
 
     def __init__(
         self,
@@ -128,7 +81,7 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    # --- Backend (what the HTTP API calls) ---------------------------------------------------
+    # --- Control (what the HTTP API asks of the process) -------------------------------------
 
     def status(self) -> str:
         return self.state
@@ -140,37 +93,21 @@ class Daemon:
             return BACKLOG_RETRY_AFTER
         return None
 
-    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
-        return await self._core.ingest(events, received_at)
-
-    def invalid_events(
-        self, events: Sequence[dict[str, Any]], received_at: float
-    ) -> list[dict[str, Any]]:
-        return self._core.invalid_events(events, received_at)
-
-    async def alerts(self, query: AlertQuery) -> AlertPage:
-        return await self._core.alerts(query)
-
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        return await self._core.alert(alert_id)
-
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
-        return await self._core.ack(alert_id, by)
-
-    def rules(self) -> Sequence[Mapping[str, Any]]:
-        return self._core.rules()
-
     async def reload(self, reason: str = "api") -> ReloadOutcome:
         """Reload rules and templates, one reload at a time.
 
         Whatever goes wrong while the new set is built (invalid rules, or an error the loader
         did not foresee) is a failed reload: logged, counted, and the old rules keep running.
+        StateStoreError (the state could not be written) is raised: nothing was wrong with the
+        rules, and another try may succeed.
         """
         async with self._reload_lock:
             try:
                 count = await self._core.reload_rules()
             except RulesInvalid as invalid:
-                return self._reload_failed(reason, invalid.errors)
+                return self._reload_failed(reason, invalid.problems)
+            except StateStoreError:
+                raise
             except Exception as error:  # a bug in loading: its traceback helps fix it
                 return self._reload_failed(reason, [_unexpected_load_error(error)], error)
             metrics.RELOADS.labels("success").inc()
@@ -181,7 +118,7 @@ class Daemon:
     def _reload_failed(
         self,
         reason: str,
-        errors: Sequence[Mapping[str, Any]],
+        problems: Sequence[RuleProblem],
         unexpected: Exception | None = None,
     ) -> ReloadOutcome:
         metrics.RELOADS.labels("failure").inc()
@@ -189,9 +126,9 @@ class Daemon:
         log.error(
             "reload failed; the previous rules keep running",
             exc_info=unexpected,
-            extra={"trigger": reason, "errors": [e["text"] for e in errors]},
+            extra={"trigger": reason, "errors": [problem.text for problem in problems]},
         )
-        return ReloadOutcome(rules=len(self._core.rules()), errors=errors)
+        return ReloadOutcome(rules=len(self._core.rules()), problems=problems)
 
     @property
     def _core(self) -> Core:
@@ -223,9 +160,10 @@ class Daemon:
             log.error(str(error))
             return EXIT_CONFIG
         except RulesInvalid as invalid:
-            for problem in invalid.errors:
-                print(problem["text"], file=sys.stderr)
-            log.error("the rules are invalid; not starting", extra={"errors": len(invalid.errors)})
+            for problem in invalid.problems:
+                print(problem.text, file=sys.stderr)
+            errors = len(invalid.problems)
+            log.error("the rules are invalid; not starting", extra={"errors": errors})
             return EXIT_RULES
         metrics.LAST_RELOAD_SUCCESS.set(1)
         try:
@@ -244,7 +182,7 @@ class Daemon:
             )
             return EXIT_CONFIG
         self.port = bound_port(sock)
-        api = Api(self, server_settings, self.clock)
+        api = Api(core, self, server_settings, self.clock)
         http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
         await http.start()
         delivering = asyncio.create_task(core.deliver(), name="dispatcher")
@@ -378,11 +316,9 @@ class Daemon:
                 loop.remove_signal_handler(sig)
 
 
-def _unexpected_load_error(error: Exception) -> dict[str, Any]:
+def _unexpected_load_error(error: Exception) -> RuleProblem:
     """An error the rule loader raised that is not a RuleError, shaped like one."""
-    message = f"the rules could not be loaded: {type(error).__name__}: {error}"
-    text = format_error("", 0, 0, message)
-    return {"path": "", "line": 0, "column": 0, "message": message, "text": text}
+    return RuleProblem("", 0, 0, f"the rules could not be loaded: {type(error).__name__}: {error}")
 
 
 def check_startup_config(settings: Settings) -> None:

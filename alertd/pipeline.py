@@ -1,4 +1,4 @@
-"""The evaluation and delivery stack `alertd run` holds: rules, engine, state, outbox, dispatcher.
+"""The core of `alertd run` (alertd.core.Core): rules, engine, state, outbox, dispatcher.
 
     events -> Engine (windows in SQLite) -> fired alerts -> plan (render) -> outbox rows
            ^ committed before the 202: all of it is on disk            -> Dispatcher -> channels
@@ -6,8 +6,9 @@
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
 handed the new notifications (in memory: it never reads the hot path back from the outbox).
-Batches that arrive together share one commit (group commit, see `ingest`). The dispatcher
-keeps its own connections for its bookkeeping.
+Batches that arrive together share one commit (group commit, see `ingest`); every write's BEGIN
+and COMMIT run in a worker thread (`_transact`). The dispatcher keeps its own connections for
+its bookkeeping. One daemon per state file: the pipeline holds its lock while it runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,14 +26,14 @@ from typing import Any, TypeVar
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ConfigError, Settings
-from alertd.daemon import RulesInvalid
-from alertd.diagnostics import format_error
+from alertd.core import AlertDetail, RuleProblem, RulesInvalid
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
+from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertQuery
+from alertd.engine.state import AlertPage, AlertQuery
 from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
@@ -41,8 +42,6 @@ from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, create_schema, enqueue, purge
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
-from alertd.server.app import AlertPage, InvalidEvents
-from alertd.server.views import alert_view, iso, rule_view
 from alertd.sqlitedb import StateLock
 
 log = logging.getLogger("alertd.daemon")
@@ -51,7 +50,7 @@ T = TypeVar("T")
 
 
 class Pipeline:
-    """The daemon's Core. Not thread-safe: the daemon's event loop is its only caller."""
+    """The daemon's Core, in plain data. Not thread-safe: the event loop is its only caller."""
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
@@ -89,16 +88,13 @@ class Pipeline:
         """Evaluate and record a batch; returns once it is committed (group commit).
 
         The batch is validated first, before it waits for anything or opens anything: an
-        invalid one raises InvalidEvents at once. Batches that arrive while the previous group
+        invalid one raises InvalidBatch at once. Batches that arrive while the previous group
         is being written share one transaction and so one disk sync; each is a savepoint of
         its own inside it, so a failing batch fails alone. Every batch is answered: with its
         alerts once the commit is done, or with StateStoreError (the API's 503) when its group
         could not be recorded.
         """
-        try:
-            times = self.engine.validate(events, received_at)
-        except InvalidBatch as invalid:
-            raise InvalidEvents(_details(invalid.errors), len(events)) from None
+        times = self.engine.validate(events, received_at)
         ticket = _Ticket(events, times, received_at, asyncio.get_running_loop().create_future())
         self._waiting.append(ticket)
         if self._committer is None:
@@ -107,13 +103,13 @@ class Pipeline:
 
     def invalid_events(
         self, events: Sequence[dict[str, Any]], received_at: float
-    ) -> list[dict[str, Any]]:
+    ) -> Sequence[tuple[int, InvalidEvent]]:
         """What `ingest` would refuse among these events, checked as it checks them."""
         try:
             self.engine.validate(events, received_at)
         except InvalidBatch as invalid:
-            return _details(invalid.errors)
-        return []
+            return invalid.errors
+        return ()
 
     async def _commit_groups(self) -> None:
         """Commit the waiting batches a group at a time until none wait. Every batch taken is
@@ -209,17 +205,16 @@ class Pipeline:
 
     async def alerts(self, query: AlertQuery) -> AlertPage:
         async with self._store_lock:
-            page = self.store.list_alerts(query)
-        return AlertPage([alert_view(r) for r in page.records], page.next_cursor)
+            return self.store.list_alerts(query)
 
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> AlertDetail | None:
         async with self._store_lock:
             record = self.store.get_alert(alert_id)
         if record is None:
             return None
-        return alert_view(record, self.outbox.states(alert_id))
+        return AlertDetail(record, self.outbox.states(alert_id))
 
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
         now = self.clock.now()
         async with self._store_lock:
             acked = await self._transact(partial(self.store.ack_alert, alert_id, by, now))
@@ -235,13 +230,13 @@ class Pipeline:
                     "alert_id": alert_id,
                     "by": by,
                     "acked_by": record.acked_by,
-                    "acked_at": iso(record.acked_at),
+                    "acked_at": None if record.acked_at is None else format_time(record.acked_at),
                 },
             )
-        return alert_view(record, self.outbox.states(alert_id))
+        return AlertDetail(record, self.outbox.states(alert_id))
 
-    def rules(self) -> Sequence[Mapping[str, Any]]:
-        return [rule_view(rule) for rule in self.engine.rules.rules]
+    def rules(self) -> Sequence[Rule]:
+        return self.engine.rules.rules
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -341,13 +336,9 @@ async def _in_thread(call: Callable[[], None]) -> None:
         raise
 
 
-def _details(errors: Sequence[tuple[int, InvalidEvent]]) -> list[dict[str, Any]]:
-    return [{"index": index, "error": str(error)} for index, error in errors]
-
-
 def load(settings: Settings) -> tuple[list[Rule], Renderer]:
     """Rules and templates, parsed, checked and compiled. Raises RulesInvalid with every error."""
-    errors: list[dict[str, Any]] = []
+    errors: list[RuleProblem] = []
     rules: list[Rule] = []
     try:
         rules = load_rules(
@@ -359,7 +350,7 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
         )
     except RuleErrors as invalid:
         errors += [
-            _error(e.path, e.line, e.column, e.message, e.suggestion) for e in invalid.errors
+            _problem(e.path, e.line, e.column, e.message, e.suggestion) for e in invalid.errors
         ]
     try:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
@@ -370,28 +361,21 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
     return rules, renderer
 
 
-def _template_error(problem: TemplateProblem) -> dict[str, Any]:
+def _template_error(problem: TemplateProblem) -> RuleProblem:
     """A template file's problem at its line (1 when Jinja gives none; Jinja gives no column);
     a setting's problem (`[notify] timezone`) with no position."""
     if not Path(problem.path).is_file():
-        return _error(problem.path, 0, 0, problem.message)
-    return _error(problem.path, problem.line or 1, 1, problem.message)
+        return _problem(problem.path, 0, 0, problem.message)
+    return _problem(problem.path, problem.line or 1, 1, problem.message)
 
 
-def _error(
+def _problem(
     path: str, line: int, column: int, message: str, hint: str | None = None
-) -> dict[str, Any]:
-    """One error as the API and the log show it, the path relative to the working folder; its
-    hint, when there is one, on a second line of the text, as `alertd check` prints it."""
+) -> RuleProblem:
+    """One problem, its path relative to the working folder (as `alertd check` shows it)."""
     with contextlib.suppress(ValueError):
         path = str(Path(path).relative_to(Path.cwd()))
-    return {
-        "path": path,
-        "line": line,
-        "column": column,
-        "message": message,
-        "text": format_error(path, line, column, message, hint),
-    }
+    return RuleProblem(path, line, column, message, hint)
 
 
 def _log_alert(alert: Alert) -> None:

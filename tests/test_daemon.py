@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,14 +22,18 @@ import pytest
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
-from alertd.daemon import Daemon, RulesInvalid, api_server_settings
-from alertd.engine.state import AlertQuery
-from alertd.server.app import AlertPage
+from alertd.core import AlertDetail, RuleProblem, RulesInvalid
+from alertd.daemon import Daemon, api_server_settings
+from alertd.engine.errors import InvalidEvent
+from alertd.engine.state import AlertPage, AlertQuery
+from alertd.model import Rule
+from alertd.server.views import problem_view
 from tests.waiting import until
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-RULE_ERROR = {
+RULE_PROBLEM = RuleProblem("rules/x.rules", 2, 7, "unknown macro 'safty'")
+RULE_ERROR = {  # as the API shows it
     "path": "rules/x.rules",
     "line": 2,
     "column": 7,
@@ -55,23 +59,28 @@ class FakeCore:
         self.ingested.append(events)
         return []
 
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> Sequence[tuple[int, InvalidEvent]]:
+        return ()
+
     async def alerts(self, query: AlertQuery) -> AlertPage:
         return AlertPage([], None)
 
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
+    async def alert(self, alert_id: str) -> AlertDetail | None:
         return None
 
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
         return None
 
-    def rules(self) -> Sequence[Mapping[str, Any]]:
-        return [{"id": f"r{i}"} for i in range(self.rule_count)]
+    def rules(self) -> Sequence[Rule]:
+        return [Rule(f"r{i}", f"Rule {i}", lambda event: True) for i in range(self.rule_count)]
 
     async def reload_rules(self) -> int:
         if self.reload_error is not None:
             raise self.reload_error
         if self.broken_rules:
-            raise RulesInvalid([RULE_ERROR])
+            raise RulesInvalid([RULE_PROBLEM])
         self.rule_count += 1
         return self.rule_count
 
@@ -224,7 +233,7 @@ async def test_any_error_while_loading_new_rules_is_a_failed_reload(
         assert response.json()["details"] == [
             {"path": "", "line": 0, "column": 0, "message": message, "text": f"error: {message}"}
         ]
-        assert outcome.errors == response.json()["details"]
+        assert [problem_view(p) for p in outcome.problems] == response.json()["details"]
         assert metrics.RELOADS.labels("failure")._value.get() == failures + 2
         assert metrics.LAST_RELOAD_SUCCESS._value.get() == 0
         failed = [r for r in caplog.records if r.getMessage().startswith("reload failed")]
@@ -275,7 +284,7 @@ async def test_broken_rules_at_start_exit_1_with_every_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def factory(settings: Settings, clock: Clock) -> FakeCore:
-        raise RulesInvalid([RULE_ERROR])
+        raise RulesInvalid([RULE_PROBLEM])
 
     assert await Daemon(settings_for(tmp_path), factory).run() == 1
     assert RULE_ERROR["text"] in capsys.readouterr().err
@@ -339,9 +348,5 @@ async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path)) as run:
         for _ in range(3):
             os.kill(os.getpid(), signal.SIGHUP)
-        deadline = asyncio.get_running_loop().time() + 10
-        while run.core.rule_count < 6 or run.daemon._tasks:
-            assert asyncio.get_running_loop().time() < deadline, (
-                f"{run.core.rule_count - 3} reloads done, tasks kept: {run.daemon._tasks}"
-            )
-            await asyncio.sleep(0.01)
+        await until(lambda: run.core.rule_count == 6, "three reloads")
+        await until(lambda: not run.daemon._tasks, "the finished tasks to be let go")

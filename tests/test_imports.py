@@ -48,3 +48,31 @@ def test_json_calls_are_orjsons_own_not_wrappers() -> None:
     """Going through alertd.jsonutil costs the hot paths nothing."""
     assert jsonutil.loads is orjson.loads
     assert jsonutil.dumps is orjson.dumps
+
+
+TOP = ("__main__.py", "cli.py", "daemon.py", "commands/", "server/")
+"""What may import alertd.server and alertd.daemon: the command line, the daemon, the server."""
+
+
+def alertd_imports(path: Path) -> set[str]:
+    """The alertd modules `path` imports, by full name (`from alertd import x` as alertd.x)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.split(".")[0] == "alertd"}
+
+
+def test_nothing_below_the_server_and_the_daemon_imports_them() -> None:
+    """The core (alertd.core, alertd.pipeline) and all under it answer in plain data; the API's
+    JSON and the process's lifecycle are the layers above, which call it."""
+    above = ("alertd.server", "alertd.daemon")
+    offenders = {
+        where: sorted(name for name in alertd_imports(path) if name.startswith(above))
+        for path in PACKAGE.rglob("*.py")
+        if not (where := path.relative_to(PACKAGE).as_posix()).startswith(TOP)
+    }
+    assert {where: names for where, names in offenders.items() if names} == {}

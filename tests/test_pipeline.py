@@ -16,12 +16,12 @@ import pytest
 from alertd import metrics
 from alertd.clock import FakeClock
 from alertd.config import ConfigError, Settings, load_settings
-from alertd.daemon import RulesInvalid
-from alertd.engine.errors import StateStoreError
+from alertd.core import RulesInvalid
+from alertd.engine.errors import InvalidBatch, StateStoreError
+from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
-from alertd.server.app import InvalidEvents
 
 REPO = Path(__file__).resolve().parents[1]
 RULE = """rule breakdown {
@@ -81,10 +81,10 @@ async def test_a_batch_records_its_alerts_and_their_notifications_together(
     assert len(alert_ids) == 2
     detail = await pipeline.alert(alert_ids[0])
     assert detail is not None
-    assert detail["key"] == ["v1"]
-    (notification,) = detail["notifications"]
-    assert notification["state"] == "pending"
-    assert notification["recipient"] == "http://127.0.0.1:9/alerts"  # no query, no token
+    assert detail.record.alert.key == ("v1",)
+    (notification,) = detail.deliveries
+    assert notification.state == "pending"
+    assert notification.recipient == "http://127.0.0.1:9/alerts?token=abc"
     assert pipeline.outbox.pending_count() == 2
 
 
@@ -98,18 +98,18 @@ async def test_an_ack_that_names_no_one_shows_acked_by_null(
     anonymous = await pipeline.ack(first, "")
     named = await pipeline.ack(second, "dispatcher-7")
     assert anonymous is not None and named is not None
-    assert (anonymous["status"], anonymous["acked_by"]) == ("acked", None)
-    assert named["acked_by"] == "dispatcher-7"
+    assert (anonymous.record.status, anonymous.record.acked_by) == ("acked", "")
+    assert named.record.acked_by == "dispatcher-7"
 
 
 async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:
     events = [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "timestamp": "x"}]
-    with pytest.raises(InvalidEvents) as invalid:
+    with pytest.raises(InvalidBatch) as invalid:
         await pipeline.ingest(events, clock.now())
-    assert [d["index"] for d in invalid.value.details] == [1]
-    assert (await pipeline.alerts(AlertQuery())).alerts == []
+    assert [index for index, _error in invalid.value.errors] == [1]
+    assert (await pipeline.alerts(AlertQuery())).records == []
     assert pipeline.outbox.pending_count() == 0
     # The rejected batch did not open the suppression window either.
     assert len(await pipeline.ingest(events[:1], clock.now())) == 1
@@ -121,9 +121,9 @@ async def test_an_event_stamped_far_ahead_of_its_arrival_is_rejected(
     """A device with a wrong clock must not hold its key's windows hostage ([engine] max_future)."""
     ahead = clock.now() + 2 * 3600
     events = [{"type": "breakdown", "vehicle_id": "v1", "timestamp": ahead}]
-    with pytest.raises(InvalidEvents) as invalid:
+    with pytest.raises(InvalidBatch) as invalid:
         await pipeline.ingest(events, clock.now())
-    assert "ahead of its arrival" in invalid.value.details[0]["error"]
+    assert "ahead of its arrival" in str(invalid.value.errors[0][1])
     assert len(await pipeline.ingest([{**events[0], "timestamp": clock.now()}], clock.now())) == 1
 
 
@@ -137,10 +137,10 @@ async def test_invalid_events_names_what_ingest_would_refuse_and_records_nothing
         {"type": "breakdown", "timestamp": clock.now() + 2 * 3600},
     ]
     details = pipeline.invalid_events(events, clock.now())
-    assert [d["index"] for d in details] == [0, 2]
-    assert "yesterday" in details[0]["error"]
-    assert "ahead of its arrival" in details[1]["error"]
-    assert (await pipeline.alerts(AlertQuery())).alerts == []
+    assert [index for index, _error in details] == [0, 2]
+    assert "yesterday" in str(details[0][1])
+    assert "ahead of its arrival" in str(details[1][1])
+    assert (await pipeline.alerts(AlertQuery())).records == []
 
 
 def test_broken_templates_are_reported_like_broken_rules(
@@ -152,8 +152,8 @@ def test_broken_templates_are_reported_like_broken_rules(
     (templates / "body.json").write_text('{"alert": {{ alert.id }')
     with pytest.raises(RulesInvalid) as invalid:
         Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
-    (error,) = invalid.value.errors
-    assert error["text"].startswith("templates/webhook/body.json:1:1: error: ")
+    (error,) = invalid.value.problems
+    assert error.text.startswith("templates/webhook/body.json:1:1: error: ")
 
 
 def test_a_template_error_without_a_line_still_names_its_file(
@@ -166,9 +166,9 @@ def test_a_template_error_without_a_line_still_names_its_file(
     (templates / "body.json").write_bytes(b'\xff{"alert": 1}')
     with pytest.raises(RulesInvalid) as invalid:
         Pipeline(settings_in(tmp_path, templates=tmp_path / "templates"), FakeClock())
-    (error,) = invalid.value.errors
-    assert (error["path"], error["line"]) == ("templates/webhook/body.json", 1)
-    assert error["text"].startswith("templates/webhook/body.json:1:1: error: cannot read template")
+    (error,) = invalid.value.problems
+    assert (error.path, error.line) == ("templates/webhook/body.json", 1)
+    assert error.text.startswith("templates/webhook/body.json:1:1: error: cannot read template")
 
 
 def test_a_rule_naming_a_template_folder_that_does_not_exist_is_refused(
@@ -181,9 +181,9 @@ def test_a_rule_naming_a_template_folder_that_does_not_exist_is_refused(
     rules.write_text(RULE.replace("  notify", '  template "no_such_folder"\n  notify'))
     with pytest.raises(RulesInvalid) as invalid:
         Pipeline(settings, FakeClock())
-    (error,) = invalid.value.errors
-    assert (error["path"], error["line"]) == ("rules/vehicle.rules", 6)
-    assert "no_such_folder" in error["message"]
+    (error,) = invalid.value.problems
+    assert (error.path, error.line) == ("rules/vehicle.rules", 6)
+    assert "no_such_folder" in error.message
 
 
 async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
@@ -195,12 +195,13 @@ async def test_a_reload_swaps_rules_and_keeps_surviving_windows(
     assert await pipeline.reload_rules() == 2
     fired = await pipeline.ingest([{"type": "breakdown", "vehicle_id": "v1"}], clock.now())
     assert len(fired) == 1  # only the new rule: `breakdown` is still suppressed for v1
-    assert (await pipeline.alert(fired[0]))["rule"] == "other"  # type: ignore[index]
+    detail = await pipeline.alert(fired[0])
+    assert detail is not None and detail.record.alert.rule_id == "other"
 
     (tmp_path / "rules" / "more.rules").write_text("rule broken {")
     with pytest.raises(RulesInvalid):
         await pipeline.reload_rules()
-    assert [r["id"] for r in pipeline.rules()] == ["other", "breakdown"]
+    assert [rule.id for rule in pipeline.rules()] == ["other", "breakdown"]
 
 
 async def test_sweeping_deletes_alerts_past_retention_but_not_pending_notifications(
@@ -227,10 +228,10 @@ async def test_batches_that_arrive_together_commit_together_and_fail_alone(
         pipeline.ingest(other, clock.now()),
         return_exceptions=True,
     )
-    assert isinstance(results[1], InvalidEvents)
+    assert isinstance(results[1], InvalidBatch)
     assert [len(r) for r in (results[0], results[2])] == [1, 1]  # type: ignore[arg-type]
-    keys = [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts]
-    assert sorted(keys) == [["v1"], ["v3"]]
+    keys = [r.alert.key for r in (await pipeline.alerts(AlertQuery())).records]
+    assert sorted(keys) == [("v1",), ("v3",)]
 
 
 async def test_a_rule_that_raises_is_counted_in_the_metrics(
@@ -259,9 +260,9 @@ async def test_reload_errors_keep_their_hint(
     (tmp_path / "rules" / "vehicle.rules").write_text(RULE.replace("webhook", "webhok"))
     with pytest.raises(RulesInvalid) as invalid:
         await pipeline.reload_rules()
-    (error,) = invalid.value.errors
-    assert error["message"] == "unknown channel 'webhok'"
-    assert error["text"] == (
+    (error,) = invalid.value.problems
+    assert error.message == "unknown channel 'webhok'"
+    assert error.text == (
         "rules/vehicle.rules:6:12: error: unknown channel 'webhok'\nhint: did you mean 'webhook'?"
     )
 
@@ -281,7 +282,7 @@ async def test_a_group_that_cannot_get_the_write_lock_is_refused_and_the_next_is
     assert "database is locked" in str(results[0])
     writer.execute("ROLLBACK")
     assert len(await asyncio.wait_for(pipeline.ingest([BREAKDOWN], clock.now()), 30)) == 1
-    assert [a["key"] for a in (await pipeline.alerts(AlertQuery())).alerts] == [["v1"]]
+    assert [r.alert.key for r in (await pipeline.alerts(AlertQuery())).records] == [("v1",)]
     assert pipeline.outbox.pending_count() == 1  # nothing of the refused group was kept
     writer.close()
     pipeline.close()
@@ -344,7 +345,7 @@ async def test_an_invalid_batch_is_refused_before_it_touches_the_state(
     await pipeline.ingest([BREAKDOWN], clock.now())
     statements: list[str] = []
     pipeline.store.connection.set_trace_callback(statements.append)
-    with pytest.raises(InvalidEvents):
+    with pytest.raises(InvalidBatch):
         await pipeline.ingest([BREAKDOWN, {**BREAKDOWN, "timestamp": "soon"}], clock.now())
     assert statements == []
 
@@ -358,13 +359,14 @@ async def test_a_second_ack_says_who_acked_first_and_changes_nothing(
         clock.advance(60)
         again = await pipeline.ack(alert_id, "bob")
     assert first is not None and again is not None
-    assert (again["acked_by"], again["acked_at"]) == ("ana", first["acked_at"])
+    assert (again.record.acked_by, again.record.acked_at) == ("ana", first.record.acked_at)
     acks = [r for r in caplog.records if "acknowledged" in r.getMessage()]
     assert [r.getMessage() for r in acks] == [
         "alert acknowledged",
         "alert already acknowledged; the first ack stands",
     ]
-    assert (acks[1].by, acks[1].acked_by, acks[1].acked_at) == ("bob", "ana", first["acked_at"])
+    assert (acks[1].by, acks[1].acked_by) == ("bob", "ana")
+    assert acks[1].acked_at == format_time(clock.now() - 60)
 
 
 def test_a_second_pipeline_on_the_same_state_is_refused_until_the_first_closes(

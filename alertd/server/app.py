@@ -1,7 +1,9 @@
 """The HTTP API: routes, authentication, request limits and the JSON answers of DESIGN.md.
 
-The app knows nothing of rules, stores or channels: it talks to a `Backend` (the daemon in
-production, a fake in tests), so the whole HTTP contract is testable on its own. Every route is
+The app knows nothing of rules, stores or channels: it asks a `Core` (alertd.core: the pipeline
+in production, a fake in tests) for data, which it shapes into JSON with alertd.server.views,
+and a `Control` (the daemon) about readiness, load shedding and reloads; so the whole HTTP
+contract is testable on its own. Every route is
 listed in `ROUTES` below and described in openapi.yaml; a test keeps the two equal.
 """
 
@@ -19,7 +21,8 @@ from typing import Any, Protocol
 from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
-from alertd.engine.errors import StateStoreError
+from alertd.core import Core, ReloadOutcome
+from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
@@ -42,6 +45,13 @@ from alertd.server.decode import (
     json_problem,
     media_type,
 )
+from alertd.server.views import (
+    alert_detail_view,
+    alert_view,
+    invalid_event_details,
+    problem_view,
+    rule_view,
+)
 from alertd.signing import signature_error
 
 log = logging.getLogger("alertd.server")
@@ -58,33 +68,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIMIT = re.compile(r"[0-9]{1,4}")
 
 
-@dataclass(frozen=True, slots=True)
-class AlertPage:
-    alerts: Sequence[Mapping[str, Any]]
-    next: str | None  # pass as `cursor` to get the next page; None on the last page
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadOutcome:
-    rules: int  # rules now running
-    errors: Sequence[Mapping[str, Any]] = ()  # each {path, line, column, message, text}
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-class InvalidEvents(Exception):
-    """Raised by `Backend.ingest` before it records anything: per-item `{index, error}`."""
-
-    def __init__(self, details: list[dict[str, Any]], total: int) -> None:
-        super().__init__(f"{len(details)} invalid events")
-        self.details = details
-        self.total = total
-
-
-class Backend(Protocol):
-    """What the API needs from the daemon."""
+class Control(Protocol):
+    """What the API asks of the process that runs it (the daemon); the rest it asks the core."""
 
     def status(self) -> str:
         """`ready` when events are being taken; otherwise `starting` or `draining`."""
@@ -94,37 +79,9 @@ class Backend(Protocol):
         """Seconds a client should wait when ingestion is shedding load, else None."""
         ...
 
-    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
-        """Evaluate a batch and durably record its alerts and notifications in one transaction.
-
-        Returns the ids of the alerts it fired. Raises InvalidEvents (recording nothing) when any
-        event cannot be evaluated, e.g. an unparseable timestamp.
-        """
+    async def reload(self) -> ReloadOutcome:
+        """Reload the rules and templates; a refused set keeps the running one."""
         ...
-
-    def invalid_events(
-        self, events: Sequence[dict[str, Any]], received_at: float
-    ) -> list[dict[str, Any]]:
-        """`{index, error}` for each event `ingest` would refuse, recording nothing.
-
-        Asked only about a batch already refused for other items, so that the answer lists
-        every bad item, not only those the first check found.
-        """
-        ...
-
-    async def alerts(self, query: AlertQuery) -> AlertPage: ...
-
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        """One alert with each notification's delivery state and attempts, or None."""
-        ...
-
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
-        """Acknowledge an alert (a second ack keeps the first); None if there is no such alert."""
-        ...
-
-    def rules(self) -> Sequence[Mapping[str, Any]]: ...
-
-    async def reload(self) -> ReloadOutcome: ...
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -141,8 +98,15 @@ class Route:
 class Api:
     """The ASGI application."""
 
-    def __init__(self, backend: Backend, settings: ServerSettings, clock: Clock = SYSTEM_CLOCK):
-        self.backend = backend
+    def __init__(
+        self,
+        core: Core,
+        control: Control,
+        settings: ServerSettings,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.core = core
+        self.control = control
         self.settings = settings
         self.clock = clock
         self.auth = TokenAuth(settings.ingest_tokens, settings.admin_tokens)
@@ -218,7 +182,7 @@ class Api:
     # --- ingestion ---------------------------------------------------------------------------
 
     async def post_events(self, request: Request) -> Response:
-        retry_after = self.backend.retry_after()
+        retry_after = self.control.retry_after()
         if retry_after is None and self.inflight >= self.settings.max_inflight_requests:
             retry_after = 1.0
         if retry_after is not None:
@@ -240,23 +204,23 @@ class Api:
                 raise self._refusal(batch, self.clock.now())
             events = batch.events
             try:
-                alert_ids = await self.backend.ingest(events, self.clock.now())
-            except InvalidEvents as invalid:
-                located = batch.located(invalid.details)
-                raise invalid_batch(located, invalid.total, "invalid_event") from None
+                alert_ids = await self.core.ingest(events, self.clock.now())
+            except InvalidBatch as invalid:
+                located = batch.located(invalid_event_details(invalid.errors))
+                raise invalid_batch(located, len(events), "invalid_event") from None
         finally:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
         return json_response(202, {"accepted": len(events), "alerts": alert_ids})
 
     def _refusal(self, batch: Batch, received_at: float) -> HttpError:
-        """The 400 for a batch with items that cannot be decoded, listing the items the backend
+        """The 400 for a batch with items that cannot be decoded, listing the items the core
         would refuse among the rest too."""
         bad = {error["index"] for error in batch.errors}
         rest = [index for index in range(len(batch.events)) if index not in bad]
-        found = self.backend.invalid_events([batch.events[i] for i in rest], received_at)
+        found = self.core.invalid_events([batch.events[i] for i in rest], received_at)
         errors = batch.errors + batch.located(
-            [{**error, "index": rest[error["index"]]} for error in found]
+            invalid_event_details((rest[index], error) for index, error in found)
         )
         errors.sort(key=lambda error: int(error["index"]))
         return invalid_batch(
@@ -266,34 +230,35 @@ class Api:
     # --- alerts and rules --------------------------------------------------------------------
 
     async def get_alerts(self, request: Request) -> Response:
-        page = await self.backend.alerts(_alert_query(request.query))
-        return json_response(200, {"alerts": list(page.alerts), "next": page.next})
+        page = await self.core.alerts(_alert_query(request.query))
+        alerts = [alert_view(record) for record in page.records]
+        return json_response(200, {"alerts": alerts, "next": page.next_cursor})
 
     async def get_alert(self, request: Request) -> Response:
-        alert = await self.backend.alert(request.path_params["id"])
-        if alert is None:
+        detail = await self.core.alert(request.path_params["id"])
+        if detail is None:
             raise HttpError(404, "no such alert")
-        return json_response(200, alert)
+        return json_response(200, alert_detail_view(detail))
 
     async def post_ack(self, request: Request) -> Response:
         body = await request.read_body(MAX_ADMIN_BODY)
         if body.strip():
             _require_json(request.headers.get("content-type"))
-        alert = await self.backend.ack(request.path_params["id"], _acked_by(body))
-        if alert is None:
+        detail = await self.core.ack(request.path_params["id"], _acked_by(body))
+        if detail is None:
             raise HttpError(404, "no such alert")
-        return json_response(200, alert)
+        return json_response(200, alert_detail_view(detail))
 
     async def get_rules(self, request: Request) -> Response:
-        return json_response(200, {"rules": list(self.backend.rules())})
+        return json_response(200, {"rules": [rule_view(rule) for rule in self.core.rules()]})
 
     async def post_reload(self, request: Request) -> Response:
-        outcome = await self.backend.reload()
+        outcome = await self.control.reload()
         if not outcome.ok:
             raise HttpError(
                 422,
                 "the new rules are invalid; the previous rules keep running",
-                details=list(outcome.errors),
+                details=[problem_view(problem) for problem in outcome.problems],
             )
         return json_response(200, {"status": "reloaded", "rules": outcome.rules})
 
@@ -303,7 +268,7 @@ class Api:
         return json_response(200, {"status": "ok"})
 
     async def get_readyz(self, request: Request) -> Response:
-        status = self.backend.status()
+        status = self.control.status()
         return json_response(200 if status == "ready" else 503, {"status": status})
 
     async def get_metrics(self, request: Request) -> Response:

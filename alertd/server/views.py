@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from alertd.core import AlertDetail, RuleProblem
+from alertd.engine.errors import InvalidEvent
 from alertd.engine.state import AlertRecord
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
@@ -50,6 +52,10 @@ def alert_view(
     return view
 
 
+def alert_detail_view(detail: AlertDetail) -> dict[str, Any]:
+    return alert_view(detail.record, detail.deliveries)
+
+
 def delivery_view(delivery: DeliveryState) -> dict[str, Any]:
     return {
         "id": delivery.id,
@@ -87,3 +93,19 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "enabled": rule.enabled,
         "location": str(rule.location) if rule.location is not None else None,
     }
+
+
+def problem_view(problem: RuleProblem) -> dict[str, Any]:
+    """A refused reload's error: where, what, and the text `alertd check` prints."""
+    return {
+        "path": problem.path,
+        "line": problem.line,
+        "column": problem.column,
+        "message": problem.message,
+        "text": problem.text,
+    }
+
+
+def invalid_event_details(errors: Iterable[tuple[int, InvalidEvent]]) -> list[dict[str, Any]]:
+    """Events the core refused, as the items of a 400's `details`."""
+    return [{"index": index, "error": str(error)} for index, error in errors]

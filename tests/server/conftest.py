@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,8 +13,12 @@ import pytest
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
-from alertd.engine.state import AlertQuery
-from alertd.server.app import AlertPage, Api, InvalidEvents, ReloadOutcome
+from alertd.core import AlertDetail, ReloadOutcome, RuleProblem
+from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
+from alertd.notify.notification import DeliveryState
+from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port
 
 INGEST_TOKEN = "ingest-token-0123456789"
@@ -29,8 +34,8 @@ ALERT = {
     "priority": "urgent",
     "key": ["v1", "d1"],
     "status": "firing",
-    "fired_at": "2026-01-01T10:00:00Z",
-    "received_at": "2026-01-01T10:00:01Z",
+    "fired_at": "2026-01-01T10:00:00.000Z",
+    "received_at": "2026-01-01T10:00:01.000Z",
     "suppressed_count": 0,
     "labels": {},
     "event": {"type": "safety_event", "vehicle_id": "v1"},
@@ -46,7 +51,7 @@ ALERT = {
             "attempts": 1,
             "last_error": "connection refused",
             "sent_at": None,
-            "next_attempt_at": "2026-01-01T10:00:03Z",
+            "next_attempt_at": "2026-01-01T10:00:03.000Z",
         }
     ],
 }
@@ -68,9 +73,48 @@ RULE = {
 }
 
 
+ALERT_RECORD = AlertRecord(
+    Alert(
+        id=str(ALERT["id"]),
+        rule_id="critical_safety_event",
+        rule_name="Critical Safety Event",
+        priority="urgent",
+        key=("v1", "d1"),
+        event={"type": "safety_event", "vehicle_id": "v1"},
+        fired_at=datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp(),
+        received_at=datetime(2026, 1, 1, 10, 0, 1, tzinfo=UTC).timestamp(),
+    )
+)
+DELIVERY = DeliveryState(
+    id="n1",
+    channel="webhook",
+    kind="webhook",
+    recipient="http://127.0.0.1:9/alerts?token=secret",  # shown without its query
+    state="pending",
+    attempts=1,
+    last_error="connection refused",
+    created_at=ALERT_RECORD.alert.received_at,
+    next_attempt_at=ALERT_RECORD.alert.received_at + 2,
+    sent_at=None,
+    receipt=None,
+)
+RULE_OBJECT = Rule(
+    id="critical_safety_event",
+    name="Critical Safety Event",
+    condition=lambda event: True,
+    priority="urgent",
+    event_types=frozenset({"safety_event"}),
+    suppress=SuppressSpec(300.0, key=lambda event: (), key_source=("vehicle_id",)),
+    notify=(NotifyTarget("sms"),),
+    location=SourceLocation("rules/safety.rules", 3, 1),
+    condition_source='type == "safety_event" and severity == "critical"',
+)
+
+
 @dataclass
 class FakeBackend:
-    """Records batches; an event with `"timestamp": "bad"` is invalid; `"fire": true` fires."""
+    """The API's Core and Control in one. Records batches; an event with `"timestamp": "bad"` is
+    invalid; `"fire": true` fires."""
 
     state: str = "ready"
     shedding: float | None = None
@@ -91,38 +135,41 @@ class FakeBackend:
             raise self.fail_with
         bad = self.invalid_events(events, received_at)
         if bad:
-            raise InvalidEvents(bad, len(events))
+            raise InvalidBatch(bad)
         self.batches.append(events)
         return [f"alert-{i}" for i, event in enumerate(events) if event.get("fire")]
 
     def invalid_events(
         self, events: Sequence[dict[str, Any]], received_at: float
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[int, InvalidEvent]]:
         return [
-            {"index": i, "error": "timestamp: cannot parse 'bad'"}
+            (i, EventTimeError("timestamp: cannot parse 'bad'"))
             for i, event in enumerate(events)
             if event.get("timestamp") == "bad"
         ]
 
     async def alerts(self, query: AlertQuery) -> AlertPage:
         self.queries.append(query)
-        summary = {k: v for k, v in ALERT.items() if k != "notifications"}
-        return AlertPage([summary], None)
+        return AlertPage([ALERT_RECORD], None)
 
-    async def alert(self, alert_id: str) -> Mapping[str, Any] | None:
-        return ALERT if alert_id == ALERT["id"] else None
+    async def alert(self, alert_id: str) -> AlertDetail | None:
+        return AlertDetail(ALERT_RECORD, [DELIVERY]) if alert_id == ALERT["id"] else None
 
-    async def ack(self, alert_id: str, by: str) -> Mapping[str, Any] | None:
+    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
         if alert_id != ALERT["id"]:
             return None
         self.acks.append((alert_id, by))
-        return {**ALERT, "status": "acked", "acked_by": by, "acked_at": "2026-01-01T10:05:00Z"}
+        acked_at = datetime(2026, 1, 1, 10, 5, tzinfo=UTC).timestamp()
+        return AlertDetail(replace(ALERT_RECORD, acked_at=acked_at, acked_by=by), [DELIVERY])
 
-    def rules(self) -> Sequence[Mapping[str, Any]]:
-        return [RULE]
+    def rules(self) -> Sequence[Rule]:
+        return [RULE_OBJECT]
 
     async def reload(self) -> ReloadOutcome:
-        return ReloadOutcome(rules=1, errors=self.reload_errors)
+        problems = [
+            RuleProblem(e["path"], e["line"], e["column"], e["message"]) for e in self.reload_errors
+        ]
+        return ReloadOutcome(rules=1, problems=problems)
 
 
 @dataclass
@@ -151,7 +198,7 @@ def serve() -> ServeFactory:
             **overrides,
         )
         backend = FakeBackend()
-        api = Api(backend, settings, clock)
+        api = Api(backend, backend, settings, clock)
         sock = bind("127.0.0.1", 0)
         server = HttpServer(api, sock, grace=1)
         await server.start()

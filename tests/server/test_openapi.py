@@ -20,7 +20,8 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 
 
 def test_every_route_is_described_and_every_described_route_is_served() -> None:
-    api = Api(FakeBackend(), ServerSettings())
+    backend = FakeBackend()
+    api = Api(backend, backend, ServerSettings())
     served = {(route.method, route.path) for route in api.routes}
     described = {
         (method.upper(), path)
@@ -38,7 +39,8 @@ def test_the_described_security_is_the_enforced_one() -> None:
         Role.INGEST: [{"ingestToken": []}, {"adminToken": []}],
         Role.ADMIN: spec["security"],
     }
-    for route in Api(FakeBackend(), ServerSettings()).routes:
+    backend = FakeBackend()
+    for route in Api(backend, backend, ServerSettings()).routes:
         operation = spec["paths"][route.path][route.method.lower()]
         assert operation.get("security", spec["security"]) == expected[route.role], route.path
 

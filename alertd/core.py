@@ -1,0 +1,129 @@
+"""The core: the evaluation and delivery stack as the HTTP API and the daemon call it.
+
+    alertd.server (HTTP, JSON views)     alertd.daemon (lifecycle, signals, shedding, reloads)
+                         \\                   /
+                          Core  (this protocol; alertd.pipeline implements it)
+                         /        |         \\
+                   engine    state store    notify (outbox, dispatcher)
+
+One interface, in plain data: the core answers with records (`AlertRecord`, `AlertDetail`,
+`Rule`), never with the API's JSON, and knows nothing of HTTP. Its refusals are exceptions the
+callers turn into answers:
+
+    InvalidBatch      (alertd.engine.errors)  an event it cannot evaluate: the API's 400
+    StateStoreError   (alertd.engine.errors)  the state cannot be used now: the API's 503
+    RulesInvalid      (here)                  broken rules or templates: 422 on a reload,
+                                              exit 1 at start
+
+Nothing in or below the core imports alertd.server or alertd.daemon (tests/test_imports.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from alertd.diagnostics import format_error
+from alertd.engine.errors import InvalidEvent
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.model import Rule
+from alertd.notify.notification import DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """One error in the rules or templates, where it is (line and column 0 when unknown)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    hint: str | None = None
+
+    @property
+    def text(self) -> str:
+        """As `alertd check` prints it: `path:line:col: error: message`, then the hint."""
+        return format_error(self.path, self.line, self.column, self.message, self.hint)
+
+
+class RulesInvalid(Exception):
+    """The rules or templates cannot be loaded: every problem found."""
+
+    def __init__(self, problems: Sequence[RuleProblem]) -> None:
+        super().__init__(f"{len(problems)} rule errors")
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    rules: int  # rules now running
+    problems: Sequence[RuleProblem] = ()  # why the new set was refused
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDetail:
+    """An alert, with the delivery state of each of its notifications (creation order)."""
+
+    record: AlertRecord
+    deliveries: Sequence[DeliveryState]
+
+
+class Core(Protocol):
+    """Rules, engine, state store, outbox and dispatcher, behind one interface."""
+
+    async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        """Evaluate a batch and durably record its alerts and notifications together.
+
+        Returns the ids of the alerts it fired, once committed. Raises InvalidBatch (recording
+        nothing) when any event cannot be evaluated, StateStoreError when the batch could not
+        be recorded (nothing of it was).
+        """
+        ...
+
+    def invalid_events(
+        self, events: Sequence[dict[str, Any]], received_at: float
+    ) -> Sequence[tuple[int, InvalidEvent]]:
+        """Each event `ingest` would refuse (its index, why), recording nothing."""
+        ...
+
+    async def alerts(self, query: AlertQuery) -> AlertPage: ...
+
+    async def alert(self, alert_id: str) -> AlertDetail | None: ...
+
+    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
+        """Acknowledge an alert; a second ack keeps the first. None if there is no such alert."""
+        ...
+
+    def rules(self) -> Sequence[Rule]:
+        """The rules running now."""
+        ...
+
+    async def reload_rules(self) -> int:
+        """Load, check and compile the configured rules and templates; swap them in if valid.
+
+        Returns how many rules now run. Raises RulesInvalid, changing nothing.
+        """
+        ...
+
+    def outbox_depth(self) -> int:
+        """Notifications waiting to be delivered."""
+        ...
+
+    async def sweep(self) -> None:
+        """Evict expired windows and what is past retention."""
+        ...
+
+    async def deliver(self) -> None:
+        """Send pending notifications (those left by a previous run first) until drained."""
+        ...
+
+    async def drain(self, grace: float) -> None:
+        """Send for up to `grace` seconds more, then end `deliver()`; the rest stays pending."""
+        ...
+
+    def close(self) -> None: ...
