@@ -33,7 +33,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print(f"alertd: error: {message}; nothing printed", file=sys.stderr)
         return EXIT_USAGE
     print(line)
-    print(f"alertd: paste that line into [people.{args.name}] {_where(settings, args.name)}")
+    print(
+        f"alertd: paste that line into [people.{args.name}] {_where(settings, args.name)}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
