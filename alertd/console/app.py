@@ -164,6 +164,6 @@ class Console:
 async def _read_form(request: Request) -> dict[str, list[str]]:
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     body = await request.read_body(MAX_FORM)
-    if kind != "application/x-www-form-urlencoded":
+    if body and kind != "application/x-www-form-urlencoded":
         raise HttpError(415, "Send the form as the page does (application/x-www-form-urlencoded).")
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)

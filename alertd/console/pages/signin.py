@@ -46,7 +46,7 @@ async def signin(page: Page) -> Response:
         opened = _token(page, name, page.field("token"))
     if opened is None:
         site.limiter.failed(page.client, limited_name)
-        log.warning("console sign-in refused", extra={"name": name, "client": page.client})
+        log.warning("console sign-in refused", extra={"user": name, "client": page.client})
         wrong = "Wrong name or password." if method == "password" else "That is not an admin token."
         return _form(page, 401, wrong, name)
     if limited_name is not None:
