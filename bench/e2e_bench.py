@@ -32,11 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -45,10 +42,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from harness import ROOT, Load, Receiver, Sent, free_port, percentile, receiver, stop_process
-
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-TOKEN = "bench-token"
+from harness import (
+    ROOT,
+    TOKEN,
+    Load,
+    Receiver,
+    Sent,
+    alertd_process,
+    alertmanager_process,
+    percentile,
+    receiver,
+)
 
 BENCH_RULE = """\
 # One notification per distinct key: the benchmark's event stream never repeats a key.
@@ -122,43 +126,8 @@ def am_alert(key: str) -> dict[str, object]:
 
 @contextlib.contextmanager
 def alertmanager(tmp: Path, receiver_url: str) -> Iterator[Target]:
-    if ALERTMANAGER is None:
-        raise SystemExit(
-            "prometheus-alertmanager is not installed: apt-get install -y prometheus-alertmanager"
-        )
-    config = tmp / "alertmanager.yml"
-    config.write_text(
-        f"""route:
-  receiver: bench
-  group_by: [key]
-  group_wait: 0s
-  group_interval: 5m
-  repeat_interval: 4h
-receivers:
-  - name: bench
-    webhook_configs:
-      - url: {receiver_url}/alertmanager
-        send_resolved: false
-"""
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            ALERTMANAGER,
-            f"--config.file={config}",
-            f"--storage.path={tmp / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "alertmanager.log").open("wb"),
-    )
-    try:
-        asyncio.run(wait_ready(port, "/-/ready", process))
+    with alertmanager_process(tmp, receiver_url) as (port, process):
         yield Target("alertmanager", port, process)
-    finally:
-        stop_process(process)
 
 
 @contextlib.contextmanager
@@ -166,58 +135,11 @@ def alertd(
     tmp: Path, receiver_url: str, concurrency: int, name: str = "alertd", source: Path = ROOT
 ) -> Iterator[Target]:
     """alertd from `source` (this tree unless a baseline's), with durability on."""
-    (tmp / "bench.rules").write_text(BENCH_RULE)
-    port = free_port()
-    (tmp / "alertd.toml").write_text(
-        f"""[server]
-listen = "127.0.0.1:{port}"
-ingest_tokens = ["{TOKEN}"]
-admin_tokens = ["{TOKEN}"]
-max_outbox_backlog = 1000000
-
-[rules]
-paths = ["bench.rules"]
-templates = "{source / "templates"}"
-
-[state]
-path = "state/alertd.db"
-
-[dispatch]
-dry_run = false
-concurrency = {concurrency}
-
-[channels.webhook]
-url = "{receiver_url}/alertd"
-"""
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alertd", "run", "-c", str(tmp / "alertd.toml")],
-        cwd=tmp,
-        env={**os.environ, "PYTHONPATH": str(source)},
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "alertd.log").open("wb"),
-    )
-    try:
-        asyncio.run(wait_ready(port, "/readyz", process))
+    with alertd_process(tmp, receiver_url, BENCH_RULE, concurrency=concurrency, source=source) as (
+        port,
+        process,
+    ):
         yield Target(name, port, process)
-    finally:
-        stop_process(process)
-
-
-async def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
-    from harness import Client
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        with contextlib.suppress(OSError):
-            async with Client("127.0.0.1", port) as client:
-                status, _ = await client.request("GET", path)
-                if status == 200:
-                    return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"port {port} never became ready")
 
 
 async def measure(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,38 +31,60 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Sink:
-    """What the receiver has seen: the first arrival of each key, and how often keys repeated."""
+    """What the receiver has seen: the first arrival of each key, each notification's first
+    arrival (by its Idempotency-Key, else its key) and the arrivals of those that came again."""
 
     def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
+        self.arrivals: dict[str, float] = {}  # alert key -> first arrival
+        self.first: dict[str, float] = {}  # notification -> first arrival
+        self.repeats: dict[str, list[float]] = {}  # notification -> every arrival, if > 1
         self.notifications = 0
         self.duplicates = 0
         self.fail_status = 0  # answer this status instead of 200 (the soak's outage windows)
+        self.fail_rate = 0.0  # answer this share of notifications with 500 (the chaos bench)
+        self.failed = 0
+        self.random = random.Random(17)
 
-    def handle(self, method: bytes, path: bytes, body: bytes) -> tuple[int, bytes]:
+    def handle(
+        self, method: bytes, path: bytes, body: bytes, idempotency_key: str | None = None
+    ) -> tuple[int, bytes]:
         now = time.monotonic()
         if method == b"GET" and path == b"/stats":
             stats = {
                 "notifications": self.notifications,
                 "duplicates": self.duplicates,
+                "failed": self.failed,
                 "arrivals": self.arrivals,
+                "first": self.first,
+                "repeats": self.repeats,
             }
             return 200, orjson.dumps(stats)
         if method == b"POST" and path == b"/reset":
             self.arrivals.clear()
-            self.notifications = self.duplicates = 0
+            self.first.clear()
+            self.repeats.clear()
+            self.notifications = self.duplicates = self.failed = 0
             return 200, b"{}"
         if method == b"POST" and path == b"/fail":
             self.fail_status = int(body or b"0")
             return 200, b"{}"
+        if method == b"POST" and path == b"/fail-rate":
+            self.fail_rate = float(body or b"0")
+            return 200, b"{}"
         if self.fail_status:
             return self.fail_status, b"{}"
+        if self.fail_rate and self.random.random() < self.fail_rate:
+            self.failed += 1
+            return 500, b"{}"
         for key in _keys_of(path, orjson.loads(body)):
             self.notifications += 1
-            if key in self.arrivals:
+            self.arrivals.setdefault(key, now)
+            identity = idempotency_key or key
+            if identity in self.first:
                 self.duplicates += 1
+                self.repeats.setdefault(identity, [self.first[identity]]).append(now)
             else:
-                self.arrivals[key] = now
+                self.first[identity] = now
         return 200, b"{}"
 
 
@@ -82,6 +106,7 @@ class _ReceiverConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
         self.body: list[bytes] = []
+        self.idempotency_key: str | None = None
         self.transport: Any = None
 
     def connection_made(self, transport: Any) -> None:
@@ -93,13 +118,18 @@ class _ReceiverConnection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self.url += url
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"idempotency-key":
+            self.idempotency_key = value.decode()
+
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
         path = self.url.partition(b"?")[0]
-        status, payload = self.sink.handle(self.parser.get_method(), path, b"".join(self.body))
-        self.url, self.body = b"", []
+        method, body = self.parser.get_method(), b"".join(self.body)
+        status, payload = self.sink.handle(method, path, body, self.idempotency_key)
+        self.url, self.body, self.idempotency_key = b"", [], None
         self.transport.write(
             b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
             % (status, len(payload))
@@ -145,6 +175,11 @@ class Receiver:
         """Answer every notification with `status` (0: accept again)."""
         async with Client("127.0.0.1", self.port) as client:
             await client.request("POST", "/fail", str(status).encode())
+
+    async def fail_share(self, rate: float) -> None:
+        """Answer this share of notifications, at random, with 500 (0: none)."""
+        async with Client("127.0.0.1", self.port) as client:
+            await client.request("POST", "/fail-rate", str(rate).encode())
 
     async def wait_for(self, count: int, timeout: float, prefix: str = "") -> dict[str, Any]:
         """Stats once `count` distinct keys starting with `prefix` have arrived (only those are
@@ -306,6 +341,122 @@ class Load:
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
         return [sent for _body, sent in self.payloads]
+
+
+# --- the targets: alertd and Prometheus Alertmanager -------------------------------------------
+
+TOKEN = "bench-token"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+@contextlib.contextmanager
+def alertd_process(
+    tmp: Path,
+    receiver_url: str,
+    rules: str,
+    *,
+    concurrency: int = 4,
+    source: Path = ROOT,
+    state: str = "",
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`alertd run` from `source` (this tree unless a baseline's) in `tmp` with these rules and
+    durability on, its webhook channel posting to `receiver_url/alertd`; (port, process) once
+    it is ready. `state` adds lines to its [state] table."""
+    (tmp / "bench.rules").write_text(rules)
+    port = free_port()
+    (tmp / "alertd.toml").write_text(
+        f"""[server]
+listen = "127.0.0.1:{port}"
+ingest_tokens = ["{TOKEN}"]
+admin_tokens = ["{TOKEN}"]
+max_outbox_backlog = 1000000
+
+[rules]
+paths = ["bench.rules"]
+templates = "{source / "templates"}"
+
+[state]
+path = "state/alertd.db"
+{state}
+[dispatch]
+dry_run = false
+concurrency = {concurrency}
+
+[channels.webhook]
+url = "{receiver_url}/alertd"
+"""
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alertd", "run", "-c", str(tmp / "alertd.toml")],
+        cwd=tmp,
+        env={**os.environ, "PYTHONPATH": str(source)},
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "alertd.log").open("ab"),
+    )
+    try:
+        asyncio.run(wait_ready(port, "/readyz", process))
+        yield port, process
+    finally:
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def alertmanager_process(
+    tmp: Path, receiver_url: str, *, group_wait: str = "0s", group_interval: str = "5m"
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Alertmanager grouping by the label `key` (one group per alert of the benchmarks), its
+    webhook receiver posting to `receiver_url/alertmanager`; (port, process) once ready."""
+    if ALERTMANAGER is None:
+        raise SystemExit(
+            "prometheus-alertmanager is not installed: apt-get install -y prometheus-alertmanager"
+        )
+    config = tmp / "alertmanager.yml"
+    config.write_text(
+        f"""route:
+  receiver: bench
+  group_by: [key]
+  group_wait: {group_wait}
+  group_interval: {group_interval}
+  repeat_interval: 4h
+receivers:
+  - name: bench
+    webhook_configs:
+      - url: {receiver_url}/alertmanager
+        send_resolved: false
+"""
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={tmp / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "alertmanager.log").open("wb"),
+    )
+    try:
+        asyncio.run(wait_ready(port, "/-/ready", process))
+        yield port, process
+    finally:
+        stop_process(process)
+
+
+async def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            async with Client("127.0.0.1", port) as client:
+                status, _ = await client.request("GET", path)
+                if status == 200:
+                    return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"port {port} never became ready")
 
 
 # --- processes ----------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ How the daemon drives it:
     dispatcher.depth                              # pending notifications (for backpressure)
     await dispatcher.drain(grace)                 # on shutdown; `run()` returns
 
-Each channel has its own lane: a queue, `concurrency` workers and a rate limit (`[dispatch]`,
-overridable per `[channels.NAME]`), so a slow or dead provider only holds up itself. After a
+Each channel has its own lane: its ready notifications, `concurrency` workers and a rate limit
+(`[dispatch]`, overridable per `[channels.NAME]`), so a slow or dead provider only holds up
+itself. A lane sends the most urgent priority first (`urgent`, `high`, `medium`, `low`) and the
+oldest first within one, retries included: an urgent page waits for nothing but the sends
+already in flight, however large a storm of lesser ones is queued before it. After a
 failed attempt the retry policy decides: try again at a later time (kept in memory and on the
 row, so a restart resumes it), or give up as `failed` / `dead`. Committed notifications are
 handed over in memory (`submit`), so the hot path never reads the outbox back; it is read at
@@ -34,6 +37,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, DispatchSettings, Settings
 from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
+from alertd.model import PRIORITIES
 from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.notification import Notification
@@ -81,13 +85,18 @@ class _RateLimiter:
 
 
 class _Lane:
-    """One channel's queue, workers and rate limit."""
+    """One channel's ready notifications, workers and rate limit.
+
+    `ready` is a heap: the most urgent priority first, the oldest first within one (retries
+    keep their creation time, so one that falls due goes ahead of younger notifications).
+    """
 
     def __init__(self, channel: Channel, concurrency: int, rate: float, clock: Clock) -> None:
         self.channel = channel
         self.concurrency = max(1, concurrency)
         self.limiter = _RateLimiter(rate, clock)
-        self.queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self.ready: list[tuple[int, float, int, Notification]] = []
+        self.has_ready = asyncio.Event()
         self.busy = 0
         # Metric children looked up once: labels() costs more than the increment.
         self.sent = NOTIFICATIONS.labels(channel=channel.name, outcome="sent")
@@ -95,7 +104,20 @@ class _Lane:
 
     @property
     def idle(self) -> bool:
-        return self.busy == 0 and self.queue.empty()
+        return self.busy == 0 and not self.ready
+
+    def put(self, notification: Notification) -> None:
+        rank = _RANK.get(notification.priority, len(_RANK))
+        heapq.heappush(self.ready, (rank, notification.created_at, notification.seq, notification))
+        self.has_ready.set()
+
+    async def wait_ready(self) -> None:
+        while not self.ready:
+            self.has_ready.clear()
+            await self.has_ready.wait()
+
+
+_RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITIES))}  # urgent: 0
 
 
 class Dispatcher:
@@ -228,9 +250,7 @@ class Dispatcher:
             if self._inbox:
                 self._schedule_submitted()
             now = self.clock.now()
-            while self._retries and self._retries[0][0] <= now:
-                _due, _seq, notification = heapq.heappop(self._retries)
-                self._lane(notification.channel).queue.put_nowait(notification)
+            self._release_due(now)
             lanes_idle = all(lane.idle for lane in self._lanes.values())
             if lanes_idle and (
                 (self._draining and not self._retry_due_before_deadline(now))
@@ -273,8 +293,14 @@ class Dispatcher:
                     self._retries, (notification.next_attempt_at, notification.seq, notification)
                 )
             else:
-                self._lane(notification.channel).queue.put_nowait(notification)
+                self._lane(notification.channel).put(notification)
         OUTBOX_DEPTH.set(self._pending)
+
+    def _release_due(self, now: float) -> None:
+        """Retries whose time has come join their lanes, each in its priority's place."""
+        while self._retries and self._retries[0][0] <= now:
+            _due, _seq, notification = heapq.heappop(self._retries)
+            self._lane(notification.channel).put(notification)
 
     def _lane(self, name: str) -> _Lane:
         lane = self._lanes.get(name)
@@ -310,7 +336,7 @@ class Dispatcher:
 
     async def _work(self, lane: _Lane) -> None:
         while True:
-            notification = await lane.queue.get()
+            notification = await self._next(lane)
             lane.busy += 1
             try:
                 await self._deliver(lane, notification)
@@ -319,6 +345,17 @@ class Dispatcher:
                 if self._watch_idle:
                     self._wake.set()
 
+    async def _next(self, lane: _Lane) -> Notification:
+        """The lane's most urgent notification, once the rate limit lets one go: chosen only
+        then, so an urgent one waits for nothing but the sends already in flight."""
+        while True:
+            await lane.wait_ready()
+            if lane.limiter.interval:
+                await lane.limiter.acquire()
+            self._release_due(self.clock.now())
+            if lane.ready:  # another worker may have taken the last one meanwhile
+                return heapq.heappop(lane.ready)[-1]
+
     async def _deliver(self, lane: _Lane, notification: Notification) -> None:
         attempts = notification.attempts + 1
         age = self.clock.now() - notification.created_at
@@ -326,8 +363,6 @@ class Dispatcher:
             error = DeliveryError("expired before it could be delivered", retryable=False)
             self._finish(notification, Verdict("dead"), attempts - 1, error)
             return
-        if lane.limiter.interval:
-            await lane.limiter.acquire()
         try:
             receipt = await lane.channel.send(notification)
         except DeliveryError as exc:
