@@ -92,7 +92,7 @@ def test_the_console_follows_the_same_stream_with_its_session(console: Alertd) -
         with http.stream("GET", "/ui/stream", params={"after": "0"}) as stream:
             assert stream.status_code == 200
             assert "default-src 'none'" in stream.headers["content-security-policy"]
-            found = [e for e in _until_alert(events(stream.iter_lines()), alert_id)]
+            found = list(_until_alert(events(stream.iter_lines()), alert_id))
         assert found[-1]["data"]["alert"]["id"] == alert_id
         page = http.get(f"/ui/alerts/{alert_id}").text
         http.post(f"/ui/alerts/{alert_id}/ack", data={"csrf": csrf_of(page)})
