@@ -76,18 +76,19 @@ class Streams:
 
 def start_cursor(headers: Mapping[str, str], query: Mapping[str, list[str]]) -> int | None:
     """The cursor to resume after: the `Last-Event-ID` header, else the `after` parameter,
-    else None (from now). HttpError 400 when the one given is not a cursor."""
+    else None (from now). HttpError 400 when either one given is not a cursor."""
     unknown = [name for name in query if name != "after"]
     if unknown:
         raise HttpError(400, f"unknown query parameter {unknown[0]!r}; known: after")
-    given = headers.get("last-event-id")
-    name = "Last-Event-ID header"
-    if given is None:
-        values = query.get("after", [])
-        if len(values) > 1:
-            raise HttpError(400, "query parameter 'after': expected one value, given once")
-        given = values[0] if values else None
-        name = "query parameter 'after'"
+    values = query.get("after", [])
+    if len(values) > 1:
+        raise HttpError(400, "query parameter 'after': expected one value, given once")
+    after = _cursor("query parameter 'after'", values[0] if values else None)
+    header = _cursor("Last-Event-ID header", headers.get("last-event-id"))
+    return header if header is not None else after
+
+
+def _cursor(name: str, given: str | None) -> int | None:
     if given is None:
         return None
     if not CURSOR.fullmatch(given):
