@@ -41,7 +41,7 @@ from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
 from alertd.server.app import Api
-from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.watch import watch_rules
 
 log = logging.getLogger("alertd.daemon")
@@ -189,7 +189,12 @@ class Daemon:
         except OSError as error:
             log.error(f"cannot start the console: {error}")
             return EXIT_CONFIG
-        http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
+        http = HttpServer(
+            api,
+            sock,
+            grace=self.settings.server.shutdown_grace,
+            limits=connection_limits(server_settings),
+        )
         await http.start()
         delivering = asyncio.create_task(core.deliver(), name="dispatcher")
         self._start_background()

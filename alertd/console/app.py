@@ -75,7 +75,7 @@ class Console:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request.from_scope(scope, receive)
+        request = Request.from_scope(scope, receive, self.site.settings.server.body_timeout)
         client = scope.get("client")
         try:
             response = await self._answer(request, str(client[0]) if client else "unknown")

@@ -146,7 +146,7 @@ class Api:
             if scope["path"] == prefix or scope["path"].startswith(prefix + "/"):
                 await app(scope, receive, send)
                 return
-        request = Request.from_scope(scope, receive)
+        request = Request.from_scope(scope, receive, self.settings.body_timeout)
         started = self.clock.monotonic()
         route_label = "unmatched"
         try:
