@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,13 @@ dry_run = true
 
 [oncall]
 path = "oncall.toml"
+
+[channels.webhook]
+url = "https://ops.example.com/hooks/alertd"
+
+[channels.slack]
+token = "xoxb-not-used-in-a-dry-run"
+channel = "#fleet-alerts"
 """
     )
 
@@ -94,8 +102,11 @@ def write_oncall(home: Path, alice: str, bob: str) -> None:
 
 
 def start(home: Path) -> Alertd:
+    """`alertd run` in `home`, listening. Started from a thread of its own, whose event loop is
+    its own: Playwright's sync API keeps one running in the main thread."""
     daemon = Alertd(home)
-    asyncio.run(daemon.start())
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, daemon.start()).result()
     return daemon
 
 
