@@ -63,7 +63,7 @@ start = "2026-01-05T09:00"
 """
 
 
-def write_console_setup(home: Path, public_url: str = "") -> None:
+def write_console_setup(home: Path, public_url: str = "", shutdown_grace: str = "5s") -> None:
     (home / "rules").mkdir(parents=True, exist_ok=True)
     (home / "rules" / "fleet.rules").write_text(RULES)
     write_oncall(home, CHEAP.hash(PASSWORD), CHEAP.hash("bob-password-1"))
@@ -73,6 +73,7 @@ listen = "127.0.0.1:0"
 ingest_tokens = ["{INGEST_TOKEN}"]
 admin_tokens = ["{ADMIN_TOKEN}"]
 public_url = "{public_url}"
+shutdown_grace = "{shutdown_grace}"
 
 [rules]
 paths = ["rules"]

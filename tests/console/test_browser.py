@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import REPO, Alertd
+from tests.e2e.conftest import ADMIN, REPO, Alertd
 
 from .conftest import PASSWORD, api_alert, critical, post_event
 
@@ -54,9 +54,12 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session; each test opens its own context (cookies, size)."""
+    """One Chromium for all the browser tests (they are one xdist group, so they run on one
+    worker, one after another); each test opens its own context (cookies, size). Module-scoped,
+    not session-scoped: Playwright's sync API keeps an event loop running in this thread while
+    it is open, and the async tests that follow on the worker need the thread to themselves."""
     missing = _unavailable()
     if missing is not None:
         if os.environ.get("CI"):
@@ -141,6 +144,25 @@ def test_an_alert_is_acknowledged_from_its_page_on_a_phone(phone: Tab, console: 
     acked = api_alert(console, alert_id)
     assert (acked["status"], acked["acked_by"]) == ("acked", "alice")
     assert phone.errors == []
+
+
+def test_an_alert_page_shows_a_change_made_elsewhere_without_a_reload(
+    desk: Tab, console: Alertd
+) -> None:
+    alert_id = post_event(console, critical("v-browser-elsewhere"))
+    desk.sign_in()
+    page = desk.page
+    page.goto(f"/ui/alerts/{alert_id}")
+    page.wait_for_selector("[data-live-status]:has-text('Live')")
+    page.evaluate("window.notReloaded = true")
+    acked = httpx.post(
+        f"{console.url}/v1/alerts/{alert_id}/ack", json={"by": "dispatcher-7"}, headers=ADMIN
+    )
+    assert acked.status_code == 200
+    page.wait_for_selector("dd:has-text('by dispatcher-7')")
+    assert page.locator(".detail .badge.status").inner_text() == "acked"
+    assert page.locator("button[data-action=ack]").count() == 0
+    assert page.evaluate("window.notReloaded") is True
 
 
 def test_a_form_without_its_csrf_token_is_refused(desk: Tab, console: Alertd) -> None:
