@@ -345,6 +345,7 @@ async def started(
     dispatcher = Dispatcher(settings, outbox)
     running = asyncio.create_task(dispatcher.run())
     await until(lambda: len(http_server.requests) == 1, "the row there at start to go out")
+    await until(lambda: dispatcher.depth == 0, "the dispatcher to have its answer")
     return dispatcher, running
 
 
