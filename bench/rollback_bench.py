@@ -115,7 +115,7 @@ def main() -> None:
     print(f"{args.windows:,} live windows, median of {args.repeat} batches of one event each")
     for kind, values in times.items():
         median = statistics.median(values)
-        print(f"  {kind:8} {median * 1000:9.2f} ms   {median / valid:7.1f}x the valid batch")
+        print(f"  {kind:8} {median * 1000:9.2f} ms   {median / valid:8.2f}x the valid batch")
 
 
 if __name__ == "__main__":
