@@ -5,12 +5,14 @@ In one process, on the same seeded events (bench/fleet_events.py):
 1. per condition: every compiled condition vs its hand-written lambda, the same loop for both;
 2. per event: alertd's RuleSet (type index + one generated function per event type) vs the
    naive hand-written loop over all 100 lambdas (and, for context, lambdas behind a type index);
-3. loading: parse + check + compile of a 1,000-rule file, in rules per second.
+3. loading: parse + check + compile of a 1,000-rule file, in rules per second; with
+   --baseline-src, side by side with another source tree of alertd (such as main before a
+   change: `git worktree add /tmp/base main`), each in a process of its own, taking turns.
 
 First it checks that both sides match exactly the same (event, rule) pairs. Each figure is the
 median of --repeat runs. Run from the repository root:
 
-    .venv/bin/python -m bench.dsl_bench [--events 200000] [--repeat 5]
+    .venv/bin/python -m bench.dsl_bench [--events 200000] [--repeat 5] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alertd.dsl import compile_text, load_rules
-from alertd.dsl.compiler import clear_caches
+from alertd.dsl import load_rules
 from alertd.engine.ruleset import RuleSet
 from bench.fleet100_lambdas import LAMBDAS
 from bench.fleet_events import generate_events
 
 RULES_FILE = Path(__file__).with_name("fleet100.rules")
+REPOSITORY = Path(__file__).resolve().parent.parent
 Event = dict[str, Any]
 
 
@@ -131,39 +136,103 @@ def thousand_rules() -> str:
     return "\n".join(copies)
 
 
-def loading(repeat: int) -> tuple[int, float, float]:
-    text = thousand_rules()
-    count = len(compile_text(text))
+# Loading runs in a process of its own per source tree, so that a baseline tree (another
+# checkout of alertd) is measured in the same run, on the same text, taking turns with this
+# one. The worker uses only what every tree has: compile_text and clear_caches.
+LOAD_WORKER = """
+import importlib.util, sys, time
+# The tree's alertd, whatever else is installed (an editable install would win over PYTHONPATH).
+tree = sys.argv[3]
+spec = importlib.util.spec_from_file_location(
+    "alertd", f"{tree}/alertd/__init__.py", submodule_search_locations=[f"{tree}/alertd"]
+)
+alertd = sys.modules["alertd"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(alertd)
+from alertd.dsl import compile_text
+from alertd.dsl.compiler import clear_caches
+from bench.fleet_events import generate_events
+text = open(sys.argv[1], encoding="utf-8").read()
+events = generate_events(int(sys.argv[2]))  # held, as a daemon holds its windows and events
+print(alertd.__file__, len(compile_text(text)), flush=True)
+for _ in sys.stdin:
+    clear_caches()
+    start = time.process_time()
+    compile_text(text)
+    print(time.process_time() - start, flush=True)
+"""
 
-    def cold() -> None:
-        clear_caches()
-        compile_text(text)
 
-    def warm() -> None:
-        compile_text(text)
+def loading(trees: dict[str, Path], events: int, repeat: int) -> dict[str, tuple[int, float]]:
+    """Per source tree: how many rules the 1,000-rule file compiles to, and the median CPU
+    time of a cold load (compiled shapes forgotten) with `events` events in memory."""
+    with tempfile.TemporaryDirectory() as folder:
+        rules = Path(folder) / "thousand.rules"
+        rules.write_text(thousand_rules(), encoding="utf-8")
+        workers: dict[str, subprocess.Popen[str]] = {}
+        counts: dict[str, int] = {}
+        try:
+            for name, tree in trees.items():
+                workers[name] = subprocess.Popen(
+                    [sys.executable, "-c", LOAD_WORKER, str(rules), str(events), str(tree)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    cwd=REPOSITORY,  # for bench.fleet_events
+                )
+            for name, worker in workers.items():
+                assert worker.stdout is not None
+                module, count = worker.stdout.readline().split()
+                if not Path(module).resolve().is_relative_to(trees[name].resolve()):
+                    raise SystemExit(f"{name}: alertd came from {module}, not {trees[name]}")
+                counts[name] = int(count)
+            times: dict[str, list[float]] = {name: [] for name in workers}
+            for _ in range(repeat):
+                for name, worker in workers.items():  # taking turns, as median_each does
+                    assert worker.stdin is not None and worker.stdout is not None
+                    worker.stdin.write("load\n")
+                    worker.stdin.flush()
+                    times[name].append(float(worker.stdout.readline()))
+        finally:
+            for worker in workers.values():
+                if worker.stdin is not None:
+                    worker.stdin.close()
+                worker.wait()
+    return {name: (counts[name], statistics.median(times[name])) for name in trees}
 
-    return count, median_seconds(cold, repeat), median_seconds(warm, repeat)
+
+def print_loading(trees: dict[str, Path], events: int, repeat: int) -> None:
+    results = loading(trees, events, repeat)
+    held = f", {events:,} events in memory" if events else ""
+    for name, (count, seconds) in results.items():
+        print(
+            f"loading {count:,} rules (parse + check + compile{held}), {name}: "
+            f"{count / seconds:,.0f} rules/s ({seconds * 1e3:.0f} ms)"
+        )
+    if "baseline" in results:
+        ratio = results["this tree"][1] / results["baseline"][1]
+        print(f"  this tree / baseline: {ratio:.2f}x the time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        metavar="DIR",
+        help="another source tree of alertd to measure loading against (a git worktree)",
+    )
     args = parser.parse_args()
 
-    # Loading twice: on a small heap, and with 200,000 events in memory, as a daemon that
-    # reloads its rules holds its windows and queued events.
-    count, cold, warm = loading(args.repeat)
-    print(
-        f"loading {count:,} rules (parse + check + compile): {count / cold:,.0f} rules/s "
-        f"({cold * 1e3:.0f} ms); again with compiled shapes cached: {count / warm:,.0f} rules/s"
-    )
+    # Loading twice: on a small heap, and with the events in memory, as a daemon that reloads
+    # its rules holds its windows and queued events.
+    trees = {"this tree": REPOSITORY}
+    if args.baseline_src is not None:
+        trees["baseline"] = args.baseline_src
+    print_loading(trees, 0, args.repeat)
+    print_loading(trees, args.events, args.repeat)
     events = generate_events(args.events)
-    count, cold, warm = loading(args.repeat)
-    print(
-        f"the same with {len(events):,} events in memory: {count / cold:,.0f} rules/s "
-        f"({cold * 1e3:.0f} ms); with compiled shapes cached: {count / warm:,.0f} rules/s"
-    )
 
     ruleset = RuleSet(load_rules([RULES_FILE]))
     assert [r.id for r in ruleset.rules] == [name for name, _ in LAMBDAS]

@@ -1,6 +1,25 @@
-"""Shared test settings: hypothesis runs a fixed, derandomized profile so CI is repeatable."""
+"""Shared test settings: the hypothesis profiles.
+
+Hypothesis runs the `ci` profile unless the HYPOTHESIS_PROFILE environment variable names
+another:
+
+- `ci` (the default, what CI runs): derandomized, so every run tries the same examples and a
+  failure in CI is a failure on every machine;
+- `long`: fresh random examples on every run, 20 times as many as `ci`, to find what `ci`'s
+  fixed examples never reach. A failure prints the example and a `@reproduce_failure` blob,
+  and the example database (.hypothesis/) replays it first on the next run:
+
+      HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/dsl
+
+A test that sets its own number of examples writes it as `examples(n)` (tests/examples.py),
+so that a longer profile scales it too.
+"""
+
+import os
 
 from hypothesis import HealthCheck, settings
+
+from tests.examples import CI_EXAMPLES
 
 settings.register_profile(
     "ci",
@@ -8,4 +27,11 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("ci")
+settings.register_profile(
+    "long",
+    max_examples=20 * CI_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -8,8 +8,9 @@ fast path first hands it an event. User text never becomes source text: every li
 name and pattern is a bound value, a constant or a global of the generated code (`define`),
 and the source only ever contains names and placeholders the compiler made up.
 
-Constant folding runs first (`fold`), so `5m > 60` or `type == "x"` inside a matcher that knows
-the event's type cost nothing at run time. `compile_matcher` (alertd.dsl.matcher) fuses the
+Constant folding (alertd.dsl.fold) runs first, so `5m > 60` or `type == "x"` inside a matcher
+that knows the event's type cost nothing at run time; the event types a rule can match come
+from alertd.dsl.event_types. `compile_matcher` (alertd.dsl.matcher) fuses the
 conditions of many rules into one function per event type for `RuleSet`.
 """
 
@@ -25,13 +26,14 @@ from typing import Any
 from alertd.dsl import ast, runtime
 from alertd.dsl.checker import CheckedRule, Window
 from alertd.dsl.errors import RuleError, RuleErrors
+from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
+from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
 
-TYPE_FIELD = "type"
 CONDITION_ATTRIBUTE = "_alertd_condition"
 
 Kind = tuple[str, bool]
@@ -71,10 +73,6 @@ class CompiledCondition:
     timestamp_field: str
     source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
-
-
-class _CannotFold(Exception):
-    pass
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -303,142 +301,6 @@ def _rule(
     )
 
 
-# Event types -----------------------------------------------------------------------------------
-
-
-def event_types(expr: ast.Expr) -> frozenset[str] | None:
-    """The event types a condition can match, from its `type == "x"` / `type in [...]` tests
-    joined by `and` (intersection) and `or` (union); None when it may match any type."""
-    match expr:
-        case ast.MacroRef(body=body):
-            return event_types(body)
-        case ast.Binary(op="==", left=ast.Field(name=name), right=ast.Literal(value=str(value))):
-            return frozenset({value}) if name == TYPE_FIELD else None
-        case ast.Binary(op="==", left=ast.Literal(value=str(value)), right=ast.Field(name=name)):
-            return frozenset({value}) if name == TYPE_FIELD else None
-        case ast.Binary(op="in", left=ast.Field(name=name), right=ast.ListLit(items=items)):
-            values = [item.value for item in items if isinstance(item, ast.Literal)]
-            if name != TYPE_FIELD or len(values) != len(items):
-                return None
-            if not all(isinstance(value, str) for value in values):
-                return None
-            return frozenset(str(value) for value in values)
-        case ast.Logic(op="and", items=items):
-            known = [types for item in items if (types := event_types(item)) is not None]
-            if not known:
-                return None
-            return frozenset.intersection(*known)
-        case ast.Logic(op="or", items=items):
-            parts = [event_types(item) for item in items]
-            if any(part is None for part in parts):
-                return None
-            return frozenset().union(*(part for part in parts if part is not None))
-        case ast.Literal(value=False):
-            return frozenset()
-    return None
-
-
-# Constant folding -------------------------------------------------------------------------------
-
-
-def fold(expr: ast.Expr, known: Mapping[str, ast.Scalar] | None = None) -> ast.Expr:
-    """The expression with every constant part computed; `known` gives fields a fixed value."""
-    known = known or {}
-    match expr:
-        case ast.Field(name=name, span=span) if name in known:
-            return ast.Literal(known[name], span)
-        case ast.MacroRef(name=name, body=body, span=span):
-            folded = fold(body, known)
-            if isinstance(folded, ast.Literal):
-                return folded
-            return ast.MacroRef(name, folded, span, expr.source)
-        case ast.ListLit(items=items, span=span, name=name):
-            return ast.ListLit(tuple(fold(item, known) for item in items), span, name)
-        case ast.Attr(obj=obj, name=name, span=span):
-            folded_obj = fold(obj, known)
-            if isinstance(folded_obj, ast.Literal):
-                return ast.Literal(None, span)
-            return ast.Attr(folded_obj, name, span)
-        case ast.Index(obj=obj, index=index, span=span):
-            return ast.Index(fold(obj, known), fold(index, known), span)
-        case ast.Unary(op=op, operand=operand, span=span):
-            folded = fold(operand, known)
-            if isinstance(folded, ast.Literal):
-                if op == "not" and isinstance(folded.value, bool):
-                    return ast.Literal(not folded.value, span)
-                if op == "-":
-                    return _try_const(lambda: runtime.neg(folded.value, _refuse), expr, span)
-            return ast.Unary(op, folded, span)
-        case ast.Logic():
-            return _fold_logic(expr, known)
-        case ast.Binary(op=op, left=left, right=right, span=span, op_span=op_span):
-            fl, fr = fold(left, known), fold(right, known)
-            if op in ("==", "!=") and not (_is_null(left) or _is_null(right)):
-                # A null the text computes (`round(null, 1)`) is a value compared, which is
-                # false; folded to a literal null it would read as the `!= null` test.
-                fl = left if _is_null(fl) else fl
-                fr = right if _is_null(fr) else fr
-            folded_binary = ast.Binary(op, fl, fr, span, op_span)
-            lv, rv = constant(fl), constant(fr)
-            if lv is NOT_CONST or rv is NOT_CONST:
-                return folded_binary
-            if op in ("==", "!=") and (lv is None or rv is None):  # `== null` tests missing
-                return ast.Literal((lv is None and rv is None) == (op == "=="), span)
-            if op == "matches":
-                return _try_const(
-                    lambda: runtime.matches(lv, compile_pattern(str(rv)), _refuse),
-                    folded_binary,
-                    span,
-                )
-            operator = runtime.OPERATORS[op]
-            return _try_const(lambda: operator(lv, rv, _refuse), folded_binary, span)
-        case ast.Call(name=name, args=args, span=span):
-            folded_args = tuple(fold(arg, known) for arg in args)
-            folded_call = ast.Call(name, folded_args, span)
-            builtin = BUILTINS[name]
-            values = [constant(arg) for arg in folded_args]
-            if not builtin.pure or any(value is NOT_CONST for value in values):
-                return folded_call
-            return _try_const(lambda: builtin.impl(_refuse, *values), folded_call, span)
-    return expr
-
-
-def _fold_logic(expr: ast.Logic, known: Mapping[str, ast.Scalar]) -> ast.Expr:
-    absorbing = expr.op == "or"  # `or` is decided by a true item, `and` by a false one
-    items: list[ast.Expr] = []
-    for item in expr.items:
-        folded = fold(item, known)
-        if isinstance(folded, ast.Literal) and isinstance(folded.value, bool):
-            if folded.value is absorbing:
-                # Items before it still run (they may count mismatches); items after never do.
-                if not items:
-                    return ast.Literal(absorbing, expr.span)
-                items.append(folded)
-                break
-            continue
-        items.append(folded)
-    if not items:
-        return ast.Literal(not absorbing, expr.span)
-    return items[0] if len(items) == 1 else ast.Logic(expr.op, tuple(items), expr.span)
-
-
-def _refuse(value: Any) -> bool:
-    if value is None:
-        return False
-    raise _CannotFold
-
-
-def _try_const(compute: Callable[[], Any], otherwise: ast.Expr, span: ast.Span) -> ast.Expr:
-    try:
-        value = compute()
-    except (_CannotFold, ArithmeticError, ValueError):
-        # Left to run time, where it is a mismatch: `1e308 * 10 ** 300 / 3` overflows.
-        return otherwise
-    if value is None or isinstance(value, str | int | float):  # bool is an int
-        return ast.Literal(value, span)
-    return otherwise
-
-
 # Code generation --------------------------------------------------------------------------------
 
 
@@ -461,7 +323,7 @@ class Generator:
         self.slots = slots or {}  # field or path -> the local variable that already holds it
         self.kinds = kinds or {}  # slot -> the kind it is known to have (see compile_matcher)
         self.bindings: dict[str, Any] = {}
-        self._constants: dict[tuple[type, Any], str] = {}
+        self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
@@ -477,9 +339,10 @@ class Generator:
         return name
 
     def bind(self, value: Any) -> str:
-        """A name for a constant; equal constants share one."""
+        """A name for a constant; the same constants share one. (Equal is not the same: 0.0
+        and -0.0 are equal, but a key of -0.0 is not a key of 0.0.)"""
         try:
-            key = (type(value), value)
+            key = (type(value), value, repr(value) if value.__class__ is float else None)
             hash(key)
         except TypeError:
             return self.bind_new(value)

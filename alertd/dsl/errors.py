@@ -4,6 +4,8 @@
     └── .errors: [RuleError]   one mistake: where, what, the source line, and a hint
                  └── UnknownName   a macro or list no file checked defines
 
+The checker's passes (names, kinds, rules) gather their errors in one `Collector`.
+
 Nothing else ever escapes the parser, the checker or the compiler: a rule file is written by
 people, and every mistake in it must be reported as `path:line:col: error: message`.
 """
@@ -11,9 +13,12 @@ people, and every mistake in it must be reported as `path:line:col: error: messa
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alertd.diagnostics import format_error
+
+if TYPE_CHECKING:
+    from alertd.dsl import ast
 
 
 class RuleError(Exception):
@@ -68,6 +73,35 @@ class UnknownName(RuleError):
     def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.name = name
+
+
+class Collector:
+    """The errors the checker's passes find in parsed files, each with its source line: every
+    pass adds to one collector, so that a person fixing a file gets the whole list at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[RuleError] = []
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def add(
+        self,
+        file: ast.RuleFile,
+        span: ast.Span,
+        message: str,
+        hint: str | None = None,
+        *,
+        unknown: str | None = None,
+    ) -> None:
+        """Record an error at `span` of `file`; `unknown` is the macro or list name it is
+        about, when no file checked defines it (see UnknownName)."""
+        where = (file.path, span.line, span.column, message, hint)
+        line = file.source_line(span.line)
+        if unknown is None:
+            self.errors.append(RuleError(*where, source_line=line, width=span.width))
+        else:
+            self.errors.append(UnknownName(unknown, *where, source_line=line, width=span.width))
 
 
 class RuleErrors(Exception):

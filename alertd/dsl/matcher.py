@@ -20,15 +20,15 @@ from alertd.dsl import ast
 from alertd.dsl.compiler import (
     CONDITION_ATTRIBUTE,
     KIND_GUARDS,
-    TYPE_FIELD,
     FoldedConstant,
     Generator,
     Kind,
     compile_source,
     define,
-    fold,
 )
+from alertd.dsl.event_types import TYPE_FIELD
 from alertd.dsl.fastpath import uses_event_time
+from alertd.dsl.fold import fold
 from alertd.dsl.tree import Slot, single_kind, slot_of, walk
 from alertd.model import Event, Rule
 

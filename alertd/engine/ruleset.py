@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from alertd.dsl.compiler import TYPE_FIELD
+from alertd.dsl.event_types import TYPE_FIELD
 from alertd.dsl.matcher import Matcher, compile_matcher
 from alertd.model import Event, Rule
 

@@ -20,6 +20,7 @@ from alertd.dsl.explain import Interpreter
 from alertd.dsl.parser import parse
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Rule
+from tests.examples import examples
 
 FIELDS = ["a", "b", "s", "n", "flag", "loc", "tags", "type"]
 STRINGS = ["", "a", "b", "ab", "bc", "abc", "x", "safety_event", "location_update", "A"]
@@ -158,7 +159,8 @@ def same(a: Any, b: Any) -> bool:
 
 
 @settings(
-    max_examples=400, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+    max_examples=examples(400),
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
 @given(condition=condition_exprs, key=value_exprs, batch=st.lists(events, min_size=1, max_size=4))
 def test_compiled_rules_agree_with_the_reference_interpreter(
@@ -203,7 +205,7 @@ def assert_condition_agrees(
 SUBSTRINGS = ["", "a", "b", "ab", "bc", "abc", "ac", "safety", "y_ev", "safety_event"]
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     subject=st.sampled_from(["s", "type", "lower(s)", "a.x"]),
     op=st.sampled_from(["in", "not in", "contains"]),

@@ -97,6 +97,28 @@ CASES: list[tuple[str, str, str]] = [
         "                            ^",
     ),
     (
+        "syntax: == for =",
+        'macro safety == type == "safety_event"',
+        "fleet.rules:1:14: error: unexpected '==', expected '='\n"
+        'macro safety == type == "safety_event"\n'
+        "             ^^",
+    ),
+    (
+        "syntax: duration for count",
+        "rule r { when a == 1\n count 5m within 10m }",
+        "fleet.rules:2:8: error: unexpected '5m', expected a number\n"
+        " count 5m within 10m }\n"
+        "       ^^",
+    ),
+    (
+        "syntax: keyword for clause",
+        "rule r { when a == 1\n within 5m }",
+        "fleet.rules:2:2: error: unexpected 'within', expected an operator, a clause or '}'\n"
+        " within 5m }\n"
+        " ^^^^^^\n"
+        "hint: did you mean 'when'?",
+    ),
+    (
         "unknown macro",
         'macro safety = type == "safety_event"\nrule r { when saftey }',
         "fleet.rules:2:15: error: unknown macro 'saftey'\n"
@@ -510,6 +532,13 @@ CASES: list[tuple[str, str, str]] = [
         "hint: numbers go up to about 1e308",
     ),
     (
+        "negative number too large in a named list",
+        "list l = [-" + "9" * 400 + "]\nrule r { when x in l }",
+        "fleet.rules:1:11: error: the number is too large\n"
+        "list l = [-" + "9" * 400 + "]\n" + " " * 10 + "^" * 401 + "\n"
+        "hint: numbers go up to about 1e308",
+    ),
+    (
         "number with more digits than int() takes",
         "rule r { when x == " + "9" * 5000 + " }",
         "fleet.rules:1:20: error: the number is too large\n"
@@ -676,7 +705,7 @@ def test_negative_numbers_are_literals_in_a_named_list() -> None:
 def test_a_rule_python_cannot_compile_is_a_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The checker's depth limit keeps this from happening; without it, Python refuses code
     # nested 200 parentheses deep, and that must be an error about the rule, not a crash.
-    monkeypatch.setattr("alertd.dsl.checker.MAX_DEPTH", 10_000)
+    monkeypatch.setattr("alertd.dsl.resolve.MAX_DEPTH", 10_000)
     with pytest.raises(RuleErrors) as info:
         compile_text("# deep\nrule r { when " + "-" * 150 + "a == 1 }", "fleet.rules")
     assert info.value.format() == (

@@ -22,6 +22,7 @@ from alertd.dsl.checker import check
 from alertd.dsl.compiler import FoldedConstant, compile_source, define
 from alertd.dsl.explain import Interpreter
 from alertd.dsl.parser import parse
+from tests.examples import examples
 
 PATHS = ["a", "b", "loc.x", "loc.y"]
 VALUES: list[Any] = [None, True, False, 0, 1, 1.0, -1, 0.5, 2, 100, "", "a", "ab", "b", "x"]
@@ -115,7 +116,7 @@ def variants(event: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(condition=conditions, event=events)
 def test_the_fast_path_agrees_with_the_reference_interpreter(
     condition: str, event: dict[str, Any]

@@ -221,3 +221,11 @@ VALUES: list[tuple[str, dict[str, Any], Any, int]] = [
 def test_value(expr: str, event: dict[str, Any], expected: Any, counted: int) -> None:
     result, mismatches = value(expr, event)
     assert (result, type(result), mismatches) == (expected, type(expected), counted)
+
+
+def test_zero_and_minus_zero_stay_apart_in_one_rule() -> None:
+    # Equal, so a table of constants keyed by value gave the key the condition's -0.0
+    # (found by HYPOTHESIS_PROFILE=long in test_differential).
+    (rule,) = compile_text("rule r { when hour() == -0.0\n suppress 1m by 0.0, -0.0 }")
+    assert rule.suppress is not None
+    assert [str(part) for part in rule.suppress.key({})] == ["0.0", "-0.0"]
