@@ -55,6 +55,11 @@ class ServerSettings:
     max_inflight_requests: int = 256
     shutdown_grace: Duration = Duration(10.0)
     shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops
+    # Connections that never finish (alertd.server.listener); 0 switches a bound off.
+    header_timeout: Duration = Duration(10.0)  # to send a whole request head, once connected
+    body_timeout: Duration = Duration(60.0)  # to send a whole request body: then 408
+    send_timeout: Duration = Duration(60.0)  # an answer the client takes none of: closed
+    max_connections: int = 1000  # open at once; past it the longest-idle one is closed
 
     @property
     def host(self) -> str:

@@ -40,7 +40,7 @@ from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
 from alertd.server.app import Api
-from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.watch import watch_rules
 
 log = logging.getLogger("alertd.daemon")
@@ -183,7 +183,12 @@ class Daemon:
             return EXIT_CONFIG
         self.port = bound_port(sock)
         api = Api(core, self, server_settings, self.clock)
-        http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
+        http = HttpServer(
+            api,
+            sock,
+            grace=self.settings.server.shutdown_grace,
+            limits=connection_limits(server_settings),
+        )
         await http.start()
         delivering = asyncio.create_task(core.deliver(), name="dispatcher")
         self._start_background()

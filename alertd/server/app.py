@@ -134,7 +134,7 @@ class Api:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan is the daemon's job; websockets are not served
             return
-        request = Request.from_scope(scope, receive)
+        request = Request.from_scope(scope, receive, self.settings.body_timeout)
         started = self.clock.monotonic()
         route_label = "unmatched"
         try:
