@@ -36,6 +36,7 @@ from typing import Any
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
+from alertd.console import Console
 from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
@@ -184,6 +185,11 @@ class Daemon:
             return EXIT_CONFIG
         self.port = bound_port(sock)
         api = Api(core, self, server_settings, self.clock)
+        try:
+            api.mount("/ui", Console(core, self.settings, server_settings, api.streams, self.clock))
+        except OSError as error:
+            log.error(f"cannot start the console: {error}")
+            return EXIT_CONFIG
         http = HttpServer(
             api,
             sock,
@@ -212,6 +218,7 @@ class Daemon:
             stopped.cancel()
             crash = None if delivering.cancelled() else delivering.exception()
             log.error("the dispatcher stopped unexpectedly; shutting down", exc_info=crash)
+        api.streams.close()  # streams never end by themselves; clients reconnect elsewhere
         await self._shutdown(http, delivering)
         return EXIT_FAILED if failed else EXIT_OK
 

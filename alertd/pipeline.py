@@ -28,13 +28,14 @@ from typing import Any, TypeVar
 from alertd import metrics
 from alertd.clock import Clock, SteadyClock
 from alertd.config import ConfigError, Settings
-from alertd.core import Acted, AlertDetail, RuleProblem, RulesInvalid
+from alertd.core import Acted, AlertChange, AlertDetail, ChangePage, RuleProblem, RulesInvalid
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery
+from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
     Incidents,
@@ -82,6 +83,7 @@ class Pipeline:
         try:
             self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
             create_schema(self.store.connection)
+            self.feed = ChangeFeed(self.store.connection)
             self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
         except StateStoreError as error:
             self._file_lock.release()
@@ -102,6 +104,7 @@ class Pipeline:
         self.timer_sources: list[TimerSource] = [self.timers]
         self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self._run_timers)
         self.timers.on_set(self.timer_loop.nearer)
+        self.incidents.change_listeners.append(self.feed.record)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
@@ -173,7 +176,9 @@ class Pipeline:
             await _in_thread(store.commit)
         except BaseException:
             store.rollback()  # a no-op when BEGIN failed or COMMIT rolled back itself
+            self.feed.rolled_back()
             raise
+        self.feed.committed()
         return result
 
     def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
@@ -188,6 +193,8 @@ class Pipeline:
                     ticket.events, ticket.times, ticket.received_at
                 )
                 alerts = [d.alert for d in decisions if d.alert is not None]
+                for alert in alerts:
+                    self.feed.record(alert.id, "fired", ticket.received_at)
                 if alerts:
                     by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
@@ -262,6 +269,24 @@ class Pipeline:
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules
 
+    async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
+        async with self._store_lock:
+            position = self.feed.position(after)
+            if after is None:
+                return ChangePage((), position.cursor, position.complete)
+            changes = self.feed.after(position.cursor, limit)
+            records = {c.alert_id: self.store.get_alert(c.alert_id) for c in changes}
+        found = [
+            AlertChange(c.cursor, c.change, c.at, record)
+            for c in changes
+            if (record := records[c.alert_id]) is not None  # None: pruned meanwhile
+        ]
+        cursor = changes[-1].cursor if changes else position.cursor
+        return ChangePage(found, cursor, position.complete)
+
+    async def wait_for_changes(self, after: int) -> None:
+        await self.feed.wait_past(after)
+
     # --- rules -------------------------------------------------------------------------------
 
     async def reload_rules(self) -> int:
@@ -284,6 +309,7 @@ class Pipeline:
         def sweep() -> tuple[int, int, int]:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
+            self.feed.prune(horizon)
             return evicted, alerts, purge(self.store.connection, horizon)
 
         async with self._store_lock:

@@ -63,14 +63,12 @@ def made_by_0_1(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
     db.executescript(VERSION_0)
-    alert = (
-        "breakdown", "Vehicle Breakdown", "high", '["v1"]', '{"type":"breakdown","vehicle_id":"v1"}',
-        T0, T0, 0, "{}", "[]", "", '[["webhook",[]]]', None,
-    )  # fmt: skip
-    db.execute("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL)", (FIRING, *alert))
-    db.execute("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-        ACKED, *alert[:4], '{"type":"breakdown","vehicle_id":"v2"}', *alert[5:], T0 + 60, "ana",
-    ))  # fmt: skip
+    event = '{"type":"breakdown","vehicle_id":"%s"}'
+    alert = ("breakdown", "Vehicle Breakdown", "high", '["v1"]')
+    rest = (T0, T0, 0, "{}", "[]", "", '[["webhook",[]]]', None)
+    insert = "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    db.execute(insert, (FIRING, *alert, event % "v1", *rest, None, None))
+    db.execute(insert, (ACKED, *alert, event % "v2", *rest, T0 + 60, "ana"))
     for number, (alert_id, recipient, state) in enumerate(
         [
             (FIRING, "http://127.0.0.1:9/a", "sent"),

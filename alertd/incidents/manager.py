@@ -95,6 +95,10 @@ class ActionRefused(Exception):
 Resolved = Callable[[AlertRecord, str], None]
 """Called with an alert that was just resolved and through what (`via`), in the transaction."""
 
+Changed = Callable[[str, str, float], None]
+"""Called with an alert id, what changed (acked, unacked, resolved, escalated) and when, in the
+transaction that changes it (the alert change feed, alertd.feed)."""
+
 
 class Incidents:
     """Alert lifecycle and escalation over a state store. The event loop is its only caller."""
@@ -113,6 +117,7 @@ class Incidents:
         self.clock = clock
         self.setup = setup
         self.resolved_listeners: list[Resolved] = []
+        self.change_listeners: list[Changed] = []
         timers.handle(ESCALATE, self._step_due)
 
     # --- a rule fired ------------------------------------------------------------------------
@@ -170,7 +175,7 @@ class Incidents:
             record, sent = self._escalate_now(record, by, via, now)
         else:
             record = self._moved(record, action, by, via, now)
-            self.store.add_timeline(alert_id, TimelineEntry(now, TIMELINE_ACTION[action], by, via))
+            self._happened(alert_id, TimelineEntry(now, TIMELINE_ACTION[action], by, via))
             if action == "resolve":
                 record, sent = self._tell_resolved(record, now)
                 for listener in self.resolved_listeners:
@@ -273,7 +278,7 @@ class Incidents:
         detail = {"policy": escalation.policy, "step": number, "steps": steps}
         if escalation.repeat:
             detail["round"] = escalation.ran // steps + 1
-        self.store.add_timeline(record.alert.id, TimelineEntry(now, "escalated", by, via, detail))
+        self._happened(record.alert.id, TimelineEntry(now, "escalated", by, via, detail))
         record = replace(
             record,
             notifications=record.notifications + len(sent),
@@ -281,6 +286,11 @@ class Incidents:
         )
         self._schedule(record)
         return record, sent
+
+    def _happened(self, alert_id: str, entry: TimelineEntry) -> None:
+        self.store.add_timeline(alert_id, entry)
+        for listener in self.change_listeners:
+            listener(alert_id, entry.action, entry.at)
 
     def _schedule(self, record: AlertRecord) -> None:
         """Set the timer of the alert's next escalation step, or cancel it when the alert is
