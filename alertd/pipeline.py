@@ -102,7 +102,7 @@ class Pipeline:
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
         self.timer_sources: list[TimerSource] = [self.timers]
-        self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self._run_timers)
+        self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
         self._mismatches_seen: dict[str, int] = {}
@@ -334,11 +334,13 @@ class Pipeline:
             dues = [due for source in self.timer_sources if (due := source.next_due()) is not None]
         return min(dues, default=None)
 
-    async def _run_timers(self, now: float) -> bool:
-        """Run what is due at `now` (steady time) in one transaction, then hand its
-        notifications to the dispatcher. True when more was due than one sweep takes."""
+    async def run_due_timers(self, now: float | None = None) -> bool:
+        """Run what is due at `now` (steady time; default: now) in one transaction, then hand
+        its notifications to the dispatcher. True when more was due than one sweep takes."""
+        if now is None:
+            now = self.steady.now()
 
-        def sweep() -> tuple[list[Notification], bool]:
+        def sweep(now: float) -> tuple[list[Notification], bool]:
             started = self.clock.monotonic()
             notifications: list[Notification] = []
             more = False
@@ -350,7 +352,7 @@ class Pipeline:
             return notifications, more
 
         async with self._store_lock:
-            notifications, more = await self._transact(sweep)
+            notifications, more = await self._transact(partial(sweep, now))
         self.dispatcher.submit(notifications)
         return more
 

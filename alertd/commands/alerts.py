@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -49,7 +50,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 def row(alert: dict[str, Any]) -> tuple[str, ...]:
     key = ", ".join(str(part) for part in alert["key"] if part is not None)
     by = alert.get("resolved_by") or alert.get("acked_by") or ""
-    fired = str(alert["fired_at"]).replace(".000Z", "Z")
+    fired = re.sub(r"\.[0-9]+Z$", "Z", str(alert["fired_at"]))  # to the second
     return (alert["id"], alert["status"], alert["priority"], alert["rule"], key, fired, by)
 
 
