@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="text for people, or one JSON object per schedule and line (default: text)",
     )
 
+    passwd = add(
+        "passwd",
+        "Make a console password hash for a person: asks twice (or reads a line from stdin) "
+        "and prints the password_hash line for the on-call file.",
+    )
+    passwd.add_argument("name", metavar="NAME", help="the person's id, as in [people.NAME]")
+
     send_test = add(
         "send-test",
         "Send one test notification through a channel now, even in a dry run; a failed send "

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from alertd.durations import parse_duration
 from alertd.model import CHANNEL_KINDS
@@ -55,6 +56,17 @@ class ServerSettings:
     max_inflight_requests: int = 256
     shutdown_grace: Duration = Duration(10.0)
     shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops
+    # Connections that never finish (alertd.server.listener); 0 switches a bound off.
+    header_timeout: Duration = Duration(10.0)  # to send a whole request head, once connected
+    body_timeout: Duration = Duration(60.0)  # to send a whole request body: then 408
+    send_timeout: Duration = Duration(60.0)  # an answer the client takes none of: closed
+    max_connections: int = 1000  # open at once; past it the longest-idle one is closed
+    # Where people and providers reach alertd (links in messages; the console's Secure cookie
+    # when it is https). "" when unset; never ends with "/".
+    public_url: str = ""
+    # Signs the console's session cookies; "" keeps a random one in the state folder instead.
+    session_secret: str = ""
+    session_lifetime: Duration = Duration(7 * 86_400.0)  # a console sign-in lasts this long
 
     @property
     def host(self) -> str:
@@ -361,6 +373,7 @@ def settings_from_dict(
     server: ServerSettings = sections["server"]
     sections["server"] = _drop_empty_tokens(server)
     _check_listen(sections["server"], source)
+    sections["server"] = _checked_web_keys(sections["server"], source)
     sections["log"] = _checked_log(sections["log"], source)
     return Settings(source=source, recipients=recipients, channels=channels, **sections)
 
@@ -381,6 +394,18 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
         )
+
+
+def _checked_web_keys(server: ServerSettings, source: Path) -> ServerSettings:
+    """`public_url` (without its trailing "/") and the console's session lifetime."""
+    problem = _url(server.public_url)
+    if problem is None and server.public_url and not urlsplit(server.public_url).netloc:
+        problem = f"expected a URL with a host, got {server.public_url!r}"
+    if problem is not None:
+        raise ConfigError(f"{source}: [server] public_url: {problem}")
+    if server.session_lifetime <= 0:
+        raise ConfigError(f"{source}: [server] session_lifetime: must be more than 0 seconds")
+    return replace(server, public_url=server.public_url.rstrip("/"))
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")

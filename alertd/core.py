@@ -73,6 +73,27 @@ class AlertDetail:
     deliveries: Sequence[DeliveryState]
 
 
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """A change of an alert (alertd.feed), with the alert as it is now."""
+
+    cursor: int
+    change: str  # fired, acked, ...
+    at: float
+    record: AlertRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """Alert changes past a cursor, oldest first. `cursor` is where to ask from next (the last
+    change's, or the reader's own when there was none); `complete` is False when changes past
+    the reader's cursor were pruned before it read them (the reader should start over)."""
+
+    changes: Sequence[AlertChange]
+    cursor: int
+    complete: bool = True
+
+
 class Core(Protocol):
     """Rules, engine, state store, outbox and dispatcher, behind one interface."""
 
@@ -101,6 +122,15 @@ class Core(Protocol):
 
     def rules(self) -> Sequence[Rule]:
         """The rules running now."""
+        ...
+
+    async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
+        """Up to `limit` alert changes past the cursor `after`, oldest first. None is "from
+        now": no changes, and the newest cursor to ask from next."""
+        ...
+
+    async def wait_for_changes(self, after: int) -> None:
+        """Return once a change past the cursor `after` is committed (at once if one is)."""
         ...
 
     async def reload_rules(self) -> int:

@@ -36,11 +36,12 @@ from typing import Any
 from alertd import logs, metrics
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, ServerSettings, Settings
+from alertd.console import Console
 from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
 from alertd.server.app import Api
-from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.watch import watch_rules
 
 log = logging.getLogger("alertd.daemon")
@@ -183,7 +184,17 @@ class Daemon:
             return EXIT_CONFIG
         self.port = bound_port(sock)
         api = Api(core, self, server_settings, self.clock)
-        http = HttpServer(api, sock, grace=self.settings.server.shutdown_grace)
+        try:
+            api.mount("/ui", Console(core, self.settings, server_settings, api.streams, self.clock))
+        except OSError as error:
+            log.error(f"cannot start the console: {error}")
+            return EXIT_CONFIG
+        http = HttpServer(
+            api,
+            sock,
+            grace=self.settings.server.shutdown_grace,
+            limits=connection_limits(server_settings),
+        )
         await http.start()
         delivering = asyncio.create_task(core.deliver(), name="dispatcher")
         self._start_background()
@@ -206,6 +217,7 @@ class Daemon:
             stopped.cancel()
             crash = None if delivering.cancelled() else delivering.exception()
             log.error("the dispatcher stopped unexpectedly; shutting down", exc_info=crash)
+        api.streams.close()  # streams never end by themselves; clients reconnect elsewhere
         await self._shutdown(http, delivering)
         return EXIT_FAILED if failed else EXIT_OK
 

@@ -59,6 +59,17 @@ HTTP_REQUESTS = Counter(
     ["route", "status"],
     registry=REGISTRY,
 )
+HTTP_CONNECTIONS_OPEN = Gauge(
+    "alertd_http_connections_open", "HTTP connections open now.", registry=REGISTRY
+)
+HTTP_CONNECTIONS_CLOSED = Counter(
+    "alertd_http_connections_closed",
+    "HTTP connections alertd closed itself, by reason: header_timeout (no whole request head in "
+    "time), send_timeout (the client stopped taking its answer), max_connections (room for a "
+    "new one).",
+    ["reason"],
+    registry=REGISTRY,
+)
 HTTP_DURATION = Histogram(
     "alertd_http_request_duration_seconds",
     "Time from a request's arrival to its answer, by route.",

@@ -26,14 +26,15 @@ from typing import Any, TypeVar
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ConfigError, Settings
-from alertd.core import AlertDetail, RuleProblem, RulesInvalid
+from alertd.core import AlertChange, AlertDetail, ChangePage, RuleProblem, RulesInvalid
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertPage, AlertQuery
+from alertd.engine.state import AlertPage, AlertQuery, Transition
+from alertd.feed import ChangeFeed
 from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
@@ -68,6 +69,7 @@ class Pipeline:
         try:
             self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
             create_schema(self.store.connection)
+            self.feed = ChangeFeed(self.store.connection)
             self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
         except StateStoreError as error:
             self._file_lock.release()
@@ -145,7 +147,9 @@ class Pipeline:
             await _in_thread(store.commit)
         except BaseException:
             store.rollback()  # a no-op when BEGIN failed or COMMIT rolled back itself
+            self.feed.rolled_back()
             raise
+        self.feed.committed()
         return result
 
     def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
@@ -160,6 +164,8 @@ class Pipeline:
                     ticket.events, ticket.times, ticket.received_at
                 )
                 alerts = [d.alert for d in decisions if d.alert is not None]
+                for alert in alerts:
+                    self.feed.record(alert.id, "fired", ticket.received_at)
                 if alerts:
                     notifications = [
                         n
@@ -217,7 +223,7 @@ class Pipeline:
     async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
         now = self.clock.now()
         async with self._store_lock:
-            acked = await self._transact(partial(self.store.ack_alert, alert_id, by, now))
+            acked = await self._transact(partial(self._ack, alert_id, by, now))
         if acked is None:
             return None
         record = acked.record
@@ -235,8 +241,32 @@ class Pipeline:
             )
         return AlertDetail(record, self.outbox.states(alert_id))
 
+    def _ack(self, alert_id: str, by: str, now: float) -> Transition | None:
+        acked = self.store.ack_alert(alert_id, by, now)
+        if acked is not None and acked.changed:
+            self.feed.record(alert_id, "acked", now)
+        return acked
+
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules
+
+    async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
+        async with self._store_lock:
+            position = self.feed.position(after)
+            if after is None:
+                return ChangePage((), position.cursor, position.complete)
+            changes = self.feed.after(position.cursor, limit)
+            records = {c.alert_id: self.store.get_alert(c.alert_id) for c in changes}
+        found = [
+            AlertChange(c.cursor, c.change, c.at, record)
+            for c in changes
+            if (record := records[c.alert_id]) is not None  # None: pruned meanwhile
+        ]
+        cursor = changes[-1].cursor if changes else position.cursor
+        return ChangePage(found, cursor, position.complete)
+
+    async def wait_for_changes(self, after: int) -> None:
+        await self.feed.wait_past(after)
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -259,6 +289,7 @@ class Pipeline:
         def sweep() -> tuple[int, int, int]:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
+            self.feed.prune(horizon)
             return evicted, alerts, purge(self.store.connection, horizon)
 
         async with self._store_lock:

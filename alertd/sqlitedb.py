@@ -6,7 +6,8 @@ recorder. They must agree on how it is written, so all of them open it here:
 - WAL journal: readers never block the writer, nor the writer its readers.
 - `synchronous = FULL` by default: a commit that returned is on disk even if the machine loses
   power. `NORMAL` trades the last commits before a power cut (never before a process crash)
-  for cheaper commits.
+  for cheaper commits; the dispatcher's recorder uses it, its outcomes being journaled first
+  (alertd.notify.journal).
 - `busy_timeout`: how long a write waits for another connection's write to finish before it
   fails (the daemon then answers 503, see alertd.pipeline).
 - The log is copied back into the database every ~40 MiB rather than every 4 MiB (the

@@ -349,19 +349,17 @@ TOKEN = "bench-token"
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 
-@contextlib.contextmanager
-def alertd_process(
+def write_alertd_config(
     tmp: Path,
     receiver_url: str,
     rules: str,
     *,
     concurrency: int = 4,
     source: Path = ROOT,
-    state: str = "",
-) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """`alertd run` from `source` (this tree unless a baseline's) in `tmp` with these rules and
-    durability on, its webhook channel posting to `receiver_url/alertd`; (port, process) once
-    it is ready. `state` adds lines to its [state] table."""
+    dispatch: str = "",
+) -> int:
+    """alertd.toml and bench.rules in `tmp`: these rules, durability on, the webhook channel
+    posting to `receiver_url/alertd`, `dispatch` added to the [dispatch] table. Its port."""
     (tmp / "bench.rules").write_text(rules)
     port = free_port()
     (tmp / "alertd.toml").write_text(
@@ -377,22 +375,37 @@ templates = "{source / "templates"}"
 
 [state]
 path = "state/alertd.db"
-{state}
+
 [dispatch]
 dry_run = false
 concurrency = {concurrency}
-
+{dispatch}
 [channels.webhook]
 url = "{receiver_url}/alertd"
 """
     )
-    process = subprocess.Popen(
+    return port
+
+
+def spawn_alertd(tmp: Path, source: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`alertd run` on `tmp/alertd.toml`, from `source`, its log appended to `tmp/alertd.log`."""
+    return subprocess.Popen(
         [sys.executable, "-m", "alertd", "run", "-c", str(tmp / "alertd.toml")],
         cwd=tmp,
         env={**os.environ, "PYTHONPATH": str(source)},
         stdout=subprocess.DEVNULL,
         stderr=(tmp / "alertd.log").open("ab"),
     )
+
+
+@contextlib.contextmanager
+def alertd_process(
+    tmp: Path, receiver_url: str, rules: str, *, concurrency: int = 4, source: Path = ROOT
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`alertd run` from `source` (this tree unless a baseline's) in `tmp` with these rules and
+    durability on; (port, process) once it is ready."""
+    port = write_alertd_config(tmp, receiver_url, rules, concurrency=concurrency, source=source)
+    process = spawn_alertd(tmp, source)
     try:
         asyncio.run(wait_ready(port, "/readyz", process))
         yield port, process

@@ -18,6 +18,7 @@ from alertd.engine.state import (
     AlertRecord,
     StoreSize,
     Transition,
+    field_text,
     page_of,
 )
 from alertd.engine.windows import CountWindow, Suppression, sweep_tables
@@ -83,6 +84,7 @@ class MemoryStore:
             and (query.rule is None or record.alert.rule_id == query.rule)
             and (query.priority is None or record.alert.priority == query.priority)
             and (query.status is None or record.status == query.status)
+            and all(field_text(record.alert.event, p) == v for p, v in query.fields)
         ]
         return page_of(selected, query.limit)
 

@@ -364,6 +364,10 @@ class SQLiteStore:
             params.append(query.priority)
         if query.status is not None:
             where.append("acked_at IS NULL" if query.status == "firing" else "acked_at IS NOT NULL")
+        for path, value in query.fields:
+            where.append(_FIELD_TEXT + " = ?")
+            json_path = _json_path(path)
+            params.extend((json_path, json_path, value))
         sql = f"SELECT {_ALERT_COLUMNS} FROM alerts"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -536,6 +540,20 @@ class SQLiteStore:
             self.connection.execute(sql)
         except sqlite3.Error as exc:
             raise StateStoreError(f"{self.path}: {exc}") from exc
+
+
+# An event field as text, as alertd.engine.state.field_text reads it (objects and lists: NULL).
+_FIELD_TEXT = (
+    "CASE json_type(event, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
+    " WHEN 'null' THEN 'null' WHEN 'object' THEN NULL WHEN 'array' THEN NULL"
+    " ELSE CAST(json_extract(event, ?) AS TEXT) END"
+)
+
+
+def _json_path(path: str) -> str:
+    """`location.city` -> `$."location"."city"` (each name quoted, so any name but one holding
+    a double quote is taken as written)."""
+    return "$" + "".join(f'."{name}"' for name in path.split("."))
 
 
 def _suppression_of(row: Sequence[Any]) -> tuple[Key, Suppression]:

@@ -16,10 +16,10 @@ commit a batch's windows, alerts and notifications together or not at all. Trans
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key, Priority
@@ -60,6 +60,26 @@ class AlertQuery:
     since: float | None = None  # received at or after (millisecond precision)
     limit: int = 100
     cursor: str | None = None
+    # Event fields (dotted paths: `location.city`) and the text their value must read as.
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def field_text(event: Mapping[str, Any], path: str) -> str | None:
+    """An event field's value as a filter compares it: a string as itself, a whole number in
+    digits, true, false, null; None for a field that is missing or holds an object or a list.
+    (A fraction reads as SQLite's CAST writes it, which is Python's repr for most values.)"""
+    value: Any = event
+    for name in path.split("."):
+        if not isinstance(value, Mapping) or name not in value:
+            return None
+        value = value[name]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str | int | float):
+        return str(value) if not isinstance(value, float) else repr(value)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,15 @@ already in flight, however large a storm of lesser ones is queued before it. Aft
 failed attempt the retry policy decides: try again at a later time (kept in memory and on the
 row, so a restart resumes it), or give up as `failed` / `dead`. Committed notifications are
 handed over in memory (`submit`), so the hot path never reads the outbox back; it is read at
-start and on `wake()`. Attempt results are written to the outbox in batches by one recorder
-task, in a worker thread, so a write waiting for the database lock (a group commit holds it
-while it syncs) never stalls the event loop. Delivery is at least once: a crash between a provider's
-answer and the recorder's commit sends that notification again after the restart, with the same
-id (the webhook's `Idempotency-Key`).
+start and on `wake()`.
+
+Each attempt's outcome is appended to the outcome journal (alertd.notify.journal) as soon as the
+provider answers, before the worker takes its next notification: from then on a kill -9 cannot
+lose it, so after a crash only the sends that were in flight (at most a channel's
+`concurrency`) go out again, with the same id (the webhook's `Idempotency-Key`). The outcomes
+are written into the outbox table in batches by one recorder task, in a worker thread, so a
+write waiting for the database lock (a group commit holds it while it syncs) never stalls the
+event loop; at start, whatever the journal holds that the table lacks is written first.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
 from alertd.model import PRIORITIES
 from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
+from alertd.notify.journal import Journal
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import AttemptResult, Outbox
 from alertd.notify.retry import RetryPolicy, Verdict
@@ -50,6 +55,7 @@ log = logging.getLogger("alertd.notify")
 
 LOAD_BATCH = 1000  # rows read from the outbox per query
 RECORD_INTERVAL = 0.005  # seconds attempt results gather before they are committed together
+RECORD_RETRY = 0.05  # seconds before a write the database refused is tried again
 
 
 class _Unavailable:
@@ -148,6 +154,9 @@ class Dispatcher:
         self._results: list[AttemptResult] = []
         self._writing: asyncio.Future[bool] | None = None  # `_batch_writing` being written
         self._batch_writing: list[AttemptResult] = []
+        self._journal = Journal(outbox.path)
+        self._journal_failing = False  # the last append failed (logged once until one works)
+        self._recorded = 0  # outcomes written into the outbox table since the journal began
         self._inbox: list[Notification] = []  # committed and submitted, not yet scheduled
         self._read_outbox = True  # rows may be in the outbox that were not submitted
         self._wake = asyncio.Event()
@@ -195,26 +204,44 @@ class Dispatcher:
         """
         self._running = True
         self._watch_idle = burst
+        recovered = False
         try:
-            async with asyncio.TaskGroup() as tasks:
-                self._tasks = tasks
-                recorder = tasks.create_task(self._write_results_forever())
-                await self._schedule(burst=burst)
-                for worker in self._workers:
-                    worker.cancel()
-                recorder.cancel()
+            recovered = await self._recover()
+            if recovered:
+                async with asyncio.TaskGroup() as tasks:
+                    self._tasks = tasks
+                    recorder = tasks.create_task(self._write_results_forever())
+                    await self._schedule(burst=burst)
+                    for worker in self._workers:
+                        worker.cancel()
+                    recorder.cancel()
         finally:
             self._tasks = None
             if self._writing is not None:  # a write the cancelled recorder left running
                 await asyncio.wait([self._writing])
                 if not self._writing.result():
                     self._results[:0] = self._batch_writing
-            self._write_results(self._take_results())
+            written = self._write_results(self._take_results())
+            self._journal.close(all_recorded=recovered and written)
             for channel in {id(c): c for c in self._all_channels()}.values():
                 with contextlib.suppress(Exception):
                     await channel.aclose()
             self._running = False
             self._stopped.set()
+
+    async def _recover(self) -> bool:
+        """Write into the outbox the outcomes a previous process journaled but had not
+        recorded (it was killed), before any pending row is read; then start a new journal.
+        Tries again while the database is busy; False if stopped before it could."""
+        left_over = self._journal.left_over()
+        while not await asyncio.to_thread(self._write_results, left_over):
+            if self._stopping:
+                return False
+            await _first(self._wake.wait(), asyncio.sleep(RECORD_RETRY))
+        if left_over:
+            log.info("outcomes of the previous run recorded", extra={"outcomes": len(left_over)})
+        self._journal.clear()
+        return True
 
     async def drain(self, grace: float) -> None:
         """Keep sending for up to `grace` seconds, then stop; `run()` returns.
@@ -379,6 +406,11 @@ class Dispatcher:
             self._finish(notification, verdict, attempts, error)
             return
         due = now + verdict.delay
+        self._queue_result(
+            AttemptResult(
+                notification.seq, "pending", attempts, now, str(error), next_attempt_at=due
+            )
+        )
         notification.attempts = attempts
         notification.next_attempt_at = due
         heapq.heappush(self._retries, (due, notification.seq, notification))
@@ -394,14 +426,10 @@ class Dispatcher:
             error,
             extra=_fields(notification, "retried", attempts, str(error)),
         )
-        self._queue_result(
-            AttemptResult(
-                notification.seq, "pending", attempts, now, str(error), next_attempt_at=due
-            )
-        )
 
     def _sent(self, lane: _Lane, notification: Notification, attempts: int, receipt: str) -> None:
         now = self.clock.now()
+        self._queue_result(AttemptResult(notification.seq, "sent", attempts, now, receipt=receipt))
         self._pending -= 1
         OUTBOX_DEPTH.set(self._pending)
         lane.sent.inc()
@@ -415,11 +443,14 @@ class Dispatcher:
             receipt,
             extra=_fields(notification, "sent", attempts, None),
         )
-        self._queue_result(AttemptResult(notification.seq, "sent", attempts, now, receipt=receipt))
 
     def _finish(
         self, notification: Notification, verdict: Verdict, attempts: int, error: DeliveryError
     ) -> None:
+        now = self.clock.now()
+        self._queue_result(
+            AttemptResult(notification.seq, verdict.state, attempts, now, str(error))
+        )
         self._pending -= 1
         OUTBOX_DEPTH.set(self._pending)
         NOTIFICATIONS.labels(channel=notification.channel, outcome=verdict.state).inc()
@@ -433,14 +464,20 @@ class Dispatcher:
             error,
             extra=_fields(notification, verdict.state, attempts, str(error)),
         )
-        now = self.clock.now()
-        self._queue_result(
-            AttemptResult(notification.seq, verdict.state, attempts, now, str(error))
-        )
 
     # -- recording -----------------------------------------------------------------------------
 
     def _queue_result(self, result: AttemptResult) -> None:
+        """Keep an outcome: in the journal at once (a kill -9 cannot lose it from then on),
+        in the outbox table with the recorder's next batch."""
+        try:
+            self._journal.append(result)
+        except OSError as error:
+            if not self._journal_failing:
+                log.error("cannot journal delivery outcomes: %s", error)
+            self._journal_failing = True
+        else:
+            self._journal_failing = False
         self._results.append(result)
         self._flush.set()
 
@@ -456,9 +493,12 @@ class Dispatcher:
             )
             written = await asyncio.shield(self._writing)  # on cancel, `run()` waits for it
             self._writing = None
-            if not written:
+            if written:
+                self._recorded += len(self._batch_writing)
+                self._journal.recorded(self._recorded)
+            else:
                 self._results[:0] = self._batch_writing
-                await asyncio.sleep(0.05)  # the database is busy: try again shortly
+                await asyncio.sleep(RECORD_RETRY)  # the database is busy: try again shortly
                 self._flush.set()
 
     def _take_results(self) -> list[AttemptResult]:

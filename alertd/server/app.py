@@ -45,6 +45,7 @@ from alertd.server.decode import (
     json_problem,
     media_type,
 )
+from alertd.server.stream import Streams
 from alertd.server.views import (
     alert_detail_view,
     alert_view,
@@ -117,9 +118,12 @@ class Api:
             max_string_length=settings.max_string_length,
         )
         self.inflight = 0
+        self.streams = Streams(core, clock)
+        self._mounts: list[tuple[str, Callable[[Scope, Receive, Send], Awaitable[None]]]] = []
         self.routes: tuple[Route, ...] = (
             Route("POST", "/v1/events", Role.INGEST, self.post_events),
             Route("GET", "/v1/alerts", Role.ADMIN, self.get_alerts),
+            Route("GET", "/v1/alerts/stream", Role.ADMIN, self.get_alert_stream),
             Route("GET", "/v1/alerts/{id}", Role.ADMIN, self.get_alert),
             Route("POST", "/v1/alerts/{id}/ack", Role.ADMIN, self.post_ack),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
@@ -131,10 +135,18 @@ class Api:
         )
         self._router = _Router(self.routes)
 
+    def mount(self, prefix: str, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        """Serve `prefix` and every path under it with another ASGI app (the console)."""
+        self._mounts.append((prefix, app))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan is the daemon's job; websockets are not served
             return
-        request = Request.from_scope(scope, receive)
+        for prefix, app in self._mounts:
+            if scope["path"] == prefix or scope["path"].startswith(prefix + "/"):
+                await app(scope, receive, send)
+                return
+        request = Request.from_scope(scope, receive, self.settings.body_timeout)
         started = self.clock.monotonic()
         route_label = "unmatched"
         try:
@@ -248,6 +260,11 @@ class Api:
         if detail is None:
             raise HttpError(404, "no such alert")
         return json_response(200, alert_detail_view(detail))
+
+    async def get_alert_stream(self, request: Request) -> Response:
+        stream = self.streams.answer(request.headers, request.query)
+        stream.receive = request.receive
+        return stream
 
     async def get_rules(self, request: Request) -> Response:
         return json_response(200, {"rules": [rule_view(rule) for rule in self.core.rules()]})

@@ -6,6 +6,7 @@ but its own work. This module is the only one that knows the shape of ASGI messa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,17 +88,26 @@ class Request:
     query_string: bytes
     receive: Receive
     path_params: dict[str, str] = field(default_factory=dict)
+    body_timeout: float = 0.0  # seconds from the request's start to its whole body; 0: none
+    body_deadline: float = 0.0  # the same, in event-loop time
     body_started: bool = False  # receive() was called: a `100 Continue` has gone out
     body_done: bool = False  # the last part of the body has arrived
+    timed_out: bool = False  # the body did not arrive in time; the rest is not waited for
 
     @classmethod
-    def from_scope(cls, scope: Scope, receive: Receive) -> Request:
+    def from_scope(cls, scope: Scope, receive: Receive, body_timeout: float = 0.0) -> Request:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        return cls(scope["method"], scope["path"], headers, scope.get("query_string", b""), receive)
+        request = cls(
+            scope["method"], scope["path"], headers, scope.get("query_string", b""), receive
+        )
+        if body_timeout:
+            request.body_timeout = body_timeout
+            request.body_deadline = asyncio.get_running_loop().time() + body_timeout
+        return request
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -134,11 +144,14 @@ class Request:
         DISCARD_LIMIT bytes are left, or the client waits for `100 Continue` before sending a
         body it is now told not to send.
         """
-        if not self.body_started and not self._worth_reading():
+        if self.timed_out or (not self.body_started and not self._worth_reading()):
             return False
         dropped = 0
         while not self.body_done:
-            dropped += len(await self._next_part())
+            try:
+                dropped += len(await self._next_part())
+            except HttpError:  # too slow: not worth waiting for
+                return False
             if dropped > DISCARD_LIMIT:
                 return False
         return True
@@ -153,8 +166,23 @@ class Request:
         return declared is None or declared <= DISCARD_LIMIT
 
     async def _next_part(self) -> bytes:
+        """The next part of the body; HttpError 408 past the body's deadline."""
         self.body_started = True
-        message = await self.receive()
+        if not self.body_deadline:
+            message = await self.receive()
+        else:
+            try:
+                async with asyncio.timeout_at(self.body_deadline):
+                    message = await self.receive()
+            except TimeoutError:
+                self.timed_out = True
+                raise HttpError(
+                    408,
+                    f"the request body did not arrive within {self.body_timeout:g} s "
+                    "([server] body_timeout)",
+                    headers=[("Connection", "close")],
+                    reason="timeout",
+                ) from None
         if message["type"] == "http.disconnect":
             raise ClientGone
         if not message.get("more_body", False):

@@ -110,8 +110,10 @@ def write_setup(
     shutdown_grace: str = "5s",
     shutdown_delay: str = "0s",
     watch: bool = False,
+    server: str = "",
 ) -> None:
-    """rules/safety.rules and an alertd.toml whose webhook channel posts to `receiver_url`."""
+    """rules/safety.rules and an alertd.toml whose webhook channel posts to `receiver_url`;
+    `server` adds lines to its [server] table."""
     (home / "rules").mkdir(parents=True, exist_ok=True)
     (home / "rules" / "safety.rules").write_text(RULES)
     (home / "alertd.toml").write_text(
@@ -122,6 +124,7 @@ admin_tokens = ["{ADMIN_TOKEN}"]
 max_body_bytes = 100000
 shutdown_grace = "{shutdown_grace}"
 shutdown_delay = "{shutdown_delay}"
+{server}
 
 [rules]
 paths = ["rules"]

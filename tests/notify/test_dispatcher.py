@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from alertd.config import Settings
 from alertd.metrics import NOTIFICATIONS, TEMPLATE_ERRORS
 from alertd.model import NotifyTarget
 from alertd.notify.dispatcher import Dispatcher
+from alertd.notify.journal import Journal
 from alertd.notify.outbox import Outbox
 from tests.notify.conftest import (
     HttpServer,
@@ -345,6 +347,7 @@ async def started(
     dispatcher = Dispatcher(settings, outbox)
     running = asyncio.create_task(dispatcher.run())
     await until(lambda: len(http_server.requests) == 1, "the row there at start to go out")
+    await until(lambda: dispatcher.depth == 0, "the dispatcher to have its answer")
     return dispatcher, running
 
 
@@ -519,3 +522,26 @@ async def test_dry_run_reports_a_channel_with_no_recipient_as_such(
         f"push notification {alert.id}.1 (no recipient configured): failed after 1 attempt: "
     )
     assert "''" not in caplog.text
+
+
+async def test_an_outcome_the_table_never_got_is_taken_from_the_journal_at_the_next_start(
+    tmp_path: Path, http_server: HttpServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    outbox = Outbox(tmp_path / "alertd.db", busy_timeout=0.05)
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, clock.now())
+    other_writer = sqlite3.connect(outbox.path, isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # the recorder cannot write, as if killed first
+    with caplog.at_level(logging.ERROR, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert "cannot record 1 delivery result; will retry" in caplog.text
+    assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("pending", 0)]
+    other_writer.rollback()
+
+    again = Outbox(outbox.path)
+    await Dispatcher(settings, again, clock).run(burst=True)
+    assert len(http_server.requests) == 1  # not sent again
+    (state,) = again.states(alert.id)
+    assert (state.state, state.attempts, state.receipt) == ("sent", 1, "HTTP 200")
+    assert not Journal(outbox.path).left_over()  # a clean stop leaves no journal behind

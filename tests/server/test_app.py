@@ -352,6 +352,21 @@ async def test_a_body_declared_too_big_to_be_worth_reading_is_refused_at_once(
         assert b"connection: close" in answer.lower()
 
 
+async def test_a_body_that_does_not_arrive_in_time_is_408(serve: ServeFactory) -> None:
+    async with serve(body_timeout=0.5) as served:
+        before = rejected("timeout")
+        head = (
+            f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST_TOKEN}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        ).encode()
+        answer = await raw_exchange(served, head, b'[{"type": ')  # and nothing more
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+        assert b"connection: close" in answer.lower()
+        assert b"did not arrive within 0.5 s ([server] body_timeout)" in answer
+        assert rejected("timeout")[0] - before[0] == 1
+        assert served.backend.batches == []
+
+
 async def test_a_streamed_body_without_length_is_cut_off_at_the_limit(
     serve: ServeFactory,
 ) -> None:

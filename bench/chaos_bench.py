@@ -1,0 +1,238 @@
+"""Chaos: kill -9 at random moments under load; count what was lost and what was sent twice.
+
+A real `alertd run` (durability on, `[dispatch] concurrency` as shipped: 4) takes a steady load
+of events, each with its own key and worth one webhook notification, from one keep-alive
+connection; the local receiver (its own process, bench/harness.py) answers 20% of the
+notifications, at random, with 500, so retries are always under way. Every few seconds (a
+random moment, seeded) the daemon is killed with SIGKILL and started again on the same state;
+a batch whose answer the kill cut off is sent again once the daemon is back (its events are
+suppressed by key if they had been recorded, so each key still makes one alert). After the last
+kill the load stops, and the bench waits until every accepted event's notification arrived.
+
+Counted at the receiver, by Idempotency-Key: lost (accepted events whose notification never
+arrived: must be 0) and repeats (a notification answered 200 more than once), each repeat put
+down to the kill between its two arrivals. After a kill only the sends in flight at that moment
+may go out again, so the repeats of one kill are at most the channel's concurrency.
+
+    .venv/bin/python bench/chaos_bench.py --kills 30
+    .venv/bin/python bench/chaos_bench.py --kills 30 --baseline-src /tmp/base   # + another tree
+
+`--baseline-src` runs the same kills (same seed) against alertd from another source tree too,
+in turn, so a change is measured against the code before it on the same machine.
+Nothing here runs in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import itertools
+import random
+import signal
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from harness import (
+    ROOT,
+    TOKEN,
+    Client,
+    Receiver,
+    receiver,
+    spawn_alertd,
+    stop_process,
+    wait_ready,
+    write_alertd_config,
+)
+
+RULES = """\
+# One notification per distinct key; a batch sent again after a kill is suppressed by key.
+rule chaos_event {
+  name     "Chaos event"
+  when     type == "chaos"
+  priority high
+  suppress 1h by key
+  notify   webhook
+}
+"""
+
+DISPATCH = """\
+backoff_initial = "100ms"
+backoff_max = "1s"
+max_attempts = 1000
+"""
+
+
+@dataclass
+class Run:
+    """One target's run: what was accepted, when each kill came."""
+
+    name: str
+    accepted: set[str] = field(default_factory=set)
+    kills: list[float] = field(default_factory=list)  # time.monotonic() of each SIGKILL
+    resent_batches: int = 0  # batches whose answer a kill cut off, sent again
+
+
+class Daemon:
+    """alertd in `home`, killed and started again on the same state."""
+
+    def __init__(self, home: Path, port: int, source: Path) -> None:
+        self.home, self.port, self.source = home, port, source
+        self.process = spawn_alertd(home, source)
+        self.up = asyncio.Event()
+
+    async def ready(self) -> None:
+        await wait_ready(self.port, "/readyz", self.process)
+        self.up.set()
+
+    async def kill_and_restart(self, run: Run) -> None:
+        self.up.clear()
+        self.process.send_signal(signal.SIGKILL)
+        run.kills.append(time.monotonic())
+        self.process.wait()
+        self.process = spawn_alertd(self.home, self.source)
+        await self.ready()
+
+
+async def load(daemon: Daemon, run: Run, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    """Batches of distinct keys at a steady rate; a batch is sent until it is answered 202."""
+    client = Client("127.0.0.1", daemon.port, {"Authorization": f"Bearer {TOKEN}"})
+    interval = args.batch / args.rate
+    number = 0
+    next_due = time.monotonic()
+    while not stop.is_set():
+        keys = [f"{run.name}-{number}-{i}" for i in range(args.batch)]
+        number += 1
+        body = b"\n".join(
+            orjson.dumps({"type": "chaos", "key": k, "vehicle_id": f"v-{k}"}) for k in keys
+        )
+        tries = 0
+        while True:
+            await daemon.up.wait()
+            tries += 1
+            try:
+                status, _ = await client.request("POST", "/v1/events", body, "application/x-ndjson")
+            except (OSError, asyncio.IncompleteReadError):
+                await client.close()
+                await asyncio.sleep(0.01)  # killed meanwhile: wait for it to come back
+                continue
+            if status == 202:
+                break
+            await asyncio.sleep(0.05)  # 503: starting, or the outbox is full
+        run.resent_batches += tries > 1
+        run.accepted.update(keys)
+        next_due += interval
+        await asyncio.sleep(max(0.0, next_due - time.monotonic()))
+    await client.close()
+
+
+async def chaos(name: str, home: Path, sink: Receiver, args: argparse.Namespace) -> dict[str, Any]:
+    source = args.baseline_src.resolve() if name == "baseline" else ROOT
+    port = write_alertd_config(
+        home, sink.url, RULES, concurrency=args.concurrency, source=source, dispatch=DISPATCH
+    )
+    await sink.reset()
+    await sink.fail_share(args.fail)
+    daemon = Daemon(home, port, source)
+    run = Run(name)
+    rng = random.Random(args.seed)
+    stop = asyncio.Event()
+    try:
+        await daemon.ready()
+        loader = asyncio.create_task(load(daemon, run, args, stop))
+        for _ in range(args.kills):
+            await asyncio.sleep(rng.uniform(args.min_gap, args.max_gap))
+            await daemon.kill_and_restart(run)
+        await asyncio.sleep(args.max_gap)
+        stop.set()
+        await loader
+        await sink.fail_share(0)  # let the retries through, to count what arrives
+        stats = await sink.wait_for(len(run.accepted), args.timeout, prefix=f"{name}-")
+    finally:
+        stop_process(daemon.process)
+    return tally(run, stats, args)
+
+
+def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    arrived = set(stats["arrivals"])
+    per_kill: Counter[int] = Counter()
+    unexplained = 0
+    for times in stats["repeats"].values():
+        for before, after in itertools.pairwise(times):
+            kill = bisect.bisect_left(run.kills, after) - 1  # the last kill before `after`
+            if kill >= 0 and run.kills[kill] > before:
+                per_kill[kill] += 1
+            else:
+                unexplained += 1
+    counts = [per_kill[k] for k in range(len(run.kills))]
+    return {
+        "target": run.name,
+        "kills": len(run.kills),
+        "accepted": len(run.accepted),
+        "delivered": len(arrived & run.accepted),
+        "lost": len(run.accepted - arrived),
+        "repeats": sum(counts) + unexplained,
+        "repeats_per_kill_mean": sum(counts) / max(1, len(counts)),
+        "repeats_per_kill_max": max(counts, default=0),
+        "repeats_per_kill": counts,
+        "repeats_without_a_kill": unexplained,
+        "concurrency": args.concurrency,
+        "failed_500": stats["failed"],
+        "resent_batches": run.resent_batches,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--rate", type=int, default=1000, help="events per second")
+    parser.add_argument("--batch", type=int, default=50, help="events per request")
+    parser.add_argument("--fail", type=float, default=0.2, help="share answered 500")
+    parser.add_argument("--min-gap", type=float, default=1.0, help="seconds between kills")
+    parser.add_argument("--max-gap", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=4, help="[dispatch] concurrency")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for all")
+    parser.add_argument("--targets", default="alertd")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run alertd from this source tree, as the target 'baseline'",
+    )
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (the logs)")
+    args = parser.parse_args()
+
+    targets = args.targets.split(",") + (["baseline"] if args.baseline_src else [])
+    results = []
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True)
+            scratch = str(args.keep)
+        else:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="alertd-chaos-"))
+        sink = stack.enter_context(receiver(Path(scratch)))
+        for name in targets:
+            home = Path(scratch) / name
+            home.mkdir()
+            result = asyncio.run(chaos(name, home, sink, args))
+            results.append(result)
+            print(orjson.dumps(result).decode(), flush=True)
+    print(
+        f"\n{'target':<10}{'kills':>6}{'accepted':>10}{'lost':>6}{'repeats':>9}"
+        f"{'per kill':>10}{'max':>5}  concurrency"
+    )
+    for r in results:
+        print(
+            f"{r['target']:<10}{r['kills']:>6}{r['accepted']:>10}{r['lost']:>6}{r['repeats']:>9}"
+            f"{r['repeats_per_kill_mean']:>10.2f}{r['repeats_per_kill_max']:>5}  {r['concurrency']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

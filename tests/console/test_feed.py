@@ -1,0 +1,109 @@
+"""The alert change feed (alertd.feed) on a real SQLite file: ordered, durable, written with the
+caller's transaction, and waking readers only when a commit added changes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from alertd.feed import ChangeFeed
+from alertd.sqlitedb import connect
+
+
+def open_feed(path: Path) -> tuple[ChangeFeed, sqlite3.Connection]:
+    """The feed and its connection, on which the test plays the state store."""
+    connection = connect(path)
+    return ChangeFeed(connection), connection
+
+
+def commit(
+    feed: ChangeFeed, connection: sqlite3.Connection, *changes: tuple[str, str, float]
+) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    for alert_id, change, at in changes:
+        feed.record(alert_id, change, at)
+    connection.execute("COMMIT")
+    feed.committed()
+
+
+def test_changes_come_back_in_order_past_a_cursor(tmp_path: Path) -> None:
+    feed, connection = open_feed(tmp_path / "state.db")
+    assert feed.latest == 0
+    commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0))
+    commit(feed, connection, ("a", "acked", 3.0))
+    assert [(c.cursor, c.alert_id, c.change) for c in feed.after(0, 10)] == [
+        (1, "a", "fired"),
+        (2, "b", "fired"),
+        (3, "a", "acked"),
+    ]
+    assert [c.cursor for c in feed.after(1, 1)] == [2]
+    assert feed.after(3, 10) == []
+
+
+def test_a_rolled_back_change_is_not_in_the_feed_and_wakes_no_one(tmp_path: Path) -> None:
+    feed, connection = open_feed(tmp_path / "state.db")
+    connection.execute("BEGIN IMMEDIATE")
+    feed.record("a", "fired", 1.0)
+    connection.execute("ROLLBACK")
+    feed.rolled_back()
+    feed.committed()  # a later commit that recorded nothing
+    assert feed.latest == 0
+    assert feed.after(0, 10) == []
+
+
+def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(tmp_path: Path) -> None:
+    feed, connection = open_feed(tmp_path / "state.db")
+    connection.execute("BEGIN IMMEDIATE")
+    feed.record("a", "fired", 1.0)
+    connection.execute("SAVEPOINT batch")
+    feed.record("b", "fired", 2.0)
+    connection.execute("ROLLBACK TO batch")
+    connection.execute("RELEASE batch")
+    connection.execute("COMMIT")
+    feed.committed()
+    assert feed.latest == 1
+    assert [c.alert_id for c in feed.after(0, 10)] == ["a"]
+
+
+async def test_a_reader_waits_for_a_commit_and_is_woken_by_it(tmp_path: Path) -> None:
+    feed, connection = open_feed(tmp_path / "state.db")
+    waiting = asyncio.create_task(feed.wait_past(0))
+    await asyncio.sleep(0)
+    connection.execute("BEGIN IMMEDIATE")
+    feed.record("a", "fired", 1.0)
+    await asyncio.sleep(0)
+    assert not waiting.done()  # recorded, not committed: nothing to read yet
+    connection.execute("COMMIT")
+    feed.committed()
+    await asyncio.wait_for(waiting, 5)
+    await asyncio.wait_for(feed.wait_past(0), 5)  # a change past 0 exists: no wait at all
+
+
+def test_cursors_survive_a_restart_and_are_never_used_twice(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    feed, connection = open_feed(path)
+    commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0))
+    assert feed.prune(before=10.0) == 2  # every change pruned
+    connection.close()
+    again, connection = open_feed(path)
+    assert again.latest == 2
+    commit(again, connection, ("c", "fired", 11.0))
+    assert [(c.cursor, c.alert_id) for c in again.after(0, 10)] == [(3, "c")]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "expected"),
+    [(None, (4, True)), (1, (1, True)), (0, (0, False)), (4, (4, True)), (99, (4, False))],
+)
+def test_a_position_says_whether_changes_past_the_cursor_were_pruned(
+    tmp_path: Path, cursor: int | None, expected: tuple[int, bool]
+) -> None:
+    feed, connection = open_feed(tmp_path / "state.db")
+    commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0), ("c", "fired", 3.0))
+    commit(feed, connection, ("d", "fired", 4.0))
+    feed.prune(before=1.5)  # cursor 1 is gone: a reader at 0 missed it
+    position = feed.position(cursor)
+    assert (position.cursor, position.complete) == expected
