@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ start = "2026-01-05T09:00"
 """
 
 
-def write_console_setup(home: Path, public_url: str = "") -> None:
+def write_console_setup(home: Path, public_url: str = "", shutdown_grace: str = "5s") -> None:
     (home / "rules").mkdir(parents=True, exist_ok=True)
     (home / "rules" / "fleet.rules").write_text(RULES)
     write_oncall(home, CHEAP.hash(PASSWORD), CHEAP.hash("bob-password-1"))
@@ -72,6 +73,7 @@ listen = "127.0.0.1:0"
 ingest_tokens = ["{INGEST_TOKEN}"]
 admin_tokens = ["{ADMIN_TOKEN}"]
 public_url = "{public_url}"
+shutdown_grace = "{shutdown_grace}"
 
 [rules]
 paths = ["rules"]
@@ -85,6 +87,13 @@ dry_run = true
 
 [oncall]
 path = "oncall.toml"
+
+[channels.webhook]
+url = "https://ops.example.com/hooks/alertd"
+
+[channels.slack]
+token = "xoxb-not-used-in-a-dry-run"
+channel = "#fleet-alerts"
 """
     )
 
@@ -94,8 +103,11 @@ def write_oncall(home: Path, alice: str, bob: str) -> None:
 
 
 def start(home: Path) -> Alertd:
+    """`alertd run` in `home`, listening. Started from a thread of its own, whose event loop is
+    its own: Playwright's sync API keeps one running in the main thread."""
     daemon = Alertd(home)
-    asyncio.run(daemon.start())
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, daemon.start()).result()
     return daemon
 
 

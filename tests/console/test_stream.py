@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -12,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import ADMIN, INGEST, Alertd
 
-from .conftest import client, critical, csrf_of, post_event, sign_in
+from .conftest import client, critical, csrf_of, post_event, sign_in, start, write_console_setup
 
 pytestmark = pytest.mark.e2e
 
@@ -108,3 +111,26 @@ def _until_alert(received: Iterator[dict[str, Any]], alert_id: str) -> Iterator[
         yield event
         if event["event"] == "alert" and event["data"]["alert"]["id"] == alert_id:
             return
+
+
+def test_a_shutdown_ends_the_streams_instead_of_waiting_for_them(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A stream never ends by itself: were it not closed, SIGTERM would wait the whole
+    shutdown_grace (60 s here) for it, and `wait` below would give up first."""
+    home = tmp_path_factory.mktemp("shutdown")
+    write_console_setup(home, shutdown_grace="60s")
+    daemon = start(home)
+    try:
+        with (
+            httpx.Client(base_url=daemon.url, headers=ADMIN, timeout=30) as http,
+            http.stream("GET", "/v1/alerts/stream") as stream,
+        ):
+            received = events(stream.iter_lines())
+            assert next(received)["event"] == "ready"
+            daemon.send_signal(signal.SIGTERM)
+            assert list(received) == []  # the stream ended, with nothing more
+        with ThreadPoolExecutor(1) as thread:
+            assert thread.submit(asyncio.run, daemon.wait(timeout=20)).result() == 0
+    finally:
+        daemon.kill()

@@ -1,0 +1,257 @@
+"""The console in a real browser: Playwright driving Debian's Chromium against a real `alertd
+run`. Sign in, see a new alert arrive without a reload, acknowledge it from the alert page,
+be refused a form without its CSRF token, and every page at a phone's and a desk's width.
+
+Chromium comes from Debian (`apt-get install chromium`; .ci/run installs it), not from
+Playwright's own download. Without it these tests are skipped on a developer's machine, and
+fail in CI (where `CI` is set), so that a CI run without a browser cannot pass unnoticed.
+
+Screenshots of every page at both widths are saved under test-artifacts/console/ (ignored by
+git). With ALERTD_SCREENSHOTS=docs/console the few that docs/console.md shows are written there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ADMIN, REPO, Alertd
+
+from .conftest import PASSWORD, api_alert, critical, post_event
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = os.environ.get("ALERTD_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts" / "console"
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 800}
+WAIT_MS = 15_000
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+def _unavailable() -> str | None:
+    if sync_playwright is None:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    if not Path(CHROMIUM).is_file():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for all the browser tests (they are one xdist group, so they run on one
+    worker, one after another); each test opens its own context (cookies, size). Module-scoped,
+    not session-scoped: Playwright's sync API keeps an event loop running in this thread while
+    it is open, and the async tests that follow on the worker need the thread to themselves."""
+    missing = _unavailable()
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run in CI: {missing}")
+        pytest.skip(f"browser tests skipped: {missing}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Tab:
+    """A browser context at one size, with every console error and failed page load noted."""
+
+    def __init__(self, browser: Browser, daemon: Alertd, size: dict[str, int], **options: str):
+        self.context = browser.new_context(viewport=size, base_url=daemon.url, **options)  # type: ignore[arg-type]
+        self.page: Page = self.context.new_page()
+        self.page.set_default_timeout(WAIT_MS)
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def sign_in(self, name: str = "alice", password: str = PASSWORD) -> None:
+        page = self.page
+        page.goto("/ui/alerts")
+        assert "/ui/signin" in page.url  # signed out: sent to sign in, told where to come back
+        page.fill("#name", name)
+        page.fill("#password", password)
+        page.click("form:has(#password) button[type=submit]")
+        page.wait_for_url("**/ui/alerts")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, console: Alertd) -> Iterator[Tab]:
+    tab = Tab(browser, console, PHONE)
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def desk(browser: Browser, console: Alertd) -> Iterator[Tab]:
+    tab = Tab(browser, console, DESK)
+    yield tab
+    tab.close()
+
+
+def test_a_new_alert_appears_on_the_list_without_a_reload(desk: Tab, console: Alertd) -> None:
+    desk.sign_in()
+    page = desk.page
+    page.wait_for_selector("[data-live-status]:has-text('Live')")  # following the stream
+    page.evaluate("window.notReloaded = true")
+    alert_id = post_event(console, critical("v-browser-live", driver_id="d-live"))
+    row = page.locator(f'li[data-id="{alert_id}"]')
+    row.wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    assert "v-browser-live" in row.inner_text()
+    assert "urgent" in row.inner_text()
+    assert desk.errors == []
+
+
+def test_an_alert_is_acknowledged_from_its_page_on_a_phone(phone: Tab, console: Alertd) -> None:
+    alert_id = post_event(console, critical("v-browser-ack"))
+    phone.sign_in()
+    page = phone.page
+    page.click(f'li[data-id="{alert_id}"] a')
+    page.wait_for_url(f"**/ui/alerts/{alert_id}")
+    button = page.locator("button[data-action=ack]")
+    box = button.bounding_box()
+    assert box is not None
+    # In reach of a thumb: along the bottom of the screen, most of its width, tall enough.
+    assert box["y"] + box["height"] <= PHONE["height"]
+    assert box["y"] >= PHONE["height"] * 0.75
+    assert box["width"] >= PHONE["width"] * 0.8 and box["height"] >= 44
+    button.click()
+    page.wait_for_selector("text=Done: acknowledged.")
+    assert page.locator("button[data-action=ack]").count() == 0
+    acked = api_alert(console, alert_id)
+    assert (acked["status"], acked["acked_by"]) == ("acked", "alice")
+    assert phone.errors == []
+
+
+def test_an_alert_page_shows_a_change_made_elsewhere_without_a_reload(
+    desk: Tab, console: Alertd
+) -> None:
+    alert_id = post_event(console, critical("v-browser-elsewhere"))
+    desk.sign_in()
+    page = desk.page
+    page.goto(f"/ui/alerts/{alert_id}")
+    page.wait_for_selector("[data-live-status]:has-text('Live')")
+    page.evaluate("window.notReloaded = true")
+    acked = httpx.post(
+        f"{console.url}/v1/alerts/{alert_id}/ack", json={"by": "dispatcher-7"}, headers=ADMIN
+    )
+    assert acked.status_code == 200
+    page.wait_for_selector("dd:has-text('by dispatcher-7')")
+    assert page.locator(".detail .badge.status").inner_text() == "acked"
+    assert page.locator("button[data-action=ack]").count() == 0
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_form_without_its_csrf_token_is_refused(desk: Tab, console: Alertd) -> None:
+    alert_id = post_event(console, critical("v-browser-csrf"))
+    desk.sign_in()
+    page = desk.page
+    page.goto(f"/ui/alerts/{alert_id}")
+    page.evaluate("document.querySelector('.actions input[name=csrf]').remove()")
+    page.click("button[data-action=ack]")
+    page.wait_for_selector("text=not sent from this console")
+    assert api_alert(console, alert_id)["status"] == "firing"
+
+
+def test_the_keyboard_reaches_everything_from_the_top(desk: Tab, console: Alertd) -> None:
+    post_event(console, critical("v-browser-keys"))
+    desk.sign_in()
+    page = desk.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(30):  # through the filters to the first alert
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('li.alert') !== null"):
+            break
+    else:
+        raise AssertionError("Tab never reached an alert")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/alerts/*")
+
+
+def test_dark_mode_follows_the_system(browser: Browser, console: Alertd) -> None:
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        tab = Tab(browser, console, DESK, color_scheme=scheme)
+        try:
+            tab.page.goto("/ui/signin")
+            backgrounds[scheme] = tab.page.evaluate(
+                "getComputedStyle(document.body).backgroundColor"
+            )
+        finally:
+            tab.close()
+    assert backgrounds["light"] == "rgb(246, 247, 249)"
+    assert backgrounds["dark"] == "rgb(15, 18, 22)"
+
+
+PAGES = ["/ui/alerts", "/ui/alerts/{id}", "/ui/oncall", "/ui/rules"]
+DOCS = {("/ui/alerts", 390): "alerts-390", ("/ui/alerts/{id}", 390): "alert-390"}
+DOCS |= {("/ui/alerts", 1280): "alerts-1280"}
+
+
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["390px", "1280px"])
+def test_every_page_renders_at_a_phone_and_a_desk_width(
+    browser: Browser, console: Alertd, size: dict[str, int]
+) -> None:
+    for vehicle, driver in (("v-1042", "d-77"), ("v-2210", "d-12"), ("v-0831", "d-40")):
+        alert_id = post_event(console, critical(vehicle, driver_id=driver))
+    httpx.post(
+        f"{console.url}/v1/events",
+        json={"type": "location_update", "vehicle_id": "v-0907", "speed_kmh": 131},
+        headers={"Authorization": "Bearer e2e-ingest-token-0123"},
+        timeout=10,
+    )
+    tab = Tab(browser, console, size)
+    try:
+        page = tab.page
+        page.goto("/ui/signin")
+        shoot(page, "/ui/signin", size)
+        tab.sign_in()
+        for path in PAGES:
+            page.goto(path.replace("{id}", alert_id))
+            page.wait_for_selector("main h1")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} is wider than {size['width']} px"
+            shoot(page, path, size)
+        assert tab.errors == []  # a script or style the policy blocked would show here
+    finally:
+        tab.close()
+
+
+def shoot(page: Page, path: str, size: dict[str, int]) -> None:
+    name = path.strip("/").replace("/", "-").replace("{id}", "id")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)
+    docs = os.environ.get("ALERTD_SCREENSHOTS")
+    shown = DOCS.get((path, size["width"]))
+    if docs and shown:
+        target = REPO / docs / f"{shown}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target))
