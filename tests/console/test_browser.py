@@ -209,6 +209,57 @@ def test_dark_mode_follows_the_system(browser: Browser, console: Alertd) -> None
     assert backgrounds["dark"] == "rgb(15, 18, 22)"
 
 
+CONTRAST = """selectors => {
+  const rgb = text => {
+    const parts = text.match(/rgba?\\(([^)]+)\\)/)[1].split(",").map(Number);
+    return {r: parts[0], g: parts[1], b: parts[2], a: parts.length > 3 ? parts[3] : 1};
+  };
+  const channel = v => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  const luminance = c => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+  const background = element => {
+    for (; element; element = element.parentElement) {
+      const colour = rgb(getComputedStyle(element).backgroundColor);
+      if (colour.a === 1) { return colour; }
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  return selectors.map(selector => {
+    const element = document.querySelector(selector);
+    if (!element) { return [selector, null]; }
+    const text = luminance(rgb(getComputedStyle(element).color));
+    const [a, b] = [text, luminance(background(element))];
+    return [selector, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}"""
+TEXT = {
+    "/ui/alerts": [
+        ".top nav a", ".who", ".filters label", ".alert .title", ".alert .key", ".alert time",
+        ".priority-urgent .badge.priority", ".priority-medium .badge.priority", ".badge.status",
+    ],
+    "/ui/alerts/{id}": [
+        ".detail h1", ".facts dt", ".facts dd a", "button.primary", ".notifications .attempts",
+        ".badge.state", ".event",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_is_readable_in_light_and_dark(browser: Browser, console: Alertd, scheme: str) -> None:
+    """WCAG AA: every kind of text has a contrast of at least 4.5 to its background."""
+    alert_id = post_event(console, critical("v-contrast"))
+    post_event(console, {"type": "location_update", "vehicle_id": "v-c2", "speed_kmh": 150})
+    tab = Tab(browser, console, DESK, color_scheme=scheme)
+    try:
+        tab.sign_in()
+        for path, selectors in TEXT.items():
+            tab.page.goto(path.replace("{id}", alert_id))
+            ratios = dict(tab.page.evaluate(CONTRAST, selectors))
+            assert None not in ratios.values(), ratios
+            assert {s: r for s, r in ratios.items() if r < 4.5} == {}, path
+    finally:
+        tab.close()
+
+
 PAGES = ["/ui/alerts", "/ui/alerts/{id}", "/ui/oncall", "/ui/rules"]
 DOCS = {("/ui/alerts", 390): "alerts-390", ("/ui/alerts/{id}", 390): "alert-390"}
 DOCS |= {("/ui/alerts", 1280): "alerts-1280"}
