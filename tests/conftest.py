@@ -12,14 +12,15 @@ another:
       HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/dsl
 
 A test that sets its own number of examples writes it as `examples(n)` (tests/examples.py),
-so that a longer profile scales it too.
+so that a longer profile scales it too; every test's time limit (pytest-timeout) grows alike.
 """
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.examples import CI_EXAMPLES
+from tests.examples import CI_EXAMPLES, scale
 
 settings.register_profile(
     "ci",
@@ -35,3 +36,16 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under a longer profile, each test's time limit grows with its number of examples."""
+    factor = scale()
+    if factor == 1:
+        return
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        seconds = float(marker.args[0]) if marker is not None and marker.args else default
+        if seconds:
+            item.add_marker(pytest.mark.timeout(seconds * factor), append=False)

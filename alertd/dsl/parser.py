@@ -111,7 +111,12 @@ def _syntax(exc: UnexpectedInput) -> Syntax:
     """Lark's error as plain data. (LALR never raises UnexpectedEOF: the end of the text is a
     `$END` token.)"""
     if isinstance(exc, UnexpectedToken):
-        expected = frozenset(_written(name) for name in exc.accepts or exc.expected)
+        # What the parser would really take there: `expected` is blurred by LALR's merged
+        # states and reductions made before the parser gave up.
+        accepts: set[str] = exc.expected
+        if exc.interactive_parser is not None:
+            accepts = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+        expected = frozenset(_written(name) for name in accepts)
         return Syntax(exc.line, exc.column, exc.token.type, str(exc.token), expected)
     assert isinstance(exc, UnexpectedCharacters)
     return Syntax(exc.line, exc.column, None, "", frozenset())

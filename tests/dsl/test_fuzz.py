@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertd.dsl import RuleErrors, compile_text
-from tests.examples import examples, scale
+from tests.examples import examples
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 STARTER = "\n".join(p.read_text() for p in sorted(RULES.glob("*.rules")))
@@ -123,14 +123,14 @@ def run_everything(text: str) -> None:
                     assert isinstance(window.key(event), tuple)
 
 
-@pytest.mark.timeout(120 * scale())
+@pytest.mark.timeout(120)
 @settings(max_examples=examples(300))
 @given(token_soup)
 def test_random_token_soup(text: str) -> None:
     run_everything(text)
 
 
-@pytest.mark.timeout(120 * scale())
+@pytest.mark.timeout(120)
 @settings(max_examples=examples(200))
 @given(st.text(max_size=300))
 def test_random_characters(text: str) -> None:
@@ -164,7 +164,7 @@ def mutate(text: str, mutations: list[tuple[str, float, int, str]]) -> str:
     return text
 
 
-@pytest.mark.timeout(120 * scale())
+@pytest.mark.timeout(120)
 @settings(max_examples=examples(300))
 @given(st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_starter_rules(mutations: list[tuple[str, float, int, str]]) -> None:
@@ -232,7 +232,7 @@ hostile = st.one_of(
 )
 
 
-@pytest.mark.timeout(120 * scale())
+@pytest.mark.timeout(120)
 @settings(max_examples=examples(150))
 @given(hostile, st.lists(mutation, max_size=2))
 def test_hostile_text(text: str, mutations: list[tuple[str, float, int, str]]) -> None:

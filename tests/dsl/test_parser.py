@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alertd.dsl import ast
-from alertd.dsl.parser import parse
+from alertd.dsl.parser import _lark, _written, parse
+from alertd.dsl.syntax_errors import CLAUSE_KEYWORDS
 from tests.dsl.test_differential import condition_exprs, value_exprs
 from tests.dsl.test_fuzz import STARTER
 
@@ -142,3 +143,17 @@ def test_a_number_glued_to_letters_is_one_token() -> None:
 def test_an_equals_sign_is_never_half_of_a_double_one() -> None:
     _, (error,) = parse('macro m == type == "x"', "f.rules")
     assert (error.column, error.message) == (9, "unexpected '==', expected '='")
+
+
+def accepted_after(text: str) -> set[str]:
+    """What the grammar takes after `text`, as error messages write it."""
+    parser = _lark().parse_interactive(text)
+    parser.exhaust_lexer()
+    return {_written(terminal) for terminal in parser.accepts()}
+
+
+def test_the_messages_know_every_clause_and_item_the_grammar_has() -> None:
+    # A clause added to grammar.lark must be added to CLAUSE_KEYWORDS too, or syntax errors
+    # would list it apart from "a clause" and the hint would not name it.
+    assert accepted_after("rule r {") == {*CLAUSE_KEYWORDS, "}"}
+    assert accepted_after("") == {"rule", "list", "macro", "$END"}
