@@ -134,15 +134,18 @@ def test_an_alert_is_acknowledged_from_its_page_on_a_phone(phone: Tab, console: 
     button = page.locator("button[data-action=ack]")
     box = button.bounding_box()
     assert box is not None
-    # In reach of a thumb: along the bottom of the screen, most of its width, tall enough.
+    # In reach of a thumb: along the bottom of the screen, wide (Acknowledge and Resolve share
+    # the bar), tall enough.
+    resolve = page.locator("button[data-action=resolve]").bounding_box()
+    assert resolve is not None and abs(resolve["y"] - box["y"]) < 1  # side by side
     assert box["y"] + box["height"] <= PHONE["height"]
     assert box["y"] >= PHONE["height"] * 0.75
-    assert box["width"] >= PHONE["width"] * 0.8 and box["height"] >= 44
+    assert box["width"] >= PHONE["width"] * 0.4 and box["height"] >= 44
     button.click()
     page.wait_for_selector("text=Done: acknowledged.")
     assert page.locator("button[data-action=ack]").count() == 0
     acked = api_alert(console, alert_id)
-    assert (acked["status"], acked["acked_by"]) == ("acked", "alice")
+    assert (acked["status"], acked["acked_by"], acked["acked_via"]) == ("acked", "alice", "web")
     assert phone.errors == []
 
 

@@ -86,7 +86,7 @@ def test_an_action_done_twice_says_nothing_changed(console: Alertd) -> None:
         again = bob.post(f"/ui/alerts/{alert_id}/ack", data={"csrf": csrf_of(late)})
         assert again.headers["location"] == f"/ui/alerts/{alert_id}?did=ack&already=1"
         said = bob.get(again.headers["location"]).text
-        assert "Nothing changed: it was done already by alice" in said
+        assert "Nothing changed: it was acknowledged already by alice" in said
         assert (
             alice.post(
                 "/ui/alerts/01ZZZZZZZZZZZZZZZZZZZZZZZZ/ack", data={"csrf": csrf_of(page)}
@@ -100,6 +100,33 @@ def test_an_action_done_twice_says_nothing_changed(console: Alertd) -> None:
             == 404
         )
         assert alice.get("/ui/alerts/01ZZZZZZZZZZZZZZZZZZZZZZZZ").status_code == 404
+
+
+def test_a_resolve_is_recorded_as_the_person_via_web_and_a_refused_action_says_why(
+    console: Alertd,
+) -> None:
+    alert_id = post_event(console, critical("v-resolve"))
+    with client(console) as http:
+        sign_in(http)
+        page = http.get(f"/ui/alerts/{alert_id}").text
+        assert [a for a in ("ack", "resolve", "unack") if f'data-action="{a}"' in page] == [
+            "ack",
+            "resolve",
+        ]
+        done = http.post(f"/ui/alerts/{alert_id}/resolve", data={"csrf": csrf_of(page)})
+        assert done.headers["location"] == f"/ui/alerts/{alert_id}?did=resolve"
+        shown = http.get(done.headers["location"]).text
+        assert "Done: resolved." in shown
+        assert "data-action=" not in shown  # a resolved alert is over: no more buttons
+        refused = http.post(f"/ui/alerts/{alert_id}/ack", data={"csrf": csrf_of(page)})
+        assert refused.status_code == 409
+        assert 'class="notice error"' in refused.text
+    resolved = httpx.get(f"{console.url}/v1/alerts/{alert_id}", headers=ADMIN).json()
+    assert (resolved["status"], resolved["resolved_by"], resolved["resolved_via"]) == (
+        "resolved",
+        "alice",
+        "web",
+    )
 
 
 def test_on_call_shows_who_now_and_the_hand_overs_ahead(console: Alertd) -> None:

@@ -215,7 +215,8 @@ def test_an_admin_token_signs_in_and_acts_by_the_name_given(console: Alertd) -> 
         assert signed.status_code == 303
         page = http.get(f"/ui/alerts/{alert_id}").text
         http.post(f"/ui/alerts/{alert_id}/ack", data={"csrf": csrf_of(page)})
-    assert api_alert(console, alert_id)["acked_by"] == "Dana"
+    acked = api_alert(console, alert_id)
+    assert (acked["acked_by"], acked["acked_via"]) == ("Dana", "web")
 
 
 def test_a_new_password_ends_the_sessions_of_the_old_one(

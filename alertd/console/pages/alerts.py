@@ -16,6 +16,8 @@ from alertd.console.actions import ACTIONS, act, available
 from alertd.console.page import Page
 from alertd.console.routing import get, post
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
+from alertd.incidents import ActionRefused
+from alertd.incidents.lifecycle import DONE
 from alertd.model import PRIORITIES
 from alertd.server.asgi import HttpError, Response
 from alertd.server.views import alert_detail_view, alert_view
@@ -53,7 +55,10 @@ async def alert_action(page: Page) -> Response:
     if action not in ACTIONS:
         raise HttpError(404, f"There is no action {action!r}.")
     assert page.user is not None  # only signed-in people get here
-    outcome = await act(page.core, alert_id, action, page.user.actor)
+    try:
+        outcome = await act(page.core, alert_id, action, page.user.actor)
+    except ActionRefused as refused:
+        return await _detail(page, "alert.html", status=409, refused=refused.message)
     if outcome is None:
         raise HttpError(404, "There is no such alert.")
     done = urlencode({"did": action, **({} if outcome.changed else {"already": "1"})})
@@ -137,7 +142,7 @@ def _pairs(filters: dict[str, Any], *, keep_cursor: bool) -> list[tuple[str, str
     return pairs
 
 
-async def _detail(page: Page, template: str) -> Response:
+async def _detail(page: Page, template: str, status: int = 200, refused: str = "") -> Response:
     alert_id = page.params["id"]
     cursor = (await page.core.alert_changes(None, 0)).cursor
     detail = await page.core.alert(alert_id)
@@ -147,9 +152,11 @@ async def _detail(page: Page, template: str) -> Response:
     did = page.arg("did")
     return page.render(
         template,
+        status,
         alert=view,
-        actions=available(view["status"]),
-        did=ACTIONS.get(did),
+        actions=available(view),
+        did=DONE.get(did) if did in ACTIONS else None,
         already=page.arg("already") == "1",
+        refused=refused,
         cursor=cursor,
     )
