@@ -24,10 +24,11 @@ from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
 from alertd.core import AlertDetail, RuleProblem, RulesInvalid
 from alertd.daemon import Daemon, api_server_settings
-from alertd.engine.errors import InvalidEvent
+from alertd.engine.errors import InvalidEvent, StateStoreError
 from alertd.engine.state import AlertPage, AlertQuery
 from alertd.model import Rule
 from alertd.server.views import problem_view
+from alertd.state_health import StateProblem
 from tests.waiting import until
 
 TOKEN = "test-token-0123456789"
@@ -54,6 +55,8 @@ class FakeCore:
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
     depth_asked: asyncio.Event = field(default_factory=asyncio.Event)  # set by outbox_depth
+    problem: StateProblem | None = None  # an outage of the state
+    state_refuses: StateStoreError | None = None  # what check_state raises
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         self.ingested.append(events)
@@ -87,6 +90,15 @@ class FakeCore:
     def outbox_depth(self) -> int:
         self.depth_asked.set()
         return self.depth
+
+    def state_problem(self) -> StateProblem | None:
+        return self.problem
+
+    async def check_state(self) -> None:
+        self.steps.append("check_state")
+        if self.state_refuses is not None:
+            raise self.state_refuses
+        self.problem = None
 
     async def sweep(self) -> None:
         self.steps.append("sweep")
@@ -349,4 +361,8 @@ async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
         for _ in range(3):
             os.kill(os.getpid(), signal.SIGHUP)
         await until(lambda: run.core.rule_count == 6, "three reloads")
-        await until(lambda: not run.daemon._tasks, "the finished tasks to be let go")
+        lasting = {"state-check"}  # runs as long as the daemon does
+        await until(
+            lambda: {task.get_name() for task in run.daemon._tasks} == lasting,
+            "the finished tasks to be let go",
+        )

@@ -20,6 +20,7 @@ One process at a time: the daemon's state lock (alertd.sqlitedb.StateLock) sees 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from pathlib import Path
@@ -43,6 +44,7 @@ class Journal:
         self._size = 0  # bytes in the current file
         self._appended = 0  # outcomes appended since `open`
         self._old_holds = 0  # the `.old` file holds outcomes up to this count; 0: none
+        self._torn = False  # the last line was cut short (a full disk): end it before the next
 
     def left_over(self) -> list[AttemptResult]:
         """The outcomes a previous process appended, oldest first (apply them in this order:
@@ -69,6 +71,7 @@ class Journal:
             path.unlink(missing_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = self._appended = self._old_holds = 0
+        self._torn = False
 
     def append(self, outcome: AttemptResult) -> None:
         """Keep one outcome; once this returns, a kill -9 cannot lose it. Raises OSError."""
@@ -85,7 +88,12 @@ class Journal:
             )
         )
         self._appended += 1  # counted even if the write fails: it is queued to be recorded
-        self._size += os.write(self._fd, line + b"\n")
+        data = (b"\n" if self._torn else b"") + line + b"\n"
+        written = os.write(self._fd, data)  # raises only when it wrote nothing
+        self._size += written
+        self._torn = written < len(data)
+        if self._torn:  # the part written is not an outcome; `left_over` skips it
+            raise OSError(errno.ENOSPC, "the outcome was cut short; is the disk full?")
         if self._size > ROTATE_BYTES and not self._old_holds:
             os.close(self._fd)
             self.path.replace(self.old)
