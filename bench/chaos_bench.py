@@ -76,6 +76,7 @@ class Run:
     name: str
     accepted: set[str] = field(default_factory=set)
     kills: list[float] = field(default_factory=list)  # time.monotonic() of each SIGKILL
+    restarts: list[float] = field(default_factory=list)  # ... and of each restart's readiness
     resent_batches: int = 0  # batches whose answer a kill cut off, sent again
 
 
@@ -93,11 +94,12 @@ class Daemon:
 
     async def kill_and_restart(self, run: Run) -> None:
         self.up.clear()
-        self.process.send_signal(signal.SIGKILL)
         run.kills.append(time.monotonic())
+        self.process.send_signal(signal.SIGKILL)
         self.process.wait()
         self.process = spawn_alertd(self.home, self.source)
         await self.ready()
+        run.restarts.append(time.monotonic())
 
 
 async def load(daemon: Daemon, run: Run, args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -165,11 +167,13 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
     unexplained = 0
     for times in stats["repeats"].values():
         for before, after in itertools.pairwise(times):
-            kill = bisect.bisect_left(run.kills, after) - 1  # the last kill before `after`
-            if kill >= 0 and run.kills[kill] > before:
-                per_kill[kill] += 1
+            # Which process sent each copy: the one started by the last restart ready before
+            # its arrival (the receiver may take a request sent just before a kill after it).
+            first, again = (bisect.bisect_right(run.restarts, t) for t in (before, after))
+            if first < again:
+                per_kill[first] += 1  # the copy's process was killed by kill number `first`
             else:
-                unexplained += 1
+                unexplained += 1  # sent twice by one process
     counts = [per_kill[k] for k in range(len(run.kills))]
     return {
         "target": run.name,

@@ -254,7 +254,10 @@ class Dispatcher:
             await _first(self._wake.wait(), asyncio.sleep(self._retry_delay()))
         if left_over:
             log.info("outcomes of the previous run recorded", extra={"outcomes": len(left_over)})
-        self._journal.clear()
+        try:
+            self._journal.clear()
+        except OSError as error:  # appends go on after the old lines: replayed in order
+            log.error("cannot clear the outcome journal: %s", error)
         return True
 
     async def drain(self, grace: float) -> None:

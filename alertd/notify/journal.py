@@ -19,7 +19,6 @@ One process at a time: the daemon's state lock (alertd.sqlitedb.StateLock) sees 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -51,31 +50,37 @@ class Journal:
         a later outcome of a notification supersedes an earlier one)."""
         outcomes: list[AttemptResult] = []
         for path in (self.old, self.path):
-            with contextlib.suppress(FileNotFoundError):
-                for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-                    try:
-                        seq, state, attempts, at, error, next_attempt_at, receipt = jsonutil.loads(
-                            line
-                        )
-                        outcomes.append(
-                            AttemptResult(seq, state, attempts, at, error, next_attempt_at, receipt)
-                        )
-                    except (ValueError, TypeError):  # a line cut short by a crash of the machine
-                        log.warning("%s:%d: not an outcome, skipped: %r", path, number, line[:80])
+            try:
+                lines = path.read_bytes().splitlines()
+            except FileNotFoundError:
+                continue
+            except OSError as unreadable:  # its outcomes' notifications may go out again
+                log.error("cannot read the outcome journal %s: %s", path, unreadable)
+                continue
+            for number, line in enumerate(lines, start=1):
+                try:
+                    seq, state, attempts, at, error, next_attempt_at, receipt = jsonutil.loads(line)
+                    outcomes.append(
+                        AttemptResult(seq, state, attempts, at, error, next_attempt_at, receipt)
+                    )
+                except (ValueError, TypeError):  # a line cut short by a crash of the machine
+                    log.warning("%s:%d: not an outcome, skipped: %r", path, number, line[:80])
         return outcomes
 
     def clear(self) -> None:
-        """Forget every file (their outcomes are in the table) and start an empty one."""
+        """Forget every file (their outcomes are in the table); `append` starts a new one.
+        Raises OSError, having forgotten what it could."""
         self.close()
-        for path in (self.old, self.path):
-            path.unlink(missing_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = self._appended = self._old_holds = 0
         self._torn = False
+        for path in (self.old, self.path):
+            path.unlink(missing_ok=True)
 
     def append(self, outcome: AttemptResult) -> None:
         """Keep one outcome; once this returns, a kill -9 cannot lose it. Raises OSError."""
-        assert self._fd is not None, "clear() opens the journal"
+        self._appended += 1  # counted even if the write fails: it is queued to be recorded
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         line = jsonutil.dumps(
             (
                 outcome.seq,
@@ -87,7 +92,6 @@ class Journal:
                 outcome.receipt,
             )
         )
-        self._appended += 1  # counted even if the write fails: it is queued to be recorded
         data = (b"\n" if self._torn else b"") + line + b"\n"
         written = os.write(self._fd, data)  # raises only when it wrote nothing
         self._size += written
@@ -95,9 +99,8 @@ class Journal:
         if self._torn:  # the part written is not an outcome; `left_over` skips it
             raise OSError(errno.ENOSPC, "the outcome was cut short; is the disk full?")
         if self._size > ROTATE_BYTES and not self._old_holds:
-            os.close(self._fd)
-            self.path.replace(self.old)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self.close()
+            self.path.replace(self.old)  # the next append starts a new file
             self._size, self._old_holds = 0, self._appended
 
     def recorded(self, count: int) -> None:
@@ -113,4 +116,7 @@ class Journal:
             self._fd = None
         if all_recorded:
             for path in (self.old, self.path):
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:  # replayed at the next start: harmless, in order
+                    log.error("cannot remove the outcome journal %s: %s", path, error)

@@ -545,3 +545,24 @@ async def test_an_outcome_the_table_never_got_is_taken_from_the_journal_at_the_n
     (state,) = again.states(alert.id)
     assert (state.state, state.attempts, state.receipt) == ("sent", 1, "HTTP 200")
     assert not Journal(outbox.path).left_over()  # a clean stop leaves no journal behind
+
+
+async def test_a_journal_that_cannot_be_written_is_logged_once_and_sending_goes_on(
+    tmp_path: Path,
+    http_server: HttpServer,
+    outbox: Outbox,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    (tmp_path / "alertd.db.outcomes").mkdir()  # not a file: every append fails
+    alerts = [make_alert(id=f"01KDNOJOURNAL{i}") for i in range(3)]
+    for alert in alerts:
+        enqueue_alert(outbox, settings, alert, clock.now())
+    with caplog.at_level(logging.ERROR, logger="alertd.notify"):
+        await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert len(http_server.requests) == 3
+    assert [s.state for a in alerts for s in outbox.states(a.id)] == ["sent"] * 3
+    failures = [r for r in caplog.records if "cannot journal" in r.getMessage()]
+    assert len(failures) == 1
+    assert "Is a directory" in failures[0].getMessage()
