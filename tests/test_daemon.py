@@ -180,6 +180,30 @@ async def test_during_the_shutdown_delay_readyz_is_503_and_events_are_taken(
         assert run.core.steps == ["deliver", "drain 0", "close"]
 
 
+async def test_while_the_state_refuses_writes_one_is_tried_every_second_until_it_succeeds(
+    tmp_path: Path,
+) -> None:
+    """A node that is not ready gets no events from its load balancer: the daemon itself must
+    find out that the state takes writes again."""
+    core = FakeCore(
+        problem=StateProblem("full", "var/alertd.db: database or disk is full", 0.0),
+        state_refuses=StateStoreError("var/alertd.db: database or disk is full", "full"),
+    )
+    async with running(settings_for(tmp_path), core) as run:
+        unready = await run.client.get("/readyz")
+        assert unready.status_code == 503
+        assert unready.json()["status"] == "unavailable"
+        assert unready.json()["state"]["reason"] == "full"
+        await until(lambda: core.steps.count("check_state") >= 2, "a second try", timeout=20)
+        assert (await run.client.get("/readyz")).status_code == 503
+        assert run.task.done() is False  # a refused try is no reason to stop
+
+        core.state_refuses = None  # space was freed
+        await until(lambda: core.problem is None, "a try that succeeds", timeout=20)
+        ready = await run.client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
 async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, shutdown_grace=7)) as run:
         run.daemon.request_stop()
