@@ -79,6 +79,8 @@ class Console:
         client = scope.get("client")
         try:
             response = await self._answer(request, str(client[0]) if client else "unknown")
+            if not await request.discard_rest():  # a body it did not need: as the API does
+                response.headers += (("Connection", "close"),)
         except ClientGone:
             return
         response.headers = (*response.headers, *SECURITY_HEADERS)
@@ -91,7 +93,7 @@ class Console:
         user = self._user(request)
         page = Page(site, request, user, client)
         try:
-            if request.path.startswith("/ui/static/"):
+            if request.path.startswith("/ui/static/") and request.method == "GET":
                 return self._static(request.path.removeprefix("/ui/static/"))
             if request.path in ("/ui", "/ui/"):
                 return page.redirect("/ui/alerts" if user else "/ui/signin")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import Awaitable, Mapping
 from typing import Any
@@ -34,8 +35,11 @@ from typing import Any
 from alertd import jsonutil
 from alertd.clock import Clock
 from alertd.core import AlertChange, Core
+from alertd.engine.errors import StateStoreError
 from alertd.server.asgi import HttpError, Receive, Response, Send
 from alertd.server.views import alert_view, iso
+
+log = logging.getLogger("alertd.server")
 
 KEEPALIVE = 15.0  # seconds of silence before a comment line
 BATCH = 100  # changes read at a time
@@ -117,6 +121,10 @@ class EventStream(Response):
             ends.append(asyncio.ensure_future(_disconnect(self.receive)))
         try:
             await _first(self._run(send), *ends)
+        except StateStoreError as error:  # the client reconnects, and resumes where it was
+            log.warning(
+                "an alert stream ended: the state cannot be read", extra={"error": str(error)}
+            )
         finally:
             streams.open -= 1
             for end in ends:

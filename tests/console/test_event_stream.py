@@ -10,6 +10,7 @@ import pytest
 
 from alertd.clock import FakeClock
 from alertd.core import ChangePage
+from alertd.engine.errors import StateStoreError
 from alertd.server.asgi import HttpError, Message
 from alertd.server.stream import KEEPALIVE, EventStream, Streams
 
@@ -102,3 +103,23 @@ async def test_a_client_that_goes_ends_its_stream() -> None:
     gone.set()
     await asyncio.wait_for(running, 5)
     assert stream.streams.open == 0
+
+
+class Broken(Changes):
+    async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
+        if after is not None:
+            raise StateStoreError("disk I/O error")
+        return await super().alert_changes(after, limit)
+
+
+async def test_a_state_that_cannot_be_read_ends_the_stream_cleanly() -> None:
+    hub = Streams(Broken(), FakeClock())  # type: ignore[arg-type]
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(hub.answer({}, {}).send(send), 5)
+    assert b"event: ready" in sent[1]["body"]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert hub.open == 0

@@ -236,6 +236,29 @@ def test_a_new_password_ends_the_sessions_of_the_old_one(
         daemon.kill()
 
 
+def test_a_session_outlives_a_restart_of_the_daemon(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The secret sessions are signed with is kept in the state folder, so a restart (or a
+    kill -9) signs nobody out."""
+    home = tmp_path_factory.mktemp("restart")
+    write_console_setup(home)
+    daemon = start(home)
+    try:
+        with client(daemon) as http:
+            sign_in(http)
+            cookie = http.cookies["alertd_session"]
+        secret = (home / "var" / "session-secret").read_bytes()
+        daemon.kill()
+        daemon = start(home)
+        assert (home / "var" / "session-secret").read_bytes() == secret
+        with client(daemon) as http:
+            http.cookies.set("alertd_session", cookie, path="/ui")
+            assert http.get("/ui/alerts").status_code == 200
+    finally:
+        daemon.kill()
+
+
 def test_signing_out_ends_the_session_in_that_browser(console: Alertd) -> None:
     with client(console) as http:
         sign_in(http)
