@@ -72,6 +72,6 @@ class StateStoreError(RuntimeError):
     SQL, a closed connection) is raised as it is, as a bug.
     """
 
-    def __init__(self, message: str, reason: StateReason) -> None:
+    def __init__(self, message: str, reason: StateReason = "io_error") -> None:
         super().__init__(message)
         self.reason: StateReason = reason
