@@ -95,6 +95,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="text for people, or one JSON object per schedule and line (default: text)",
     )
 
+    alerts = add("alerts", "List the alerts of a running daemon, newest first.")
+    alerts.add_argument(
+        "--status",
+        choices=("firing", "acked", "resolved", "silenced"),
+        help="only alerts in this status",
+    )
+    alerts.add_argument("--rule", metavar="RULE", help="only alerts of this rule id")
+    alerts.add_argument(
+        "--limit",
+        type=_page_size,
+        default=50,
+        metavar="N",
+        help="show at most N alerts, from 1 to 1000 (default: 50)",
+    )
+    alerts.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table for people (the default); json: one alert object per line",
+    )
+    _daemon_url(alerts)
+
+    for action, help_text in (
+        ("ack", "Acknowledge an alert: you have it; its escalation stops."),
+        ("unack", "Take back an acknowledgement: the alert fires again and escalation resumes."),
+        ("resolve", "Resolve an alert: it is over; everyone it paged is told."),
+        ("escalate", "Run the alert's next escalation step now, instead of when its delay ends."),
+    ):
+        act = add(action, help_text)
+        act.set_defaults(module="act")
+        act.add_argument("alert_id", metavar="ID", help="the alert's id (alertd alerts lists them)")
+        act.add_argument(
+            "--by",
+            metavar="NAME",
+            help="who is acting, as the alert and its timeline show it (default: your user name)",
+        )
+        _daemon_url(act)
+
     passwd = add(
         "passwd",
         "Make a console password hash for a person: asks twice (or reads a line from stdin) "
@@ -112,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", metavar="RECIPIENT", help="send to this recipient instead of the default ones"
     )
     return parser
+
+
+def _daemon_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        help="the running daemon's address, such as http://alertd.internal:8080 (default: the "
+        "config's [server] listen)",
+    )
+
+
+def _page_size(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1000, got {text!r}")
+    return int(text)
 
 
 def load_config(path: str | None) -> Settings:
@@ -132,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"alertd: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    module = importlib.import_module(f"alertd.commands.{args.command.replace('-', '_')}")
+    name = getattr(args, "module", args.command.replace("-", "_"))
+    module = importlib.import_module(f"alertd.commands.{name}")
     exit_code: int = module.main(settings, args)
     return exit_code

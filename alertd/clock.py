@@ -58,10 +58,34 @@ class FakeClock:
         self._now += seconds
         self._monotonic += seconds
 
+    def step_wall(self, seconds: float) -> None:
+        """Step the wall clock alone, as an operator or a bad NTP server would: monotonic
+        time does not move."""
+        self._now += seconds
+
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+class SteadyClock:
+    """Wall time that moves only as monotonic time does: `now()` is the wall time at start
+    plus the monotonic time since.
+
+    Delays (escalation steps, and every timer of alertd.incidents.timers) are measured on it
+    and stored as wall times, which a restart can read: if the wall clock is stepped an hour
+    while the daemon runs, no timer fires an hour early or late. A restart starts it again
+    from the wall clock of the moment. (Who is on call follows the real wall clock.)
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._wall_at_start = clock.now()
+        self._monotonic_at_start = clock.monotonic()
+
+    def now(self) -> float:
+        return self._wall_at_start + (self.clock.monotonic() - self._monotonic_at_start)
 
 
 SYSTEM_CLOCK = SystemClock()

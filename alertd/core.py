@@ -13,8 +13,10 @@ callers turn into answers:
     InvalidBatch      (alertd.engine.errors)  an event it cannot evaluate: the API's 400
     StateStoreError   (alertd.engine.errors)  the state cannot be used now: the API's 503,
                                               and an outage /readyz reports (state_problem)
-    RulesInvalid      (here)                  broken rules or templates: 422 on a reload,
-                                              exit 1 at start
+    RulesInvalid      (here)                  broken rules, templates or on-call file: 422 on
+                                              a reload, exit 1 at start
+    ActionRefused     (alertd.incidents)      an action that does not apply to the alert as
+                                              it is (ack of a resolved alert): the API's 409
 
 Nothing in or below the core imports alertd.server or alertd.daemon (tests/test_imports.py).
 """
@@ -27,7 +29,8 @@ from typing import Any, Protocol
 
 from alertd.diagnostics import format_error
 from alertd.engine.errors import InvalidEvent
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, TimelineEntry
+from alertd.incidents.lifecycle import Action
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.state_health import StateProblem
@@ -69,10 +72,23 @@ class ReloadOutcome:
 
 @dataclass(frozen=True, slots=True)
 class AlertDetail:
-    """An alert, with the delivery state of each of its notifications (creation order)."""
+    """An alert, with the delivery state of each of its notifications (creation order), its
+    timeline (oldest first) and when its next escalation step is due (None: none pending)."""
 
     record: AlertRecord
     deliveries: Sequence[DeliveryState]
+    timeline: Sequence[TimelineEntry] = ()
+    next_step_due: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """An action on an alert: the alert after it, whether it changed anything (a repeat, such
+    as a second ack, does not), and what happened in words."""
+
+    detail: AlertDetail
+    changed: bool
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +134,10 @@ class Core(Protocol):
 
     async def alert(self, alert_id: str) -> AlertDetail | None: ...
 
-    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
-        """Acknowledge an alert; a second ack keeps the first. None if there is no such alert."""
+    async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
+        """Do `action` (ack, unack, resolve, escalate) to an alert as `by` through `via` (api,
+        cli, sms, slack, email, web). None if there is no such alert; raises ActionRefused
+        when the action does not apply to it as it is, changing nothing."""
         ...
 
     def rules(self) -> Sequence[Rule]:
@@ -161,6 +179,10 @@ class Core(Protocol):
 
     async def deliver(self) -> None:
         """Send pending notifications (those left by a previous run first) until drained."""
+        ...
+
+    async def run_timers(self) -> None:
+        """Run timers (escalation steps, ...) as they fall due, until cancelled."""
         ...
 
     async def drain(self, grace: float) -> None:

@@ -5,8 +5,8 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
 - start: check the config (a rules path naming no rule file, no tokens off loopback: exit 2),
   load the rules (broken rules: exit 1), build the channels (one that cannot send: exit 2),
   open the state (locked: a second daemon on the same state exits 2), write the development
-  token if needed, bind the socket (exit 2 if it cannot), resume every pending notification,
-  then serve;
+  token if needed, bind the socket (exit 2 if it cannot), resume every pending notification
+  and run the timers that fell due while it was down, then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
 - the state: while it cannot be written (a full disk, a read-only file; see
@@ -14,8 +14,8 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
   STATE_CHECK_INTERVAL, so that the daemon is ready again once it succeeds, without a restart
   and without waiting for an event (a load balancer sends none to a node that is not ready);
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
-  new set replaces the old only if it is valid, otherwise the errors are logged as
-  `file:line:col` and the old set keeps running;
+  new rules, templates and on-call file replace the old only if all are valid, otherwise the
+  errors are logged as `file:line:col` and the old set keeps running;
 - shutdown on SIGTERM or SIGINT, in this order: /readyz turns 503 while requests are still
   served for `server.shutdown_delay` (so a load balancer stops sending first), intake stops,
   in-flight requests finish, the dispatcher drains for `server.shutdown_grace`, and whatever is
@@ -44,6 +44,7 @@ from alertd.console import Console
 from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
+from alertd.oncall import oncall_path_problem
 from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.state_health import StateProblem
@@ -292,6 +293,7 @@ class Daemon:
     def _start_background(self) -> None:
         self._spawn(self._sweep_forever(), "sweeper")
         self._spawn(self._check_state_forever(), "state-check")
+        self._spawn(self._core.run_timers(), "timers")
         if self.settings.rules.watch:
             self._spawn(
                 watch_rules(
@@ -299,6 +301,7 @@ class Daemon:
                     self.settings.rules.templates,
                     lambda changed: self.reload(reason="watch"),
                     self._stop,
+                    files=[] if self.settings.oncall.path is None else [self.settings.oncall.path],
                 ),
                 "watcher",
             )
@@ -362,13 +365,17 @@ def _unexpected_load_error(error: Exception) -> RuleProblem:
 
 def check_startup_config(settings: Settings) -> None:
     """What `alertd run` refuses to start with, beyond what loading the config checked: a
-    rules path that names no rule file (exit 2, as `alertd check` says), and no tokens on an
-    address that is not loopback. Raises ConfigError. (A channel table that cannot send is
-    refused by the pipeline, before it opens the state.)"""
+    rules path that names no rule file or an on-call file that is not there (exit 2, as
+    `alertd check` says), and no tokens on an address that is not loopback. Raises
+    ConfigError. (A channel table that cannot send is refused by the pipeline, before it
+    opens the state.)"""
     for path in settings.rules.paths:
         problem = rule_path_problem(path)
         if problem is not None:
             raise ConfigError(f"{path}: {problem} (from {settings.source} [rules] paths)")
+    unreadable = oncall_path_problem(settings)
+    if unreadable is not None:
+        raise ConfigError(unreadable)
     server = settings.server
     if not (server.ingest_tokens or server.admin_tokens or _is_loopback(server.host)):
         raise ConfigError(

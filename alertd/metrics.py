@@ -147,6 +147,20 @@ LAST_RELOAD_SUCCESS = Gauge(
     "1 if the last rule reload succeeded, 0 if it failed.",
     registry=REGISTRY,
 )
+ALERT_ACTIONS = Counter(
+    "alertd_alert_actions",
+    "Actions on alerts (ack, unack, resolve, escalate), by action, through what (api, cli, "
+    "rule, ...) and outcome: changed, or repeat (done already; nothing changed).",
+    ["action", "via", "outcome"],
+    registry=REGISTRY,
+)
+TIMER_SWEEP_SECONDS = Histogram(
+    "alertd_timer_sweep_seconds",
+    "Event-loop time of each run of due timers (escalation steps, ...), from the first due "
+    "timer read to the last notification enqueued; the commit is not counted.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+    registry=REGISTRY,
+)
 
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text format every scraper reads

@@ -86,6 +86,7 @@ class Rule:
     enabled: bool = True
     location: SourceLocation | None = None
     condition_source: str = ""  # the `when` expression as written
+    escalate: str | None = None  # `escalate POLICY`: the escalation policy of oncall.toml
 
 
 @dataclass(slots=True)

@@ -1,7 +1,9 @@
-"""The core of `alertd run` (alertd.core.Core): rules, engine, state, outbox, dispatcher.
+"""The core of `alertd run` (alertd.core.Core): rules, engine, state, outbox, dispatcher, and
+the incidents that follow the pages (alertd.incidents: acks, escalation, timers).
 
-    events -> Engine (windows in SQLite) -> fired alerts -> plan (render) -> outbox rows
-           ^ committed before the 202: all of it is on disk            -> Dispatcher -> channels
+    events -> Engine (windows in SQLite) -> fired alerts -> Incidents (plan, render) -> outbox
+           ^ committed before the 202: all of it is on disk         -> Dispatcher -> channels
+    act (API, CLI, ...) and due timers -> Incidents -> alert, timeline, outbox, next timer
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
@@ -29,31 +31,43 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from alertd import metrics
-from alertd.clock import Clock
+from alertd.clock import Clock, SteadyClock
 from alertd.config import ConfigError, Settings
-from alertd.core import AlertChange, AlertDetail, ChangePage, RuleProblem, RulesInvalid
+from alertd.core import Acted, AlertChange, AlertDetail, ChangePage, RuleProblem, RulesInvalid
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
-from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertPage, AlertQuery, Transition
+from alertd.engine.state import AlertPage, AlertQuery
 from alertd.feed import ChangeFeed
+from alertd.incidents import (
+    Action,
+    Incidents,
+    Setup,
+    TimerLoop,
+    Timers,
+    TimerSource,
+    Transition,
+    full_timeline,
+)
+from alertd.incidents.lifecycle import DONE
 from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
-from alertd.notify.outbox import Outbox, create_schema, enqueue, purge
-from alertd.notify.plan import plan
+from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
+from alertd.oncall import OnCall, load_oncall, recipient_groups
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
 
 log = logging.getLogger("alertd.daemon")
 
 T = TypeVar("T")
+
+TIMER_BATCH = 500  # timers run per transaction; more due: another transaction, at once
 
 
 class Pipeline:
@@ -62,7 +76,7 @@ class Pipeline:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        rules, self.renderer = load(settings)
+        rules, self.renderer, self.oncall = load(settings)
         try:  # before the state is opened, so that a refusal leaves nothing behind
             channels = build_channels(settings, clock)
         except ChannelConfigError as error:
@@ -85,6 +99,21 @@ class Pipeline:
             settings, self.outbox, clock, channels=channels, health=self.health
         )
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
+        self.steady = SteadyClock(clock)
+        self.timers = Timers(self.store, self.steady)
+        self.incidents = Incidents(
+            self.store,
+            OutboxLog(self.store.connection),
+            self.timers,
+            clock,
+            Setup(settings, self.renderer, self.oncall),
+        )
+        # Every source of timers the timer loop sleeps for: the timer table (escalation steps
+        # and whatever else sets a timer), and the engine's deadlines once it keeps some.
+        self.timer_sources: list[TimerSource] = [self.timers]
+        self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
+        self.timers.on_set(self.timer_loop.nearer)
+        self.incidents.change_listeners.append(self.feed.record)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
@@ -182,12 +211,11 @@ class Pipeline:
                 for alert in alerts:
                     self.feed.record(alert.id, "fired", ticket.received_at)
                 if alerts:
-                    notifications = [
-                        n
-                        for alert in alerts
-                        for n in plan(alert, self.settings, self.renderer, ticket.received_at)
-                    ]
-                    enqueue(self.store.connection, notifications)
+                    by_id = self.engine.rules.by_id
+                    notifications = self.incidents.fired(
+                        [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
+                        ticket.received_at,
+                    )
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             return error
@@ -250,37 +278,28 @@ class Pipeline:
 
     async def alert(self, alert_id: str) -> AlertDetail | None:
         async with self._store_lock:
-            record = self.store.get_alert(alert_id)
+            return self._detail(alert_id)
+
+    def _detail(self, alert_id: str) -> AlertDetail | None:
+        record = self.store.get_alert(alert_id)
         if record is None:
             return None
-        return AlertDetail(record, self.outbox.states(alert_id))
+        deliveries = self.outbox.states(alert_id)
+        timeline = full_timeline(record, self.store.timeline(alert_id), deliveries)
+        due = self.incidents.next_step_due(alert_id)
+        return AlertDetail(record, deliveries, timeline, due)
 
-    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
-        now = self.clock.now()
+    async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
+        """One action on an alert, in a transaction of its own; its notifications go to the
+        dispatcher once it commits. Raises ActionRefused (alertd.incidents), changing nothing."""
         async with self._store_lock:
-            acked = await self._transact(partial(self._ack, alert_id, by, now))
-        if acked is None:
+            done = await self._transact(partial(self.incidents.act, alert_id, action, by, via))
+            detail = None if done is None else self._detail(alert_id)
+        if done is None or detail is None:
             return None
-        record = acked.record
-        if acked.changed:
-            log.info("alert acknowledged", extra={"alert_id": alert_id, "by": by})
-        else:
-            log.info(
-                "alert already acknowledged; the first ack stands",
-                extra={
-                    "alert_id": alert_id,
-                    "by": by,
-                    "acked_by": record.acked_by,
-                    "acked_at": None if record.acked_at is None else format_time(record.acked_at),
-                },
-            )
-        return AlertDetail(record, self.outbox.states(alert_id))
-
-    def _ack(self, alert_id: str, by: str, now: float) -> Transition | None:
-        acked = self.store.ack_alert(alert_id, by, now)
-        if acked is not None and acked.changed:
-            self.feed.record(alert_id, "acked", now)
-        return acked
+        self.dispatcher.submit(done.notifications)
+        _log_transition(done, by, via)
+        return Acted(detail, done.changed, done.message)
 
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules
@@ -306,10 +325,11 @@ class Pipeline:
     # --- rules -------------------------------------------------------------------------------
 
     async def reload_rules(self) -> int:
-        rules, renderer = load(self.settings)
+        rules, renderer, oncall = load(self.settings)
         async with self._store_lock:
             await self._transact(lambda: self.engine.replace_rules(RuleSet(rules)))
-        self.renderer = renderer
+            self.renderer, self.oncall = renderer, oncall
+            self.incidents.setup = Setup(self.settings, renderer, oncall)
         return len(rules)
 
     # --- delivery and upkeep -----------------------------------------------------------------
@@ -349,6 +369,36 @@ class Pipeline:
 
     async def drain(self, grace: float) -> None:
         await self.dispatcher.drain(grace)
+
+    async def run_timers(self) -> None:
+        await self.timer_loop.run()
+
+    async def _next_timer_due(self) -> float | None:
+        async with self._store_lock:
+            dues = [due for source in self.timer_sources if (due := source.next_due()) is not None]
+        return min(dues, default=None)
+
+    async def run_due_timers(self, now: float | None = None) -> bool:
+        """Run what is due at `now` (steady time; default: now) in one transaction, then hand
+        its notifications to the dispatcher. True when more was due than one sweep takes."""
+        if now is None:
+            now = self.steady.now()
+
+        def sweep(now: float) -> tuple[list[Notification], bool]:
+            started = self.clock.monotonic()
+            notifications: list[Notification] = []
+            more = False
+            for source in self.timer_sources:
+                run = source.run_due(now, TIMER_BATCH)
+                notifications += run.notifications
+                more |= run.more
+            metrics.TIMER_SWEEP_SECONDS.observe(self.clock.monotonic() - started)
+            return notifications, more
+
+        async with self._store_lock:
+            notifications, more = await self._transact(partial(sweep, now))
+        self.dispatcher.submit(notifications)
+        return more
 
     def close(self) -> None:
         self.outbox.close()
@@ -395,15 +445,19 @@ async def _in_thread(call: Callable[[], None]) -> None:
         raise
 
 
-def load(settings: Settings) -> tuple[list[Rule], Renderer]:
-    """Rules and templates, parsed, checked and compiled. Raises RulesInvalid with every error."""
-    errors: list[RuleProblem] = []
+def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
+    """Rules, templates and the on-call file, parsed, checked and compiled. Raises
+    RulesInvalid with every error."""
+    oncall, oncall_errors = load_oncall(settings)
+    errors: list[RuleProblem] = [
+        _problem(e.path, e.line, e.column, e.message, e.suggestion) for e in oncall_errors
+    ]
     rules: list[Rule] = []
     try:
         rules = load_rules(
             list(settings.rules.paths),
             channels=settings.channel_names(),
-            groups=settings.recipients.keys(),
+            groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
             templates=settings.rules.templates,
         )
@@ -415,9 +469,31 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer]:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
         errors += [_template_error(problem) for problem in invalid.problems]
+    errors += _unknown_policies(rules, oncall)
     if errors:
         raise RulesInvalid(errors)
-    return rules, renderer
+    return rules, renderer, oncall
+
+
+def _unknown_policies(rules: Sequence[Rule], oncall: OnCall | None) -> list[RuleProblem]:
+    """Rules whose `escalate` names no policy of the on-call file (`alertd check` says it
+    with a suggestion; a daemon refuses them rather than let them page without escalating)."""
+    policies = {} if oncall is None else oncall.policies
+    return [
+        _problem(
+            rule.location.path if rule.location else "",
+            rule.location.line if rule.location else 0,
+            rule.location.column if rule.location else 0,
+            f"rule {rule.id!r}: unknown escalation policy {rule.escalate!r}",
+        )
+        for rule in rules
+        if rule.escalate is not None and rule.escalate not in policies
+    ]
+
+
+def _policy(rule: Rule | None) -> str | None:
+    """The escalation policy a fired alert's rule names, if any."""
+    return None if rule is None else rule.escalate
 
 
 def _template_error(problem: TemplateProblem) -> RuleProblem:
@@ -435,6 +511,25 @@ def _problem(
     with contextlib.suppress(ValueError):
         path = str(Path(path).relative_to(Path.cwd()))
     return RuleProblem(path, line, column, message, hint)
+
+
+def _log_transition(done: Transition, by: str, via: str) -> None:
+    alert = done.record.alert
+    metrics.ALERT_ACTIONS.labels(done.action, via, "changed" if done.changed else "repeat").inc()
+    log.info(
+        f"alert {DONE[done.action]}" if done.changed else "alert unchanged",
+        extra={
+            "alert_id": alert.id,
+            "detail": done.message,
+            "rule": alert.rule_id,
+            "action": done.action,
+            "by": by,
+            "via": via,
+            "changed": done.changed,
+            "status": done.record.status,
+            "notifications": len(done.notifications),
+        },
+    )
 
 
 def _log_alert(alert: Alert) -> None:

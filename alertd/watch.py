@@ -1,4 +1,5 @@
-"""`[rules] watch = true`: a change to a rule or template file triggers a reload.
+"""`[rules] watch = true`: a change to a rule or template file, or to the on-call file,
+triggers a reload.
 
 The folders are watched rather than the files, because editors save by writing a new file and
 renaming it over the old one, which a watch on the old file would miss.
@@ -18,8 +19,10 @@ log = logging.getLogger("alertd.watch")
 DEBOUNCE_MS = 300  # an editor's save, or `git checkout` of many files, becomes one reload
 
 
-def _relevant(rule_paths: Iterable[Path], templates: Path) -> Callable[[Path], bool]:
-    rule_files = {p.resolve() for p in rule_paths if not p.is_dir()}
+def _relevant(
+    rule_paths: Iterable[Path], templates: Path, files: Iterable[Path] = ()
+) -> Callable[[Path], bool]:
+    rule_files = {p.resolve() for p in rule_paths if not p.is_dir()} | {f.resolve() for f in files}
     rule_dirs = [p.resolve() for p in rule_paths if p.is_dir()]
     template_dir = templates.resolve()
 
@@ -33,8 +36,11 @@ def _relevant(rule_paths: Iterable[Path], templates: Path) -> Callable[[Path], b
     return relevant
 
 
-def watched_folders(rule_paths: Iterable[Path], templates: Path) -> list[Path]:
+def watched_folders(
+    rule_paths: Iterable[Path], templates: Path, files: Iterable[Path] = ()
+) -> list[Path]:
     folders = {(p if p.is_dir() else p.parent).resolve() for p in rule_paths}
+    folders |= {f.parent.resolve() for f in files}
     if templates.is_dir():
         folders.add(templates.resolve())
     return sorted(f for f in folders if f.is_dir())
@@ -45,14 +51,17 @@ async def watch_rules(
     templates: Path,
     on_change: Callable[[list[str]], Awaitable[object]],
     stop: asyncio.Event,
+    *,
+    files: Iterable[Path] = (),
 ) -> None:
-    """Call `on_change(changed paths)` after each burst of changes until `stop` is set."""
-    rule_paths = list(rule_paths)
-    folders = watched_folders(rule_paths, templates)
+    """Call `on_change(changed paths)` after each burst of changes until `stop` is set; `files`
+    are watched too (the on-call file)."""
+    rule_paths, files = list(rule_paths), list(files)
+    folders = watched_folders(rule_paths, templates, files)
     if not folders:
         log.warning("rules.watch is on but none of the rule or template folders exist")
         return
-    relevant = _relevant(rule_paths, templates)
+    relevant = _relevant(rule_paths, templates, files)
     # awatch puts its watches in place before its first await, so a line logged once this task
     # first yields is written only when changes can no longer be missed: operators and tests
     # may edit files as soon as they read it.

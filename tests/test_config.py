@@ -278,12 +278,20 @@ def test_a_channel_tables_keys_and_types_are_checked_at_load_even_in_a_dry_run(
         ("push", {"provider": "apns"}, 'provider: expected "fcm" or "ntfy"'),
         ("webhook", {"headers": {"X-A": 1}}, "headers: expected a table of strings"),
         ("ops", {"kind": "webhook", "secrt": "x"}, "secrt: unknown key (did you mean 'secret'?)"),
+        ("sms", {"send_resolved": "no"}, "send_resolved: expected true or false"),
+        ("slack", {"send_resolve": False}, "send_resolve: unknown key (did you mean 'send_resol"),
     ],
 )  # fmt: skip
 def test_every_channel_kind_has_its_keys_checked(name: str, table: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load({"channels": {name: table}})
     assert str(info.value).startswith(f"/etc/alertd/alertd.toml: [channels.{name}] {message}")
+
+
+def test_every_channel_kind_may_say_whether_it_tells_of_resolves() -> None:
+    tables = {kind: {"send_resolved": False} for kind in ("email", "sms", "slack", "push")}
+    settings = load({"channels": {**tables, "webhook": {"send_resolved": True}}})
+    assert [table["send_resolved"] for table in settings.channels.values()] == [False] * 4 + [True]
 
 
 def test_the_shipped_push_channel_has_no_topic_anyone_could_publish_to() -> None:

@@ -22,10 +22,11 @@ import pytest
 from alertd import metrics
 from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
-from alertd.core import AlertDetail, RuleProblem, RulesInvalid
+from alertd.core import Acted, AlertDetail, RuleProblem, RulesInvalid
 from alertd.daemon import Daemon, api_server_settings
 from alertd.engine.errors import InvalidEvent, StateStoreError
 from alertd.engine.state import AlertPage, AlertQuery
+from alertd.incidents import Action
 from alertd.model import Rule
 from alertd.server.views import problem_view
 from alertd.state_health import StateProblem
@@ -73,7 +74,7 @@ class FakeCore:
     async def alert(self, alert_id: str) -> AlertDetail | None:
         return None
 
-    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
+    async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
         return None
 
     def rules(self) -> Sequence[Rule]:
@@ -110,6 +111,9 @@ class FakeCore:
     async def drain(self, grace: float) -> None:
         self.steps.append(f"drain {grace:g}")
         self.delivering.set()
+
+    async def run_timers(self) -> None:
+        await asyncio.Event().wait()  # until cancelled, as the daemon's timer loop runs
 
     def close(self) -> None:
         self.steps.append("close")
@@ -385,7 +389,7 @@ async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
         for _ in range(3):
             os.kill(os.getpid(), signal.SIGHUP)
         await until(lambda: run.core.rule_count == 6, "three reloads")
-        lasting = {"state-check"}  # runs as long as the daemon does
+        lasting = {"timers", "state-check"}  # these run as long as the daemon does
         await until(
             lambda: {task.get_name() for task in run.daemon._tasks} == lasting,
             "the finished tasks to be let go",

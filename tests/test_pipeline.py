@@ -95,11 +95,11 @@ async def test_an_ack_that_names_no_one_shows_acked_by_null(
         [{"type": "breakdown", "vehicle_id": "v1"}, {"type": "breakdown", "vehicle_id": "v2"}],
         clock.now(),
     )
-    anonymous = await pipeline.ack(first, "")
-    named = await pipeline.ack(second, "dispatcher-7")
+    anonymous = await pipeline.act(first, "ack", "", "api")
+    named = await pipeline.act(second, "ack", "dispatcher-7", "cli")
     assert anonymous is not None and named is not None
-    assert (anonymous.record.status, anonymous.record.acked_by) == ("acked", "")
-    assert named.record.acked_by == "dispatcher-7"
+    assert (anonymous.detail.record.status, anonymous.detail.record.acked_by) == ("acked", "")
+    assert (named.detail.record.acked_by, named.detail.record.acked_via) == ("dispatcher-7", "cli")
 
 
 async def test_an_invalid_event_rejects_the_batch_and_records_nothing(
@@ -328,7 +328,7 @@ async def test_writes_begin_and_commit_off_the_event_loop_and_only_on_the_store(
     pipeline.outbox.connection.set_trace_callback(outbox_statements.append)
 
     (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
-    await pipeline.ack(alert_id, "ops")
+    await pipeline.act(alert_id, "ack", "ops", "api")
     await pipeline.reload_rules()
     clock.advance(2 * 86_400)
     await pipeline.sweep()
@@ -355,18 +355,20 @@ async def test_a_second_ack_says_who_acked_first_and_changes_nothing(
 ) -> None:
     (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
     with caplog.at_level(logging.INFO, logger="alertd.daemon"):
-        first = await pipeline.ack(alert_id, "ana")
+        first = await pipeline.act(alert_id, "ack", "ana", "api")
         clock.advance(60)
-        again = await pipeline.ack(alert_id, "bob")
+        again = await pipeline.act(alert_id, "ack", "bob", "cli")
     assert first is not None and again is not None
-    assert (again.record.acked_by, again.record.acked_at) == ("ana", first.record.acked_at)
-    acks = [r for r in caplog.records if "acknowledged" in r.getMessage()]
-    assert [r.getMessage() for r in acks] == [
-        "alert acknowledged",
-        "alert already acknowledged; the first ack stands",
-    ]
-    assert (acks[1].by, acks[1].acked_by) == ("bob", "ana")
-    assert acks[1].acked_at == format_time(clock.now() - 60)
+    assert (first.changed, again.changed) == (True, False)
+    acked_at = first.detail.record.acked_at
+    assert again.detail.record.acked_at == acked_at
+    assert again.message == (
+        f"already acknowledged by ana at {format_time(clock.now() - 60)} via api; nothing changed"
+    )
+    logged = ("alert acknowledged", "alert unchanged")
+    acks = [r for r in caplog.records if r.getMessage() in logged]
+    assert [r.getMessage() for r in acks] == ["alert acknowledged", "alert unchanged"]
+    assert (acks[1].by, acks[1].via, acks[1].detail) == ("bob", "cli", again.message)
 
 
 def test_a_second_pipeline_on_the_same_state_is_refused_until_the_first_closes(

@@ -26,6 +26,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Rule
 from alertd.notify.errors import TemplateError
+from alertd.oncall import load_oncall, recipient_groups
 from alertd.ruletest.events import YAML_SUFFIXES, EventFileError, read_events
 from alertd.ruletest.render import notification_preview
 from alertd.ruletest.replay import replay
@@ -137,11 +138,14 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
 
 
 def _load(settings: Settings, paths: Sequence[Path]) -> list[Rule]:
+    # The on-call file's people and schedules are recipients rules may name; its own errors
+    # are `alertd check`'s to report (a replay sends nothing), so what could be read will do.
+    oncall, _errors = load_oncall(settings)
     try:
         return load_rules(
             paths,
             channels=settings.channel_names(),
-            groups=settings.recipients.keys(),
+            groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
         )
     except RuleErrors as exc:

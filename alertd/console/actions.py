@@ -1,9 +1,10 @@
 """What a person may do to an alert from the console, and doing it through the core.
 
-This is the one place that knows which actions the core has. Today the core acknowledges
-(`Core.ack(alert_id, by)`); when it gains `act(alert_id, action, by, via)` (with unack,
-resolve and escalate), `ACTIONS` and `AVAILABLE` grow and `act` below calls it with
-`via="web"`: the pages, forms and tests need no other change.
+This is the one place that knows which actions the console offers. The core does every
+action through `Core.act(alert_id, action, by, via)` (ack, unack, resolve, escalate; a repeat
+is `changed: False`, an action that does not apply raises alertd.incidents.ActionRefused);
+the console calls it with `via="web"`. Offering more of them is growing `ACTIONS` and
+`AVAILABLE`.
 """
 
 from __future__ import annotations
@@ -37,10 +38,7 @@ async def act(core: Core, alert_id: str, action: str, by: str) -> Outcome | None
     KeyError for an action the core does not have."""
     if action not in ACTIONS:
         raise KeyError(action)
-    before = await core.alert(alert_id)
-    if before is None:
+    acted = await core.act(alert_id, action, by, VIA)  # type: ignore[arg-type]  # in ACTIONS
+    if acted is None:
         return None
-    detail = await core.ack(alert_id, by)  # `via` is not recorded until the core takes it
-    if detail is None:
-        return None
-    return Outcome(detail, changed=before.record.status != detail.record.status)
+    return Outcome(acted.detail, changed=acted.changed)

@@ -7,6 +7,7 @@ sweep like every other store. Transactions are accepted but cannot roll anything
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
@@ -17,7 +18,8 @@ from alertd.engine.state import (
     AlertQuery,
     AlertRecord,
     StoreSize,
-    Transition,
+    TimelineEntry,
+    Timer,
     field_text,
     page_of,
 )
@@ -31,9 +33,11 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
-        self._alerts: dict[str, Alert] = {}
+        self._alerts: dict[str, AlertRecord] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
-        self._acks: dict[str, tuple[float, str]] = {}  # alert id -> (acked at, by whom)
+        self._timelines: dict[str, list[TimelineEntry]] = {}
+        self._timers: dict[tuple[str, str], Timer] = {}
+        self._dues: list[tuple[float, str, str]] = []  # a heap; entries of replaced timers linger
         self._max_alerts = max_alerts
 
     def suppressions(self, rule_id: str) -> dict[Key, Suppression]:
@@ -61,21 +65,20 @@ class MemoryStore:
         return _NO_TRANSACTION
 
     def add_alert(self, alert: Alert) -> None:
-        self._alerts[alert.id] = alert
+        self._alerts[alert.id] = AlertRecord(alert)
         order = self._order
         order.append(alert.id)
         if len(order) > self._max_alerts:
             dropped = order.popleft()
             self._alerts.pop(dropped, None)
-            self._acks.pop(dropped, None)
+            self._timelines.pop(dropped, None)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
-        alert = self._alerts.get(alert_id)
-        return None if alert is None else self._with_ack(alert)
+        return self._alerts.get(alert_id)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
         since_id = alert_id_floor(query.since) if query.since is not None else ""
-        records = (self._with_ack(alert) for _, alert in sorted(self._alerts.items(), reverse=True))
+        records = (record for _, record in sorted(self._alerts.items(), reverse=True))
         selected = [
             record
             for record in records
@@ -88,22 +91,59 @@ class MemoryStore:
         ]
         return page_of(selected, query.limit)
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
-        alert = self._alerts.get(alert_id)
-        if alert is None:
-            return None
-        changed = alert_id not in self._acks
-        self._acks.setdefault(alert_id, (at, by))
-        return Transition(self._with_ack(alert), changed)
+    def save_alert(self, record: AlertRecord) -> None:
+        if record.alert.id in self._alerts:
+            self._alerts[record.alert.id] = record
+
+    def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
+        self._timelines.setdefault(alert_id, []).append(entry)
+
+    def timeline(self, alert_id: str) -> list[TimelineEntry]:
+        return list(self._timelines.get(alert_id, ()))
 
     def prune_alerts(self, received_before: float) -> int:
         floor = alert_id_floor(received_before)
         old = [alert_id for alert_id in self._alerts if alert_id < floor]
         for alert_id in old:
             del self._alerts[alert_id]
-            self._acks.pop(alert_id, None)
+            self._timelines.pop(alert_id, None)
         self._order = deque(self._alerts)
         return len(old)
+
+    def set_timer(self, timer: Timer) -> None:
+        self._timers[timer.kind, timer.ref] = timer
+        heapq.heappush(self._dues, (timer.due, timer.kind, timer.ref))
+
+    def cancel_timer(self, kind: str, ref: str) -> None:
+        self._timers.pop((kind, ref), None)
+
+    def get_timer(self, kind: str, ref: str) -> Timer | None:
+        return self._timers.get((kind, ref))
+
+    def due_timers(self, now: float, limit: int) -> list[Timer]:
+        found: dict[tuple[str, str], Timer] = {}
+        kept: list[tuple[float, str, str]] = []
+        dues = self._dues
+        while dues and dues[0][0] <= now and len(found) < limit:
+            entry = heapq.heappop(dues)  # stale entries go for good; live ones are put back
+            due, kind, ref = entry
+            timer = self._timers.get((kind, ref))
+            if timer is not None and timer.due == due and (kind, ref) not in found:
+                found[kind, ref] = timer
+                kept.append(entry)
+        for entry in kept:
+            heapq.heappush(dues, entry)
+        return list(found.values())
+
+    def next_timer_due(self) -> float | None:
+        dues = self._dues
+        while dues:  # drop the entries of timers cancelled or set again since
+            due, kind, ref = dues[0]
+            timer = self._timers.get((kind, ref))
+            if timer is not None and timer.due == due:
+                return due
+            heapq.heappop(dues)
+        return None
 
     def size(self) -> StoreSize:
         return StoreSize(
@@ -112,13 +152,11 @@ class MemoryStore:
             alerts=len(self._alerts),
         )
 
-    def _with_ack(self, alert: Alert) -> AlertRecord:
-        ack = self._acks.get(alert.id)
-        return AlertRecord(alert) if ack is None else AlertRecord(alert, *ack)
-
     def close(self) -> None:
         self._suppressions.clear()
         self._windows.clear()
         self._alerts.clear()
         self._order.clear()
-        self._acks.clear()
+        self._timelines.clear()
+        self._timers.clear()
+        self._dues.clear()

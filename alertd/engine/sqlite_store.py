@@ -1,7 +1,9 @@
 """The SQLite state store: the daemon's embedded default, durable across restarts and kill -9.
 
-One database file holds the windows, the alerts and (owned by alertd.notify) the outbox, so
-that a batch's window changes, alerts and notifications commit in one transaction. Nothing
+One database file holds the windows, the alerts with their timelines, the timers and (owned by
+alertd.notify) the outbox, so that a batch's window changes, alerts and notifications commit in
+one transaction. The windows' tables are created here when missing; the others are brought up
+to date by alertd.migrations when the store opens. Nothing
 commits behind the caller's back: `transaction()` (or `begin()` ... `commit()`, which the
 daemon runs in a worker thread) groups writes, and callers that share `connection` group
 their own writes the same way. The connection's settings (WAL, synchronous, busy timeout)
@@ -36,8 +38,11 @@ from alertd.engine.state import (
     AlertPage,
     AlertQuery,
     AlertRecord,
+    Escalation,
+    EscalationStep,
     StoreSize,
-    Transition,
+    TimelineEntry,
+    Timer,
     page_of,
 )
 from alertd.engine.windows import (
@@ -46,6 +51,7 @@ from alertd.engine.windows import (
     suppression_expires_at,
     sweep_tables,
 )
+from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
 from alertd.sqlitedb import (
     DEFAULT_BUSY_TIMEOUT,
@@ -85,35 +91,19 @@ CREATE TABLE IF NOT EXISTS window_version (
     version INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO window_version VALUES (0, 0);
-
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY,
-    rule_id TEXT NOT NULL,
-    rule_name TEXT NOT NULL,
-    priority TEXT NOT NULL,
-    key TEXT NOT NULL,
-    event TEXT NOT NULL,
-    fired_at REAL NOT NULL,
-    received_at REAL NOT NULL,
-    suppressed_count INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    count_events TEXT NOT NULL,
-    description TEXT NOT NULL,
-    notify TEXT NOT NULL,
-    template TEXT,
-    acked_at REAL,
-    acked_by TEXT
-);
-CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, id);
 """
 
 _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
-    "labels, count_events, description, notify, template, acked_at, acked_by"
+    "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
+    "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
+    "last_matched_at"
 )
-_INSERT_ALERT = (
-    f"INSERT INTO alerts ({_ALERT_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_SAVE_ALERT = (
+    "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
+    " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
+    " last_matched_at = ? WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
@@ -195,9 +185,13 @@ class SQLiteStore:
         self.connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
             self.connection.executescript(SCHEMA)
+            migrate(self.connection, path)
         except sqlite3.Error as exc:
             self.connection.close()
             raise cannot_open(path, exc) from exc
+        except StateStoreError:
+            self.connection.close()
+            raise
         self._blocks: list[_Block] = []  # the open transaction and its savepoints, outermost first
         # Why SQLite ended the open transaction itself (a full disk, an I/O error in a
         # savepoint): every later block fails with it until the transaction is committed
@@ -205,7 +199,7 @@ class SQLiteStore:
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
-        self._new_alerts: list[Alert] = []
+        self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
 
@@ -362,7 +356,7 @@ class SQLiteStore:
     # --- alerts ------------------------------------------------------------------------------
 
     def add_alert(self, alert: Alert) -> None:
-        self._new_alerts.append(alert)
+        self._new_alerts[alert.id] = AlertRecord(alert)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
         self._write_changes()
@@ -389,7 +383,8 @@ class SQLiteStore:
             where.append("priority = ?")
             params.append(query.priority)
         if query.status is not None:
-            where.append("acked_at IS NULL" if query.status == "firing" else "acked_at IS NOT NULL")
+            where.append("status = ?")
+            params.append(query.status)
         for path, value in query.fields:
             where.append(_FIELD_TEXT + " = ?")
             json_path = _json_path(path)
@@ -402,21 +397,63 @@ class SQLiteStore:
         rows = self.connection.execute(sql, params).fetchall()
         return page_of([_alert_record(row) for row in rows], query.limit)
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
-        with self.transaction():
-            changed = self.connection.execute(
-                "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
-                (at, by, alert_id),
-            ).rowcount
-            record = self.get_alert(alert_id)
-        return None if record is None else Transition(record, changed=changed == 1)
+    def save_alert(self, record: AlertRecord) -> None:
+        alert_id = record.alert.id
+        if alert_id in self._new_alerts:  # not written yet: it will be, as it is now
+            self._new_alerts[alert_id] = record
+            return
+        self.connection.execute(_SAVE_ALERT, (*_alert_row(record)[14:], alert_id))
+
+    def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
+        self.connection.execute(
+            "INSERT INTO timeline (alert_id, at, action, by, via, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (alert_id, entry.at, entry.action, entry.by, entry.via, _json(entry.detail)),
+        )
+
+    def timeline(self, alert_id: str) -> list[TimelineEntry]:
+        rows = self.connection.execute(
+            "SELECT at, action, by, via, detail FROM timeline WHERE alert_id = ? ORDER BY seq",
+            (alert_id,),
+        )
+        return [
+            TimelineEntry(at, action, by, via, jsonutil.loads(detail))
+            for at, action, by, via, detail in rows
+        ]
 
     def prune_alerts(self, received_before: float) -> int:
         self._write_changes()
-        cursor = self.connection.execute(
-            "DELETE FROM alerts WHERE id < ?", (alert_id_floor(received_before),)
+        floor = (alert_id_floor(received_before),)
+        self.connection.execute("DELETE FROM timeline WHERE alert_id < ?", floor)
+        return self.connection.execute("DELETE FROM alerts WHERE id < ?", floor).rowcount
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def set_timer(self, timer: Timer) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO timers (kind, ref, due, payload) VALUES (?, ?, ?, ?)",
+            (timer.kind, timer.ref, timer.due, _json(timer.payload)),
         )
-        return cursor.rowcount
+
+    def cancel_timer(self, kind: str, ref: str) -> None:
+        self.connection.execute("DELETE FROM timers WHERE kind = ? AND ref = ?", (kind, ref))
+
+    def get_timer(self, kind: str, ref: str) -> Timer | None:
+        row = self.connection.execute(
+            "SELECT kind, ref, due, payload FROM timers WHERE kind = ? AND ref = ?", (kind, ref)
+        ).fetchone()
+        return None if row is None else _timer(row)
+
+    def due_timers(self, now: float, limit: int) -> list[Timer]:
+        rows = self.connection.execute(
+            "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER BY due LIMIT ?",
+            (now, limit),
+        )
+        return [_timer(row) for row in rows]
+
+    def next_timer_due(self) -> float | None:
+        (due,) = self.connection.execute("SELECT min(due) FROM timers").fetchone()
+        return None if due is None else float(due)
 
     def size(self) -> StoreSize:
         self._write_changes()
@@ -477,8 +514,8 @@ class SQLiteStore:
                 )
                 _delete(self.connection, "count_window", rule_id, gone)
         if self._new_alerts:
-            alerts, self._new_alerts = self._new_alerts, []
-            execute_many(_INSERT_ALERT, [_alert_row(alert) for alert in alerts])
+            records, self._new_alerts = self._new_alerts, {}
+            execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
 
     def _load_windows(self) -> None:
         """Read every window from the database into the tables, dropping unwritten changes:
@@ -622,7 +659,8 @@ def _delete(connection: sqlite3.Connection, table: str, rule_id: str, keys: list
         )
 
 
-def _alert_row(alert: Alert) -> tuple[object, ...]:
+def _alert_row(record: AlertRecord) -> tuple[object, ...]:
+    alert = record.alert
     return (
         alert.id,
         alert.rule_id,
@@ -638,6 +676,18 @@ def _alert_row(alert: Alert) -> tuple[object, ...]:
         alert.description,
         _json([[target.channel, target.groups] for target in alert.notify]),
         alert.template,
+        # From here on, what changes after the alert fired (_SAVE_ALERT, in this order).
+        record.status,
+        record.acked_at,
+        record.acked_by,
+        record.acked_via,
+        record.resolved_at,
+        record.resolved_by,
+        record.resolved_via,
+        record.notifications,
+        None if record.escalation is None else _json(_escalation_json(record.escalation)),
+        record.match_count,
+        record.last_matched_at,
     )
 
 
@@ -655,9 +705,46 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         labels=jsonutil.loads(row[9]),
         count_events=jsonutil.loads(row[10]),
         description=row[11],
-        notify=tuple(
-            NotifyTarget(channel, tuple(groups)) for channel, groups in jsonutil.loads(row[12])
-        ),
+        notify=_targets(jsonutil.loads(row[12])),
         template=row[13],
     )
-    return AlertRecord(alert, acked_at=row[14], acked_by=row[15])
+    return AlertRecord(
+        alert,
+        status=row[14],
+        acked_at=row[15],
+        acked_by=row[16],
+        acked_via=row[17],
+        resolved_at=row[18],
+        resolved_by=row[19],
+        resolved_via=row[20],
+        notifications=row[21],
+        escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
+        match_count=row[23],
+        last_matched_at=row[24],
+    )
+
+
+def _targets(pairs: list[list[Any]]) -> tuple[NotifyTarget, ...]:
+    return tuple(NotifyTarget(channel, tuple(groups)) for channel, groups in pairs)
+
+
+def _escalation_json(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "policy": escalation.policy,
+        "steps": [
+            {"after": step.after, "notify": [[t.channel, t.groups] for t in step.notify]}
+            for step in escalation.steps
+        ],
+        "repeat": escalation.repeat,
+        "ran": escalation.ran,
+    }
+
+
+def _escalation_of(data: dict[str, Any]) -> Escalation:
+    steps = tuple(EscalationStep(step["after"], _targets(step["notify"])) for step in data["steps"])
+    return Escalation(data["policy"], steps, data["repeat"], data["ran"])
+
+
+def _timer(row: tuple[Any, ...]) -> Timer:
+    kind, ref, due, payload = row
+    return Timer(kind, ref, due, jsonutil.loads(payload))

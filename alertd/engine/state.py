@@ -1,4 +1,5 @@
-"""The state store protocol: what the engine keeps between events, and the alerts it raised.
+"""The state store protocol: what the engine keeps between events, the alerts it raised (and
+what happened to them since), and timers.
 
 Two stores implement it: `MemoryStore` (tests, `alertd test-rule`) and `SQLiteStore` (the
 daemon's embedded default). The protocol is narrow on purpose -- per rule, a table of
@@ -18,36 +19,82 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from alertd.engine.windows import CountWindow, Suppression
-from alertd.model import Alert, Key, Priority
+from alertd.model import Alert, Key, NotifyTarget, Priority
 
-AlertStatus = Literal["firing", "acked"]
-ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked")
+AlertStatus = Literal["firing", "acked", "resolved", "silenced"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked", "resolved", "silenced")
+"""`silenced`: covered by a silence when it fired (issue 11); it pages nobody."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """One step of an alert's escalation: `after` seconds, then notify these targets."""
+
+    after: float
+    notify: tuple[NotifyTarget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """The escalation an alert follows: its policy's steps as they were when it fired (a
+    reload that changes the policy leaves open alerts alone), and how many steps have run,
+    counted over every round (`repeat` more rounds after the first)."""
+
+    policy: str
+    steps: tuple[EscalationStep, ...]
+    repeat: int = 0
+    ran: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
-    """A stored alert and whether someone acknowledged it."""
+    """A stored alert and what happened to it since it fired.
+
+    `notifications` counts the notifications it has made over its whole life (their ids are
+    `<alert id>.<n>`, n from 1); `match_count` the matches folded into it (1: the one that
+    fired it), the latest at `last_matched_at`.
+    """
 
     alert: Alert
+    status: AlertStatus = "firing"
     acked_at: float | None = None
-    acked_by: str | None = None
-
-    @property
-    def status(self) -> AlertStatus:
-        return "firing" if self.acked_at is None else "acked"
+    acked_by: str | None = None  # "": the ack named no one
+    acked_via: str | None = None
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+    resolved_via: str | None = None
+    notifications: int = 0
+    escalation: Escalation | None = None
+    match_count: int = 1
+    last_matched_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
-    """An alert after an action on it, and whether the action changed it: a second ack
-    leaves the first in place, and says so."""
+class TimelineEntry:
+    """One thing that happened to an alert: `action` (fired, notified, acked, unacked,
+    resolved, escalated), by whom (a person, a rule id) and through what (`via`: api, cli,
+    sms, slack, email, web, rule, timer); `detail` says more (a step's number, a channel)."""
 
-    record: AlertRecord
-    changed: bool
+    at: float
+    action: str
+    by: str | None = None
+    via: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """Something to do at `due` (wall time, counted on the daemon's steady clock): `(kind,
+    ref)` names it, one timer per name (`escalate`, alert id), `payload` is its kind's own."""
+
+    kind: str
+    ref: str
+    due: float
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,25 +186,56 @@ class WindowStore(Protocol):
 
 
 class AlertStore(Protocol):
-    """The alerts the engine raised, for the API and the notifier."""
+    """The alerts the engine raised and what happened to them, for the API, the notifier and
+    the incident manager (alertd.incidents), which decides every change: the store records."""
 
-    def add_alert(self, alert: Alert) -> None: ...
+    def add_alert(self, alert: Alert) -> None:
+        """Record a new alert (firing, no notifications yet)."""
+        ...
 
     def get_alert(self, alert_id: str) -> AlertRecord | None: ...
 
     def list_alerts(self, query: AlertQuery) -> AlertPage: ...
 
-    def ack_alert(self, alert_id: str, by: str, at: float) -> Transition | None:
-        """Acknowledge an alert; a second ack keeps the first (`changed` is then False).
-        None if there is no such alert."""
+    def save_alert(self, record: AlertRecord) -> None:
+        """Record what changed since the alert fired: status and who changed it, counts, the
+        escalation. The alert itself (rule, key, event) never changes."""
+        ...
+
+    def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None: ...
+
+    def timeline(self, alert_id: str) -> list[TimelineEntry]:
+        """The entries recorded for an alert, oldest first."""
         ...
 
     def prune_alerts(self, received_before: float) -> int:
-        """Delete alerts received before this time (history retention); return how many."""
+        """Delete alerts received before this time (history retention), with their timelines;
+        return how many."""
         ...
 
 
-class StateStore(WindowStore, AlertStore, Protocol):
+class TimerStore(Protocol):
+    """Timers, one per `(kind, ref)`, found by due time (see alertd.incidents.timers)."""
+
+    def set_timer(self, timer: Timer) -> None:
+        """Add the timer, replacing the one of the same kind and ref."""
+        ...
+
+    def cancel_timer(self, kind: str, ref: str) -> None: ...
+
+    def get_timer(self, kind: str, ref: str) -> Timer | None: ...
+
+    def due_timers(self, now: float, limit: int) -> list[Timer]:
+        """Up to `limit` timers due at or before `now`, earliest first; cost follows `limit`,
+        not how many timers are pending."""
+        ...
+
+    def next_timer_due(self) -> float | None:
+        """The earliest due of every timer; None when there is none."""
+        ...
+
+
+class StateStore(WindowStore, AlertStore, TimerStore, Protocol):
     def size(self) -> StoreSize: ...
 
     def close(self) -> None: ...

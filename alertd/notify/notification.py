@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from alertd.model import Priority
+
+NoticeKind = Literal["fired", "escalated", "resolved"]
+"""What a notification tells its recipient about its alert: it fired (the first page), it
+escalated (a later step of its escalation policy: nobody answered), it is resolved."""
+NOTICES: tuple[NoticeKind, ...] = ("fired", "escalated", "resolved")
 
 
 @dataclass(slots=True)
@@ -30,6 +35,7 @@ class Notification:
     attempts: int = 0
     next_attempt_at: float = 0.0
     seq: int = field(default=0, compare=False)  # the outbox's insertion order
+    notice: NoticeKind = "fired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +53,12 @@ class DeliveryState:
     next_attempt_at: float | None
     sent_at: float | None
     receipt: str | None
+    notice: NoticeKind = "fired"
+
+
+@dataclass(frozen=True, slots=True)
+class Paged:
+    """One address an alert paged (a notice fired or escalated): on which channel, to whom."""
+
+    channel: str
+    recipient: str

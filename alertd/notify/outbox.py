@@ -25,39 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from alertd import jsonutil
-from alertd.notify.notification import DeliveryState, Notification
+from alertd.migrations import migrate
+from alertd.notify.notification import DeliveryState, Notification, Paged
 from alertd.notify.retry import NotificationState
 from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect, fail
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order, never reused
-    id              TEXT NOT NULL,                      -- <alert id>.<n>
-    alert_id        TEXT NOT NULL,
-    rule_id         TEXT NOT NULL,
-    channel         TEXT NOT NULL,
-    kind            TEXT NOT NULL,
-    recipient       TEXT NOT NULL,
-    priority        TEXT NOT NULL,
-    content         BLOB NOT NULL,                      -- the rendered message, JSON
-    state           TEXT NOT NULL DEFAULT 'pending',
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    receipt         TEXT,
-    created_at      REAL NOT NULL,
-    next_attempt_at REAL NOT NULL,
-    sent_at         REAL,
-    updated_at      REAL NOT NULL
-);
--- Also serves "the notifications of alert X": ids are "<alert id>.<n>".
-CREATE UNIQUE INDEX IF NOT EXISTS outbox_id ON outbox (id);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE state = 'pending';
-"""
-
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
-    " content, attempts, created_at, next_attempt_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " content, attempts, created_at, next_attempt_at, updated_at, notice)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 _COLUMNS = (
@@ -67,8 +43,9 @@ _COLUMNS = (
 
 
 def create_schema(connection: sqlite3.Connection) -> None:
-    """Create the outbox table and its indexes if they are missing (idempotent)."""
-    connection.executescript(SCHEMA)
+    """Bring the state database, the outbox table with it, up to date (alertd.migrations).
+    Idempotent; raises StateStoreError."""
+    migrate(connection)
 
 
 def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification]) -> int:
@@ -94,6 +71,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
             n.created_at,
             n.next_attempt_at,
             n.created_at,
+            n.notice,
         )
         for n in notifications
     ]
@@ -109,6 +87,17 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
     return written
 
 
+def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
+    """Every address the alert's fired and escalated notices went to, once each, in the order
+    they were first paged (whatever became of the sends: they were meant to reach them)."""
+    cursor = connection.execute(
+        "SELECT channel, recipient FROM outbox WHERE id > ? AND id < ?"
+        " AND notice IN ('fired', 'escalated') GROUP BY channel, recipient ORDER BY min(seq)",
+        (f"{alert_id}.", f"{alert_id}/"),
+    )
+    return [Paged(channel, recipient) for channel, recipient in cursor]
+
+
 def purge(connection: sqlite3.Connection, finished_before: float) -> int:
     """Delete sent, failed and dead rows last touched before this time, through `connection`
     without committing (the daemon does it in its sweep's transaction). Returns how many."""
@@ -116,6 +105,20 @@ def purge(connection: sqlite3.Connection, finished_before: float) -> int:
         "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?", (finished_before,)
     )
     return cursor.rowcount
+
+
+class OutboxLog:
+    """The outbox as the incident manager records into it (alertd.incidents): through the state
+    store's connection, inside its transaction, never committing."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def enqueue(self, notifications: Sequence[Notification]) -> int:
+        return enqueue(self.connection, notifications)
+
+    def paged(self, alert_id: str) -> list[Paged]:
+        return paged(self.connection, alert_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,7 @@ class Outbox:
         with self._translated("cannot read the outbox"):
             rows = self.connection.execute(
                 "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
-                " next_attempt_at, sent_at, receipt, kind FROM outbox"
+                " next_attempt_at, sent_at, receipt, kind, notice FROM outbox"
                 " WHERE id > ? AND id < ? ORDER BY seq",
                 (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
             ).fetchall()
@@ -223,6 +226,7 @@ class Outbox:
                 next_attempt_at=row[7] if row[3] == "pending" else None,
                 sent_at=row[8],
                 receipt=row[9],
+                notice=row[11],
             )
             for row in rows
         ]

@@ -12,7 +12,17 @@ file per part of the message:
 
 A rule overrides any part with its `template "NAME"` clause (`NAME/<kind>/<part>`) or by the
 naming convention `rules/<rule id>/<kind>/<part>`; parts it does not override come from the
-defaults. The file's extension decides how every `{{ ... }}` is escaped, so escaping is never a
+defaults.
+
+Every notification has a notice (`Notice`): `fired` (the page), `escalated` (a later step of
+its escalation policy), `resolved`. Templates see it as `notice`, with `escalation` (policy,
+step) and `resolved` (when, by whom) when they apply. A notice other than `fired` first looks
+for its parts in a folder of its own, `<kind>/<notice>/<part>` (each of the three places
+above: `email/resolved/subject.txt`), then uses the usual ones: the shipped templates have a
+`resolved/` folder for every channel that people read, and the webhook's body says
+`"notice": "resolved"`.
+
+The file's extension decides how every `{{ ... }}` is escaped, so escaping is never a
 template author's job:
 
     .html  HTML-escaped (autoescape)
@@ -50,8 +60,10 @@ from markupsafe import Markup
 
 from alertd import jsonutil
 from alertd.config import NotifySettings
+from alertd.durations import format_duration
 from alertd.model import Alert
 from alertd.notify.errors import TemplateError, TemplateProblem
+from alertd.notify.notification import NoticeKind
 from alertd.notify.sms_encoding import cap_sms
 from alertd.suggest import aside
 
@@ -99,6 +111,27 @@ class _SandboxedEnvironment(ImmutableSandboxedEnvironment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a notification tells about its alert, as templates see it.
+
+    `kind`: fired, escalated or resolved. An escalation step names its policy, its number
+    (1-based) in its round and the steps of the policy; a resolve says when, by whom (a
+    person, a rule id) and through what.
+    """
+
+    kind: NoticeKind = "fired"
+    at: float | None = None  # resolved: when
+    by: str | None = None
+    via: str | None = None
+    policy: str | None = None  # escalated (and the first step, fired): the policy and step
+    step: int | None = None
+    steps: int | None = None
+
+
+FIRED = Notice()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +211,9 @@ CONTEXT_NAMES = frozenset(
         "dashboard_url",
         "alert_url",
         "channel",
+        "notice",
+        "escalation",
+        "resolved",
     }
 )
 """The names `Renderer.context` gives a template (a test keeps the two equal)."""
@@ -308,15 +344,21 @@ class Renderer:
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def candidates(self, alert: Alert, kind: str, part: str) -> list[str]:
-        """Template names tried for one part, most specific first."""
+    def candidates(self, alert: Alert, kind: str, part: str, notice: str = "fired") -> list[str]:
+        """Template names tried for one part, most specific first: for a notice other than
+        `fired`, its own folder's parts before the usual ones."""
         names = [f"rules/{alert.rule_id}/{kind}/{part}", f"{kind}/{part}"]
         if alert.template:
             names.insert(0, f"{alert.template.strip('/')}/{kind}/{part}")
+        if notice != "fired":
+            names = [name.replace(f"/{kind}/", f"/{kind}/{notice}/") for name in names[:-1]] + [
+                f"{kind}/{notice}/{part}",
+                *names,
+            ]
         return names
 
-    def context(self, alert: Alert, channel: str) -> dict[str, Any]:
-        """What a template sees. Built once per alert and channel."""
+    def context(self, alert: Alert, channel: str, notice: Notice = FIRED) -> dict[str, Any]:
+        """What a template sees. Built once per alert, channel and notice."""
         fired_at = self.localtime(alert.fired_at)
         url = self.alert_url(alert)
         return {
@@ -351,19 +393,37 @@ class Renderer:
             "dashboard_url": self.notify.dashboard_url,
             "alert_url": url,
             "channel": channel,
+            "notice": notice.kind,
+            "escalation": None
+            if notice.step is None
+            else {"policy": notice.policy, "step": notice.step, "steps": notice.steps},
+            "resolved": None if notice.kind != "resolved" else self._resolved(alert, notice),
         }
 
-    def render_strict(self, alert: Alert, kind: str, channel: str | None = None) -> dict[str, Any]:
-        """The channel's content for this alert. Raises TemplateError naming every part that
-        fails (a broken subject does not hide a broken body from `alertd check`)."""
-        context = self.context(alert, channel or kind)
+    def _resolved(self, alert: Alert, notice: Notice) -> dict[str, Any]:
+        at = notice.at if notice.at is not None else alert.received_at
+        return {
+            "at": at,
+            "at_local": self.localtime(at),
+            "at_iso": datetime.fromtimestamp(at, UTC).isoformat(),
+            "by": notice.by or None,
+            "via": notice.via,
+            "after": format_duration(round(max(0.0, at - alert.received_at))),
+        }
+
+    def render_strict(
+        self, alert: Alert, kind: str, channel: str | None = None, notice: Notice = FIRED
+    ) -> dict[str, Any]:
+        """The channel's content for this alert and notice. Raises TemplateError naming every
+        part that fails (a broken subject does not hide a broken body from `alertd check`)."""
+        context = self.context(alert, channel or kind, notice)
         raw: dict[str, str] = {}
         files: dict[str, str] = {}  # part -> the template file that rendered it
         problems: list[TemplateProblem] = []
         for part in PARTS[kind]:
-            template = self._find(alert, kind, part)
+            template = self._find(alert, kind, part, notice.kind)
             if template is None:
-                looked = ", ".join(self.candidates(alert, kind, part))
+                looked = ", ".join(self.candidates(alert, kind, part, notice.kind))
                 where = self._where(f"{kind}/{part}")
                 problems.append(
                     TemplateProblem(where, 0, f"template not found (looked for {looked})")
@@ -378,13 +438,16 @@ class Renderer:
             raise TemplateError(problems)
         return self._finish(kind, raw, alert, context, files)
 
-    def render(self, alert: Alert, kind: str, channel: str | None = None) -> Rendered:
-        """The channel's content for this alert; the built-in fallback when a template fails."""
+    def render(
+        self, alert: Alert, kind: str, channel: str | None = None, notice: Notice = FIRED
+    ) -> Rendered:
+        """The channel's content for this alert and notice; the built-in fallback when a
+        template fails."""
         try:
-            return Rendered(self.render_strict(alert, kind, channel))
+            return Rendered(self.render_strict(alert, kind, channel, notice))
         except TemplateError as exc:
             error = str(exc)
-        context = self.context(alert, channel or kind)
+        context = self.context(alert, channel or kind, notice)
         raw = {part: self._render_fallback(kind, part, context) for part in PARTS[kind]}
         return Rendered(self._finish(kind, raw, alert, context, {}), error)
 
@@ -408,8 +471,10 @@ class Renderer:
         except Exception:
             template.environment.handle_exception()
 
-    def _find(self, alert: Alert, kind: str, part: str) -> jinja2.Template | None:
-        for name in self.candidates(alert, kind, part):
+    def _find(
+        self, alert: Alert, kind: str, part: str, notice: str = "fired"
+    ) -> jinja2.Template | None:
+        for name in self.candidates(alert, kind, part, notice):
             template = self._templates.get(name)
             if template is not None:
                 return template
@@ -475,14 +540,17 @@ class Renderer:
         return problems
 
     def check(self, alerts: Iterable[tuple[Alert, Iterable[str]]]) -> list[TemplateProblem]:
-        """Render each alert for each of its channel kinds strictly; every problem found."""
+        """Render each alert for each of its channel kinds strictly, for every notice; every
+        problem found."""
         problems: list[TemplateProblem] = []
         for alert, kinds in alerts:
             for kind in kinds:
-                try:
-                    self.render_strict(alert, kind)
-                except TemplateError as exc:
-                    problems += [p for p in exc.problems if p not in problems]
+                for notice in SAMPLE_NOTICES:
+                    try:
+                        self.render_strict(alert, kind, notice=notice)
+                    except TemplateError as exc:
+                        seen = {(p.path, p.line) for p in problems}  # once per place, not notice
+                        problems += [p for p in exc.problems if (p.path, p.line) not in seen]
         return problems
 
 
@@ -533,29 +601,40 @@ def _describe(exc: Exception, template: jinja2.Template) -> TemplateError:
 
 
 _FALLBACK_SUMMARY = (
-    "{{ alert.rule_name }} ({{ alert.priority }}) fired at {{ fired_at }}"
+    "{% if notice == 'resolved' %}Resolved: {% elif notice == 'escalated' %}Escalated: "
+    "{% endif %}{{ alert.rule_name }} ({{ alert.priority }}) fired at {{ fired_at }}"
     "{% if alert.key_text %} for {{ alert.key_text }}{% endif %}."
     "{% if suppressed_count %} {{ suppressed_count }} more suppressed since.{% endif %}"
     "{% if alert_url %} {{ alert_url }}{% endif %}"
 )
 
 _FALLBACKS: dict[str, str] = {
-    "email/subject.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
+    "email/subject.txt": "{% if notice == 'resolved' %}[RESOLVED] {% endif %}"
+    "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "email/body.txt": _FALLBACK_SUMMARY + "\n\nAlert {{ alert.id }}.\n",
     "email/body.html": "<p>" + _FALLBACK_SUMMARY + "</p><p>Alert {{ alert.id }}.</p>",
     "sms/text.txt": "[{{ alert.priority | upper }}] "
     + _FALLBACK_SUMMARY.replace(" ({{ alert.priority }})", ""),
     "slack/title.md": "{{ alert.rule_name }}",
     "slack/text.md": _FALLBACK_SUMMARY,
-    "push/title.txt": "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
+    "push/title.txt": "{% if notice == 'resolved' %}[RESOLVED] {% endif %}"
+    "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "push/body.txt": _FALLBACK_SUMMARY,
-    "push/data.json": '{"alert_id": {{ alert.id }}, "rule_id": {{ alert.rule_id }}}',
+    "push/data.json": '{"alert_id": {{ alert.id }}, "rule_id": {{ alert.rule_id }},'
+    ' "notice": {{ notice }}}',
     "webhook/body.json": (
         '{"alert_id": {{ alert.id }}, "rule": {"id": {{ rule.id }}, "name": {{ rule.name }}},'
         ' "priority": {{ alert.priority }}, "key": {{ alert.key }},'
         ' "fired_at": {{ alert.fired_at_iso }}, "suppressed_count": {{ suppressed_count }},'
         ' "labels": {{ alert.labels }}, "event": {{ event }}, "url": {{ alert_url }},'
-        ' "fallback": true}'
+        ' "notice": {{ notice }}, "resolved": {{ resolved }}, "fallback": true}'
     ),
 }
 """Built-in plain messages used when a template fails at run time."""
+
+SAMPLE_NOTICES = (
+    FIRED,
+    Notice("escalated", policy="sample", step=2, steps=2),
+    Notice("resolved", at=1_767_225_900.0, by="alice", via="api"),
+)
+"""A notice of each kind, for checking that every template renders whatever it says."""

@@ -24,6 +24,7 @@ from alertd.config import ServerSettings
 from alertd.core import Core, ReloadOutcome
 from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
+from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
 from alertd.server.asgi import (
     ClientGone,
@@ -47,6 +48,7 @@ from alertd.server.decode import (
 )
 from alertd.server.stream import Streams
 from alertd.server.views import (
+    acted_view,
     alert_detail_view,
     alert_view,
     invalid_event_details,
@@ -134,6 +136,9 @@ class Api:
             Route("GET", "/v1/alerts/stream", Role.ADMIN, self.get_alert_stream),
             Route("GET", "/v1/alerts/{id}", Role.ADMIN, self.get_alert),
             Route("POST", "/v1/alerts/{id}/ack", Role.ADMIN, self.post_ack),
+            Route("POST", "/v1/alerts/{id}/unack", Role.ADMIN, self.post_unack),
+            Route("POST", "/v1/alerts/{id}/resolve", Role.ADMIN, self.post_resolve),
+            Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
@@ -261,13 +266,32 @@ class Api:
         return json_response(200, alert_detail_view(detail))
 
     async def post_ack(self, request: Request) -> Response:
+        return await self._act(request, "ack")
+
+    async def post_unack(self, request: Request) -> Response:
+        return await self._act(request, "unack")
+
+    async def post_resolve(self, request: Request) -> Response:
+        return await self._act(request, "resolve")
+
+    async def post_escalate(self, request: Request) -> Response:
+        return await self._act(request, "escalate")
+
+    async def _act(self, request: Request, action: Action) -> Response:
+        """200 with the alert and whether the action changed it (a repeat does not); 404 for
+        no such alert; 409 when the action does not apply to it as it is."""
         body = await request.read_body(MAX_ADMIN_BODY)
         if body.strip():
             _require_json(request.headers.get("content-type"))
-        detail = await self.core.ack(request.path_params["id"], _acked_by(body))
-        if detail is None:
+        by, via = _actor(body)
+        alert_id = request.path_params["id"]
+        try:
+            acted = await self.core.act(alert_id, action, by, via)
+        except ActionRefused as refused:
+            raise HttpError(409, f"alert {alert_id}: {refused.message}") from None
+        if acted is None:
             raise HttpError(404, "no such alert")
-        return json_response(200, alert_detail_view(detail))
+        return json_response(200, acted_view(acted))
 
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
@@ -435,19 +459,26 @@ def _require_json(content_type: str | None) -> None:
         )
 
 
-def _acked_by(body: bytes) -> str:
-    """Who the ack names; "" for no one (shown as `acked_by: null`)."""
+API_VIAS = ("api", "cli")
+"""What a caller of the API may say it is: itself, or `alertd` on the command line."""
+
+
+def _actor(body: bytes) -> tuple[str, str]:
+    """Who acts (`by`; "" for no one, shown as null) and through what (`via`, default api)."""
     if not body.strip():
-        return ""
+        return "", "api"
     try:
         data = jsonutil.loads(body)
     except jsonutil.JSONDecodeError as exc:
         raise HttpError(400, json_problem(exc, body)) from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
         raise HttpError(400, 'expected {"by": "<who handled it>"}')
-    _refuse_unknown("ack field", data, ("by",))
+    _refuse_unknown("field", data, ("by", "via"))
+    via = data.get("via", "api")
+    if via not in API_VIAS:
+        raise HttpError(400, f"field 'via': expected one of {', '.join(API_VIAS)}, got {via!r}")
     by: str = data.get("by", "")
-    return by
+    return by, via
 
 
 def _refuse_unknown(what: str, given: Iterable[str], known: Sequence[str]) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from alertd.core import AlertDetail, RuleProblem
+from alertd.core import Acted, AlertDetail, RuleProblem
 from alertd.engine.errors import InvalidEvent
-from alertd.engine.state import AlertRecord
+from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.redact import public_recipient, redact_urls
@@ -53,6 +53,12 @@ def alert_view(
         "count_events": list(alert.count_events),
         "acked_at": iso(record.acked_at),
         "acked_by": record.acked_by or None,  # "": the ack named no one
+        "acked_via": record.acked_via,
+        "resolved_at": iso(record.resolved_at),
+        "resolved_by": record.resolved_by or None,
+        "resolved_via": record.resolved_via,
+        "match_count": record.match_count,
+        "last_matched_at": iso(record.last_matched_at),
     }
     if deliveries is not None:
         view["notifications"] = [delivery_view(d) for d in deliveries]
@@ -60,12 +66,53 @@ def alert_view(
 
 
 def alert_detail_view(detail: AlertDetail) -> dict[str, Any]:
-    return alert_view(detail.record, detail.deliveries)
+    view = alert_view(detail.record, detail.deliveries)
+    escalation = detail.record.escalation
+    view["escalation"] = (
+        None if escalation is None else escalation_view(escalation, detail.next_step_due)
+    )
+    view["timeline"] = [timeline_view(entry) for entry in detail.timeline]
+    return view
+
+
+def acted_view(acted: Acted) -> dict[str, Any]:
+    """An action's answer: the alert as it is now, whether the action changed it, and how."""
+    return {**alert_detail_view(acted.detail), "changed": acted.changed, "message": acted.message}
+
+
+def escalation_view(escalation: Escalation, next_step_due: float | None) -> dict[str, Any]:
+    """The policy, the last step run (its number in its round, and the round; 0 before the
+    first), and when the next is due (null when none is pending: acked, resolved, or over)."""
+    steps = len(escalation.steps)
+    last = escalation.ran - 1
+    return {
+        "policy": escalation.policy,
+        "step": 0 if last < 0 else last % steps + 1,
+        "round": 1 if last < 0 else last // steps + 1,
+        "steps": steps,
+        "rounds": escalation.repeat + 1,
+        "next_step_due": iso(next_step_due),
+    }
+
+
+def timeline_view(entry: TimelineEntry) -> dict[str, Any]:
+    detail = dict(entry.detail)
+    if entry.action == "notified":
+        kind = detail.pop("kind", "")
+        detail["recipients"] = [public_recipient(kind, r) for r in detail.get("recipients", ())]
+    return {
+        "at": iso(entry.at),
+        "action": entry.action,
+        "by": entry.by or None,
+        "via": entry.via,
+        "detail": detail,
+    }
 
 
 def delivery_view(delivery: DeliveryState) -> dict[str, Any]:
     return {
         "id": delivery.id,
+        "notice": delivery.notice,
         "channel": delivery.channel,
         "recipient": public_recipient(delivery.kind, delivery.recipient),
         "state": delivery.state,

@@ -290,6 +290,7 @@ async def test_the_shipped_config_does_what_the_readme_says(tmp_path: Path) -> N
     suppressed; the alert list has no delivery states, the alert itself has them."""
     for folder in ("rules", "templates"):
         shutil.copytree(REPO / folder, tmp_path / folder)
+    shutil.copy(REPO / "oncall.toml", tmp_path / "oncall.toml")
     shipped = (REPO / "alertd.toml").read_text()
     (tmp_path / "alertd.toml").write_text(shipped.replace("127.0.0.1:8080", "127.0.0.1:0"))
     alertd = Alertd(tmp_path)

@@ -105,15 +105,15 @@ def test_a_failing_callers_transaction_rolls_back_alerts_and_windows_together(
     tmp_path: Path,
 ) -> None:
     store = SQLiteStore(tmp_path / "state.db")
-    store.connection.execute("CREATE TABLE outbox (alert_id TEXT NOT NULL, channel TEXT)")
+    store.connection.execute("CREATE TABLE sent (alert_id TEXT NOT NULL, channel TEXT)")
     engine = make_engine(make_rule("crit", suppress=(300, ("vehicle_id",))), store=store)
     with pytest.raises(RuntimeError, match="provider table full"), store.transaction():
         [decision] = engine.process_batch([event(0, vehicle_id="v1")], T0)
         assert decision.alert is not None
-        store.connection.execute("INSERT INTO outbox VALUES (?, 'sms')", (decision.alert.id,))
+        store.connection.execute("INSERT INTO sent VALUES (?, 'sms')", (decision.alert.id,))
         raise RuntimeError("provider table full")
     assert store.size().alerts == store.size().suppressions == 0
-    assert store.connection.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    assert store.connection.execute("SELECT count(*) FROM sent").fetchone() == (0,)
     # The retried batch is judged afresh: it fires, it is not suppressed by the lost attempt.
     assert replay(engine, [event(0, vehicle_id="v1")]) == ["fired"]
     store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,16 @@ import pytest
 from alertd.engine.ids import new_alert_id
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertQuery, StateStore, StoreSize
+from alertd.engine.state import (
+    AlertQuery,
+    AlertRecord,
+    Escalation,
+    EscalationStep,
+    StateStore,
+    StoreSize,
+    TimelineEntry,
+    Timer,
+)
 from alertd.engine.windows import CountWindow
 from alertd.model import Alert, NotifyTarget, Priority
 from tests.engine.builders import T0
@@ -112,17 +122,57 @@ class TestAlerts:
         assert (record.status, record.acked_at, record.acked_by) == ("firing", None, None)
         assert store.get_alert("01NOSUCHALERT0000000000000") is None
 
-    def test_an_ack_is_recorded_once(self, store: StateStore) -> None:
+    @pytest.mark.parametrize("written_first", [False, True], ids=["buffered", "written"])
+    def test_what_happened_since_it_fired_round_trips(
+        self, store: StateStore, written_first: bool
+    ) -> None:
+        """Saved before the alert itself was written (in the batch that fired it) or after."""
         original = alert()
         store.add_alert(original)
-        first = store.ack_alert(original.id, by="ana", at=T0 + 60)
-        again = store.ack_alert(original.id, by="bob", at=T0 + 120)
-        assert first is not None and again is not None
-        assert first.changed and not again.changed
-        assert (first.record.status, first.record.acked_by) == ("acked", "ana")
-        assert first.record.acked_at == T0 + 60
-        assert (again.record.acked_by, again.record.acked_at) == ("ana", T0 + 60)
-        assert store.ack_alert("01NOSUCHALERT0000000000000", by="ana", at=T0) is None
+        if written_first:
+            store.get_alert(original.id)
+        escalation = Escalation(
+            "fleet_ops",
+            (
+                EscalationStep(0.0, (NotifyTarget("sms", ("oncall:ops",)), NotifyTarget("slack"))),
+                EscalationStep(900.0, (NotifyTarget("email", ("person:frank", "managers")),)),
+            ),
+            repeat=2,
+            ran=3,
+        )
+        changed = AlertRecord(
+            original,
+            status="resolved",
+            acked_at=T0 + 60,
+            acked_by="ana",
+            acked_via="cli",
+            resolved_at=T0 + 120,
+            resolved_by="bob",
+            resolved_via="api",
+            notifications=7,
+            escalation=escalation,
+            match_count=5,
+            last_matched_at=T0 + 100,
+        )
+        store.save_alert(changed)
+        assert store.get_alert(original.id) == changed
+        store.save_alert(replace(changed, status="acked", escalation=None))
+        assert store.get_alert(original.id) == replace(changed, status="acked", escalation=None)
+
+    def test_a_timeline_keeps_its_entries_in_order(self, store: StateStore) -> None:
+        first, other = alert(), alert()
+        store.add_alert(first)
+        store.add_alert(other)
+        entries = [
+            TimelineEntry(T0 + 60, "acked", "ana", "cli"),
+            TimelineEntry(T0 + 30, "escalated", None, "timer", {"step": 2, "steps": 2}),
+            TimelineEntry(T0 + 90, "resolved", "", "api"),
+        ]
+        for entry in entries:
+            store.add_timeline(first.id, entry)
+        store.add_timeline(other.id, TimelineEntry(T0, "acked", "bob", "web"))
+        assert store.timeline(first.id) == entries  # as added, whatever their times
+        assert store.timeline("01NOSUCHALERT0000000000000") == []
 
     def test_listing_pages_newest_first_with_a_cursor(self, store: StateStore) -> None:
         ids = []
@@ -150,9 +200,11 @@ class TestAlerts:
         a = alert(received_at=T0, rule_id="crit", priority="urgent")
         b = alert(received_at=T0 + 10, rule_id="crit", priority="low")
         c = alert(received_at=T0 + 20, rule_id="speeding", priority="urgent")
-        for made in (a, b, c):
+        d = alert(received_at=T0 + 25, rule_id="speeding", priority="low")
+        for made in (a, b, c, d):
             store.add_alert(made)
-        store.ack_alert(b.id, by="ana", at=T0 + 30)
+        store.save_alert(AlertRecord(b, status="acked", acked_at=T0 + 30, acked_by="ana"))
+        store.save_alert(AlertRecord(d, status="resolved", resolved_at=T0 + 40))
 
         def ids(**filters: object) -> list[str]:
             page = store.list_alerts(AlertQuery(**filters))  # type: ignore[arg-type]
@@ -162,17 +214,60 @@ class TestAlerts:
         assert ids(priority="urgent") == [c.id, a.id]
         assert ids(status="acked") == [b.id]
         assert ids(status="firing") == [c.id, a.id]
-        assert ids(since=T0 + 10) == [c.id, b.id]
-        assert ids(since=T0 + 10.5) == [c.id]
+        assert ids(status="resolved") == [d.id]
+        assert ids(status="silenced") == []
+        assert ids(since=T0 + 10) == [d.id, c.id, b.id]
+        assert ids(since=T0 + 10.5) == [d.id, c.id]
         assert ids(rule="crit", status="firing", priority="urgent") == [a.id]
 
     def test_pruning_deletes_alerts_received_before_a_time(self, store: StateStore) -> None:
         old, new = alert(received_at=T0), alert(received_at=T0 + 86_400)
         store.add_alert(old)
         store.add_alert(new)
+        for made in (old, new):
+            store.add_timeline(made.id, TimelineEntry(T0 + 1, "acked", "ana", "api"))
         assert store.prune_alerts(received_before=T0 + 3600) == 1
         assert store.get_alert(old.id) is None
+        assert store.timeline(old.id) == []
         assert store.get_alert(new.id) is not None
+        assert len(store.timeline(new.id)) == 1
+
+
+class TestTimers:
+    def test_a_timer_is_set_replaced_and_cancelled_by_kind_and_ref(self, store: StateStore) -> None:
+        store.set_timer(Timer("escalate", "a1", T0 + 60, {"step": 1}))
+        store.set_timer(Timer("group", "a1", T0 + 30))
+        store.set_timer(Timer("escalate", "a1", T0 + 90, {"step": 2}))  # replaces the first
+        assert store.get_timer("escalate", "a1") == Timer("escalate", "a1", T0 + 90, {"step": 2})
+        assert store.next_timer_due() == T0 + 30
+        store.cancel_timer("group", "a1")
+        assert store.get_timer("group", "a1") is None
+        assert store.next_timer_due() == T0 + 90
+        store.cancel_timer("escalate", "a1")
+        store.cancel_timer("escalate", "never-set")
+        assert store.next_timer_due() is None
+        assert store.due_timers(T0 + 1000, 10) == []
+
+    def test_due_timers_come_earliest_first_up_to_the_limit(self, store: StateStore) -> None:
+        for n, due in enumerate([50.0, 10.0, 40.0, 30.0, 20.0, 60.0]):
+            store.set_timer(Timer("escalate", f"a{n}", T0 + due))
+        store.set_timer(Timer("escalate", "a1", T0 + 45))  # 10 -> 45
+        due = store.due_timers(T0 + 50, limit=3)
+        assert [(t.ref, t.due) for t in due] == [("a4", T0 + 20), ("a3", T0 + 30), ("a2", T0 + 40)]
+        everything = store.due_timers(T0 + 50, limit=100)
+        assert [t.ref for t in everything] == ["a4", "a3", "a2", "a1", "a0"]
+        assert store.due_timers(T0 + 19, limit=100) == []
+        assert store.next_timer_due() == T0 + 20  # reading them leaves them set
+
+    def test_timers_roll_back_with_the_transaction(self, tmp_path: Path) -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        store.set_timer(Timer("escalate", "kept", T0))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.cancel_timer("escalate", "kept")
+            store.set_timer(Timer("escalate", "new", T0 + 1))
+            raise RuntimeError("the batch failed")
+        assert [t.ref for t in store.due_timers(T0 + 10, 10)] == ["kept"]
+        store.close()
 
 
 def test_the_memory_store_keeps_only_the_latest_alerts() -> None:

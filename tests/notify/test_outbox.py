@@ -37,9 +37,9 @@ def outbox(tmp_path: Path) -> Outbox:
 
 def test_enqueue_joins_the_callers_transaction(outbox: Outbox) -> None:
     engine = sqlite3.connect(outbox.path)  # the engine's own connection to the same file
-    engine.execute("CREATE TABLE alerts (id TEXT)")
+    engine.execute("CREATE TABLE engine_rows (id TEXT)")
     engine.commit()
-    engine.execute("INSERT INTO alerts VALUES ('01KDALERT')")
+    engine.execute("INSERT INTO engine_rows VALUES ('01KDALERT')")
     assert enqueue(engine, [notification(n=1), notification(n=2)]) == 2
     assert outbox.pending_after(0) == []  # not committed: invisible to the dispatcher
     engine.rollback()

@@ -13,9 +13,10 @@ import pytest
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
-from alertd.core import AlertDetail, ReloadOutcome, RuleProblem
+from alertd.core import Acted, AlertDetail, ReloadOutcome, RuleProblem
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Escalation, EscalationStep
+from alertd.incidents import Action, ActionRefused, full_timeline
 from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
 from alertd.notify.notification import DeliveryState
 from alertd.server.app import Api
@@ -43,9 +44,16 @@ ALERT = {
     "count_events": [],
     "acked_at": None,
     "acked_by": None,
+    "acked_via": None,
+    "resolved_at": None,
+    "resolved_by": None,
+    "resolved_via": None,
+    "match_count": 1,
+    "last_matched_at": None,
     "notifications": [
         {
             "id": "n1",
+            "notice": "fired",
             "channel": "webhook",
             "recipient": "http://127.0.0.1:9/alerts",
             "state": "pending",
@@ -54,6 +62,27 @@ ALERT = {
             "sent_at": None,
             "next_attempt_at": "2026-01-01T10:00:03.000Z",
         }
+    ],
+    "escalation": None,
+    "timeline": [
+        {
+            "at": "2026-01-01T10:00:01.000Z",
+            "action": "fired",
+            "by": "critical_safety_event",
+            "via": "rule",
+            "detail": {},
+        },
+        {
+            "at": "2026-01-01T10:00:01.000Z",
+            "action": "notified",
+            "by": None,
+            "via": None,
+            "detail": {
+                "channel": "webhook",
+                "notice": "fired",
+                "recipients": ["http://127.0.0.1:9/alerts"],
+            },
+        },
     ],
 }
 
@@ -99,6 +128,13 @@ DELIVERY = DeliveryState(
     sent_at=None,
     receipt=None,
 )
+TIMELINE = full_timeline(ALERT_RECORD, [], [DELIVERY])
+ESCALATION = Escalation(
+    "fleet_ops",
+    (EscalationStep(0.0, (NotifyTarget("sms"),)), EscalationStep(900.0, (NotifyTarget("email"),))),
+    repeat=1,
+    ran=1,
+)
 RULE_OBJECT = Rule(
     id="critical_safety_event",
     name="Critical Safety Event",
@@ -121,7 +157,7 @@ class FakeBackend:
     shedding: float | None = None
     batches: list[list[dict[str, Any]]] = field(default_factory=list)
     queries: list[AlertQuery] = field(default_factory=list)
-    acks: list[tuple[str, str]] = field(default_factory=list)
+    acts: list[tuple[str, str, str, str]] = field(default_factory=list)
     reload_errors: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
     problem: StateProblem | None = None
@@ -158,14 +194,31 @@ class FakeBackend:
         return AlertPage([ALERT_RECORD], None)
 
     async def alert(self, alert_id: str) -> AlertDetail | None:
-        return AlertDetail(ALERT_RECORD, [DELIVERY]) if alert_id == ALERT["id"] else None
-
-    async def ack(self, alert_id: str, by: str) -> AlertDetail | None:
         if alert_id != ALERT["id"]:
             return None
-        self.acks.append((alert_id, by))
-        acked_at = datetime(2026, 1, 1, 10, 5, tzinfo=UTC).timestamp()
-        return AlertDetail(replace(ALERT_RECORD, acked_at=acked_at, acked_by=by), [DELIVERY])
+        return AlertDetail(ALERT_RECORD, [DELIVERY], TIMELINE)
+
+    async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
+        """Ack, unack and resolve change the alert; `by: "again"` is a repeat; escalate is
+        refused."""
+        if alert_id != ALERT["id"]:
+            return None
+        self.acts.append((alert_id, action, by, via))
+        if action == "escalate":
+            raise ActionRefused("it has no escalation policy", ALERT_RECORD)
+        at = datetime(2026, 1, 1, 10, 5, tzinfo=UTC).timestamp()
+        record = {
+            "ack": replace(ALERT_RECORD, status="acked", acked_at=at, acked_by=by, acked_via=via),
+            "unack": ALERT_RECORD,
+            "resolve": replace(
+                ALERT_RECORD, status="resolved", resolved_at=at, resolved_by=by, resolved_via=via
+            ),
+        }[action]
+        record = replace(record, escalation=ESCALATION)
+        detail = AlertDetail(record, [DELIVERY], TIMELINE, next_step_due=at + 900)
+        if by == "again":
+            return Acted(detail, False, f"already {action}ed; nothing changed")
+        return Acted(detail, True, f"{action}ed by {by}")
 
     def rules(self) -> Sequence[Rule]:
         return [RULE_OBJECT]

@@ -200,13 +200,16 @@ async def test_an_ingest_token_cannot_call_admin_endpoints(served: Served) -> No
         ("GET", "/v1/alerts"),
         ("GET", f"/v1/alerts/{ALERT['id']}"),
         ("POST", f"/v1/alerts/{ALERT['id']}/ack"),
+        ("POST", f"/v1/alerts/{ALERT['id']}/unack"),
+        ("POST", f"/v1/alerts/{ALERT['id']}/resolve"),
+        ("POST", f"/v1/alerts/{ALERT['id']}/escalate"),
         ("GET", "/v1/rules"),
         ("POST", "/v1/reload"),
     ]:
         response = await served.client.request(method, path, headers=INGEST)
         assert response.status_code == 403, path
         assert response.json() == {"error": "this call needs an admin token", "details": []}
-    assert served.backend.acks == []
+    assert served.backend.acts == []
 
 
 async def test_an_admin_token_may_also_ingest(served: Served) -> None:
@@ -609,7 +612,7 @@ async def test_since_reads_epoch_seconds_and_zoned_iso_times(
     ("query", "message"),
     [
         ("priority=critical", "query parameter 'priority': expected one of low, medium"),
-        ("status=open", "query parameter 'status': expected one of firing, acked"),
+        ("status=open", "query parameter 'status': expected one of firing, acked, resolved, sil"),
         ("limit=0", "query parameter 'limit': expected a whole number from 1 to 1000"),
         ("limit=5000", "query parameter 'limit'"),
         ("since=yesterday", "query parameter 'since': expected ISO-8601"),
@@ -664,21 +667,69 @@ async def test_ack_records_who_handled_it(served: Served) -> None:
         headers=ADMIN,
     )
     assert response.status_code == 200
-    assert response.json()["status"] == "acked"
-    assert served.backend.acks == [(ALERT["id"], "dispatcher-7")]
+    answer = response.json()
+    assert (answer["status"], answer["acked_by"], answer["acked_via"]) == (
+        "acked",
+        "dispatcher-7",
+        "api",
+    )
+    assert (answer["changed"], answer["message"]) == (True, "acked by dispatcher-7")
+    assert served.backend.acts == [(ALERT["id"], "ack", "dispatcher-7", "api")]
     bare = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", headers=ADMIN)
     assert bare.status_code == 200
+    assert served.backend.acts[-1] == (ALERT["id"], "ack", "", "api")
     bad = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json={"by": 7}, headers=ADMIN)
     assert bad.status_code == 400
     missing = await served.client.post("/v1/alerts/nope/ack", headers=ADMIN)
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize("action", ["ack", "unack", "resolve"])
+async def test_each_action_goes_to_the_core_with_who_and_through_what(
+    served: Served, action: str
+) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/{action}", json={"by": "ana", "via": "cli"}, headers=ADMIN
+    )
+    assert response.status_code == 200
+    assert response.json()["changed"] is True
+    assert served.backend.acts == [(ALERT["id"], action, "ana", "cli")]
+
+
+async def test_a_repeat_is_200_and_says_nothing_changed(served: Served) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/resolve", json={"by": "again"}, headers=ADMIN
+    )
+    assert response.status_code == 200
+    assert (response.json()["changed"], response.json()["message"]) == (
+        False,
+        "already resolveed; nothing changed",
+    )
+
+
+async def test_an_action_that_does_not_apply_is_409_saying_why(served: Served) -> None:
+    response = await served.client.post(f"/v1/alerts/{ALERT['id']}/escalate", headers=ADMIN)
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": f"alert {ALERT['id']}: it has no escalation policy",
+        "details": [],
+    }
+
+
+async def test_an_action_may_only_say_it_came_through_the_api_or_the_cli(served: Served) -> None:
+    response = await served.client.post(
+        f"/v1/alerts/{ALERT['id']}/ack", json={"by": "x", "via": "sms"}, headers=ADMIN
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "field 'via': expected one of api, cli, got 'sms'"
+    assert served.backend.acts == []
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"who": "x"}, "unknown ack field 'who'; known: by"),
-        ({"by": "x", "bu": "y"}, "unknown ack field 'bu' (did you mean 'by'?); known: by"),
+        ({"who": "x"}, "unknown field 'who'; known: by, via"),
+        ({"by": "x", "bu": "y"}, "unknown field 'bu' (did you mean 'by'?); known: by, via"),
     ],
 )
 async def test_an_unknown_key_in_an_ack_is_400_naming_it(
@@ -687,7 +738,7 @@ async def test_an_unknown_key_in_an_ack_is_400_naming_it(
     response = await served.client.post(f"/v1/alerts/{ALERT['id']}/ack", json=body, headers=ADMIN)
     assert response.status_code == 400
     assert response.json()["error"] == message
-    assert served.backend.acks == []
+    assert served.backend.acts == []
 
 
 async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:
@@ -700,7 +751,7 @@ async def test_an_ack_body_that_is_not_json_is_415(served: Served) -> None:
     assert response.json()["error"].startswith(
         "unsupported Content-Type 'text/plain': send application/json"
     )
-    assert served.backend.acks == []
+    assert served.backend.acts == []
 
 
 async def test_rules_and_a_good_reload(served: Served) -> None:

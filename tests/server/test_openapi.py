@@ -84,6 +84,31 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
             ("POST", "/v1/alerts/{id}/ack", client.post("/v1/alerts/x/ack", headers=ADMIN)),
             (
                 "POST",
+                "/v1/alerts/{id}/unack",
+                client.post(f"/v1/alerts/{alert_id}/unack", json={"by": "again"}, headers=ADMIN),
+            ),
+            (
+                "POST",
+                "/v1/alerts/{id}/resolve",
+                client.post(f"/v1/alerts/{alert_id}/resolve", json={"via": "x"}, headers=ADMIN),
+            ),
+            (
+                "POST",
+                "/v1/alerts/{id}/resolve",
+                client.post(f"/v1/alerts/{alert_id}/resolve", json={"via": "cli"}, headers=ADMIN),
+            ),
+            (
+                "POST",
+                "/v1/alerts/{id}/escalate",
+                client.post(f"/v1/alerts/{alert_id}/escalate", headers=ADMIN),
+            ),
+            (
+                "POST",
+                "/v1/alerts/{id}/escalate",
+                client.post("/v1/alerts/x/escalate", headers=ADMIN),
+            ),
+            (
+                "POST",
                 "/v1/alerts/{id}/ack",
                 client.post(
                     f"/v1/alerts/{alert_id}/ack",

@@ -1,0 +1,171 @@
+"""The state database's durable tables, as a numbered list of migrations.
+
+Alerts, their timelines, the outbox and the timers are history an operator keeps across
+upgrades, so their tables change only by migration: each entry of `MIGRATIONS` is applied once,
+in order, and the database's `PRAGMA user_version` says how many have been. A database made by
+an older alertd is brought up to date when it is opened, in one transaction (all of the pending
+migrations, or none); a fresh one goes through the very same steps, so every test run exercises
+the upgrade path too. A database whose version is newer than this alertd knows is refused: an
+older alertd would misread it. (The windows' tables are the engine store's own: they hold only
+state that expires, and are created if missing, see alertd.engine.sqlite_store.)
+
+To change a table, append a migration; never edit one that has shipped. A PostgreSQL store
+(issue 15) keeps the same tables, with its own list.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from alertd.engine.errors import StateStoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the alerts and the outbox, as alertd 0.1 made them (a database from then already has
+    # them; IF NOT EXISTS leaves those alone).
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        rule_name TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event TEXT NOT NULL,
+        fired_at REAL NOT NULL,
+        received_at REAL NOT NULL,
+        suppressed_count INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        count_events TEXT NOT NULL,
+        description TEXT NOT NULL,
+        notify TEXT NOT NULL,
+        template TEXT,
+        acked_at REAL,
+        acked_by TEXT
+    );
+    CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, id);
+
+    CREATE TABLE IF NOT EXISTS outbox (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order, never reused
+        id              TEXT NOT NULL,                      -- <alert id>.<n>
+        alert_id        TEXT NOT NULL,
+        rule_id         TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        recipient       TEXT NOT NULL,
+        priority        TEXT NOT NULL,
+        content         BLOB NOT NULL,                      -- the rendered message, JSON
+        state           TEXT NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        receipt         TEXT,
+        created_at      REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        sent_at         REAL,
+        updated_at      REAL NOT NULL
+    );
+    -- Also serves "the notifications of alert X": ids are "<alert id>.<n>".
+    CREATE UNIQUE INDEX IF NOT EXISTS outbox_id ON outbox (id);
+    CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE state = 'pending';
+    """,
+    # 2: incidents. An alert's status and who changed it through what; how many notifications
+    # it has made (ids <alert id>.<n> count on over its life); the escalation it follows (a
+    # snapshot of the policy, and how many steps ran); matches folded into it. Each
+    # notification's notice (fired, escalated, resolved). The timeline of changes, and timers.
+    """
+    ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'firing';
+    ALTER TABLE alerts ADD COLUMN acked_via TEXT;
+    ALTER TABLE alerts ADD COLUMN resolved_at REAL;
+    ALTER TABLE alerts ADD COLUMN resolved_by TEXT;
+    ALTER TABLE alerts ADD COLUMN resolved_via TEXT;
+    ALTER TABLE alerts ADD COLUMN notifications INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN escalation TEXT;
+    ALTER TABLE alerts ADD COLUMN match_count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE alerts ADD COLUMN last_matched_at REAL;
+    ALTER TABLE alerts ADD COLUMN last_event TEXT;
+    UPDATE alerts SET status = 'acked', acked_via = 'api' WHERE acked_at IS NOT NULL;
+    UPDATE alerts SET notifications = (
+        SELECT count(*) FROM outbox
+        WHERE outbox.id > alerts.id || '.' AND outbox.id < alerts.id || '/'
+    );
+    CREATE INDEX alerts_by_status ON alerts (status, id);
+
+    ALTER TABLE outbox ADD COLUMN notice TEXT NOT NULL DEFAULT 'fired';
+
+    CREATE TABLE timeline (
+        seq INTEGER PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        action TEXT NOT NULL,
+        by TEXT,
+        via TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX timeline_by_alert ON timeline (alert_id, seq);
+    INSERT INTO timeline (alert_id, at, action, by, via)
+        SELECT id, acked_at, 'acked', acked_by, 'api' FROM alerts WHERE acked_at IS NOT NULL;
+
+    -- Due is wall time, computed on the daemon's steady clock (alertd.clock.SteadyClock).
+    CREATE TABLE timers (
+        kind TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        due REAL NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (kind, ref)
+    ) WITHOUT ROWID;
+    CREATE INDEX timers_by_due ON timers (due);
+    """,
+)
+"""Migration n (1-based) brings a database from user_version n-1 to n."""
+
+VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection, path: object = "the state database") -> int:
+    """Apply the migrations `connection`'s database lacks, in one transaction; return the
+    version it had before. Raises StateStoreError (changing nothing) when the database is
+    newer than this alertd or a migration fails."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")  # two openers at once: one migrates, one waits
+        try:
+            (before,) = connection.execute("PRAGMA user_version").fetchone()
+            if before > VERSION:
+                raise StateStoreError(
+                    f"{path}: made by a newer alertd (schema version {before}; this one knows up "
+                    f"to {VERSION}); run that alertd, or restore a backup"
+                )
+            for number in range(before + 1, VERSION + 1):
+                _apply(connection, MIGRATIONS[number - 1])
+            if before != VERSION:
+                connection.execute(f"PRAGMA user_version = {VERSION:d}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StateStoreError(f"{path}: cannot bring the state database up to date: {exc}") from exc
+    return int(before)
+
+
+def _apply(connection: sqlite3.Connection, script: str) -> None:
+    """Run a migration's statements inside the open transaction (executescript would commit
+    it first)."""
+    for statement in _statements(script):
+        connection.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script: split where sqlite3.complete_statement says one ends."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not _only_comments(current):
+        raise StateStoreError(f"an incomplete statement in a migration: {current.strip()!r}")
+    return statements
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
