@@ -11,7 +11,8 @@ One interface, in plain data: the core answers with records (`AlertRecord`, `Ale
 callers turn into answers:
 
     InvalidBatch      (alertd.engine.errors)  an event it cannot evaluate: the API's 400
-    StateStoreError   (alertd.engine.errors)  the state cannot be used now: the API's 503
+    StateStoreError   (alertd.engine.errors)  the state cannot be used now: the API's 503,
+                                              and an outage /readyz reports (state_problem)
     RulesInvalid      (here)                  broken rules, templates or on-call file: 422 on
                                               a reload, exit 1 at start
     ActionRefused     (alertd.incidents)      an action that does not apply to the alert as
@@ -32,6 +33,7 @@ from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, TimelineEntr
 from alertd.incidents.lifecycle import Action
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
+from alertd.state_health import StateProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,15 @@ class Core(Protocol):
 
     def outbox_depth(self) -> int:
         """Notifications waiting to be delivered."""
+        ...
+
+    def state_problem(self) -> StateProblem | None:
+        """Why the state cannot be written now (since its last write failed), else None."""
+        ...
+
+    async def check_state(self) -> None:
+        """Try a write to the state, so that an outage can end when nothing else writes.
+        Raises StateStoreError if the state still refuses it."""
         ...
 
     async def sweep(self) -> None:

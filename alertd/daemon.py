@@ -9,6 +9,10 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
   and run the timers that fell due while it was down, then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
+- the state: while it cannot be written (a full disk, a read-only file; see
+  alertd.state_health), /readyz answers 503 with the reason and a write is tried every
+  STATE_CHECK_INTERVAL, so that the daemon is ready again once it succeeds, without a restart
+  and without waiting for an event (a load balancer sends none to a node that is not ready);
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
   new rules, templates and on-call file replace the old only if all are valid, otherwise the
   errors are logged as `file:line:col` and the old set keeps running;
@@ -43,6 +47,7 @@ from alertd.engine.errors import StateStoreError
 from alertd.oncall import oncall_path_problem
 from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
+from alertd.state_health import StateProblem
 from alertd.watch import watch_rules
 
 log = logging.getLogger("alertd.daemon")
@@ -54,6 +59,7 @@ EXIT_CONFIG = 2
 
 BACKLOG_RETRY_AFTER = 5.0  # seconds a client waits when the outbox is at its bound
 DRAINING_RETRY_AFTER = 1.0  # another instance (or this one, restarted) will take it soon
+STATE_CHECK_INTERVAL = 1.0  # seconds between writes tried while the state refuses them
 DEV_TOKEN_FILE = "dev-token"
 
 
@@ -86,7 +92,12 @@ class Daemon:
     # --- Control (what the HTTP API asks of the process) -------------------------------------
 
     def status(self) -> str:
+        if self.state == "ready" and self.state_problem() is not None:
+            return "unavailable"
         return self.state
+
+    def state_problem(self) -> StateProblem | None:
+        return None if self.core is None else self.core.state_problem()
 
     def retry_after(self) -> float | None:
         if not self._taking_events:
@@ -281,6 +292,7 @@ class Daemon:
 
     def _start_background(self) -> None:
         self._spawn(self._sweep_forever(), "sweeper")
+        self._spawn(self._check_state_forever(), "state-check")
         self._spawn(self._core.run_timers(), "timers")
         if self.settings.rules.watch:
             self._spawn(
@@ -312,8 +324,23 @@ class Daemon:
             await self.clock.sleep(interval)
             try:
                 await self._core.sweep()
+            except StateStoreError:
+                pass  # the state's outage, logged once by the core; the next sweep tries again
             except Exception:
                 log.exception("window sweep failed; will try again")
+
+    async def _check_state_forever(self) -> None:
+        """While the state refuses writes, try one every STATE_CHECK_INTERVAL."""
+        while True:
+            await self.clock.sleep(STATE_CHECK_INTERVAL)
+            if self._core.state_problem() is None:
+                continue
+            try:
+                await self._core.check_state()
+            except StateStoreError:
+                pass  # the outage goes on; the core logged its start
+            except Exception:
+                log.exception("cannot check whether the state takes writes; will try again")
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()

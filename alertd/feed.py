@@ -26,7 +26,7 @@ import asyncio
 import sqlite3
 from dataclasses import dataclass
 
-from alertd.engine.errors import StateStoreError
+from alertd.sqlitedb import fail
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_changes (
@@ -62,7 +62,7 @@ class ChangeFeed:
     """The feed on the state store's connection."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
-        """Create the table if needed. Raises StateStoreError, as every method does."""
+        """Create the table if needed. Raises as alertd.sqlitedb.fail does, as every method."""
         self._connection = connection
         self._execute(SCHEMA, script=True)
         self.latest = self._stored_latest()  # the newest committed cursor (0: none yet)
@@ -137,4 +137,4 @@ class ChangeFeed:
                 return self._connection.executescript(sql)
             return self._connection.execute(sql, parameters)
         except sqlite3.Error as exc:
-            raise StateStoreError(f"the alert change feed: {exc}") from exc
+            fail(exc, "the alert change feed")

@@ -17,6 +17,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from alertd.engine.errors import STATE_REASONS
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 EVENTS_RECEIVED = Counter(
@@ -34,7 +36,7 @@ Rejection = Literal[
     "invalid_event",  # 400: objects alertd refuses: a bad timestamp, too deep, a string too long
     "timeout",  # 408: the body did not arrive within [server] body_timeout
     "overloaded",  # 503: shedding load or shutting down
-    "unavailable",  # 503: the state database could not record the batch (busy past its timeout)
+    "unavailable",  # 503: the state could not record the batch (disk full, read-only, locked...)
 ]
 REJECTIONS: tuple[Rejection, ...] = get_args(Rejection)
 
@@ -118,6 +120,22 @@ DELIVERY_LATENCY = Histogram(
 OUTBOX_DEPTH = Gauge(
     "alertd_outbox_pending", "Notifications waiting to be delivered.", registry=REGISTRY
 )
+STATE_UNAVAILABLE = Gauge(
+    "alertd_state_unavailable",
+    "1 while the state store cannot be written (a full disk, a read-only file, an I/O error, a "
+    "lock held past the busy timeout): events are refused with 503 until a write succeeds.",
+    registry=REGISTRY,
+)
+STATE_OUTAGES = Counter(
+    "alertd_state_outages",
+    "Times the state store stopped taking writes, by the reason of the first refused write: "
+    + ", ".join(STATE_REASONS)
+    + ".",
+    ["reason"],
+    registry=REGISTRY,
+)
+for _state_reason in STATE_REASONS:
+    STATE_OUTAGES.labels(_state_reason)
 RELOADS = Counter(
     "alertd_rule_reloads",
     "Rule reloads, by result: success or failure.",

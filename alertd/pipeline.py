@@ -11,6 +11,11 @@ handed the new notifications (in memory: it never reads the hot path back from t
 Batches that arrive together share one commit (group commit, see `ingest`); every write's BEGIN
 and COMMIT run in a worker thread (`_transact`). The dispatcher keeps its own connections for
 its bookkeeping. One daemon per state file: the pipeline holds its lock while it runs.
+
+When the state cannot be written (a full disk, a read-only file, an I/O error: StateStoreError),
+the batches that could not be recorded are refused (the API's 503), nothing of them is kept, and
+every write reports to `health` (alertd.state_health), which logs the outage once and tells
+/readyz; the next write that succeeds ends it (`check_state` tries one when nothing else does).
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, load_oncall, recipient_groups
-from alertd.sqlitedb import StateLock
+from alertd.sqlitedb import StateLock, write_probe
+from alertd.state_health import StateHealth, StateProblem
 
 log = logging.getLogger("alertd.daemon")
 
@@ -88,7 +94,10 @@ class Pipeline:
         except StateStoreError as error:
             self._file_lock.release()
             raise ConfigError(str(error)) from None
-        self.dispatcher = Dispatcher(settings, self.outbox, clock, channels=channels)
+        self.health = StateHealth(clock)
+        self.dispatcher = Dispatcher(
+            settings, self.outbox, clock, channels=channels, health=self.health
+        )
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self.steady = SteadyClock(clock)
         self.timers = Timers(self.store, self.steady)
@@ -153,7 +162,7 @@ class Pipeline:
                     try:
                         staged = await self._transact(partial(self._stage, group))
                     except Exception as error:
-                        _refuse(group, error)
+                        self._refuse(group, error)
                         continue
                 self._hand_over(group, staged)
         finally:
@@ -167,18 +176,24 @@ class Pipeline:
 
         BEGIN (which waits for the write lock, up to the busy timeout) and COMMIT (the disk
         sync) run in a worker thread, so the event loop goes on serving and delivering
-        meanwhile; `work` runs on the loop. When anything fails, nothing is kept.
+        meanwhile; `work` runs on the loop. When anything fails, nothing is kept. Whether the
+        state took the write is reported to `health`.
         """
         store = self.store
+        changes = store.connection.total_changes
         try:
             await _in_thread(store.begin)
             result = work()
             await _in_thread(store.commit)
-        except BaseException:
+        except BaseException as error:
             store.rollback()  # a no-op when BEGIN failed or COMMIT rolled back itself
             self.feed.rolled_back()
+            if isinstance(error, StateStoreError):
+                self.health.failed(error)
             raise
         self.feed.committed()
+        if store.connection.total_changes != changes:  # it wrote: the state takes writes
+            self.health.succeeded()
         return result
 
     def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
@@ -201,6 +216,9 @@ class Pipeline:
                         [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
                         ticket.received_at,
                     )
+        except StateStoreError as error:  # the state's condition, not the batch's fault
+            self.health.failed(error)
+            return error
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             return error
@@ -216,6 +234,8 @@ class Pipeline:
         """
         for ticket, outcome in zip(group, staged, strict=True):
             if isinstance(outcome, Exception):
+                if isinstance(outcome, StateStoreError):
+                    self.health.refused()
                 _settle(ticket, outcome)
                 continue
             _settle(ticket, [alert.id for alert in outcome.alerts])
@@ -227,6 +247,21 @@ class Pipeline:
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
+
+    def _refuse(self, group: list[_Ticket], error: Exception) -> None:
+        """A group could not be recorded (nothing of it was): each batch is refused with the
+        error, the API's 503 when the state cannot be written (logged once per outage, by
+        `health`), or its 500 for any other error (a bug, logged here)."""
+        if isinstance(error, StateStoreError):
+            self.health.refused(len(group))
+        else:
+            log.error(
+                "cannot record a group of batches; each is refused",
+                exc_info=error,
+                extra={"batches": len(group), "error": str(error)},
+            )
+        for ticket in group:
+            _settle(ticket, error)
 
     def _count(self, decisions: Sequence[Any]) -> None:
         tally = Counter((d.rule_id, d.kind) for d in decisions)
@@ -301,6 +336,15 @@ class Pipeline:
 
     def outbox_depth(self) -> int:
         return self.dispatcher.depth
+
+    def state_problem(self) -> StateProblem | None:
+        return self.health.problem
+
+    async def check_state(self) -> None:
+        """Write a probe row: an outage ends if the state takes it. Raises StateStoreError."""
+        now = self.clock.now()
+        async with self._store_lock:
+            await self._transact(lambda: write_probe(self.store.connection, now))
 
     async def sweep(self) -> None:
         """Evict expired windows; delete alerts and finished notifications past retention."""
@@ -388,22 +432,6 @@ def _settle(ticket: _Ticket, outcome: list[str] | Exception) -> None:
         ticket.done.set_exception(outcome)
     else:
         ticket.done.set_result(outcome)
-
-
-def _refuse(group: list[_Ticket], error: Exception) -> None:
-    """A group could not be recorded (nothing of it was): each batch is refused as the store
-    being unavailable, which the API answers 503 with Retry-After."""
-    log.error(
-        "cannot record a group of batches; each is refused, to be retried",
-        exc_info=error,
-        extra={"batches": len(group), "error": str(error)},
-    )
-    if not isinstance(error, StateStoreError):
-        unavailable = StateStoreError(f"cannot record the batch: {error}")
-        unavailable.__cause__ = error
-        error = unavailable
-    for ticket in group:
-        _settle(ticket, error)
 
 
 async def _in_thread(call: Callable[[], None]) -> None:

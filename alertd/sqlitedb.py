@@ -19,6 +19,12 @@ recorder. They must agree on how it is written, so all of them open it here:
 Connections are in autocommit mode (BEGIN and COMMIT are their owner's) and may be used from
 any thread, one thread at a time.
 
+Errors are sorted here too (`unavailable_reason`, `fail`): an error that says the database
+cannot be used now (its disk is full, it is read-only, an I/O error, locked past the busy
+timeout, damaged) becomes StateStoreError with its reason, which the daemon answers with 503
+and reports on /readyz until a write succeeds again; any other (bad SQL, a constraint, a closed
+connection) is a bug in alertd and is raised as it is.
+
 `StateLock` keeps a second daemon off a state file that one is already using: two of them
 would each keep their own windows in memory and page twice for the same key.
 """
@@ -31,9 +37,9 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
-from alertd.engine.errors import StateStoreError
+from alertd.engine.errors import StateReason, StateStoreError
 
 if sys.platform != "win32":  # Windows has no flock: the state is not locked there
     import fcntl
@@ -69,8 +75,105 @@ def connect(
             connection.close()
             raise
     except (OSError, sqlite3.Error) as exc:
-        raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
+        raise cannot_open(path, exc) from exc
     return connection
+
+
+def cannot_open(path: str | Path, error: OSError | sqlite3.Error) -> StateStoreError:
+    """The error for a database that cannot be opened, whatever the cause: the daemon cannot
+    start on it, and says so with the file's name."""
+    reason = os_reason(error) if isinstance(error, OSError) else unavailable_reason(error)
+    return StateStoreError(f"{path}: cannot open the state database: {error}", reason or "io_error")
+
+
+# SQLite's primary result codes that say the database cannot be used now, not that alertd used
+# it wrongly. What is left out is a bug: SQLITE_ERROR (bad SQL, no such table), CONSTRAINT,
+# MISMATCH, MISUSE, RANGE, TOOBIG, ABORT, INTERRUPT, SCHEMA, INTERNAL, and Python's own errors
+# (a closed connection), which carry no code at all.
+_UNAVAILABLE: dict[int, StateReason] = {
+    sqlite3.SQLITE_FULL: "full",  # the disk, or the quota, or max_page_count
+    sqlite3.SQLITE_READONLY: "read_only",
+    sqlite3.SQLITE_PERM: "read_only",  # the file system refused the access
+    sqlite3.SQLITE_CANTOPEN: "io_error",  # the database, its WAL or its shared memory
+    sqlite3.SQLITE_IOERR: "io_error",  # every SQLITE_IOERR_*: a write, a sync, a read ...
+    sqlite3.SQLITE_NOMEM: "io_error",  # out of memory: nothing to do with the data either
+    sqlite3.SQLITE_NOLFS: "io_error",
+    sqlite3.SQLITE_BUSY: "busy",  # another connection held the lock past the busy timeout
+    sqlite3.SQLITE_LOCKED: "busy",
+    sqlite3.SQLITE_PROTOCOL: "busy",  # the WAL's locks kept changing under it
+    sqlite3.SQLITE_CORRUPT: "corrupt",
+    sqlite3.SQLITE_NOTADB: "corrupt",
+}
+
+
+def unavailable_reason(error: sqlite3.Error) -> StateReason | None:
+    """Why `error` says the database cannot be used now, or None when it says alertd used it
+    wrongly (a bug, which retrying cannot mend)."""
+    code = getattr(error, "sqlite_errorcode", None)  # None: an error of Python's module
+    if code is None:
+        return None
+    return _UNAVAILABLE.get(code & 0xFF)  # the primary code of an extended one
+
+
+def fail(error: sqlite3.Error, what: str, database: Path | None = None) -> NoReturn:
+    """Raise `error` translated: StateStoreError(`what: error`) with its reason when it says the
+    database cannot be used now, else the error itself (a bug). Call it in an except block.
+
+    SQLite reports a write to a file system turned read-only, or a sync that found the disk
+    full, as an I/O error; given the `database` file, an I/O error's reason is told by a write
+    beside it (`io_reason`).
+    """
+    reason = unavailable_reason(error)
+    if reason is None:
+        raise error
+    if reason == "io_error" and database is not None:
+        reason = io_reason(database.parent)
+    raise StateStoreError(f"{what}: {error}", reason) from error
+
+
+def io_reason(folder: Path) -> StateReason:
+    """Why writes in `folder` fail, found by writing a byte to a file of its own there: "full",
+    "read_only", or "io_error" when it is neither (or the byte was written)."""
+    probe = folder / f".alertd-write-check-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        return os_reason(exc)
+    try:
+        os.write(fd, b"x")
+        os.fsync(fd)
+    except OSError as exc:
+        return os_reason(exc)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return "io_error"
+
+
+def os_reason(error: OSError) -> StateReason:
+    """Why an operating system error on the state's files means the state cannot be used."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "full"
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "read_only"
+    return "io_error"
+
+
+PROBE_SCHEMA = "CREATE TABLE IF NOT EXISTS state_probe (only INTEGER PRIMARY KEY, at REAL NOT NULL)"
+
+
+def write_probe(connection: sqlite3.Connection, at: float) -> None:
+    """Write one row (through the caller's transaction): whether the database takes a write now.
+
+    A transaction that changes nothing writes nothing to the disk, so its commit proves nothing;
+    this one always changes a row.
+    """
+    try:
+        connection.execute(PROBE_SCHEMA)
+        connection.execute("INSERT OR REPLACE INTO state_probe VALUES (0, ?)", (at,))
+    except sqlite3.Error as exc:
+        fail(exc, "cannot write the state")
 
 
 class StateInUse(StateStoreError):
@@ -80,7 +183,8 @@ class StateInUse(StateStoreError):
         holder = f"pid {pid}" if pid is not None else "a process that has not written its pid"
         super().__init__(
             f"{path}: the state is in use by another alertd ({holder}); stop it first, or give "
-            "this one another [state] path"
+            "this one another [state] path",
+            "busy",
         )
         self.pid = pid
 
@@ -102,7 +206,9 @@ class StateLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StateStoreError(f"{self.path}: cannot create the lock file: {exc}") from exc
+            raise StateStoreError(
+                f"{self.path}: cannot create the lock file: {exc}", os_reason(exc)
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -110,9 +216,12 @@ class StateLock:
             os.close(fd)
             if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise StateInUse(database, holder) from None
-            raise StateStoreError(f"{self.path}: cannot lock the state: {exc}") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            raise StateStoreError(
+                f"{self.path}: cannot lock the state: {exc}", os_reason(exc)
+            ) from exc
+        with contextlib.suppress(OSError):  # the pid is for messages: a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     def release(self) -> None:

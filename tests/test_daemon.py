@@ -24,11 +24,12 @@ from alertd.clock import Clock
 from alertd.config import ServerSettings, Settings, StateSettings
 from alertd.core import Acted, AlertDetail, RuleProblem, RulesInvalid
 from alertd.daemon import Daemon, api_server_settings
-from alertd.engine.errors import InvalidEvent
+from alertd.engine.errors import InvalidEvent, StateStoreError
 from alertd.engine.state import AlertPage, AlertQuery
 from alertd.incidents import Action
 from alertd.model import Rule
 from alertd.server.views import problem_view
+from alertd.state_health import StateProblem
 from tests.waiting import until
 
 TOKEN = "test-token-0123456789"
@@ -55,6 +56,8 @@ class FakeCore:
     ingested: list[list[dict[str, Any]]] = field(default_factory=list)
     delivering: asyncio.Event = field(default_factory=asyncio.Event)
     depth_asked: asyncio.Event = field(default_factory=asyncio.Event)  # set by outbox_depth
+    problem: StateProblem | None = None  # an outage of the state
+    state_refuses: StateStoreError | None = None  # what check_state raises
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
         self.ingested.append(events)
@@ -88,6 +91,15 @@ class FakeCore:
     def outbox_depth(self) -> int:
         self.depth_asked.set()
         return self.depth
+
+    def state_problem(self) -> StateProblem | None:
+        return self.problem
+
+    async def check_state(self) -> None:
+        self.steps.append("check_state")
+        if self.state_refuses is not None:
+            raise self.state_refuses
+        self.problem = None
 
     async def sweep(self) -> None:
         self.steps.append("sweep")
@@ -170,6 +182,30 @@ async def test_during_the_shutdown_delay_readyz_is_503_and_events_are_taken(
         run.daemon.request_stop()  # a second request does not wait out the delay
         assert await run.task == 0
         assert run.core.steps == ["deliver", "drain 0", "close"]
+
+
+async def test_while_the_state_refuses_writes_one_is_tried_every_second_until_it_succeeds(
+    tmp_path: Path,
+) -> None:
+    """A node that is not ready gets no events from its load balancer: the daemon itself must
+    find out that the state takes writes again."""
+    core = FakeCore(
+        problem=StateProblem("full", "var/alertd.db: database or disk is full", 0.0),
+        state_refuses=StateStoreError("var/alertd.db: database or disk is full", "full"),
+    )
+    async with running(settings_for(tmp_path), core) as run:
+        unready = await run.client.get("/readyz")
+        assert unready.status_code == 503
+        assert unready.json()["status"] == "unavailable"
+        assert unready.json()["state"]["reason"] == "full"
+        await until(lambda: core.steps.count("check_state") >= 2, "a second try", timeout=20)
+        assert (await run.client.get("/readyz")).status_code == 503
+        assert run.task.done() is False  # a refused try is no reason to stop
+
+        core.state_refuses = None  # space was freed
+        await until(lambda: core.problem is None, "a try that succeeds", timeout=20)
+        ready = await run.client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
 
 async def test_a_second_stop_request_skips_the_drain(tmp_path: Path) -> None:
@@ -353,7 +389,8 @@ async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
         for _ in range(3):
             os.kill(os.getpid(), signal.SIGHUP)
         await until(lambda: run.core.rule_count == 6, "three reloads")
+        lasting = {"timers", "state-check"}  # these run as long as the daemon does
         await until(
-            lambda: {task.get_name() for task in run.daemon._tasks} == {"timers"},
-            "the finished tasks to be let go (the timer loop runs on)",
+            lambda: {task.get_name() for task in run.daemon._tasks} == lasting,
+            "the finished tasks to be let go",
         )

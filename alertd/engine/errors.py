@@ -5,7 +5,8 @@
      │    └── EventTimeError   its timestamp field cannot be read as a time
      └── InvalidBatch          a batch with at least one InvalidEvent; nothing was processed
     RuntimeError
-     └── StateStoreError       the state database failed (cannot open, disk full, ...)
+     └── StateStoreError       the state database cannot be used now (disk full, read-only,
+                               an I/O error, locked, ...); `reason` says which
 
 Rule conditions and keys never raise out of the engine: a failure there is counted against the
 rule and treated as "no match" for that event (see `Engine.rule_errors`).
@@ -14,6 +15,7 @@ rule and treated as "no match" for that event (see `Engine.rule_errors`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 
 class InvalidEvent(ValueError):
@@ -54,5 +56,22 @@ def describe_value(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+StateReason = Literal["full", "read_only", "io_error", "busy", "corrupt", "unreachable"]
+"""Why the state cannot be used, in words every store shares (readiness, logs and metrics show
+them): its disk is full; it is read-only; reading or writing it failed; another writer held it
+past the busy timeout; it is damaged; its server cannot be reached (a database server)."""
+STATE_REASONS: tuple[StateReason, ...] = get_args(StateReason)
+
+
 class StateStoreError(RuntimeError):
-    """The state database cannot be opened, read or written; the message names the file."""
+    """The state database cannot be opened, read or written now; the message names the file.
+
+    A condition of the store, not a bug in alertd: whatever was being written is not, and the
+    same call may succeed once the condition ends (space is freed, the lock is let go). A store
+    raises it for such conditions only; an error that says alertd used the store wrongly (bad
+    SQL, a closed connection) is raised as it is, as a bug.
+    """
+
+    def __init__(self, message: str, reason: StateReason = "io_error") -> None:
+        super().__init__(message)
+        self.reason: StateReason = reason

@@ -53,7 +53,15 @@ from alertd.engine.windows import (
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
-from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect
+from alertd.sqlitedb import (
+    DEFAULT_BUSY_TIMEOUT,
+    Synchronous,
+    cannot_open,
+    connect,
+    fail,
+    io_reason,
+    unavailable_reason,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS suppression (
@@ -180,11 +188,15 @@ class SQLiteStore:
             migrate(self.connection, path)
         except sqlite3.Error as exc:
             self.connection.close()
-            raise StateStoreError(f"{path}: cannot open the state database: {exc}") from exc
+            raise cannot_open(path, exc) from exc
         except StateStoreError:
             self.connection.close()
             raise
         self._blocks: list[_Block] = []  # the open transaction and its savepoints, outermost first
+        # Why SQLite ended the open transaction itself (a full disk, an I/O error in a
+        # savepoint): every later block fails with it until the transaction is committed
+        # (which raises it) or rolled back, so that nothing commits on its own meanwhile.
+        self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
@@ -215,12 +227,16 @@ class SQLiteStore:
         Blocking (the daemon runs it in a worker thread). When it fails, the transaction is
         rolled back and StateStoreError raised.
         """
+        if self._lost is not None:
+            lost = self._lost
+            self.rollback()
+            raise StateStoreError(f"{self.path}: cannot commit: {lost}", lost.reason) from lost
         try:
             self._write_changes()
             self.connection.execute("COMMIT")
         except sqlite3.Error as exc:
             self.rollback()
-            raise StateStoreError(f"{self.path}: cannot commit: {exc}") from exc
+            fail(exc, f"{self.path}: cannot commit", self.path)
         self._blocks.clear()
 
     def rollback(self) -> None:
@@ -230,6 +246,7 @@ class SQLiteStore:
         changed are read back, the others are not touched, so a rollback costs what the
         transaction did, not what the store holds.
         """
+        self._lost = None
         if not self._blocks and not self.connection.in_transaction:
             return
         blocks, self._blocks = self._blocks, []
@@ -245,9 +262,10 @@ class SQLiteStore:
 
         Inside an open transaction (ours or the caller's) this is a savepoint: an inner block
         that raises undoes only its own writes, and the outer transaction decides the commit.
-        SQLite's errors come out as StateStoreError.
+        SQLite's errors come out as StateStoreError when they say the database cannot be used
+        now (alertd.sqlitedb.fail), as they are when they are bugs.
         """
-        if self.connection.in_transaction:
+        if self._blocks or self.connection.in_transaction:
             with self._savepoint():
                 yield
             return
@@ -256,7 +274,7 @@ class SQLiteStore:
             yield
         except sqlite3.Error as exc:
             self.rollback()
-            raise StateStoreError(f"{self.path}: {exc}") from exc
+            fail(exc, str(self.path), self.path)
         except BaseException:
             self.rollback()
             raise
@@ -264,6 +282,8 @@ class SQLiteStore:
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
+        if self._lost is not None:
+            raise StateStoreError(f"{self.path}: {self._lost}", self._lost.reason)
         self._write_changes()  # whatever came before belongs to the enclosing block
         name = f"alertd_{len(self._blocks)}"
         self._execute(f"SAVEPOINT {name}")
@@ -276,11 +296,17 @@ class SQLiteStore:
             self._write_changes()
         except BaseException as error:
             self._blocks.pop()
-            self._execute(f"ROLLBACK TO {name}")
-            self._execute(f"RELEASE {name}")
-            self._restore(block)
+            if self.connection.in_transaction:
+                self._execute(f"ROLLBACK TO {name}")
+                self._execute(f"RELEASE {name}")
+                self._restore(block)
+            elif self._blocks:  # SQLite rolled our whole transaction back: see `_lost`
+                self._blocks[-1].absorb(block)  # read back when the transaction ends
+                self._lost = _lost_by(error, self.path)
+            else:  # the caller's transaction, rolled back: the caller hears of it from SQLite
+                self._restore(block)
             if isinstance(error, sqlite3.Error):
-                raise StateStoreError(f"{self.path}: {error}") from error
+                fail(error, str(self.path), self.path)
             raise
         self._blocks.pop()
         self._execute(f"RELEASE {name}")
@@ -514,7 +540,7 @@ class SQLiteStore:
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
+            fail(exc, f"{self.path}: cannot read the windows", self.path)
         for rule_id, *row in suppressions:
             key, entry = _suppression_of(row)
             self.suppressions(rule_id).entries[key] = entry
@@ -540,7 +566,7 @@ class SQLiteStore:
             for table, keys in touched.items():
                 self._read_back(table, keys)
         except sqlite3.Error as exc:
-            raise StateStoreError(f"{self.path}: cannot read the windows: {exc}") from exc
+            fail(exc, f"{self.path}: cannot read the windows", self.path)
 
     def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
@@ -576,7 +602,16 @@ class SQLiteStore:
         try:
             self.connection.execute(sql)
         except sqlite3.Error as exc:
-            raise StateStoreError(f"{self.path}: {exc}") from exc
+            fail(exc, str(self.path), self.path)
+
+
+def _lost_by(error: BaseException, path: Path) -> StateStoreError:
+    """Why a transaction SQLite rolled back by itself is lost: SQLite does so only for a
+    condition such as a full disk or an I/O error, the error's reason."""
+    reason = unavailable_reason(error) if isinstance(error, sqlite3.Error) else None
+    if reason is None or reason == "io_error":
+        reason = io_reason(path.parent)
+    return StateStoreError(f"the transaction was rolled back: {error}", reason)
 
 
 # An event field as text, as alertd.engine.state.field_text reads it (objects and lists: NULL).

@@ -11,8 +11,9 @@ the timer table (alertd.incidents.timers.Timers), and the engine's deadlines (`r
                     after letting the event loop serve what waits)
 
 and `nearer(due)` wakes it when something sets a timer earlier than the one it sleeps for.
-A sweep that fails (the state cannot be written) is logged and tried again after a pause that
-grows to `MAX_BACKOFF`; timers are never lost to it, only late.
+A sweep that fails is tried again after a pause that grows to `MAX_BACKOFF`; timers are never
+lost to it, only late. It is logged, unless the state cannot be written (StateStoreError): the
+core reports that outage once, not once per try.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from alertd.clock import Clock, SteadyClock
+from alertd.engine.errors import StateStoreError
 from alertd.incidents.timers import TimerRun
 
 log = logging.getLogger("alertd.timers")
@@ -80,8 +82,9 @@ class TimerLoop:
                         await asyncio.sleep(0)  # more is due: let requests in between sweeps
                     backoff = FIRST_BACKOFF
                     continue
-            except Exception:
-                log.exception("timers could not run; trying again", extra={"in": backoff})
+            except Exception as error:
+                if not isinstance(error, StateStoreError):  # those, the core logs once
+                    log.exception("timers could not run; trying again", extra={"in": backoff})
                 await self.clock.sleep(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue

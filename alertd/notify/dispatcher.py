@@ -27,6 +27,13 @@ lose it, so after a crash only the sends that were in flight (at most a channel'
 are written into the outbox table in batches by one recorder task, in a worker thread, so a
 write waiting for the database lock (a group commit holds it while it syncs) never stalls the
 event loop; at start, whatever the journal holds that the table lacks is written first.
+
+When the database refuses the outcomes (a full disk, a read-only file: StateStoreError), sending
+goes on: each outcome stays in memory (and in the journal, if it has room) and is written once
+the database takes writes again, tried every RECORD_RETRY, backing off to RECORD_RETRY_MAX; the
+refusal is reported to the state's health (alertd.state_health), which logs it once per outage.
+The worst a kill -9 in an outage can do is what it does without one, plus sending again what
+was sent since the journal stopped taking outcomes too.
 """
 
 from __future__ import annotations
@@ -35,11 +42,11 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import sqlite3
 from collections.abc import Awaitable, Iterable, Mapping
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ConfigError, DispatchSettings, Settings
+from alertd.engine.errors import StateStoreError
 from alertd.metrics import DELIVERY_LATENCY, NOTIFICATIONS, OUTBOX_DEPTH
 from alertd.model import PRIORITIES
 from alertd.notify.channels import Channel, build_channel, build_channels
@@ -49,6 +56,7 @@ from alertd.notify.notification import Notification
 from alertd.notify.outbox import AttemptResult, Outbox
 from alertd.notify.retry import RetryPolicy, Verdict
 from alertd.redact import public_recipient
+from alertd.state_health import StateHealth
 from alertd.wording import counted
 
 log = logging.getLogger("alertd.notify")
@@ -56,6 +64,7 @@ log = logging.getLogger("alertd.notify")
 LOAD_BATCH = 1000  # rows read from the outbox per query
 RECORD_INTERVAL = 0.005  # seconds attempt results gather before they are committed together
 RECORD_RETRY = 0.05  # seconds before a write the database refused is tried again
+RECORD_RETRY_MAX = 1.0  # ... doubling while it keeps refusing (a full disk), up to this
 
 
 class _Unavailable:
@@ -129,7 +138,8 @@ _RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITIES))}  
 class Dispatcher:
     """Delivers the outbox's pending notifications until drained or stopped.
 
-    `channels` replaces the channels built from the config (tests, `send-test`).
+    `channels` replaces the channels built from the config (tests, `send-test`); `health`
+    is told whether the database takes the outcomes (the pipeline's, shared with its writes).
     """
 
     def __init__(
@@ -139,10 +149,12 @@ class Dispatcher:
         clock: Clock = SYSTEM_CLOCK,
         *,
         channels: Mapping[str, Channel] | None = None,
+        health: StateHealth | None = None,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
         self.clock = clock
+        self.health = health if health is not None else StateHealth(clock)
         self.policy = RetryPolicy.from_settings(settings.dispatch)
         self._channels: dict[str, Channel] = (
             dict(channels) if channels is not None else build_channels(settings, clock)
@@ -152,7 +164,8 @@ class Dispatcher:
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
         self._results: list[AttemptResult] = []
-        self._writing: asyncio.Future[bool] | None = None  # `_batch_writing` being written
+        self._writing: asyncio.Future[Exception | None] | None = None  # `_batch_writing`
+        self._refusals = 0  # writes of outcomes refused in a row
         self._batch_writing: list[AttemptResult] = []
         self._journal = Journal(outbox.path)
         self._journal_failing = False  # the last append failed (logged once until one works)
@@ -219,9 +232,10 @@ class Dispatcher:
             self._tasks = None
             if self._writing is not None:  # a write the cancelled recorder left running
                 await asyncio.wait([self._writing])
-                if not self._writing.result():
+                if not self._written(self._batch_writing, self._writing.result()):
                     self._results[:0] = self._batch_writing
-            written = self._write_results(self._take_results())
+            batch = self._take_results()
+            written = self._written(batch, self._write_results(batch))
             self._journal.close(all_recorded=recovered and written)
             for channel in {id(c): c for c in self._all_channels()}.values():
                 with contextlib.suppress(Exception):
@@ -234,10 +248,10 @@ class Dispatcher:
         recorded (it was killed), before any pending row is read; then start a new journal.
         Tries again while the database is busy; False if stopped before it could."""
         left_over = self._journal.left_over()
-        while not await asyncio.to_thread(self._write_results, left_over):
+        while not self._written(left_over, await asyncio.to_thread(self._write_results, left_over)):
             if self._stopping:
                 return False
-            await _first(self._wake.wait(), asyncio.sleep(RECORD_RETRY))
+            await _first(self._wake.wait(), asyncio.sleep(self._retry_delay()))
         if left_over:
             log.info("outcomes of the previous run recorded", extra={"outcomes": len(left_over)})
         try:
@@ -276,7 +290,7 @@ class Dispatcher:
             self._wake.clear()
             if self._read_outbox:
                 self._read_outbox = False
-                self._load_new()
+                self._load_new()  # sets `_read_outbox` again if the database refused
             if self._inbox:
                 self._schedule_submitted()
             now = self.clock.now()
@@ -289,6 +303,8 @@ class Dispatcher:
                 self._idle.set()
                 return
             delay = self._retries[0][0] - now if self._retries else None
+            if self._read_outbox:  # reading it failed: try again shortly
+                delay = min(delay, RECORD_RETRY_MAX) if delay is not None else RECORD_RETRY_MAX
             if delay is None:
                 await self._wake.wait()
             else:
@@ -303,7 +319,12 @@ class Dispatcher:
 
     def _load_new(self) -> None:
         while True:
-            rows = self.outbox.pending_after(self._high_water, LOAD_BATCH)
+            try:
+                rows = self.outbox.pending_after(self._high_water, LOAD_BATCH)
+            except StateStoreError as error:  # an I/O error: what was read is kept, and the
+                self.health.failed(error)  # rest read once the database lets it
+                self._read_outbox = True
+                return
             self._take(rows)
             if len(rows) < LOAD_BATCH:
                 break
@@ -494,28 +515,52 @@ class Dispatcher:
             self._writing = asyncio.ensure_future(
                 asyncio.to_thread(self._write_results, self._batch_writing)
             )
-            written = await asyncio.shield(self._writing)  # on cancel, `run()` waits for it
+            error = await asyncio.shield(self._writing)  # on cancel, `run()` waits for it
             self._writing = None
-            if written:
+            if self._written(self._batch_writing, error):
                 self._recorded += len(self._batch_writing)
                 self._journal.recorded(self._recorded)
-            else:
+            else:  # kept, in memory and in order, to be written with the next batch
                 self._results[:0] = self._batch_writing
-                await asyncio.sleep(RECORD_RETRY)  # the database is busy: try again shortly
+                await asyncio.sleep(self._retry_delay())
                 self._flush.set()
 
     def _take_results(self) -> list[AttemptResult]:
         batch, self._results = self._results, []
         return batch
 
-    def _write_results(self, batch: list[AttemptResult]) -> bool:
-        """Write one batch (in a worker thread, or at the end of `run()`)."""
+    def _write_results(self, batch: list[AttemptResult]) -> Exception | None:
+        """Write one batch (in a worker thread, or at the end of `run()`); the error that
+        stopped it, for `_written` to report on the event loop."""
         try:
             self.outbox.record(batch)
-        except sqlite3.Error:
-            log.exception("cannot record %s; will retry", counted(len(batch), "delivery result"))
-            return False
-        return True
+        except Exception as error:  # whatever it is, the recorder goes on: the batch is kept
+            return error
+        return None
+
+    def _written(self, batch: list[AttemptResult], error: Exception | None) -> bool:
+        """Whether `batch` was written, `error` being what `_write_results` returned; tells the
+        state's health (the database refused) or the log (a bug, with its traceback)."""
+        if error is None:
+            self._refusals = 0
+            if batch:
+                self.health.succeeded()
+            return True
+        self._refusals += 1
+        if isinstance(error, StateStoreError):
+            self.health.failed(error)
+        else:
+            log.error(
+                "cannot record %s; will retry",
+                counted(len(batch), "delivery result"),
+                exc_info=error,
+            )
+        return False
+
+    def _retry_delay(self) -> float:
+        """Seconds before a refused write is tried again: RECORD_RETRY, doubled for each
+        refusal in a row, up to RECORD_RETRY_MAX."""
+        return min(RECORD_RETRY_MAX, RECORD_RETRY * (1 << min(8, max(0, self._refusals - 1))))
 
 
 def _to(notification: Notification) -> str:

@@ -19,6 +19,7 @@ One process at a time: the daemon's state lock (alertd.sqlitedb.StateLock) sees 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -42,6 +43,7 @@ class Journal:
         self._size = 0  # bytes in the current file
         self._appended = 0  # outcomes appended since `open`
         self._old_holds = 0  # the `.old` file holds outcomes up to this count; 0: none
+        self._torn = False  # the last line was cut short (a full disk): end it before the next
 
     def left_over(self) -> list[AttemptResult]:
         """The outcomes a previous process appended, oldest first (apply them in this order:
@@ -70,6 +72,7 @@ class Journal:
         Raises OSError, having forgotten what it could."""
         self.close()
         self._size = self._appended = self._old_holds = 0
+        self._torn = False
         for path in (self.old, self.path):
             path.unlink(missing_ok=True)
 
@@ -89,7 +92,12 @@ class Journal:
                 outcome.receipt,
             )
         )
-        self._size += os.write(self._fd, line + b"\n")
+        data = (b"\n" if self._torn else b"") + line + b"\n"
+        written = os.write(self._fd, data)  # raises only when it wrote nothing
+        self._size += written
+        self._torn = written < len(data)
+        if self._torn:  # the part written is not an outcome; `left_over` skips it
+            raise OSError(errno.ENOSPC, "the outcome was cut short; is the disk full?")
         if self._size > ROTATE_BYTES and not self._old_holds:
             self.close()
             self.path.replace(self.old)  # the next append starts a new file

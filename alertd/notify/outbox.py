@@ -11,13 +11,15 @@ Row life: `pending` (with `next_attempt_at`) -> `sent` | `failed` (the provider 
 retrying cannot help) | `dead` (retryable errors until attempts or age ran out). The last error,
 the attempt count, the sent time and the provider's receipt are kept on the row.
 
-One dispatcher per database: rows are not locked against a second process.
+One dispatcher per database: rows are not locked against a second process. The `Outbox`
+methods raise StateStoreError when the database cannot be used now (alertd.sqlitedb.fail).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from alertd import jsonutil
 from alertd.migrations import migrate
 from alertd.notify.notification import DeliveryState, Notification, Paged
 from alertd.notify.retry import NotificationState
-from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect
+from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect, fail
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
@@ -164,17 +166,18 @@ class Outbox:
 
     def add(self, notifications: Sequence[Notification]) -> int:
         """Enqueue and commit at once (for tools and tests; the daemon uses `enqueue`)."""
-        with _Transaction(self.connection):
+        with self._translated("cannot add notifications"), _Transaction(self.connection):
             return enqueue(self.connection, notifications)
 
     def pending_after(self, seq: int, limit: int = 1000) -> list[Notification]:
         """Pending rows inserted after `seq`, oldest first, at most `limit` of them."""
-        cursor = self.connection.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND seq > ?"
-            " ORDER BY seq LIMIT ?",
-            (seq, limit),
-        )
-        return [_notification(row) for row in cursor]
+        with self._translated("cannot read the outbox"):
+            rows = self.connection.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [_notification(row) for row in rows]
 
     def record(self, outcomes: Sequence[AttemptResult]) -> None:
         """Write delivery outcomes in one transaction (from any one thread at a time)."""
@@ -193,7 +196,7 @@ class Outbox:
             )
             for o in outcomes
         ]
-        with _Transaction(self._recorder):
+        with self._translated("cannot record delivery outcomes"), _Transaction(self._recorder):
             self._recorder.executemany(
                 "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, receipt = ?,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ?, updated_at = ?"
@@ -203,12 +206,13 @@ class Outbox:
 
     def states(self, alert_id: str) -> list[DeliveryState]:
         """Every notification of one alert with its delivery state, in creation order."""
-        cursor = self.connection.execute(
-            "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
-            " next_attempt_at, sent_at, receipt, kind, notice FROM outbox"
-            " WHERE id > ? AND id < ? ORDER BY seq",
-            (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
-        )
+        with self._translated("cannot read the outbox"):
+            rows = self.connection.execute(
+                "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
+                " next_attempt_at, sent_at, receipt, kind, notice FROM outbox"
+                " WHERE id > ? AND id < ? ORDER BY seq",
+                (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
+            ).fetchall()
         return [
             DeliveryState(
                 id=row[0],
@@ -224,19 +228,32 @@ class Outbox:
                 receipt=row[9],
                 notice=row[11],
             )
-            for row in cursor
+            for row in rows
         ]
 
     def pending_count(self) -> int:
         """Rows waiting to be delivered (the outbox depth)."""
-        (count,) = self.connection.execute(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'"
-        ).fetchone()
+        with self._translated("cannot read the outbox"):
+            (count,) = self.connection.execute(
+                "SELECT count(*) FROM outbox WHERE state = 'pending'"
+            ).fetchone()
         return int(count)
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            fail(exc, f"{self.path}: {what}", self.path)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection.
+
+    A failed statement or COMMIT may have ended the transaction already (SQLite rolls back by
+    itself on a full disk or an I/O error), or left it open (a busy COMMIT): either way none is
+    left open, and the error that mattered is the one raised.
+    """
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
@@ -245,7 +262,18 @@ class _Transaction:
         self.connection.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
-        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self._roll_back()
+                raise
+        else:
+            self._roll_back()
+
+    def _roll_back(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.rollback()
 
 
 def _notification(row: Any) -> Notification:

@@ -54,15 +54,18 @@ from alertd.server.views import (
     invalid_event_details,
     problem_view,
     rule_view,
+    state_problem_view,
 )
 from alertd.signing import signature_error
+from alertd.state_health import WHY, StateProblem
 
 log = logging.getLogger("alertd.server")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
-STORE_RETRY_AFTER = 1.0  # seconds: the state was busy or failed; the next try may well succeed
+STORE_RETRY_AFTER = 1.0  # seconds: the state was locked; the next try may well succeed
+OUTAGE_RETRY_AFTER = 5.0  # seconds: the state cannot be written (a full disk ...) for a while
 # A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
 # at most 7: a ULID is 128 bits, so `ZZZ...` is not one (it would sort after every id).
 CURSOR = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -75,7 +78,12 @@ class Control(Protocol):
     """What the API asks of the process that runs it (the daemon); the rest it asks the core."""
 
     def status(self) -> str:
-        """`ready` when events are being taken; otherwise `starting` or `draining`."""
+        """`ready` when events are being taken; otherwise `starting`, `draining`, or
+        `unavailable` (the state cannot be written: `state_problem` says why)."""
+        ...
+
+    def state_problem(self) -> StateProblem | None:
+        """Why the state cannot be written now, or None."""
         ...
 
     def retry_after(self) -> float | None:
@@ -161,10 +169,10 @@ class Api:
                 self._authorize(request, route.role)
             try:
                 response = await route.handler(request)
-            except StateStoreError:  # logged where it failed; another try may well succeed
+            except StateStoreError as error:  # logged once per outage, where it failed
                 raise _unavailable(
-                    "alertd cannot use its state right now; retry later",
-                    STORE_RETRY_AFTER,
+                    f"alertd cannot use its state right now ({WHY[error.reason]}); retry later",
+                    STORE_RETRY_AFTER if error.reason == "busy" else OUTAGE_RETRY_AFTER,
                     reason="unavailable",
                 ) from None
         except HttpError as error:
@@ -310,7 +318,11 @@ class Api:
 
     async def get_readyz(self, request: Request) -> Response:
         status = self.control.status()
-        return json_response(200 if status == "ready" else 503, {"status": status})
+        body: dict[str, Any] = {"status": status}
+        problem = self.control.state_problem()
+        if problem is not None:  # while draining too: it is why events cannot be taken
+            body["state"] = state_problem_view(problem)
+        return json_response(200 if status == "ready" else 503, body)
 
     async def get_metrics(self, request: Request) -> Response:
         return Response(200, metrics.exposition(), metrics.CONTENT_TYPE)

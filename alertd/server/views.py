@@ -17,6 +17,7 @@ from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.redact import public_recipient, redact_urls
+from alertd.state_health import WHY, StateProblem
 
 
 def iso(moment: float | None) -> str | None:
@@ -24,6 +25,12 @@ def iso(moment: float | None) -> str | None:
         return None
     text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
+
+
+def state_problem_view(problem: StateProblem) -> dict[str, Any]:
+    """An outage of the state on /readyz: its reason, in words, and since when. The error
+    itself (naming files) is in the log, not on an endpoint that needs no token."""
+    return {"reason": problem.reason, "why": WHY[problem.reason], "since": iso(problem.since)}
 
 
 def alert_view(

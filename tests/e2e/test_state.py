@@ -48,8 +48,10 @@ async def test_a_write_lock_held_elsewhere_is_a_503_then_events_are_taken_again(
             (alert_id,) = taken.json()["alerts"]
         (notification,) = await receiver.wait_for(1)
         assert notification["body"]["alert_id"] == alert_id  # one page: the refused one left none
-        failed = [line for line in daemon.log() if line["msg"].startswith("cannot record a group")]
-        assert "database is locked" in failed[0]["error"]
+        state = tmp_path / "var" / "alertd.db"
+        began, ended = [line for line in daemon.log() if line["msg"].startswith("the state store")]
+        assert (began["reason"], began["error"]) == ("busy", f"{state}: database is locked")
+        assert ended["refused_requests"] == 1
     finally:
         other.close()
         daemon.kill()

@@ -165,9 +165,13 @@ def test_a_nested_transaction_that_fails_undoes_only_its_own_writes(tmp_path: Pa
     reopened.close()
 
 
-def test_sqlite_errors_inside_a_transaction_become_state_store_errors(tmp_path: Path) -> None:
+def test_a_bug_in_sql_inside_a_transaction_rolls_it_back_and_is_raised_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """Not a StateStoreError (the state's condition, a 503): retrying cannot mend it."""
     store = SQLiteStore(tmp_path / "state.db")
-    with pytest.raises(StateStoreError, match="no such table: missing"), store.transaction():
+    bug = pytest.raises(sqlite3.OperationalError, match="no such table: missing")
+    with bug, store.transaction():
         store.connection.execute("SELECT * FROM missing")
     assert not store.connection.in_transaction
     store.close()

@@ -533,9 +533,9 @@ async def test_an_outcome_the_table_never_got_is_taken_from_the_journal_at_the_n
     enqueue_alert(outbox, settings, alert, clock.now())
     other_writer = sqlite3.connect(outbox.path, isolation_level=None)
     other_writer.execute("BEGIN IMMEDIATE")  # the recorder cannot write, as if killed first
-    with caplog.at_level(logging.ERROR, logger="alertd.notify"):
+    with caplog.at_level(logging.ERROR, logger="alertd.state"):
         await Dispatcher(settings, outbox, clock).run(burst=True)
-    assert "cannot record 1 delivery result; will retry" in caplog.text
+    assert "the state store cannot be written" in caplog.text
     assert [(s.state, s.attempts) for s in outbox.states(alert.id)] == [("pending", 0)]
     other_writer.rollback()
 

@@ -21,6 +21,7 @@ from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
 from alertd.notify.notification import DeliveryState
 from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.state_health import StateProblem
 
 INGEST_TOKEN = "ingest-token-0123456789"
 ADMIN_TOKEN = "admin-token-9876543210"
@@ -159,9 +160,13 @@ class FakeBackend:
     acts: list[tuple[str, str, str, str]] = field(default_factory=list)
     reload_errors: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
+    problem: StateProblem | None = None
 
     def status(self) -> str:
         return self.state
+
+    def state_problem(self) -> StateProblem | None:
+        return self.problem
 
     def retry_after(self) -> float | None:
         return self.shedding
