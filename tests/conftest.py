@@ -31,6 +31,7 @@ settings.register_profile(
 settings.register_profile(
     "long",
     max_examples=20 * CI_EXAMPLES,
+    derandomize=False,  # said outright: under CI=true hypothesis's own default derandomizes
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
