@@ -38,6 +38,7 @@ class MemoryStore:
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer] = {}
         self._dues: list[tuple[float, str, str]] = []  # a heap; entries of replaced timers linger
+        self._steady_ahead = 0.0
         self._max_alerts = max_alerts
 
     def suppressions(self, rule_id: str) -> dict[Key, Suppression]:
@@ -144,6 +145,12 @@ class MemoryStore:
                 return due
             heapq.heappop(dues)
         return None
+
+    def steady_ahead(self) -> float:
+        return self._steady_ahead
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        self._steady_ahead = ahead
 
     def size(self) -> StoreSize:
         return StoreSize(

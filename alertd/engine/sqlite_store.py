@@ -455,6 +455,13 @@ class SQLiteStore:
         (due,) = self.connection.execute("SELECT min(due) FROM timers").fetchone()
         return None if due is None else float(due)
 
+    def steady_ahead(self) -> float:
+        row = self.connection.execute("SELECT ahead FROM steady_clock").fetchone()
+        return 0.0 if row is None else float(row[0])
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        self.connection.execute("INSERT OR REPLACE INTO steady_clock VALUES (0, ?)", (ahead,))
+
     def size(self) -> StoreSize:
         self._write_changes()
 

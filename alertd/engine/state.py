@@ -88,8 +88,9 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """Something to do at `due` (wall time, counted on the daemon's steady clock): `(kind,
-    ref)` names it, one timer per name (`escalate`, alert id), `payload` is its kind's own."""
+    """Something to do at `due`: `(kind, ref)` names it, one timer per name (`escalate`, alert
+    id), `payload` is its kind's own. `due` is a time of the daemon's steady clock, which reads
+    as the wall clock unless that was stepped (alertd.clock.SteadyClock)."""
 
     kind: str
     ref: str
@@ -233,6 +234,13 @@ class TimerStore(Protocol):
     def next_timer_due(self) -> float | None:
         """The earliest due of every timer; None when there is none."""
         ...
+
+    def steady_ahead(self) -> float:
+        """How far the steady clock the dues are counted on was ahead of the wall clock, as
+        last recorded (alertd.clock.SteadyClock; 0.0 when never recorded)."""
+        ...
+
+    def set_steady_ahead(self, ahead: float) -> None: ...
 
 
 class StateStore(WindowStore, AlertStore, TimerStore, Protocol):
