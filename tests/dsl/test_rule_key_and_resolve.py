@@ -46,7 +46,7 @@ def errors_of(text: str, **kwargs: object) -> str:
 
 
 def test_the_new_clauses_parse_into_their_nodes() -> None:
-    when, by, suppress, resolve_when, resolve_after, escalate, notify = clauses(BREAKDOWN)
+    _when, by, suppress, resolve_when, resolve_after, escalate, _notify = clauses(BREAKDOWN)
     assert isinstance(by, ast.ByClause)
     assert [key.name for key in by.keys] == ["vehicle_id"]  # type: ignore[union-attr]
     assert isinstance(suppress, ast.SuppressClause) and suppress.keys == ()
@@ -72,7 +72,7 @@ def test_the_new_keywords_are_still_field_names_where_an_expression_is_expected(
         "  by by, resolve\n"
         "  resolve when after == escalate }"
     )
-    when, by, resolve = clauses(text)
+    _when, by, resolve = clauses(text)
     assert isinstance(by, ast.ByClause)
     assert [key.name for key in by.keys] == ["by", "resolve"]  # type: ignore[union-attr]
     assert isinstance(resolve, ast.ResolveWhenClause)
@@ -82,7 +82,10 @@ def test_the_new_keywords_are_still_field_names_where_an_expression_is_expected(
     ("text", "message"),
     [
         ("rule r { when a == 1 resolve 5m }", "1:30: unexpected '5m', expected 'after' or 'when'"),
-        ("rule r { when a == 1 resolve after }", "1:36: unexpected '}', expected a duration or a number"),
+        (
+            "rule r { when a == 1 resolve after }",
+            "1:36: unexpected '}', expected a duration or a number",
+        ),
         ("rule r { when a == 1 resolve when }", "1:35: unexpected '}', expected an expression"),
         ("rule r { when a == 1 escalate }", "1:31: unexpected '}', expected a name"),
         ("rule r { when a == 1 by }", "1:25: unexpected '}', expected an expression"),
