@@ -113,7 +113,22 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due);
     """,
-    # 3: how far the daemon's steady clock, on which timers are due, is ahead of the wall
+    # 3: answering a page by SMS. The reply code each phone number was given for an alert
+    # (`Reply 12a to ack`): per number, the lowest free one. Resolving the alert frees its
+    # codes (`freed_at`); a freed row stays, so that a late reply to it can be told the alert
+    # is resolved, until the number's next alert takes the code.
+    """
+    CREATE TABLE reply_codes (
+        number TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        alert_id TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        freed_at REAL,
+        PRIMARY KEY (number, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
+    """,
+    # 4: how far the daemon's steady clock, on which timers are due, is ahead of the wall
     # clock (alertd.clock.SteadyClock): no row until the wall clock is stepped while it runs.
     """
     CREATE TABLE steady_clock (only INTEGER PRIMARY KEY CHECK (only = 0), ahead REAL NOT NULL);
