@@ -73,6 +73,10 @@ CLOCK_STEP = 1.0
 """Seconds the wall clock must have been stepped by for the steady clock's distance from it to
 be recorded again (NTP slews the two clocks alike; only a step moves them apart)."""
 
+SWEEP_BATCH = 500
+"""Rows of each kind (windows, alerts, alert changes, notifications) one slice of the sweep
+deletes, each slice a transaction (bench/flood_bench.py)."""
+
 TIMER_BATCH = 50
 """Timers run per transaction; when more are due, another transaction follows at once, after
 the event loop has served what waits. An escalation step costs ~0.2 ms of the loop (render,
@@ -378,18 +382,35 @@ class Pipeline:
             await self._transact(lambda: write_probe(self.store.connection, now))
 
     async def sweep(self) -> None:
-        """Evict expired windows; delete alerts and finished notifications past retention."""
+        """Evict expired windows; delete alerts and finished notifications past retention.
+
+        In slices of at most SWEEP_BATCH rows of each, each slice a transaction of its own
+        with the event loop free in between, so that a flood of keys expiring, or a day of
+        alerts leaving the retention, never holds up ingest for long.
+        """
         horizon = self.clock.now() - self.settings.state.retention
+        batch = SWEEP_BATCH
 
-        def sweep() -> tuple[int, int, int]:
-            evicted = self.engine.sweep()
-            alerts = self.store.prune_alerts(horizon)
-            self.reply_codes.prune()
-            self.feed.prune(horizon)
-            return evicted, alerts, purge(self.store.connection, horizon)
+        def sweep_slice() -> tuple[int, int, int, int]:
+            windows = self.engine.sweep(limit=batch)
+            alerts = self.store.prune_alerts(horizon, batch)
+            if alerts:
+                self.reply_codes.prune()  # the codes of the alerts gone
+            changes = self.feed.prune(horizon, batch)
+            return windows, alerts, changes, purge(self.store.connection, horizon, batch)
 
-        async with self._store_lock:
-            evicted, alerts, notifications = await self._transact(sweep)
+        evicted = alerts = notifications = 0
+        while True:
+            async with self._store_lock:
+                swept = await self._transact(sweep_slice)
+            evicted, alerts, notifications = (
+                evicted + swept[0],
+                alerts + swept[1],
+                notifications + swept[3],
+            )
+            if max(swept) < batch:
+                break
+            await asyncio.sleep(0)  # let the batches waiting for the store in first
         if evicted or alerts or notifications:
             log.info(
                 "state swept",

@@ -53,8 +53,8 @@ class MemoryStore:
             table = self._windows[rule_id] = {}
         return table
 
-    def sweep(self, horizon: float) -> int:
-        return sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        return sweep_tables(self._suppressions.values(), self._windows.values(), horizon, limit)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
@@ -102,9 +102,9 @@ class MemoryStore:
     def timeline(self, alert_id: str) -> list[TimelineEntry]:
         return list(self._timelines.get(alert_id, ()))
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         floor = alert_id_floor(received_before)
-        old = [alert_id for alert_id in self._alerts if alert_id < floor]
+        old = sorted(alert_id for alert_id in self._alerts if alert_id < floor)[:limit]
         for alert_id in old:
             del self._alerts[alert_id]
             self._timelines.pop(alert_id, None)

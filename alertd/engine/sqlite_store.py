@@ -49,7 +49,6 @@ from alertd.engine.windows import (
     CountWindow,
     Suppression,
     suppression_expires_at,
-    sweep_tables,
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
@@ -327,17 +326,34 @@ class SQLiteStore:
             table = self._windows[rule_id] = _Table("count_window", rule_id)
         return table
 
-    def sweep(self, horizon: float) -> int:
-        self._write_changes()
-        for table in ("suppression", "count_window"):
-            self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
-        if self._blocks:
-            self._blocks[-1].everything = True
-        return sweep_tables(
-            (table.entries for table in self._suppressions.values()),
-            (table.entries for table in self._windows.values()),
-            horizon,
-        )
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        """Found through the tables' index on expiry: a sweep costs what it evicts, not what
+        is live, and a rollback reads back only what it evicted."""
+        self._write_changes()  # every window in memory is on disk, with its expiry
+        block = self._blocks[-1] if self._blocks else None
+        evicted = 0
+        for kind, tables in (("suppression", self._suppressions), ("count_window", self._windows)):
+            room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
+            if room == 0:
+                break
+            rows = self.connection.execute(
+                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
+                " LIMIT ?",
+                (horizon, room),
+            ).fetchall()
+            self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
+            for rule_id, text in rows:
+                table: _Table[Any] | None = tables.get(rule_id)
+                if table is not None:
+                    key = _key(text)
+                    table.entries.pop(key, None)
+                    if block is not None:  # a rollback reads it back
+                        block.written.setdefault(table, set()).add(key)
+            evicted += len(rows)
+        if evicted:
+            self.connection.execute("UPDATE window_version SET version = version + 1")
+            self._version += 1
+        return evicted
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
@@ -421,11 +437,20 @@ class SQLiteStore:
             for at, action, by, via, detail in rows
         ]
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         self._write_changes()
-        floor = (alert_id_floor(received_before),)
-        self.connection.execute("DELETE FROM timeline WHERE alert_id < ?", floor)
-        return self.connection.execute("DELETE FROM alerts WHERE id < ?", floor).rowcount
+        before, bound = "<", alert_id_floor(received_before)
+        if limit is not None and limit <= 0:
+            return 0
+        if limit is not None:  # ids are in time order: up to the limit-th oldest, if that many
+            row = self.connection.execute(
+                "SELECT id FROM alerts WHERE id < ? ORDER BY id LIMIT 1 OFFSET ?",
+                (bound, max(0, limit - 1)),
+            ).fetchone()
+            if row is not None:
+                before, bound = "<=", row[0]
+        self.connection.execute(f"DELETE FROM timeline WHERE alert_id {before} ?", (bound,))
+        return self.connection.execute(f"DELETE FROM alerts WHERE id {before} ?", (bound,)).rowcount
 
     # --- timers ------------------------------------------------------------------------------
 

@@ -173,8 +173,9 @@ class WindowStore(Protocol):
         """The rule's counting windows; the same object for as long as the rule is kept."""
         ...
 
-    def sweep(self, horizon: float) -> int:
-        """Evict every entry that expires at or before `horizon` (event time); return how many."""
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        """Evict the entries that expire at or before `horizon` (event time), every one or at
+        most `limit` (the daemon sweeps in slices); return how many."""
         ...
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
@@ -209,9 +210,9 @@ class AlertStore(Protocol):
         """The entries recorded for an alert, oldest first."""
         ...
 
-    def prune_alerts(self, received_before: float) -> int:
-        """Delete alerts received before this time (history retention), with their timelines;
-        return how many."""
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
+        """Delete alerts received before this time (history retention), with their timelines,
+        every one or at most `limit`, oldest first; return how many."""
         ...
 
 

@@ -262,6 +262,30 @@ def test_a_rolled_back_transaction_reads_back_only_the_windows_it_changed(
     store.close()
 
 
+def test_a_sweep_finds_what_expired_by_its_index_and_a_rollback_reads_back_only_that(
+    tmp_path: Path,
+) -> None:
+    store = filled(tmp_path / "state.db")  # v<n> expires at T0 + n + 300 and T0 + n + 600
+    untouched = store.suppressions("crit").get(("v50",))
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    store.begin()
+    with pytest.raises(KeyError), store.transaction():
+        assert store.sweep(T0 + 309) == 10  # v0-v9's suppression entries
+        assert store.suppressions("crit").get(("v0",)) is None
+        raise KeyError("the sweep's slice fails")
+    store.commit()
+    before = SQLiteStore(tmp_path / "state.db")
+    assert_as_before(store, before)  # v0-v9 back
+    assert store.suppressions("crit").get(("v50",)) is untouched  # not read again
+    assert not [s for s in statements if "FROM suppression" in s and "WHERE" not in s]
+    assert store.sweep(T0 + 309, limit=4) == 4
+    assert store.sweep(T0 + 700) == 96 + 100
+    assert store.size().suppressions == store.size().count_windows == 0
+    before.close()
+    store.close()
+
+
 def test_begin_waits_for_another_writer_then_fails_clearly(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     store = SQLiteStore(path, busy_timeout=0.05)
