@@ -68,6 +68,22 @@ class SuppressSpec:
     key_source: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ResolveSpec:
+    """`resolve when CONDITION` and/or `resolve after DURATION`: the rule keeps one open alert
+    per key (its `by`), folds later matches into it, and resolves it when an event of the
+    rule's scope meets `when`, or when no match came for `after` seconds."""
+
+    when: Condition | None = None
+    when_source: str = ""  # as written
+    after: float | None = None  # seconds
+
+
+def no_key(event: Event) -> Key:
+    """The key of a rule without `by`: one for all its events."""
+    return ()
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Rule:
     """A rule ready to run: its condition and keys are compiled Python callables."""
@@ -87,6 +103,9 @@ class Rule:
     location: SourceLocation | None = None
     condition_source: str = ""  # the `when` expression as written
     escalate: str | None = None  # `escalate POLICY`: the escalation policy of oncall.toml
+    key: KeyFunction = no_key  # the rule-level `by`
+    key_source: tuple[str, ...] = ()  # its expressions as written
+    resolve: ResolveSpec | None = None
 
 
 @dataclass(slots=True)

@@ -69,7 +69,9 @@ from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
-from alertd.oncall import OnCall, load_oncall, recipient_groups
+from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
+from alertd.respond.codes import CodeLookup, ReplyCodes
+from alertd.respond.stamp import Stamper
 from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
@@ -131,6 +133,9 @@ class Pipeline:
         self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
+        self.reply_codes = ReplyCodes(self.store.connection)
+        self.incidents.stamps.append(Stamper(settings, self.reply_codes))
+        self.incidents.resolved_listeners.append(self._free_reply_codes)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
@@ -138,6 +143,10 @@ class Pipeline:
         # The store's connection is used by one thing at a time: a group of batches being
         # committed, a query, an ack, a reload or a sweep.
         self._store_lock = asyncio.Lock()
+
+    def _free_reply_codes(self, record: AlertRecord, via: str) -> None:
+        """An alert resolved: its SMS reply codes are free for the next alerts."""
+        self.reply_codes.free(record.alert.id, self.clock.now())
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -326,6 +335,16 @@ class Pipeline:
         _log_transition(done, by, via)
         return Acted(detail, done.changed, done.message)
 
+    async def reply_code(self, number: str, code: int) -> CodeLookup:
+        async with self._store_lock:
+            return self.reply_codes.lookup(number, code)
+
+    def person_at(self, channel: str, address: str) -> str | None:
+        if self.oncall is None:
+            return None
+        person = self.oncall.owner(channel, self.settings.channel_kind(channel), address)
+        return None if person is None else person.id
+
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules
 
@@ -424,6 +443,7 @@ class Pipeline:
         def sweep() -> tuple[int, int, int, int]:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
+            self.reply_codes.prune()
             self.feed.prune(horizon)
             silences = self.silences.prune(now, horizon)
             return evicted, alerts, purge(self.store.connection, horizon), silences
@@ -543,6 +563,7 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
             groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
             templates=settings.rules.templates,
+            policies=escalation_policies(oncall),
         )
     except RuleErrors as invalid:
         errors += [
@@ -552,26 +573,9 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
         errors += [_template_error(problem) for problem in invalid.problems]
-    errors += _unknown_policies(rules, oncall)
     if errors:
         raise RulesInvalid(errors)
     return rules, renderer, oncall
-
-
-def _unknown_policies(rules: Sequence[Rule], oncall: OnCall | None) -> list[RuleProblem]:
-    """Rules whose `escalate` names no policy of the on-call file (`alertd check` says it
-    with a suggestion; a daemon refuses them rather than let them page without escalating)."""
-    policies = {} if oncall is None else oncall.policies
-    return [
-        _problem(
-            rule.location.path if rule.location else "",
-            rule.location.line if rule.location else 0,
-            rule.location.column if rule.location else 0,
-            f"rule {rule.id!r}: unknown escalation policy {rule.escalate!r}",
-        )
-        for rule in rules
-        if rule.escalate is not None and rule.escalate not in policies
-    ]
 
 
 def _policy(rule: Rule | None) -> str | None:
