@@ -68,6 +68,24 @@ class SuppressSpec:
     key_source: tuple[str, ...] = ()
 
 
+DEFAULT_FORGET = 7 * 86_400.0
+"""`forget`: a rule's key unseen this long (seconds) is dropped with all it keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceSpec:
+    """What a rule keeps per key of the events of its scope: the values its prev() calls read
+    (alertd.dsl.previous) and the run its `for` clause times. The engine offers such a rule
+    every event of its scope, matching or not (alertd.engine.sequence)."""
+
+    condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
+    values: Callable[[Event], tuple[Any, ...]] | None = None  # what to keep of an event
+    size: int = 0  # how many values that is
+    hold: float | None = None  # `for`, seconds
+    forget: float = DEFAULT_FORGET
+    key: KeyFunction | None = None  # the rule's key; None: one for all its events
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Rule:
     """A rule ready to run: its condition and keys are compiled Python callables."""
@@ -87,6 +105,7 @@ class Rule:
     location: SourceLocation | None = None
     condition_source: str = ""  # the `when` expression as written
     escalate: str | None = None  # `escalate POLICY`: the escalation policy of oncall.toml
+    sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
 
 
 @dataclass(slots=True)

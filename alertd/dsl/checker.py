@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from alertd.dsl import ast
 from alertd.dsl.errors import Collector, RuleError, one_of
 from alertd.dsl.kinds import check_kinds
+from alertd.dsl.previous import refuse_outside_conditions
 from alertd.dsl.resolve import Names
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 from alertd.suggest import did_you_mean
@@ -348,6 +349,8 @@ class _Checker:
         stands where a true/false test is needed."""
         resolved = self.names.expression(expr, file, condition=condition)
         check_kinds(resolved, file, self.errors, condition=condition)
+        if not condition:
+            refuse_outside_conditions(resolved, file, self.errors)
         return resolved
 
 

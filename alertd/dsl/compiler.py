@@ -17,9 +17,9 @@ conditions of many rules into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -30,9 +30,11 @@ from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.previous import previous_args, slots
+from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
-from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
+from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SequenceSpec, SuppressSpec
 
 CONDITION_ATTRIBUTE = "_alertd_condition"
 
@@ -73,6 +75,7 @@ class CompiledCondition:
     timestamp_field: str
     source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
+    previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -114,86 +117,113 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     nodes = walk(expr)
     uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
     fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
+    shape = _Shape(rule, timestamp_field, expr, uses, previous_args(expr))
     try:
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=True))
+        functions = define(*_source(shape, fast=fast, constants=True))
     except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=False))
+        functions = define(*_source(shape, fast=fast, constants=False))
     condition = functions["condition"]
     if "_checked" in condition.__code__.co_names:
         namespace = condition.__globals__
-        namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
+        namespace["_checked"] = _checked_later(shape, namespace)
+    sequence = None
+    if shape.sequence:
+        # The condition reads the kept values as its second argument; alone, as a Rule's
+        # condition is called, it sees none (the first event of a key).
+        sequence = SequenceSpec(condition, functions.get("prev_values"), len(shape.previous))
+        condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
     setattr(
         condition,
         CONDITION_ATTRIBUTE,
-        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys),
+        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys, shape.previous),
     )
     count_key = functions.get("count_key", _no_key)
     suppress_key = functions.get("suppress_key", _no_key)
-    return _rule(rule, condition, count_key, suppress_key, expr)
+    return _rule(rule, condition, (count_key, suppress_key), expr, sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the source of one rule's functions is written from."""
+
+    rule: CheckedRule
+    timestamp_field: str
+    expr: ast.Expr  # the condition, folded
+    uses: Mapping[Slot, int]  # how many times it reads each field and path
+    previous: tuple[ast.Expr, ...]  # the arguments of its prev() calls
+
+    @property
+    def sequence(self) -> bool:
+        """Whether the rule keeps state per key over the events of its scope: its condition
+        is then `condition(e, p)`, p the values kept from the previous event."""
+        return bool(self.previous)
+
+    @property
+    def params(self) -> str:
+        return "e, p" if self.sequence else "e"
+
+    def generator(self, **options: Any) -> Generator:
+        gen = Generator(self.rule.id, self.timestamp_field, **options)
+        gen.previous = slots(self.previous)
+        return gen
 
 
 def _source(
-    rule: CheckedRule,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    timestamp_field: str,
-    *,
-    fast: bool,
-    constants: bool,
+    shape: _Shape, *, fast: bool, constants: bool
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
     """The compiled functions of a rule (its shape, shared) and the values they use: the
-    condition and the key functions. With `fast`, the condition is its fast path
-    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
-    checked condition itself."""
-    gen = Generator(rule.id, timestamp_field)
+    condition, the key functions and, for a rule with prev(), `prev_values`. With `fast`, the
+    condition is its fast path (alertd.dsl.fastpath), which calls `_checked` for what it does
+    not decide; else it is the checked condition itself."""
+    rule, params = shape.rule, shape.params
+    gen = shape.generator()
     if not fast:
-        parts = [_checked_source(gen, expr, uses)]
+        parts = [_checked_source(gen, shape)]
     else:
-        plain = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(plain, expr, uses).body())
+        plain = shape.generator(prefix="f", constants=constants)
+        fast_path = FastPath(plain, shape.expr, shape.uses).body()
+        fast_body = "".join(f"        {line}\n" for line in fast_path)
         gen.bindings.update(plain.bindings)
         parts = [
-            f"def condition(e):\n    try:\n{fast_body}"
-            "    except Exception:\n        return _checked(e)\n"
+            f"def condition({params}):\n    try:\n{fast_body}"
+            f"    except Exception:\n        return _checked({params})\n"
         ]
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
         if window is not None:
             none_key = "(" + "None, " * len(window.keys) + ")"
             parts.append(f"def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+    if shape.previous:
+        values = "(" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")"
+        nulls = "(" + "None, " * len(shape.previous) + ")"
+        parts.append(f"def prev_values(e):\n{_guarded(values, gen.bad, nulls)}")
     return _shape("".join(parts)), gen.bindings
 
 
-def _checked_source(gen: Generator, expr: ast.Expr, uses: Mapping[Slot, int]) -> str:
+def _checked_source(gen: Generator, shape: _Shape) -> str:
     """The checked condition: every comparison guarded, every mismatch counted. A field or
     path it reads twice (`location.latitude > 1 and ... < 2`) is read once, into a local."""
     reused = {
-        slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
+        slot[:n] for slot, count in shape.uses.items() if count > 1 for n in range(1, len(slot) + 1)
     }
     gen.slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
     loads = [f"{local} = {gen.read(slot)}" for slot, local in gen.slots.items()]
-    source = f"def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"
+    body = _guarded(gen.condition(shape.expr), gen.bad, "False", loads)
     gen.slots = {}
-    return source
+    return f"def condition({shape.params}):\n{body}"
 
 
-def _checked_later(
-    rule_id: str,
-    timestamp_field: str,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    namespace: dict[str, Any],
-) -> Callable[[Event], bool]:
+def _checked_later(shape: _Shape, namespace: dict[str, Any]) -> Callable[..., bool]:
     """The checked condition, compiled when the fast path in `namespace` first needs it: for
     many rules never, so loading does not write it (half the code a rule compiles to)."""
 
-    def first_call(event: Event) -> bool:
-        gen = Generator(rule_id, timestamp_field)
-        checked: Callable[[Event], bool] = define(
-            _shape(_checked_source(gen, expr, uses)), gen.bindings
-        )["condition"]
+    def first_call(*args: Any) -> bool:
+        gen = shape.generator()
+        checked: Callable[..., bool] = define(_shape(_checked_source(gen, shape)), gen.bindings)[
+            "condition"
+        ]
         namespace["_checked"] = checked  # later calls go straight to it
-        return checked(event)
+        return checked(*args)
 
     return first_call
 
@@ -271,10 +301,11 @@ def _with_constants(code: CodeType, bindings: Mapping[str, Any]) -> CodeType:
 def _rule(
     rule: CheckedRule,
     condition: Callable[[Event], bool],
-    count_key: KeyFunction,
-    suppress_key: KeyFunction,
+    keys: tuple[KeyFunction, KeyFunction],
     expr: ast.Expr,
+    sequence: SequenceSpec | None,
 ) -> Rule:
+    count_key, suppress_key = keys
     count = None
     if rule.count is not None:
         count = CountSpec(
@@ -298,6 +329,7 @@ def _rule(
         enabled=rule.enabled,
         location=rule.location,
         condition_source=rule.condition_source,
+        sequence=sequence,
     )
 
 
@@ -325,6 +357,7 @@ class Generator:
         self.bindings: dict[str, Any] = {}
         self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
+        self.previous: Mapping[Hashable, int] = {}  # a prev() argument's shape -> its p[i]
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
@@ -439,6 +472,8 @@ class Generator:
                 return self.slots[slot_of(node)]  # type: ignore[index]
             case ast.MacroRef(body=body):
                 return self.value(body)
+            case ast.Prev(arg=arg):
+                return f"p[{self.previous[shape_of(arg)]}]"
             case ast.ListLit(items=items):
                 values = constant(node)
                 if values is not NOT_CONST:
