@@ -83,7 +83,22 @@ class SequenceSpec:
     size: int = 0  # how many values that is
     hold: float | None = None  # `for`, seconds
     forget: float = DEFAULT_FORGET
-    key: KeyFunction | None = None  # the rule's key; None: one for all its events
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveSpec:
+    """`resolve when CONDITION` and/or `resolve after DURATION`: the rule keeps one open alert
+    per key (its `by`), folds later matches into it, and resolves it when an event of the
+    rule's scope meets `when`, or when no match came for `after` seconds."""
+
+    when: Condition | None = None
+    when_source: str = ""  # as written
+    after: float | None = None  # seconds
+
+
+def no_key(event: Event) -> Key:
+    """The key of a rule without `by`: one for all its events."""
+    return ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -105,6 +120,9 @@ class Rule:
     location: SourceLocation | None = None
     condition_source: str = ""  # the `when` expression as written
     escalate: str | None = None  # `escalate POLICY`: the escalation policy of oncall.toml
+    key: KeyFunction = no_key  # the rule-level `by`
+    key_source: tuple[str, ...] = ()  # its expressions as written
+    resolve: ResolveSpec | None = None
     sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
 
 

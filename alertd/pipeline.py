@@ -59,7 +59,7 @@ from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
-from alertd.oncall import OnCall, load_oncall, recipient_groups
+from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
 
@@ -460,6 +460,7 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
             groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
             templates=settings.rules.templates,
+            policies=escalation_policies(oncall),
         )
     except RuleErrors as invalid:
         errors += [
@@ -469,26 +470,9 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
         renderer = Renderer.load(settings.rules.templates, settings.notify)
     except TemplateError as invalid:
         errors += [_template_error(problem) for problem in invalid.problems]
-    errors += _unknown_policies(rules, oncall)
     if errors:
         raise RulesInvalid(errors)
     return rules, renderer, oncall
-
-
-def _unknown_policies(rules: Sequence[Rule], oncall: OnCall | None) -> list[RuleProblem]:
-    """Rules whose `escalate` names no policy of the on-call file (`alertd check` says it
-    with a suggestion; a daemon refuses them rather than let them page without escalating)."""
-    policies = {} if oncall is None else oncall.policies
-    return [
-        _problem(
-            rule.location.path if rule.location else "",
-            rule.location.line if rule.location else 0,
-            rule.location.column if rule.location else 0,
-            f"rule {rule.id!r}: unknown escalation policy {rule.escalate!r}",
-        )
-        for rule in rules
-        if rule.escalate is not None and rule.escalate not in policies
-    ]
 
 
 def _policy(rule: Rule | None) -> str | None:

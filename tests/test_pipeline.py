@@ -127,6 +127,20 @@ async def test_an_event_stamped_far_ahead_of_its_arrival_is_rejected(
     assert len(await pipeline.ingest([{**events[0], "timestamp": clock.now()}], clock.now())) == 1
 
 
+async def test_an_event_stamped_long_before_its_arrival_is_rejected(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """`"timestamp": 0` must not page now "Fired at 1970-01-01" ([engine] max_past, 1d)."""
+    for stamp in (0, clock.now() - 30 * 86_400):
+        events = [{"type": "breakdown", "vehicle_id": "v1", "timestamp": stamp}]
+        with pytest.raises(InvalidBatch) as invalid:
+            await pipeline.ingest(events, clock.now())
+        assert "before its arrival" in str(invalid.value.errors[0][1])
+    assert (await pipeline.alerts(AlertQuery())).records == []
+    day_old = [{"type": "breakdown", "vehicle_id": "v1", "timestamp": clock.now() - 86_400}]
+    assert len(await pipeline.ingest(day_old, clock.now())) == 1
+
+
 async def test_invalid_events_names_what_ingest_would_refuse_and_records_nothing(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:

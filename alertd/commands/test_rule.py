@@ -26,7 +26,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Rule
 from alertd.notify.errors import TemplateError
-from alertd.oncall import load_oncall, recipient_groups
+from alertd.oncall import escalation_policies, load_oncall, recipient_groups
 from alertd.ruletest.events import YAML_SUFFIXES, EventFileError, read_events
 from alertd.ruletest.render import notification_preview
 from alertd.ruletest.replay import replay
@@ -147,6 +147,7 @@ def _load(settings: Settings, paths: Sequence[Path]) -> list[Rule]:
             channels=settings.channel_names(),
             groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
+            policies=escalation_policies(oncall),
         )
     except RuleErrors as exc:
         raise RuleFilesError(exc.format()) from None

@@ -276,6 +276,42 @@ class EnabledClause:
     keyword = "enabled"
 
 
+@dataclass(slots=True)
+class ByClause:
+    """`by KEY, ...` at rule level: the rule's key (see alertd.dsl.checker for who uses it)."""
+
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "by"
+
+
+@dataclass(slots=True)
+class ResolveWhenClause:
+    """`resolve when CONDITION`: an event for which it holds resolves the open alert of its key."""
+
+    expr: Expr
+    span: Span
+    keyword = "resolve when"
+
+
+@dataclass(slots=True)
+class ResolveAfterClause:
+    """`resolve after DURATION`: the open alert resolves when its key is quiet that long."""
+
+    duration: Text  # as written
+    span: Span
+    keyword = "resolve after"
+
+
+@dataclass(slots=True)
+class EscalateClause:
+    """`escalate POLICY`: a fired alert follows that escalation policy of the on-call file."""
+
+    policy: Text
+    span: Span
+    keyword = "escalate"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -287,6 +323,10 @@ Clause: TypeAlias = (
     | TemplateClause
     | LabelsClause
     | EnabledClause
+    | ByClause
+    | ResolveWhenClause
+    | ResolveAfterClause
+    | EscalateClause
 )
 
 

@@ -24,7 +24,7 @@ from types import CodeType, FunctionType
 from typing import Any
 
 from alertd.dsl import ast, runtime
-from alertd.dsl.checker import CheckedRule, Window
+from alertd.dsl.checker import CheckedRule
 from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
@@ -34,7 +34,16 @@ from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
-from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SequenceSpec, SuppressSpec
+from alertd.model import (
+    CountSpec,
+    Event,
+    KeyFunction,
+    ResolveSpec,
+    Rule,
+    SequenceSpec,
+    SuppressSpec,
+    no_key,
+)
 
 CONDITION_ATTRIBUTE = "_alertd_condition"
 
@@ -47,14 +56,8 @@ _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _CONSTANT_TYPES = (str, int, float, frozenset)
 
 
-def _no_key(event: Event) -> Key:
-    """The key of a rule without `by`: one window for all events."""
-    return ()
-
-
 _HELPERS: dict[str, Any] = {
     "_NUM": runtime.NUMBER_TYPES,
-    "_no_key": _no_key,
     "_recheck": runtime.recheck,
     "_within_km": within_km,
     "_index": runtime.index,
@@ -74,7 +77,8 @@ class CompiledCondition:
     expr: ast.Expr
     timestamp_field: str
     source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
-    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
+    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
+    resolve_when: ast.Expr | None = None  # `resolve when`, folded
     previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
 
 
@@ -115,7 +119,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     """One rule: its condition (fast path and checked path) and its key functions."""
     expr = fold(rule.condition)
     nodes = walk(expr)
-    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+    uses = _uses(expr)
     fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
     shape = _Shape(rule, timestamp_field, expr, uses, previous_args(expr))
     try:
@@ -133,14 +137,21 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
         sequence = SequenceSpec(condition, functions.get("prev_values"), len(shape.previous))
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
+    resolve_when = _resolve_when(rule)
     setattr(
         condition,
         CONDITION_ATTRIBUTE,
-        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys, shape.previous),
+        CompiledCondition(
+            rule.id,
+            expr,
+            timestamp_field,
+            rule.source,
+            (*keys, *rule.key),
+            resolve_when,
+            shape.previous,
+        ),
     )
-    count_key = functions.get("count_key", _no_key)
-    suppress_key = functions.get("suppress_key", _no_key)
-    return _rule(rule, condition, (count_key, suppress_key), expr, sequence)
+    return _rule(rule, condition, functions, expr, sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +180,12 @@ class _Shape:
         return gen
 
 
+def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
+    if rule.resolve is None or rule.resolve.when is None:
+        return None
+    return fold(rule.resolve.when)
+
+
 def _source(
     shape: _Shape, *, fast: bool, constants: bool
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
@@ -179,7 +196,7 @@ def _source(
     rule, params = shape.rule, shape.params
     gen = shape.generator()
     if not fast:
-        parts = [_checked_source(gen, shape)]
+        parts = [_checked_source(gen, shape.expr, shape.uses, params=params)]
     else:
         plain = shape.generator(prefix="f", constants=constants)
         fast_path = FastPath(plain, shape.expr, shape.uses).body()
@@ -189,10 +206,19 @@ def _source(
             f"def condition({params}):\n    try:\n{fast_body}"
             f"    except Exception:\n        return _checked({params})\n"
         ]
+    keys = {"rule_key": rule.key}
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
         if window is not None:
-            none_key = "(" + "None, " * len(window.keys) + ")"
-            parts.append(f"def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+            keys[name] = window.keys
+    for name, exprs in keys.items():
+        if exprs:
+            none_key = "(" + "None, " * len(exprs) + ")"
+            parts.append(f"def {name}(e):\n{_guarded(gen.key(exprs), gen.bad, none_key)}")
+    resolve_when = _resolve_when(rule)
+    if resolve_when is not None:
+        # Evaluated only on events of the rule's scope with an open alert: the checked path is
+        # fast enough, and a second fast path would double what a rule compiles to.
+        parts.append(_checked_source(gen, resolve_when, _uses(resolve_when), name="resolve_when"))
     if shape.previous:
         values = "(" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")"
         nulls = "(" + "None, " * len(shape.previous) + ")"
@@ -200,17 +226,27 @@ def _source(
     return _shape("".join(parts)), gen.bindings
 
 
-def _checked_source(gen: Generator, shape: _Shape) -> str:
+def _uses(expr: ast.Expr) -> Counter[Slot]:
+    return Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
+
+
+def _checked_source(
+    gen: Generator,
+    expr: ast.Expr,
+    uses: Mapping[Slot, int],
+    name: str = "condition",
+    params: str = "e",
+) -> str:
     """The checked condition: every comparison guarded, every mismatch counted. A field or
     path it reads twice (`location.latitude > 1 and ... < 2`) is read once, into a local."""
     reused = {
-        slot[:n] for slot, count in shape.uses.items() if count > 1 for n in range(1, len(slot) + 1)
+        slot[:n] for slot, count in uses.items() if count > 1 for n in range(1, len(slot) + 1)
     }
     gen.slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
     loads = [f"{local} = {gen.read(slot)}" for slot, local in gen.slots.items()]
-    body = _guarded(gen.condition(shape.expr), gen.bad, "False", loads)
+    body = _guarded(gen.condition(expr), gen.bad, "False", loads)
     gen.slots = {}
-    return f"def condition({shape.params}):\n{body}"
+    return f"def {name}({params}):\n{body}"
 
 
 def _checked_later(shape: _Shape, namespace: dict[str, Any]) -> Callable[..., bool]:
@@ -219,9 +255,8 @@ def _checked_later(shape: _Shape, namespace: dict[str, Any]) -> Callable[..., bo
 
     def first_call(*args: Any) -> bool:
         gen = shape.generator()
-        checked: Callable[..., bool] = define(_shape(_checked_source(gen, shape)), gen.bindings)[
-            "condition"
-        ]
+        source = _checked_source(gen, shape.expr, shape.uses, params=shape.params)
+        checked: Callable[..., bool] = define(_shape(source), gen.bindings)["condition"]
         namespace["_checked"] = checked  # later calls go straight to it
         return checked(*args)
 
@@ -301,19 +336,25 @@ def _with_constants(code: CodeType, bindings: Mapping[str, Any]) -> CodeType:
 def _rule(
     rule: CheckedRule,
     condition: Callable[[Event], bool],
-    keys: tuple[KeyFunction, KeyFunction],
+    functions: Mapping[str, Any],
     expr: ast.Expr,
     sequence: SequenceSpec | None,
 ) -> Rule:
-    count_key, suppress_key = keys
     count = None
     if rule.count is not None:
+        count_key: KeyFunction = functions.get("count_key", no_key)
         count = CountSpec(
             rule.count.threshold, rule.count.seconds, count_key, rule.count.key_sources
         )
     suppress = None
     if rule.suppress is not None:
+        suppress_key: KeyFunction = functions.get("suppress_key", no_key)
         suppress = SuppressSpec(rule.suppress.seconds, suppress_key, rule.suppress.key_sources)
+    resolve = None
+    if rule.resolve is not None:
+        resolve = ResolveSpec(
+            functions.get("resolve_when"), rule.resolve.when_source, rule.resolve.after
+        )
     return Rule(
         id=rule.id,
         name=rule.name,
@@ -329,6 +370,10 @@ def _rule(
         enabled=rule.enabled,
         location=rule.location,
         condition_source=rule.condition_source,
+        escalate=rule.escalate,
+        key=functions.get("rule_key", no_key),
+        key_source=rule.key_sources,
+        resolve=resolve,
         sequence=sequence,
     )
 
@@ -455,10 +500,8 @@ class Generator:
     def condition(self, expr: ast.Expr) -> str:
         return self.value(expr)
 
-    def key(self, window: Window | None) -> str:
-        if window is None:
-            return "()"
-        return "(" + "".join(f"_scalar({self.value(key)}), " for key in window.keys) + ")"
+    def key(self, keys: Sequence[ast.Expr]) -> str:
+        return "(" + "".join(f"_scalar({self.value(key)}), " for key in keys) + ")"
 
     # expressions
 

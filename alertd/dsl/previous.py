@@ -85,18 +85,19 @@ def reads_event(expr: ast.Expr) -> bool:
     return False
 
 
-def refuse_outside_conditions(expr: ast.Expr, file: ast.RuleFile, errors: Collector) -> None:
-    """Report each prev() or changed() in an expression that is not a condition (a `by`
-    key): a key is what the previous event is looked up by, so it cannot depend on it."""
+def refuse_outside_conditions(
+    expr: ast.Expr, file: ast.RuleFile, errors: Collector, allowed: str
+) -> None:
+    """Report the first prev() or changed() in an expression where they may not stand: a
+    `by` key (what the previous event is looked up by cannot depend on it), `resolve when`.
+    `allowed` says where they may."""
     for node in walk(expr):
         if node.__class__ is ast.Prev:
             name = "changed" if node.implicit else "prev"
-            errors.add(
-                file,
-                node.span,
-                f"{name}() may be used only in a condition ('when', 'resolve when')",
-                "a key is what the previous event is found by: it must come from the event itself",
-            )
+            hint = None
+            if allowed != "'when'":
+                hint = "a key is what the previous event is found by: it must come from the event"
+            errors.add(file, node.span, f"{name}() may be used only in {allowed}", hint)
             return
 
 

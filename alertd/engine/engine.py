@@ -45,13 +45,16 @@ class Engine:
         timestamp_field: str = "timestamp",
         max_count_events: int = 20,
         max_future: float | None = None,
+        max_past: float | None = None,
     ) -> None:
-        """`max_future`: reject events stamped more than this many seconds after their
-        arrival (None: accept any time, as replays of recordings and rule tests must)."""
+        """`max_future`, `max_past`: reject events stamped more than this many seconds after
+        or before their arrival (None: accept any time, as replays of recordings and rule
+        tests must: they run on event time, and their events are as old as the recording)."""
         self.store = store
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
         self.max_future = max_future
+        self.max_past = max_past
         self.watermark = -math.inf  # the latest event time seen
         self.latest_arrival = -math.inf  # the latest arrival time seen
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
@@ -63,13 +66,15 @@ class Engine:
         cls, rules: RuleSet, store: StateStore, settings: EngineSettings, *, live: bool
     ) -> Engine:
         """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
-        daemon's) checks how far ahead of their arrival events are stamped."""
+        daemon's) checks how far from their arrival events are stamped: a replay's events are
+        as old as its recording, and its windows run on their times alone."""
         return cls(
             rules,
             store,
             timestamp_field=settings.timestamp_field,
             max_count_events=settings.max_count_events,
             max_future=settings.max_future if live and settings.max_future > 0 else None,
+            max_past=settings.max_past if live and settings.max_past > 0 else None,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
@@ -89,6 +94,16 @@ class Engine:
                 f"{format_duration(time - received_at)} ahead of its arrival at "
                 f"{format_time(received_at)}; is the sender's clock wrong? (events may be at "
                 f"most {format_duration(self.max_future)} ahead: [engine] max_future)"
+            )
+        if self.max_past is not None and time < received_at - self.max_past:
+            # Taken as it is, such an event would page now for something long over, saying
+            # it fired then ("Fired at 1970-01-01" for a timestamp of 0).
+            raise EventTimeError(
+                f"{self.timestamp_field}: {format_time(time)} is "
+                f"{format_duration(math.ceil(received_at - time))} before its arrival at "
+                f"{format_time(received_at)}; is the sender's clock wrong, or was the event "
+                f"held back? (events may be at most {format_duration(self.max_past)} old: "
+                "[engine] max_past)"
             )
         return time
 

@@ -45,19 +45,14 @@ def build_sequence_step(
     spec = rule.sequence
     assert spec is not None
     rule_id = rule.id
-    condition, values_of, hold, forget, key_of = (
-        spec.condition,
-        spec.values,
-        spec.hold,
-        spec.forget,
-        spec.key,
-    )
+    condition, values_of, hold, forget = spec.condition, spec.values, spec.hold, spec.forget
+    key_of = rule.key
     nothing = (None,) * spec.size  # the values of no previous event
     states = store.key_states(rule_id)
 
     def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
         try:
-            key: Key = key_of(event) if key_of is not None else ()
+            key: Key = key_of(event)
         except Exception:  # a compiled key never raises; if one does, the other rules go on
             failed(rule)
             return None

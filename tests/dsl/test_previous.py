@@ -58,18 +58,25 @@ MISTAKES = [
     (
         "in a key",
         "rule r { when a == 1\n  suppress 5m by prev(vehicle_id) }",
-        "fuel.rules:2:18: error: prev() may be used only in a condition ('when', 'resolve when')\n"
+        "fuel.rules:2:18: error: prev() may be used only in a condition ('when')\n"
         "  suppress 5m by prev(vehicle_id) }\n"
         "                 ^^^^^^^^^^^^^^^^\n"
-        "hint: a key is what the previous event is found by: it must come from the event itself",
+        "hint: a key is what the previous event is found by: it must come from the event",
     ),
     (
         "changed in a key",
         "rule r { when a == 1\n  count 2 within 5m by changed(vehicle_id) }",
-        "fuel.rules:2:24: error: changed() may be used only in a condition ('when', 'resolve when')\n"
+        "fuel.rules:2:24: error: changed() may be used only in a condition ('when')\n"
         "  count 2 within 5m by changed(vehicle_id) }\n"
         "                       ^^^^^^^^^^^^^^^^^^^\n"
-        "hint: a key is what the previous event is found by: it must come from the event itself",
+        "hint: a key is what the previous event is found by: it must come from the event",
+    ),
+    (
+        "in resolve when",
+        "rule r { when a == 1\n  by v\n  resolve when changed(a) }",
+        "fuel.rules:3:16: error: changed() may be used only in 'when'\n"
+        "  resolve when changed(a) }\n"
+        "               ^^^^^^^^^^",
     ),
     (
         "a kind the text fixes",

@@ -55,7 +55,7 @@ class NaiveSequenceEngine(NaiveEngine):
     ) -> NaiveDecision | None:
         spec = rule.sequence
         assert spec is not None
-        key = spec.key(event) if spec.key is not None else ()
+        key = rule.key(event)
         newest = self._newest(rule.id, key)
         if newest is not None and time >= newest.time + spec.forget:  # the key was forgotten
             self.seen = [s for s in self.seen if (s.rule_id, s.key) != (rule.id, key)]

@@ -295,6 +295,31 @@ class TestTime:
         )
         assert (live.max_future, replaying.max_future, unchecked.max_future) == (3600.0, None, None)
 
+    def test_a_live_engine_rejects_events_stamped_long_before_their_arrival(self) -> None:
+        engine = make_engine(make_rule("crit"), max_past=86_400.0)
+        with pytest.raises(EventTimeError) as caught:
+            engine.process(event(0), received_at=T0 + 2 * 86_400)
+        assert str(caught.value) == (
+            "timestamp: 2026-01-01T00:00:00Z is 2d before its arrival at 2026-01-03T00:00:00Z;"
+            " is the sender's clock wrong, or was the event held back?"
+            " (events may be at most 1d old: [engine] max_past)"
+        )
+        with pytest.raises(EventTimeError, match="1970-01-01T00:00:00Z is 20454d before"):
+            engine.process({"type": "safety_event", "timestamp": 0}, received_at=T0)
+        assert replay(engine, [event(0)], received_at=T0 + 86_400) == ["fired"]  # the limit
+
+    def test_the_past_check_follows_the_config_and_is_off_for_replays(self) -> None:
+        """A replay runs on event time: its recording may be months old and must still fire."""
+        rules = RuleSet([make_rule("crit")])
+        live = Engine.configured(rules, MemoryStore(), EngineSettings(), live=True)
+        replaying = Engine.configured(rules, MemoryStore(), EngineSettings(), live=False)
+        unchecked = Engine.configured(
+            rules, MemoryStore(), EngineSettings(max_past=Duration(0.0)), live=True
+        )
+        assert (live.max_past, replaying.max_past, unchecked.max_past) == (86_400.0, None, None)
+        assert replay(replaying, [event(0)], received_at=T0 + 365 * 86_400) == ["fired"]
+        assert replay(unchecked, [{"type": "safety_event", "timestamp": 0}]) == ["fired"]
+
 
 class TestBatches:
     def test_a_batch_is_evaluated_in_one_pass_with_indexes(self) -> None:

@@ -76,6 +76,19 @@ def test_a_late_event_has_no_previous_one_and_changes_nothing(store: StateStore)
     assert run(engine, fuel(12, 10), fuel(9, 5), fuel(9, 20)) == ["2:fuel_low:fired"]
 
 
+def test_each_key_of_the_rule_has_its_own_previous_event(store: StateStore) -> None:
+    rules = compile_text(FUEL_LOW.replace("prev(fuel) >= 10", "prev(fuel) >= 10\n  by vehicle"))
+    engine = Engine(RuleSet(rules), store)
+    decided = run(
+        engine,
+        fuel(12, 0, vehicle="a"),
+        fuel(8, 5, vehicle="b"),
+        fuel(9, 10, vehicle="a"),
+        fuel(12, 15, vehicle="b"),
+    )
+    assert decided == ["2:fuel_low:fired"]
+
+
 def test_changed_fires_when_a_value_differs_from_the_one_before(store: StateStore) -> None:
     rules = compile_text('rule driver_swap { when type == "trip" and changed(driver_id) }')
     engine = Engine(RuleSet(rules), store)

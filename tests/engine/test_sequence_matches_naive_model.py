@@ -33,7 +33,14 @@ CONDITIONS = [
     "n >= 2",  # no prev(): a plain rule among them
     'type in ["a", "b"] and prev(n) + 1 > n',
 ]
-WINDOWS = ["", "\n  suppress 20s", "\n  count 2 within 30s", "\n  suppress 10s by d"]
+WINDOWS = [
+    "",
+    "\n  suppress 20s",
+    "\n  count 2 within 30s",
+    "\n  suppress 10s by d",
+    "\n  by d",  # the rule's key: one previous event per value of d
+    "\n  by k\n  suppress 10s",
+]
 
 
 @st.composite
@@ -62,6 +69,7 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
         d = draw(st.sampled_from(["x", "x", "y", None, "absent"]))
         if d != "absent":
             event["d"] = d
+        event["k"] = draw(st.sampled_from(["v1", "v2", ["v", 1]]))
         stream.append(event)
     return stream
 

@@ -120,6 +120,19 @@ def test_events_arriving_out_of_order_are_placed_by_their_timestamps(
     assert '{"event":1,"rule":"crit","decision":"suppressed","key":["v1"]}' in out
 
 
+def test_a_replay_takes_events_of_any_age_whatever_max_past_says(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replays run on event time: `[engine] max_past` guards the live intake only."""
+    config = workdir / "alertd.toml"
+    config.write_text(config.read_text() + '[engine]\nmax_past = "1h"\nmax_future = "1h"\n')
+    events = events_file(workdir, safety(0) + safety("2020-02-29T12:00:00Z", vehicle="v2"))
+    assert run(workdir, str(workdir / "rules"), "--events", events, "--format", "json") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == '{"event":0,"rule":"crit","decision":"fired","key":["v1"]}'
+    assert '{"event":1,"rule":"crit","decision":"fired","key":["v2"]}' in out
+
+
 def test_events_are_read_from_stdin(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
