@@ -145,6 +145,7 @@ class Api:
             Route("POST", "/v1/alerts/{id}/resolve", Role.ADMIN, self.post_resolve),
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("POST", "/v1/hooks/twilio", None, self.post_twilio),
+            Route("POST", "/v1/hooks/slack", None, self.post_slack),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
@@ -308,6 +309,13 @@ class Api:
             raise HttpError(403, "replies by SMS are not set up here")
         query = request.query_string.decode("latin-1")
         return _hook_response(await self.hooks.sms.answer(body, request.headers, query))
+
+    async def post_slack(self, request: Request) -> Response:
+        """A click on a Slack message's button; nothing is done without Slack's signature."""
+        body = await request.read_body(MAX_HOOK_BODY)
+        if self.hooks is None:
+            raise HttpError(401, "Slack buttons are not set up here")
+        return _hook_response(await self.hooks.slack.answer(body, request.headers))
 
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
