@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --events: also show the notifications each fired alert would send",
     )
+    test_rule.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --events: for every rule that could match each event, say why it fired or "
+        "not: the first comparison that was false, with the values it saw, or its windows",
+    )
 
     oncall = add(
         "oncall", "Show who is on call in each schedule of the on-call file, and until when."

@@ -113,6 +113,41 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due);
     """,
+    # 3: answering a page by SMS. The reply code each phone number was given for an alert
+    # (`Reply 12a to ack`): per number, the lowest free one. Resolving the alert frees its
+    # codes (`freed_at`); a freed row stays, so that a late reply to it can be told the alert
+    # is resolved, until the number's next alert takes the code.
+    """
+    CREATE TABLE reply_codes (
+        number TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        alert_id TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        freed_at REAL,
+        PRIMARY KEY (number, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
+    """,
+    # 4: silences (alertd.silences). A silence's matchers are JSON ([{name, value, regex,
+    # equal}]); its times are wall time; expiring one sets its end to the moment it was
+    # expired. `created_via` is api, cli or web. An alert a silence or maintenance window
+    # covered names it in `silenced_by` (a silence id, or `maintenance:NAME`).
+    """
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        created_via TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX silences_by_end ON silences (ends_at);
+
+    ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
+    """,
 )
 """Migration n (1-based) brings a database from user_version n-1 to n."""
 

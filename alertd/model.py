@@ -68,6 +68,39 @@ class SuppressSpec:
     key_source: tuple[str, ...] = ()
 
 
+DEFAULT_FORGET = 7 * 86_400.0
+"""`forget`: a rule's key unseen this long (seconds) is dropped with all it keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceSpec:
+    """What a rule keeps per key of the events of its scope: the values its prev() calls read
+    (alertd.dsl.previous) and the run its `for` clause times. The engine offers such a rule
+    every event of its scope, matching or not (alertd.engine.sequence)."""
+
+    condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
+    values: Callable[[Event], tuple[Any, ...]] | None = None  # what to keep of an event
+    size: int = 0  # how many values that is
+    hold: float | None = None  # `for`, seconds
+    forget: float = DEFAULT_FORGET
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveSpec:
+    """`resolve when CONDITION` and/or `resolve after DURATION`: the rule keeps one open alert
+    per key (its `by`), folds later matches into it, and resolves it when an event of the
+    rule's scope meets `when`, or when no match came for `after` seconds."""
+
+    when: Condition | None = None
+    when_source: str = ""  # as written
+    after: float | None = None  # seconds
+
+
+def no_key(event: Event) -> Key:
+    """The key of a rule without `by`: one for all its events."""
+    return ()
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Rule:
     """A rule ready to run: its condition and keys are compiled Python callables."""
@@ -87,6 +120,10 @@ class Rule:
     location: SourceLocation | None = None
     condition_source: str = ""  # the `when` expression as written
     escalate: str | None = None  # `escalate POLICY`: the escalation policy of oncall.toml
+    key: KeyFunction = no_key  # the rule-level `by`
+    key_source: tuple[str, ...] = ()  # its expressions as written
+    resolve: ResolveSpec | None = None
+    sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
 
 
 @dataclass(slots=True)

@@ -20,7 +20,13 @@ from alertd.model import Rule
 from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
 from alertd.notify.preview import check_templates as check_templates_of
-from alertd.oncall import OnCall, load_oncall, oncall_path_problem, recipient_groups
+from alertd.oncall import (
+    OnCall,
+    escalation_policies,
+    load_oncall,
+    oncall_path_problem,
+    recipient_groups,
+)
 from alertd.wording import counted
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -49,8 +55,8 @@ def check_oncall(run: CheckRun) -> list[RuleError]:
 
 def check_rules(run: CheckRun) -> list[RuleError]:
     """Parse, check and compile every rule file, against the config's channels, recipient
-    groups (and the on-call file's) and templates folder. Keeps the rules that compiled for
-    the steps after it."""
+    groups (and the on-call file's), escalation policies and templates folder. Keeps the
+    rules that compiled for the steps after it."""
     run.files, _ = find_rule_files(run.paths)
     run.rules, errors = load_with_errors(
         run.paths,
@@ -58,6 +64,7 @@ def check_rules(run: CheckRun) -> list[RuleError]:
         groups=recipient_groups(run.settings.recipients, run.oncall),
         timestamp_field=run.settings.engine.timestamp_field,
         templates=run.settings.rules.templates,
+        policies=escalation_policies(run.oncall),
     )
     return errors
 

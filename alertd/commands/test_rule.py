@@ -1,6 +1,7 @@
 """`alertd test-rule`: try rules on recorded events, or run rule unit tests, sending nothing.
 
     alertd test-rule [-c alertd.toml] RULES... --events FILE [--format text|json] [--render]
+                     [--explain]
     alertd test-rule [-c alertd.toml] TESTS.yaml... [--format text|json]
 
 Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid, or a unit test failed;
@@ -26,7 +27,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Rule
 from alertd.notify.errors import TemplateError
-from alertd.oncall import load_oncall, recipient_groups
+from alertd.oncall import escalation_policies, load_oncall, recipient_groups
 from alertd.ruletest.events import YAML_SUFFIXES, EventFileError, read_events
 from alertd.ruletest.render import notification_preview
 from alertd.ruletest.replay import replay
@@ -81,9 +82,9 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
     out: TextIO = sys.stdout
     report: Report
     if args.format == "json":
-        report = JsonReport(out)
+        report = JsonReport(out, rule_set, explain=args.explain)
     else:
-        report = TextReport(out, rule_set, Painter(wants_colour(out)))
+        report = TextReport(out, rule_set, Painter(wants_colour(out)), explain=args.explain)
     source = "<stdin>" if args.events == "-" else args.events
     try:
         preview = notification_preview(settings) if args.render else None
@@ -100,6 +101,7 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             source=source,
             preview=preview,
             progress=Progress(sys.stderr, SYSTEM_CLOCK) if sys.stderr.isatty() else None,
+            explain=args.explain,
         )
     except EventFileError as exc:
         print(f"alertd test-rule: error: {exc}", file=sys.stderr)
@@ -117,6 +119,9 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
         return EXIT_USAGE
     if args.render:
         _usage_error("--render shows the notifications of a replay: give --events FILE")
+        return EXIT_USAGE
+    if args.explain:
+        _usage_error("--explain explains the events of a replay: give --events FILE")
         return EXIT_USAGE
     files = find_test_files(paths)
     if not files:
@@ -147,6 +152,7 @@ def _load(settings: Settings, paths: Sequence[Path]) -> list[Rule]:
             channels=settings.channel_names(),
             groups=recipient_groups(settings.recipients, oncall),
             timestamp_field=settings.engine.timestamp_field,
+            policies=escalation_policies(oncall),
         )
     except RuleErrors as exc:
         raise RuleFilesError(exc.format()) from None

@@ -140,6 +140,17 @@ class Call:
 
 
 @dataclass(slots=True)
+class Prev:
+    """`prev(EXPR)`: EXPR as it was on the previous event of the rule's scope with the same
+    rule key (null for the first); `changed(EXPR)` is `EXPR != prev(EXPR)`, whose Prev is
+    `implicit` (the text at its span is the `changed(...)` call)."""
+
+    arg: Expr
+    span: Span
+    implicit: bool = False
+
+
+@dataclass(slots=True)
 class MacroRef:
     """A macro used inside an expression, kept (by the checker) around its expanded body.
     The body's spans are in `source`, the file that defines the macro."""
@@ -162,6 +173,7 @@ Expr: TypeAlias = (
     | Logic
     | Binary
     | Call
+    | Prev
     | MacroRef
 )
 
@@ -264,6 +276,42 @@ class EnabledClause:
     keyword = "enabled"
 
 
+@dataclass(slots=True)
+class ByClause:
+    """`by KEY, ...` at rule level: the rule's key (see alertd.dsl.checker for who uses it)."""
+
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "by"
+
+
+@dataclass(slots=True)
+class ResolveWhenClause:
+    """`resolve when CONDITION`: an event for which it holds resolves the open alert of its key."""
+
+    expr: Expr
+    span: Span
+    keyword = "resolve when"
+
+
+@dataclass(slots=True)
+class ResolveAfterClause:
+    """`resolve after DURATION`: the open alert resolves when its key is quiet that long."""
+
+    duration: Text  # as written
+    span: Span
+    keyword = "resolve after"
+
+
+@dataclass(slots=True)
+class EscalateClause:
+    """`escalate POLICY`: a fired alert follows that escalation policy of the on-call file."""
+
+    policy: Text
+    span: Span
+    keyword = "escalate"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -275,6 +323,10 @@ Clause: TypeAlias = (
     | TemplateClause
     | LabelsClause
     | EnabledClause
+    | ByClause
+    | ResolveWhenClause
+    | ResolveAfterClause
+    | EscalateClause
 )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from alertd.dsl import ast
 from alertd.dsl.errors import Collector, RuleError, one_of
 from alertd.dsl.kinds import check_kinds
+from alertd.dsl.previous import refuse_outside_conditions
 from alertd.dsl.resolve import Names
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 from alertd.suggest import did_you_mean
@@ -39,6 +40,15 @@ class Window:
     keys: tuple[ast.Expr, ...]
     key_sources: tuple[str, ...]
     threshold: int = 0  # count only
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """A rule's checked `resolve when` and `resolve after` clauses (either may be missing)."""
+
+    when: ast.Expr | None = None
+    when_source: str = ""
+    after: float | None = None  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,10 @@ class CheckedRule:
     template: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
+    key: tuple[ast.Expr, ...] = ()  # the rule-level `by`
+    key_sources: tuple[str, ...] = ()
+    resolve: Resolve | None = None
+    escalate: str | None = None
 
 
 def check(
@@ -67,10 +81,12 @@ def check(
     channels: Collection[str],
     groups: Collection[str] | None = None,
     templates: Collection[str] | None = None,
+    policies: Collection[str] | None = None,
 ) -> tuple[list[CheckedRule], list[RuleError]]:
     """Check parsed files together (lists and macros are shared by all of them, rule ids must be
     unique across them). Returns the rules without an error of their own, checked, and every
-    error found. `groups` and `templates` (the template sets there are): None, not checked."""
+    error found. `groups`, `templates` (the template sets there are) and `policies` (the
+    escalation policies of the on-call file): None, not checked."""
     errors = Collector()
     checker = _Checker(
         files,
@@ -79,6 +95,7 @@ def check(
         channels=frozenset(channels),
         groups=None if groups is None else frozenset(groups),
         templates=None if templates is None else frozenset(templates),
+        policies=None if policies is None else frozenset(policies),
     )
     return checker.run(), errors.errors
 
@@ -103,6 +120,7 @@ class _Checker:
         channels: frozenset[str],
         groups: frozenset[str] | None,
         templates: frozenset[str] | None,
+        policies: frozenset[str] | None,
     ) -> None:
         self.files = files
         self.names = names
@@ -110,6 +128,7 @@ class _Checker:
         self.channels = channels
         self.groups = groups
         self.templates = templates
+        self.policies = policies
 
     def error(
         self, file: ast.RuleFile, span: ast.Span, message: str, hint: str | None = None
@@ -216,8 +235,12 @@ class _Checker:
         name = clauses.get("name")
         description = clauses.get("description")
         priority = self._priority(clauses.get("priority"), file)
-        count = self._count(clauses.get("count"), file)
-        suppress = self._suppress(clauses.get("suppress"), file)
+        by = clauses.get("by")
+        key, key_sources = self._keys(by.keys if isinstance(by, ast.ByClause) else (), file)
+        count = self._count(clauses.get("count"), file, key, key_sources)
+        suppress = self._suppress(clauses.get("suppress"), file, key, key_sources)
+        resolve = self._resolve(rule, clauses, file)
+        escalate = self._escalate(clauses.get("escalate"), file)
         notify = self._notify(clauses.get("notify"), file)
         template = clauses.get("template")
         if isinstance(template, ast.TemplateClause):
@@ -243,6 +266,10 @@ class _Checker:
             template=template.name.value if isinstance(template, ast.TemplateClause) else None,
             labels=labels,
             enabled=enabled.value if isinstance(enabled, ast.EnabledClause) else True,
+            key=key,
+            key_sources=key_sources,
+            resolve=resolve,
+            escalate=escalate,
         )
 
     def _priority(self, clause: ast.Clause | None, file: ast.RuleFile) -> Priority:
@@ -266,7 +293,25 @@ class _Checker:
         resolved = tuple(self._expression(key, file, condition=False) for key in keys)
         return resolved, tuple(file.text(key.span) for key in keys)
 
-    def _count(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
+    def _window_keys(
+        self,
+        keys: tuple[ast.Expr, ...],
+        file: ast.RuleFile,
+        rule_key: tuple[ast.Expr, ...],
+        rule_key_sources: tuple[str, ...],
+    ) -> tuple[tuple[ast.Expr, ...], tuple[str, ...]]:
+        """A window's own `by`, or else the rule's."""
+        if keys:
+            return self._keys(keys, file)
+        return rule_key, rule_key_sources
+
+    def _count(
+        self,
+        clause: ast.Clause | None,
+        file: ast.RuleFile,
+        rule_key: tuple[ast.Expr, ...],
+        rule_key_sources: tuple[str, ...],
+    ) -> Window | None:
         if not isinstance(clause, ast.CountClause):
             return None
         text = clause.threshold.value
@@ -285,15 +330,68 @@ class _Checker:
             got = text if len(text) <= 12 else f"{text[:12]}..."
             self.error(file, clause.threshold.span, f"count must be at most {MAX_COUNT}, got {got}")
         seconds = self.names.duration(clause.within, file)
-        keys, sources = self._keys(clause.keys, file)
+        keys, sources = self._window_keys(clause.keys, file, rule_key, rule_key_sources)
         return Window(seconds, keys, sources, threshold)
 
-    def _suppress(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
+    def _suppress(
+        self,
+        clause: ast.Clause | None,
+        file: ast.RuleFile,
+        rule_key: tuple[ast.Expr, ...],
+        rule_key_sources: tuple[str, ...],
+    ) -> Window | None:
         if not isinstance(clause, ast.SuppressClause):
             return None
         seconds = self.names.duration(clause.duration, file)
-        keys, sources = self._keys(clause.keys, file)
+        keys, sources = self._window_keys(clause.keys, file, rule_key, rule_key_sources)
         return Window(seconds, keys, sources)
+
+    def _resolve(
+        self, rule: ast.RuleDef, clauses: dict[str, ast.Clause], file: ast.RuleFile
+    ) -> Resolve | None:
+        when = clauses.get("resolve when")
+        after = clauses.get("resolve after")
+        if not isinstance(when, ast.ResolveWhenClause):
+            when = None
+        if not isinstance(after, ast.ResolveAfterClause):
+            after = None
+        if when is None and after is None:
+            return None
+        condition = None
+        if when is not None:
+            condition = self._expression(when.expr, file, condition=True)
+            refuse_outside_conditions(condition, file, self.errors, "'when'")
+            if "by" not in clauses:
+                self.error(
+                    file,
+                    when.span,
+                    f"'resolve when' in rule '{rule.id.value}' cannot tell which alert an event"
+                    " is about: the rule has no 'by', so any event for which the condition holds"
+                    " would resolve its open alert, whatever that alert is about",
+                    _by_hint(rule),
+                )
+        return Resolve(
+            when=condition,
+            when_source=file.text(when.expr.span) if when is not None else "",
+            after=self.names.duration(after.duration, file) if after is not None else None,
+        )
+
+    def _escalate(self, clause: ast.Clause | None, file: ast.RuleFile) -> str | None:
+        if not isinstance(clause, ast.EscalateClause):
+            return None
+        policy = clause.policy.value
+        if self.policies is not None and policy not in self.policies:
+            self.error(
+                file,
+                clause.policy.span,
+                f"unknown escalation policy '{policy}'",
+                did_you_mean(policy, self.policies)
+                or (
+                    "escalation policies are defined in the on-call file ([oncall] path in the"
+                    " config file)"
+                ),
+            )
+        return policy
 
     def _notify(self, clause: ast.Clause | None, file: ast.RuleFile) -> tuple[NotifyTarget, ...]:
         if not isinstance(clause, ast.NotifyClause):
@@ -348,7 +446,22 @@ class _Checker:
         stands where a true/false test is needed."""
         resolved = self.names.expression(expr, file, condition=condition)
         check_kinds(resolved, file, self.errors, condition=condition)
+        if not condition:
+            refuse_outside_conditions(resolved, file, self.errors, "a condition ('when')")
         return resolved
+
+
+def _by_hint(rule: ast.RuleDef) -> str:
+    """How to give a rule its key; the trap is a `by` right after `count` or `suppress`, which
+    belongs to that clause."""
+    hint = "give the rule a key with a 'by' clause of its own, e.g. 'by vehicle_id'"
+    for clause in rule.clauses:
+        if isinstance(clause, ast.CountClause | ast.SuppressClause) and clause.keys:
+            return (
+                f"{hint}; the 'by' of '{clause.keyword}' on line {clause.span.line} keys only"
+                f" that clause: write the rule's 'by' before '{clause.keyword}'"
+            )
+    return hint
 
 
 def unknown_group(group: str, known: Collection[str]) -> tuple[str, str]:

@@ -17,22 +17,33 @@ conditions of many rules into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import CodeType, FunctionType
 from typing import Any
 
 from alertd.dsl import ast, runtime
-from alertd.dsl.checker import CheckedRule, Window
+from alertd.dsl.checker import CheckedRule
 from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.previous import previous_args, slots
+from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
-from alertd.model import CountSpec, Event, Key, KeyFunction, Rule, SuppressSpec
+from alertd.model import (
+    CountSpec,
+    Event,
+    KeyFunction,
+    ResolveSpec,
+    Rule,
+    SequenceSpec,
+    SuppressSpec,
+    no_key,
+)
 
 CONDITION_ATTRIBUTE = "_alertd_condition"
 
@@ -45,14 +56,8 @@ _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _CONSTANT_TYPES = (str, int, float, frozenset)
 
 
-def _no_key(event: Event) -> Key:
-    """The key of a rule without `by`: one window for all events."""
-    return ()
-
-
 _HELPERS: dict[str, Any] = {
     "_NUM": runtime.NUMBER_TYPES,
-    "_no_key": _no_key,
     "_recheck": runtime.recheck,
     "_within_km": within_km,
     "_index": runtime.index,
@@ -72,7 +77,9 @@ class CompiledCondition:
     expr: ast.Expr
     timestamp_field: str
     source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
-    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, then of `suppress`
+    keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
+    resolve_when: ast.Expr | None = None  # `resolve when`, folded
+    previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -112,59 +119,124 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     """One rule: its condition (fast path and checked path) and its key functions."""
     expr = fold(rule.condition)
     nodes = walk(expr)
-    uses = Counter(slot for node in nodes if (slot := slot_of(node)) is not None)
+    uses = _uses(expr)
     fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
+    shape = _Shape(rule, timestamp_field, expr, uses, previous_args(expr))
     try:
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=True))
+        functions = define(*_source(shape, fast=fast, constants=True))
     except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=False))
+        functions = define(*_source(shape, fast=fast, constants=False))
     condition = functions["condition"]
     if "_checked" in condition.__code__.co_names:
         namespace = condition.__globals__
-        namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
+        namespace["_checked"] = _checked_later(shape, namespace)
+    sequence = None
+    if shape.sequence:
+        # The condition reads the kept values as its second argument; alone, as a Rule's
+        # condition is called, it sees none (the first event of a key).
+        sequence = SequenceSpec(condition, functions.get("prev_values"), len(shape.previous))
+        condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
+    resolve_when = _resolve_when(rule)
     setattr(
         condition,
         CONDITION_ATTRIBUTE,
-        CompiledCondition(rule.id, expr, timestamp_field, rule.source, keys),
+        CompiledCondition(
+            rule.id,
+            expr,
+            timestamp_field,
+            rule.source,
+            (*keys, *rule.key),
+            resolve_when,
+            shape.previous,
+        ),
     )
-    count_key = functions.get("count_key", _no_key)
-    suppress_key = functions.get("suppress_key", _no_key)
-    return _rule(rule, condition, count_key, suppress_key, expr)
+    return _rule(rule, condition, functions, expr, sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the source of one rule's functions is written from."""
+
+    rule: CheckedRule
+    timestamp_field: str
+    expr: ast.Expr  # the condition, folded
+    uses: Mapping[Slot, int]  # how many times it reads each field and path
+    previous: tuple[ast.Expr, ...]  # the arguments of its prev() calls
+
+    @property
+    def sequence(self) -> bool:
+        """Whether the rule keeps state per key over the events of its scope: its condition
+        is then `condition(e, p)`, p the values kept from the previous event."""
+        return bool(self.previous)
+
+    @property
+    def params(self) -> str:
+        return "e, p" if self.sequence else "e"
+
+    def generator(self, **options: Any) -> Generator:
+        gen = Generator(self.rule.id, self.timestamp_field, **options)
+        gen.previous = slots(self.previous)
+        return gen
+
+
+def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
+    if rule.resolve is None or rule.resolve.when is None:
+        return None
+    return fold(rule.resolve.when)
 
 
 def _source(
-    rule: CheckedRule,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    timestamp_field: str,
-    *,
-    fast: bool,
-    constants: bool,
+    shape: _Shape, *, fast: bool, constants: bool
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
     """The compiled functions of a rule (its shape, shared) and the values they use: the
-    condition and the key functions. With `fast`, the condition is its fast path
-    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
-    checked condition itself."""
-    gen = Generator(rule.id, timestamp_field)
+    condition, the key functions and, for a rule with prev(), `prev_values`. With `fast`, the
+    condition is its fast path (alertd.dsl.fastpath), which calls `_checked` for what it does
+    not decide; else it is the checked condition itself."""
+    rule, params = shape.rule, shape.params
+    gen = shape.generator()
     if not fast:
-        parts = [_checked_source(gen, expr, uses)]
+        parts = [_checked_source(gen, shape.expr, shape.uses, params=params)]
     else:
-        plain = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(plain, expr, uses).body())
+        plain = shape.generator(prefix="f", constants=constants)
+        fast_path = FastPath(plain, shape.expr, shape.uses).body()
+        fast_body = "".join(f"        {line}\n" for line in fast_path)
         gen.bindings.update(plain.bindings)
         parts = [
-            f"def condition(e):\n    try:\n{fast_body}"
-            "    except Exception:\n        return _checked(e)\n"
+            f"def condition({params}):\n    try:\n{fast_body}"
+            f"    except Exception:\n        return _checked({params})\n"
         ]
+    keys = {"rule_key": rule.key}
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
         if window is not None:
-            none_key = "(" + "None, " * len(window.keys) + ")"
-            parts.append(f"def {name}(e):\n{_guarded(gen.key(window), gen.bad, none_key)}")
+            keys[name] = window.keys
+    for name, exprs in keys.items():
+        if exprs:
+            none_key = "(" + "None, " * len(exprs) + ")"
+            parts.append(f"def {name}(e):\n{_guarded(gen.key(exprs), gen.bad, none_key)}")
+    resolve_when = _resolve_when(rule)
+    if resolve_when is not None:
+        # Evaluated only on events of the rule's scope with an open alert: the checked path is
+        # fast enough, and a second fast path would double what a rule compiles to.
+        parts.append(_checked_source(gen, resolve_when, _uses(resolve_when), name="resolve_when"))
+    if shape.previous:
+        values = "(" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")"
+        nulls = "(" + "None, " * len(shape.previous) + ")"
+        parts.append(f"def prev_values(e):\n{_guarded(values, gen.bad, nulls)}")
     return _shape("".join(parts)), gen.bindings
 
 
-def _checked_source(gen: Generator, expr: ast.Expr, uses: Mapping[Slot, int]) -> str:
+def _uses(expr: ast.Expr) -> Counter[Slot]:
+    return Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
+
+
+def _checked_source(
+    gen: Generator,
+    expr: ast.Expr,
+    uses: Mapping[Slot, int],
+    name: str = "condition",
+    params: str = "e",
+) -> str:
     """The checked condition: every comparison guarded, every mismatch counted. A field or
     path it reads twice (`location.latitude > 1 and ... < 2`) is read once, into a local."""
     reused = {
@@ -172,28 +244,21 @@ def _checked_source(gen: Generator, expr: ast.Expr, uses: Mapping[Slot, int]) ->
     }
     gen.slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
     loads = [f"{local} = {gen.read(slot)}" for slot, local in gen.slots.items()]
-    source = f"def condition(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"
+    body = _guarded(gen.condition(expr), gen.bad, "False", loads)
     gen.slots = {}
-    return source
+    return f"def {name}({params}):\n{body}"
 
 
-def _checked_later(
-    rule_id: str,
-    timestamp_field: str,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    namespace: dict[str, Any],
-) -> Callable[[Event], bool]:
+def _checked_later(shape: _Shape, namespace: dict[str, Any]) -> Callable[..., bool]:
     """The checked condition, compiled when the fast path in `namespace` first needs it: for
     many rules never, so loading does not write it (half the code a rule compiles to)."""
 
-    def first_call(event: Event) -> bool:
-        gen = Generator(rule_id, timestamp_field)
-        checked: Callable[[Event], bool] = define(
-            _shape(_checked_source(gen, expr, uses)), gen.bindings
-        )["condition"]
+    def first_call(*args: Any) -> bool:
+        gen = shape.generator()
+        source = _checked_source(gen, shape.expr, shape.uses, params=shape.params)
+        checked: Callable[..., bool] = define(_shape(source), gen.bindings)["condition"]
         namespace["_checked"] = checked  # later calls go straight to it
-        return checked(event)
+        return checked(*args)
 
     return first_call
 
@@ -271,18 +336,25 @@ def _with_constants(code: CodeType, bindings: Mapping[str, Any]) -> CodeType:
 def _rule(
     rule: CheckedRule,
     condition: Callable[[Event], bool],
-    count_key: KeyFunction,
-    suppress_key: KeyFunction,
+    functions: Mapping[str, Any],
     expr: ast.Expr,
+    sequence: SequenceSpec | None,
 ) -> Rule:
     count = None
     if rule.count is not None:
+        count_key: KeyFunction = functions.get("count_key", no_key)
         count = CountSpec(
             rule.count.threshold, rule.count.seconds, count_key, rule.count.key_sources
         )
     suppress = None
     if rule.suppress is not None:
+        suppress_key: KeyFunction = functions.get("suppress_key", no_key)
         suppress = SuppressSpec(rule.suppress.seconds, suppress_key, rule.suppress.key_sources)
+    resolve = None
+    if rule.resolve is not None:
+        resolve = ResolveSpec(
+            functions.get("resolve_when"), rule.resolve.when_source, rule.resolve.after
+        )
     return Rule(
         id=rule.id,
         name=rule.name,
@@ -298,6 +370,11 @@ def _rule(
         enabled=rule.enabled,
         location=rule.location,
         condition_source=rule.condition_source,
+        escalate=rule.escalate,
+        key=functions.get("rule_key", no_key),
+        key_source=rule.key_sources,
+        resolve=resolve,
+        sequence=sequence,
     )
 
 
@@ -325,6 +402,7 @@ class Generator:
         self.bindings: dict[str, Any] = {}
         self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
+        self.previous: Mapping[Hashable, int] = {}  # a prev() argument's shape -> its p[i]
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
@@ -422,10 +500,8 @@ class Generator:
     def condition(self, expr: ast.Expr) -> str:
         return self.value(expr)
 
-    def key(self, window: Window | None) -> str:
-        if window is None:
-            return "()"
-        return "(" + "".join(f"_scalar({self.value(key)}), " for key in window.keys) + ")"
+    def key(self, keys: Sequence[ast.Expr]) -> str:
+        return "(" + "".join(f"_scalar({self.value(key)}), " for key in keys) + ")"
 
     # expressions
 
@@ -439,6 +515,8 @@ class Generator:
                 return self.slots[slot_of(node)]  # type: ignore[index]
             case ast.MacroRef(body=body):
                 return self.value(body)
+            case ast.Prev(arg=arg):
+                return f"p[{self.previous[shape_of(arg)]}]"
             case ast.ListLit(items=items):
                 values = constant(node)
                 if values is not NOT_CONST:

@@ -57,13 +57,15 @@ def load_rules(
     groups: Collection[str] | None = None,
     timestamp_field: str = "timestamp",
     templates: Path | None = None,
+    policies: Collection[str] | None = None,
 ) -> list[Rule]:
     """Load, check and compile rule files and folders (folders: their *.rules files,
     recursively, in sorted order). Lists and macros are shared by all the files.
 
     Raises RuleErrors holding every error across all files, sorted by path, line, column.
     `groups=None` means recipient groups are not checked; with `templates` (the templates
-    folder), a `template "NAME"` clause must name one of its folders.
+    folder), a `template "NAME"` clause must name one of its folders; with `policies` (the
+    on-call file's escalation policies), an `escalate POLICY` clause must name one of them.
     """
     rules, errors = load_with_errors(
         paths,
@@ -71,6 +73,7 @@ def load_rules(
         groups=groups,
         timestamp_field=timestamp_field,
         templates=templates,
+        policies=policies,
     )
     if errors:
         raise RuleErrors(errors)
@@ -84,6 +87,7 @@ def load_with_errors(
     groups: Collection[str] | None = None,
     timestamp_field: str = "timestamp",
     templates: Path | None = None,
+    policies: Collection[str] | None = None,
 ) -> tuple[list[Rule], list[RuleError]]:
     """`load_rules` without raising: every error, and the rules without an error of their own,
     compiled (so that `alertd check` can go on to check their templates). Never raises."""
@@ -102,6 +106,7 @@ def load_with_errors(
         groups=groups,
         timestamp_field=timestamp_field,
         templates=_template_sets(templates),
+        policies=policies,
     )
     _point_to_other_files(errors, files)
     return rules, sorted(errors, key=RuleError.sort_key)
@@ -114,6 +119,7 @@ def compile_text(
     channels: Collection[str] = CHANNEL_KINDS,
     groups: Collection[str] | None = None,
     timestamp_field: str = "timestamp",
+    policies: Collection[str] | None = None,
 ) -> list[Rule]:
     """`load_rules` for one text (tests, benchmarks, rules from an API). Raises RuleErrors."""
     errors: list[RuleError] = []
@@ -124,6 +130,7 @@ def compile_text(
         groups=groups,
         timestamp_field=timestamp_field,
         templates=None,
+        policies=policies,
     )
     if errors:
         raise RuleErrors(errors)
@@ -138,6 +145,7 @@ def _load(
     groups: Collection[str] | None,
     timestamp_field: str,
     templates: Collection[str] | None,
+    policies: Collection[str] | None,
 ) -> list[Rule]:
     """The rules of these texts without an error of their own, compiled; every error found
     goes in `errors`. While there are errors, the rules are only compiled to be looked at."""
@@ -147,7 +155,9 @@ def _load(
             rule_file, syntax_errors = parse(text, path)
             parsed.append(rule_file)
             errors.extend(syntax_errors)
-        checked, check_errors = check(parsed, channels=channels, groups=groups, templates=templates)
+        checked, check_errors = check(
+            parsed, channels=channels, groups=groups, templates=templates, policies=policies
+        )
         errors.extend(check_errors)
         try:
             return compile_rules(checked, timestamp_field)

@@ -279,6 +279,18 @@ class _ToAst(Transformer[Token, Any]):
     def enabled_clause(self, children: list[Token]) -> ast.EnabledClause:
         return ast.EnabledClause(children[1].type == "KW_TRUE", _span(children))
 
+    def by_clause(self, children: list[_Child]) -> ast.ByClause:
+        return ast.ByClause(tuple(_values(children)), _span(children))
+
+    def resolve_when_clause(self, children: list[_Child]) -> ast.ResolveWhenClause:
+        return ast.ResolveWhenClause(children[2], _span(children))
+
+    def resolve_after_clause(self, children: list[_Child]) -> ast.ResolveAfterClause:
+        return ast.ResolveAfterClause(_text(children[2]), _span(children))
+
+    def escalate_clause(self, children: list[Token]) -> ast.EscalateClause:
+        return ast.EscalateClause(_text(children[1]), _span(children))
+
     # expressions
 
     def or_op(self, children: list[_Child]) -> ast.Logic:

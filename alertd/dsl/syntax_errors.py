@@ -26,6 +26,9 @@ CLAUSE_KEYWORDS = (
     "template",
     "labels",
     "enabled",
+    "by",
+    "resolve",
+    "escalate",
 )
 """The words that start a clause, in the order the hint lists them."""
 

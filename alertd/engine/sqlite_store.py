@@ -27,7 +27,7 @@ batch writes the times it added, not every time a large window holds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from alertd import jsonutil
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
+from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -101,6 +102,17 @@ CREATE TABLE IF NOT EXISTS count_window_chunk (
     PRIMARY KEY (rule_id, key, first)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS key_state (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    newest REAL NOT NULL,
+    start REAL,
+    kept TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
+
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
@@ -112,13 +124,13 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at"
+    "last_matched_at, silenced_by"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ? WHERE id = ?"
+    " last_matched_at = ?, silenced_by = ? WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
@@ -128,6 +140,8 @@ _COUNT_WINDOW_UPGRADE = {
     "first": "ALTER TABLE count_window ADD COLUMN first INTEGER NOT NULL DEFAULT 0",
     "tail_from": "ALTER TABLE count_window ADD COLUMN tail_from INTEGER NOT NULL DEFAULT 0",
 }
+_KEY_STATE_COLUMNS = "key, newest, start, kept"
+_WINDOW_TABLES = ("suppression", "count_window", "key_state")
 
 V = TypeVar("V")
 
@@ -250,6 +264,7 @@ class SQLiteStore:
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _CountWindows] = {}
+        self._key_states: dict[str, _Table[KeyState]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
@@ -378,6 +393,12 @@ class SQLiteStore:
             table = self._windows[rule_id] = _CountWindows(rule_id)
         return table
 
+    def key_states(self, rule_id: str) -> _Table[KeyState]:
+        table = self._key_states.get(rule_id)
+        if table is None:
+            table = self._key_states[rule_id] = _Table("key_state", rule_id)
+        return table
+
     def sweep(self, horizon: float) -> int:
         self._write_changes()
         self.connection.execute(
@@ -385,7 +406,7 @@ class SQLiteStore:
             " (SELECT rule_id, key FROM count_window WHERE expires_at <= ?)",
             (horizon,),
         )
-        for table in ("suppression", "count_window"):
+        for table in _WINDOW_TABLES:
             self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
         if self._blocks:
             self._blocks[-1].everything = True
@@ -397,19 +418,20 @@ class SQLiteStore:
         for windows in self._windows.values():
             for key in [key for key in windows.chunked if key not in windows.entries]:
                 del windows.chunked[key]
-        return evicted
+        states = (table.entries for table in self._key_states.values())
+        return evicted + sweep_key_states(states, horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in ("suppression", "count_window", "count_window_chunk"):
+        for table in (*_WINDOW_TABLES, "count_window_chunk"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
         if self._blocks:
             self._blocks[-1].everything = True
-        for tables in (self._suppressions, self._windows):
+        for tables in self._all_tables():
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
 
@@ -523,7 +545,9 @@ class SQLiteStore:
             count: int = self.connection.execute(sql).fetchone()[0]
             return count
 
-        return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
+        return StoreSize(
+            rows("suppression"), rows("count_window"), rows("alerts"), rows("key_state")
+        )
 
     def close(self) -> None:
         self._write_changes()
@@ -535,9 +559,7 @@ class SQLiteStore:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
-        if any(table.changed for table in self._suppressions.values()) or any(
-            table.changed for table in self._windows.values()
-        ):
+        if any(table.changed for tables in self._all_tables() for table in tables.values()):
             self.connection.execute("UPDATE window_version SET version = version + 1")
             self._version += 1
         for rule_id, suppressions in self._suppressions.items():
@@ -558,6 +580,19 @@ class SQLiteStore:
                 if block is not None:
                     block.wrote(windows)
                 self._write_count_windows(windows)
+        for rule_id, states in self._key_states.items():
+            if states.changed:
+                if block is not None:
+                    block.wrote(states)
+                kept_states, forgotten = states.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO key_state VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), newest, start, _json(kept), expires_at)
+                        for key, (newest, start, kept, expires_at) in kept_states
+                    ],
+                )
+                _delete(self.connection, "key_state", rule_id, forgotten)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -612,9 +647,9 @@ class SQLiteStore:
         """Read every window from the database into the tables, dropping unwritten changes:
         when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
-        tables: list[_Table[Any]] = [*self._suppressions.values(), *self._windows.values()]
-        for table in tables:  # the engine holds these: refill, never replace
-            table.forget()
+        for tables in self._all_tables():
+            for table in tables.values():  # the engine holds these: refill, never replace
+                table.forget()
         connection = self.connection
         reading = not connection.in_transaction  # then read all three in one snapshot
         try:
@@ -626,6 +661,9 @@ class SQLiteStore:
             ).fetchall()
             windows = connection.execute(
                 f"SELECT rule_id, {_COUNT_WINDOW_COLUMNS} FROM count_window"
+            ).fetchall()
+            states = connection.execute(
+                f"SELECT rule_id, {_KEY_STATE_COLUMNS}, expires_at FROM key_state"
             ).fetchall()
             chunks = _chunks_by_key(
                 connection.execute(
@@ -642,6 +680,9 @@ class SQLiteStore:
             self.suppressions(rule_id).entries[key] = entry
         for rule_id, *row in windows:
             _place(self.count_windows(rule_id), row, chunks.get((rule_id, row[0]), []))
+        for rule_id, *row in states:
+            key, state = _key_state_of(row)
+            self.key_states(rule_id).entries[key] = state
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -652,7 +693,7 @@ class SQLiteStore:
             return
         self._version = block.version
         touched = block.written
-        tables: list[_Table[Any]] = [*self._suppressions.values(), *self._windows.values()]
+        tables: list[_Table[Any]] = [t for tables in self._all_tables() for t in tables.values()]
         for table in tables:
             if table.changed:
                 block.wrote(table)
@@ -668,32 +709,46 @@ class SQLiteStore:
         which = (table.rule_id, _json([_json(key) for key in keys]))
         in_keys = "rule_id = ? AND key IN (SELECT value FROM json_each(?))"
         if isinstance(table, _CountWindows):
-            rows = self.connection.execute(
-                f"SELECT {_COUNT_WINDOW_COLUMNS} FROM count_window WHERE {in_keys}", which
-            ).fetchall()
-            chunks = _chunks_by_key(
-                self.connection.execute(
-                    "SELECT rule_id, key, first, times FROM count_window_chunk"
-                    f" WHERE {in_keys} ORDER BY key, first",
-                    which,
-                )
-            )
-            for key in keys:
-                table.entries.pop(key, None)
-                table.chunked.pop(key, None)
-                table.orphaned.discard(key)
-            for row in rows:
-                _place(table, row, chunks.get((table.rule_id, row[0]), []))
+            self._read_back_count_windows(table, keys, which, in_keys)
             return
+        columns, of = _READERS[table.kind]
         rows = self.connection.execute(
-            f"SELECT {_SUPPRESSION_COLUMNS} FROM suppression WHERE {in_keys}", which
+            f"SELECT {columns} FROM {table.kind} WHERE {in_keys}", which
         ).fetchall()
         entries = table.entries
         for key in keys:
             entries.pop(key, None)
         for row in rows:
-            key, value = _suppression_of(row)
+            key, value = of(row)
             entries[key] = value
+
+    def _read_back_count_windows(
+        self, table: _CountWindows, keys: Collection[Key], which: tuple[str, str], in_keys: str
+    ) -> None:
+        rows = self.connection.execute(
+            f"SELECT {_COUNT_WINDOW_COLUMNS} FROM count_window WHERE {in_keys}", which
+        ).fetchall()
+        chunks = _chunks_by_key(
+            self.connection.execute(
+                "SELECT rule_id, key, first, times FROM count_window_chunk"
+                f" WHERE {in_keys} ORDER BY key, first",
+                which,
+            )
+        )
+        for key in keys:
+            table.entries.pop(key, None)
+            table.chunked.pop(key, None)
+            table.orphaned.discard(key)
+        for row in rows:
+            _place(table, row, chunks.get((table.rule_id, row[0]), []))
+
+    def _all_tables(
+        self,
+    ) -> tuple[
+        dict[str, _Table[Suppression]], dict[str, _CountWindows], dict[str, _Table[KeyState]]
+    ]:
+        """Every kind of window table, each by rule id."""
+        return (self._suppressions, self._windows, self._key_states)
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
@@ -774,6 +829,19 @@ def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> None:
         table.chunked[key] = where
 
 
+def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
+    key, newest, start, kept, expires_at = row
+    return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
+
+
+_READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
+    "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
+    "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
+}
+"""Per window table: the columns to read back, and how an entry is made of them (counting
+windows, spread over chunk rows, are read by `_read_back_count_windows`)."""
+
+
 def _json(value: object) -> str:
     return jsonutil.dumps(value, default=str).decode()
 
@@ -824,6 +892,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         None if record.escalation is None else _json(_escalation_json(record.escalation)),
         record.match_count,
         record.last_matched_at,
+        record.silenced_by,
     )
 
 
@@ -857,6 +926,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
         match_count=row[23],
         last_matched_at=row[24],
+        silenced_by=row[25],
     )
 
 

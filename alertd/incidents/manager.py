@@ -15,6 +15,12 @@ Escalation: an alert whose rule says `escalate POLICY` keeps a snapshot of the p
 firing: it pages its targets, with the notice `escalated` (`fired` for the very first step),
 and sets the timer of the next one. Ack and resolve cancel the timer; unack sets it again, the
 next step's delay counted from the unack; escalate runs the next step at once.
+
+Silences (alertd.silences): an alert that a silence or a maintenance window covers when it
+fires is recorded `silenced`, with `silenced_by` and a `silenced` timeline entry; it pages
+nobody and starts no escalation. Silences are asked again when each escalation step falls due:
+a firing alert covered then (a silence made after the first page) becomes `silenced` and
+escalates no further. A person's "escalate now" is not held back by a silence.
 """
 
 from __future__ import annotations
@@ -44,11 +50,20 @@ from alertd.notify.notification import Notification, Paged
 from alertd.notify.plan import plan, plan_resolved
 from alertd.notify.render import FIRED, Notice, Renderer
 from alertd.oncall import OnCall
+from alertd.silences.model import Cover
 
 log = logging.getLogger("alertd.incidents")
 
 ESCALATE = "escalate"
 """The timer kind of escalation steps; its ref is the alert id."""
+
+
+class Silencer(Protocol):
+    """What silences alerts (alertd.silences.Silences)."""
+
+    def covering(self, alert: Alert, now: float) -> Cover | None:
+        """The silence or maintenance window that covers the alert at `now`, if any."""
+        ...
 
 
 class NotificationLog(Protocol):
@@ -96,8 +111,17 @@ Resolved = Callable[[AlertRecord, str], None]
 """Called with an alert that was just resolved and through what (`via`), in the transaction."""
 
 Changed = Callable[[str, str, float], None]
-"""Called with an alert id, what changed (acked, unacked, resolved, escalated) and when, in the
-transaction that changes it (the alert change feed, alertd.feed)."""
+"""Called with an alert id, what changed (acked, unacked, resolved, escalated, silenced) and
+when, in the transaction that changes it (the alert change feed, alertd.feed)."""
+
+Silenced = Callable[[AlertRecord], None]
+"""Called with an alert that was just recorded silenced (as it fired, or when an escalation
+step fell due), in the transaction."""
+
+Stamp = Callable[[Sequence[Notification], bool, float], None]
+"""Called with the pages (fired and escalated notices) of one alert as they are planned, whether
+the alert escalates, and now, in the transaction: it may make each one's content its own
+(alertd.respond.stamp: an SMS's reply code, an email's action links)."""
 
 
 class Incidents:
@@ -110,14 +134,19 @@ class Incidents:
         timers: Timers,
         clock: Clock,
         setup: Setup,
+        *,
+        silences: Silencer | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.timers = timers
         self.clock = clock
         self.setup = setup
+        self.silences = silences
         self.resolved_listeners: list[Resolved] = []
         self.change_listeners: list[Changed] = []
+        self.silenced_listeners: list[Silenced] = []
+        self.stamps: list[Stamp] = []
         timers.handle(ESCALATE, self._step_due)
 
     # --- a rule fired ------------------------------------------------------------------------
@@ -127,12 +156,16 @@ class Incidents:
         None) and start their escalations. Returns the notifications, enqueued."""
         made: list[Notification] = []
         for alert, policy in alerts:
+            cover = self._cover(alert, now)
+            if cover is not None:
+                self._silence(AlertRecord(alert), cover, now)
+                continue
             record = AlertRecord(alert, escalation=self._snapshot(alert, policy))
             escalation = record.escalation
             if escalation is not None and delay_before_next(escalation) <= 0:
                 record, sent = self._run_step(record, now, None, "rule", with_notify=True)
             else:
-                sent = self._plan(alert, None, FIRED, 1, now)
+                sent = self._plan(alert, None, FIRED, 1, now, escalates=escalation is not None)
                 record = replace(record, notifications=len(sent))
                 self._schedule(record)
             self.store.save_alert(record)
@@ -244,7 +277,12 @@ class Incidents:
             return []  # pruned, or acked or resolved in the same instant: nothing to run
         if next_step(record.escalation) is None:
             return []
-        record, sent = self._run_step(record, self.clock.now(), None, "timer")
+        now = self.clock.now()
+        cover = self._cover(record.alert, now)
+        if cover is not None:  # silenced since it paged: it escalates no further
+            self._silence(record, cover, now)
+            return []
+        record, sent = self._run_step(record, now, None, "timer")
         self.store.save_alert(record)
         if sent:
             self.outbox.enqueue(sent)
@@ -274,7 +312,9 @@ class Incidents:
             steps=steps,
         )
         targets = (*record.alert.notify, *step.notify) if with_notify else step.notify
-        sent = self._plan(record.alert, targets, notice, record.notifications + 1, now)
+        sent = self._plan(
+            record.alert, targets, notice, record.notifications + 1, now, escalates=True
+        )
         detail = {"policy": escalation.policy, "step": number, "steps": steps}
         if escalation.repeat:
             detail["round"] = escalation.ran // steps + 1
@@ -286,6 +326,27 @@ class Incidents:
         )
         self._schedule(record)
         return record, sent
+
+    # --- silences ----------------------------------------------------------------------------
+
+    def _cover(self, alert: Alert, now: float) -> Cover | None:
+        return None if self.silences is None else self.silences.covering(alert, now)
+
+    def _silence(self, record: AlertRecord, cover: Cover, now: float) -> None:
+        """Record the alert silenced by `cover`: its status, its timeline entry (by whoever
+        made the silence, through what; the silence or window and its comment in `detail`),
+        no escalation timer."""
+        record = replace(record, status="silenced", silenced_by=cover.by)
+        name = cover.maintenance
+        detail = {"silence": cover.by} if name is None else {"maintenance": name}
+        if cover.comment:
+            detail["comment"] = cover.comment
+        entry = TimelineEntry(now, "silenced", cover.created_by, cover.created_via, detail)
+        self._happened(record.alert.id, entry)
+        self._schedule(record)
+        self.store.save_alert(record)
+        for listener in self.silenced_listeners:
+            listener(record)
 
     def _happened(self, alert_id: str, entry: TimelineEntry) -> None:
         self.store.add_timeline(alert_id, entry)
@@ -311,9 +372,12 @@ class Incidents:
         notice: Notice,
         first: int,
         now: float,
+        *,
+        escalates: bool,
     ) -> list[Notification]:
+        """The pages of an alert, stamped (`stamps`)."""
         setup = self.setup
-        return plan(
+        pages = plan(
             alert,
             setup.settings,
             setup.renderer,
@@ -323,6 +387,9 @@ class Incidents:
             first=first,
             oncall=setup.oncall,
         )
+        for stamp in self.stamps:
+            stamp(pages, escalates, now)
+        return pages
 
     # --- words -------------------------------------------------------------------------------
 

@@ -27,7 +27,12 @@ from alertd.oncall.model import (
     Schedule,
     Step,
 )
-from alertd.oncall.recipients import Recipients, recipient_groups, resolve_recipients
+from alertd.oncall.recipients import (
+    Recipients,
+    escalation_policies,
+    recipient_groups,
+    resolve_recipients,
+)
 from alertd.oncall.schedule import Handover, next_handovers, on_call
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "Step",
     "Window",
     "active_maintenance",
+    "escalation_policies",
     "load_oncall",
     "next_handovers",
     "next_maintenance_change",

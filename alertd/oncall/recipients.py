@@ -44,6 +44,11 @@ def recipient_groups(
     return frozenset(names)
 
 
+def escalation_policies(oncall: OnCall | None) -> frozenset[str]:
+    """The policies a rule's `escalate` may name: none without an on-call file."""
+    return frozenset(() if oncall is None else oncall.policies)
+
+
 def resolve_recipients(
     oncall: OnCall | None,
     recipients: Mapping[str, Sequence[str]],

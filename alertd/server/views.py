@@ -59,6 +59,7 @@ def alert_view(
         "resolved_via": record.resolved_via,
         "match_count": record.match_count,
         "last_matched_at": iso(record.last_matched_at),
+        "silenced_by": record.silenced_by,
     }
     if deliveries is not None:
         view["notifications"] = [delivery_view(d) for d in deliveries]

@@ -50,6 +50,7 @@ ALERT = {
     "resolved_via": None,
     "match_count": 1,
     "last_matched_at": None,
+    "silenced_by": None,
     "notifications": [
         {
             "id": "n1",
