@@ -10,6 +10,9 @@ its timeline entry, its notifications and its next timer commit together or not 
 API, the command line (through the API), the reply hooks of SMS, Slack and email and the web
 console all call `act`; a rule's `resolve` calls it with `via="rule"` (or `"timer"`).
 
+Status updates: when an alert is acknowledged or resolved, every address it paged is told, on
+the channel that paged it, at most once a minute (alertd.notify.plan.plan_status).
+
 Escalation: an alert whose rule says `escalate POLICY` keeps a snapshot of the policy's steps
 (alertd.incidents.escalation). A step runs when its timer falls due while the alert is still
 firing: it pages its targets, with the notice `escalated` (`fired` for the very first step),
@@ -47,7 +50,7 @@ from alertd.incidents.lifecycle import DONE, TIMELINE_ACTION, Action, transition
 from alertd.incidents.timers import Timers
 from alertd.model import Alert, NotifyTarget
 from alertd.notify.notification import Notification, Paged
-from alertd.notify.plan import plan, plan_resolved
+from alertd.notify.plan import plan, plan_status
 from alertd.notify.render import FIRED, Notice, Renderer
 from alertd.oncall import OnCall
 from alertd.silences.model import Cover
@@ -56,6 +59,10 @@ log = logging.getLogger("alertd.incidents")
 
 ESCALATE = "escalate"
 """The timer kind of escalation steps; its ref is the alert id."""
+
+STATUS = "status"
+"""The timer kind of status updates held back (at most one a minute per address); its ref is
+the alert id. When it runs, those not yet told the alert's state are told it."""
 
 
 class Silencer(Protocol):
@@ -148,6 +155,7 @@ class Incidents:
         self.silenced_listeners: list[Silenced] = []
         self.stamps: list[Stamp] = []
         timers.handle(ESCALATE, self._step_due)
+        timers.handle(STATUS, self._status_due)
 
     # --- a rule fired ------------------------------------------------------------------------
 
@@ -209,8 +217,8 @@ class Incidents:
         else:
             record = self._moved(record, action, by, via, now)
             self._happened(alert_id, TimelineEntry(now, TIMELINE_ACTION[action], by, via))
+            record, sent = self._tell_status(record, now)
             if action == "resolve":
-                record, sent = self._tell_resolved(record, now)
                 for listener in self.resolved_listeners:
                     listener(record, via)
             self._schedule(record)
@@ -251,22 +259,48 @@ class Incidents:
             record = replace(record, status="firing", acked_at=None, acked_by=None, acked_via=None)
         return self._run_step(record, now, by, via)
 
-    def _tell_resolved(
+    def _tell_status(
         self, record: AlertRecord, now: float
     ) -> tuple[AlertRecord, list[Notification]]:
-        """The resolved notice, to every address the alert paged."""
+        """Tell every address the alert paged its state (acked or resolved) if it was not told
+        that already, each at most once a minute: those told something in the last minute are
+        told by the `STATUS` timer, once their minute is over."""
+        alert_id = record.alert.id
+        if record.status == "acked":
+            notice = Notice("acked", at=record.acked_at, by=record.acked_by, via=record.acked_via)
+        elif record.status == "resolved":
+            notice = Notice(
+                "resolved", at=record.resolved_at, by=record.resolved_by, via=record.resolved_via
+            )
+        else:
+            self.timers.cancel(STATUS, alert_id)
+            return record, []
         setup = self.setup
-        notice = Notice("resolved", at=now, by=record.resolved_by, via=record.resolved_via)
-        sent = plan_resolved(
+        sent, held = plan_status(
             record.alert,
-            self.outbox.paged(record.alert.id),
+            self.outbox.paged(alert_id),
             setup.settings,
             setup.renderer,
             now,
             notice=notice,
             first=record.notifications + 1,
         )
+        if held is None:
+            self.timers.cancel(STATUS, alert_id)
+        else:
+            self.timers.set(STATUS, alert_id, delay=held - now)
         return replace(record, notifications=record.notifications + len(sent)), sent
+
+    def _status_due(self, timer: Timer) -> list[Notification]:
+        """Status updates held back are due (the timer service removed the row)."""
+        record = self.store.get_alert(timer.ref)
+        if record is None:
+            return []
+        record, sent = self._tell_status(record, self.clock.now())
+        if sent:
+            self.store.save_alert(record)
+            self.outbox.enqueue(sent)
+        return sent
 
     # --- escalation --------------------------------------------------------------------------
 

@@ -6,13 +6,15 @@ problem at once, each naming its field, or a `Silence` ready to store.
      "ends_at": "2026-12-01T18:00:00Z",
      "created_by": "alice", "comment": "v-9 is in the workshop"}
 
-Times are ISO-8601 with a zone. A start in the past means now. The end must be after the start
+Times are RFC 3339 (ISO-8601 with seconds and a zone: `2026-12-01T18:00:00Z`, `...+01:00`). A
+start in the past means now. The end must be after the start
 and after now. At least one matcher must name something an alert has (a set of matchers that
 all hold for an alert without those fields would silence nearly everything).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -29,6 +31,12 @@ MAX_MATCHERS = 32
 MAX_NAME = 200
 MAX_VALUE = 1024
 MAX_TEXT = 2000  # created_by and comment
+# A field path: segments that are not empty and neither start nor end with a space.
+FIELD_PATH = re.compile(r"[^.\s]([^.]*[^.\s])?(\.[^.\s]([^.]*[^.\s])?)*")
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+EXAMPLE_TIME = "2026-12-01T18:00:00Z"
 
 
 def read_draft(
@@ -43,6 +51,12 @@ def read_draft(
     matchers = _matchers(data.get("matchers"), problems)
     starts_at = _time(data, "starts_at", problems, required=False)
     ends_at = _time(data, "ends_at", problems, required=True)
+    start = now if starts_at is None or starts_at < now else starts_at
+    if ends_at is not None:
+        if ends_at <= now:
+            problems.append(Problem("ends_at", "is not in the future: the silence would be over"))
+        elif ends_at <= start:
+            problems.append(Problem("ends_at", "is not after starts_at"))
     created_by = _text(data, "created_by", problems)
     comment = _text(data, "comment", problems)
     if via is None:
@@ -51,12 +65,6 @@ def read_draft(
             problems.append(Problem("via", f"expected api or cli, got {via!r}"))
     elif via not in SILENCE_VIAS:
         raise ValueError(f"unknown via {via!r}")
-    start = now if starts_at is None or starts_at < now else starts_at
-    if ends_at is not None:
-        if ends_at <= now:
-            problems.append(Problem("ends_at", "is not in the future: the silence would be over"))
-        elif ends_at <= start:
-            problems.append(Problem("ends_at", "is not after starts_at"))
     if problems or ends_at is None or matchers is None or created_by is None or comment is None:
         raise InvalidSilence(problems)
     return Silence(
@@ -138,7 +146,7 @@ def _matcher(where: str, item: object, problems: list[Problem]) -> Matcher | Non
 
 
 def _is_field(name: str) -> bool:
-    return 0 < len(name) <= MAX_NAME and name == name.strip() and all(name.split("."))
+    return len(name) <= MAX_NAME and FIELD_PATH.fullmatch(name) is not None
 
 
 def _time(
@@ -150,22 +158,20 @@ def _time(
             problems.append(Problem(field, "is required: when the silence ends (ISO-8601)"))
         return None
     if not isinstance(given, str):
-        problems.append(Problem(field, "expected an ISO-8601 time such as 2026-12-01T18:00:00Z"))
+        problems.append(Problem(field, f"expected an ISO-8601 time such as {EXAMPLE_TIME}"))
+        return None
+    if not RFC3339.fullmatch(given):
+        if RFC3339.fullmatch(given + "Z"):
+            error = f"{given!r} has no time zone; add Z for UTC or an offset such as +01:00"
+        else:
+            error = f"{given!r} is not an ISO-8601 time with seconds and a zone, such as "
+            error += EXAMPLE_TIME
+        problems.append(Problem(field, error))
         return None
     try:
-        moment = datetime.fromisoformat(given)
-    except ValueError:
-        problems.append(
-            Problem(field, f"{given!r} is not an ISO-8601 time such as 2026-12-01T18:00:00Z")
-        )
-        return None
-    if moment.tzinfo is None:
-        problems.append(Problem(field, f"{given!r} has no time zone; add Z for UTC or an offset"))
-        return None
-    try:
-        return moment.timestamp()
+        return datetime.fromisoformat(given.upper()).timestamp()
     except (OverflowError, OSError, ValueError):
-        problems.append(Problem(field, f"{given!r} is out of range"))
+        problems.append(Problem(field, f"{given!r} is not a time that exists"))
         return None
 
 

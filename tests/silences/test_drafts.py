@@ -61,7 +61,11 @@ def test_every_problem_at_once() -> None:
     assert problems(matchers=..., ends_at="tomorrow", created_by=" ", comment=..., until=1) == [
         Problem("until", "unknown field"),
         Problem("matchers", "is required: what to silence"),
-        Problem("ends_at", "'tomorrow' is not an ISO-8601 time such as 2026-12-01T18:00:00Z"),
+        Problem(
+            "ends_at",
+            "'tomorrow' is not an ISO-8601 time with seconds and a zone, such as "
+            "2026-12-01T18:00:00Z",
+        ),
         Problem("created_by", "is required: a non-empty string saying who makes the silence"),
         Problem("comment", "is required: a non-empty string saying why, for whoever reads it"),
     ]
@@ -106,8 +110,19 @@ def test_matchers_that_would_silence_nearly_everything_are_refused() -> None:
 
 def test_times() -> None:
     assert problems(ends_at="2026-01-01T02:00:00") == [
-        Problem("ends_at", "'2026-01-01T02:00:00' has no time zone; add Z for UTC or an offset")
+        Problem(
+            "ends_at",
+            "'2026-01-01T02:00:00' has no time zone; add Z for UTC or an offset such as +01:00",
+        )
     ]
+    assert problems(ends_at="2026-01-01T02:00Z")[0].error.startswith(
+        "'2026-01-01T02:00Z' is not an ISO-8601 time with seconds and a zone"
+    )
+    assert problems(ends_at="2026-02-30T02:00:00Z") == [
+        Problem("ends_at", "'2026-02-30T02:00:00Z' is not a time that exists")
+    ]
+    later = read_draft({**GOOD, "ends_at": "2026-01-01t02:00:00.5z"}, NOW, "S1")
+    assert later.ends_at == NOW + 7200.5
     assert problems(ends_at="2025-12-31T23:00:00Z") == [
         Problem("ends_at", "is not in the future: the silence would be over")
     ]
