@@ -87,6 +87,21 @@ def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> Non
     store.close()
 
 
+def test_a_sweep_takes_a_large_window_with_its_chunk_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("many", count=(100_000, 600.0, ("vehicle_id",))), store=store)
+    engine.process_batch([event(n * 0.1, vehicle_id="v1") for n in range(3 * CHUNK)], T0)
+    engine.process_batch([event(1, vehicle_id="v2")], T0)
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone()[0] > 0
+    with store.transaction():
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1  # v2's expires first
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone() == (0,)
+    assert store.count_windows("many").get(("v1",)) is None
+    store.close()
+    assert SQLiteStore(tmp_path / "state.db").size().count_windows == 0
+
+
 def test_windows_written_before_their_times_were_numbered_are_read(tmp_path: Path) -> None:
     """A state file of an alertd before issue 9 (every time and event in the row) upgrades."""
     path = tmp_path / "state.db"
