@@ -25,8 +25,11 @@ from typing import Any
 
 from alertd import jsonutil
 from alertd.dsl.explain import Failure, Mismatch, explain
+from alertd.dsl.runtime import mismatches_uncounted
 from alertd.durations import format_duration
+from alertd.engine.engine import Engine
 from alertd.engine.eventtime import format_time
+from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
 from alertd.model import Decision, Key, Rule
 from alertd.wording import counted
@@ -139,6 +142,81 @@ def verdicts(
                 Verdict(index, time, rule.id, NO_MATCH, failures=failures, mismatches=mismatches)
             )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """One event's verdicts against a set of rules and the live state, which it left alone."""
+
+    event_time: float
+    verdicts: list[Verdict]
+
+
+def what_if(
+    engine: Engine, event: object, received_at: float, rules: RuleSet | None = None
+) -> WhatIf:
+    """What `event` would do if it arrived now: the verdict of every rule of its scope (of
+    `engine`'s rules, or of `rules`, tried on the same state), against the engine's live
+    windows, alerts and timers, changing none of them and counting nothing.
+
+    Raises InvalidEvent (alertd.engine.errors) for an event the engine would refuse.
+    """
+    trial = Engine(
+        rules if rules is not None else engine.rules,
+        ReadOnlyView(engine.store),
+        timestamp_field=engine.timestamp_field,
+        max_count_events=engine.max_count_events,
+        max_future=engine.max_future,
+        max_past=engine.max_past,
+    )
+    with mismatches_uncounted():
+        decisions = trial.process(event, received_at)
+        time = trial.event_time(event, received_at)
+        assert isinstance(event, Mapping)  # process accepted it
+        return WhatIf(time, verdicts(trial.rules, event, 0, time, decisions))
+
+
+def verdict_view(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as JSON (`test-rule --explain`, `POST /v1/explain`): `rule` and `decision`;
+    for a decision its `key` and its windows (`"window": "2 of 3 within 10m"`,
+    `"suppressed_until": ISO`, ...); for a no-match `failed` (the first false part, as
+    written), `at`, `values`, `type_mismatch` when kinds made it false, and `alternatives`
+    (each `{failed, at, values}`) for an `or` none of whose alternatives held."""
+    view: dict[str, Any] = {"rule": verdict.rule_id, "decision": verdict.decision}
+    if verdict.matched:
+        view["key"] = list(verdict.key or ())
+        for detail in verdict.details:
+            view[detail.name] = detail.value
+        return view
+    if verdict.failures:
+        view.update(_failure_view(verdict.failures[0]))
+    if len(verdict.failures) > 1:
+        view["alternatives"] = [_failure_view(failure) for failure in verdict.failures]
+    return view
+
+
+def _failure_view(failure: Failure) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "failed": failure.text,
+        "at": str(failure.where),
+        "values": {operand.text: operand.value for operand in failure.values},
+    }
+    if failure.mismatch:
+        view["type_mismatch"] = failure.mismatch
+    return view
+
+
+def mismatch_view(mismatch: Mismatch) -> dict[str, Any]:
+    """A type mismatch as JSON: the part of the rule as written, where, what was wrong, and the
+    values it met with their kinds."""
+    return {
+        "expression": mismatch.text,
+        "at": str(mismatch.where),
+        "problem": mismatch.problem,
+        "values": [
+            {"expression": o.text, "value": o.value, "kind": o.kind} for o in mismatch.operands
+        ],
+    }
 
 
 def failure_text(failure: Failure, *, values: bool = True) -> str:

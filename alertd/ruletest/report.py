@@ -21,10 +21,17 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol, TextIO
 
-from alertd.dsl.explain import Failure, Mismatch
+from alertd.dsl.explain import Mismatch
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
-from alertd.engine.verdicts import Verdict, details, failure_text, why_not
+from alertd.engine.verdicts import (
+    Verdict,
+    details,
+    failure_text,
+    mismatch_view,
+    verdict_view,
+    why_not,
+)
 from alertd.model import Decision, Key
 from alertd.notify.notification import Notification
 from alertd.ruletest.formats import dump_json
@@ -96,21 +103,14 @@ class JsonReport:
         self._out.write(dump_json(line) + "\n")
 
     def mismatch(self, index: int, time: float, rule_id: str, mismatch: Mismatch) -> None:
-        found = {
-            "expression": mismatch.text,
-            "at": str(mismatch.where),
-            "problem": mismatch.problem,
-            "values": [
-                {"expression": o.text, "value": o.value, "kind": o.kind} for o in mismatch.operands
-            ],
-        }
+        found = mismatch_view(mismatch)
         self._out.write(dump_json({"event": index, "rule": rule_id, "type_mismatch": found}) + "\n")
 
     def no_rules(self, index: int, time: float, event_type: object) -> None:
         pass  # no rule, no line: each line is about a rule
 
     def no_match(self, verdict: Verdict) -> None:
-        line = {"event": verdict.event_index, "rule": verdict.rule_id, **no_match_view(verdict)}
+        line = {"event": verdict.event_index, **verdict_view(verdict)}
         self._out.write(dump_json(line) + "\n")
 
     def summary(self, summary: Summary) -> None:
@@ -124,29 +124,6 @@ class JsonReport:
         if self._explain:
             counts["no_match"] = summary.no_match
         self._out.write(dump_json({"summary": counts}) + "\n")
-
-
-def no_match_view(verdict: Verdict) -> dict[str, Any]:
-    """A no_match verdict as JSON: `decision`, `failed` (the first false part, as written),
-    `values`, `type_mismatch` if kinds made it false; and `alternatives` for an `or` that
-    none of its alternatives held."""
-    view: dict[str, Any] = {"decision": verdict.decision}
-    if verdict.failures:
-        view.update(_failure_view(verdict.failures[0]))
-    if len(verdict.failures) > 1:
-        view["alternatives"] = [_failure_view(failure) for failure in verdict.failures]
-    return view
-
-
-def _failure_view(failure: Failure) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "failed": failure.text,
-        "at": str(failure.where),
-        "values": {operand.text: operand.value for operand in failure.values},
-    }
-    if failure.mismatch:
-        view["type_mismatch"] = failure.mismatch
-    return view
 
 
 _STYLES = {

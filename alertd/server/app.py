@@ -22,7 +22,7 @@ from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.core import Core, ReloadOutcome
-from alertd.engine.errors import InvalidBatch, StateStoreError
+from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
@@ -40,6 +40,7 @@ from alertd.server.auth import Role, TokenAuth
 from alertd.server.decode import (
     Batch,
     Limits,
+    check_limits,
     decode_events,
     decompress,
     invalid_batch,
@@ -55,6 +56,7 @@ from alertd.server.views import (
     problem_view,
     rule_view,
     state_problem_view,
+    what_if_view,
 )
 from alertd.signing import signature_error
 from alertd.state_health import WHY, StateProblem
@@ -140,6 +142,7 @@ class Api:
             Route("POST", "/v1/alerts/{id}/resolve", Role.ADMIN, self.post_resolve),
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
+            Route("POST", "/v1/explain", Role.ADMIN, self.post_explain),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
             Route("GET", "/readyz", None, self.get_readyz),
@@ -301,6 +304,27 @@ class Api:
     async def get_rules(self, request: Request) -> Response:
         return json_response(200, {"rules": [rule_view(rule) for rule in self.core.rules()]})
 
+    async def post_explain(self, request: Request) -> Response:
+        """What one event would do now: every rule of its scope, against the running rules and
+        their live windows, and why it would fire or not. Changes nothing."""
+        _require_json(request.headers.get("content-type"), "one event, a JSON object")
+        body = await request.read_body(self.limits.max_body_bytes)
+        try:
+            event = jsonutil.loads(body)
+        except jsonutil.JSONDecodeError as exc:
+            raise HttpError(400, json_problem(exc, body)) from None
+        if not isinstance(event, dict):
+            raise HttpError(400, "expected one event: a JSON object")
+        too_big = check_limits([event], body, self.limits)
+        if too_big:
+            raise HttpError(400, "the event is invalid", details=too_big)
+        try:
+            asked = await self.core.explain(event, self.clock.now())
+        except InvalidEvent as invalid:
+            details = invalid_event_details([(0, invalid)])
+            raise HttpError(400, "the event is invalid", details=details) from None
+        return json_response(200, what_if_view(asked))
+
     async def post_reload(self, request: Request) -> Response:
         outcome = await self.control.reload()
         if not outcome.ok:
@@ -449,13 +473,11 @@ def _time_param(name: str, text: str | None) -> float | None:
     return max(0.0, (moment - EPOCH).total_seconds())
 
 
-def _require_json(content_type: str | None) -> None:
+def _require_json(content_type: str | None, what: str = '{"by": "<who handled it>"}') -> None:
     kind = (content_type or "").partition(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
         raise HttpError(
-            415,
-            f"unsupported Content-Type {kind or '(none)'!r}: send application/json, "
-            '{"by": "<who handled it>"}',
+            415, f"unsupported Content-Type {kind or '(none)'!r}: send application/json, {what}"
         )
 
 

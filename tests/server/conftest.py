@@ -14,8 +14,13 @@ import pytest
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.core import Acted, AlertDetail, ReloadOutcome, RuleProblem
+from alertd.dsl import compile_text
+from alertd.engine.engine import Engine
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Escalation, EscalationStep
+from alertd.engine.verdicts import WhatIf, what_if
 from alertd.incidents import Action, ActionRefused, full_timeline
 from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
 from alertd.notify.notification import DeliveryState
@@ -148,6 +153,14 @@ RULE_OBJECT = Rule(
 )
 
 
+EXPLAINED_RULES = """\
+rule breakdown {
+  when type == "breakdown" or (type == "location_update" and speed_kmh == 0)
+  count 2 within 10m by vehicle_id
+}
+"""
+
+
 @dataclass
 class FakeBackend:
     """The API's Core and Control in one. Records batches; an event with `"timestamp": "bad"` is
@@ -222,6 +235,13 @@ class FakeBackend:
 
     def rules(self) -> Sequence[Rule]:
         return [RULE_OBJECT]
+
+    async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
+        """The real explanation, of EXPLAINED_RULES over an empty state."""
+        if event.get("timestamp") == "bad":
+            raise EventTimeError("timestamp: cannot parse 'bad'")
+        engine = Engine(RuleSet(compile_text(EXPLAINED_RULES, "rules/fleet.rules")), MemoryStore())
+        return what_if(engine, event, received_at)
 
     async def reload(self) -> ReloadOutcome:
         problems = [
