@@ -113,6 +113,21 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due);
     """,
+    # 3: answering a page by SMS. The reply code each phone number was given for an alert
+    # (`Reply 12a to ack`): per number, the lowest free one. Resolving the alert frees its
+    # codes (`freed_at`); a freed row stays, so that a late reply to it can be told the alert
+    # is resolved, until the number's next alert takes the code.
+    """
+    CREATE TABLE reply_codes (
+        number TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        alert_id TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        freed_at REAL,
+        PRIMARY KEY (number, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
+    """,
 )
 """Migration n (1-based) brings a database from user_version n-1 to n."""
 
