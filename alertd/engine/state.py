@@ -20,10 +20,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key, NotifyTarget, Priority
+
+if TYPE_CHECKING:
+    from alertd.engine.sequence import KeyState
 
 AlertStatus = Literal["firing", "acked", "resolved", "silenced"]
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked", "resolved", "silenced")
@@ -142,6 +145,7 @@ class StoreSize:
     suppressions: int
     count_windows: int
     alerts: int
+    key_states: int = 0
 
 
 V = TypeVar("V")
@@ -170,6 +174,11 @@ class WindowStore(Protocol):
 
     def count_windows(self, rule_id: str) -> WindowTable[CountWindow]:
         """The rule's counting windows; the same object for as long as the rule is kept."""
+        ...
+
+    def key_states(self, rule_id: str) -> WindowTable[KeyState]:
+        """What the rule keeps per key over the events of its scope (alertd.engine.sequence);
+        the same object for as long as the rule is kept."""
         ...
 
     def sweep(self, horizon: float) -> int:
