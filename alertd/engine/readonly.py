@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, nullcontext
 from typing import Generic, TypeVar
 
+from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -66,7 +67,7 @@ class _OverlayTable(Generic[V]):
 
 
 def _same(value: V) -> V:
-    return value  # immutable (a suppression is a tuple of numbers)
+    return value  # immutable: a suppression, a key's state (tuples of numbers and values)
 
 
 def _window_copy(window: CountWindow) -> CountWindow:
@@ -80,6 +81,7 @@ class ReadOnlyView:
         self._live = live
         self._suppressions: dict[str, _OverlayTable[Suppression]] = {}
         self._windows: dict[str, _OverlayTable[CountWindow]] = {}
+        self._key_states: dict[str, _OverlayTable[KeyState]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer | None] = {}  # None: cancelled here
@@ -98,6 +100,13 @@ class ReadOnlyView:
         if table is None:
             table = _OverlayTable(self._live.count_windows(rule_id), _window_copy)
             self._windows[rule_id] = table
+        return table
+
+    def key_states(self, rule_id: str) -> _OverlayTable[KeyState]:
+        table = self._key_states.get(rule_id)
+        if table is None:
+            table = _OverlayTable(self._live.key_states(rule_id), _same)
+            self._key_states[rule_id] = table
         return table
 
     def sweep(self, horizon: float) -> int:

@@ -11,10 +11,13 @@ thing, made here from the engine's decisions and the reference interpreter
   condition did not hold is `no_match`, with the parts that were false (`failures`), as written
   and with the values they read; type mismatches are among them as such.
 
-What a decision says about its windows comes from the detail hooks: a function of the rule and
-the decision returning the `Detail`s that apply. The count and suppress windows have theirs
-here; a rule kind of its own (absent, for, ...) registers one with `@detail_hook`, so every
-view of a verdict shows its state without knowing the kind.
+What a decision says about its windows comes from the detail hooks: a function of the rule, the
+decision and the state store after the event, returning the `Detail`s that apply. The count,
+suppress and `for` windows have theirs here; a rule kind of its own (absent, ...) registers one
+with `@detail_hook`, so every view of a verdict shows its state without knowing the kind.
+
+A rule with prev() is explained with the values kept for the event's key before the event
+(`previous_values`, read before the engine moves them on), as the engine decided with them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from alertd.engine.engine import Engine
 from alertd.engine.eventtime import format_time
 from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sequence import KeyState
+from alertd.engine.state import StateStore
+from alertd.engine.steps import hashable
 from alertd.model import Decision, Key, Rule
 from alertd.wording import counted
 
@@ -66,7 +72,9 @@ class Verdict:
         return self.decision != NO_MATCH
 
 
-DetailHook = Callable[[Rule, Decision], Iterable[Detail]]
+DetailHook = Callable[[Rule, Decision, StateStore | None], Iterable[Detail]]
+"""`hook(rule, decision, store)`: what the rule's state is after the decision; `store` holds
+the state after the event (None where no store is at hand: details from the decision alone)."""
 DETAIL_HOOKS: list[DetailHook] = []
 
 
@@ -76,15 +84,17 @@ def detail_hook(hook: DetailHook) -> DetailHook:
     return hook
 
 
-def details(rule: Rule | None, decision: Decision) -> tuple[Detail, ...]:
+def details(
+    rule: Rule | None, decision: Decision, store: StateStore | None = None
+) -> tuple[Detail, ...]:
     """Every registered hook's details for a decision of `rule` (none for an unknown rule)."""
     if rule is None:
         return ()
-    return tuple(detail for hook in DETAIL_HOOKS for detail in hook(rule, decision))
+    return tuple(detail for hook in DETAIL_HOOKS for detail in hook(rule, decision, store))
 
 
 @detail_hook
-def _count_window(rule: Rule, decision: Decision) -> Iterator[Detail]:
+def _count_window(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
     count = rule.count
     if count is None:
         return
@@ -98,7 +108,7 @@ def _count_window(rule: Rule, decision: Decision) -> Iterator[Detail]:
 
 
 @detail_hook
-def _suppression(rule: Rule, decision: Decision) -> Iterator[Detail]:
+def _suppression(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
     if decision.kind == "suppressed" and decision.suppressed_until is not None:
         until = format_time(decision.suppressed_until)
         yield Detail("suppressed_until", until, f"suppressed until {until}")
@@ -108,19 +118,64 @@ def _suppression(rule: Rule, decision: Decision) -> Iterator[Detail]:
         yield Detail("suppressed_count", n, f"{n} suppressed since the last alert")
 
 
+@detail_hook
+def _held(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
+    """`for D`: how long the key's run of matching events has lasted, while it is too short."""
+    spec = rule.sequence
+    if spec is None or spec.hold is None or store is None or decision.kind != "counting":
+        return
+    state = _key_state(store, rule, decision.key)
+    if state is None or state[1] is None:
+        return
+    held = f"{format_duration(decision.event_time - state[1])} of {format_duration(spec.hold)}"
+    yield Detail("held", held, f"held for {held}")
+
+
+def previous_values(
+    rules: RuleSet, store: StateStore, event: Mapping[str, Any], time: float
+) -> dict[str, tuple[Any, ...] | None]:
+    """For each rule with prev() of the event's scope, the values kept for the event's key
+    before it (None: no previous event, as for a late event or a forgotten key). Read before
+    the engine takes the event: it moves them on."""
+    found: dict[str, tuple[Any, ...] | None] = {}
+    for rule in rules.candidates(event):
+        spec = rule.sequence
+        if spec is None or spec.values is None:
+            continue
+        try:
+            state = _key_state(store, rule, rule.key(event))
+        except Exception:  # a compiled key never raises; the engine reports one that does
+            state = None
+        usable = state is not None and state[0] <= time < state[3]
+        found[rule.id] = state[2] if usable and state is not None else None
+    return found
+
+
+def _key_state(store: StateStore, rule: Rule, key: Key) -> KeyState | None:
+    states = store.key_states(rule.id)
+    try:
+        return states.get(key)
+    except TypeError:  # a list or an object in the key, kept by its contents
+        return states.get(hashable(key))
+
+
 def verdicts(
     rules: RuleSet,
     event: Mapping[str, Any],
     index: int,
     time: float,
     decisions: Sequence[Decision],
+    *,
+    store: StateStore | None = None,
+    previous: Mapping[str, tuple[Any, ...] | None] | None = None,
 ) -> list[Verdict]:
     """The verdict of every rule of the event's scope, in file order, given the decisions the
-    engine made for it (those of this event only)."""
+    engine made for it (those of this event only), the store after it (for the details of the
+    windows) and what `previous_values` gave before it."""
     made = {decision.rule_id: decision for decision in decisions if decision.event_index == index}
     found: list[Verdict] = []
     for rule in rules.candidates(event):
-        explanation = explain(rule, event)
+        explanation = explain(rule, event, (previous or {}).get(rule.id))
         mismatches = explanation.mismatches if explanation is not None else ()
         decision = made.get(rule.id)
         if decision is not None:
@@ -131,7 +186,7 @@ def verdicts(
                     rule.id,
                     decision.kind,
                     decision.key,
-                    details(rule, decision),
+                    details(rule, decision, store),
                     mismatches=mismatches,
                     source=decision,
                 )
@@ -169,11 +224,15 @@ def what_if(
         max_future=engine.max_future,
         max_past=engine.max_past,
     )
+    time = trial.event_time(event, received_at)  # raises InvalidEvent, as process would
+    assert isinstance(event, Mapping)  # event_time accepted it
+    previous = previous_values(trial.rules, trial.store, event, time)
     with mismatches_uncounted():
         decisions = trial.process(event, received_at)
-        time = trial.event_time(event, received_at)
-        assert isinstance(event, Mapping)  # process accepted it
-        return WhatIf(time, verdicts(trial.rules, event, 0, time, decisions))
+        found = verdicts(
+            trial.rules, event, 0, time, decisions, store=trial.store, previous=previous
+        )
+    return WhatIf(time, found)
 
 
 def verdict_view(verdict: Verdict) -> dict[str, Any]:

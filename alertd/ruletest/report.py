@@ -25,6 +25,7 @@ from alertd.dsl.explain import Mismatch
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.verdicts import (
+    Detail,
     Verdict,
     details,
     failure_text,
@@ -61,7 +62,15 @@ class Summary:
 
 
 class Report(Protocol):
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None: ...
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
+        """A decision; `shown`: its windows' details as a verdict has them (else the report
+        asks the detail hooks, with no store)."""
+        ...
 
     def mismatch(self, index: int, time: float, rule_id: str, mismatch: Mismatch) -> None:
         """A type mismatch met evaluating rule `rule_id` on event `index` (at `time`)."""
@@ -85,7 +94,12 @@ class JsonReport:
         self._rules = rules
         self._explain = explain
 
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None:
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
         line: dict[str, Any] = {
             "event": decision.event_index,
             "rule": decision.rule_id,
@@ -93,7 +107,9 @@ class JsonReport:
             "key": list(decision.key),
         }
         if self._explain and self._rules is not None:
-            for detail in details(self._rules.by_id.get(decision.rule_id), decision):
+            if shown is None:
+                shown = details(self._rules.by_id.get(decision.rule_id), decision)
+            for detail in shown:
                 line[detail.name] = detail.value
         if notifications is not None:
             line["notifications"] = [
@@ -157,14 +173,21 @@ class TextReport:
         # was one of them is not shown again on a row of its own.
         self._shown: set[tuple[int, str, str]] = set()
 
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None:
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
+        if shown is None:
+            shown = details(self._rules.by_id.get(decision.rule_id), decision)
         self._row(
             decision.event_index,
             decision.event_time,
             decision.rule_id,
             decision.kind,
             shown=format_key(decision.key),
-            detail=self._detail(decision),
+            detail="; ".join(detail.text for detail in shown),
         )
         for line in notification_lines(notifications or ()):
             self._out.write(f"{_INDENT}{line}".rstrip() + "\n")
@@ -243,11 +266,6 @@ class TextReport:
             "KEY / WHY NOT" if self._explain else "KEY",
         ]
         self._out.write(self._paint("  ".join(names), "bold") + "\n")
-
-    def _detail(self, decision: Decision) -> str:
-        """What the rule's windows are after the decision (alertd.engine.verdicts hooks)."""
-        found = details(self._rules.by_id.get(decision.rule_id), decision)
-        return "; ".join(detail.text for detail in found)
 
 
 def describe(mismatch: Mismatch) -> str:

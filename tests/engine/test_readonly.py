@@ -16,12 +16,14 @@ from alertd.dsl import compile_text, mismatch_counts
 from alertd.engine import state
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
+from alertd.engine.memory_store import MemoryStore
 from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import Timer
 from alertd.engine.verdicts import what_if
 from alertd.engine.windows import CountWindow
+from alertd.model import Rule, SequenceSpec
 
 RULES = """\
 rule crit {
@@ -154,3 +156,26 @@ def test_the_view_writes_out_every_method_of_the_state_store() -> None:
         if not name.startswith("_")
     }
     assert protocol <= set(vars(ReadOnlyView))
+
+
+def test_a_held_condition_says_how_long_it_has_held() -> None:
+    """`for 2m` (built by hand here): a match before the run has lasted 2m is counting, and its
+    verdict says for how long it has held."""
+    hot = Rule(
+        "engine_overheat",
+        "Engine overheat",
+        condition=lambda event: event.get("coolant_c", 0) > 110,
+        event_types=frozenset({"engine_status"}),
+        key=lambda event: (event.get("vehicle_id"),),
+        sequence=SequenceSpec(lambda event, kept: event.get("coolant_c", 0) > 110, hold=120.0),
+    )
+    engine = Engine(RuleSet([hot]), MemoryStore())
+    status = {"type": "engine_status", "vehicle_id": "v1", "coolant_c": 115}
+    engine.process({**status, "timestamp": T0}, T0)
+    (verdict,) = what_if(engine, {**status, "timestamp": T0 + 80}, T0 + 80).verdicts
+    assert verdict.decision == "counting"
+    assert [(d.name, d.value, d.text) for d in verdict.details] == [
+        ("held", "1m20s of 2m", "held for 1m20s of 2m")
+    ]
+    (verdict,) = what_if(engine, {**status, "timestamp": T0 + 120}, T0 + 120).verdicts
+    assert (verdict.decision, verdict.details) == ("fired", ())
