@@ -109,13 +109,13 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at"
+    "last_matched_at, silenced_by"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ? WHERE id = ?"
+    " last_matched_at = ?, silenced_by = ? WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
@@ -743,6 +743,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         None if record.escalation is None else _json(_escalation_json(record.escalation)),
         record.match_count,
         record.last_matched_at,
+        record.silenced_by,
     )
 
 
@@ -776,6 +777,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
         match_count=row[23],
         last_matched_at=row[24],
+        silenced_by=row[25],
     )
 
 

@@ -74,12 +74,13 @@ class AlertRecord:
     escalation: Escalation | None = None
     match_count: int = 1
     last_matched_at: float | None = None
+    silenced_by: str | None = None  # a silence id, or `maintenance:NAME` (alertd.silences)
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One thing that happened to an alert: `action` (fired, notified, acked, unacked,
-    resolved, escalated), by whom (a person, a rule id) and through what (`via`: api, cli,
+    resolved, escalated, silenced), by whom (a person, a rule id) and through what (`via`: api, cli,
     sms, slack, email, web, rule, timer); `detail` says more (a step's number, a channel)."""
 
     at: float
