@@ -27,6 +27,7 @@ from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.verdicts import Detail, previous_values, verdicts
+from alertd.eventschema import EventSchema, event_problems
 from alertd.model import Decision
 from alertd.ruletest.events import EventRecord
 from alertd.ruletest.render import Preview
@@ -47,9 +48,11 @@ def replay(
     preview: Preview | None = None,
     progress: Progress | None = None,
     explain: bool = False,
+    schema: EventSchema | None = None,
 ) -> Summary:
     """Evaluate every event, report every decision and type mismatch (with `explain`, every
-    no-match too), and return the totals."""
+    no-match too; with `schema`, on the error stream, how each event breaks it), and return
+    the totals."""
     summary = Summary()
     counted = mismatch_counts()
     for record in records:
@@ -73,6 +76,15 @@ def replay(
                 progress.clear()
             errors.write(f"{source}: {record.where}: error: {exc}\n")
             continue
+        if schema is not None:
+            assert isinstance(record.event, dict)  # the engine accepted it
+            problems = event_problems(schema, record.event)
+            if problems:
+                summary.off_schema += 1
+                if progress is not None:
+                    progress.clear()
+                for problem in problems:
+                    errors.write(f"{source}: {record.where}: error: {problem}\n")
         if explain:
             _explain(
                 engine,

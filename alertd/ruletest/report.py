@@ -51,6 +51,7 @@ class Summary:
     type_mismatches: int = 0
     invalid: int = 0
     no_match: int = 0  # counted with --explain only
+    off_schema: int = 0  # events that break the event schema, counted with --strict only
 
     def add(self, decision: Decision) -> None:
         if decision.kind == "fired":
@@ -139,6 +140,8 @@ class JsonReport:
         }
         if self._explain:
             counts["no_match"] = summary.no_match
+        if summary.off_schema:
+            counts["off_schema"] = summary.off_schema
         self._out.write(dump_json({"summary": counts}) + "\n")
 
 
@@ -238,6 +241,8 @@ class TextReport:
             line += f"; {counted(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
         if summary.invalid:
             line += f"; {summary.invalid:,} skipped as invalid"
+        if summary.off_schema:
+            line += f"; {counted(summary.off_schema, 'event')} off the schema"
         self._out.write(line + "\n")
 
     def _row(
