@@ -12,9 +12,10 @@ thing, made here from the engine's decisions and the reference interpreter
   and with the values they read; type mismatches are among them as such.
 
 What a decision says about its windows comes from the detail hooks: a function of the rule, the
-decision and the state store after the event, returning the `Detail`s that apply. The count,
-suppress and `for` windows have theirs here; a rule kind of its own (absent, ...) registers one
-with `@detail_hook`, so every view of a verdict shows its state without knowing the kind.
+decision and the state store after the event, returning the `Detail`s that apply. The count
+and suppress windows have theirs here; a rule kind of its own registers one with `@detail_hook`
+(`for`: alertd.engine.sequence), so every view of a verdict shows its state without knowing
+the kind.
 
 A rule with prev() is explained with the values kept for the event's key before the event
 (`previous_values`, read before the engine moves them on), as the engine decided with them.
@@ -22,16 +23,15 @@ A rule with prev() is explained with the values kept for the event's key before 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from alertd import jsonutil
 from alertd.dsl.explain import Failure, Mismatch, explain
 from alertd.dsl.runtime import mismatches_uncounted
-from alertd.durations import format_duration
+from alertd.engine.details import Detail, details
 from alertd.engine.engine import Engine
-from alertd.engine.eventtime import format_time
 from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sequence import KeyState
@@ -41,16 +41,6 @@ from alertd.model import Decision, Key, Rule
 from alertd.wording import counted
 
 NO_MATCH = "no_match"
-
-
-@dataclass(frozen=True, slots=True)
-class Detail:
-    """One fact about a rule's windows after an event: `name` and `value` for JSON (`"window":
-    "2 of 3 within 10m"`), `text` for people (`2 of 3 within 10m`)."""
-
-    name: str
-    value: Any
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,65 +60,6 @@ class Verdict:
     @property
     def matched(self) -> bool:
         return self.decision != NO_MATCH
-
-
-DetailHook = Callable[[Rule, Decision, StateStore | None], Iterable[Detail]]
-"""`hook(rule, decision, store)`: what the rule's state is after the decision; `store` holds
-the state after the event (None where no store is at hand: details from the decision alone)."""
-DETAIL_HOOKS: list[DetailHook] = []
-
-
-def detail_hook(hook: DetailHook) -> DetailHook:
-    """Register what a rule kind says about its state after a decision (see the module doc)."""
-    DETAIL_HOOKS.append(hook)
-    return hook
-
-
-def details(
-    rule: Rule | None, decision: Decision, store: StateStore | None = None
-) -> tuple[Detail, ...]:
-    """Every registered hook's details for a decision of `rule` (none for an unknown rule)."""
-    if rule is None:
-        return ()
-    return tuple(detail for hook in DETAIL_HOOKS for detail in hook(rule, decision, store))
-
-
-@detail_hook
-def _count_window(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
-    count = rule.count
-    if count is None:
-        return
-    within = format_duration(count.within)
-    if decision.kind == "counting" and decision.count is not None:
-        text = f"{decision.count} of {count.threshold} within {within}"
-        yield Detail("window", text, text)
-    elif decision.kind == "fired":
-        reached = f"{count.threshold} of {count.threshold} within {within}"
-        yield Detail("window", reached, f"{count.threshold} within {within}")
-
-
-@detail_hook
-def _suppression(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
-    if decision.kind == "suppressed" and decision.suppressed_until is not None:
-        until = format_time(decision.suppressed_until)
-        yield Detail("suppressed_until", until, f"suppressed until {until}")
-    alert = decision.alert
-    if decision.kind == "fired" and alert is not None and alert.suppressed_count:
-        n = alert.suppressed_count
-        yield Detail("suppressed_count", n, f"{n} suppressed since the last alert")
-
-
-@detail_hook
-def _held(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
-    """`for D`: how long the key's run of matching events has lasted, while it is too short."""
-    spec = rule.sequence
-    if spec is None or spec.hold is None or store is None or decision.kind != "counting":
-        return
-    state = _key_state(store, rule, decision.key)
-    if state is None or state[1] is None:
-        return
-    held = f"{format_duration(decision.event_time - state[1])} of {format_duration(spec.hold)}"
-    yield Detail("held", held, f"held for {held}")
 
 
 def previous_values(

@@ -24,9 +24,10 @@ from typing import Any, TextIO
 from alertd.dsl import mismatch_counts
 from alertd.dsl.event_types import TYPE_FIELD
 from alertd.dsl.explain import explain
+from alertd.engine.details import Detail
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
-from alertd.engine.verdicts import Detail, previous_values, verdicts
+from alertd.engine.verdicts import previous_values, verdicts
 from alertd.eventschema import EventSchema, event_problems
 from alertd.model import Decision
 from alertd.ruletest.events import EventRecord

@@ -22,12 +22,11 @@ from itertools import groupby
 from typing import Any, Protocol, TextIO
 
 from alertd.dsl.explain import Mismatch
+from alertd.engine.details import Detail, details
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.verdicts import (
-    Detail,
     Verdict,
-    details,
     failure_text,
     mismatch_view,
     verdict_view,

@@ -178,4 +178,4 @@ def test_a_held_condition_says_how_long_it_has_held() -> None:
         ("held", "1m20s of 2m", "held for 1m20s of 2m")
     ]
     (verdict,) = what_if(engine, {**status, "timestamp": T0 + 120}, T0 + 120).verdicts
-    assert (verdict.decision, verdict.details) == ("fired", ())
+    assert (verdict.decision, [d.text for d in verdict.details]) == ("fired", ["held for 2m of 2m"])

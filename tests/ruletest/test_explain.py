@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from alertd.cli import main
-from alertd.engine import verdicts
-from alertd.engine.verdicts import Detail
+from alertd.engine import details
+from alertd.engine.details import Detail
 from alertd.model import Decision, Rule
 
 VEHICLE_RULES = """\
@@ -158,7 +158,7 @@ def test_a_rule_kind_shows_its_state_through_a_detail_hook(
             return []
         return [Detail("held", "1m20s of 2m", "held for 1m20s of 2m")]
 
-    monkeypatch.setattr(verdicts, "DETAIL_HOOKS", [*verdicts.DETAIL_HOOKS, held])
+    monkeypatch.setattr(details, "DETAIL_HOOKS", [*details.DETAIL_HOOKS, held])
     assert run(workdir, "--explain", "--format", "json") == 0
     first_many = json.loads(capsys.readouterr().out.splitlines()[1])
     assert first_many["held"] == "1m20s of 2m"
