@@ -71,7 +71,10 @@ def _same(value: V) -> V:
 
 
 def _window_copy(window: CountWindow) -> CountWindow:
-    return CountWindow.of(window.within, window.times, window)
+    """The live window as it counts (its matches' times, its events, how many slid out): what
+    the engine decides with. The view writes nothing, so what the store keeps to write only
+    what changed does not matter here."""
+    return CountWindow.of(window.within, window.live_times, window, window.dropped)
 
 
 class ReadOnlyView:
