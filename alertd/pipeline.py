@@ -86,9 +86,10 @@ CLOCK_STEP = 1.0
 """Seconds the wall clock must have been stepped by for the steady clock's distance from it to
 be recorded again (NTP slews the two clocks alike; only a step moves them apart)."""
 
-SWEEP_BATCH = 500
+SWEEP_BATCH = 250
 """Rows of each kind (windows, alerts, alert changes, notifications) one slice of the sweep
-deletes, each slice a transaction (bench/flood_bench.py)."""
+deletes, each slice a transaction: a flood's slices took at most 4.3 ms of the event loop's
+CPU with 250, 9.5 ms with 500 (bench/flood_bench.py)."""
 
 TIMER_BATCH = 50
 """Timers run per transaction; when more are due, another transaction follows at once, after
