@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --events: also show the notifications each fired alert would send",
     )
     test_rule.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --events: also report every event that breaks the event schema ([rules] "
+        "schema): a type or field it does not list, a value of the wrong kind; exit 1 if any",
+    )
+    test_rule.add_argument(
         "--explain",
         action="store_true",
         help="with --events: for every rule that could match each event, say why it fired or "

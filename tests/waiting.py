@@ -27,17 +27,6 @@ async def until(condition: Callable[[], object], what: str, timeout: float = TIM
         await asyncio.sleep(INTERVAL)
 
 
-async def until_async(
-    condition: Callable[[], Awaitable[object]], what: str, timeout: float = TIMEOUT
-) -> None:
-    """`until`, for a condition that has to await (an HTTP request)."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:g}s for {what}")
-        await asyncio.sleep(INTERVAL)
-
-
 async def eventually(
     look: Callable[[], Awaitable[T | None]], what: str, timeout: float = TIMEOUT
 ) -> T:
