@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --events: also show the notifications each fired alert would send",
     )
+    test_rule.add_argument(
+        "--until",
+        metavar="TIME",
+        help="with --events: after the last event, run the clock on to TIME (ISO-8601 or epoch "
+        "seconds), so that timers due by then run (resolve after); default: the last event's",
+    )
 
     oncall = add(
         "oncall", "Show who is on call in each schedule of the on-call file, and until when."

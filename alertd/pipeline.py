@@ -4,6 +4,7 @@ the incidents that follow the pages (alertd.incidents: acks, escalation, timers)
     events -> Engine (windows in SQLite) -> fired alerts -> Incidents (plan, render) -> outbox
            ^ committed before the 202: all of it is on disk         -> Dispatcher -> channels
     act (API, CLI, ...) and due timers -> Incidents -> alert, timeline, outbox, next timer
+    a rule's `resolve` (decisions, timers) -> RuleResolving -> Incidents.act(resolve)
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
@@ -43,6 +44,7 @@ from alertd.engine.state import AlertPage, AlertQuery
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
+    ActionRefused,
     Incidents,
     Setup,
     TimerLoop,
@@ -52,6 +54,7 @@ from alertd.incidents import (
     full_timeline,
 )
 from alertd.incidents.lifecycle import DONE
+from alertd.incidents.resolving import RuleResolving
 from alertd.model import Alert, Decision, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
@@ -110,6 +113,8 @@ class Pipeline:
         )
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
+        self.resolving = RuleResolving(self.store, self.timers, self._resolve_as_rule)
+        self.incidents.resolved_listeners.append(lambda record, _via: self.resolving.closed(record))
         self.timer_sources: list[TimerSource] = [self.timers]
         self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
@@ -210,12 +215,14 @@ class Pipeline:
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 for alert in alerts:
                     self.feed.record(alert.id, "fired", ticket.received_at)
+                by_id = self.engine.rules.by_id
                 if alerts:
-                    by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
                         [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
                         ticket.received_at,
                     )
+                # After `fired`: an alert that fired and resolved in one batch was paged first.
+                notifications += self.resolving.decided(decisions, by_id)
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             return error
@@ -300,6 +307,18 @@ class Pipeline:
         self.dispatcher.submit(done.notifications)
         _log_transition(done, by, via)
         return Acted(detail, done.changed, done.message)
+
+    def _resolve_as_rule(self, alert_id: str, rule_id: str, via: str) -> list[Notification]:
+        """A rule's `resolve` (via rule or timer) resolves its alert, as any resolve does."""
+        try:
+            done = self.incidents.act(alert_id, "resolve", rule_id, via)
+        except ActionRefused:  # never for a resolve; should the table change, nothing to do
+            return []
+        if done is None:  # pruned meanwhile
+            return []
+        if done.changed:
+            _log_transition(done, rule_id, via)
+        return list(done.notifications)
 
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules

@@ -137,6 +137,16 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     return _rule(rule, condition, functions, expr)
 
 
+def _resolve_scope(
+    rule_types: frozenset[str] | None, resolve_when: ast.Expr | None
+) -> frozenset[str] | None:
+    """The event types `resolve when` is tried on: the rule's, and those it names itself (so
+    that `type == "vehicle_status" and ...` sees status events); None: every type."""
+    if rule_types is None or resolve_when is None:
+        return rule_types
+    return rule_types | (event_types(resolve_when) or frozenset())
+
+
 def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
     if rule.resolve is None or rule.resolve.when is None:
         return None
@@ -312,7 +322,10 @@ def _rule(
     resolve = None
     if rule.resolve is not None:
         resolve = ResolveSpec(
-            functions.get("resolve_when"), rule.resolve.when_source, rule.resolve.after
+            functions.get("resolve_when"),
+            rule.resolve.when_source,
+            rule.resolve.after,
+            _resolve_scope(event_types(expr), _resolve_when(rule)),
         )
     return Rule(
         id=rule.id,

@@ -4,10 +4,12 @@ and the benchmarks.
 For every rule that may match an event (the RuleSet's index by event type) the engine runs the
 compiled condition, then the rule's counting window, then its suppression window, and decides:
 "counting" (the count is not reached yet), "suppressed" (fired too recently for this key) or
-"fired" (an Alert, recorded in the store). Each rule's decision is a function built once per
-rule set (`steps`). Windows run in event time (see `eventtime` and `windows`); all state lives
-in the store, inside the caller's transaction, so a restarted daemon carries on exactly where
-it stopped.
+"fired" (an Alert, recorded in the store). A rule with `resolve` folds a match into the open
+alert of its key ("absorbed"), and an event of its scope that meets `resolve when` closes that
+alert ("resolved"; alertd.incidents.resolving does the rest). Each rule's decision is a
+function built once per rule set (`steps`). Windows run in event time (see `eventtime` and
+`windows`); all state lives in the store, inside the caller's transaction, so a restarted
+daemon carries on exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import StateStore
-from alertd.engine.steps import Step, build_step
+from alertd.engine.steps import ResolveStep, Step, build_resolve_step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,10 @@ class Engine:
             )
             for rule in rules.rules
         }
+        self._resolve_steps: dict[Rule, ResolveStep] = {
+            rule: build_resolve_step(rule, self.store, self._rule_failed)
+            for rule in rules.resolving
+        }
 
     def _evaluate(
         self, events: Sequence[Event], times: Sequence[float], received_at: float, first: int = 0
@@ -187,6 +193,7 @@ class Engine:
         decisions: list[Decision] = []
         append = decisions.append
         match, steps = self.rules.match, self._steps
+        resolve_steps = self._resolve_steps
         watermark = self.watermark
         index = first
         for event, time in zip(events, times, strict=True):
@@ -200,6 +207,12 @@ class Engine:
                 decision = steps[rule](event, index, time, received_at)
                 if decision is not None:
                     append(decision)
+            if resolve_steps:
+                for rule in self.rules.resolvers(event):
+                    if rule not in matched:  # a match is folded, never resolves
+                        decision = resolve_steps[rule](event, index, time)
+                        if decision is not None:
+                            append(decision)
             index += 1
         self.watermark = watermark
         return decisions

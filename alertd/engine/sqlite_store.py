@@ -9,8 +9,9 @@ daemon runs in a worker thread) groups writes, and callers that share `connectio
 their own writes the same way. The connection's settings (WAL, synchronous, busy timeout)
 are those of alertd.sqlitedb.
 
-The live windows are also held in memory, read when the store opens: the database is their
-durable copy, not where the engine looks them up. Changes (windows set or popped, alerts
+The live windows, and the open alert of each key of a rule with `resolve`, are also held in
+memory, read when the store opens: the database is their durable copy, not where the engine
+looks them up. Changes (windows set or popped, alerts
 added) are written together when the transaction block they were made in ends -- one
 statement per table for a whole batch. Each block remembers which keys it wrote, so that when
 it rolls back, only those windows are read back from the database: a failed batch costs what
@@ -25,9 +26,9 @@ Keys, events and labels are stored as JSON (values JSON cannot hold become strin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -97,16 +98,21 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at"
+    "last_matched_at, last_event"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ? WHERE id = ?"
+    " last_matched_at = ?, last_event = ? WHERE id = ?"
+)
+_FOLD_MATCH = (
+    "UPDATE alerts SET match_count = match_count + 1, last_matched_at = ?, last_event = ?"
+    " WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
+_OPEN_ALERT_COLUMNS = "key, alert_id"
 
 V = TypeVar("V")
 
@@ -135,6 +141,9 @@ class _Table(Generic[V]):
         if value is not None:
             self.changed.add(key)
         return value
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
     def take_changes(self) -> tuple[list[tuple[Key, V]], list[Key]]:
         """What to write since the last call: (key, value) to store, keys to delete."""
@@ -199,6 +208,7 @@ class SQLiteStore:
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
+        self._open: dict[str, _Table[str]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
@@ -327,6 +337,16 @@ class SQLiteStore:
             table = self._windows[rule_id] = _Table("count_window", rule_id)
         return table
 
+    def open_alerts(self, rule_id: str) -> _Table[str]:
+        table = self._open.get(rule_id)
+        if table is None:
+            table = self._open[rule_id] = _Table("open_alert", rule_id)
+        return table
+
+    def _tables(self) -> list[_Table[Any]]:
+        """Every rule's table of every kind that is held in memory."""
+        return [*self._suppressions.values(), *self._windows.values(), *self._open.values()]
+
     def sweep(self, horizon: float) -> int:
         self._write_changes()
         for table in ("suppression", "count_window"):
@@ -342,14 +362,15 @@ class SQLiteStore:
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in ("suppression", "count_window"):
+        for table in ("suppression", "count_window", "open_alert"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
         if self._blocks:
             self._blocks[-1].everything = True
-        for tables in (self._suppressions, self._windows):
+        kinds: tuple[dict[str, Any], ...] = (self._suppressions, self._windows, self._open)
+        for tables in kinds:
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
 
@@ -403,6 +424,16 @@ class SQLiteStore:
             self._new_alerts[alert_id] = record
             return
         self.connection.execute(_SAVE_ALERT, (*_alert_row(record)[14:], alert_id))
+
+    def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
+        new = self._new_alerts.get(alert_id)
+        if new is not None:  # not written yet: it will be, as it is now
+            self._new_alerts[alert_id] = replace(
+                new, match_count=new.match_count + 1, last_matched_at=at, last_event=event
+            )
+            return True
+        cursor = self.connection.execute(_FOLD_MATCH, (at, _json(event), alert_id))
+        return cursor.rowcount > 0
 
     def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
         self.connection.execute(
@@ -475,9 +506,7 @@ class SQLiteStore:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
-        if any(table.changed for table in self._suppressions.values()) or any(
-            table.changed for table in self._windows.values()
-        ):
+        if any(table.changed for table in self._tables()):
             self.connection.execute("UPDATE window_version SET version = version + 1")
             self._version += 1
         for rule_id, suppressions in self._suppressions.items():
@@ -513,6 +542,16 @@ class SQLiteStore:
                     ],
                 )
                 _delete(self.connection, "count_window", rule_id, gone)
+        for rule_id, opens in self._open.items():
+            if opens.changed:
+                if block is not None:
+                    block.wrote(opens)
+                now_open, closed = opens.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO open_alert VALUES (?, ?, ?)",
+                    [(rule_id, _json(key), alert_id) for key, alert_id in now_open],
+                )
+                _delete(self.connection, "open_alert", rule_id, closed)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -521,10 +560,9 @@ class SQLiteStore:
         """Read every window from the database into the tables, dropping unwritten changes:
         when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
-        for tables in (self._suppressions, self._windows):
-            for table in tables.values():  # the engine holds these: refill, never replace
-                table.entries.clear()
-                table.changed.clear()
+        for table in self._tables():  # the engine holds these: refill, never replace
+            table.entries.clear()
+            table.changed.clear()
         connection = self.connection
         reading = not connection.in_transaction  # then read all three in one snapshot
         try:
@@ -537,6 +575,9 @@ class SQLiteStore:
             windows = connection.execute(
                 f"SELECT rule_id, {_COUNT_WINDOW_COLUMNS} FROM count_window"
             ).fetchall()
+            opens = connection.execute(
+                f"SELECT rule_id, {_OPEN_ALERT_COLUMNS} FROM open_alert"
+            ).fetchall()
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -547,6 +588,9 @@ class SQLiteStore:
         for rule_id, *row in windows:
             key, window = _count_window_of(row)
             self.count_windows(rule_id).entries[key] = window
+        for rule_id, *row in opens:
+            key, alert_id = _open_alert_of(row)
+            self.open_alerts(rule_id).entries[key] = alert_id
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -557,8 +601,7 @@ class SQLiteStore:
             return
         self._version = block.version
         touched = block.written
-        tables: list[_Table[Any]] = [*self._suppressions.values(), *self._windows.values()]
-        for table in tables:
+        for table in self._tables():
             if table.changed:
                 block.wrote(table)
                 table.changed.clear()
@@ -570,11 +613,7 @@ class SQLiteStore:
 
     def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
-        columns, of = (
-            (_SUPPRESSION_COLUMNS, _suppression_of)
-            if table.kind == "suppression"
-            else (_COUNT_WINDOW_COLUMNS, _count_window_of)
-        )
+        columns, of = _READ_BACK[table.kind]
         rows = self.connection.execute(
             f"SELECT {columns} FROM {table.kind}"
             " WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))",
@@ -638,6 +677,19 @@ def _count_window_of(row: Sequence[Any]) -> tuple[Key, CountWindow]:
     return _key(key), CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
 
 
+def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
+    key, alert_id = row
+    return _key(key), alert_id
+
+
+_READ_BACK: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
+    "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
+    "count_window": (_COUNT_WINDOW_COLUMNS, _count_window_of),
+    "open_alert": (_OPEN_ALERT_COLUMNS, _open_alert_of),
+}
+"""Per kind of table held in memory: its columns, and how a row becomes a key and a value."""
+
+
 def _json(value: object) -> str:
     return jsonutil.dumps(value, default=str).decode()
 
@@ -688,6 +740,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         None if record.escalation is None else _json(_escalation_json(record.escalation)),
         record.match_count,
         record.last_matched_at,
+        None if record.last_event is None else _json(record.last_event),
     )
 
 
@@ -721,6 +774,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
         match_count=row[23],
         last_matched_at=row[24],
+        last_event=None if row[25] is None else jsonutil.loads(row[25]),
     )
 
 

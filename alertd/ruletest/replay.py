@@ -3,7 +3,9 @@ nothing sent.
 
 Events go through in file order (the order they arrived in), each placed in its windows by its
 own timestamp, exactly as the daemon does with a live stream. Events without a timestamp are
-taken as arriving together when the replay starts. An invalid event is reported on the error
+taken as arriving together when the replay starts. Timers (`resolve after`) run on event time
+(alertd.ruletest.engine): before each event, those due by its time; after the last event, those
+due by `until`. An invalid event is reported on the error
 stream with its index and skipped; the replay goes on.
 
 Type mismatches (`speed_kmh > 120` meeting `"130"`) make a comparison false without a word,
@@ -21,6 +23,8 @@ from alertd.dsl import mismatch_counts
 from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
+from alertd.model import Decision
+from alertd.ruletest.engine import ReplayEngine
 from alertd.ruletest.events import EventRecord
 from alertd.ruletest.render import Preview
 from alertd.ruletest.report import Report, Summary
@@ -39,9 +43,12 @@ def replay(
     source: str,
     preview: Preview | None = None,
     progress: Progress | None = None,
+    until: float | None = None,
 ) -> Summary:
-    """Evaluate every event, report every decision and type mismatch, and return the totals."""
+    """Evaluate every event, report every decision and type mismatch, and return the totals.
+    `until`: run the timers due by then after the last event."""
     summary = Summary()
+    replaying = ReplayEngine(engine)
     counted = mismatch_counts()
     for record in records:
         summary.events += 1
@@ -52,28 +59,36 @@ def replay(
         try:
             if record.error is not None:
                 raise InvalidEvent(record.error)
-            decisions = engine.process(record.event, received_at, record.index)
+            decisions = replaying.process(record.event, received_at, record.index)
         except InvalidEvent as exc:
             summary.invalid += 1
             if progress is not None:
                 progress.clear()
             errors.write(f"{source}: {record.where}: error: {exc}\n")
             continue
-        for decision in decisions:
-            summary.add(decision)
-            notifications = None
-            if preview is not None:  # only a fired alert sends anything
-                notifications = preview(decision.alert) if decision.alert is not None else []
-            report.decision(decision, notifications)
+        _report(decisions, report, summary, preview)
         now_counted = mismatch_counts()
         if now_counted != counted:
             moved = [rule for rule, n in now_counted.items() if n != counted.get(rule, 0)]
             _report_mismatches(engine, record, received_at, moved, report=report, summary=summary)
             counted = now_counted
+    if until is not None:
+        _report(replaying.run_until(until), report, summary, preview)
     if progress is not None:
         progress.clear()
     report.summary(summary)
     return summary
+
+
+def _report(
+    decisions: list[Decision], report: Report, summary: Summary, preview: Preview | None
+) -> None:
+    for decision in decisions:
+        summary.add(decision)
+        notifications = None
+        if preview is not None:  # only a fired alert sends anything
+            notifications = preview(decision.alert) if decision.alert is not None else []
+        report.decision(decision, notifications)
 
 
 def _report_mismatches(

@@ -2,8 +2,10 @@
 
 `--format json` is a contract (DESIGN.md): one object per decision,
 `{"event": i, "rule": id, "decision": kind, "key": [...]}` (plus `"notifications"` under
-`--render`), one per type mismatch, `{"event": i, "rule": id, "type_mismatch": {...}}`, then
-`{"summary": {"events": N, "fired": F, "suppressed": S, "counting": C, "type_mismatches": M}}`.
+`--render`; a decision no event caused, a timer's, has `"event": null` and `"at": ISO`), one per
+type mismatch, `{"event": i, "rule": id, "type_mismatch": {...}}`, then `{"summary": {"events":
+N, "fired": F, "suppressed": S, "counting": C, "absorbed": A, "resolved": R,
+"type_mismatches": M}}`.
 """
 
 from __future__ import annotations
@@ -34,16 +36,23 @@ class Summary:
     fired: int = 0
     suppressed: int = 0
     counting: int = 0
+    absorbed: int = 0
+    resolved: int = 0
     type_mismatches: int = 0
     invalid: int = 0
 
     def add(self, decision: Decision) -> None:
-        if decision.kind == "fired":
+        kind = decision.kind
+        if kind == "fired":
             self.fired += 1
-        elif decision.kind == "suppressed":
+        elif kind == "suppressed":
             self.suppressed += 1
-        else:
+        elif kind == "counting":
             self.counting += 1
+        elif kind == "absorbed":
+            self.absorbed += 1
+        else:
+            self.resolved += 1
 
 
 class Report(Protocol):
@@ -67,6 +76,8 @@ class JsonReport:
             "decision": decision.kind,
             "key": list(decision.key),
         }
+        if decision.event_index is None:
+            line["at"] = format_time(decision.event_time)
         if notifications is not None:
             line["notifications"] = [
                 {"channel": n.channel, "recipient": n.recipient, "content": n.content}
@@ -91,6 +102,8 @@ class JsonReport:
             "fired": summary.fired,
             "suppressed": summary.suppressed,
             "counting": summary.counting,
+            "absorbed": summary.absorbed,
+            "resolved": summary.resolved,
             "type_mismatches": summary.type_mismatches,
         }
         self._out.write(dump_json({"summary": counts}) + "\n")
@@ -100,6 +113,8 @@ _STYLES = {
     "fired": ("bold", "red"),
     "suppressed": ("yellow",),
     "counting": ("cyan",),
+    "absorbed": ("blue",),
+    "resolved": ("bold", "green"),
     "mismatch": ("bold", "yellow"),
 }
 _TIME_WIDTH = len("2026-01-01T10:00:00.000Z")
@@ -143,6 +158,8 @@ class TextReport:
             f"\n{counted(summary.events, 'event')}: {summary.fired:,} fired, "
             f"{summary.suppressed:,} suppressed, {summary.counting:,} counting"
         )
+        if summary.absorbed or summary.resolved:
+            line += f", {summary.absorbed:,} absorbed, {summary.resolved:,} resolved"
         if summary.type_mismatches:
             line += f"; {counted(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
         if summary.invalid:
@@ -150,12 +167,12 @@ class TextReport:
         self._out.write(line + "\n")
 
     def _row(
-        self, index: int, time: float, rule_id: str, kind: str, *, shown: str, detail: str
+        self, index: int | None, time: float, rule_id: str, kind: str, *, shown: str, detail: str
     ) -> None:
         if not self._header_written:
             self._write_header()
         cells = [
-            f"{index:<6}",
+            f"{'-' if index is None else index:<6}",  # -: a timer's, no event's
             f"{format_time(time):<{_TIME_WIDTH}}",
             f"{rule_id:<{self._rule_width}}",
             self._paint(f"{kind:<{_DECISION_WIDTH}}", *_STYLES[kind]),
@@ -183,6 +200,15 @@ class TextReport:
         if decision.kind == "counting" and rule is not None and rule.count is not None:
             within = format_duration(rule.count.within)
             return f"{decision.count} of {rule.count.threshold} within {within}"
+        if decision.kind == "absorbed":
+            return "folded into the open alert of its key"
+        if decision.kind == "resolved":
+            resolve = rule.resolve if rule is not None else None
+            if decision.event_index is None:
+                after = resolve.after if resolve is not None else None
+                quiet = f" for {format_duration(after)}" if after is not None else ""
+                return f"no match{quiet} (resolve after)"
+            return "resolve when " + " ".join(resolve.when_source.split() if resolve else ())
         alert = decision.alert
         if alert is None:
             return ""
