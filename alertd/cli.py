@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --events: also show the notifications each fired alert would send",
     )
     test_rule.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --events: for every rule that could match each event, say why it fired or "
+        "not: the first comparison that was false, with the values it saw, or its windows",
+    )
+    test_rule.add_argument(
         "--until",
         metavar="TIME",
         help="with --events: after the last event, run the clock on to TIME (ISO-8601 or epoch "

@@ -33,6 +33,7 @@ from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, TimelineEntr
 from alertd.incidents.lifecycle import Action
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
+from alertd.respond.codes import CodeLookup
 from alertd.state_health import StateProblem
 
 
@@ -138,6 +139,15 @@ class Core(Protocol):
         """Do `action` (ack, unack, resolve, escalate) to an alert as `by` through `via` (api,
         cli, sms, slack, email, web). None if there is no such alert; raises ActionRefused
         when the action does not apply to it as it is, changing nothing."""
+        ...
+
+    async def reply_code(self, number: str, code: int) -> CodeLookup:
+        """What an SMS reply code stands for on a phone number (alertd.respond.codes)."""
+        ...
+
+    def person_at(self, channel: str, address: str) -> str | None:
+        """The id of the person of the on-call file whose address on `channel` is `address`
+        (a phone number, a Slack user id, an email address); None when it is nobody's."""
         ...
 
     def rules(self) -> Sequence[Rule]:

@@ -113,7 +113,22 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due);
     """,
-    # 3: the open alert of each key of a rule with a `resolve` clause: later matches of the key
+    # 3: answering a page by SMS. The reply code each phone number was given for an alert
+    # (`Reply 12a to ack`): per number, the lowest free one. Resolving the alert frees its
+    # codes (`freed_at`); a freed row stays, so that a late reply to it can be told the alert
+    # is resolved, until the number's next alert takes the code.
+    """
+    CREATE TABLE reply_codes (
+        number TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        alert_id TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        freed_at REAL,
+        PRIMARY KEY (number, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
+    """,
+    # 4: the open alert of each key of a rule with a `resolve` clause: later matches of the key
     # fold into it until it resolves (alertd.incidents.resolving). Read into memory when the
     # store opens, like the windows (alertd.engine.sqlite_store).
     """

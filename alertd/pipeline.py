@@ -40,7 +40,7 @@ from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertPage, AlertQuery
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
@@ -63,6 +63,8 @@ from alertd.notify.notification import Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
+from alertd.respond.codes import CodeLookup, ReplyCodes
+from alertd.respond.stamp import Stamper
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
 
@@ -119,6 +121,9 @@ class Pipeline:
         self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
+        self.reply_codes = ReplyCodes(self.store.connection)
+        self.incidents.stamps.append(Stamper(settings, self.reply_codes))
+        self.incidents.resolved_listeners.append(self._free_reply_codes)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
@@ -126,6 +131,10 @@ class Pipeline:
         # The store's connection is used by one thing at a time: a group of batches being
         # committed, a query, an ack, a reload or a sweep.
         self._store_lock = asyncio.Lock()
+
+    def _free_reply_codes(self, record: AlertRecord, via: str) -> None:
+        """An alert resolved: its SMS reply codes are free for the next alerts."""
+        self.reply_codes.free(record.alert.id, self.clock.now())
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -320,6 +329,16 @@ class Pipeline:
             _log_transition(done, rule_id, via)
         return list(done.notifications)
 
+    async def reply_code(self, number: str, code: int) -> CodeLookup:
+        async with self._store_lock:
+            return self.reply_codes.lookup(number, code)
+
+    def person_at(self, channel: str, address: str) -> str | None:
+        if self.oncall is None:
+            return None
+        person = self.oncall.owner(channel, self.settings.channel_kind(channel), address)
+        return None if person is None else person.id
+
     def rules(self) -> Sequence[Rule]:
         return self.engine.rules.rules
 
@@ -372,6 +391,7 @@ class Pipeline:
         def sweep() -> tuple[int, int, int]:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
+            self.reply_codes.prune()
             self.feed.prune(horizon)
             return evicted, alerts, purge(self.store.connection, horizon)
 

@@ -1,7 +1,7 @@
 """`alertd test-rule`: try rules on recorded events, or run rule unit tests, sending nothing.
 
     alertd test-rule [-c alertd.toml] RULES... --events FILE [--format text|json] [--render]
-                     [--until TIME]
+                     [--explain] [--until TIME]
     alertd test-rule [-c alertd.toml] TESTS.yaml... [--format text|json]
 
 Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid, or a unit test failed;
@@ -91,9 +91,9 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
     out: TextIO = sys.stdout
     report: Report
     if args.format == "json":
-        report = JsonReport(out)
+        report = JsonReport(out, rule_set, explain=args.explain)
     else:
-        report = TextReport(out, rule_set, Painter(wants_colour(out)))
+        report = TextReport(out, rule_set, Painter(wants_colour(out)), explain=args.explain)
     source = "<stdin>" if args.events == "-" else args.events
     try:
         preview = notification_preview(settings) if args.render else None
@@ -111,6 +111,7 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             preview=preview,
             progress=Progress(sys.stderr, SYSTEM_CLOCK) if sys.stderr.isatty() else None,
             until=until,
+            explain=args.explain,
         )
     except EventFileError as exc:
         print(f"alertd test-rule: error: {exc}", file=sys.stderr)
@@ -134,6 +135,9 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
             "--until runs a replay's clock on: give --events FILE (a test file says "
             "`until:` per test)"
         )
+        return EXIT_USAGE
+    if args.explain:
+        _usage_error("--explain explains the events of a replay: give --events FILE")
         return EXIT_USAGE
     files = find_test_files(paths)
     if not files:

@@ -7,8 +7,10 @@ but the built-in functions and the pattern engine, and records what it saw:
 
 - every type mismatch (a comparison, operation or call that met a value of a kind it cannot
   use, and so was false or null), as written in the rule file, with the values and their kinds;
-- every comparison it evaluated, in order, with the values it read and its result, so a reader
-  can find the first one that was false.
+- every comparison it evaluated, in order, with the values it read and its result;
+- when the condition did not hold, why not (`Failure`s): the first part of an `and` that was
+  false, every alternative of an `or` (each for its own reason), a `not` whose operand held;
+  each as written, with the values it read and the type mismatch that made it false, if any.
 
 It is slow next to the compiled code and runs only in `alertd test-rule`, never in the daemon.
 The tests hold the two to each other on random rules and events: the same result, the same
@@ -72,12 +74,28 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """A part of a condition that was false, and so a reason the condition did not hold: a
+    comparison, a call such as `exists(x)`, a `not`, as written, with the values it read (the
+    fields and computed operands, not the literals written in the rule)."""
+
+    text: str  # as written: `speed_kmh > 120`
+    where: SourceLocation
+    values: tuple[Operand, ...]
+    mismatch: str | None = None  # why it was false when kinds did not fit: `a string compared
+    # with a number`
+
+
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """What evaluating one rule's condition (and, when it held, its `by` keys) on one event saw."""
 
     matched: bool
     mismatches: tuple[Mismatch, ...]
     comparisons: tuple[Comparison, ...]  # those of the condition, in the order evaluated
+    # Why it did not hold (empty when it did): one failure, or one per alternative of an `or`
+    # that none held (alternatives of alternatives are flattened into one list).
+    failures: tuple[Failure, ...] = ()
 
     @property
     def first_false(self) -> Comparison | None:
@@ -95,10 +113,13 @@ def explain(rule: Rule, event: Mapping[str, Any]) -> Explanation | None:
     interpreter = Interpreter(event, compiled.timestamp_field, compiled.source)
     matched = interpreter.evaluate(compiled.expr) is True
     comparisons = tuple(interpreter.comparisons)
+    failures: tuple[Failure, ...] = ()
     if matched:
         for key in compiled.keys:
             interpreter.evaluate(key)
-    return Explanation(matched, tuple(interpreter.mismatches), comparisons)
+    else:
+        failures = tuple(interpreter.failures(compiled.expr))
+    return Explanation(matched, tuple(interpreter.mismatches), comparisons, failures)
 
 
 class Interpreter:
@@ -118,6 +139,8 @@ class Interpreter:
         self.source = source or ast.SourceText("<rules>", ())
         self.mismatches: list[Mismatch] = []
         self.comparisons: list[Comparison] = []
+        self._seen: dict[int, Any] = {}  # id(node) -> its value, for every node evaluated
+        self._problems: dict[int, str] = {}  # id(node) -> the mismatch it met
 
     def evaluate(self, node: ast.Expr) -> Any:
         """The value of a whole condition or key. Should evaluation ever fail, it is null (a
@@ -129,6 +152,11 @@ class Interpreter:
             return None
 
     def value(self, node: ast.Expr) -> Any:
+        result = self._value(node)
+        self._seen[id(node)] = result
+        return result
+
+    def _value(self, node: ast.Expr) -> Any:
         if isinstance(node, ast.Literal):
             return node.value
         if isinstance(node, ast.Field):
@@ -181,6 +209,72 @@ class Interpreter:
         self.mismatches.append(
             Mismatch(self.text(node), self.where(node), problem, self._operands(operands))
         )
+        self._problems.setdefault(id(node), problem)
+
+    # -- why a condition did not hold ----------------------------------------------------------
+
+    def failures(self, node: ast.Expr) -> list[Failure]:
+        """Why a condition evaluated (by `value`) to false: the first false part of an `and`,
+        each alternative of an `or`, through macros; any other false part is a failure itself."""
+        if isinstance(node, ast.MacroRef):
+            outer, self.source = self.source, node.source
+            try:
+                return self.failures(node.body)
+            finally:
+                self.source = outer
+        if isinstance(node, ast.Logic):
+            if node.op == "or":
+                return [failure for item in node.items for failure in self.failures(item)]
+            for item in node.items:
+                if id(item) in self._seen and not self._seen[id(item)]:
+                    return self.failures(item)
+            return []
+        values: list[Operand] = []
+        if isinstance(node, ast.Binary):
+            for side in (node.left, node.right):
+                self._operand(side, values)
+        elif isinstance(node, ast.Call):
+            for arg in node.args:
+                self._operand(arg, values)
+        else:
+            self._paths(node, values)
+        return [
+            Failure(self.text(node), self.where(node), tuple(values), self._problems.get(id(node)))
+        ]
+
+    def _operand(self, node: ast.Expr, values: list[Operand]) -> None:
+        """What a failed part read through one operand: a field as itself; a computed value
+        (`hour("Europe/Berlin")`, `speed_kmh * 2`) and the fields it read; a literal, nothing."""
+        if isinstance(node, ast.Literal | ast.ListLit) or id(node) not in self._seen:
+            return
+        if not _is_path(node):
+            self._add(node, values)
+        self._paths(node, values)
+
+    def _paths(self, node: ast.Expr, values: list[Operand]) -> None:
+        """The fields (`speed_kmh`, `location.lat`, `tags["a"]`) read below a node."""
+        if id(node) not in self._seen:
+            return
+        if _is_path(node):
+            self._add(node, values)
+            if isinstance(node, ast.Index) and not isinstance(node.index, ast.Literal):
+                self._paths(node.index, values)
+            return
+        if isinstance(node, ast.MacroRef):
+            outer, self.source = self.source, node.source
+            try:
+                self._paths(node.body, values)
+            finally:
+                self.source = outer
+            return
+        for child in _children(node):
+            self._paths(child, values)
+
+    def _add(self, node: ast.Expr, values: list[Operand]) -> None:
+        text = self.text(node)
+        if all(known.text != text for known in values):
+            value = self._seen[id(node)]
+            values.append(Operand(text, value, kind(value)))
 
     # -- operators -----------------------------------------------------------------------------
 
@@ -350,6 +444,29 @@ def _index(obj: Any, key: Any) -> Any:
     if isinstance(obj, list) and kind(key) == "number" and isinstance(key, int):
         return obj[key] if -len(obj) <= key < len(obj) else None
     return None
+
+
+def _is_path(node: ast.Expr) -> bool:
+    """A field as an event holds it: `speed_kmh`, `location.lat`, `stops[0]`, `tags[name]`."""
+    while isinstance(node, ast.Attr | ast.Index):
+        node = node.obj
+    return isinstance(node, ast.Field)
+
+
+def _children(node: ast.Expr) -> tuple[ast.Expr, ...]:
+    if isinstance(node, ast.Binary):
+        return (node.left, node.right)
+    if isinstance(node, ast.Unary):
+        return (node.operand,)
+    if isinstance(node, ast.Logic):
+        return tuple(node.items)
+    if isinstance(node, ast.Call | ast.ListLit):
+        return tuple(node.args if isinstance(node, ast.Call) else node.items)
+    if isinstance(node, ast.Attr):
+        return (node.obj,)
+    if isinstance(node, ast.Index):
+        return (node.obj, node.index)
+    return ()
 
 
 def _null_literal(node: ast.Expr) -> bool:

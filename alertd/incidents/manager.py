@@ -99,6 +99,11 @@ Changed = Callable[[str, str, float], None]
 """Called with an alert id, what changed (acked, unacked, resolved, escalated) and when, in the
 transaction that changes it (the alert change feed, alertd.feed)."""
 
+Stamp = Callable[[Sequence[Notification], bool, float], None]
+"""Called with the pages (fired and escalated notices) of one alert as they are planned, whether
+the alert escalates, and now, in the transaction: it may make each one's content its own
+(alertd.respond.stamp: an SMS's reply code, an email's action links)."""
+
 
 class Incidents:
     """Alert lifecycle and escalation over a state store. The event loop is its only caller."""
@@ -118,6 +123,7 @@ class Incidents:
         self.setup = setup
         self.resolved_listeners: list[Resolved] = []
         self.change_listeners: list[Changed] = []
+        self.stamps: list[Stamp] = []
         timers.handle(ESCALATE, self._step_due)
 
     # --- a rule fired ------------------------------------------------------------------------
@@ -132,7 +138,7 @@ class Incidents:
             if escalation is not None and delay_before_next(escalation) <= 0:
                 record, sent = self._run_step(record, now, None, "rule", with_notify=True)
             else:
-                sent = self._plan(alert, None, FIRED, 1, now)
+                sent = self._plan(alert, None, FIRED, 1, now, escalates=escalation is not None)
                 record = replace(record, notifications=len(sent))
                 self._schedule(record)
             self.store.save_alert(record)
@@ -274,7 +280,9 @@ class Incidents:
             steps=steps,
         )
         targets = (*record.alert.notify, *step.notify) if with_notify else step.notify
-        sent = self._plan(record.alert, targets, notice, record.notifications + 1, now)
+        sent = self._plan(
+            record.alert, targets, notice, record.notifications + 1, now, escalates=True
+        )
         detail = {"policy": escalation.policy, "step": number, "steps": steps}
         if escalation.repeat:
             detail["round"] = escalation.ran // steps + 1
@@ -311,9 +319,12 @@ class Incidents:
         notice: Notice,
         first: int,
         now: float,
+        *,
+        escalates: bool,
     ) -> list[Notification]:
+        """The pages of an alert, stamped (`stamps`)."""
         setup = self.setup
-        return plan(
+        pages = plan(
             alert,
             setup.settings,
             setup.renderer,
@@ -323,6 +334,9 @@ class Incidents:
             first=first,
             oncall=setup.oncall,
         )
+        for stamp in self.stamps:
+            stamp(pages, escalates, now)
+        return pages
 
     # --- words -------------------------------------------------------------------------------
 

@@ -51,3 +51,21 @@ def cap_sms(text: str, max_segments: int) -> str:
             return text[:index] + ellipsis
         used += size
     return text
+
+
+def cap_sms_ending(text: str, ending: str, max_segments: int) -> str:
+    """`text` then `ending` on a line of its own, within `max_segments` segments: the text is
+    cut (with an ellipsis) to make room, never the ending (an alert SMS's reply code)."""
+    whole = f"{text}\n{ending}" if text else ending
+    if cap_sms(whole, max_segments) == whole:
+        return whole
+    low, high = 0, len(text)  # the longest prefix of text that still fits with the ending
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = f"{text[:middle]}...\n{ending}"
+        if cap_sms(candidate, max_segments) == candidate:
+            low = middle
+        else:
+            high = middle - 1
+    fitted = f"{text[:low].rstrip()}...\n{ending}" if low else ending
+    return fitted if cap_sms(fitted, max_segments) == fitted else cap_sms(ending, max_segments)

@@ -124,3 +124,23 @@ class OnCall:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     policies: Mapping[str, Policy] = field(default_factory=dict)
     maintenance: Mapping[str, Maintenance] = field(default_factory=dict)
+
+    def owner(self, channel: str, kind: str, address: str) -> Person | None:
+        """The person whose address on this channel (or its kind) is `address`: who answered
+        from a phone number, a Slack user id, an email address. Compared without case, and
+        phone numbers without their spaces, dashes, dots and brackets."""
+        wanted = same_address(address)
+        for person in self.people.values():
+            found = person.address(channel, kind)
+            if found is not None and same_address(found) == wanted:
+                return person
+        return None
+
+
+def same_address(address: str) -> str:
+    """An address as two writings of it compare equal: `+1 (555) 010-0101` as `+15550100101`,
+    `Alice@Example.com` as `alice@example.com`."""
+    text = address.strip().casefold()
+    if text.startswith("+") or text[:1].isdigit():
+        text = "".join(char for char in text if char not in " -.()")
+    return text

@@ -12,6 +12,10 @@ Type mismatches (`speed_kmh > 120` meeting `"130"`) make a comparison false with
 so the replay shows each one: when the compiled rules count a mismatch for an event (the
 counters behind the daemon's metric), the rules that counted are explained on that event
 (alertd.dsl.explain) and every mismatch found is reported. Events without one cost nothing more.
+
+With `explain`, every rule of each event's scope is explained (alertd.engine.verdicts): the
+decisions as usual, in file order, and a no-match for each rule whose condition did not hold,
+saying why. That interprets every candidate rule on every event, so it is kept for when asked.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from alertd.dsl import mismatch_counts
+from alertd.dsl.event_types import TYPE_FIELD
 from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
+from alertd.engine.verdicts import verdicts
 from alertd.model import Decision
 from alertd.ruletest.engine import ReplayEngine
 from alertd.ruletest.events import EventRecord
@@ -43,10 +49,12 @@ def replay(
     source: str,
     preview: Preview | None = None,
     progress: Progress | None = None,
+    explain: bool = False,
     until: float | None = None,
 ) -> Summary:
-    """Evaluate every event, report every decision and type mismatch, and return the totals.
-    `until`: run the timers due by then after the last event."""
+    """Evaluate every event, report every decision and type mismatch (with `explain`, every
+    no-match too), and return the totals. `until`: after the last event, run the timers due
+    by then."""
     summary = Summary()
     replaying = ReplayEngine(engine)
     counted = mismatch_counts()
@@ -66,29 +74,74 @@ def replay(
                 progress.clear()
             errors.write(f"{source}: {record.where}: error: {exc}\n")
             continue
-        _report(decisions, report, summary, preview)
+        if explain:
+            for timer in [d for d in decisions if d.event_index is None]:  # before the event
+                _decision(timer, report, summary, preview)
+            _explain(
+                engine,
+                record,
+                received_at,
+                decisions,
+                report=report,
+                summary=summary,
+                preview=preview,
+            )
+            counted = mismatch_counts()
+            continue
+        for decision in decisions:
+            _decision(decision, report, summary, preview)
         now_counted = mismatch_counts()
         if now_counted != counted:
             moved = [rule for rule, n in now_counted.items() if n != counted.get(rule, 0)]
             _report_mismatches(engine, record, received_at, moved, report=report, summary=summary)
             counted = now_counted
     if until is not None:
-        _report(replaying.run_until(until), report, summary, preview)
+        for decision in replaying.run_until(until):
+            _decision(decision, report, summary, preview)
     if progress is not None:
         progress.clear()
     report.summary(summary)
     return summary
 
 
-def _report(
-    decisions: list[Decision], report: Report, summary: Summary, preview: Preview | None
+def _decision(
+    decision: Decision, report: Report, summary: Summary, preview: Preview | None
 ) -> None:
-    for decision in decisions:
-        summary.add(decision)
-        notifications = None
-        if preview is not None:  # only a fired alert sends anything
-            notifications = preview(decision.alert) if decision.alert is not None else []
-        report.decision(decision, notifications)
+    summary.add(decision)
+    notifications = None
+    if preview is not None:  # only a fired alert sends anything
+        notifications = preview(decision.alert) if decision.alert is not None else []
+    report.decision(decision, notifications)
+
+
+def _explain(
+    engine: Engine,
+    record: EventRecord,
+    received_at: float,
+    decisions: list[Decision],
+    *,
+    report: Report,
+    summary: Summary,
+    preview: Preview | None,
+) -> None:
+    """Every rule of the event's scope, in file order: its decision or why it did not match;
+    then the type mismatches met on the way."""
+    event = record.event
+    assert isinstance(event, dict)  # the engine accepted it
+    time = engine.event_time(event, received_at)
+    found = verdicts(engine.rules, event, record.index, time, decisions)
+    if not found:
+        report.no_rules(record.index, time, event.get(TYPE_FIELD))
+    for verdict in found:
+        if verdict.source is not None:
+            _decision(verdict.source, report, summary, preview)
+        else:
+            summary.no_match += 1
+            report.no_match(verdict)
+    for verdict in found:
+        for mismatch in verdict.mismatches:
+            summary.type_mismatches += 1
+            report.mismatch(record.index, time, verdict.rule_id, mismatch)
 
 
 def _report_mismatches(

@@ -6,6 +6,12 @@
 type mismatch, `{"event": i, "rule": id, "type_mismatch": {...}}`, then `{"summary": {"events":
 N, "fired": F, "suppressed": S, "counting": C, "absorbed": A, "resolved": R,
 "type_mismatches": M}}`.
+With `--explain` every rule of an event's scope has a line: a decision line says what its
+windows are after the event (`"window": "2 of 3 within 10m"`, `"suppressed_until": ISO`), and a
+rule whose condition did not hold has `{"event": i, "rule": id, "decision": "no_match",
+"failed": "<the first false comparison, as written>", "values": {"<field>": value}}` (plus
+`"type_mismatch"` when kinds did not fit, and `"alternatives"`, each `{"failed", "values"}`,
+when it was an `or` none of whose alternatives held); the summary adds `"no_match"`.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol, TextIO
 
-from alertd.dsl.explain import Mismatch
-from alertd.durations import format_duration
+from alertd.dsl.explain import Failure, Mismatch
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.verdicts import Verdict, details, failure_text, why_not
 from alertd.model import Decision, Key
 from alertd.notify.notification import Notification
 from alertd.ruletest.formats import dump_json
@@ -40,6 +46,7 @@ class Summary:
     resolved: int = 0
     type_mismatches: int = 0
     invalid: int = 0
+    no_match: int = 0  # counted with --explain only
 
     def add(self, decision: Decision) -> None:
         kind = decision.kind
@@ -62,12 +69,23 @@ class Report(Protocol):
         """A type mismatch met evaluating rule `rule_id` on event `index` (at `time`)."""
         ...
 
+    def no_match(self, verdict: Verdict) -> None:
+        """A rule of the event's scope whose condition did not hold (--explain)."""
+        ...
+
+    def no_rules(self, index: int, time: float, event_type: object) -> None:
+        """No rule's scope takes events of this type (--explain)."""
+        ...
+
     def summary(self, summary: Summary) -> None: ...
 
 
 class JsonReport:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, rules: RuleSet | None = None, *, explain: bool = False) -> None:
+        """With `explain`, decision lines say what the rule's windows are (from `rules`)."""
         self._out = out
+        self._rules = rules
+        self._explain = explain
 
     def decision(self, decision: Decision, notifications: Notifications | None) -> None:
         line: dict[str, Any] = {
@@ -78,6 +96,9 @@ class JsonReport:
         }
         if decision.event_index is None:
             line["at"] = format_time(decision.event_time)
+        if self._explain and self._rules is not None:
+            for detail in details(self._rules.by_id.get(decision.rule_id), decision):
+                line[detail.name] = detail.value
         if notifications is not None:
             line["notifications"] = [
                 {"channel": n.channel, "recipient": n.recipient, "content": n.content}
@@ -96,6 +117,13 @@ class JsonReport:
         }
         self._out.write(dump_json({"event": index, "rule": rule_id, "type_mismatch": found}) + "\n")
 
+    def no_rules(self, index: int, time: float, event_type: object) -> None:
+        pass  # no rule, no line: each line is about a rule
+
+    def no_match(self, verdict: Verdict) -> None:
+        line = {"event": verdict.event_index, "rule": verdict.rule_id, **no_match_view(verdict)}
+        self._out.write(dump_json(line) + "\n")
+
     def summary(self, summary: Summary) -> None:
         counts = {
             "events": summary.events,
@@ -106,7 +134,32 @@ class JsonReport:
             "resolved": summary.resolved,
             "type_mismatches": summary.type_mismatches,
         }
+        if self._explain:
+            counts["no_match"] = summary.no_match
         self._out.write(dump_json({"summary": counts}) + "\n")
+
+
+def no_match_view(verdict: Verdict) -> dict[str, Any]:
+    """A no_match verdict as JSON: `decision`, `failed` (the first false part, as written),
+    `values`, `type_mismatch` if kinds made it false; and `alternatives` for an `or` that
+    none of its alternatives held."""
+    view: dict[str, Any] = {"decision": verdict.decision}
+    if verdict.failures:
+        view.update(_failure_view(verdict.failures[0]))
+    if len(verdict.failures) > 1:
+        view["alternatives"] = [_failure_view(failure) for failure in verdict.failures]
+    return view
+
+
+def _failure_view(failure: Failure) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "failed": failure.text,
+        "at": str(failure.where),
+        "values": {operand.text: operand.value for operand in failure.values},
+    }
+    if failure.mismatch:
+        view["type_mismatch"] = failure.mismatch
+    return view
 
 
 _STYLES = {
@@ -116,6 +169,7 @@ _STYLES = {
     "absorbed": ("blue",),
     "resolved": ("bold", "green"),
     "mismatch": ("bold", "yellow"),
+    "no match": ("dim",),
 }
 _TIME_WIDTH = len("2026-01-01T10:00:00.000Z")
 _DECISION_WIDTH = len("suppressed")
@@ -128,12 +182,18 @@ class TextReport:
     type mismatch, with what was compared; each notification (`--render`) under its decision,
     as people would read it."""
 
-    def __init__(self, out: TextIO, rules: RuleSet, paint: Painter) -> None:
+    def __init__(
+        self, out: TextIO, rules: RuleSet, paint: Painter, *, explain: bool = False
+    ) -> None:
         self._out = out
         self._rules = rules
         self._paint = paint
+        self._explain = explain
         self._rule_width = max([len("RULE"), *(len(rule.id) for rule in rules.rules)])
         self._header_written = False
+        # The failures a no-match row showed, as (event, rule, where): a type mismatch that
+        # was one of them is not shown again on a row of its own.
+        self._shown: set[tuple[int, str, str]] = set()
 
     def decision(self, decision: Decision, notifications: Notifications | None) -> None:
         self._row(
@@ -149,7 +209,36 @@ class TextReport:
 
     def mismatch(self, index: int, time: float, rule_id: str, mismatch: Mismatch) -> None:
         shown, where = describe(mismatch), str(mismatch.where)
+        if (index, rule_id, where) in self._shown:
+            return
         self._row(index, time, rule_id, "mismatch", shown=shown, detail=where)
+
+    def no_match(self, verdict: Verdict) -> None:
+        index, time, rule_id = verdict.event_index, verdict.event_time, verdict.rule_id
+        for failure in verdict.failures:
+            if failure.mismatch:
+                self._shown.add((index, rule_id, str(failure.where)))
+        if len(verdict.failures) == 1:
+            where = str(verdict.failures[0].where)
+            self._row(index, time, rule_id, "no match", shown=why_not(verdict), detail=where)
+            return
+        self._row(index, time, rule_id, "no match", shown=why_not(verdict), detail="")
+        indent = " " * self._key_column
+        for failure in verdict.failures:
+            where = self._paint(str(failure.where), "dim")
+            self._out.write(f"{indent}  {failure_text(failure)}  {where}\n")
+
+    def no_rules(self, index: int, time: float, event_type: object) -> None:
+        if event_type is None:
+            shown = "no rule looks at events without a type"
+        else:
+            shown = f"no rule looks at events of type {dump_json(event_type)}"
+        self._row(index, time, "-", "-", shown=shown, detail="")
+
+    @property
+    def _key_column(self) -> int:
+        """Where the KEY column starts: under it go the alternatives of a no-match row."""
+        return 6 + 2 + _TIME_WIDTH + 2 + self._rule_width + 2 + _DECISION_WIDTH + 2
 
     def summary(self, summary: Summary) -> None:
         if not self._header_written:
@@ -160,6 +249,8 @@ class TextReport:
         )
         if summary.absorbed or summary.resolved:
             line += f", {summary.absorbed:,} absorbed, {summary.resolved:,} resolved"
+        if summary.no_match:
+            line += f", {summary.no_match:,} no match"
         if summary.type_mismatches:
             line += f"; {counted(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
         if summary.invalid:
@@ -175,7 +266,7 @@ class TextReport:
             f"{'-' if index is None else index:<6}",  # -: a timer's, no event's
             f"{format_time(time):<{_TIME_WIDTH}}",
             f"{rule_id:<{self._rule_width}}",
-            self._paint(f"{kind:<{_DECISION_WIDTH}}", *_STYLES[kind]),
+            self._paint(f"{kind:<{_DECISION_WIDTH}}", *_STYLES.get(kind, ())),
             shown,
         ]
         if detail:
@@ -189,35 +280,14 @@ class TextReport:
             f"{'TIME':<{_TIME_WIDTH}}",
             f"{'RULE':<{self._rule_width}}",
             f"{'DECISION':<{_DECISION_WIDTH}}",
-            "KEY",
+            "KEY / WHY NOT" if self._explain else "KEY",
         ]
         self._out.write(self._paint("  ".join(names), "bold") + "\n")
 
     def _detail(self, decision: Decision) -> str:
-        rule = self._rules.by_id.get(decision.rule_id)
-        if decision.kind == "suppressed" and decision.suppressed_until is not None:
-            return f"suppressed until {format_time(decision.suppressed_until)}"
-        if decision.kind == "counting" and rule is not None and rule.count is not None:
-            within = format_duration(rule.count.within)
-            return f"{decision.count} of {rule.count.threshold} within {within}"
-        if decision.kind == "absorbed":
-            return "folded into the open alert of its key"
-        if decision.kind == "resolved":
-            resolve = rule.resolve if rule is not None else None
-            if decision.event_index is None:
-                after = resolve.after if resolve is not None else None
-                quiet = f" for {format_duration(after)}" if after is not None else ""
-                return f"no match{quiet} (resolve after)"
-            return "resolve when " + " ".join(resolve.when_source.split() if resolve else ())
-        alert = decision.alert
-        if alert is None:
-            return ""
-        parts = []
-        if rule is not None and rule.count is not None:
-            parts.append(f"{rule.count.threshold} within {format_duration(rule.count.within)}")
-        if alert.suppressed_count:
-            parts.append(f"{alert.suppressed_count} suppressed since the last alert")
-        return "; ".join(parts)
+        """What the rule's windows are after the decision (alertd.engine.verdicts hooks)."""
+        found = details(self._rules.by_id.get(decision.rule_id), decision)
+        return "; ".join(detail.text for detail in found)
 
 
 def describe(mismatch: Mismatch) -> str:

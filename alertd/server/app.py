@@ -26,6 +26,8 @@ from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
+from alertd.respond.hooks import Hooks
+from alertd.respond.sms_hook import HookAnswer
 from alertd.server.asgi import (
     ClientGone,
     HttpError,
@@ -64,6 +66,7 @@ log = logging.getLogger("alertd.server")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_ADMIN_BODY = 64 * 1024
+MAX_HOOK_BODY = 64 * 1024  # a provider's webhook: a form of a few fields
 STORE_RETRY_AFTER = 1.0  # seconds: the state was locked; the next try may well succeed
 OUTAGE_RETRY_AFTER = 5.0  # seconds: the state cannot be written (a full disk ...) for a while
 # A page's `next` is the id (a ULID) of its last alert. 26 Crockford base32 digits, and the first
@@ -115,8 +118,10 @@ class Api:
         control: Control,
         settings: ServerSettings,
         clock: Clock = SYSTEM_CLOCK,
+        hooks: Hooks | None = None,
     ) -> None:
         self.core = core
+        self.hooks = hooks
         self.control = control
         self.settings = settings
         self.clock = clock
@@ -139,6 +144,7 @@ class Api:
             Route("POST", "/v1/alerts/{id}/unack", Role.ADMIN, self.post_unack),
             Route("POST", "/v1/alerts/{id}/resolve", Role.ADMIN, self.post_resolve),
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
+            Route("POST", "/v1/hooks/twilio", None, self.post_twilio),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
@@ -293,6 +299,16 @@ class Api:
             raise HttpError(404, "no such alert")
         return json_response(200, acted_view(acted))
 
+    # --- answering a page where it lands (alertd.respond) -------------------------------------
+
+    async def post_twilio(self, request: Request) -> Response:
+        """A reply to an alert SMS; nothing is done without Twilio's signature."""
+        body = await request.read_body(MAX_HOOK_BODY)
+        if self.hooks is None:
+            raise HttpError(403, "replies by SMS are not set up here")
+        query = request.query_string.decode("latin-1")
+        return _hook_response(await self.hooks.sms.answer(body, request.headers, query))
+
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
         stream.receive = request.receive
@@ -333,6 +349,10 @@ class Api:
     @cached_property
     def openapi_json(self) -> bytes:
         return jsonutil.dumps(openapi_spec())
+
+
+def _hook_response(answer: HookAnswer) -> Response:
+    return Response(answer.status, answer.body, answer.content_type)
 
 
 def openapi_spec() -> dict[str, Any]:

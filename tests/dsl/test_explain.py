@@ -116,7 +116,7 @@ def test_explain_agrees_with_the_compiled_rule(
     condition: str, key: str, batch: list[dict[str, Any]]
 ) -> None:
     """On random rules and events: the same decision, and one recorded mismatch, shown as
-    written, for every one the compiled rule counts."""
+    written, for every one the compiled rule counts; and a reason for every no-match."""
     text = f"rule r {{ when {condition}\n suppress 1m by {key} }}"
     try:
         rule = one_rule(text)
@@ -131,3 +131,98 @@ def test_explain_agrees_with_the_compiled_rule(
         assert len(explanation.mismatches) == counted, (text, event, explanation.mismatches)
         for mismatch in explanation.mismatches:
             assert mismatch.text and mismatch.text != "?", (text, mismatch)
+        # A condition that did not hold says why, in parts of the rule as written.
+        assert bool(explanation.failures) is not matched, (text, event)
+        for failure in explanation.failures:
+            assert failure.text in text, (text, failure)
+
+
+# Why a condition did not hold --------------------------------------------------------------
+
+BREAKDOWN = """\
+macro location_update = type == "location_update"
+rule breakdown {
+  when type == "breakdown"
+       or (location_update and speed_kmh == 0 and engine_on == false)
+}
+"""
+
+
+def failures(text: str, event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str | None]]:
+    (rule, *_) = compile_text(text, "why.rules")
+    explanation = explain(rule, event)
+    assert explanation is not None
+    assert not explanation.matched
+    return [(f.text, {o.text: o.value for o in f.values}, f.mismatch) for f in explanation.failures]
+
+
+def test_the_first_false_part_of_an_and_is_the_failure_with_the_values_it_read() -> None:
+    text = 'rule r { when type == "location_update" and speed_kmh > 120 and exists(driver_id) }'
+    assert failures(text, {"type": "location_update", "speed_kmh": 100}) == [
+        ("speed_kmh > 120", {"speed_kmh": 100}, None)
+    ]
+    assert failures(text, {"type": "location_update", "speed_kmh": 130}) == [
+        ("exists(driver_id)", {"driver_id": None}, None)
+    ]
+
+
+def test_every_alternative_of_an_or_fails_for_its_own_reason() -> None:
+    event = {"type": "location_update", "speed_kmh": 50, "engine_on": False}
+    assert failures(BREAKDOWN, event) == [
+        ('type == "breakdown"', {"type": "location_update"}, None),
+        ("speed_kmh == 0", {"speed_kmh": 50}, None),
+    ]
+
+
+def test_a_failure_inside_a_macro_is_shown_as_the_macro_writes_it() -> None:
+    event = {"type": "safety_event"}
+    explanation = explain(compile_text(BREAKDOWN, "why.rules")[0], event)
+    assert explanation is not None
+    second = explanation.failures[1]
+    assert second.text == 'type == "location_update"'
+    assert second.where == SourceLocation("why.rules", 1, 25)
+
+
+def test_a_type_mismatch_is_the_failure_it_caused() -> None:
+    text = 'rule r { when type == "location_update" and speed_kmh > 120 }'
+    assert failures(text, {"type": "location_update", "speed_kmh": "130"}) == [
+        ("speed_kmh > 120", {"speed_kmh": "130"}, "a string compared with a number")
+    ]
+
+
+def test_computed_operands_show_their_value_and_the_fields_they_read() -> None:
+    text = 'rule r { when speed_kmh > limit_kmh * 1.2 and hour("UTC") >= 22 }'
+    event = {"speed_kmh": 100, "limit_kmh": 90, "timestamp": "2026-01-01T10:00:00Z"}
+    assert failures(text, event) == [
+        (
+            "speed_kmh > limit_kmh * 1.2",
+            {"speed_kmh": 100, "limit_kmh * 1.2": 108.0, "limit_kmh": 90},
+            None,
+        )
+    ]
+    event["speed_kmh"] = 120
+    assert failures(text, event) == [('hour("UTC") >= 22', {'hour("UTC")': 10}, None)]
+
+
+def test_a_not_fails_as_a_whole_with_the_fields_inside_it() -> None:
+    text = 'list harsh = ["harsh_braking"]\nrule r { when not (kind in harsh) and exists(kind) }'
+    assert failures(text, {"kind": "harsh_braking"}) == [
+        ("not (kind in harsh)", {"kind": "harsh_braking"}, None)
+    ]
+
+
+def test_paths_are_shown_whole() -> None:
+    text = 'rule r { when location.city == "Berlin" or tags["a b"] == 1 or stops[0] != null }'
+    event = {"location": {"city": "Paris"}, "tags": {"a b": 2}, "stops": []}
+    assert failures(text, event) == [
+        ('location.city == "Berlin"', {"location.city": "Paris"}, None),
+        ('tags["a b"] == 1', {'tags["a b"]': 2}, None),
+        ("stops[0] != null", {"stops[0]": None}, None),
+    ]
+
+
+def test_a_matching_condition_has_no_failures() -> None:
+    explanation = explain(one_rule("rule r { when exists(a) or exists(b) }"), {"b": 1})
+    assert explanation is not None
+    assert explanation.matched
+    assert explanation.failures == ()

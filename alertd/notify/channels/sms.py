@@ -1,4 +1,7 @@
-"""The SMS channel: one message per recipient through Twilio's Messages API (twilio SDK).
+"""The SMS channel: one message per recipient through Twilio's Messages API (twilio SDK), and
+the two pieces of Twilio's inbound side that answering by SMS needs (alertd.respond.sms_hook):
+checking a webhook's `X-Twilio-Signature` with the SDK's own `RequestValidator`, and the
+TwiML that answers it.
 
 `base_url` points the SDK at another endpoint (a regional edge, a proxy, a local test server).
 Twilio answers with a message SID and a status ("queued"); that is the receipt. Its REST errors
@@ -10,7 +13,9 @@ from __future__ import annotations
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
 
 from alertd.clock import Clock
 from alertd.config import DispatchSettings
@@ -83,3 +88,23 @@ class SmsChannel:
 def _describe(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def signed_by_twilio(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
+    """Whether `signature` (the `X-Twilio-Signature` header) is Twilio's for a POST of `params`
+    to `url` (as Twilio was told to call it), signed with the account's auth token.
+
+    The SDK's validator compares in constant time, and tries the URL with and without its
+    default port, as Twilio's own signers differ on it."""
+    try:
+        return bool(RequestValidator(auth_token).validate(url, params, signature))
+    except (TypeError, ValueError, UnicodeError):  # a header no signer could have made
+        return False
+
+
+def twiml_answer(text: str | None) -> str:
+    """The TwiML answering an inbound SMS: a reply with `text`, or none (`<Response />`)."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)

@@ -1,0 +1,19 @@
+"""The answering hooks together, as the HTTP API serves them (alertd.server.app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alertd.clock import Clock
+from alertd.config import Settings
+from alertd.core import Core
+from alertd.respond.sms_hook import SmsHook
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    sms: SmsHook
+
+    @classmethod
+    def build(cls, settings: Settings, core: Core, clock: Clock) -> Hooks:
+        return cls(sms=SmsHook(settings, core, clock))
