@@ -128,7 +128,27 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
     """,
-    # 4: the open alert of each key of a rule with a `resolve` clause: later matches of the key
+    # 4: silences (alertd.silences). A silence's matchers are JSON ([{name, value, regex,
+    # equal}]); its times are wall time; expiring one sets its end to the moment it was
+    # expired. `created_via` is api, cli or web. An alert a silence or maintenance window
+    # covered names it in `silenced_by` (a silence id, or `maintenance:NAME`).
+    """
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        created_via TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX silences_by_end ON silences (ends_at);
+
+    ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
+    """,
+    # 5: the open alert of each key of a rule with a `resolve` clause: later matches of the key
     # fold into it until it resolves (alertd.incidents.resolving). Read into memory when the
     # store opens, like the windows (alertd.engine.sqlite_store).
     """

@@ -25,6 +25,7 @@ from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, des
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sequence import build_sequence_step
 from alertd.engine.state import StateStore
 from alertd.engine.steps import ResolveStep, Step, build_resolve_step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
@@ -171,16 +172,18 @@ class Engine:
 
     def _use(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._steps: dict[Rule, Step] = {
-            rule: build_step(
+        self._steps: dict[Rule, Step] = {}
+        for rule in rules.rules:
+            step = build_step(
                 rule,
                 self.store,
                 max_count_events=self.max_count_events,
                 mint=self._ids,
                 failed=self._rule_failed,
             )
-            for rule in rules.rules
-        }
+            if rule.sequence is not None:  # it sees every event of its scope first
+                step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
+            self._steps[rule] = step
         self._resolve_steps: dict[Rule, ResolveStep] = {
             rule: build_resolve_step(rule, self.store, self._rule_failed)
             for rule in rules.resolving
@@ -203,25 +206,49 @@ class Engine:
                 matched = match(event)  # every condition of the event's type, fused
             except Exception:  # a rule not compiled by alertd raised: find it, keep the others
                 matched = self._match_one_by_one(event)
+            start = len(decisions)
             for rule in matched:
                 decision = steps[rule](event, index, time, received_at)
                 if decision is not None:
                     append(decision)
             if resolve_steps:
-                for rule in self.rules.resolvers(event):
-                    if rule not in matched:  # a match is folded, never resolves
-                        decision = resolve_steps[rule](event, index, time)
-                        if decision is not None:
-                            append(decision)
+                decisions += self._resolve(event, index, time, matched, decisions[start:])
             index += 1
         self.watermark = watermark
         return decisions
+
+    def _resolve(
+        self,
+        event: Event,
+        index: int,
+        time: float,
+        matched: list[Rule],
+        made: list[Decision],
+    ) -> list[Decision]:
+        """The `resolve when` of the rules whose scope the event is in and that it did not
+        match: a match is folded into the open alert, never resolves it. (A rule that keeps
+        state over its scope, alertd.engine.sequence, is offered every event of it: it matched
+        only if it decided something.)"""
+        resolved: list[Decision] = []
+        decided: set[str] | None = None
+        for rule in self.rules.resolvers(event):
+            if rule in matched:
+                if rule.sequence is None:
+                    continue
+                if decided is None:
+                    decided = {decision.rule_id for decision in made}
+                if rule.id in decided:
+                    continue
+            decision = self._resolve_steps[rule](event, index, time)
+            if decision is not None:
+                resolved.append(decision)
+        return resolved
 
     def _match_one_by_one(self, event: Event) -> list[Rule]:
         matched = []
         for rule in self.rules.candidates(event):
             try:
-                if rule.condition(event):
+                if rule.sequence is not None or rule.condition(event):
                     matched.append(rule)
             except Exception:
                 self._rule_failed(rule)

@@ -35,6 +35,7 @@ from typing import Any, Generic, TypeVar
 from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
+from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -87,6 +88,17 @@ CREATE TABLE IF NOT EXISTS count_window (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
 
+CREATE TABLE IF NOT EXISTS key_state (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    newest REAL NOT NULL,
+    start REAL,
+    kept TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
+
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
@@ -98,13 +110,13 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at, last_event"
+    "last_matched_at, silenced_by, last_event"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 27)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ?, last_event = ? WHERE id = ?"
+    " last_matched_at = ?, silenced_by = ?, last_event = ? WHERE id = ?"
 )
 _FOLD_MATCH = (
     "UPDATE alerts SET match_count = match_count + 1, last_matched_at = ?, last_event = ?"
@@ -112,6 +124,8 @@ _FOLD_MATCH = (
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
+_KEY_STATE_COLUMNS = "key, newest, start, kept"
+_WINDOW_TABLES = ("suppression", "count_window", "key_state")
 _OPEN_ALERT_COLUMNS = "key, alert_id"
 
 V = TypeVar("V")
@@ -208,6 +222,7 @@ class SQLiteStore:
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
+        self._key_states: dict[str, _Table[KeyState]] = {}
         self._open: dict[str, _Table[str]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
@@ -337,40 +352,43 @@ class SQLiteStore:
             table = self._windows[rule_id] = _Table("count_window", rule_id)
         return table
 
+    def key_states(self, rule_id: str) -> _Table[KeyState]:
+        table = self._key_states.get(rule_id)
+        if table is None:
+            table = self._key_states[rule_id] = _Table("key_state", rule_id)
+        return table
+
     def open_alerts(self, rule_id: str) -> _Table[str]:
         table = self._open.get(rule_id)
         if table is None:
             table = self._open[rule_id] = _Table("open_alert", rule_id)
         return table
 
-    def _tables(self) -> list[_Table[Any]]:
-        """Every rule's table of every kind that is held in memory."""
-        return [*self._suppressions.values(), *self._windows.values(), *self._open.values()]
-
     def sweep(self, horizon: float) -> int:
         self._write_changes()
-        for table in ("suppression", "count_window"):
+        for table in _WINDOW_TABLES:
             self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
         if self._blocks:
             self._blocks[-1].everything = True
-        return sweep_tables(
+        evicted = sweep_tables(
             (table.entries for table in self._suppressions.values()),
             (table.entries for table in self._windows.values()),
             horizon,
         )
+        states = (table.entries for table in self._key_states.values())
+        return evicted + sweep_key_states(states, horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in ("suppression", "count_window", "open_alert"):
+        for table in (*_WINDOW_TABLES, "open_alert"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
         if self._blocks:
             self._blocks[-1].everything = True
-        kinds: tuple[dict[str, Any], ...] = (self._suppressions, self._windows, self._open)
-        for tables in kinds:
+        for tables in self._all_tables():
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
 
@@ -494,7 +512,9 @@ class SQLiteStore:
             count: int = self.connection.execute(sql).fetchone()[0]
             return count
 
-        return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
+        return StoreSize(
+            rows("suppression"), rows("count_window"), rows("alerts"), rows("key_state")
+        )
 
     def close(self) -> None:
         self._write_changes()
@@ -506,7 +526,7 @@ class SQLiteStore:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
-        if any(table.changed for table in self._tables()):
+        if any(table.changed for tables in self._all_tables() for table in tables.values()):
             self.connection.execute("UPDATE window_version SET version = version + 1")
             self._version += 1
         for rule_id, suppressions in self._suppressions.items():
@@ -552,6 +572,19 @@ class SQLiteStore:
                     [(rule_id, _json(key), alert_id) for key, alert_id in now_open],
                 )
                 _delete(self.connection, "open_alert", rule_id, closed)
+        for rule_id, states in self._key_states.items():
+            if states.changed:
+                if block is not None:
+                    block.wrote(states)
+                kept_states, forgotten = states.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO key_state VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), newest, start, _json(kept), expires_at)
+                        for key, (newest, start, kept, expires_at) in kept_states
+                    ],
+                )
+                _delete(self.connection, "key_state", rule_id, forgotten)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -560,9 +593,10 @@ class SQLiteStore:
         """Read every window from the database into the tables, dropping unwritten changes:
         when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
-        for table in self._tables():  # the engine holds these: refill, never replace
-            table.entries.clear()
-            table.changed.clear()
+        for tables in self._all_tables():
+            for table in tables.values():  # the engine holds these: refill, never replace
+                table.entries.clear()
+                table.changed.clear()
         connection = self.connection
         reading = not connection.in_transaction  # then read all three in one snapshot
         try:
@@ -574,6 +608,9 @@ class SQLiteStore:
             ).fetchall()
             windows = connection.execute(
                 f"SELECT rule_id, {_COUNT_WINDOW_COLUMNS} FROM count_window"
+            ).fetchall()
+            states = connection.execute(
+                f"SELECT rule_id, {_KEY_STATE_COLUMNS}, expires_at FROM key_state"
             ).fetchall()
             opens = connection.execute(
                 f"SELECT rule_id, {_OPEN_ALERT_COLUMNS} FROM open_alert"
@@ -588,6 +625,9 @@ class SQLiteStore:
         for rule_id, *row in windows:
             key, window = _count_window_of(row)
             self.count_windows(rule_id).entries[key] = window
+        for rule_id, *row in states:
+            key, state = _key_state_of(row)
+            self.key_states(rule_id).entries[key] = state
         for rule_id, *row in opens:
             key, alert_id = _open_alert_of(row)
             self.open_alerts(rule_id).entries[key] = alert_id
@@ -601,7 +641,8 @@ class SQLiteStore:
             return
         self._version = block.version
         touched = block.written
-        for table in self._tables():
+        tables: list[_Table[Any]] = [t for tables in self._all_tables() for t in tables.values()]
+        for table in tables:
             if table.changed:
                 block.wrote(table)
                 table.changed.clear()
@@ -613,7 +654,7 @@ class SQLiteStore:
 
     def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
-        columns, of = _READ_BACK[table.kind]
+        columns, of = _READERS[table.kind]
         rows = self.connection.execute(
             f"SELECT {columns} FROM {table.kind}"
             " WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))",
@@ -625,6 +666,11 @@ class SQLiteStore:
         for row in rows:
             key, value = of(row)
             entries[key] = value
+
+    def _all_tables(self) -> tuple[dict[str, _Table[Any]], ...]:
+        """Every kind of table held in memory (the windows, and the open alerts), each by rule
+        id."""
+        return (self._suppressions, self._windows, self._key_states, self._open)
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
@@ -677,17 +723,23 @@ def _count_window_of(row: Sequence[Any]) -> tuple[Key, CountWindow]:
     return _key(key), CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
 
 
+def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
+    key, newest, start, kept, expires_at = row
+    return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
+
+
 def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
     key, alert_id = row
     return _key(key), alert_id
 
 
-_READ_BACK: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
+_READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
     "count_window": (_COUNT_WINDOW_COLUMNS, _count_window_of),
+    "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
     "open_alert": (_OPEN_ALERT_COLUMNS, _open_alert_of),
 }
-"""Per kind of table held in memory: its columns, and how a row becomes a key and a value."""
+"""Per table held in memory: the columns to read back, and how an entry is made of them."""
 
 
 def _json(value: object) -> str:
@@ -740,6 +792,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         None if record.escalation is None else _json(_escalation_json(record.escalation)),
         record.match_count,
         record.last_matched_at,
+        record.silenced_by,
         None if record.last_event is None else _json(record.last_event),
     )
 
@@ -774,7 +827,8 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
         match_count=row[23],
         last_matched_at=row[24],
-        last_event=None if row[25] is None else jsonutil.loads(row[25]),
+        silenced_by=row[25],
+        last_event=None if row[26] is None else jsonutil.loads(row[26]),
     )
 
 

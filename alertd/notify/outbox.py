@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +89,42 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
 
 def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
     """Every address the alert's fired and escalated notices went to, once each, in the order
-    they were first paged (whatever became of the sends: they were meant to reach them)."""
+    they were first paged (whatever became of the sends: they were meant to reach them), with
+    the last status update each was told."""
+    ids = (f"{alert_id}.", f"{alert_id}/")
     cursor = connection.execute(
         "SELECT channel, recipient FROM outbox WHERE id > ? AND id < ?"
         " AND notice IN ('fired', 'escalated') GROUP BY channel, recipient ORDER BY min(seq)",
-        (f"{alert_id}.", f"{alert_id}/"),
+        ids,
     )
-    return [Paged(channel, recipient) for channel, recipient in cursor]
+    found = [Paged(channel, recipient) for channel, recipient in cursor]
+    told: dict[tuple[str, str], tuple[Any, float]] = {}
+    for channel, recipient, notice, at in connection.execute(
+        "SELECT channel, recipient, notice, created_at FROM outbox WHERE id > ? AND id < ?"
+        " AND notice IN ('acked', 'resolved') ORDER BY seq",
+        ids,
+    ):
+        told[channel, recipient] = (notice, at)
+    return [
+        replace(one, told=told[key][0], told_at=told[key][1])
+        if (key := (one.channel, one.recipient)) in told
+        else one
+        for one in found
+    ]
+
+
+def receipts(
+    connection: sqlite3.Connection, alert_id: str, channel: str, recipient: str
+) -> list[str]:
+    """The providers' receipts of the alert's pages sent to this recipient on this channel,
+    oldest first (a status update that edits them in place needs their message ids)."""
+    cursor = connection.execute(
+        "SELECT receipt FROM outbox WHERE id > ? AND id < ? AND channel = ? AND recipient = ?"
+        " AND notice IN ('fired', 'escalated') AND state = 'sent' AND receipt IS NOT NULL"
+        " ORDER BY seq",
+        (f"{alert_id}.", f"{alert_id}/", channel, recipient),
+    )
+    return [receipt for (receipt,) in cursor]
 
 
 def purge(connection: sqlite3.Connection, finished_before: float) -> int:
@@ -230,6 +259,11 @@ class Outbox:
             )
             for row in rows
         ]
+
+    def receipts(self, alert_id: str, channel: str, recipient: str) -> list[str]:
+        """`receipts` through the dispatcher's reading connection."""
+        with self._translated("cannot read the outbox"):
+            return receipts(self.connection, alert_id, channel, recipient)
 
     def pending_count(self) -> int:
         """Rows waiting to be delivered (the outbox depth)."""
