@@ -66,6 +66,8 @@ class ServerSettings:
     public_url: str = ""
     # Signs the console's session cookies; "" keeps a random one in the state folder instead.
     session_secret: str = ""
+    # Signs the Acknowledge and Resolve links of alert emails; "" keeps one in the state folder.
+    link_secret: str = ""
     session_lifetime: Duration = Duration(7 * 86_400.0)  # a console sign-in lasts this long
 
     @property

@@ -171,3 +171,4 @@ class Decision:
     suppressed_until: float | None = None  # set when kind == "suppressed"
     count: int | None = None  # set when kind == "counting": matches now in the window
     alert_id: str | None = None  # set when kind is "absorbed" or "resolved": the open alert
+    held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)
