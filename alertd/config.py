@@ -97,7 +97,7 @@ class StateSettings:
 @dataclass(frozen=True)
 class EngineSettings:
     timestamp_field: str = "timestamp"
-    max_count_events: int = 20  # events kept on a counting rule's alert
+    max_count_events: int = 20  # events a counting window keeps, for its alert
     max_future: Duration = Duration(3600.0)  # reject events stamped further ahead; 0: no check
     max_past: Duration = Duration(86_400.0)  # reject events stamped further back; 0: no check
 
