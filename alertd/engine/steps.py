@@ -16,8 +16,10 @@ manager's (alertd.incidents.resolving); the engine keeps the index of open alert
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 
+from alertd.durations import format_duration
+from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
 from alertd.engine.windows import CountWindow, count_step
 from alertd.model import Alert, Decision, Event, Key, Rule
@@ -231,6 +233,21 @@ def _windowed(
         return Decision(index, rule_id, "fired", key, time, alert)
 
     return step
+
+
+@detail_hook
+def _open_alert(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
+    """A rule with `resolve`: a match folded into the open alert, and how that alert ended."""
+    resolve = rule.resolve
+    if decision.kind == "absorbed":
+        yield Detail("alert", decision.alert_id, "folded into the open alert of its key")
+    elif decision.kind == "resolved" and resolve is not None:
+        if decision.event_index is None:  # a timer's: `resolve after`
+            quiet = f" for {format_duration(resolve.after)}" if resolve.after is not None else ""
+            yield Detail("resolved_by", "resolve after", f"no match{quiet} (resolve after)")
+        else:
+            when = " ".join(resolve.when_source.split())
+            yield Detail("resolved_by", "resolve when", f"resolve when {when}")
 
 
 def hashable(key: Key) -> Key:
