@@ -148,7 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
 
     ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
     """,
-    # 5: the open alert of each key of a rule with a `resolve` clause: later matches of the key
+    # 5: how far the daemon's steady clock, on which timers are due, is ahead of the wall
+    # clock (alertd.clock.SteadyClock): no row until the wall clock is stepped while it runs.
+    """
+    CREATE TABLE steady_clock (only INTEGER PRIMARY KEY CHECK (only = 0), ahead REAL NOT NULL);
+    """,
+    # 6: the open alert of each key of a rule with a `resolve` clause: later matches of the key
     # fold into it until it resolves (alertd.incidents.resolving). Read into memory when the
     # store opens, like the windows (alertd.engine.sqlite_store).
     """
