@@ -81,6 +81,7 @@ class CompiledCondition:
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
     resolve_when: ast.Expr | None = None  # `resolve when`, folded
     previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
+    rule_key: tuple[ast.Expr, ...] = ()  # the rule-level `by`
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             (*keys, *rule.key),
             resolve_when,
             shape.previous,
+            rule.key,
         ),
     )
     return _rule(rule, condition, functions, expr, sequence)
