@@ -234,13 +234,16 @@ class Pipeline:
         return _Staged(alerts, decisions, notifications)
 
     def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
-        """After the commit: answer each batch, then hand its notifications to the dispatcher,
-        log its alerts and count its decisions.
+        """After the commit: answer each batch and hand its notifications to the dispatcher;
+        then, once the answers are on their way, log its alerts and count its decisions.
 
         The batch is on disk by now, so it is answered as accepted whatever happens next: a
         503 would have the sender retry it, and page twice. Should handing over fail, the
-        dispatcher reads the notifications back from the outbox instead.
+        dispatcher reads the notifications back from the outbox instead. The log lines (one
+        per alert, ~8 us each: 4 ms for a batch of 500) wait for the next turn of the event
+        loop, so neither the 202 nor an urgent page of the batch waits for them.
         """
+        recorded: list[_Staged] = []
         for ticket, outcome in zip(group, staged, strict=True):
             if isinstance(outcome, Exception):
                 if isinstance(outcome, StateStoreError):
@@ -250,12 +253,22 @@ class Pipeline:
             _settle(ticket, [alert.id for alert in outcome.alerts])
             try:
                 self.dispatcher.submit(outcome.notifications)
-                for alert in outcome.alerts:
-                    _log_alert(alert)
-                self._count(outcome.decisions)
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
+            recorded.append(outcome)
+        if recorded:
+            asyncio.get_running_loop().call_soon(self._account, recorded)
+
+    def _account(self, recorded: list[_Staged]) -> None:
+        """Log the alerts of committed batches and count their decisions."""
+        try:
+            for outcome in recorded:
+                for alert in outcome.alerts:
+                    _log_alert(alert)
+                self._count(outcome.decisions)
+        except Exception:
+            log.exception("cannot log or count a recorded batch")
 
     def _refuse(self, group: list[_Ticket], error: Exception) -> None:
         """A group could not be recorded (nothing of it was): each batch is refused with the
