@@ -234,8 +234,8 @@ class Pipeline:
         return _Staged(alerts, decisions, notifications)
 
     def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
-        """After the commit: answer each batch and hand its notifications to the dispatcher;
-        then, once the answers are on their way, log its alerts and count its decisions.
+        """After the commit: answer each batch, hand its notifications to the dispatcher and
+        count its decisions; then, once the answers are on their way, log its alerts.
 
         The batch is on disk by now, so it is answered as accepted whatever happens next: a
         503 would have the sender retry it, and page twice. Should handing over fail, the
@@ -243,7 +243,7 @@ class Pipeline:
         per alert, ~8 us each: 4 ms for a batch of 500) wait for the next turn of the event
         loop, so neither the 202 nor an urgent page of the batch waits for them.
         """
-        recorded: list[_Staged] = []
+        fired: list[Alert] = []
         for ticket, outcome in zip(group, staged, strict=True):
             if isinstance(outcome, Exception):
                 if isinstance(outcome, StateStoreError):
@@ -253,22 +253,13 @@ class Pipeline:
             _settle(ticket, [alert.id for alert in outcome.alerts])
             try:
                 self.dispatcher.submit(outcome.notifications)
+                self._count(outcome.decisions)
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
-            recorded.append(outcome)
-        if recorded:
-            asyncio.get_running_loop().call_soon(self._account, recorded)
-
-    def _account(self, recorded: list[_Staged]) -> None:
-        """Log the alerts of committed batches and count their decisions."""
-        try:
-            for outcome in recorded:
-                for alert in outcome.alerts:
-                    _log_alert(alert)
-                self._count(outcome.decisions)
-        except Exception:
-            log.exception("cannot log or count a recorded batch")
+            fired += outcome.alerts
+        if fired:
+            asyncio.get_running_loop().call_soon(_log_alerts, fired)
 
     def _refuse(self, group: list[_Ticket], error: Exception) -> None:
         """A group could not be recorded (nothing of it was): each batch is refused with the
@@ -547,6 +538,11 @@ def _log_transition(done: Transition, by: str, via: str) -> None:
             "notifications": len(done.notifications),
         },
     )
+
+
+def _log_alerts(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        _log_alert(alert)
 
 
 def _log_alert(alert: Alert) -> None:
