@@ -126,6 +126,16 @@ class Alert:
     description: str = ""
     notify: tuple[NotifyTarget, ...] = ()  # the rule's targets when it fired
     template: str | None = None
+    group: GroupKey | None = None  # `group by ... wait ...`: the group it joins (alertd.storms)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """The group a fired alert joins: its rule's `group by` values for its event, and how long
+    the group's first alert waits for the others (`wait`, seconds)."""
+
+    key: Key
+    wait: float
 
 
 @dataclass(slots=True)

@@ -64,6 +64,8 @@ from alertd.respond.codes import CodeLookup, ReplyCodes
 from alertd.respond.stamp import Stamper
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
+from alertd.storms.held import HeldLog
+from alertd.storms.holds import Holds
 
 log = logging.getLogger("alertd.daemon")
 
@@ -116,6 +118,10 @@ class Pipeline:
         self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
+        self.held = HeldLog(self.store.connection)
+        self.incidents.holds = Holds(
+            self.store, self.held, self.timers, clock, lambda: self.incidents.setup
+        )
         self.reply_codes = ReplyCodes(self.store.connection)
         self.incidents.stamps.append(Stamper(settings, self.reply_codes))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
@@ -377,6 +383,7 @@ class Pipeline:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
             self.reply_codes.prune()
+            self.held.prune_sends(horizon)
             self.feed.prune(horizon)
             return evicted, alerts, purge(self.store.connection, horizon)
 

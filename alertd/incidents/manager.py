@@ -105,6 +105,15 @@ the alert escalates, and now, in the transaction: it may make each one's content
 (alertd.respond.stamp: an SMS's reply code, an email's action links)."""
 
 
+class Holding(Protocol):
+    """What holds pages back in a storm (alertd.storms.Holds): called with the pages of one
+    alert as they are planned, in the transaction, before they are enqueued."""
+
+    def admit(self, pages: Sequence[Notification], now: float, alert: Alert | None) -> None:
+        """Mark the pages that must wait (`hold`); `alert` when they are its first pages."""
+        ...
+
+
 class Incidents:
     """Alert lifecycle and escalation over a state store. The event loop is its only caller."""
 
@@ -124,6 +133,7 @@ class Incidents:
         self.resolved_listeners: list[Resolved] = []
         self.change_listeners: list[Changed] = []
         self.stamps: list[Stamp] = []
+        self.holds: Holding | None = None
         timers.handle(ESCALATE, self._step_due)
 
     # --- a rule fired ------------------------------------------------------------------------
@@ -142,6 +152,7 @@ class Incidents:
                 record = replace(record, notifications=len(sent))
                 self._schedule(record)
             self.store.save_alert(record)
+            self._hold(sent, now, alert)
             made += sent
         if made:
             self.outbox.enqueue(made)
@@ -189,6 +200,7 @@ class Incidents:
             self._schedule(record)
         self.store.save_alert(record)
         if sent:
+            self._hold(sent, now, None)
             self.outbox.enqueue(sent)
         return Transition(record, action, True, self._done(record, action, by), tuple(sent))
 
@@ -250,9 +262,11 @@ class Incidents:
             return []  # pruned, or acked or resolved in the same instant: nothing to run
         if next_step(record.escalation) is None:
             return []
-        record, sent = self._run_step(record, self.clock.now(), None, "timer")
+        now = self.clock.now()
+        record, sent = self._run_step(record, now, None, "timer")
         self.store.save_alert(record)
         if sent:
+            self._hold(sent, now, None)
             self.outbox.enqueue(sent)
         return sent
 
@@ -294,6 +308,11 @@ class Incidents:
         )
         self._schedule(record)
         return record, sent
+
+    def _hold(self, sent: Sequence[Notification], now: float, alert: Alert | None) -> None:
+        """Let the storm holds mark the pages that must wait (the dispatcher skips those)."""
+        if self.holds is not None and sent:
+            self.holds.admit(sent, now, alert)
 
     def _happened(self, alert_id: str, entry: TimelineEntry) -> None:
         self.store.add_timeline(alert_id, entry)
