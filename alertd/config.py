@@ -223,30 +223,34 @@ CHANNEL_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "email": {
         "host": _text, "port": _port, "from": _text, "to": _texts, "urgent_to": _texts,
         "username": _text, "password": _text, "starttls": _flag, "tls": _flag,
-        "ca_file": _text, "verify": _flag, "send_resolved": _flag,
+        "ca_file": _text, "verify": _flag, "send_resolved": _flag, "status_updates": _flag,
     },
     "sms": {
         "account_sid": _text, "auth_token": _text, "from": _text, "messaging_service_sid": _text,
         "to": _texts, "urgent_to": _texts, "base_url": _url, "send_resolved": _flag,
+        "status_updates": _flag,
     },
     "slack": {
         "token": _text, "channel": _texts, "urgent_channel": _texts, "base_url": _url,
-        "send_resolved": _flag,
+        "send_resolved": _flag, "status_updates": _flag, "signing_secret": _text,
     },
     "push": {
         "provider": _push_provider, "base_url": _url, "to": _texts, "urgent_to": _texts,
         "topic": _texts, "urgent_topic": _texts, "token": _text, "service_account_file": _text,
         "service_account": _text, "project_id": _text, "send_resolved": _flag,
+        "status_updates": _flag,
     },
     "webhook": {
         "url": _url, "urgent_url": _url, "secret": _text, "headers": _headers,
-        "send_resolved": _flag,
+        "send_resolved": _flag, "status_updates": _flag,
     },
 }  # fmt: skip
 """The keys each channel kind takes besides `kind`, `CHANNEL_DISPATCH_KEYS` and the storm keys
 (alertd.storms.policy: `max_per_recipient`, `quiet_hours`, `digest`), each with a check of its
 value that returns what is wrong with it (None when nothing is). `send_resolved` (default
-true): tell those an alert paged on this channel when it resolves."""
+true): tell those an alert paged on this channel when it resolves; `status_updates` (default
+true): ... when someone acknowledges it. Slack's `signing_secret` checks the clicks on its
+messages' buttons (alertd.respond)."""
 
 CHANNEL_PATH_KEYS: dict[str, tuple[str, ...]] = {
     "email": ("ca_file",),

@@ -17,13 +17,15 @@ callers turn into answers:
                                               a reload, exit 1 at start
     ActionRefused     (alertd.incidents)      an action that does not apply to the alert as
                                               it is (ack of a resolved alert): the API's 409
+    InvalidSilence    (alertd.silences)       a silence that cannot be made as asked: 400
+    SilenceRefused    (alertd.silences)       expiring a maintenance window: 409
 
 Nothing in or below the core imports alertd.server or alertd.daemon (tests/test_imports.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +36,7 @@ from alertd.incidents.lifecycle import Action
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.respond.codes import CodeLookup
+from alertd.silences.model import Listed, SilenceState
 from alertd.state_health import StateProblem
 
 
@@ -113,6 +116,14 @@ class ChangePage:
     complete: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class SilenceExpired:
+    """A silence after an expire, and whether that changed it (one already over does not)."""
+
+    listed: Listed
+    changed: bool
+
+
 class Core(Protocol):
     """Rules, engine, state store, outbox and dispatcher, behind one interface."""
 
@@ -152,6 +163,25 @@ class Core(Protocol):
 
     def rules(self) -> Sequence[Rule]:
         """The rules running now."""
+        ...
+
+    async def add_silence(self, request: Mapping[str, Any], via: str | None = None) -> Listed:
+        """Make a silence from a request in the API's shape (alertd.silences.drafts), through
+        `via` (web; None: the request's own `via`, api or cli). Raises InvalidSilence with
+        every problem, storing nothing."""
+        ...
+
+    async def silences_listed(self, state: SilenceState | None = None) -> list[Listed]:
+        """Every silence kept, and every maintenance window, in the API's order."""
+        ...
+
+    async def silence(self, silence_id: str) -> Listed | None:
+        """One silence, or a maintenance window by `maintenance:NAME`; None if there is none."""
+        ...
+
+    async def expire_silence(self, silence_id: str) -> SilenceExpired | None:
+        """End a silence now. None if there is none; raises SilenceRefused for a maintenance
+        window."""
         ...
 
     async def alert_changes(self, after: int | None, limit: int) -> ChangePage:

@@ -79,6 +79,13 @@ HTTP_DURATION = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
     registry=REGISTRY,
 )
+ALERTS_SILENCED = Counter(
+    "alertd_alerts_silenced",
+    "Alerts recorded silenced (a silence or maintenance window covered them when they fired or "
+    "when an escalation step fell due), per rule.",
+    ["rule"],
+    registry=REGISTRY,
+)
 RULE_DECISIONS = Counter(
     "alertd_rule_decisions",
     "Decisions per rule: fired, suppressed or counting.",

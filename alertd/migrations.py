@@ -128,7 +128,27 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
     """,
-    # 4: storms (alertd.storms). A notification held back (a group's wait, a per-recipient
+    # 4: silences (alertd.silences). A silence's matchers are JSON ([{name, value, regex,
+    # equal}]); its times are wall time; expiring one sets its end to the moment it was
+    # expired. `created_via` is api, cli or web. An alert a silence or maintenance window
+    # covered names it in `silenced_by` (a silence id, or `maintenance:NAME`).
+    """
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        created_via TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX silences_by_end ON silences (ends_at);
+
+    ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
+    """,
+    # 5: storms (alertd.storms). A notification held back (a group's wait, a per-recipient
     # cap, quiet hours, a digest) is an outbox row in state `held`, `hold` naming what holds
     # it (`<timer kind>:<timer ref>`), its release time in `next_attempt_at`. Released with
     # others, it becomes `bundled` into the message that lists them (`bundle`, that row's id),

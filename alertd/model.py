@@ -68,6 +68,23 @@ class SuppressSpec:
     key_source: tuple[str, ...] = ()
 
 
+DEFAULT_FORGET = 7 * 86_400.0
+"""`forget`: a rule's key unseen this long (seconds) is dropped with all it keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceSpec:
+    """What a rule keeps per key of the events of its scope: the values its prev() calls read
+    (alertd.dsl.previous) and the run its `for` clause times. The engine offers such a rule
+    every event of its scope, matching or not (alertd.engine.sequence)."""
+
+    condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
+    values: Callable[[Event], tuple[Any, ...]] | None = None  # what to keep of an event
+    size: int = 0  # how many values that is
+    hold: float | None = None  # `for`, seconds
+    forget: float = DEFAULT_FORGET
+
+
 @dataclass(frozen=True, slots=True)
 class ResolveSpec:
     """`resolve when CONDITION` and/or `resolve after DURATION`: the rule keeps one open alert
@@ -106,6 +123,7 @@ class Rule:
     key: KeyFunction = no_key  # the rule-level `by`
     key_source: tuple[str, ...] = ()  # its expressions as written
     resolve: ResolveSpec | None = None
+    sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ the incidents that follow the pages (alertd.incidents: acks, escalation, timers)
     events -> Engine (windows in SQLite) -> fired alerts -> Incidents (plan, render) -> outbox
            ^ committed before the 202: all of it is on disk         -> Dispatcher -> channels
     act (API, CLI, ...) and due timers -> Incidents -> alert, timeline, outbox, next timer
+    silences (API, CLI, console) -> Silences (table, and an index in memory) <- Incidents asks
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
 and their notifications commit together or not at all; only after the commit is the dispatcher
@@ -24,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,10 +34,19 @@ from typing import Any, TypeVar
 from alertd import metrics
 from alertd.clock import Clock, SteadyClock
 from alertd.config import ConfigError, Settings
-from alertd.core import Acted, AlertChange, AlertDetail, ChangePage, RuleProblem, RulesInvalid
+from alertd.core import (
+    Acted,
+    AlertChange,
+    AlertDetail,
+    ChangePage,
+    RuleProblem,
+    RulesInvalid,
+    SilenceExpired,
+)
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
+from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
@@ -62,6 +72,7 @@ from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.respond.codes import CodeLookup, ReplyCodes
 from alertd.respond.stamp import Stamper
+from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
 from alertd.storms.held import HeldLog
@@ -105,13 +116,19 @@ class Pipeline:
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self.steady = SteadyClock(clock)
         self.timers = Timers(self.store, self.steady)
+        self.silences = Silences(SilenceTable(self.store.connection), self.oncall)
+        self.silences.load(clock.now())
         self.incidents = Incidents(
             self.store,
             OutboxLog(self.store.connection),
             self.timers,
             clock,
             Setup(settings, self.renderer, self.oncall),
+            silences=self.silences,
         )
+        # Alerts recorded silenced in the transaction under way, counted once it commits.
+        self._silenced: list[AlertRecord] = []
+        self.incidents.silenced_listeners.append(self._silenced.append)
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
         self.timer_sources: list[TimerSource] = [self.timers]
@@ -179,6 +196,8 @@ class Pipeline:
                     except Exception as error:
                         self._refuse(group, error)
                         continue
+                    finally:
+                        self._silenced.clear()
                 self._hand_over(group, staged)
         finally:
             self._committer = None
@@ -217,6 +236,7 @@ class Pipeline:
     def _stage_one(self, ticket: _Ticket) -> _Staged | Exception:
         """One batch inside the group's transaction, in a savepoint of its own."""
         notifications: list[Notification] = []
+        mark = len(self._silenced)
         try:
             with self.store.transaction():
                 decisions = self.engine.process_valid(
@@ -233,11 +253,13 @@ class Pipeline:
                     )
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
+            del self._silenced[mark:]
             return error
         except Exception as error:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
+            del self._silenced[mark:]
             return error
-        return _Staged(alerts, decisions, notifications)
+        return _Staged(alerts, decisions, notifications, self._silenced[mark:])
 
     def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
         """After the commit: answer each batch, hand its notifications to the dispatcher and
@@ -259,11 +281,13 @@ class Pipeline:
             _settle(ticket, [alert.id for alert in outcome.alerts])
             try:
                 self.dispatcher.submit(outcome.notifications)
+                _count_silenced(outcome.silenced)
                 self._count(outcome.decisions)
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
-            fired += outcome.alerts
+            silenced = {record.alert.id for record in outcome.silenced}
+            fired += [alert for alert in outcome.alerts if alert.id not in silenced]
         if fired:
             asyncio.get_running_loop().call_soon(_log_alerts, fired)
 
@@ -359,7 +383,51 @@ class Pipeline:
             await self._transact(lambda: self.engine.replace_rules(RuleSet(rules)))
             self.renderer, self.oncall = renderer, oncall
             self.incidents.setup = Setup(self.settings, renderer, oncall)
+            self.silences.use_oncall(oncall)
         return len(rules)
+
+    # --- silences ----------------------------------------------------------------------------
+
+    async def add_silence(self, request: Mapping[str, Any], via: str | None = None) -> Listed:
+        """Check and store a silence (alertd.silences.drafts); from the commit on, it silences.
+        Raises InvalidSilence with every problem, storing nothing."""
+        now = self.clock.now()
+        silence = read_draft(request, now, new_alert_id(now), via=via)
+        async with self._store_lock:
+            await self._transact(partial(self.silences.table.add, silence))
+            self.silences.remember(silence)
+        log.info(
+            "silence added",
+            extra={
+                "silence": silence.id,
+                "by": silence.created_by,
+                "via": silence.created_via,
+                "state": silence.state(now),
+            },
+        )
+        return Listed(silence, silence.state(now))
+
+    async def silences_listed(self, state: SilenceState | None = None) -> list[Listed]:
+        async with self._store_lock:
+            return self.silences.listed(self.clock.now(), state)
+
+    async def silence(self, silence_id: str) -> Listed | None:
+        async with self._store_lock:
+            return self.silences.get(silence_id, self.clock.now())
+
+    async def expire_silence(self, silence_id: str) -> SilenceExpired | None:
+        """End a silence now. None if there is none; SilenceRefused for a maintenance window."""
+        now = self.clock.now()
+        async with self._store_lock:
+            done = await self._transact(partial(self.silences.expire, silence_id, now))
+            if done is None:
+                return None
+            silence, changed = done
+            if changed:
+                self.silences.remember(silence)
+        if changed:
+            log.info("silence expired", extra={"silence": silence_id})
+        return SilenceExpired(Listed(silence, silence.state(now)), changed)
 
     # --- delivery and upkeep -----------------------------------------------------------------
 
@@ -376,23 +444,31 @@ class Pipeline:
             await self._transact(lambda: write_probe(self.store.connection, now))
 
     async def sweep(self) -> None:
-        """Evict expired windows; delete alerts and finished notifications past retention."""
-        horizon = self.clock.now() - self.settings.state.retention
+        """Evict expired windows; delete alerts, finished notifications and silences that ended
+        past retention."""
+        now = self.clock.now()
+        horizon = now - self.settings.state.retention
 
-        def sweep() -> tuple[int, int, int]:
+        def sweep() -> tuple[int, int, int, int]:
             evicted = self.engine.sweep()
             alerts = self.store.prune_alerts(horizon)
             self.reply_codes.prune()
             self.held.prune_sends(horizon)
             self.feed.prune(horizon)
-            return evicted, alerts, purge(self.store.connection, horizon)
+            silences = self.silences.prune(now, horizon)
+            return evicted, alerts, purge(self.store.connection, horizon), silences
 
         async with self._store_lock:
-            evicted, alerts, notifications = await self._transact(sweep)
-        if evicted or alerts or notifications:
+            evicted, alerts, notifications, silences = await self._transact(sweep)
+        if evicted or alerts or notifications or silences:
             log.info(
                 "state swept",
-                extra={"windows": evicted, "alerts": alerts, "notifications": notifications},
+                extra={
+                    "windows": evicted,
+                    "alerts": alerts,
+                    "notifications": notifications,
+                    "silences": silences,
+                },
             )
 
     async def deliver(self) -> None:
@@ -427,8 +503,13 @@ class Pipeline:
             return notifications, more
 
         async with self._store_lock:
-            notifications, more = await self._transact(partial(sweep, now))
+            try:
+                notifications, more = await self._transact(partial(sweep, now))
+                silenced = list(self._silenced)
+            finally:
+                self._silenced.clear()
         self.dispatcher.submit(notifications)
+        _count_silenced(silenced)
         return more
 
     def close(self) -> None:
@@ -454,6 +535,7 @@ class _Staged:
     alerts: list[Alert]
     decisions: list[Decision]
     notifications: list[Notification]
+    silenced: list[AlertRecord]  # of `alerts`, those a silence covered
 
 
 def _settle(ticket: _Ticket, outcome: list[str] | Exception) -> None:
@@ -550,6 +632,23 @@ def _log_transition(done: Transition, by: str, via: str) -> None:
 def _log_alerts(alerts: list[Alert]) -> None:
     for alert in alerts:
         _log_alert(alert)
+
+
+def _count_silenced(records: Sequence[AlertRecord]) -> None:
+    """Count and log alerts recorded silenced (as they fired, or at an escalation step)."""
+    for record in records:
+        alert = record.alert
+        metrics.ALERTS_SILENCED.labels(alert.rule_id).inc()
+        log.info(
+            "alert silenced",
+            extra={
+                "alert_id": alert.id,
+                "rule": alert.rule_id,
+                "priority": alert.priority,
+                "key": alert.key,
+                "silenced_by": record.silenced_by,
+            },
+        )
 
 
 def _log_alert(alert: Alert) -> None:

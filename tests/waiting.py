@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 TIMEOUT = 10.0  # seconds: far above any wait in these tests, short enough to fail a hung one
 INTERVAL = 0.005
@@ -19,6 +19,17 @@ async def until(condition: Callable[[], object], what: str, timeout: float = TIM
     """Return once `condition()` is true; fail the test, saying `what`, after `timeout`."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g}s for {what}")
+        await asyncio.sleep(INTERVAL)
+
+
+async def until_async(
+    condition: Callable[[], Awaitable[object]], what: str, timeout: float = TIMEOUT
+) -> None:
+    """`until`, for a condition that has to await (an HTTP request)."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g}s for {what}")
         await asyncio.sleep(INTERVAL)

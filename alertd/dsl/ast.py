@@ -140,6 +140,17 @@ class Call:
 
 
 @dataclass(slots=True)
+class Prev:
+    """`prev(EXPR)`: EXPR as it was on the previous event of the rule's scope with the same
+    rule key (null for the first); `changed(EXPR)` is `EXPR != prev(EXPR)`, whose Prev is
+    `implicit` (the text at its span is the `changed(...)` call)."""
+
+    arg: Expr
+    span: Span
+    implicit: bool = False
+
+
+@dataclass(slots=True)
 class MacroRef:
     """A macro used inside an expression, kept (by the checker) around its expanded body.
     The body's spans are in `source`, the file that defines the macro."""
@@ -162,6 +173,7 @@ Expr: TypeAlias = (
     | Logic
     | Binary
     | Call
+    | Prev
     | MacroRef
 )
 

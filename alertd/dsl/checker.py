@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from alertd.dsl import ast
 from alertd.dsl.errors import Collector, RuleError, one_of
 from alertd.dsl.kinds import check_kinds
+from alertd.dsl.previous import refuse_outside_conditions
 from alertd.dsl.resolve import Names
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 from alertd.suggest import did_you_mean
@@ -359,6 +360,7 @@ class _Checker:
         condition = None
         if when is not None:
             condition = self._expression(when.expr, file, condition=True)
+            refuse_outside_conditions(condition, file, self.errors, "'when'")
             if "by" not in clauses:
                 self.error(
                     file,
@@ -444,6 +446,8 @@ class _Checker:
         stands where a true/false test is needed."""
         resolved = self.names.expression(expr, file, condition=condition)
         check_kinds(resolved, file, self.errors, condition=condition)
+        if not condition:
+            refuse_outside_conditions(resolved, file, self.errors, "a condition ('when')")
         return resolved
 
 

@@ -17,9 +17,9 @@ conditions of many rules into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -30,6 +30,8 @@ from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.previous import previous_args, slots
+from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
@@ -38,6 +40,7 @@ from alertd.model import (
     KeyFunction,
     ResolveSpec,
     Rule,
+    SequenceSpec,
     SuppressSpec,
     no_key,
 )
@@ -76,6 +79,7 @@ class CompiledCondition:
     source: ast.SourceText  # the rule's file, where the spans of `expr` are (outside macros)
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
     resolve_when: ast.Expr | None = None  # `resolve when`, folded
+    previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -117,24 +121,63 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     nodes = walk(expr)
     uses = _uses(expr)
     fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
+    shape = _Shape(rule, timestamp_field, expr, uses, previous_args(expr))
     try:
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=True))
+        functions = define(*_source(shape, fast=fast, constants=True))
     except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-        functions = define(*_source(rule, expr, uses, timestamp_field, fast=fast, constants=False))
+        functions = define(*_source(shape, fast=fast, constants=False))
     condition = functions["condition"]
     if "_checked" in condition.__code__.co_names:
         namespace = condition.__globals__
-        namespace["_checked"] = _checked_later(rule.id, timestamp_field, expr, uses, namespace)
+        namespace["_checked"] = _checked_later(shape, namespace)
+    sequence = None
+    if shape.sequence:
+        # The condition reads the kept values as its second argument; alone, as a Rule's
+        # condition is called, it sees none (the first event of a key).
+        sequence = SequenceSpec(condition, functions.get("prev_values"), len(shape.previous))
+        condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
     resolve_when = _resolve_when(rule)
     setattr(
         condition,
         CONDITION_ATTRIBUTE,
         CompiledCondition(
-            rule.id, expr, timestamp_field, rule.source, (*keys, *rule.key), resolve_when
+            rule.id,
+            expr,
+            timestamp_field,
+            rule.source,
+            (*keys, *rule.key),
+            resolve_when,
+            shape.previous,
         ),
     )
-    return _rule(rule, condition, functions, expr)
+    return _rule(rule, condition, functions, expr, sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the source of one rule's functions is written from."""
+
+    rule: CheckedRule
+    timestamp_field: str
+    expr: ast.Expr  # the condition, folded
+    uses: Mapping[Slot, int]  # how many times it reads each field and path
+    previous: tuple[ast.Expr, ...]  # the arguments of its prev() calls
+
+    @property
+    def sequence(self) -> bool:
+        """Whether the rule keeps state per key over the events of its scope: its condition
+        is then `condition(e, p)`, p the values kept from the previous event."""
+        return bool(self.previous)
+
+    @property
+    def params(self) -> str:
+        return "e, p" if self.sequence else "e"
+
+    def generator(self, **options: Any) -> Generator:
+        gen = Generator(self.rule.id, self.timestamp_field, **options)
+        gen.previous = slots(self.previous)
+        return gen
 
 
 def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
@@ -144,28 +187,24 @@ def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
 
 
 def _source(
-    rule: CheckedRule,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    timestamp_field: str,
-    *,
-    fast: bool,
-    constants: bool,
+    shape: _Shape, *, fast: bool, constants: bool
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
     """The compiled functions of a rule (its shape, shared) and the values they use: the
-    condition and the key functions. With `fast`, the condition is its fast path
-    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
-    checked condition itself."""
-    gen = Generator(rule.id, timestamp_field)
+    condition, the key functions and, for a rule with prev(), `prev_values`. With `fast`, the
+    condition is its fast path (alertd.dsl.fastpath), which calls `_checked` for what it does
+    not decide; else it is the checked condition itself."""
+    rule, params = shape.rule, shape.params
+    gen = shape.generator()
     if not fast:
-        parts = [_checked_source(gen, expr, uses)]
+        parts = [_checked_source(gen, shape.expr, shape.uses, params=params)]
     else:
-        plain = Generator(rule.id, timestamp_field, prefix="f", constants=constants)
-        fast_body = "".join(f"        {line}\n" for line in FastPath(plain, expr, uses).body())
+        plain = shape.generator(prefix="f", constants=constants)
+        fast_path = FastPath(plain, shape.expr, shape.uses).body()
+        fast_body = "".join(f"        {line}\n" for line in fast_path)
         gen.bindings.update(plain.bindings)
         parts = [
-            f"def condition(e):\n    try:\n{fast_body}"
-            "    except Exception:\n        return _checked(e)\n"
+            f"def condition({params}):\n    try:\n{fast_body}"
+            f"    except Exception:\n        return _checked({params})\n"
         ]
     keys = {"rule_key": rule.key}
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
@@ -180,6 +219,10 @@ def _source(
         # Evaluated only on events of the rule's scope with an open alert: the checked path is
         # fast enough, and a second fast path would double what a rule compiles to.
         parts.append(_checked_source(gen, resolve_when, _uses(resolve_when), name="resolve_when"))
+    if shape.previous:
+        values = "(" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")"
+        nulls = "(" + "None, " * len(shape.previous) + ")"
+        parts.append(f"def prev_values(e):\n{_guarded(values, gen.bad, nulls)}")
     return _shape("".join(parts)), gen.bindings
 
 
@@ -188,7 +231,11 @@ def _uses(expr: ast.Expr) -> Counter[Slot]:
 
 
 def _checked_source(
-    gen: Generator, expr: ast.Expr, uses: Mapping[Slot, int], name: str = "condition"
+    gen: Generator,
+    expr: ast.Expr,
+    uses: Mapping[Slot, int],
+    name: str = "condition",
+    params: str = "e",
 ) -> str:
     """The checked condition: every comparison guarded, every mismatch counted. A field or
     path it reads twice (`location.latitude > 1 and ... < 2`) is read once, into a local."""
@@ -197,28 +244,21 @@ def _checked_source(
     }
     gen.slots = {slot: f"_s{n}" for n, slot in enumerate(sorted(reused, key=lambda s: (len(s), s)))}
     loads = [f"{local} = {gen.read(slot)}" for slot, local in gen.slots.items()]
-    source = f"def {name}(e):\n{_guarded(gen.condition(expr), gen.bad, 'False', loads)}"
+    body = _guarded(gen.condition(expr), gen.bad, "False", loads)
     gen.slots = {}
-    return source
+    return f"def {name}({params}):\n{body}"
 
 
-def _checked_later(
-    rule_id: str,
-    timestamp_field: str,
-    expr: ast.Expr,
-    uses: Mapping[Slot, int],
-    namespace: dict[str, Any],
-) -> Callable[[Event], bool]:
+def _checked_later(shape: _Shape, namespace: dict[str, Any]) -> Callable[..., bool]:
     """The checked condition, compiled when the fast path in `namespace` first needs it: for
     many rules never, so loading does not write it (half the code a rule compiles to)."""
 
-    def first_call(event: Event) -> bool:
-        gen = Generator(rule_id, timestamp_field)
-        checked: Callable[[Event], bool] = define(
-            _shape(_checked_source(gen, expr, uses)), gen.bindings
-        )["condition"]
+    def first_call(*args: Any) -> bool:
+        gen = shape.generator()
+        source = _checked_source(gen, shape.expr, shape.uses, params=shape.params)
+        checked: Callable[..., bool] = define(_shape(source), gen.bindings)["condition"]
         namespace["_checked"] = checked  # later calls go straight to it
-        return checked(event)
+        return checked(*args)
 
     return first_call
 
@@ -298,6 +338,7 @@ def _rule(
     condition: Callable[[Event], bool],
     functions: Mapping[str, Any],
     expr: ast.Expr,
+    sequence: SequenceSpec | None,
 ) -> Rule:
     count = None
     if rule.count is not None:
@@ -333,6 +374,7 @@ def _rule(
         key=functions.get("rule_key", no_key),
         key_source=rule.key_sources,
         resolve=resolve,
+        sequence=sequence,
     )
 
 
@@ -360,6 +402,7 @@ class Generator:
         self.bindings: dict[str, Any] = {}
         self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
+        self.previous: Mapping[Hashable, int] = {}  # a prev() argument's shape -> its p[i]
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
@@ -472,6 +515,8 @@ class Generator:
                 return self.slots[slot_of(node)]  # type: ignore[index]
             case ast.MacroRef(body=body):
                 return self.value(body)
+            case ast.Prev(arg=arg):
+                return f"p[{self.previous[shape_of(arg)]}]"
             case ast.ListLit(items=items):
                 values = constant(node)
                 if values is not NOT_CONST:

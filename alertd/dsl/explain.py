@@ -19,13 +19,14 @@ number of mismatches (tests/dsl/test_differential.py, tests/dsl/test_explain.py)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from alertd.dsl import ast
 from alertd.dsl.compiler import CONDITION_ATTRIBUTE, CompiledCondition
 from alertd.dsl.functions import BUILTINS, time_zone
+from alertd.dsl.previous import shape, slots
 from alertd.dsl.regex import compile_pattern
 from alertd.model import Rule, SourceLocation
 
@@ -103,14 +104,21 @@ class Explanation:
         return next((c for c in self.comparisons if not c.result), None)
 
 
-def explain(rule: Rule, event: Mapping[str, Any]) -> Explanation | None:
+def explain(
+    rule: Rule, event: Mapping[str, Any], previous: Sequence[Any] | None = None
+) -> Explanation | None:
     """Evaluate the rule's condition on the event as the language defines it; when it holds,
     evaluate the rule's `by` keys too (they can mismatch as well). None for a rule that was not
-    compiled from the rule language (one built in Python by a test or a tool)."""
+    compiled from the rule language (one built in Python by a test or a tool).
+
+    `previous`: for a rule with prev(), the values the engine keeps for the event's key (what
+    `kept_values` gave for the previous event of its scope); None for the first event."""
     compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
     if not isinstance(compiled, CompiledCondition):
         return None
-    interpreter = Interpreter(event, compiled.timestamp_field, compiled.source)
+    interpreter = Interpreter(
+        event, compiled.timestamp_field, compiled.source, compiled.previous, previous
+    )
     matched = interpreter.evaluate(compiled.expr) is True
     comparisons = tuple(interpreter.comparisons)
     failures: tuple[Failure, ...] = ()
@@ -122,10 +130,22 @@ def explain(rule: Rule, event: Mapping[str, Any]) -> Explanation | None:
     return Explanation(matched, tuple(interpreter.mismatches), comparisons, failures)
 
 
+def kept_values(rule: Rule, event: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the engine keeps of an event for the rule's prev() calls (the arguments' values,
+    as the interpreter computes them); None for a rule without prev()."""
+    compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
+    if not isinstance(compiled, CompiledCondition) or not compiled.previous:
+        return None
+    interpreter = Interpreter(event, compiled.timestamp_field, compiled.source)
+    return tuple(interpreter.evaluate(arg) for arg in compiled.previous)
+
+
 class Interpreter:
     """Evaluates expressions of one checked tree for one event, recording what it meets.
 
     `source` is the file the tree's spans are in; a macro's body is in the macro's file.
+    `prev(x)` reads `previous[i]`, i the place of x in `previous_args` (None: no previous
+    event, every prev() is null).
     """
 
     def __init__(
@@ -133,10 +153,14 @@ class Interpreter:
         event: Mapping[str, Any],
         timestamp_field: str = "timestamp",
         source: ast.SourceText | None = None,
+        previous_args: tuple[ast.Expr, ...] = (),
+        previous: Sequence[Any] | None = None,
     ) -> None:
         self.event = event
         self.timestamp_field = timestamp_field
         self.source = source or ast.SourceText("<rules>", ())
+        self.previous = previous
+        self._slots = slots(previous_args)
         self.mismatches: list[Mismatch] = []
         self.comparisons: list[Comparison] = []
         self._seen: dict[int, Any] = {}  # id(node) -> its value, for every node evaluated
@@ -184,6 +208,8 @@ class Interpreter:
             return self._binary(node)
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.Prev):
+            return None if self.previous is None else self.previous[self._slots[shape(node.arg)]]
         raise TypeError(f"not a checked expression: {node!r}")
 
     # -- what is recorded ----------------------------------------------------------------------
@@ -192,6 +218,8 @@ class Interpreter:
         """The node as written; a named list by its name."""
         if isinstance(node, ast.ListLit) and node.name is not None:
             return node.name
+        if isinstance(node, ast.Prev) and node.implicit:  # the prev() inside `changed(x)`
+            return f"prev({self.text(node.arg)})"
         try:
             return self.source.text(node.span)
         except IndexError:  # a tree without its file (built by hand)

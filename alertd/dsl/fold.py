@@ -56,6 +56,9 @@ def _fold(expr: ast.Expr, known: Mapping[str, ast.Scalar]) -> ast.Expr:
         return ast.Index(obj, index, expr.span)
     if expr.__class__ is ast.Unary:
         return _fold_unary(expr, known)
+    if expr.__class__ is ast.Prev:
+        # Never a constant, even of a field `known` fixes: the first event has no previous.
+        return ast.Prev(_fold(expr.arg, _NOTHING_KNOWN), expr.span, expr.implicit)
     return expr
 
 

@@ -96,6 +96,8 @@ class _Kinds:
                 )
             self.of(node.obj, False)
             return "any"
+        if node.__class__ is ast.Prev:
+            return self.of(node.arg, False)  # or null, on the first event: as any value
         if node.__class__ is ast.Unary:
             if node.op == "not":
                 self.of(node.operand, True)

@@ -42,7 +42,9 @@ def compile_matcher(rules: Sequence[Rule], event_type: str | None) -> Matcher:
     """One function returning, in order, the rules whose condition holds for an event.
 
     With `event_type`, every event it is given has that type. Rules that were not compiled
-    from the rule language are called as they are.
+    from the rule language are called as they are. A rule that keeps state over the events of
+    its scope (a SequenceSpec: prev(), `for`) is returned for every event: its step decides
+    (alertd.engine.sequence).
     """
     try:
         return _matcher(rules, event_type, constants=True)
@@ -57,7 +59,10 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
     exprs: list[ast.Expr | None] = []
     for rule in rules:
         compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
-        exprs.append(fold(compiled.expr, known) if compiled is not None else None)
+        if compiled is None or rule.sequence is not None:
+            exprs.append(None)
+        else:
+            exprs.append(fold(compiled.expr, known))
     used = {slot for expr in exprs if expr is not None for slot in _slots(expr)}
     for rule, expr in zip(rules, exprs, strict=True):
         if expr is not None and uses_event_time(walk(expr)):
@@ -80,6 +85,10 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
     general: list[str] = []
     for i, (rule, expr) in enumerate(zip(rules, exprs, strict=True)):
         bindings[f"_r{i}"] = rule
+        if rule.sequence is not None:
+            fast.append(f"out.append(_r{i})")
+            general.append(f"out.append(_r{i})")
+            continue
         if expr is None:
             bindings[f"_c{i}"] = rule.condition
             fast.append(f"if _c{i}(e): out.append(_r{i})")

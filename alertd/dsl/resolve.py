@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from alertd.dsl import ast
+from alertd.dsl import ast, previous
 from alertd.dsl.errors import Collector, one_of
 from alertd.dsl.functions import BUILTINS
 from alertd.dsl.kinds import check_kinds
@@ -227,15 +227,20 @@ class Names:
         if node.__class__ is ast.Logic:
             items = tuple(self._resolve(item, file, True) for item in node.items)
             return ast.Logic(node.op, items, node.span)
+        if node.__class__ is ast.Call and node.name in previous.FUNCTIONS:
+            return previous.resolve_call(
+                node, file, self.errors, lambda arg: self._resolve(arg, file, False)
+            )
         if node.__class__ is ast.Call:
             args = tuple(self._resolve(arg, file, False) for arg in node.args)
             if node.name not in BUILTINS:
+                functions = [*BUILTINS, *previous.FUNCTIONS]
                 self.errors.add(
                     file,
                     _name_span(node),
                     f"unknown function '{node.name}'",
-                    did_you_mean(node.name, BUILTINS)
-                    or f"the functions are {one_of(sorted(BUILTINS))}",
+                    did_you_mean(node.name, functions)
+                    or f"the functions are {one_of(sorted(functions))}",
                 )
             return ast.Call(node.name, args, node.span)
         if node.__class__ is ast.DurationLit:

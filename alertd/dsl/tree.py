@@ -35,6 +35,8 @@ def walk(node: ast.Expr) -> list[ast.Expr]:
             stack.append(node.operand)  # type: ignore[union-attr]
         elif cls is ast.MacroRef:
             stack.append(node.body)  # type: ignore[union-attr]
+        elif cls is ast.Prev:
+            stack.append(node.arg)  # type: ignore[union-attr]
         elif cls is ast.Index:
             stack += (node.index, node.obj)  # type: ignore[union-attr]
     return found

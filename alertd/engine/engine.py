@@ -23,6 +23,7 @@ from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, des
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sequence import build_sequence_step
 from alertd.engine.state import StateStore
 from alertd.engine.steps import Step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
@@ -169,16 +170,18 @@ class Engine:
 
     def _use(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._steps: dict[Rule, Step] = {
-            rule: build_step(
+        self._steps: dict[Rule, Step] = {}
+        for rule in rules.rules:
+            step = build_step(
                 rule,
                 self.store,
                 max_count_events=self.max_count_events,
                 mint=self._ids,
                 failed=self._rule_failed,
             )
-            for rule in rules.rules
-        }
+            if rule.sequence is not None:  # it sees every event of its scope first
+                step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
+            self._steps[rule] = step
 
     def _evaluate(
         self, events: Sequence[Event], times: Sequence[float], received_at: float, first: int = 0
@@ -208,7 +211,7 @@ class Engine:
         matched = []
         for rule in self.rules.candidates(event):
             try:
-                if rule.condition(event):
+                if rule.sequence is not None or rule.condition(event):
                     matched.append(rule)
             except Exception:
                 self._rule_failed(rule)

@@ -11,8 +11,10 @@ import heapq
 from collections import deque
 from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from alertd.engine.ids import alert_id_floor
+from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -33,6 +35,7 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
+        self._key_states: dict[str, dict[Key, KeyState]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
         self._timelines: dict[str, list[TimelineEntry]] = {}
@@ -52,12 +55,20 @@ class MemoryStore:
             table = self._windows[rule_id] = {}
         return table
 
+    def key_states(self, rule_id: str) -> dict[Key, KeyState]:
+        table = self._key_states.get(rule_id)
+        if table is None:
+            table = self._key_states[rule_id] = {}
+        return table
+
     def sweep(self, horizon: float) -> int:
-        return sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
+        evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
+        return evicted + sweep_key_states(self._key_states.values(), horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
-        for table in (self._suppressions, self._windows):
+        tables: tuple[dict[str, Any], ...] = (self._suppressions, self._windows, self._key_states)
+        for table in tables:
             for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
                 del table[rule_id]
 
@@ -150,11 +161,13 @@ class MemoryStore:
             suppressions=sum(len(entries) for entries in self._suppressions.values()),
             count_windows=sum(len(windows) for windows in self._windows.values()),
             alerts=len(self._alerts),
+            key_states=sum(len(states) for states in self._key_states.values()),
         )
 
     def close(self) -> None:
         self._suppressions.clear()
         self._windows.clear()
+        self._key_states.clear()
         self._alerts.clear()
         self._order.clear()
         self._timelines.clear()

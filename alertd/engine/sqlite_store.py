@@ -25,7 +25,7 @@ Keys, events and labels are stored as JSON (values JSON cannot hold become strin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 from alertd import jsonutil
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
+from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -86,6 +87,17 @@ CREATE TABLE IF NOT EXISTS count_window (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
 
+CREATE TABLE IF NOT EXISTS key_state (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    newest REAL NOT NULL,
+    start REAL,
+    kept TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
+
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
@@ -97,16 +109,18 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at"
+    "last_matched_at, silenced_by"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ? WHERE id = ?"
+    " last_matched_at = ?, silenced_by = ? WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
+_KEY_STATE_COLUMNS = "key, newest, start, kept"
+_WINDOW_TABLES = ("suppression", "count_window", "key_state")
 
 V = TypeVar("V")
 
@@ -199,6 +213,7 @@ class SQLiteStore:
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
+        self._key_states: dict[str, _Table[KeyState]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
@@ -327,29 +342,37 @@ class SQLiteStore:
             table = self._windows[rule_id] = _Table("count_window", rule_id)
         return table
 
+    def key_states(self, rule_id: str) -> _Table[KeyState]:
+        table = self._key_states.get(rule_id)
+        if table is None:
+            table = self._key_states[rule_id] = _Table("key_state", rule_id)
+        return table
+
     def sweep(self, horizon: float) -> int:
         self._write_changes()
-        for table in ("suppression", "count_window"):
+        for table in _WINDOW_TABLES:
             self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
         if self._blocks:
             self._blocks[-1].everything = True
-        return sweep_tables(
+        evicted = sweep_tables(
             (table.entries for table in self._suppressions.values()),
             (table.entries for table in self._windows.values()),
             horizon,
         )
+        states = (table.entries for table in self._key_states.values())
+        return evicted + sweep_key_states(states, horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in ("suppression", "count_window"):
+        for table in _WINDOW_TABLES:
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
             )
         if self._blocks:
             self._blocks[-1].everything = True
-        for tables in (self._suppressions, self._windows):
+        for tables in self._all_tables():
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
 
@@ -463,7 +486,9 @@ class SQLiteStore:
             count: int = self.connection.execute(sql).fetchone()[0]
             return count
 
-        return StoreSize(rows("suppression"), rows("count_window"), rows("alerts"))
+        return StoreSize(
+            rows("suppression"), rows("count_window"), rows("alerts"), rows("key_state")
+        )
 
     def close(self) -> None:
         self._write_changes()
@@ -475,9 +500,7 @@ class SQLiteStore:
         """Write the windows set or popped and the alerts added since the last call."""
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
-        if any(table.changed for table in self._suppressions.values()) or any(
-            table.changed for table in self._windows.values()
-        ):
+        if any(table.changed for tables in self._all_tables() for table in tables.values()):
             self.connection.execute("UPDATE window_version SET version = version + 1")
             self._version += 1
         for rule_id, suppressions in self._suppressions.items():
@@ -513,6 +536,19 @@ class SQLiteStore:
                     ],
                 )
                 _delete(self.connection, "count_window", rule_id, gone)
+        for rule_id, states in self._key_states.items():
+            if states.changed:
+                if block is not None:
+                    block.wrote(states)
+                kept_states, forgotten = states.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO key_state VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), newest, start, _json(kept), expires_at)
+                        for key, (newest, start, kept, expires_at) in kept_states
+                    ],
+                )
+                _delete(self.connection, "key_state", rule_id, forgotten)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -521,7 +557,7 @@ class SQLiteStore:
         """Read every window from the database into the tables, dropping unwritten changes:
         when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
-        for tables in (self._suppressions, self._windows):
+        for tables in self._all_tables():
             for table in tables.values():  # the engine holds these: refill, never replace
                 table.entries.clear()
                 table.changed.clear()
@@ -537,6 +573,9 @@ class SQLiteStore:
             windows = connection.execute(
                 f"SELECT rule_id, {_COUNT_WINDOW_COLUMNS} FROM count_window"
             ).fetchall()
+            states = connection.execute(
+                f"SELECT rule_id, {_KEY_STATE_COLUMNS}, expires_at FROM key_state"
+            ).fetchall()
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -547,6 +586,9 @@ class SQLiteStore:
         for rule_id, *row in windows:
             key, window = _count_window_of(row)
             self.count_windows(rule_id).entries[key] = window
+        for rule_id, *row in states:
+            key, state = _key_state_of(row)
+            self.key_states(rule_id).entries[key] = state
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -557,7 +599,7 @@ class SQLiteStore:
             return
         self._version = block.version
         touched = block.written
-        tables: list[_Table[Any]] = [*self._suppressions.values(), *self._windows.values()]
+        tables: list[_Table[Any]] = [t for tables in self._all_tables() for t in tables.values()]
         for table in tables:
             if table.changed:
                 block.wrote(table)
@@ -570,11 +612,7 @@ class SQLiteStore:
 
     def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
-        columns, of = (
-            (_SUPPRESSION_COLUMNS, _suppression_of)
-            if table.kind == "suppression"
-            else (_COUNT_WINDOW_COLUMNS, _count_window_of)
-        )
+        columns, of = _READERS[table.kind]
         rows = self.connection.execute(
             f"SELECT {columns} FROM {table.kind}"
             " WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))",
@@ -586,6 +624,10 @@ class SQLiteStore:
         for row in rows:
             key, value = of(row)
             entries[key] = value
+
+    def _all_tables(self) -> tuple[dict[str, _Table[Any]], ...]:
+        """Every kind of window table, each by rule id."""
+        return (self._suppressions, self._windows, self._key_states)
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
@@ -638,6 +680,19 @@ def _count_window_of(row: Sequence[Any]) -> tuple[Key, CountWindow]:
     return _key(key), CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
 
 
+def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
+    key, newest, start, kept, expires_at = row
+    return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
+
+
+_READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
+    "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
+    "count_window": (_COUNT_WINDOW_COLUMNS, _count_window_of),
+    "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
+}
+"""Per window table: the columns to read back, and how an entry is made of them."""
+
+
 def _json(value: object) -> str:
     return jsonutil.dumps(value, default=str).decode()
 
@@ -688,6 +743,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         None if record.escalation is None else _json(_escalation_json(record.escalation)),
         record.match_count,
         record.last_matched_at,
+        record.silenced_by,
     )
 
 
@@ -721,6 +777,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         escalation=None if row[22] is None else _escalation_of(jsonutil.loads(row[22])),
         match_count=row[23],
         last_matched_at=row[24],
+        silenced_by=row[25],
     )
 
 

@@ -20,10 +20,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key, NotifyTarget, Priority
+
+if TYPE_CHECKING:
+    from alertd.engine.sequence import KeyState
 
 AlertStatus = Literal["firing", "acked", "resolved", "silenced"]
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked", "resolved", "silenced")
@@ -71,12 +74,13 @@ class AlertRecord:
     escalation: Escalation | None = None
     match_count: int = 1
     last_matched_at: float | None = None
+    silenced_by: str | None = None  # a silence id, or `maintenance:NAME` (alertd.silences)
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One thing that happened to an alert: `action` (fired, notified, acked, unacked,
-    resolved, escalated), by whom (a person, a rule id) and through what (`via`: api, cli,
+    resolved, escalated, silenced), by whom (a person, a rule id) and through what (`via`: api, cli,
     sms, slack, email, web, rule, timer); `detail` says more (a step's number, a channel)."""
 
     at: float
@@ -142,6 +146,7 @@ class StoreSize:
     suppressions: int
     count_windows: int
     alerts: int
+    key_states: int = 0
 
 
 V = TypeVar("V")
@@ -170,6 +175,11 @@ class WindowStore(Protocol):
 
     def count_windows(self, rule_id: str) -> WindowTable[CountWindow]:
         """The rule's counting windows; the same object for as long as the rule is kept."""
+        ...
+
+    def key_states(self, rule_id: str) -> WindowTable[KeyState]:
+        """What the rule keeps per key over the events of its scope (alertd.engine.sequence);
+        the same object for as long as the rule is kept."""
         ...
 
     def sweep(self, horizon: float) -> int:

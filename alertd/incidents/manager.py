@@ -10,11 +10,20 @@ its timeline entry, its notifications and its next timer commit together or not 
 API, the command line (through the API), the reply hooks of SMS, Slack and email and the web
 console all call `act`; a rule's `resolve` calls it with `via="rule"` (or `"timer"`).
 
+Status updates: when an alert is acknowledged or resolved, every address it paged is told, on
+the channel that paged it, at most once a minute (alertd.notify.plan.plan_status).
+
 Escalation: an alert whose rule says `escalate POLICY` keeps a snapshot of the policy's steps
 (alertd.incidents.escalation). A step runs when its timer falls due while the alert is still
 firing: it pages its targets, with the notice `escalated` (`fired` for the very first step),
 and sets the timer of the next one. Ack and resolve cancel the timer; unack sets it again, the
 next step's delay counted from the unack; escalate runs the next step at once.
+
+Silences (alertd.silences): an alert that a silence or a maintenance window covers when it
+fires is recorded `silenced`, with `silenced_by` and a `silenced` timeline entry; it pages
+nobody and starts no escalation. Silences are asked again when each escalation step falls due:
+a firing alert covered then (a silence made after the first page) becomes `silenced` and
+escalates no further. A person's "escalate now" is not held back by a silence.
 """
 
 from __future__ import annotations
@@ -41,14 +50,27 @@ from alertd.incidents.lifecycle import DONE, TIMELINE_ACTION, Action, transition
 from alertd.incidents.timers import Timers
 from alertd.model import Alert, NotifyTarget
 from alertd.notify.notification import Notification, Paged
-from alertd.notify.plan import plan, plan_resolved
+from alertd.notify.plan import plan, plan_status
 from alertd.notify.render import FIRED, Notice, Renderer
 from alertd.oncall import OnCall
+from alertd.silences.model import Cover
 
 log = logging.getLogger("alertd.incidents")
 
 ESCALATE = "escalate"
 """The timer kind of escalation steps; its ref is the alert id."""
+
+STATUS = "status"
+"""The timer kind of status updates held back (at most one a minute per address); its ref is
+the alert id. When it runs, those not yet told the alert's state are told it."""
+
+
+class Silencer(Protocol):
+    """What silences alerts (alertd.silences.Silences)."""
+
+    def covering(self, alert: Alert, now: float) -> Cover | None:
+        """The silence or maintenance window that covers the alert at `now`, if any."""
+        ...
 
 
 class NotificationLog(Protocol):
@@ -96,8 +118,12 @@ Resolved = Callable[[AlertRecord, str], None]
 """Called with an alert that was just resolved and through what (`via`), in the transaction."""
 
 Changed = Callable[[str, str, float], None]
-"""Called with an alert id, what changed (acked, unacked, resolved, escalated) and when, in the
-transaction that changes it (the alert change feed, alertd.feed)."""
+"""Called with an alert id, what changed (acked, unacked, resolved, escalated, silenced) and
+when, in the transaction that changes it (the alert change feed, alertd.feed)."""
+
+Silenced = Callable[[AlertRecord], None]
+"""Called with an alert that was just recorded silenced (as it fired, or when an escalation
+step fell due), in the transaction."""
 
 Stamp = Callable[[Sequence[Notification], bool, float], None]
 """Called with the pages (fired and escalated notices) of one alert as they are planned, whether
@@ -124,17 +150,22 @@ class Incidents:
         timers: Timers,
         clock: Clock,
         setup: Setup,
+        *,
+        silences: Silencer | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.timers = timers
         self.clock = clock
         self.setup = setup
+        self.silences = silences
         self.resolved_listeners: list[Resolved] = []
         self.change_listeners: list[Changed] = []
+        self.silenced_listeners: list[Silenced] = []
         self.stamps: list[Stamp] = []
         self.holds: Holding | None = None
         timers.handle(ESCALATE, self._step_due)
+        timers.handle(STATUS, self._status_due)
 
     # --- a rule fired ------------------------------------------------------------------------
 
@@ -143,6 +174,10 @@ class Incidents:
         None) and start their escalations. Returns the notifications, enqueued."""
         made: list[Notification] = []
         for alert, policy in alerts:
+            cover = self._cover(alert, now)
+            if cover is not None:
+                self._silence(AlertRecord(alert), cover, now)
+                continue
             record = AlertRecord(alert, escalation=self._snapshot(alert, policy))
             escalation = record.escalation
             if escalation is not None and delay_before_next(escalation) <= 0:
@@ -193,8 +228,8 @@ class Incidents:
         else:
             record = self._moved(record, action, by, via, now)
             self._happened(alert_id, TimelineEntry(now, TIMELINE_ACTION[action], by, via))
+            record, sent = self._tell_status(record, now)
             if action == "resolve":
-                record, sent = self._tell_resolved(record, now)
                 for listener in self.resolved_listeners:
                     listener(record, via)
             self._schedule(record)
@@ -236,22 +271,48 @@ class Incidents:
             record = replace(record, status="firing", acked_at=None, acked_by=None, acked_via=None)
         return self._run_step(record, now, by, via)
 
-    def _tell_resolved(
+    def _tell_status(
         self, record: AlertRecord, now: float
     ) -> tuple[AlertRecord, list[Notification]]:
-        """The resolved notice, to every address the alert paged."""
+        """Tell every address the alert paged its state (acked or resolved) if it was not told
+        that already, each at most once a minute: those told something in the last minute are
+        told by the `STATUS` timer, once their minute is over."""
+        alert_id = record.alert.id
+        if record.status == "acked":
+            notice = Notice("acked", at=record.acked_at, by=record.acked_by, via=record.acked_via)
+        elif record.status == "resolved":
+            notice = Notice(
+                "resolved", at=record.resolved_at, by=record.resolved_by, via=record.resolved_via
+            )
+        else:
+            self.timers.cancel(STATUS, alert_id)
+            return record, []
         setup = self.setup
-        notice = Notice("resolved", at=now, by=record.resolved_by, via=record.resolved_via)
-        sent = plan_resolved(
+        sent, held = plan_status(
             record.alert,
-            self.outbox.paged(record.alert.id),
+            self.outbox.paged(alert_id),
             setup.settings,
             setup.renderer,
             now,
             notice=notice,
             first=record.notifications + 1,
         )
+        if held is None:
+            self.timers.cancel(STATUS, alert_id)
+        else:
+            self.timers.set(STATUS, alert_id, delay=held - now)
         return replace(record, notifications=record.notifications + len(sent)), sent
+
+    def _status_due(self, timer: Timer) -> list[Notification]:
+        """Status updates held back are due (the timer service removed the row)."""
+        record = self.store.get_alert(timer.ref)
+        if record is None:
+            return []
+        record, sent = self._tell_status(record, self.clock.now())
+        if sent:
+            self.store.save_alert(record)
+            self.outbox.enqueue(sent)
+        return sent
 
     # --- escalation --------------------------------------------------------------------------
 
@@ -263,6 +324,10 @@ class Incidents:
         if next_step(record.escalation) is None:
             return []
         now = self.clock.now()
+        cover = self._cover(record.alert, now)
+        if cover is not None:  # silenced since it paged: it escalates no further
+            self._silence(record, cover, now)
+            return []
         record, sent = self._run_step(record, now, None, "timer")
         self.store.save_alert(record)
         if sent:
@@ -313,6 +378,27 @@ class Incidents:
         """Let the storm holds mark the pages that must wait (the dispatcher skips those)."""
         if self.holds is not None and sent:
             self.holds.admit(sent, now, alert)
+
+    # --- silences ----------------------------------------------------------------------------
+
+    def _cover(self, alert: Alert, now: float) -> Cover | None:
+        return None if self.silences is None else self.silences.covering(alert, now)
+
+    def _silence(self, record: AlertRecord, cover: Cover, now: float) -> None:
+        """Record the alert silenced by `cover`: its status, its timeline entry (by whoever
+        made the silence, through what; the silence or window and its comment in `detail`),
+        no escalation timer."""
+        record = replace(record, status="silenced", silenced_by=cover.by)
+        name = cover.maintenance
+        detail = {"silence": cover.by} if name is None else {"maintenance": name}
+        if cover.comment:
+            detail["comment"] = cover.comment
+        entry = TimelineEntry(now, "silenced", cover.created_by, cover.created_via, detail)
+        self._happened(record.alert.id, entry)
+        self._schedule(record)
+        self.store.save_alert(record)
+        for listener in self.silenced_listeners:
+            listener(record)
 
     def _happened(self, alert_id: str, entry: TimelineEntry) -> None:
         self.store.add_timeline(alert_id, entry)

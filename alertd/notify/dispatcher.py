@@ -52,7 +52,7 @@ from alertd.model import PRIORITIES
 from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.journal import Journal
-from alertd.notify.notification import Notification
+from alertd.notify.notification import PAGES, Notification
 from alertd.notify.outbox import AttemptResult, Outbox
 from alertd.notify.retry import RetryPolicy, Verdict
 from alertd.redact import public_recipient
@@ -65,6 +65,7 @@ LOAD_BATCH = 1000  # rows read from the outbox per query
 RECORD_INTERVAL = 0.005  # seconds attempt results gather before they are committed together
 RECORD_RETRY = 0.05  # seconds before a write the database refused is tried again
 RECORD_RETRY_MAX = 1.0  # ... doubling while it keeps refusing (a full disk), up to this
+EDITS_PAGES = frozenset({"slack"})  # kinds whose status updates edit the alert's pages
 
 
 class _Unavailable:
@@ -416,6 +417,8 @@ class Dispatcher:
             error = DeliveryError("expired before it could be delivered", retryable=False)
             self._finish(notification, Verdict("dead"), attempts - 1, error)
             return
+        if notification.kind in EDITS_PAGES and notification.notice not in PAGES:
+            notification.earlier = self._page_receipts(notification)
         try:
             receipt = await lane.channel.send(notification)
         except DeliveryError as exc:
@@ -452,6 +455,19 @@ class Dispatcher:
             error,
             extra=_fields(notification, "retried", attempts, str(error)),
         )
+
+    def _page_receipts(self, notification: Notification) -> tuple[str, ...]:
+        """The receipts of the pages a status update edits in place; none when the outbox
+        cannot be read now (the update is then posted as a message of its own)."""
+        try:
+            return tuple(
+                self.outbox.receipts(
+                    notification.alert_id, notification.channel, notification.recipient
+                )
+            )
+        except StateStoreError as error:
+            self.health.failed(error)
+            return ()
 
     def _sent(self, lane: _Lane, notification: Notification, attempts: int, receipt: str) -> None:
         now = self.clock.now()

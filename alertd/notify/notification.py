@@ -7,10 +7,13 @@ from typing import Any, Literal
 
 from alertd.model import Priority
 
-NoticeKind = Literal["fired", "escalated", "resolved"]
+NoticeKind = Literal["fired", "escalated", "acked", "resolved"]
 """What a notification tells its recipient about its alert: it fired (the first page), it
-escalated (a later step of its escalation policy: nobody answered), it is resolved."""
-NOTICES: tuple[NoticeKind, ...] = ("fired", "escalated", "resolved")
+escalated (a later step of its escalation policy: nobody answered), someone acknowledged it,
+it is resolved. The last two are status updates, to those it paged."""
+NOTICES: tuple[NoticeKind, ...] = ("fired", "escalated", "acked", "resolved")
+PAGES: tuple[NoticeKind, ...] = ("fired", "escalated")
+"""The notices that page (and can be answered); the others tell how an alert went on."""
 
 
 @dataclass(slots=True)
@@ -41,6 +44,9 @@ class Notification:
     # (a group, a cap's summary, quiet hours' or a digest's), their ids.
     hold: str = ""
     alerts: tuple[str, ...] = ()
+    # A status update of a channel that edits messages in place (Slack): the receipts of the
+    # alert's pages to the same recipient, which the dispatcher looks up just before sending.
+    earlier: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,10 @@ class BundleState:
 
 @dataclass(frozen=True, slots=True)
 class Paged:
-    """One address an alert paged (a notice fired or escalated): on which channel, to whom."""
+    """One address an alert paged (a notice fired or escalated): on which channel, to whom;
+    and the last status update it was told (notice and when), if any."""
 
     channel: str
     recipient: str
+    told: NoticeKind | None = None
+    told_at: float | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,17 +110,45 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
 
 def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
     """Every address the alert's fired and escalated notices went to, once each, in the order
-    they were first paged (whatever became of the sends: they were meant to reach them). One
-    still held back (alertd.storms), alone or in the message it was bundled into, paged
-    nobody yet."""
+    they were first paged (whatever became of the sends: they were meant to reach them), with
+    the last status update each was told. One still held back (alertd.storms), alone or in the
+    message it was bundled into, paged nobody yet."""
+    ids = (f"{alert_id}.", f"{alert_id}/")
     cursor = connection.execute(
         "SELECT channel, recipient FROM outbox WHERE id > ? AND id < ?"
         " AND notice IN ('fired', 'escalated') AND state != 'held'"
         " AND (bundle IS NULL OR bundle NOT IN (SELECT id FROM outbox WHERE state = 'held'))"
         " GROUP BY channel, recipient ORDER BY min(seq)",
-        (f"{alert_id}.", f"{alert_id}/"),
+        ids,
     )
-    return [Paged(channel, recipient) for channel, recipient in cursor]
+    found = [Paged(channel, recipient) for channel, recipient in cursor]
+    told: dict[tuple[str, str], tuple[Any, float]] = {}
+    for channel, recipient, notice, at in connection.execute(
+        "SELECT channel, recipient, notice, created_at FROM outbox WHERE id > ? AND id < ?"
+        " AND notice IN ('acked', 'resolved') ORDER BY seq",
+        ids,
+    ):
+        told[channel, recipient] = (notice, at)
+    return [
+        replace(one, told=told[key][0], told_at=told[key][1])
+        if (key := (one.channel, one.recipient)) in told
+        else one
+        for one in found
+    ]
+
+
+def receipts(
+    connection: sqlite3.Connection, alert_id: str, channel: str, recipient: str
+) -> list[str]:
+    """The providers' receipts of the alert's pages sent to this recipient on this channel,
+    oldest first (a status update that edits them in place needs their message ids)."""
+    cursor = connection.execute(
+        "SELECT receipt FROM outbox WHERE id > ? AND id < ? AND channel = ? AND recipient = ?"
+        " AND notice IN ('fired', 'escalated') AND state = 'sent' AND receipt IS NOT NULL"
+        " ORDER BY seq",
+        (f"{alert_id}.", f"{alert_id}/", channel, recipient),
+    )
+    return [receipt for (receipt,) in cursor]
 
 
 def purge(connection: sqlite3.Connection, finished_before: float) -> int:
@@ -276,6 +304,11 @@ class Outbox:
             found.append(BundleState(into, into.partition("-")[0], count, row[0], row[1]))
             into = row[3]
         return tuple(found)
+
+    def receipts(self, alert_id: str, channel: str, recipient: str) -> list[str]:
+        """`receipts` through the dispatcher's reading connection."""
+        with self._translated("cannot read the outbox"):
+            return receipts(self.connection, alert_id, channel, recipient)
 
     def pending_count(self) -> int:
         """Rows waiting to be delivered (the outbox depth)."""

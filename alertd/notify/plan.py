@@ -9,8 +9,10 @@ never goes nowhere; what could not be resolved is logged. Every channel renders 
 and notice; each recipient gets its own notification (one row, one delivery state), numbered
 on from the alert's earlier ones (`<alert id>.<n>`).
 
-A resolved notice goes to exactly the addresses that were paged (`plan_resolved`), whoever is
-on call by then, except on channels with `send_resolved = false`.
+Status updates (an ack, the resolve) go to exactly the addresses that were paged
+(`plan_status`), whoever is on call by then, except on channels that turn them off
+(`status_updates = false`, `send_resolved = false`); at most one a minute per alert and
+address.
 """
 
 from __future__ import annotations
@@ -126,7 +128,19 @@ def plan(
     return notifications
 
 
-def plan_resolved(
+STATUS_INTERVAL = 60.0
+"""Seconds: at most one status update per alert and recipient in this time (a phone that
+buzzes for an ack is not buzzed again for the resolve ten seconds later: that one waits)."""
+
+UNTHROTTLED_KINDS = frozenset({"slack", "webhook"})
+"""Status updates sent whenever they happen: Slack's edit the page in place (nothing buzzes),
+and a webhook is a machine."""
+
+STATUS_SWITCHES: dict[str, str] = {"acked": "status_updates", "resolved": "send_resolved"}
+"""The `[channels.NAME]` key (default true) that turns each status update on or off."""
+
+
+def plan_status(
     alert: Alert,
     paged: Sequence[Paged],
     settings: Settings,
@@ -135,28 +149,39 @@ def plan_resolved(
     *,
     notice: Notice,
     first: int,
-) -> list[Notification]:
-    """The resolved notice for every address the alert paged, once each, numbered from
-    `first`; none on a channel with `send_resolved = false` or no longer configured."""
+) -> tuple[list[Notification], float | None]:
+    """The status update `notice` (acked or resolved) to every address the alert paged whose
+    last update was not that one already, once each, numbered from `first`; none on a channel
+    whose switch (`STATUS_SWITCHES`) is off or that is no longer configured. An address told
+    something less than STATUS_INTERVAL ago is held back: the second value is when the first
+    held-back one may be told (None when none is)."""
     notifications: list[Notification] = []
+    held: float | None = None
     by_channel: dict[str, list[Paged]] = {}
-    for one in paged:
-        if one.recipient:  # "": the channel had no recipient; telling nobody again helps no one
+    for one in dict.fromkeys(paged):
+        if one.recipient and one.told != notice.kind:  # "": the channel had no recipient
             by_channel.setdefault(one.channel, []).append(one)
     for channel, recipients in by_channel.items():
         if channel not in settings.channel_names():
             log.info("alert %s: channel %s is no longer configured; not told", alert.id, channel)
             continue
-        if not settings.channels.get(channel, {}).get("send_resolved", True):
+        if not settings.channels.get(channel, {}).get(STATUS_SWITCHES[notice.kind], True):
             continue
         kind = settings.channel_kind(channel)
-        content = _render(renderer, alert, kind, channel, notice)
-        for recipient in dict.fromkeys(one.recipient for one in recipients):
+        content = None
+        for one in recipients:
+            if kind not in UNTHROTTLED_KINDS and one.told_at is not None:
+                free_at = one.told_at + STATUS_INTERVAL
+                if now < free_at:
+                    held = free_at if held is None else min(held, free_at)
+                    continue
+            if content is None:
+                content = _render(renderer, alert, kind, channel, notice)
             notifications.append(
-                _notification(alert, channel, recipient, content, notice, now, first, kind=kind)
+                _notification(alert, channel, one.recipient, content, notice, now, first, kind=kind)
             )
             first += 1
-    return notifications
+    return notifications, held
 
 
 def _render(renderer: Renderer, alert: Alert, kind: str, channel: str, notice: Notice) -> Any:

@@ -15,12 +15,13 @@ naming convention `rules/<rule id>/<kind>/<part>`; parts it does not override co
 defaults.
 
 Every notification has a notice (`Notice`): `fired` (the page), `escalated` (a later step of
-its escalation policy), `resolved`. Templates see it as `notice`, with `escalation` (policy,
-step) and `resolved` (when, by whom) when they apply. A notice other than `fired` first looks
+its escalation policy), `acked` and `resolved` (status updates to those it paged). Templates
+see it as `notice`, with `escalation` (policy, step), `acked` and `resolved` (when, by whom,
+through what) when they apply. A notice other than `fired` first looks
 for its parts in a folder of its own, `<kind>/<notice>/<part>` (each of the three places
-above: `email/resolved/subject.txt`), then uses the usual ones: the shipped templates have a
-`resolved/` folder for every channel that people read, and the webhook's body says
-`"notice": "resolved"`.
+above: `email/resolved/subject.txt`), then uses the usual ones: the shipped templates have
+`acked/` and `resolved/` folders for every channel that people read, and the webhook's body
+says `"notice": "resolved"`.
 
 The file's extension decides how every `{{ ... }}` is escaped, so escaping is never a
 template author's job:
@@ -117,13 +118,13 @@ class _SandboxedEnvironment(ImmutableSandboxedEnvironment):
 class Notice:
     """What a notification tells about its alert, as templates see it.
 
-    `kind`: fired, escalated or resolved. An escalation step names its policy, its number
-    (1-based) in its round and the steps of the policy; a resolve says when, by whom (a
-    person, a rule id) and through what.
+    `kind`: fired, escalated, acked or resolved. An escalation step names its policy, its
+    number (1-based) in its round and the steps of the policy; an ack or a resolve says when,
+    by whom (a person, a rule id) and through what.
     """
 
     kind: NoticeKind = "fired"
-    at: float | None = None  # resolved: when
+    at: float | None = None  # acked, resolved: when
     by: str | None = None
     via: str | None = None
     policy: str | None = None  # escalated (and the first step, fired): the policy and step
@@ -216,6 +217,7 @@ CONTEXT_NAMES = frozenset(
         "channel",
         "notice",
         "escalation",
+        "acked",
         "resolved",
         "alerts",
         "bundle",
@@ -405,10 +407,21 @@ class Renderer:
             "escalation": None
             if notice.step is None
             else {"policy": notice.policy, "step": notice.step, "steps": notice.steps},
+            "acked": None if notice.kind != "acked" else self._acked(alert, notice),
             "resolved": None if notice.kind != "resolved" else self._resolved(alert, notice),
             "alerts": None,
             "bundle": None,
             "group": None,
+        }
+
+    def _acked(self, alert: Alert, notice: Notice) -> dict[str, Any]:
+        at = notice.at if notice.at is not None else alert.received_at
+        return {
+            "at": at,
+            "at_local": self.localtime(at),
+            "at_iso": datetime.fromtimestamp(at, UTC).isoformat(),
+            "by": notice.by or None,
+            "via": notice.via,
         }
 
     def _resolved(self, alert: Alert, notice: Notice) -> dict[str, Any]:
@@ -683,6 +696,7 @@ def _describe(exc: Exception, template: jinja2.Template) -> TemplateError:
 
 _FALLBACK_SUMMARY = (
     "{% if notice == 'resolved' %}Resolved: {% elif notice == 'escalated' %}Escalated: "
+    "{% elif notice == 'acked' %}Acknowledged: "
     "{% endif %}{{ alert.rule_name }} ({{ alert.priority }}) fired at {{ fired_at }}"
     "{% if alert.key_text %} for {{ alert.key_text }}{% endif %}."
     "{% if suppressed_count %} {{ suppressed_count }} more suppressed since.{% endif %}"
@@ -690,7 +704,8 @@ _FALLBACK_SUMMARY = (
 )
 
 _FALLBACKS: dict[str, str] = {
-    "email/subject.txt": "{% if notice == 'resolved' %}[RESOLVED] {% endif %}"
+    "email/subject.txt": "{% if notice == 'resolved' %}[RESOLVED] "
+    "{% elif notice == 'acked' %}[ACKED] {% endif %}"
     "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "email/body.txt": _FALLBACK_SUMMARY + "\n\nAlert {{ alert.id }}.\n",
     "email/body.html": "<p>" + _FALLBACK_SUMMARY + "</p><p>Alert {{ alert.id }}.</p>",
@@ -698,7 +713,8 @@ _FALLBACKS: dict[str, str] = {
     + _FALLBACK_SUMMARY.replace(" ({{ alert.priority }})", ""),
     "slack/title.md": "{{ alert.rule_name }}",
     "slack/text.md": _FALLBACK_SUMMARY,
-    "push/title.txt": "{% if notice == 'resolved' %}[RESOLVED] {% endif %}"
+    "push/title.txt": "{% if notice == 'resolved' %}[RESOLVED] "
+    "{% elif notice == 'acked' %}[ACKED] {% endif %}"
     "[{{ alert.priority | upper }}] {{ alert.rule_name }}",
     "push/body.txt": _FALLBACK_SUMMARY,
     "push/data.json": '{"alert_id": {{ alert.id }}, "rule_id": {{ alert.rule_id }},'
@@ -708,7 +724,8 @@ _FALLBACKS: dict[str, str] = {
         ' "priority": {{ alert.priority }}, "key": {{ alert.key }},'
         ' "fired_at": {{ alert.fired_at_iso }}, "suppressed_count": {{ suppressed_count }},'
         ' "labels": {{ alert.labels }}, "event": {{ event }}, "url": {{ alert_url }},'
-        ' "notice": {{ notice }}, "resolved": {{ resolved }}, "fallback": true}'
+        ' "notice": {{ notice }}, "acked": {{ acked }}, "resolved": {{ resolved }},'
+        ' "fallback": true}'
     ),
 }
 """Built-in plain messages used when a template fails at run time."""
@@ -752,6 +769,7 @@ used when a bundle template fails or the templates folder has none."""
 SAMPLE_NOTICES = (
     FIRED,
     Notice("escalated", policy="sample", step=2, steps=2),
+    Notice("acked", at=1_767_225_800.0, by="alice", via="sms"),
     Notice("resolved", at=1_767_225_900.0, by="alice", via="api"),
 )
 """A notice of each kind, for checking that every template renders whatever it says."""

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from alertd.clock import Clock
 from alertd.config import Settings
 from alertd.core import Core
+from alertd.respond.slack_hook import SlackHook
 from alertd.respond.sms_hook import SmsHook
 
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
     sms: SmsHook
+    slack: SlackHook
 
     @classmethod
     def build(cls, settings: Settings, core: Core, clock: Clock) -> Hooks:
-        return cls(sms=SmsHook(settings, core, clock))
+        return cls(sms=SmsHook(settings, core, clock), slack=SlackHook(settings, core, clock))

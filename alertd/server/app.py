@@ -56,9 +56,12 @@ from alertd.server.views import (
     invalid_event_details,
     problem_view,
     rule_view,
+    silence_expired_view,
+    silence_view,
     state_problem_view,
 )
 from alertd.signing import signature_error
+from alertd.silences import SILENCE_STATES, InvalidSilence, SilenceRefused
 from alertd.state_health import WHY, StateProblem
 
 log = logging.getLogger("alertd.server")
@@ -145,6 +148,11 @@ class Api:
             Route("POST", "/v1/alerts/{id}/resolve", Role.ADMIN, self.post_resolve),
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("POST", "/v1/hooks/twilio", None, self.post_twilio),
+            Route("POST", "/v1/hooks/slack", None, self.post_slack),
+            Route("POST", "/v1/silences", Role.ADMIN, self.post_silence),
+            Route("GET", "/v1/silences", Role.ADMIN, self.get_silences),
+            Route("GET", "/v1/silences/{id}", Role.ADMIN, self.get_silence),
+            Route("DELETE", "/v1/silences/{id}", Role.ADMIN, self.delete_silence),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
@@ -309,10 +317,68 @@ class Api:
         query = request.query_string.decode("latin-1")
         return _hook_response(await self.hooks.sms.answer(body, request.headers, query))
 
+    async def post_slack(self, request: Request) -> Response:
+        """A click on a Slack message's button; nothing is done without Slack's signature."""
+        body = await request.read_body(MAX_HOOK_BODY)
+        if self.hooks is None:
+            raise HttpError(401, "Slack buttons are not set up here")
+        return _hook_response(await self.hooks.slack.answer(body, request.headers))
+
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
         stream.receive = request.receive
         return stream
+
+    # --- silences ----------------------------------------------------------------------------
+
+    async def post_silence(self, request: Request) -> Response:
+        """201 {"id"} once the silence is stored (it silences from then on); 400 with every
+        problem in `details` ({"field", "error"}), storing nothing."""
+        body = await request.read_body(MAX_ADMIN_BODY)
+        _require_json(request.headers.get("content-type"), SILENCE_EXAMPLE)
+        try:
+            data = jsonutil.loads(body)
+        except jsonutil.JSONDecodeError as exc:
+            raise HttpError(400, json_problem(exc, body)) from None
+        if not isinstance(data, dict):
+            raise HttpError(400, f"expected a JSON object: {SILENCE_EXAMPLE}")
+        try:
+            listed = await self.core.add_silence(data)
+        except InvalidSilence as invalid:
+            raise HttpError(
+                400,
+                "the silence is invalid; nothing was stored",
+                details=[{"field": p.field, "error": p.error} for p in invalid.problems],
+            ) from None
+        silence_id = listed.silence.id
+        return json_response(201, {"id": silence_id}, [("Location", f"/v1/silences/{silence_id}")])
+
+    async def get_silences(self, request: Request) -> Response:
+        query = request.query
+        _refuse_unknown("query parameter", query, ("state",))
+        given = _one(query, "state")
+        state = next((state for state in SILENCE_STATES if state == given), None)
+        if given is not None and state is None:
+            raise _bad_query("state", f"one of {', '.join(SILENCE_STATES)}")
+        listed = await self.core.silences_listed(state)
+        return json_response(200, {"silences": [silence_view(item) for item in listed]})
+
+    async def get_silence(self, request: Request) -> Response:
+        listed = await self.core.silence(request.path_params["id"])
+        if listed is None:
+            raise HttpError(404, "no such silence")
+        return json_response(200, silence_view(listed))
+
+    async def delete_silence(self, request: Request) -> Response:
+        """Expire the silence: 200 with it as it is now and whether that changed it."""
+        silence_id = request.path_params["id"]
+        try:
+            expired = await self.core.expire_silence(silence_id)
+        except SilenceRefused as refused:
+            raise HttpError(409, str(refused)) from None
+        if expired is None:
+            raise HttpError(404, "no such silence")
+        return json_response(200, silence_expired_view(expired))
 
     async def get_rules(self, request: Request) -> Response:
         return json_response(200, {"rules": [rule_view(rule) for rule in self.core.rules()]})
@@ -416,16 +482,7 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
     _refuse_unknown("query parameter", query, ALERT_QUERY_PARAMETERS)
 
     def one(name: str) -> str | None:
-        """The parameter's value; given twice or empty, it is refused rather than guessed at
-        (`rule=a&rule=b` is not "a or b", `rule=` is not "any rule")."""
-        values = query.get(name)
-        if not values:
-            return None
-        if len(values) > 1:
-            raise _bad_query(name, "one value, given once")
-        if not values[0]:
-            raise _bad_query(name, "a value (leave the parameter out for no filter)")
-        return values[0]
+        return _one(query, name)
 
     priority = one("priority")
     if priority is not None and priority not in PRIORITIES:
@@ -452,6 +509,19 @@ def _alert_query(query: Mapping[str, list[str]]) -> AlertQuery:
     )
 
 
+def _one(query: Mapping[str, list[str]], name: str) -> str | None:
+    """The parameter's value; given twice or empty, it is refused rather than guessed at
+    (`rule=a&rule=b` is not "a or b", `rule=` is not "any rule")."""
+    values = query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _bad_query(name, "one value, given once")
+    if not values[0]:
+        raise _bad_query(name, "a value (leave the parameter out for no filter)")
+    return values[0]
+
+
 def _time_param(name: str, text: str | None) -> float | None:
     """Epoch seconds (at most 11 digits: a 13-digit millisecond value is refused, not read as a
     date in the year 50,000) or ISO-8601 with a zone; a time before 1970 means from the start."""
@@ -469,13 +539,18 @@ def _time_param(name: str, text: str | None) -> float | None:
     return max(0.0, (moment - EPOCH).total_seconds())
 
 
-def _require_json(content_type: str | None) -> None:
+ACTOR_EXAMPLE = '{"by": "<who handled it>"}'
+SILENCE_EXAMPLE = (
+    '{"matchers": [{"name": "vehicle_id", "value": "v-9"}], "ends_at": "2026-12-01T18:00:00Z", '
+    '"created_by": "<who>", "comment": "<why>"}'
+)
+
+
+def _require_json(content_type: str | None, example: str = ACTOR_EXAMPLE) -> None:
     kind = (content_type or "").partition(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
         raise HttpError(
-            415,
-            f"unsupported Content-Type {kind or '(none)'!r}: send application/json, "
-            '{"by": "<who handled it>"}',
+            415, f"unsupported Content-Type {kind or '(none)'!r}: send application/json, {example}"
         )
 
 
@@ -492,7 +567,7 @@ def _actor(body: bytes) -> tuple[str, str]:
     except jsonutil.JSONDecodeError as exc:
         raise HttpError(400, json_problem(exc, body)) from None
     if not isinstance(data, dict) or not isinstance(data.get("by", ""), str):
-        raise HttpError(400, 'expected {"by": "<who handled it>"}')
+        raise HttpError(400, f"expected {ACTOR_EXAMPLE}")
     _refuse_unknown("field", data, ("by", "via"))
     via = data.get("via", "api")
     if via not in API_VIAS:

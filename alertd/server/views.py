@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alertd import jsonutil
-from alertd.core import Acted, AlertDetail, RuleProblem
+from alertd.core import Acted, AlertDetail, RuleProblem, SilenceExpired
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.redact import public_recipient, redact_urls
+from alertd.silences import Listed
 from alertd.state_health import WHY, StateProblem
 
 
@@ -61,6 +62,7 @@ def alert_view(
         "resolved_via": record.resolved_via,
         "match_count": record.match_count,
         "last_matched_at": iso(record.last_matched_at),
+        "silenced_by": record.silenced_by,
     }
     if deliveries is not None:
         view["notifications"] = [delivery_view(d) for d in deliveries]
@@ -147,6 +149,35 @@ def hold_view(hold: str | None) -> dict[str, Any] | None:
         with contextlib.suppress(ValueError, TypeError):
             view["key"] = jsonutil.loads(ref)[1:]
     return view
+
+
+def silence_view(listed: Listed) -> dict[str, Any]:
+    """A silence, or a maintenance window (`kind`), with its state when it was read."""
+    silence = listed.silence
+    return {
+        "id": silence.id,
+        "kind": silence.kind,
+        "state": listed.state,
+        "matchers": [
+            {"name": m.name, "value": m.value, "regex": m.regex, "equal": m.equal}
+            for m in silence.matchers
+        ],
+        "starts_at": iso(silence.starts_at),
+        "ends_at": iso(silence.ends_at),
+        "created_by": silence.created_by,
+        "created_via": silence.created_via,
+        "comment": silence.comment,
+        "created_at": iso(silence.created_at),
+        "updated_at": iso(silence.updated_at),
+        "recurs": silence.recurs,
+    }
+
+
+def silence_expired_view(expired: SilenceExpired) -> dict[str, Any]:
+    """An expire's answer: the silence as it is now, whether that changed it, and how."""
+    ended = iso(expired.listed.silence.ends_at)
+    message = "expired" if expired.changed else f"already expired at {ended}; nothing changed"
+    return {**silence_view(expired.listed), "changed": expired.changed, "message": message}
 
 
 def rule_view(rule: Rule) -> dict[str, Any]:

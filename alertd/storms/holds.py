@@ -80,7 +80,7 @@ class Holds:
         (its group, if its rule has one, applies to them)."""
         group = alert.group if alert is not None else None
         for page in pages:
-            if page.notice == "resolved" or not page.recipient:
+            if page.notice not in ("fired", "escalated") or not page.recipient:
                 continue  # a status update, or a page to nobody: it fails visibly at once
             first = 0 if group is not None and page.notice == "fired" else 1
             self._hold(page, now, first, group)

@@ -172,7 +172,7 @@ CASES: list[tuple[str, str, str]] = [
         "fleet.rules:1:15: error: unknown function 'frobnicate'\n"
         'rule r { when frobnicate(name) == "x" }\n'
         "              ^^^^^^^^^^\n"
-        "hint: the functions are abs, coalesce, distance_km, exists, geocell, hour, len, lower, max, min, round, upper or weekday",
+        "hint: the functions are abs, changed, coalesce, distance_km, exists, geocell, hour, len, lower, max, min, prev, round, upper or weekday",
     ),
     (
         "unknown channel",

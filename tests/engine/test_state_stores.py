@@ -153,6 +153,7 @@ class TestAlerts:
             escalation=escalation,
             match_count=5,
             last_matched_at=T0 + 100,
+            silenced_by="maintenance:north_depot",
         )
         store.save_alert(changed)
         assert store.get_alert(original.id) == changed

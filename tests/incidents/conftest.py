@@ -78,7 +78,17 @@ class ListOutbox:
             for n in self.rows
             if n.alert_id == alert_id and n.notice in ("fired", "escalated")
         ]
-        return list(dict.fromkeys(found))
+        told = {
+            (n.channel, n.recipient): (n.notice, n.created_at)
+            for n in self.rows
+            if n.alert_id == alert_id and n.notice in ("acked", "resolved")
+        }
+        return [
+            replace(one, told=told[key][0], told_at=told[key][1])
+            if (key := (one.channel, one.recipient)) in told
+            else one
+            for one in dict.fromkeys(found)
+        ]
 
     def sent(self, alert_id: str | None = None) -> list[tuple[str, str, str, str]]:
         """(id suffix, notice, channel, recipient) of every row, of one alert or all."""

@@ -9,6 +9,8 @@ import pytest
 from alertd.engine.eventtime import format_time
 from alertd.engine.state import ALERT_STATUSES, AlertStatus, TimelineEntry
 from alertd.incidents import ACTIONS, Action, ActionRefused, Move, transition
+from alertd.incidents.manager import STATUS
+from alertd.model import NotifyTarget
 
 from .conftest import MINUTE, World
 
@@ -146,7 +148,6 @@ def test_a_resolve_tells_every_address_paged_once_on_its_channel(world: World) -
     alert = world.fire()
     world.clock.advance(15 * MINUTE)
     world.run_timers()
-    world.incidents.act(alert.id, "ack", "bob", "api")
     done = world.incidents.act(alert.id, "resolve", "bob", "api")
     assert done is not None
     assert world.outbox.sent(alert.id)[4:] == [
@@ -164,6 +165,87 @@ def test_a_resolve_tells_every_address_paged_once_on_its_channel(world: World) -
     ]
     sms = done.notifications[1].content["text"]
     assert sms.startswith("RESOLVED") and "by bob" in sms
+    again = world.incidents.act(alert.id, "resolve", "ana", "api")
+    assert again is not None and again.notifications == ()
+
+
+def test_an_ack_tells_everyone_paged_who_has_it(world: World) -> None:
+    alert = world.fire()
+    world.clock.advance(15 * MINUTE)
+    world.run_timers()
+    done = world.incidents.act(alert.id, "ack", "bob", "sms")
+    assert done is not None
+    assert world.outbox.sent(alert.id)[4:] == [
+        ("5", "acked", "slack", "#fleet"),
+        ("6", "acked", "sms", "+15550100102"),
+        ("7", "acked", "sms", "+15550100106"),
+        ("8", "acked", "webhook", "http://127.0.0.1:9/hook"),
+    ]
+    assert (
+        done.notifications[1]
+        .content["text"]
+        .startswith("ACKED Critical Safety Event: V-17, D-4 by bob (sms) at 00:15 UTC")
+    )
+
+
+def test_at_most_one_status_update_a_minute_per_address_the_latest_state_told(
+    world: World,
+) -> None:
+    """Ack, then resolve ten seconds later: Slack (its page is edited in place) and the
+    webhook hear both at once; the phones hear the ack, and the resolve once their minute
+    is over, from the status timer, in the same transaction as its row's removal."""
+    alert = world.fire()
+    world.clock.advance(15 * MINUTE)
+    world.run_timers()
+    world.incidents.act(alert.id, "ack", "bob", "api")
+    world.clock.advance(10)
+    done = world.incidents.act(alert.id, "resolve", "bob", "api")
+    assert done is not None
+    assert [(n.notice, n.channel) for n in done.notifications] == [
+        ("resolved", "slack"),
+        ("resolved", "webhook"),
+    ]
+    assert world.incidents.timers.due(STATUS, alert.id) == pytest.approx(world.timers.now() + 50)
+    world.clock.advance(49)
+    assert world.run_timers() == []
+    world.clock.advance(1)
+    held = world.run_timers()
+    assert [(n.id.rpartition(".")[2], n.notice, n.recipient) for n in held] == [
+        ("11", "resolved", "+15550100102"),
+        ("12", "resolved", "+15550100106"),
+    ]
+    assert world.record(alert).notifications == 12
+    world.clock.advance(MINUTE)
+    assert world.run_timers() == []  # told once
+
+
+def test_a_change_taken_back_within_the_minute_is_not_told(world: World) -> None:
+    """Ack, unack, ack: the phones were told of the first ack; the second tells them nothing
+    new, and an unack is not a status update."""
+    alert = world.fire(policy=None, notify=(NotifyTarget("sms"),))
+    world.incidents.act(alert.id, "ack", "bob", "api")
+    unacked = world.incidents.act(alert.id, "unack", "bob", "api")
+    again = world.incidents.act(alert.id, "ack", "ana", "api")
+    assert unacked is not None and again is not None
+    assert unacked.notifications == again.notifications == ()
+    world.clock.advance(2 * MINUTE)
+    assert world.run_timers() == []
+    assert [notice for _, notice, _, _ in world.outbox.sent(alert.id)] == ["fired", "acked"]
+
+
+def test_status_updates_false_keeps_a_channel_to_pages_and_the_resolve(world: World) -> None:
+    channels = {**world.settings.channels, "sms": {**world.settings.channels["sms"]}}
+    channels["sms"]["status_updates"] = False
+    settings = replace(world.settings, channels=channels)
+    world.incidents.setup = replace(world.incidents.setup, settings=settings)
+    alert = world.fire()
+    acked = world.incidents.act(alert.id, "ack", "bob", "api")
+    assert acked is not None
+    assert [(n.channel, n.recipient) for n in acked.notifications] == [("slack", "#fleet")]
+    world.clock.advance(MINUTE)
+    resolved = world.incidents.act(alert.id, "resolve", "bob", "api")
+    assert resolved is not None
+    assert [n.channel for n in resolved.notifications] == ["slack", "sms"]
 
 
 def test_send_resolved_false_keeps_a_channel_out_of_the_resolve(world: World) -> None:

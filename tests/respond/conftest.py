@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
+import orjson
 import pytest
 from aiohttp import web
 
@@ -25,7 +27,7 @@ from alertd.config import load_settings
 from alertd.daemon import Daemon
 from alertd.pipeline import Pipeline
 from tests.notify.conftest import TEMPLATES, HttpServer, Request
-from tests.waiting import until
+from tests.waiting import until, until_async
 
 TOKEN = "respond-admin-token-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -43,7 +45,7 @@ rule critical_safety_event {
   when     type == "safety_event" and severity == "critical"
   priority urgent
   suppress 5m by vehicle_id
-  notify   sms(person:alice)
+  notify   sms(person:alice), slack
 }
 """
 
@@ -101,6 +103,68 @@ class FakeTwilio:
         return [message["Body"] for message in self.sent if message["To"] == number]
 
 
+# --- Slack -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeSlack:
+    """Slack's Web API: chat.postMessage (each message gets the next ts) and chat.update."""
+
+    server: HttpServer
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+
+    async def handle(self, request: Request) -> web.StreamResponse:
+        sent = orjson.loads(request.body)
+        if request.path.endswith("/chat.update"):
+            self.updated.append(sent)
+            return web.json_response({"ok": True, "channel": sent["channel"], "ts": sent["ts"]})
+        self.posted.append(sent)
+        ts = f"1767225600.{len(self.posted):06d}"
+        return web.json_response({"ok": True, "channel": "C0FLEET", "ts": ts, "message": sent})
+
+
+def blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(message["attachments"][0]["blocks"])
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action_id, value) of the message's answer buttons."""
+    return [
+        (element["action_id"], element["value"])
+        for block in blocks(message)
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if "action_id" in element
+    ]
+
+
+def click(action_id: str, alert_id: str, user: str = "U0ALICE") -> bytes:
+    """The body of Slack's interactivity request for a click on one of alertd's buttons."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0FLEET"},
+        "team": {"id": "T0FLEET", "domain": "fleet"},
+        "container": {
+            "type": "message",
+            "message_ts": "1767225600.000001",
+            "channel_id": "C0FLEET",
+        },
+        "channel": {"id": "C0FLEET", "name": "fleet-alerts"},
+        "response_url": "https://hooks.slack.com/actions/T0FLEET/1/xyz",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": alert_id,
+                "action_ts": "1767225601.000200",
+            }
+        ],
+    }
+    return urlencode({"payload": orjson.dumps(payload).decode()}).encode()
+
+
 # --- the daemon --------------------------------------------------------------------------------
 
 
@@ -110,6 +174,7 @@ class Stack:
     daemon: Daemon
     client: httpx.AsyncClient
     twilio: FakeTwilio
+    slack: FakeSlack
 
     async def fire(self, vehicle: str) -> str:
         answer = await self.client.post("/v1/events", json=critical(vehicle), headers=ADMIN)
@@ -125,6 +190,40 @@ class Stack:
     async def sms_to(self, number: str, count: int) -> list[str]:
         await until(lambda: len(self.twilio.to(number)) >= count, f"{count} SMS to {number}")
         return self.twilio.to(number)
+
+    async def delivered(self, alert_id: str) -> dict[str, Any]:
+        """The alert once every one of its notifications is sent (and recorded as sent)."""
+        found: dict[str, Any] = {}
+
+        async def all_sent() -> bool:
+            found.update(await self.alert(alert_id))
+            return all(n["state"] == "sent" for n in found["notifications"])
+
+        await until_async(all_sent, f"alert {alert_id}'s notifications to be sent")
+        return found
+
+    async def slack_posted(self, count: int) -> list[dict[str, Any]]:
+        await until(lambda: len(self.slack.posted) >= count, f"{count} Slack messages")
+        return self.slack.posted
+
+    async def slack_updated(self, count: int) -> list[dict[str, Any]]:
+        await until(lambda: len(self.slack.updated) >= count, f"{count} Slack message updates")
+        return self.slack.updated
+
+    async def click(
+        self, body: bytes, *, timestamp: str | None = None, secret: str = SIGNING_SECRET
+    ) -> httpx.Response:
+        """A Slack interactivity request, signed as Slack signs it."""
+        stamp = timestamp if timestamp is not None else str(int(time.time()))
+        return await self.client.post(
+            "/v1/hooks/slack",
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": slack_signature(secret, stamp, body),
+            },
+        )
 
     async def reply(
         self, sender: str, body: str, *, token: str = AUTH_TOKEN, to: str = FROM
@@ -149,7 +248,7 @@ class Stack:
         )
 
 
-def config(home: Path, twilio_url: str, extra: str = "") -> Path:
+def config(home: Path, twilio_url: str, slack_url: str, extra: str = "") -> Path:
     (home / "rules").mkdir(exist_ok=True)
     (home / "rules" / "safety.rules").write_text(RULES)
     (home / "oncall.toml").write_text(ONCALL)
@@ -183,6 +282,12 @@ auth_token = "{AUTH_TOKEN}"
 from = "{FROM}"
 to = ["{BOB}"]
 base_url = "{twilio_url}"
+
+[channels.slack]
+token = "xoxb-respond-test"
+channel = "#fleet-alerts"
+signing_secret = "{SIGNING_SECRET}"
+base_url = "{slack_url}/api/"
 {extra}"""
     )
     return path
@@ -197,17 +302,29 @@ async def twilio_server() -> AsyncIterator[HttpServer]:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, twilio_server: HttpServer) -> AsyncIterator[Stack]:
+async def slack_server() -> AsyncIterator[HttpServer]:
+    server = HttpServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def stack(
+    tmp_path: Path, twilio_server: HttpServer, slack_server: HttpServer
+) -> AsyncIterator[Stack]:
     twilio = FakeTwilio(twilio_server)
     twilio_server.handler = twilio.handle
-    settings = load_settings(config(tmp_path, twilio_server.url))
+    slack = FakeSlack(slack_server)
+    slack_server.handler = slack.handle
+    settings = load_settings(config(tmp_path, twilio_server.url, slack_server.url))
     daemon = Daemon(settings, Pipeline)
     task = asyncio.create_task(daemon.run())
     await until(lambda: daemon.state == "ready" or task.done(), "the daemon to start")
     assert not task.done(), f"the daemon stopped while starting: {task.result()}"
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}", timeout=10) as client:
         try:
-            yield Stack(tmp_path, daemon, client, twilio)
+            yield Stack(tmp_path, daemon, client, twilio, slack)
         finally:
             daemon.request_stop()
             await task

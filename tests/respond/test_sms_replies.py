@@ -26,7 +26,8 @@ async def test_a_signed_reply_acks_as_the_person_who_owns_the_number(stack: Stac
     assert answer.text == twiml("Acknowledged #1: Critical Safety Event, v-1042")
     alert = await stack.alert(alert_id)
     assert (alert["status"], alert["acked_by"], alert["acked_via"]) == ("acked", "alice", "sms")
-    assert alert["timeline"][-1]["action"] == "acked"
+    acked = [entry for entry in alert["timeline"] if entry["action"] == "acked"]
+    assert [(entry["by"], entry["via"]) for entry in acked] == [("alice", "sms")]
 
     again = await stack.reply(ALICE, "ack 1")
     assert again.text == twiml("#1 is already acknowledged by alice: Critical Safety Event, v-1042")
@@ -67,7 +68,7 @@ async def test_a_bad_signature_is_403_and_changes_nothing(stack: Stack) -> None:
 
     alert = await stack.alert(alert_id)
     assert alert["status"] == "firing"
-    assert [entry["action"] for entry in alert["timeline"]] == ["fired", "notified"]
+    assert [entry["action"] for entry in alert["timeline"]] == ["fired", "notified", "notified"]
 
 
 async def test_a_code_not_sent_to_that_number_does_nothing(stack: Stack) -> None:

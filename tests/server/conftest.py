@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -13,14 +14,18 @@ import pytest
 
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
-from alertd.core import Acted, AlertDetail, ReloadOutcome, RuleProblem
+from alertd.core import Acted, AlertDetail, ReloadOutcome, RuleProblem, SilenceExpired
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
+from alertd.engine.ids import new_alert_id
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Escalation, EscalationStep
 from alertd.incidents import Action, ActionRefused, full_timeline
+from alertd.migrations import migrate
 from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
 from alertd.notify.notification import DeliveryState
+from alertd.oncall import OnCall
 from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.state_health import StateProblem
 
 INGEST_TOKEN = "ingest-token-0123456789"
@@ -50,6 +55,7 @@ ALERT = {
     "resolved_via": None,
     "match_count": 1,
     "last_matched_at": None,
+    "silenced_by": None,
     "notifications": [
         {
             "id": "n1",
@@ -148,6 +154,12 @@ RULE_OBJECT = Rule(
 )
 
 
+def silences_in_memory(oncall: OnCall | None) -> Silences:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(connection)
+    return Silences(SilenceTable(connection), oncall)
+
+
 @dataclass
 class FakeBackend:
     """The API's Core and Control in one. Records batches; an event with `"timestamp": "bad"` is
@@ -161,6 +173,8 @@ class FakeBackend:
     reload_errors: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
     problem: StateProblem | None = None
+    clock: Clock = SYSTEM_CLOCK
+    silencing: Silences = field(default_factory=lambda: silences_in_memory(None))
 
     def status(self) -> str:
         return self.state
@@ -223,6 +237,29 @@ class FakeBackend:
     def rules(self) -> Sequence[Rule]:
         return [RULE_OBJECT]
 
+    # Silences: the real ones (alertd.silences), over a database in memory, on the API's clock.
+
+    async def add_silence(self, request: Mapping[str, Any], via: str | None = None) -> Listed:
+        now = self.clock.now()
+        silence = read_draft(request, now, new_alert_id(now), via=via)
+        self.silencing.table.add(silence)
+        self.silencing.remember(silence)
+        return Listed(silence, silence.state(now))
+
+    async def silences_listed(self, state: SilenceState | None = None) -> list[Listed]:
+        return self.silencing.listed(self.clock.now(), state)
+
+    async def silence(self, silence_id: str) -> Listed | None:
+        return self.silencing.get(silence_id, self.clock.now())
+
+    async def expire_silence(self, silence_id: str) -> SilenceExpired | None:
+        now = self.clock.now()
+        done = self.silencing.expire(silence_id, now)
+        if done is None:
+            return None
+        self.silencing.remember(done[0])
+        return SilenceExpired(Listed(done[0], done[0].state(now)), done[1])
+
     async def reload(self) -> ReloadOutcome:
         problems = [
             RuleProblem(e["path"], e["line"], e["column"], e["message"]) for e in self.reload_errors
@@ -255,7 +292,7 @@ def serve() -> ServeFactory:
             ),
             **overrides,
         )
-        backend = FakeBackend()
+        backend = FakeBackend(clock=clock)
         api = Api(backend, backend, settings, clock)
         sock = bind("127.0.0.1", 0)
         server = HttpServer(api, sock, grace=1)

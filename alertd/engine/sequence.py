@@ -1,0 +1,93 @@
+"""Rules that keep state over the events of their scope, per key: `prev()`, `changed()` and
+`for DURATION` (alertd.model.SequenceSpec).
+
+Such a rule sees every event of its scope (its event types, or all events), matching or not:
+the rule set offers it each one (alertd.dsl.matcher), and its step, made here, decides whether
+the condition holds, given the values kept from the key's previous event, and passes the event
+on to the rule's ordinary step (count, suppress, alert: alertd.engine.steps) when it does and,
+with `for`, when the key's run of matching events has lasted long enough.
+
+What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/rules.md):
+
+- The previous event of a key is the newest event of the rule's scope seen for it before. An
+  event older than that one (a late event) has no previous event (every prev() is null) and
+  changes nothing that is kept: its own values are older than the kept ones.
+- `for D`: a run starts with a matching event and lasts while the key's events match; an
+  event of the scope that does not match ends it. A matching event at least D after the start
+  of its run matches; an earlier one is `counting`. A late event is judged against the run as
+  it is, and neither starts nor ends one.
+- A key unseen for the rule's `forget` (7 days by default) is forgotten: an event that much
+  newer than the key's newest one starts afresh, as its first, and the sweep drops what was
+  kept (so when the sweep runs never changes a decision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from alertd.engine.state import StateStore
+from alertd.engine.steps import Step, hashable
+from alertd.model import Decision, Event, Key, Rule
+
+KeyState = tuple[float, float | None, tuple[Any, ...], float]
+"""`(newest, start, values, expires_at)`: the time of the newest event of the rule's scope
+seen for the key; when the run of matching events that event belongs to started (None: it did
+not match); the values of the rule's prev() arguments on that event; and when the key is
+forgotten (`newest` + the rule's `forget`)."""
+
+
+def build_sequence_step(
+    rule: Rule, inner: Step, store: StateStore, *, failed: Callable[[Rule], None]
+) -> Step:
+    """The step of a rule with a SequenceSpec: it runs for every event of the rule's scope and
+    hands those the rule matches (and has held long enough) to `inner`."""
+    spec = rule.sequence
+    assert spec is not None
+    rule_id = rule.id
+    condition, values_of, hold, forget = spec.condition, spec.values, spec.hold, spec.forget
+    key_of = rule.key
+    nothing = (None,) * spec.size  # the values of no previous event
+    states = store.key_states(rule_id)
+
+    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
+        try:
+            key: Key = key_of(event)
+        except Exception:  # a compiled key never raises; if one does, the other rules go on
+            failed(rule)
+            return None
+        try:
+            state = states.get(key)
+        except TypeError:  # a list or an object from the event: key on its contents
+            key = hashable(key)
+            state = states.get(key)
+        if state is not None and time >= state[3]:  # unseen for `forget`: a new key
+            state = None
+        if state is None or time >= state[0]:
+            matched = condition(event, nothing if state is None else state[2])
+            start = None
+            if matched:
+                start = time if state is None or state[1] is None else state[1]
+            kept = values_of(event) if values_of is not None else ()
+            states[key] = (time, start, kept, time + forget)
+        else:  # older than the newest event of its key
+            matched = condition(event, nothing)
+            start = state[1]
+        if not matched:
+            return None
+        if hold is not None and (start is None or time - start < hold):
+            return Decision(index, rule_id, "counting", key, time)
+        return inner(event, index, time, received_at)
+
+    return step
+
+
+def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> int:
+    """Drop every key forgotten at or before `horizon`; return how many went."""
+    evicted = 0
+    for states in tables:
+        expired = [key for key, state in states.items() if state[3] <= horizon]
+        for key in expired:
+            del states[key]
+        evicted += len(expired)
+    return evicted

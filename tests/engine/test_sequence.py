@@ -1,0 +1,148 @@
+"""Rules that keep state per key over the events of their scope (alertd.engine.sequence):
+examples of prev() and changed() through the engine, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertd.dsl import compile_text
+from alertd.engine.engine import Engine
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.ruleset import RuleSet
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.state import StateStore
+from alertd.model import DEFAULT_FORGET
+from tests.engine.builders import T0
+
+FUEL_LOW = """
+rule fuel_low {
+  when type == "fuel" and fuel < 10 and prev(fuel) >= 10
+}
+"""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    made: StateStore = (
+        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    )
+    yield made
+    made.close()
+
+
+def run(engine: Engine, *events: dict[str, Any]) -> list[str]:
+    """The decisions, one `index:rule:kind` each."""
+    decided = []
+    for index, event in enumerate(events):
+        decided += [f"{index}:{d.rule_id}:{d.kind}" for d in engine.process(event, T0, index)]
+    return decided
+
+
+def fuel(level: Any, at: float, **fields: Any) -> dict[str, Any]:
+    return {"type": "fuel", "fuel": level, "timestamp": T0 + at, **fields}
+
+
+def test_a_crossing_fires_once_not_on_every_reading_below(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    decided = run(engine, fuel(12, 0), fuel(9, 10), fuel(8, 20), fuel(11, 30), fuel(7, 40))
+    assert decided == ["1:fuel_low:fired", "4:fuel_low:fired"]
+
+
+def test_the_first_event_has_no_previous_one(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    assert run(engine, fuel(5, 0)) == []
+
+
+def test_an_event_outside_the_rules_scope_is_not_the_previous_one(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    other = {"type": "location", "fuel": 50, "timestamp": T0 + 5}
+    assert run(engine, fuel(12, 0), other, fuel(9, 10)) == ["2:fuel_low:fired"]
+
+
+def test_an_event_of_the_scope_that_does_not_match_is_the_previous_one(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    no_reading = {"type": "fuel", "timestamp": T0 + 5}
+    assert run(engine, fuel(12, 0), no_reading, fuel(9, 10)) == []
+
+
+def test_a_late_event_has_no_previous_one_and_changes_nothing(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    # 9 at 5s arrives after 12 at 10s: it is late, so it crosses nothing; the 9 at 20s still
+    # crosses from the 12 at 10s, the newest reading.
+    assert run(engine, fuel(12, 10), fuel(9, 5), fuel(9, 20)) == ["2:fuel_low:fired"]
+
+
+def test_each_key_of_the_rule_has_its_own_previous_event(store: StateStore) -> None:
+    rules = compile_text(FUEL_LOW.replace("prev(fuel) >= 10", "prev(fuel) >= 10\n  by vehicle"))
+    engine = Engine(RuleSet(rules), store)
+    decided = run(
+        engine,
+        fuel(12, 0, vehicle="a"),
+        fuel(8, 5, vehicle="b"),
+        fuel(9, 10, vehicle="a"),
+        fuel(12, 15, vehicle="b"),
+    )
+    assert decided == ["2:fuel_low:fired"]
+
+
+def test_changed_fires_when_a_value_differs_from_the_one_before(store: StateStore) -> None:
+    rules = compile_text('rule driver_swap { when type == "trip" and changed(driver_id) }')
+    engine = Engine(RuleSet(rules), store)
+    trips = [{"type": "trip", "driver_id": d, "timestamp": T0 + i} for i, d in enumerate("aabba")]
+    assert run(engine, *trips) == ["2:driver_swap:fired", "4:driver_swap:fired"]
+
+
+def test_a_key_unseen_for_the_forget_period_starts_afresh(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    assert run(engine, fuel(12, 0), fuel(9, DEFAULT_FORGET)) == []
+    assert run(engine, fuel(12, 2 * DEFAULT_FORGET), fuel(9, 3 * DEFAULT_FORGET - 1)) == [
+        "1:fuel_low:fired"
+    ]
+
+
+def test_the_sweep_drops_forgotten_keys(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    run(engine, fuel(12, 0))
+    assert store.size().key_states == 1
+    assert engine.sweep(T0 + DEFAULT_FORGET - 1) == 0
+    assert engine.sweep(T0 + DEFAULT_FORGET) == 1
+    assert store.size().key_states == 0
+
+
+def test_a_reload_keeps_what_rules_that_stay_keep(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    run(engine, fuel(12, 0))
+    engine.replace_rules(RuleSet(compile_text(FUEL_LOW)))
+    assert run(engine, fuel(9, 10)) == ["0:fuel_low:fired"]
+    engine.replace_rules(RuleSet(compile_text('rule other { when type == "x" }')))
+    assert store.size().key_states == 0
+
+
+def test_what_is_kept_survives_a_restart(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    run(Engine(RuleSet(compile_text(FUEL_LOW)), store), fuel(12, 0))
+    store.close()
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        assert run(Engine(RuleSet(compile_text(FUEL_LOW)), store), fuel(9, 10)) == [
+            "0:fuel_low:fired"
+        ]
+    finally:
+        store.close()
+
+
+def test_a_batch_that_fails_keeps_nothing_of_what_it_saw(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    try:
+        run(engine, fuel(12, 0))
+        with pytest.raises(RuntimeError), store.transaction():
+            engine.process_valid([fuel(20, 5)], [T0 + 5], T0)
+            raise RuntimeError("the batch could not be recorded")
+        assert run(engine, fuel(9, 10)) == ["0:fuel_low:fired"]  # from 12, not from 20
+    finally:
+        store.close()
