@@ -599,7 +599,7 @@ class Renderer:
                 "title": one_line(scrub(raw["title.md"]), SLACK_TITLE_MAX_CHARS),
                 "text": cap(_CONTROL.sub("", scrub(raw["text.md"])).strip(), SLACK_TEXT_MAX_CHARS),
                 "priority": alert.priority,
-                "url": context["alert_url"],
+                "url": _url(context),
             }
         if kind == "push":
             data = _json_object(raw["data.json"], files.get("data.json", "push/data.json"))
@@ -608,7 +608,7 @@ class Renderer:
                 "body": cap(_CONTROL.sub("", scrub(raw["body.txt"])).strip(), PUSH_BODY_MAX_CHARS),
                 "data": {str(k): v if isinstance(v, str) else _json(v) for k, v in data.items()},
                 "priority": alert.priority,
-                "url": context["alert_url"],
+                "url": _url(context),
             }
         if kind == "webhook":
             body = _json_object(raw["body.json"], files.get("body.json", "webhook/body.json"))
@@ -637,15 +637,30 @@ class Renderer:
         """Render each alert for each of its channel kinds strictly, for every notice; every
         problem found."""
         problems: list[TemplateProblem] = []
+
+        def found(error: TemplateError) -> None:
+            seen = {(p.path, p.line) for p in problems}  # once per place, not per notice
+            problems.extend(p for p in error.problems if (p.path, p.line) not in seen)
+
         for alert, kinds in alerts:
             for kind in kinds:
                 for notice in SAMPLE_NOTICES:
                     try:
                         self.render_strict(alert, kind, notice=notice)
                     except TemplateError as exc:
-                        seen = {(p.path, p.line) for p in problems}  # once per place, not notice
-                        problems += [p for p in exc.problems if (p.path, p.line) not in seen]
+                        found(exc)
+                for bundle in SAMPLE_BUNDLES:  # a message listing it twice, of every kind
+                    try:
+                        self.render_bundle_strict([(alert, "firing")] * 2, kind, kind, bundle)
+                    except TemplateError as exc:
+                        found(exc)
         return problems
+
+
+def _url(context: Mapping[str, Any]) -> str:
+    """A message's link: to its alert, or where all the alerts of a bundle are listed."""
+    bundle = context.get("bundle")
+    return str(bundle.get("url") or "") if bundle else str(context["alert_url"])
 
 
 def _json(value: Any) -> str:
@@ -773,3 +788,9 @@ SAMPLE_NOTICES = (
     Notice("resolved", at=1_767_225_900.0, by="alice", via="api"),
 )
 """A notice of each kind, for checking that every template renders whatever it says."""
+
+SAMPLE_BUNDLES = tuple(
+    {"kind": kind, "key": ["sample"] if kind == "group" else [], "headline": "2 alerts", "url": ""}
+    for kind in ("group", "cap", "quiet", "digest")
+)
+"""A bundle of each kind (alertd.storms), for checking the `bundle/` templates."""
