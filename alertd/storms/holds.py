@@ -48,6 +48,8 @@ HOLDS = ("group", "digest", "quiet", "cap")
 METRIC_LABELS = {"group": "grouped", "digest": "digested", "quiet": "quiet", "cap": "capped"}
 """How `alertd_notifications_held_total` names each hold."""
 
+_PAGES = frozenset({"fired", "escalated"})  # the notices holds apply to; never status updates
+
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}  # low: 0 ... urgent: 3
 
 
@@ -80,8 +82,10 @@ class Holds:
         (its group, if its rule has one, applies to them)."""
         group = alert.group if alert is not None else None
         for page in pages:
-            if page.notice not in ("fired", "escalated") or not page.recipient:
+            if page.notice not in _PAGES or not page.recipient:
                 continue  # a status update, or a page to nobody: it fails visibly at once
+            if group is None and not self.policy(page.channel).holds_anything:
+                continue  # the storm's hot path: nothing could hold it
             first = 0 if group is not None and page.notice == "fired" else 1
             self._hold(page, now, first, group)
 

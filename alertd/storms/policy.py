@@ -84,7 +84,9 @@ class StormPolicy:
 
     @property
     def holds_anything(self) -> bool:
-        return self.cap is not None or self.quiet is not None or self.digest is not None
+        return self is not NO_POLICY and (
+            self.cap is not None or self.quiet is not None or self.digest is not None
+        )
 
 
 NO_POLICY = StormPolicy()

@@ -67,6 +67,9 @@ ALERT = {
             "last_error": "connection refused",
             "sent_at": None,
             "next_attempt_at": "2026-01-01T10:00:03.000Z",
+            "held_until": None,
+            "hold": None,
+            "bundles": [],
         }
     ],
     "escalation": None,
