@@ -196,9 +196,12 @@ class Daemon:
             )
             return EXIT_CONFIG
         self.port = bound_port(sock)
-        api = Api(
-            core, self, server_settings, self.clock, Hooks.build(self.settings, core, self.clock)
-        )
+        try:
+            hooks = Hooks.build(self.settings, core, self.clock)
+        except OSError as error:
+            log.error(f"cannot make the action links' secret: {error}")
+            return EXIT_CONFIG
+        api = Api(core, self, server_settings, self.clock, hooks)
         try:
             api.mount("/ui", Console(core, self.settings, server_settings, api.streams, self.clock))
         except OSError as error:

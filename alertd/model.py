@@ -172,3 +172,4 @@ class Decision:
     alert: Alert | None = None  # set when kind == "fired"
     suppressed_until: float | None = None  # set when kind == "suppressed"
     count: int | None = None  # set when kind == "counting": matches now in the window
+    held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)

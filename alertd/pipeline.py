@@ -71,6 +71,7 @@ from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.respond.codes import CodeLookup, ReplyCodes
+from alertd.respond.links import link_secret
 from alertd.respond.stamp import Stamper
 from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.sqlitedb import StateLock, write_probe
@@ -97,6 +98,10 @@ class Pipeline:
         except ChannelConfigError as error:
             raise ConfigError(f"{settings.source}: {error}") from None
         state = settings.state
+        try:
+            self._link_secret = link_secret(settings)
+        except OSError as error:
+            raise ConfigError(f"cannot make the action links' secret: {error}") from None
         try:
             self._file_lock = StateLock(state.path)  # one daemon per state file
         except StateStoreError as error:
@@ -140,7 +145,7 @@ class Pipeline:
             self.store, self.held, self.timers, clock, lambda: self.incidents.setup
         )
         self.reply_codes = ReplyCodes(self.store.connection)
-        self.incidents.stamps.append(Stamper(settings, self.reply_codes))
+        self.incidents.stamps.append(Stamper(settings, self.reply_codes, self._link_secret))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}

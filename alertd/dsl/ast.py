@@ -312,6 +312,24 @@ class EscalateClause:
     keyword = "escalate"
 
 
+@dataclass(slots=True)
+class ForClause:
+    """`for DURATION`: the condition must have held for the key that long."""
+
+    duration: Text  # as written
+    span: Span
+    keyword = "for"
+
+
+@dataclass(slots=True)
+class ForgetClause:
+    """`forget DURATION`: a key of the rule unseen that long is dropped with all it keeps."""
+
+    duration: Text  # as written
+    span: Span
+    keyword = "forget"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -327,6 +345,8 @@ Clause: TypeAlias = (
     | ResolveWhenClause
     | ResolveAfterClause
     | EscalateClause
+    | ForClause
+    | ForgetClause
 )
 
 

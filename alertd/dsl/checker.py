@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from alertd.dsl import ast
 from alertd.dsl.errors import Collector, RuleError, one_of
 from alertd.dsl.kinds import check_kinds
+from alertd.dsl.overtime import OverTime, check_over_time
 from alertd.dsl.previous import refuse_outside_conditions
 from alertd.dsl.resolve import Names
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
@@ -73,6 +74,7 @@ class CheckedRule:
     key_sources: tuple[str, ...] = ()
     resolve: Resolve | None = None
     escalate: str | None = None
+    over_time: OverTime | None = None  # `for`, `forget`
 
 
 def check(
@@ -241,6 +243,7 @@ class _Checker:
         suppress = self._suppress(clauses.get("suppress"), file, key, key_sources)
         resolve = self._resolve(rule, clauses, file)
         escalate = self._escalate(clauses.get("escalate"), file)
+        over_time = check_over_time(clauses, condition, file, self.names, self.errors)
         notify = self._notify(clauses.get("notify"), file)
         template = clauses.get("template")
         if isinstance(template, ast.TemplateClause):
@@ -270,6 +273,7 @@ class _Checker:
             key_sources=key_sources,
             resolve=resolve,
             escalate=escalate,
+            over_time=over_time,
         )
 
     def _priority(self, clause: ast.Clause | None, file: ast.RuleFile) -> Priority:

@@ -30,6 +30,7 @@ from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.overtime import OverTime
 from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
@@ -134,7 +135,14 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     if shape.sequence:
         # The condition reads the kept values as its second argument; alone, as a Rule's
         # condition is called, it sees none (the first event of a key).
-        sequence = SequenceSpec(condition, functions.get("prev_values"), len(shape.previous))
+        over_time = rule.over_time or OverTime()
+        sequence = SequenceSpec(
+            condition,
+            functions.get("prev_values"),
+            len(shape.previous),
+            over_time.hold,
+            over_time.forget,
+        )
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
     resolve_when = _resolve_when(rule)
@@ -168,7 +176,8 @@ class _Shape:
     def sequence(self) -> bool:
         """Whether the rule keeps state per key over the events of its scope: its condition
         is then `condition(e, p)`, p the values kept from the previous event."""
-        return bool(self.previous)
+        over_time = self.rule.over_time
+        return bool(self.previous) or (over_time is not None and over_time.hold is not None)
 
     @property
     def params(self) -> str:

@@ -291,6 +291,12 @@ class _ToAst(Transformer[Token, Any]):
     def escalate_clause(self, children: list[Token]) -> ast.EscalateClause:
         return ast.EscalateClause(_text(children[1]), _span(children))
 
+    def for_clause(self, children: list[Token]) -> ast.ForClause:
+        return ast.ForClause(_text(children[1]), _span(children))
+
+    def forget_clause(self, children: list[Token]) -> ast.ForgetClause:
+        return ast.ForgetClause(_text(children[1]), _span(children))
+
     # expressions
 
     def or_op(self, children: list[_Child]) -> ast.Logic:

@@ -29,6 +29,8 @@ CLAUSE_KEYWORDS = (
     "by",
     "resolve",
     "escalate",
+    "for",
+    "forget",
 )
 """The words that start a clause, in the order the hint lists them."""
 

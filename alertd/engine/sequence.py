@@ -23,11 +23,13 @@ What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from alertd.durations import format_duration
 from alertd.engine.state import StateStore
 from alertd.engine.steps import Step, hashable
+from alertd.engine.verdicts import Detail, detail_hook
 from alertd.model import Decision, Event, Key, Rule
 
 KeyState = tuple[float, float | None, tuple[Any, ...], float]
@@ -75,9 +77,15 @@ def build_sequence_step(
             start = state[1]
         if not matched:
             return None
-        if hold is not None and (start is None or time - start < hold):
-            return Decision(index, rule_id, "counting", key, time)
-        return inner(event, index, time, received_at)
+        if hold is None:
+            return inner(event, index, time, received_at)
+        held = None if start is None else time - start
+        if held is None or held < hold:
+            return Decision(index, rule_id, "counting", key, time, held=held)
+        decision = inner(event, index, time, received_at)
+        if decision is not None:
+            decision.held = held
+        return decision
 
     return step
 
@@ -91,3 +99,17 @@ def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> i
             del states[key]
         evicted += len(expired)
     return evicted
+
+
+@detail_hook
+def _held(rule: Rule, decision: Decision) -> Iterator[Detail]:
+    """`held for 1m20s of 2m`: how long a `for` rule's key had held when it matched."""
+    spec = rule.sequence
+    if spec is None or spec.hold is None:
+        return
+    hold = format_duration(spec.hold)
+    if decision.held is None:  # a late event before its key's run, or outside any
+        yield Detail("held", f"not held, of {hold}", f"not held (for {hold})")
+        return
+    held = format_duration(decision.held)
+    yield Detail("held", f"{held} of {hold}", f"held for {held} of {hold}")

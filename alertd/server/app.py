@@ -26,8 +26,8 @@ from alertd.engine.errors import InvalidBatch, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
+from alertd.respond.answers import HookAnswer
 from alertd.respond.hooks import Hooks
-from alertd.respond.sms_hook import HookAnswer
 from alertd.server.asgi import (
     ClientGone,
     HttpError,
@@ -149,6 +149,8 @@ class Api:
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("POST", "/v1/hooks/twilio", None, self.post_twilio),
             Route("POST", "/v1/hooks/slack", None, self.post_slack),
+            Route("GET", "/v1/act/{token}", None, self.get_action_link),
+            Route("POST", "/v1/act/{token}", None, self.post_action_link),
             Route("POST", "/v1/silences", Role.ADMIN, self.post_silence),
             Route("GET", "/v1/silences", Role.ADMIN, self.get_silences),
             Route("GET", "/v1/silences/{id}", Role.ADMIN, self.get_silence),
@@ -324,6 +326,19 @@ class Api:
             raise HttpError(401, "Slack buttons are not set up here")
         return _hook_response(await self.hooks.slack.answer(body, request.headers))
 
+    async def get_action_link(self, request: Request) -> Response:
+        """An email's Acknowledge or Resolve link: a page with a button; changes nothing."""
+        if self.hooks is None:
+            raise HttpError(403, "action links are not set up here")
+        return _hook_response(await self.hooks.links.show(request.path_params["token"]))
+
+    async def post_action_link(self, request: Request) -> Response:
+        """The button of that page: does what the link says."""
+        await request.read_body(MAX_HOOK_BODY)
+        if self.hooks is None:
+            raise HttpError(403, "action links are not set up here")
+        return _hook_response(await self.hooks.links.act(request.path_params["token"]))
+
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
         stream.receive = request.receive
@@ -418,7 +433,7 @@ class Api:
 
 
 def _hook_response(answer: HookAnswer) -> Response:
-    return Response(answer.status, answer.body, answer.content_type)
+    return Response(answer.status, answer.body, answer.content_type, answer.headers)
 
 
 def openapi_spec() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore
+from alertd.engine.verdicts import details
 from alertd.model import DEFAULT_FORGET
 from tests.engine.builders import T0
 
@@ -146,3 +147,98 @@ def test_a_batch_that_fails_keeps_nothing_of_what_it_saw(tmp_path: Path) -> None
         assert run(engine, fuel(9, 10)) == ["0:fuel_low:fired"]  # from 12, not from 20
     finally:
         store.close()
+
+
+OVERHEAT = """
+rule engine_overheat {
+  when type == "engine" and coolant_c > 110
+  by vehicle
+  for 2m
+}
+"""
+
+
+def engine_reading(coolant: Any, at: float, vehicle: str = "v1") -> dict[str, Any]:
+    return {"type": "engine", "coolant_c": coolant, "vehicle": vehicle, "timestamp": T0 + at}
+
+
+def test_for_fires_once_the_condition_has_held_that_long(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    readings = [engine_reading(c, at) for c, at in [(115, 0), (116, 60), (118, 119), (117, 120)]]
+    decided = run(engine, *readings)
+    assert decided == [
+        "0:engine_overheat:counting",
+        "1:engine_overheat:counting",
+        "2:engine_overheat:counting",
+        "3:engine_overheat:fired",  # 2m after the run began, exactly
+    ]
+
+
+def test_for_every_match_of_a_run_that_has_held_is_a_match(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    readings = [engine_reading(115, at) for at in (0, 130, 140)]
+    assert run(engine, *readings)[1:] == ["1:engine_overheat:fired", "2:engine_overheat:fired"]
+
+
+def test_for_an_event_that_does_not_match_ends_the_run(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    readings = [engine_reading(c, at) for c, at in [(115, 0), (90, 60), (115, 90), (115, 150)]]
+    assert run(engine, *readings) == [
+        "0:engine_overheat:counting",
+        "2:engine_overheat:counting",
+        "3:engine_overheat:counting",  # held 1m of 2m: the run began again at 90s
+    ]
+
+
+def test_for_runs_are_per_key(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    decided = run(
+        engine,
+        engine_reading(115, 0, "v1"),
+        engine_reading(90, 60, "v2"),
+        engine_reading(115, 120, "v1"),
+    )
+    assert decided == ["0:engine_overheat:counting", "2:engine_overheat:fired"]
+
+
+def test_for_a_late_event_neither_starts_nor_ends_a_run(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    readings = [engine_reading(c, at) for c, at in [(115, 60), (90, 30), (115, 180), (115, 0)]]
+    assert run(engine, *readings) == [
+        "0:engine_overheat:counting",
+        "2:engine_overheat:fired",  # the late 90 at 30s did not end the run begun at 60s
+        "3:engine_overheat:counting",  # late, and before the run began: not held
+    ]
+
+
+def test_for_a_run_survives_a_restart(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    run(Engine(RuleSet(compile_text(OVERHEAT)), store), engine_reading(115, 0))
+    store.close()
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+        assert run(engine, engine_reading(115, 120)) == ["0:engine_overheat:fired"]
+    finally:
+        store.close()
+
+
+def test_for_a_key_forgotten_mid_run_starts_a_new_one(store: StateStore) -> None:
+    rules = compile_text(OVERHEAT.replace("for 2m", "for 2m\n  forget 90s"))
+    engine = Engine(RuleSet(rules), store)
+    readings = [engine_reading(115, at) for at in (0, 100, 200)]
+    assert run(engine, *readings) == [
+        "0:engine_overheat:counting",
+        "1:engine_overheat:counting",  # 100s after the last: forgotten, a new run
+        "2:engine_overheat:counting",
+    ]
+
+
+def test_the_decision_says_how_long_the_run_had_held(store: StateStore) -> None:
+    engine = Engine(RuleSet(compile_text(OVERHEAT)), store)
+    first, second = (
+        engine.process(engine_reading(115, at), T0, i)[0] for i, at in enumerate((0, 80))
+    )
+    assert (first.held, second.held) == (0, 80)
+    (rule,) = engine.rules.rules
+    assert [d.text for d in details(rule, second)] == ["held for 1m20s of 2m"]

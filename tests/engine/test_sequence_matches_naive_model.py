@@ -49,7 +49,12 @@ def rules(draw: st.DrawFn) -> list[Rule]:
     for number in range(draw(st.integers(1, 4))):
         condition = draw(st.sampled_from(CONDITIONS))
         window = draw(st.sampled_from(WINDOWS))
-        parts.append(f"rule r{number} {{\n  when {condition}{window}\n}}")
+        hold = draw(st.sampled_from(["", "", "\n  for 10s", "\n  for 30s"]))
+        forget = ""
+        if hold or "prev" in condition or "changed" in condition:
+            forget = draw(st.sampled_from(["", "\n  forget 20s", "\n  forget 45s"]))
+        clauses = f"{window}{hold}{forget}"
+        parts.append(f"rule r{number} {{\n  when {condition}{clauses}\n}}")
     return compile_text("\n".join(parts))
 
 

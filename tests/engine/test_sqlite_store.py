@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alertd.engine.count_layout import CHUNK
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.windows import CountWindow, count_step
@@ -60,6 +61,54 @@ def test_windows_keyed_by_lists_and_objects_survive_a_close_and_reopen(tmp_path:
         "suppressed,fired",
         "fired,counting",
     ]
+    store.close()
+
+
+def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> None:
+    """A window of 5,000 matches that takes 10 more rewrites one row of a bounded size and
+    adds at most one chunk of times: not the 5,000 times and events (issue 9)."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("many", count=(100_000, 3600.0, ("vehicle_id",))), store=store)
+    body = {"vehicle_id": "v1", "note": "x" * 200}
+    for start in range(0, 5000, 1000):
+        engine.process_batch([event(n * 0.5, **body) for n in range(start, start + 1000)], T0)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    written = store.connection.total_changes
+    engine.process_batch([event(2500 + n * 0.5, **body) for n in range(10)], T0)
+    assert store.connection.total_changes - written <= 3  # the row, a chunk, the version
+    writes = [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert all(len(s) < 30_000 for s in writes), [len(s) for s in writes]
+    (row_bytes,) = store.connection.execute(
+        "SELECT length(times) + length(events) FROM count_window"
+    ).fetchone()
+    assert row_bytes < 20 * 300 + CHUNK * 20
+    assert store.count_windows("many").get(("v1",)).matches == 5010  # type: ignore[union-attr]
+    store.close()
+
+
+def test_windows_written_before_their_times_were_numbered_are_read(tmp_path: Path) -> None:
+    """A state file of an alertd before issue 9 (every time and event in the row) upgrades."""
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """CREATE TABLE count_window (rule_id TEXT NOT NULL, key TEXT NOT NULL,
+        within REAL NOT NULL, times TEXT NOT NULL, events TEXT NOT NULL,
+        expires_at REAL NOT NULL, PRIMARY KEY (rule_id, key)) WITHOUT ROWID;"""
+    )
+    old.execute(
+        "INSERT INTO count_window VALUES ('many', '[\"v1\"]', 600.0, ?, ?, ?)",
+        (f"[{T0}, {T0 + 1}]", '[{"n": 1}, {"n": 2}]', T0 + 601),
+    )
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    engine = make_engine(*RULES, store=store)
+    assert store.count_windows("many").get(("v1",)) == CountWindow.of(
+        600.0, [T0, T0 + 1], [{"n": 1}, {"n": 2}]
+    )
+    [fired] = engine.process({"type": "harsh", "vehicle_id": "v1", "timestamp": T0 + 2}, T0)
+    assert fired.alert is not None and len(fired.alert.count_events) == 3
     store.close()
 
 
@@ -209,7 +258,7 @@ def change_some_windows(store: SQLiteStore) -> None:
     suppressions[("new",)] = (T0, T0 + 300, 0)
     window = windows.get(("v3",))
     assert window is not None
-    count_step(window, T0 + 50, {"n": "late"})  # the engine changes windows in place
+    count_step(window, T0 + 50, {"n": "late"}, keep=20)  # the engine changes windows in place
     windows[("v3",)] = window
     with store.transaction():
         windows.pop(("v4",), None)

@@ -23,7 +23,7 @@ from alertd.engine.state import (
 )
 from alertd.engine.windows import CountWindow
 from alertd.model import Alert, NotifyTarget, Priority
-from tests.engine.builders import T0
+from tests.engine.builders import T0, event, make_engine, make_rule
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -75,6 +75,29 @@ class TestWindows:
             assert windows.pop(("never there",), None) is None
         assert windows.get(("v1",)) is None
         assert store.size().count_windows == 0
+
+    def test_a_counting_window_keeps_every_time_but_only_the_newest_events(
+        self, store: StateStore, tmp_path: Path
+    ) -> None:
+        """An alert lists at most max_count_events events: a window keeps no more (issue 9)."""
+        rule = make_rule("many", count=(1000, 3600.0, ("vehicle_id",)))
+        engine = make_engine(rule, store=store, max_count_events=3)
+        decisions = engine.process_batch([event(n, vehicle_id="v1", n=n) for n in range(600)], T0)
+        assert decisions[-1].count == 600
+        window = store.count_windows("many").get(("v1",))
+        assert window is not None
+        assert (window.matches, [e["n"] for e in window]) == (600, [597, 598, 599])
+        if isinstance(store, SQLiteStore):  # and so does what is read back from the file
+            store.close()
+            store = SQLiteStore(store.path)
+            again = store.count_windows("many").get(("v1",))
+            assert again == window and again is not None and again.matches == 600
+            engine = make_engine(rule, store=store, max_count_events=3)
+        late = engine.process(event(598.5, vehicle_id="v1", n="late"), T0)
+        assert late[0].count == 601
+        window = store.count_windows("many").get(("v1",))
+        assert window is not None and [e["n"] for e in window] == [598, "late", 599]
+        store.close()
 
     def test_the_sweep_evicts_entries_expired_at_or_before_the_horizon(
         self, store: StateStore
