@@ -62,7 +62,7 @@ from alertd.incidents import (
     full_timeline,
 )
 from alertd.incidents.lifecycle import DONE
-from alertd.model import Alert, Decision, Rule
+from alertd.model import Alert, Decision, GroupKey, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -253,7 +253,10 @@ class Pipeline:
                 if alerts:
                     by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
-                        [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
+                        [
+                            (alert, _policy(_grouped(alert, by_id.get(alert.rule_id))))
+                            for alert in alerts
+                        ],
                         ticket.received_at,
                     )
         except StateStoreError as error:  # the state's condition, not the batch's fault
@@ -591,6 +594,13 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
     if errors:
         raise RulesInvalid(errors)
     return rules, renderer, oncall
+
+
+def _grouped(alert: Alert, rule: Rule | None) -> Rule | None:
+    """Give the alert the group its rule's `group by` puts it in (alertd.storms); the rule."""
+    if rule is not None and rule.group is not None:
+        alert.group = GroupKey(rule.group.key(alert.event), rule.group.wait)
+    return rule
 
 
 def _policy(rule: Rule | None) -> str | None:

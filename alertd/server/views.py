@@ -198,6 +198,9 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "suppress": None
         if rule.suppress is None
         else {"seconds": rule.suppress.duration, "by": list(rule.suppress.key_source)},
+        "group": None
+        if rule.group is None
+        else {"wait_seconds": rule.group.wait, "by": list(rule.group.key_source)},
         "notify": [{"channel": t.channel, "groups": list(t.groups)} for t in rule.notify],
         "template": rule.template,
         "labels": dict(rule.labels),

@@ -151,3 +151,89 @@ async def test_ten_alerts_to_one_phone_with_a_cap_of_three_make_four_messages(
         assert 'alertd_notification_bundles_total{channel="sms",kind="cap"} 1.0' in metrics
     finally:
         daemon.kill()
+
+
+GROUP_RULES = """\
+rule vehicle_offline {
+  name     "Vehicle offline"
+  when     type == "connectivity" and status == "offline"
+  priority medium
+  suppress 30m by vehicle_id
+  group    by fleet wait 3s
+  notify   webhook
+}
+"""
+
+
+def offline(fleet: str, vehicle: int) -> dict[str, Any]:
+    return {
+        "type": "connectivity",
+        "status": "offline",
+        "fleet": fleet,
+        "vehicle_id": f"v-{vehicle}",
+    }
+
+
+async def test_twenty_alerts_of_one_fleet_within_the_wait_are_one_webhook_call(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    write_setup(tmp_path, receiver.url)
+    (tmp_path / "rules" / "safety.rules").write_text(GROUP_RULES)
+    daemon = Alertd(tmp_path)
+    await daemon.start()
+    try:
+        async with daemon.client() as client:
+            alert_ids = []
+            for batch in range(4):  # four requests, within the group's wait
+                events = [offline("north", 5 * batch + n) for n in range(5)]
+                answer = await client.post("/v1/events", json=events, headers=INGEST)
+                alert_ids += answer.json()["alerts"]
+            await client.post("/v1/events", json=[offline("south", 99)], headers=INGEST)
+            page = await first_page(client, alert_ids[0])
+            assert (page["state"], page["hold"]) == ("held", {"kind": "group", "key": ["north"]})
+            received = await receiver.wait_for(2)
+            metrics = (await client.get("/metrics")).text
+        (north,) = [r["body"] for r in received if r["body"].get("group")]
+        assert north["group"] == {"key": ["north"], "count": 20}
+        assert [a["alert_id"] for a in north["alerts"]] == alert_ids
+        assert {a["event"]["fleet"] for a in north["alerts"]} == {"north"}
+        (south,) = [r["body"] for r in received if not r["body"].get("group")]
+        assert south["event"]["vehicle_id"] == "v-99"  # a group of one goes as it was
+        assert 'alertd_notifications_held_total{channel="webhook",hold="grouped"} 21.0' in metrics
+    finally:
+        daemon.kill()
+
+
+async def test_kill_9_during_a_groups_wait_sends_it_once_after_the_restart(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    write_setup(tmp_path, receiver.url)
+    (tmp_path / "rules" / "safety.rules").write_text(GROUP_RULES.replace("wait 3s", "wait 2s"))
+    daemon = Alertd(tmp_path)
+    await daemon.start()
+    try:
+        async with daemon.client() as client:
+            events = [offline("north", n) for n in range(6)]
+            answer = await client.post("/v1/events", json=events, headers=INGEST)
+            alert_ids = answer.json()["alerts"]
+        daemon.kill()  # SIGKILL, inside the wait: nothing was sent
+        assert receiver.received == []
+        await daemon.start()
+        (call,) = await receiver.wait_for(1)
+        assert [a["alert_id"] for a in call["body"]["alerts"]] == alert_ids
+        key = call["headers"]["idempotency-key"]
+        async with daemon.client() as client:  # recorded as sent: it will not go again
+
+            async def sent() -> bool:
+                page = await first_page(client, alert_ids[-1])
+                return bool(page["bundles"]) and page["bundles"][0]["state"] == "sent"
+
+            await until_async(sent, "the group's message recorded as sent")
+        daemon.kill()
+        await daemon.start()
+        async with daemon.client() as client:
+            page = await first_page(client, alert_ids[0])
+        assert page["state"] == "bundled" and page["bundles"][0]["id"] == key
+        assert len(receiver.received) == 1
+    finally:
+        daemon.kill()

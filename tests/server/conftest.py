@@ -104,6 +104,7 @@ RULE = {
     "event_types": ["safety_event"],
     "count": None,
     "suppress": {"seconds": 300.0, "by": ["vehicle_id"]},
+    "group": None,
     "notify": [{"channel": "sms", "groups": []}],
     "template": None,
     "labels": {},
