@@ -85,6 +85,7 @@ class RulesSettings:
     paths: tuple[Path, ...] = (Path("rules"),)
     templates: Path = Path("templates")
     watch: bool = False
+    schema: Path | None = None  # the event schema (alertd.eventschema); None: none
 
 
 @dataclass(frozen=True)

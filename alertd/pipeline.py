@@ -50,6 +50,7 @@ from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.engine.verdicts import WhatIf, what_if
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
@@ -187,6 +188,10 @@ class Pipeline:
         except InvalidBatch as invalid:
             return invalid.errors
         return ()
+
+    async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
+        async with self._store_lock:  # the windows as committed, not a group half-staged
+            return what_if(self.engine, event, received_at)
 
     async def _commit_groups(self) -> None:
         """Commit the waiting batches a group at a time until none wait. Every batch taken is

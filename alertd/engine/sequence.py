@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from alertd.durations import format_duration
+from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
 from alertd.engine.steps import Step, hashable
-from alertd.engine.verdicts import Detail, detail_hook
 from alertd.model import Decision, Event, Key, Rule
 
 KeyState = tuple[float, float | None, tuple[Any, ...], float]
@@ -102,7 +102,7 @@ def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> i
 
 
 @detail_hook
-def _held(rule: Rule, decision: Decision) -> Iterator[Detail]:
+def _held(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
     """`held for 1m20s of 2m`: how long a `for` rule's key had held when it matched."""
     spec = rule.sequence
     if spec is None or spec.hold is None:

@@ -29,7 +29,7 @@ from alertd.daemon import Daemon
 from alertd.pipeline import Pipeline
 from tests.notify.conftest import TEMPLATES, HttpServer, Request
 from tests.notify.test_email import Mailbox, port_of, start_smtp
-from tests.waiting import until, until_async
+from tests.waiting import eventually, until
 
 TOKEN = "respond-admin-token-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -196,14 +196,12 @@ class Stack:
 
     async def delivered(self, alert_id: str) -> dict[str, Any]:
         """The alert once every one of its notifications is sent (and recorded as sent)."""
-        found: dict[str, Any] = {}
 
-        async def all_sent() -> bool:
-            found.update(await self.alert(alert_id))
-            return all(n["state"] == "sent" for n in found["notifications"])
+        async def all_sent() -> dict[str, Any] | None:
+            alert = await self.alert(alert_id)
+            return alert if all(n["state"] == "sent" for n in alert["notifications"]) else None
 
-        await until_async(all_sent, f"alert {alert_id}'s notifications to be sent")
-        return found
+        return await eventually(all_sent, f"alert {alert_id}'s notifications to be sent")
 
     async def emails_to(self, address: str, count: int) -> list[EmailMessage]:
         def found() -> list[EmailMessage]:

@@ -87,3 +87,23 @@ def test_the_secrets_of_answering_are_redacted_from_logs(tmp_path: Path) -> None
         },
     )
     assert {"link-secret-1", "twilio-token-1", "slack-secret-1"} <= set(secrets_of(settings))
+
+
+def test_what_keeps_a_channel_from_offering_answers_is_said_at_start(tmp_path: Path) -> None:
+    from alertd.respond.hooks import setup_notes
+
+    channels = {
+        "sms": {"account_sid": "AC1", "auth_token": "t", "from": "+1555", "to": "+1556"},
+        "slack": {"token": "xoxb-1", "channel": "#a"},
+        "email": {"host": "127.0.0.1", "from": "a@b.c", "to": "d@e.f"},
+    }
+    assert setup_notes(make_settings(tmp_path, channels=channels)) == [
+        "[channels.sms]: SMS pages carry no reply code: [server] public_url is not set",
+        "[channels.slack]: Slack messages carry no Acknowledge/Resolve buttons: "
+        "signing_secret is not set",
+        "[channels.email]: emails carry no Acknowledge/Resolve links: "
+        "[server] public_url is not set",
+    ]
+    channels["slack"]["signing_secret"] = "s"
+    ready = make_settings(tmp_path, channels=channels, server={"public_url": "https://a.example"})
+    assert setup_notes(ready) == []
