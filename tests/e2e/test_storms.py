@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from alertd.server.listener import HttpServer, bind, bound_port
-from tests.waiting import until_async
+from tests.waiting import eventually
 
 from .conftest import ADMIN, INGEST, Alertd, Receiver, write_setup
 
@@ -91,6 +91,12 @@ async def first_page(client: httpx.AsyncClient, alert_id: str) -> dict[str, Any]
     return dict(answer.json()["notifications"][0])
 
 
+async def sent_in_bundle(client: httpx.AsyncClient, alert_id: str) -> dict[str, Any] | None:
+    """The alert's first notification once the message it went out in is recorded as sent."""
+    page = await first_page(client, alert_id)
+    return page if page["bundles"] and page["bundles"][0]["state"] == "sent" else None
+
+
 def fleet_setup(home: Path, receiver: Receiver, twilio: Twilio, sms: str) -> None:
     write_setup(home, receiver.url, server='public_url = "https://alertd.test"')
     (home / "rules" / "safety.rules").write_text(FLEET_RULES)
@@ -132,12 +138,9 @@ async def test_ten_alerts_to_one_phone_with_a_cap_of_three_make_four_messages(
             assert "https://alertd.test/ui/alerts?status=firing&rule=harsh_braking" in summary
             assert {m["To"] for m in messages} == {PHONE}
 
-            async def bundle_sent() -> bool:
-                page = await first_page(client, alert_ids[-1])
-                return bool(page["bundles"]) and page["bundles"][0]["state"] == "sent"
-
-            await until_async(bundle_sent, "the summary recorded as sent")
-            page = await first_page(client, alert_ids[-1])
+            page = await eventually(
+                lambda: sent_in_bundle(client, alert_ids[-1]), "the summary recorded as sent"
+            )
             assert page["state"] == "bundled"
             (bundle,) = page["bundles"]
             assert (bundle["kind"], bundle["count"]) == ("cap", 7)
@@ -223,12 +226,10 @@ async def test_kill_9_during_a_groups_wait_sends_it_once_after_the_restart(
         assert [a["alert_id"] for a in call["body"]["alerts"]] == alert_ids
         key = call["headers"]["idempotency-key"]
         async with daemon.client() as client:  # recorded as sent: it will not go again
-
-            async def sent() -> bool:
-                page = await first_page(client, alert_ids[-1])
-                return bool(page["bundles"]) and page["bundles"][0]["state"] == "sent"
-
-            await until_async(sent, "the group's message recorded as sent")
+            await eventually(
+                lambda: sent_in_bundle(client, alert_ids[-1]),
+                "the group's message recorded as sent",
+            )
         daemon.kill()
         await daemon.start()
         async with daemon.client() as client:
