@@ -148,7 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
 
     ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
     """,
-    # 5: storms (alertd.storms). A notification held back (a group's wait, a per-recipient
+    # 5: how far the daemon's steady clock, on which timers are due, is ahead of the wall
+    # clock (alertd.clock.SteadyClock): no row until the wall clock is stepped while it runs.
+    """
+    CREATE TABLE steady_clock (only INTEGER PRIMARY KEY CHECK (only = 0), ahead REAL NOT NULL);
+    """,
+    # 6: storms (alertd.storms). A notification held back (a group's wait, a per-recipient
     # cap, quiet hours, a digest) is an outbox row in state `held`, `hold` naming what holds
     # it (`<timer kind>:<timer ref>`), its release time in `next_attempt_at`. Released with
     # others, it becomes `bundled` into the message that lists them (`bundle`, that row's id),

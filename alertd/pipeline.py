@@ -84,7 +84,19 @@ log = logging.getLogger("alertd.daemon")
 
 T = TypeVar("T")
 
-TIMER_BATCH = 500  # timers run per transaction; more due: another transaction, at once
+CLOCK_STEP = 1.0
+"""Seconds the wall clock must have been stepped by for the steady clock's distance from it to
+be recorded again (NTP slews the two clocks alike; only a step moves them apart)."""
+
+SWEEP_BATCH = 500
+"""Rows of each kind (windows, alerts, alert changes, notifications) one slice of the sweep
+deletes, each slice a transaction (bench/flood_bench.py)."""
+
+TIMER_BATCH = 50
+"""Timers run per transaction; when more are due, another transaction follows at once, after
+the event loop has served what waits. An escalation step costs ~0.2 ms of the loop (render,
+outbox row, alert, timeline, next timer): 50 keep a sweep's hold on it near 10 ms in a
+catch-up (bench/escalation_bench.py; 500 held it ~90 ms)."""
 
 
 class Pipeline:
@@ -120,7 +132,9 @@ class Pipeline:
             settings, self.outbox, clock, channels=channels, health=self.health
         )
         self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
-        self.steady = SteadyClock(clock)
+        # The steady clock goes on at the distance from the wall clock the last run recorded.
+        self._steady_ahead = self.store.steady_ahead()
+        self.steady = SteadyClock(clock, self._steady_ahead)
         self.timers = Timers(self.store, self.steady)
         self.silences = Silences(SilenceTable(self.store.connection), self.oncall)
         self.silences.load(clock.now())
@@ -138,7 +152,7 @@ class Pipeline:
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
         self.timer_sources: list[TimerSource] = [self.timers]
-        self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
+        self.timer_loop = TimerLoop(clock, self.steady, self.next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
         self.held = HeldLog(self.store.connection)
@@ -343,6 +357,8 @@ class Pipeline:
         deliveries = self.outbox.states(alert_id)
         timeline = full_timeline(record, self.store.timeline(alert_id), deliveries)
         due = self.incidents.next_step_due(alert_id)
+        if due is not None:
+            due = self.steady.to_wall(due)
         return AlertDetail(record, deliveries, timeline, due)
 
     async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
@@ -458,21 +474,43 @@ class Pipeline:
 
     async def sweep(self) -> None:
         """Evict expired windows; delete alerts, finished notifications and silences that ended
-        past retention."""
+        past retention.
+
+        In slices of at most SWEEP_BATCH rows of each, each slice a transaction of its own
+        with the event loop free in between, so that a flood of keys expiring, or a day of
+        alerts leaving the retention, never holds up ingest for long.
+        """
         now = self.clock.now()
         horizon = now - self.settings.state.retention
+        batch = SWEEP_BATCH
 
-        def sweep() -> tuple[int, int, int, int]:
-            evicted = self.engine.sweep()
-            alerts = self.store.prune_alerts(horizon)
-            self.reply_codes.prune()
-            self.held.prune_sends(horizon)
-            self.feed.prune(horizon)
-            silences = self.silences.prune(now, horizon)
-            return evicted, alerts, purge(self.store.connection, horizon), silences
+        def sweep_slice(first: bool) -> tuple[int, int, int, int, int]:
+            silences = self.silences.prune(now, horizon) if first else 0  # few: at once
+            if first:
+                self.held.prune_sends(horizon)  # few: each cap forgets its own as it goes
+            windows = self.engine.sweep(limit=batch)
+            alerts = self.store.prune_alerts(horizon, batch)
+            if alerts:
+                self.reply_codes.prune()  # the codes of the alerts gone
+            changes = self.feed.prune(horizon, batch)
+            notifications = purge(self.store.connection, horizon, batch)
+            return windows, alerts, changes, notifications, silences
 
-        async with self._store_lock:
-            evicted, alerts, notifications, silences = await self._transact(sweep)
+        evicted = alerts = notifications = silences = 0
+        first = True
+        while True:
+            async with self._store_lock:
+                swept = await self._transact(partial(sweep_slice, first))
+            first = False
+            evicted, alerts, notifications = (
+                evicted + swept[0],
+                alerts + swept[1],
+                notifications + swept[3],
+            )
+            silences += swept[4]
+            if max(swept[:4]) < batch:
+                break
+            await asyncio.sleep(0)  # let the batches waiting for the store in first
         if evicted or alerts or notifications or silences:
             log.info(
                 "state swept",
@@ -493,10 +531,30 @@ class Pipeline:
     async def run_timers(self) -> None:
         await self.timer_loop.run()
 
-    async def _next_timer_due(self) -> float | None:
+    async def next_timer_due(self) -> float | None:
+        """The earliest due of every timer source (steady time). The timer loop asks at every
+        wake, so a step of the wall clock is recorded here (see `_record_clock_step`)."""
         async with self._store_lock:
+            await self._record_clock_step()
             dues = [due for source in self.timer_sources if (due := source.next_due()) is not None]
         return min(dues, default=None)
+
+    async def _record_clock_step(self) -> None:
+        """When the wall clock was stepped, record how far the steady clock now is from it,
+        so that the next run goes on with the same timeline and every due stored before keeps
+        its delay (alertd.clock.SteadyClock). With the store lock held."""
+        ahead = self.steady.ahead()
+        if abs(ahead - self._steady_ahead) < CLOCK_STEP:
+            return
+        try:
+            await self._transact(partial(self.store.set_steady_ahead, ahead))
+        except StateStoreError:
+            return  # the state's outage, reported by `health`; tried again at the next wake
+        log.warning(
+            "the wall clock was stepped; timers go on counting their delays",
+            extra={"step": round(self._steady_ahead - ahead, 3), "steady_ahead": round(ahead, 3)},
+        )
+        self._steady_ahead = ahead
 
     async def run_due_timers(self, now: float | None = None) -> bool:
         """Run what is due at `now` (steady time; default: now) in one transaction, then hand

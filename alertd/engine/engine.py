@@ -154,8 +154,9 @@ class Engine:
             self.store.retain_rules(list(rules.by_id))
         self._use(rules)
 
-    def sweep(self, horizon: float | None = None) -> int:
-        """Evict windows that expired at or before `horizon`; return how many entries went.
+    def sweep(self, horizon: float | None = None, limit: int | None = None) -> int:
+        """Evict windows that expired at or before `horizon` (at most `limit` of them); return
+        how many entries went.
 
         The default horizon is the latest event time seen, but never later than the latest
         arrival time: one event stamped years ahead by a broken clock must not wipe every live
@@ -166,7 +167,7 @@ class Engine:
         if horizon == -math.inf:
             return 0
         with self.store.transaction():
-            return self.store.sweep(horizon)
+            return self.store.sweep(horizon, limit)
 
     def _use(self, rules: RuleSet) -> None:
         self.rules = rules

@@ -112,7 +112,7 @@ class ReadOnlyView:
             self._key_states[rule_id] = table
         return table
 
-    def sweep(self, horizon: float) -> int:
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
         return 0
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
@@ -144,7 +144,7 @@ class ReadOnlyView:
         live = [] if alert_id in self._alerts else self._live.timeline(alert_id)
         return [*live, *self._timelines.get(alert_id, ())]
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         return 0
 
     # timers --------------------------------------------------------------------------------
@@ -171,6 +171,12 @@ class ReadOnlyView:
         dues = [t.due for t in self._timers.values() if t is not None]
         live = self._live.next_timer_due()
         return min([*dues, live] if live is not None else dues, default=None)
+
+    def steady_ahead(self) -> float:
+        return self._live.steady_ahead()
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        pass  # the view records nothing
 
     # the rest ------------------------------------------------------------------------------
 

@@ -90,11 +90,16 @@ def build_sequence_step(
     return step
 
 
-def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> int:
-    """Drop every key forgotten at or before `horizon`; return how many went."""
+def sweep_key_states(
+    tables: Iterable[dict[Key, KeyState]], horizon: float, limit: int | None = None
+) -> int:
+    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
+    many went."""
     evicted = 0
     for states in tables:
         expired = [key for key, state in states.items() if state[3] <= horizon]
+        if limit is not None:
+            expired = expired[: max(0, limit - evicted)]
         for key in expired:
             del states[key]
         evicted += len(expired)

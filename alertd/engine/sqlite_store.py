@@ -27,7 +27,7 @@ batch writes the times it added, not every time a large window holds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ from alertd import jsonutil
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.sequence import KeyState, sweep_key_states
+from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -53,7 +53,6 @@ from alertd.engine.windows import (
     CountWindow,
     Suppression,
     suppression_expires_at,
-    sweep_tables,
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
@@ -221,7 +220,7 @@ class _Block:
     savepoint: str | None  # None: the transaction itself
     version: int  # of the windows when it began
     written: dict[_Table[Any], set[Key]] = field(default_factory=dict)  # keys it wrote
-    everything: bool = False  # it swept or dropped rules: read every window back
+    everything: bool = False  # it dropped rules: read every window back
 
     def wrote(self, table: _Table[Any]) -> None:
         self.written.setdefault(table, set()).update(table.changed)
@@ -399,27 +398,41 @@ class SQLiteStore:
             table = self._key_states[rule_id] = _Table("key_state", rule_id)
         return table
 
-    def sweep(self, horizon: float) -> int:
-        self._write_changes()
-        self.connection.execute(
-            "DELETE FROM count_window_chunk WHERE (rule_id, key) IN"
-            " (SELECT rule_id, key FROM count_window WHERE expires_at <= ?)",
-            (horizon,),
-        )
-        for table in _WINDOW_TABLES:
-            self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
-        if self._blocks:
-            self._blocks[-1].everything = True
-        evicted = sweep_tables(
-            (table.entries for table in self._suppressions.values()),
-            (table.entries for table in self._windows.values()),
-            horizon,
-        )
-        for windows in self._windows.values():
-            for key in [key for key in windows.chunked if key not in windows.entries]:
-                del windows.chunked[key]
-        states = (table.entries for table in self._key_states.values())
-        return evicted + sweep_key_states(states, horizon)
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        """Found through the tables' index on expiry: a sweep costs what it evicts, not what
+        is live, and a rollback reads back only what it evicted."""
+        self._write_changes()  # every window in memory is on disk, with its expiry
+        block = self._blocks[-1] if self._blocks else None
+        evicted = 0
+        every: tuple[Mapping[str, _Table[Any]], ...] = self._all_tables()
+        for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
+            room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
+            if room == 0:
+                break
+            rows = self.connection.execute(
+                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
+                " LIMIT ?",
+                (horizon, room),
+            ).fetchall()
+            self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
+            if kind == "count_window":  # and the chunk rows of the large ones' times
+                self.connection.executemany(
+                    "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", rows
+                )
+            for rule_id, text in rows:
+                table = tables.get(rule_id)
+                if table is not None:
+                    key = _key(text)
+                    table.entries.pop(key, None)
+                    if isinstance(table, _CountWindows):
+                        table.chunked.pop(key, None)
+                    if block is not None:  # a rollback reads it back
+                        block.written.setdefault(table, set()).add(key)
+            evicted += len(rows)
+        if evicted:
+            self.connection.execute("UPDATE window_version SET version = version + 1")
+            self._version += 1
+        return evicted
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
@@ -503,11 +516,20 @@ class SQLiteStore:
             for at, action, by, via, detail in rows
         ]
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         self._write_changes()
-        floor = (alert_id_floor(received_before),)
-        self.connection.execute("DELETE FROM timeline WHERE alert_id < ?", floor)
-        return self.connection.execute("DELETE FROM alerts WHERE id < ?", floor).rowcount
+        before, bound = "<", alert_id_floor(received_before)
+        if limit is not None and limit <= 0:
+            return 0
+        if limit is not None:  # ids are in time order: up to the limit-th oldest, if that many
+            row = self.connection.execute(
+                "SELECT id FROM alerts WHERE id < ? ORDER BY id LIMIT 1 OFFSET ?",
+                (bound, max(0, limit - 1)),
+            ).fetchone()
+            if row is not None:
+                before, bound = "<=", row[0]
+        self.connection.execute(f"DELETE FROM timeline WHERE alert_id {before} ?", (bound,))
+        return self.connection.execute(f"DELETE FROM alerts WHERE id {before} ?", (bound,)).rowcount
 
     # --- timers ------------------------------------------------------------------------------
 
@@ -536,6 +558,13 @@ class SQLiteStore:
     def next_timer_due(self) -> float | None:
         (due,) = self.connection.execute("SELECT min(due) FROM timers").fetchone()
         return None if due is None else float(due)
+
+    def steady_ahead(self) -> float:
+        row = self.connection.execute("SELECT ahead FROM steady_clock").fetchone()
+        return 0.0 if row is None else float(row[0])
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        self.connection.execute("INSERT OR REPLACE INTO steady_clock VALUES (0, ?)", (ahead,))
 
     def size(self) -> StoreSize:
         self._write_changes()

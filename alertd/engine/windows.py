@@ -161,18 +161,24 @@ def sweep_tables(
     suppressions: Iterable[dict[Key, Suppression]],
     windows: Iterable[dict[Key, CountWindow]],
     horizon: float,
+    limit: int | None = None,
 ) -> int:
-    """Evict from in-memory tables every entry that expires at or before `horizon`; return
-    how many went."""
+    """Evict from in-memory tables every entry that expires at or before `horizon` (at most
+    `limit` of them); return how many went. It reads every entry: for tables in memory only
+    (replays); the daemon's store finds what expired through an index."""
     evicted = 0
     for entries in suppressions:
         expired = [key for key, kept in entries.items() if suppression_expires_at(kept) <= horizon]
-        for key in expired:
+        for key in expired[: _room(limit, evicted)]:
             del entries[key]
-        evicted += len(expired)
+            evicted += 1
     for table in windows:
         expired = [key for key, window in table.items() if window.expires_at <= horizon]
-        for key in expired:
+        for key in expired[: _room(limit, evicted)]:
             del table[key]
-        evicted += len(expired)
+            evicted += 1
     return evicted
+
+
+def _room(limit: int | None, taken: int) -> int | None:
+    return None if limit is None else max(0, limit - taken)

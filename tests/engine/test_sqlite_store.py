@@ -87,6 +87,21 @@ def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> Non
     store.close()
 
 
+def test_a_sweep_takes_a_large_window_with_its_chunk_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("many", count=(100_000, 600.0, ("vehicle_id",))), store=store)
+    engine.process_batch([event(n * 0.1, vehicle_id="v1") for n in range(3 * CHUNK)], T0)
+    engine.process_batch([event(1, vehicle_id="v2")], T0)
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone()[0] > 0
+    with store.transaction():
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1  # v2's expires first
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone() == (0,)
+    assert store.count_windows("many").get(("v1",)) is None
+    store.close()
+    assert SQLiteStore(tmp_path / "state.db").size().count_windows == 0
+
+
 def test_windows_written_before_their_times_were_numbered_are_read(tmp_path: Path) -> None:
     """A state file of an alertd before issue 9 (every time and event in the row) upgrades."""
     path = tmp_path / "state.db"
@@ -307,6 +322,30 @@ def test_a_rolled_back_transaction_reads_back_only_the_windows_it_changed(
     assert_as_before(store, before)
     assert store.count_windows("many").get(("v50",)) is untouched
     assert not store.connection.in_transaction
+    before.close()
+    store.close()
+
+
+def test_a_sweep_finds_what_expired_by_its_index_and_a_rollback_reads_back_only_that(
+    tmp_path: Path,
+) -> None:
+    store = filled(tmp_path / "state.db")  # v<n> expires at T0 + n + 300 and T0 + n + 600
+    untouched = store.suppressions("crit").get(("v50",))
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    store.begin()
+    with pytest.raises(KeyError), store.transaction():
+        assert store.sweep(T0 + 309) == 10  # v0-v9's suppression entries
+        assert store.suppressions("crit").get(("v0",)) is None
+        raise KeyError("the sweep's slice fails")
+    store.commit()
+    before = SQLiteStore(tmp_path / "state.db")
+    assert_as_before(store, before)  # v0-v9 back
+    assert store.suppressions("crit").get(("v50",)) is untouched  # not read again
+    assert not [s for s in statements if "FROM suppression" in s and "WHERE" not in s]
+    assert store.sweep(T0 + 309, limit=4) == 4
+    assert store.sweep(T0 + 700) == 96 + 100
+    assert store.size().suppressions == store.size().count_windows == 0
     before.close()
     store.close()
 

@@ -115,6 +115,16 @@ class TestWindows:
         assert store.size().suppressions == store.size().count_windows == 0
         assert store.suppressions("crit").get(("b",)) is None
 
+    def test_a_sweep_with_a_limit_evicts_at_most_that_many_a_time(self, store: StateStore) -> None:
+        with store.transaction():
+            for n in range(3):
+                store.suppressions("crit")[(f"s{n}",)] = (T0, T0 + 100 + n, 0)
+                store.count_windows("many")[(f"c{n}",)] = CountWindow.of(50.0, [T0 + n], [{}])
+            store.suppressions("crit")[("later",)] = (T0, T0 + 500, 0)
+        assert [store.sweep(T0 + 200, limit=4) for _ in range(3)] == [4, 2, 0]
+        assert store.size() == StoreSize(suppressions=1, count_windows=0, alerts=0)
+        assert store.suppressions("crit").get(("later",)) is not None
+
     def test_retain_rules_forgets_every_other_rule(self, store: StateStore) -> None:
         with store.transaction():
             for rule_id in ("kept", "gone"):
@@ -255,6 +265,17 @@ class TestAlerts:
         assert store.timeline(old.id) == []
         assert store.get_alert(new.id) is not None
         assert len(store.timeline(new.id)) == 1
+
+    def test_pruning_with_a_limit_deletes_the_oldest_first(self, store: StateStore) -> None:
+        made = [alert(received_at=T0 + n) for n in range(5)]
+        for each in made:
+            store.add_alert(each)
+            store.add_timeline(each.id, TimelineEntry(T0 + 10, "acked", "ana", "api"))
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 3
+        assert [store.get_alert(a.id) is None for a in made] == [True] * 3 + [False] * 2
+        assert [len(store.timeline(a.id)) for a in made] == [0, 0, 0, 1, 1]
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 1  # T0 + 4 is kept
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 0
 
 
 class TestTimers:
