@@ -101,6 +101,16 @@ def no_key(event: Event) -> Key:
     return ()
 
 
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """`group by KEY... wait WAIT`: the notifications of alerts with equal KEY, fired within
+    WAIT of the group's first, go out as one (alertd.storms)."""
+
+    wait: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Rule:
     """A rule ready to run: its condition and keys are compiled Python callables."""
@@ -124,6 +134,7 @@ class Rule:
     key_source: tuple[str, ...] = ()  # its expressions as written
     resolve: ResolveSpec | None = None
     sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
+    group: GroupSpec | None = None  # `group by ... wait ...`
 
 
 @dataclass(slots=True)
@@ -144,6 +155,16 @@ class Alert:
     description: str = ""
     notify: tuple[NotifyTarget, ...] = ()  # the rule's targets when it fired
     template: str | None = None
+    group: GroupKey | None = None  # `group by ... wait ...`: the group it joins (alertd.storms)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """The group a fired alert joins: its rule's `group by` values for its event, and how long
+    the group's first alert waits for the others (`wait`, seconds)."""
+
+    key: Key
+    wait: float
 
 
 @dataclass(slots=True)

@@ -63,7 +63,7 @@ from alertd.incidents import (
     full_timeline,
 )
 from alertd.incidents.lifecycle import DONE
-from alertd.model import Alert, Decision, Rule
+from alertd.model import Alert, Decision, GroupKey, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -77,6 +77,8 @@ from alertd.respond.stamp import Stamper
 from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.sqlitedb import StateLock, write_probe
 from alertd.state_health import StateHealth, StateProblem
+from alertd.storms.held import HeldLog
+from alertd.storms.holds import Holds
 
 log = logging.getLogger("alertd.daemon")
 
@@ -153,6 +155,10 @@ class Pipeline:
         self.timer_loop = TimerLoop(clock, self.steady, self.next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
+        self.held = HeldLog(self.store.connection)
+        self.incidents.holds = Holds(
+            self.store, self.held, self.timers, clock, lambda: self.incidents.setup
+        )
         self.reply_codes = ReplyCodes(self.store.connection)
         self.incidents.stamps.append(Stamper(settings, self.reply_codes, self._link_secret))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
@@ -266,7 +272,10 @@ class Pipeline:
                 if alerts:
                     by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
-                        [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
+                        [
+                            (alert, _policy(_grouped(alert, by_id.get(alert.rule_id))))
+                            for alert in alerts
+                        ],
                         ticket.received_at,
                     )
         except StateStoreError as error:  # the state's condition, not the batch's fault
@@ -280,13 +289,16 @@ class Pipeline:
         return _Staged(alerts, decisions, notifications, self._silenced[mark:])
 
     def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
-        """After the commit: answer each batch, then hand its notifications to the dispatcher,
-        log its alerts and count its decisions.
+        """After the commit: answer each batch, hand its notifications to the dispatcher and
+        count its decisions; then, once the answers are on their way, log its alerts.
 
         The batch is on disk by now, so it is answered as accepted whatever happens next: a
         503 would have the sender retry it, and page twice. Should handing over fail, the
-        dispatcher reads the notifications back from the outbox instead.
+        dispatcher reads the notifications back from the outbox instead. The log lines (one
+        per alert, ~8 us each: 4 ms for a batch of 500) wait for the next turn of the event
+        loop, so neither the 202 nor an urgent page of the batch waits for them.
         """
+        fired: list[Alert] = []
         for ticket, outcome in zip(group, staged, strict=True):
             if isinstance(outcome, Exception):
                 if isinstance(outcome, StateStoreError):
@@ -296,15 +308,15 @@ class Pipeline:
             _settle(ticket, [alert.id for alert in outcome.alerts])
             try:
                 self.dispatcher.submit(outcome.notifications)
-                silenced = {record.alert.id for record in outcome.silenced}
-                for alert in outcome.alerts:
-                    if alert.id not in silenced:
-                        _log_alert(alert)
                 _count_silenced(outcome.silenced)
                 self._count(outcome.decisions)
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
+            silenced = {record.alert.id for record in outcome.silenced}
+            fired += [alert for alert in outcome.alerts if alert.id not in silenced]
+        if fired:
+            asyncio.get_running_loop().call_soon(_log_alerts, fired)
 
     def _refuse(self, group: list[_Ticket], error: Exception) -> None:
         """A group could not be recorded (nothing of it was): each batch is refused with the
@@ -474,6 +486,8 @@ class Pipeline:
 
         def sweep_slice(first: bool) -> tuple[int, int, int, int, int]:
             silences = self.silences.prune(now, horizon) if first else 0  # few: at once
+            if first:
+                self.held.prune_sends(horizon)  # few: each cap forgets its own as it goes
             windows = self.engine.sweep(limit=batch)
             alerts = self.store.prune_alerts(horizon, batch)
             if alerts:
@@ -645,6 +659,13 @@ def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
     return rules, renderer, oncall
 
 
+def _grouped(alert: Alert, rule: Rule | None) -> Rule | None:
+    """Give the alert the group its rule's `group by` puts it in (alertd.storms); the rule."""
+    if rule is not None and rule.group is not None:
+        alert.group = GroupKey(rule.group.key(alert.event), rule.group.wait)
+    return rule
+
+
 def _policy(rule: Rule | None) -> str | None:
     """The escalation policy a fired alert's rule names, if any."""
     return None if rule is None else rule.escalate
@@ -684,6 +705,11 @@ def _log_transition(done: Transition, by: str, via: str) -> None:
             "notifications": len(done.notifications),
         },
     )
+
+
+def _log_alerts(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        _log_alert(alert)
 
 
 def _count_silenced(records: Sequence[AlertRecord]) -> None:

@@ -38,6 +38,7 @@ from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, wal
 from alertd.model import (
     CountSpec,
     Event,
+    GroupSpec,
     KeyFunction,
     ResolveSpec,
     Rule,
@@ -216,7 +217,12 @@ def _source(
             f"    except Exception:\n        return _checked({params})\n"
         ]
     keys = {"rule_key": rule.key}
-    for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
+    windows = (
+        ("count_key", rule.count),
+        ("suppress_key", rule.suppress),
+        ("group_key", rule.group),
+    )
+    for name, window in windows:
         if window is not None:
             keys[name] = window.keys
     for name, exprs in keys.items():
@@ -359,6 +365,10 @@ def _rule(
     if rule.suppress is not None:
         suppress_key: KeyFunction = functions.get("suppress_key", no_key)
         suppress = SuppressSpec(rule.suppress.seconds, suppress_key, rule.suppress.key_sources)
+    group = None
+    if rule.group is not None:
+        group_key: KeyFunction = functions.get("group_key", no_key)
+        group = GroupSpec(rule.group.seconds, group_key, rule.group.key_sources)
     resolve = None
     if rule.resolve is not None:
         resolve = ResolveSpec(
@@ -384,6 +394,7 @@ def _rule(
         key_source=rule.key_sources,
         resolve=resolve,
         sequence=sequence,
+        group=group,
     )
 
 
