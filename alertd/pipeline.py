@@ -4,6 +4,7 @@ the incidents that follow the pages (alertd.incidents: acks, escalation, timers)
     events -> Engine (windows in SQLite) -> fired alerts -> Incidents (plan, render) -> outbox
            ^ committed before the 202: all of it is on disk         -> Dispatcher -> channels
     act (API, CLI, ...) and due timers -> Incidents -> alert, timeline, outbox, next timer
+    a rule's `resolve` (decisions, timers) -> RuleResolving -> Incidents.act(resolve)
     silences (API, CLI, console) -> Silences (table, and an index in memory) <- Incidents asks
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
@@ -54,6 +55,7 @@ from alertd.engine.verdicts import WhatIf, what_if
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
+    ActionRefused,
     Incidents,
     Setup,
     TimerLoop,
@@ -63,6 +65,7 @@ from alertd.incidents import (
     full_timeline,
 )
 from alertd.incidents.lifecycle import DONE
+from alertd.incidents.resolving import RuleResolving
 from alertd.model import Alert, Decision, GroupKey, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
@@ -151,6 +154,8 @@ class Pipeline:
         self.incidents.silenced_listeners.append(self._silenced.append)
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
+        self.resolving = RuleResolving(self.store, self.timers, self._resolve_as_rule)
+        self.incidents.resolved_listeners.append(lambda record, _via: self.resolving.closed(record))
         self.timer_sources: list[TimerSource] = [self.timers]
         self.timer_loop = TimerLoop(clock, self.steady, self.next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
@@ -269,8 +274,8 @@ class Pipeline:
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 for alert in alerts:
                     self.feed.record(alert.id, "fired", ticket.received_at)
+                by_id = self.engine.rules.by_id
                 if alerts:
-                    by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
                         [
                             (alert, _policy(_grouped(alert, by_id.get(alert.rule_id))))
@@ -278,6 +283,8 @@ class Pipeline:
                         ],
                         ticket.received_at,
                     )
+                # After `fired`: an alert that fired and resolved in one batch was paged first.
+                notifications += self.resolving.decided(decisions, by_id)
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             del self._silenced[mark:]
@@ -372,6 +379,18 @@ class Pipeline:
         self.dispatcher.submit(done.notifications)
         _log_transition(done, by, via)
         return Acted(detail, done.changed, done.message)
+
+    def _resolve_as_rule(self, alert_id: str, rule_id: str, via: str) -> list[Notification]:
+        """A rule's `resolve` (via rule or timer) resolves its alert, as any resolve does."""
+        try:
+            done = self.incidents.act(alert_id, "resolve", rule_id, via)
+        except ActionRefused:  # never for a resolve; should the table change, nothing to do
+            return []
+        if done is None:  # pruned meanwhile
+            return []
+        if done.changed:
+            _log_transition(done, rule_id, via)
+        return list(done.notifications)
 
     async def reply_code(self, number: str, code: int) -> CodeLookup:
         async with self._store_lock:
