@@ -330,6 +330,17 @@ class ForgetClause:
     keyword = "forget"
 
 
+@dataclass(slots=True)
+class GroupClause:
+    """`group by KEY, ... wait DURATION`: the notifications of alerts with equal KEY, fired
+    within DURATION of the group's first, go out as one (alertd.storms)."""
+
+    keys: tuple[Expr, ...]
+    wait: Text  # as written
+    span: Span
+    keyword = "group"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -347,6 +358,7 @@ Clause: TypeAlias = (
     | EscalateClause
     | ForClause
     | ForgetClause
+    | GroupClause
 )
 
 
