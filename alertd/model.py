@@ -86,6 +86,17 @@ class SequenceSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AbsentSpec:
+    """`absent DURATION [by KEY]`: the rule fires when a key that matched sees no matching
+    event for `duration` seconds, and resolves when one arrives (alertd.engine.absence)."""
+
+    duration: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()
+    forget: float = DEFAULT_FORGET
+
+
+@dataclass(frozen=True, slots=True)
 class ResolveSpec:
     """`resolve when CONDITION` and/or `resolve after DURATION`: the rule keeps one open alert
     per key (its `by`), folds later matches into it, and resolves it when an event of the
@@ -124,6 +135,7 @@ class Rule:
     key_source: tuple[str, ...] = ()  # its expressions as written
     resolve: ResolveSpec | None = None
     sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
+    absent: AbsentSpec | None = None  # fires on a key's silence, not on its matches
 
 
 @dataclass(slots=True)
@@ -154,7 +166,7 @@ class Decision:
     four times as much to build. Treat it as read-only all the same.
     """
 
-    event_index: int
+    event_index: int | None  # None: no event caused it (a timer: `absent`)
     rule_id: str
     kind: DecisionKind
     key: Key
@@ -163,3 +175,4 @@ class Decision:
     suppressed_until: float | None = None  # set when kind == "suppressed"
     count: int | None = None  # set when kind == "counting": matches now in the window
     held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)
+    alert_id: str | None = None  # set when kind is "absorbed" or "resolved": the open alert

@@ -330,6 +330,16 @@ class ForgetClause:
     keyword = "forget"
 
 
+@dataclass(slots=True)
+class AbsentClause:
+    """`absent DURATION [by KEY, ...]`: fire when a key that matched falls silent that long."""
+
+    duration: Text  # as written
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "absent"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -347,6 +357,7 @@ Clause: TypeAlias = (
     | EscalateClause
     | ForClause
     | ForgetClause
+    | AbsentClause
 )
 
 

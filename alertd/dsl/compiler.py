@@ -36,6 +36,7 @@ from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
+    AbsentSpec,
     CountSpec,
     Event,
     KeyFunction,
@@ -219,6 +220,9 @@ def _source(
     for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
         if window is not None:
             keys[name] = window.keys
+    absent = rule.over_time.absent if rule.over_time is not None else None
+    if absent is not None:
+        keys["absent_key"] = absent.keys
     for name, exprs in keys.items():
         if exprs:
             none_key = "(" + "None, " * len(exprs) + ")"
@@ -359,6 +363,13 @@ def _rule(
     if rule.suppress is not None:
         suppress_key: KeyFunction = functions.get("suppress_key", no_key)
         suppress = SuppressSpec(rule.suppress.seconds, suppress_key, rule.suppress.key_sources)
+    over_time = rule.over_time or OverTime()
+    absent = None
+    if over_time.absent is not None:
+        absent_key: KeyFunction = functions.get("absent_key", no_key)
+        absent = AbsentSpec(
+            over_time.absent.seconds, absent_key, over_time.absent.key_sources, over_time.forget
+        )
     resolve = None
     if rule.resolve is not None:
         resolve = ResolveSpec(
@@ -384,6 +395,7 @@ def _rule(
         key_source=rule.key_sources,
         resolve=resolve,
         sequence=sequence,
+        absent=absent,
     )
 
 

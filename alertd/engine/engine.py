@@ -19,12 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
 from alertd.durations import format_duration
+from alertd.engine.absence import NOT_STARTED, TimerService, absence_due, build_absence_step
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, describe_value
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sequence import build_sequence_step
-from alertd.engine.state import StateStore
+from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import Step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
 
@@ -46,11 +47,18 @@ class Engine:
         max_count_events: int = 20,
         max_future: float | None = None,
         max_past: float | None = None,
+        timers: TimerService | None = None,
+        started: float = NOT_STARTED,
     ) -> None:
         """`max_future`, `max_past`: reject events stamped more than this many seconds after
         or before their arrival (None: accept any time, as replays of recordings and rule
-        tests must: they run on event time, and their events are as old as the recording)."""
+        tests must: they run on event time, and their events are as old as the recording).
+        `timers`: the timer service absent rules set their deadlines with (an engine without
+        it refuses them); `started`: when the daemon started, on that service's clock (a
+        deadline that passed before waits one more DURATION: alertd.engine.absence)."""
         self.store = store
+        self.timers = timers
+        self.started = started
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
         self.max_future = max_future
@@ -63,7 +71,14 @@ class Engine:
 
     @classmethod
     def configured(
-        cls, rules: RuleSet, store: StateStore, settings: EngineSettings, *, live: bool
+        cls,
+        rules: RuleSet,
+        store: StateStore,
+        settings: EngineSettings,
+        *,
+        live: bool,
+        timers: TimerService | None = None,
+        started: float = NOT_STARTED,
     ) -> Engine:
         """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
         daemon's) checks how far from their arrival events are stamped: a replay's events are
@@ -75,6 +90,8 @@ class Engine:
             max_count_events=settings.max_count_events,
             max_future=settings.max_future if live and settings.max_future > 0 else None,
             max_past=settings.max_past if live and settings.max_past > 0 else None,
+            timers=timers,
+            started=started,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
@@ -172,13 +189,18 @@ class Engine:
         self.rules = rules
         self._steps: dict[Rule, Step] = {}
         for rule in rules.rules:
-            step = build_step(
-                rule,
-                self.store,
-                max_count_events=self.max_count_events,
-                mint=self._ids,
-                failed=self._rule_failed,
-            )
+            if rule.absent is not None:
+                if self.timers is None:
+                    raise ValueError(f"rule {rule.id!r} is absent: the engine needs timers")
+                step = build_absence_step(rule, self.store, self.timers, failed=self._rule_failed)
+            else:
+                step = build_step(
+                    rule,
+                    self.store,
+                    max_count_events=self.max_count_events,
+                    mint=self._ids,
+                    failed=self._rule_failed,
+                )
             if rule.sequence is not None:  # it sees every event of its scope first
                 step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
             self._steps[rule] = step
@@ -206,6 +228,20 @@ class Engine:
             index += 1
         self.watermark = watermark
         return decisions
+
+    def absence_due(self, timer: Timer) -> Decision | None:
+        """An absent rule's timer fell due (kind ABSENT; the timer service removed it): the
+        decision of the key's silence when it fires (its alert recorded), else None. In the
+        caller's transaction."""
+        assert self.timers is not None
+        return absence_due(
+            timer,
+            self.rules.by_id,
+            self.store,
+            self.timers,
+            mint=self._ids,
+            started=self.started,
+        )
 
     def _match_one_by_one(self, event: Event) -> list[Rule]:
         matched = []

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from alertd.engine.absence import Absence, sweep_absences
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
@@ -36,6 +37,7 @@ class MemoryStore:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
         self._key_states: dict[str, dict[Key, KeyState]] = {}
+        self._absences: dict[str, dict[Key, Absence]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
         self._timelines: dict[str, list[TimelineEntry]] = {}
@@ -61,13 +63,25 @@ class MemoryStore:
             table = self._key_states[rule_id] = {}
         return table
 
+    def absences(self, rule_id: str) -> dict[Key, Absence]:
+        table = self._absences.get(rule_id)
+        if table is None:
+            table = self._absences[rule_id] = {}
+        return table
+
     def sweep(self, horizon: float) -> int:
         evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
-        return evicted + sweep_key_states(self._key_states.values(), horizon)
+        evicted += sweep_key_states(self._key_states.values(), horizon)
+        return evicted + sweep_absences(self._absences.values(), horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
-        tables: tuple[dict[str, Any], ...] = (self._suppressions, self._windows, self._key_states)
+        tables: tuple[dict[str, Any], ...] = (
+            self._suppressions,
+            self._windows,
+            self._key_states,
+            self._absences,
+        )
         for table in tables:
             for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
                 del table[rule_id]
@@ -162,12 +176,14 @@ class MemoryStore:
             count_windows=sum(len(windows) for windows in self._windows.values()),
             alerts=len(self._alerts),
             key_states=sum(len(states) for states in self._key_states.values()),
+            absences=sum(len(absences) for absences in self._absences.values()),
         )
 
     def close(self) -> None:
         self._suppressions.clear()
         self._windows.clear()
         self._key_states.clear()
+        self._absences.clear()
         self._alerts.clear()
         self._order.clear()
         self._timelines.clear()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from alertd import jsonutil
+from alertd.engine.absence import Absence, sweep_absences
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.sequence import KeyState, sweep_key_states
@@ -98,6 +99,17 @@ CREATE TABLE IF NOT EXISTS key_state (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
 
+CREATE TABLE IF NOT EXISTS absence (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    last REAL NOT NULL,
+    alert_id TEXT,
+    event TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS absence_expiry ON absence (expires_at);
+
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
@@ -120,7 +132,8 @@ _SAVE_ALERT = (
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events"
 _KEY_STATE_COLUMNS = "key, newest, start, kept"
-_WINDOW_TABLES = ("suppression", "count_window", "key_state")
+_ABSENCE_COLUMNS = "key, last, alert_id, event"
+_WINDOW_TABLES = ("suppression", "count_window", "key_state", "absence")
 
 V = TypeVar("V")
 
@@ -214,6 +227,7 @@ class SQLiteStore:
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _Table[CountWindow]] = {}
         self._key_states: dict[str, _Table[KeyState]] = {}
+        self._absences: dict[str, _Table[Absence]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
@@ -348,6 +362,12 @@ class SQLiteStore:
             table = self._key_states[rule_id] = _Table("key_state", rule_id)
         return table
 
+    def absences(self, rule_id: str) -> _Table[Absence]:
+        table = self._absences.get(rule_id)
+        if table is None:
+            table = self._absences[rule_id] = _Table("absence", rule_id)
+        return table
+
     def sweep(self, horizon: float) -> int:
         self._write_changes()
         for table in _WINDOW_TABLES:
@@ -359,8 +379,8 @@ class SQLiteStore:
             (table.entries for table in self._windows.values()),
             horizon,
         )
-        states = (table.entries for table in self._key_states.values())
-        return evicted + sweep_key_states(states, horizon)
+        evicted += sweep_key_states((t.entries for t in self._key_states.values()), horizon)
+        return evicted + sweep_absences((t.entries for t in self._absences.values()), horizon)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
@@ -487,7 +507,11 @@ class SQLiteStore:
             return count
 
         return StoreSize(
-            rows("suppression"), rows("count_window"), rows("alerts"), rows("key_state")
+            rows("suppression"),
+            rows("count_window"),
+            rows("alerts"),
+            rows("key_state"),
+            rows("absence"),
         )
 
     def close(self) -> None:
@@ -549,6 +573,19 @@ class SQLiteStore:
                     ],
                 )
                 _delete(self.connection, "key_state", rule_id, forgotten)
+        for rule_id, absences in self._absences.items():
+            if absences.changed:
+                if block is not None:
+                    block.wrote(absences)
+                watched, dropped = absences.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO absence VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), last, alert_id, _json(event), expires_at)
+                        for key, (last, alert_id, event, expires_at) in watched
+                    ],
+                )
+                _delete(self.connection, "absence", rule_id, dropped)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -576,6 +613,9 @@ class SQLiteStore:
             states = connection.execute(
                 f"SELECT rule_id, {_KEY_STATE_COLUMNS}, expires_at FROM key_state"
             ).fetchall()
+            absences = connection.execute(
+                f"SELECT rule_id, {_ABSENCE_COLUMNS}, expires_at FROM absence"
+            ).fetchall()
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -589,6 +629,9 @@ class SQLiteStore:
         for rule_id, *row in states:
             key, state = _key_state_of(row)
             self.key_states(rule_id).entries[key] = state
+        for rule_id, *row in absences:
+            key, absence = _absence_of(row)
+            self.absences(rule_id).entries[key] = absence
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -627,7 +670,7 @@ class SQLiteStore:
 
     def _all_tables(self) -> tuple[dict[str, _Table[Any]], ...]:
         """Every kind of window table, each by rule id."""
-        return (self._suppressions, self._windows, self._key_states)
+        return (self._suppressions, self._windows, self._key_states, self._absences)
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
@@ -685,10 +728,16 @@ def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
     return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
 
 
+def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
+    key, last, alert_id, event, expires_at = row
+    return _key(key), (last, alert_id, jsonutil.loads(event), expires_at)
+
+
 _READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
     "count_window": (_COUNT_WINDOW_COLUMNS, _count_window_of),
     "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
+    "absence": (f"{_ABSENCE_COLUMNS}, expires_at", _absence_of),
 }
 """Per window table: the columns to read back, and how an entry is made of them."""
 
