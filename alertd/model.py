@@ -79,7 +79,7 @@ class SequenceSpec:
     every event of its scope, matching or not (alertd.engine.sequence)."""
 
     condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
-    values: Callable[[Event], tuple[Any, ...]] | None = None  # what to keep of an event
+    scope: Callable[[Event], tuple[Key, tuple[Any, ...]]]  # an event's key and values to keep
     size: int = 0  # how many values that is
     hold: float | None = None  # `for`, seconds
     forget: float = DEFAULT_FORGET
