@@ -13,8 +13,14 @@ from typing import Any, Literal
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
 
-DecisionKind = Literal["fired", "suppressed", "counting"]
-DECISION_KINDS: tuple[DecisionKind, ...] = ("fired", "suppressed", "counting")
+DecisionKind = Literal["fired", "suppressed", "counting", "absorbed", "resolved"]
+DECISION_KINDS: tuple[DecisionKind, ...] = (
+    "fired",
+    "suppressed",
+    "counting",
+    "absorbed",  # a match folded into the open alert of its key (a rule with `resolve`)
+    "resolved",  # `resolve when` held for the key of an open alert, or `resolve after` ran
+)
 
 # The five channel kinds every rule may name; alertd.toml says where each goes.
 CHANNEL_KINDS: tuple[str, ...] = ("email", "sms", "slack", "push", "webhook")

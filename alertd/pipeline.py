@@ -44,15 +44,17 @@ from alertd.core import (
     SilenceExpired,
 )
 from alertd.dsl import RuleErrors, load_rules, mismatch_counts
+from alertd.engine.absence import ABSENT
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
+    ActionRefused,
     Incidents,
     Setup,
     TimerLoop,
@@ -111,9 +113,20 @@ class Pipeline:
         self.dispatcher = Dispatcher(
             settings, self.outbox, clock, channels=channels, health=self.health
         )
-        self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         self.steady = SteadyClock(clock)
         self.timers = Timers(self.store, self.steady)
+        # Absent rules' deadlines are timers; one that passed while the daemon was down waits
+        # one more DURATION from now (alertd.engine.absence).
+        self.engine = Engine.configured(
+            RuleSet(rules),
+            self.store,
+            settings.engine,
+            live=True,
+            timers=self.timers,
+            started=self.steady.now(),
+        )
+        self.timers.handle(ABSENT, self._absence_due)
+        self._timer_decisions: list[Decision] = []  # of the sweep under way, for after it
         self.silences = Silences(SilenceTable(self.store.connection), self.oncall)
         self.silences.load(clock.now())
         self.incidents = Incidents(
@@ -245,6 +258,7 @@ class Pipeline:
                         [(alert, _policy(by_id.get(alert.rule_id))) for alert in alerts],
                         ticket.received_at,
                     )
+                notifications += self._resolve_as_rules(decisions)
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             del self._silenced[mark:]
@@ -496,11 +510,44 @@ class Pipeline:
             try:
                 notifications, more = await self._transact(partial(sweep, now))
                 silenced = list(self._silenced)
+                decided = list(self._timer_decisions)
             finally:
                 self._silenced.clear()
+                self._timer_decisions.clear()
         self.dispatcher.submit(notifications)
         _count_silenced(silenced)
+        for decision in decided:
+            if decision.alert is not None:
+                _log_alert(decision.alert)
+        self._count(decided)
         return more
+
+    def _resolve_as_rules(self, decisions: Sequence[Decision]) -> list[Notification]:
+        """Resolve, as their rules, the alerts the engine decided "resolved" (an absent rule's
+        key spoke again); one a person resolved meanwhile is left as it is."""
+        sent: list[Notification] = []
+        for decision in decisions:
+            if decision.kind != "resolved" or decision.alert_id is None:
+                continue
+            try:
+                done = self.incidents.act(decision.alert_id, "resolve", decision.rule_id, "rule")
+            except ActionRefused:
+                continue
+            if done is not None:
+                sent += done.notifications
+        return sent
+
+    def _absence_due(self, timer: Timer) -> list[Notification]:
+        """An absent rule's deadline fell due (in the sweep's transaction): page for the key's
+        silence when it fired."""
+        decision = self.engine.absence_due(timer)
+        if decision is None or decision.alert is None:
+            return []
+        alert, now = decision.alert, self.clock.now()
+        self._timer_decisions.append(decision)
+        self.feed.record(alert.id, "fired", now)
+        policy = _policy(self.engine.rules.by_id.get(alert.rule_id))
+        return self.incidents.fired([(alert, policy)], now)
 
     def close(self) -> None:
         self.outbox.close()

@@ -57,6 +57,22 @@ class TimerService(Protocol):
     def cancel(self, kind: str, ref: str) -> None: ...
 
 
+class Untimed:
+    """No timer service: deadlines are never set, so absent rules never fire. (What an engine
+    without `timers` runs absent rules with: `alertd test-rule`, until it runs timers.)"""
+
+    def now(self) -> float:
+        return 0.0
+
+    def set(
+        self, kind: str, ref: str, *, delay: float, payload: Mapping[str, Any] | None = None
+    ) -> float:
+        return math.inf
+
+    def cancel(self, kind: str, ref: str) -> None:
+        return None
+
+
 def timer_ref(rule_id: str, key: Key) -> str:
     """The ref of a key's timer: the rule id and the key, as JSON."""
     return jsonutil.dumps([rule_id, list(key)], default=str).decode()

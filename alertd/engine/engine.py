@@ -19,7 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
 from alertd.durations import format_duration
-from alertd.engine.absence import NOT_STARTED, TimerService, absence_due, build_absence_step
+from alertd.engine.absence import (
+    NOT_STARTED,
+    TimerService,
+    Untimed,
+    absence_due,
+    build_absence_step,
+)
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, describe_value
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
@@ -53,9 +59,9 @@ class Engine:
         """`max_future`, `max_past`: reject events stamped more than this many seconds after
         or before their arrival (None: accept any time, as replays of recordings and rule
         tests must: they run on event time, and their events are as old as the recording).
-        `timers`: the timer service absent rules set their deadlines with (an engine without
-        it refuses them); `started`: when the daemon started, on that service's clock (a
-        deadline that passed before waits one more DURATION: alertd.engine.absence)."""
+        `timers`: the timer service absent rules set their deadlines with (without it, they
+        never fire); `started`: when the daemon started, on that service's clock (a deadline
+        that passed before waits one more DURATION: alertd.engine.absence)."""
         self.store = store
         self.timers = timers
         self.started = started
@@ -190,9 +196,8 @@ class Engine:
         self._steps: dict[Rule, Step] = {}
         for rule in rules.rules:
             if rule.absent is not None:
-                if self.timers is None:
-                    raise ValueError(f"rule {rule.id!r} is absent: the engine needs timers")
-                step = build_absence_step(rule, self.store, self.timers, failed=self._rule_failed)
+                timers = self.timers or Untimed()
+                step = build_absence_step(rule, self.store, timers, failed=self._rule_failed)
             else:
                 step = build_step(
                     rule,

@@ -241,12 +241,12 @@ class TextReport:
         self._out.write(line + "\n")
 
     def _row(
-        self, index: int, time: float, rule_id: str, kind: str, *, shown: str, detail: str
+        self, index: int | None, time: float, rule_id: str, kind: str, *, shown: str, detail: str
     ) -> None:
         if not self._header_written:
             self._write_header()
         cells = [
-            f"{index:<6}",
+            f"{'-' if index is None else index:<6}",  # None: a timer's decision
             f"{format_time(time):<{_TIME_WIDTH}}",
             f"{rule_id:<{self._rule_width}}",
             self._paint(f"{kind:<{_DECISION_WIDTH}}", *_STYLES.get(kind, ())),
