@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --events: also show the notifications each fired alert would send",
     )
     test_rule.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --events: also report every event that breaks the event schema ([rules] "
+        "schema): a type or field it does not list, a value of the wrong kind; exit 1 if any",
+    )
+    test_rule.add_argument(
         "--explain",
         action="store_true",
         help="with --events: for every rule that could match each event, say why it fired or "
@@ -138,6 +144,71 @@ def build_parser() -> argparse.ArgumentParser:
             help="who is acting, as the alert and its timeline show it (default: your user name)",
         )
         _daemon_url(act)
+
+    silence = commands.add_parser(
+        "silence",
+        help="Silence alerts that are already known (a vehicle in the workshop), list and "
+        "expire silences, on a running daemon.",
+        description="Silence alerts that are already known, list and expire silences, on a "
+        "running daemon: alertd silence add|list|expire.",
+    )
+    silence.set_defaults(module="silence")
+    silences = silence.add_subparsers(dest="silence_command", metavar="ACTION", required=True)
+
+    def add_silence_action(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = silences.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "-c", "--config", metavar="FILE", help=f"config file (default: ./{DEFAULT_CONFIG})"
+        )
+        _daemon_url(sub)
+        return sub
+
+    silence_add = add_silence_action(
+        "add",
+        "Make a silence: alerts all of its matchers hold for page nobody until it ends. "
+        "Prints its id.",
+    )
+    silence_add.add_argument(
+        "matchers",
+        nargs="+",
+        metavar="MATCHER",
+        help="NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX (REGEX matches the whole "
+        "value); NAME is rule, priority or an event field such as vehicle_id or location.city",
+    )
+    lasts = silence_add.add_mutually_exclusive_group(required=True)
+    lasts.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 2h, 90m, 1d")
+    lasts.add_argument(
+        "--until",
+        metavar="TIME",
+        help="when it ends: an ISO time, this machine's local time unless it has an offset "
+        "(2026-12-03T18:00, 2026-12-03T17:00Z)",
+    )
+    silence_add.add_argument(
+        "--from",
+        dest="starts",
+        metavar="TIME",
+        help="when it starts, as --until (default: now); --for counts from here",
+    )
+    silence_add.add_argument(
+        "--comment", required=True, metavar="TEXT", help="why, for whoever reads it later"
+    )
+    silence_add.add_argument("--by", metavar="NAME", help="who makes it (default: your user name)")
+    silence_list = add_silence_action(
+        "list", "List silences and maintenance windows: active, then pending, then expired."
+    )
+    silence_list.add_argument(
+        "--state", choices=("active", "pending", "expired"), help="only silences in this state"
+    )
+    silence_list.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table for people (the default); json: one silence object per line",
+    )
+    silence_expire = add_silence_action("expire", "End a silence now.")
+    silence_expire.add_argument(
+        "silence_id", metavar="ID", help="the silence's id (alertd silence list shows them)"
+    )
 
     passwd = add(
         "passwd",

@@ -71,21 +71,33 @@ class FakeClock:
 
 class SteadyClock:
     """Wall time that moves only as monotonic time does: `now()` is the wall time at start
-    plus the monotonic time since.
+    (plus `ahead`) plus the monotonic time since.
 
     Delays (escalation steps, and every timer of alertd.incidents.timers) are measured on it
-    and stored as wall times, which a restart can read: if the wall clock is stepped an hour
-    while the daemon runs, no timer fires an hour early or late. A restart starts it again
-    from the wall clock of the moment. (Who is on call follows the real wall clock.)
+    and stored as its times: if the wall clock is stepped an hour while the daemon runs, no
+    timer fires an hour early or late. It reads as the wall clock until the wall clock is
+    stepped; from then on it is that far from it (`ahead()`), which the daemon records in the
+    state, and the next run starts at the same distance (`ahead` at start), so the times stored
+    before keep their meaning. (Who is on call, and anything shown to people, follows the
+    wall clock: `to_wall`.)
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, ahead: float = 0.0) -> None:
         self.clock = clock
-        self._wall_at_start = clock.now()
+        self._wall_at_start = clock.now() + ahead
         self._monotonic_at_start = clock.monotonic()
 
     def now(self) -> float:
         return self._wall_at_start + (self.clock.monotonic() - self._monotonic_at_start)
+
+    def ahead(self) -> float:
+        """How far this clock is ahead of the wall clock now (behind, when negative): minus
+        the sum of the wall clock's steps, if any, since this timeline began."""
+        return self.now() - self.clock.now()
+
+    def to_wall(self, steady: float) -> float:
+        """A time of this clock as the wall clock reads it."""
+        return steady - self.ahead()
 
 
 SYSTEM_CLOCK = SystemClock()

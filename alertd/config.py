@@ -66,6 +66,8 @@ class ServerSettings:
     public_url: str = ""
     # Signs the console's session cookies; "" keeps a random one in the state folder instead.
     session_secret: str = ""
+    # Signs the Acknowledge and Resolve links of alert emails; "" keeps one in the state folder.
+    link_secret: str = ""
     session_lifetime: Duration = Duration(7 * 86_400.0)  # a console sign-in lasts this long
 
     @property
@@ -82,6 +84,7 @@ class RulesSettings:
     paths: tuple[Path, ...] = (Path("rules"),)
     templates: Path = Path("templates")
     watch: bool = False
+    schema: Path | None = None  # the event schema (alertd.eventschema); None: none
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class StateSettings:
 @dataclass(frozen=True)
 class EngineSettings:
     timestamp_field: str = "timestamp"
-    max_count_events: int = 20  # events kept on a counting rule's alert
+    max_count_events: int = 20  # events a counting window keeps, for its alert
     max_future: Duration = Duration(3600.0)  # reject events stamped further ahead; 0: no check
     max_past: Duration = Duration(86_400.0)  # reject events stamped further back; 0: no check
 

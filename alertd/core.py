@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from alertd.diagnostics import format_error
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, TimelineEntry
+from alertd.engine.verdicts import WhatIf
 from alertd.incidents.lifecycle import Action
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
@@ -140,6 +141,12 @@ class Core(Protocol):
         self, events: Sequence[dict[str, Any]], received_at: float
     ) -> Sequence[tuple[int, InvalidEvent]]:
         """Each event `ingest` would refuse (its index, why), recording nothing."""
+        ...
+
+    async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
+        """What the event would do if it arrived now: the verdict of every rule of its scope,
+        against the running rules and their live windows. Changes nothing (no window, alert,
+        timer or metric). Raises InvalidEvent for an event `ingest` would refuse."""
         ...
 
     async def alerts(self, query: AlertQuery) -> AlertPage: ...

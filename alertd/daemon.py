@@ -45,7 +45,7 @@ from alertd.core import Core, ReloadOutcome, RuleProblem, RulesInvalid
 from alertd.dsl import rule_path_problem
 from alertd.engine.errors import StateStoreError
 from alertd.oncall import oncall_path_problem
-from alertd.respond.hooks import Hooks
+from alertd.respond.hooks import Hooks, setup_notes
 from alertd.server.app import Api
 from alertd.server.listener import HttpServer, bind, bound_port, connection_limits
 from alertd.state_health import StateProblem
@@ -196,9 +196,14 @@ class Daemon:
             )
             return EXIT_CONFIG
         self.port = bound_port(sock)
-        api = Api(
-            core, self, server_settings, self.clock, Hooks.build(self.settings, core, self.clock)
-        )
+        try:
+            hooks = Hooks.build(self.settings, core, self.clock)
+        except OSError as error:
+            log.error(f"cannot make the action links' secret: {error}")
+            return EXIT_CONFIG
+        api = Api(core, self, server_settings, self.clock, hooks)
+        for note in setup_notes(self.settings):
+            log.info(f"{note} (see docs/responding.md)")
         try:
             api.mount("/ui", Console(core, self.settings, server_settings, api.streams, self.clock))
         except OSError as error:

@@ -117,9 +117,14 @@ class ChangeFeed:
         ).fetchall()
         return [Change(*row) for row in rows]
 
-    def prune(self, before: float) -> int:
-        """Delete the changes made before this time (in the caller's transaction)."""
-        return self._execute("DELETE FROM alert_changes WHERE at < ?", (before,)).rowcount
+    def prune(self, before: float, limit: int = -1) -> int:
+        """Delete the changes made before this time, the oldest `limit` of them (-1: all), in
+        the caller's transaction."""
+        return self._execute(
+            "DELETE FROM alert_changes WHERE seq IN"
+            " (SELECT seq FROM alert_changes WHERE at < ? ORDER BY at LIMIT ?)",
+            (before, limit),
+        ).rowcount
 
     def _stored_latest(self) -> int:
         """The newest cursor ever given out: kept in sqlite_sequence even when its row was

@@ -168,8 +168,8 @@ def redact(secrets: Iterable[str]) -> None:
 def secrets_of(settings: Settings) -> list[str]:
     """Every configured value that must never be printed."""
     found = [*settings.server.ingest_tokens, *settings.server.admin_tokens]
-    if settings.server.ingest_hmac_secret:
-        found.append(settings.server.ingest_hmac_secret)
+    server = settings.server
+    found += [server.ingest_hmac_secret, server.session_secret, server.link_secret]
     for table in settings.channels.values():
         found.extend(_secret_values(table))
     return [s for s in found if s]

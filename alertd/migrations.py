@@ -148,6 +148,11 @@ MIGRATIONS: tuple[str, ...] = (
 
     ALTER TABLE alerts ADD COLUMN silenced_by TEXT;
     """,
+    # 5: how far the daemon's steady clock, on which timers are due, is ahead of the wall
+    # clock (alertd.clock.SteadyClock): no row until the wall clock is stepped while it runs.
+    """
+    CREATE TABLE steady_clock (only INTEGER PRIMARY KEY CHECK (only = 0), ahead REAL NOT NULL);
+    """,
 )
 """Migration n (1-based) brings a database from user_version n-1 to n."""
 

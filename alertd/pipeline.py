@@ -51,6 +51,7 @@ from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
+from alertd.engine.verdicts import WhatIf, what_if
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
@@ -73,6 +74,7 @@ from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.respond.codes import CodeLookup, ReplyCodes
+from alertd.respond.links import link_secret
 from alertd.respond.stamp import Stamper
 from alertd.silences import Listed, Silences, SilenceState, SilenceTable, read_draft
 from alertd.sqlitedb import StateLock, write_probe
@@ -82,7 +84,19 @@ log = logging.getLogger("alertd.daemon")
 
 T = TypeVar("T")
 
-TIMER_BATCH = 500  # timers run per transaction; more due: another transaction, at once
+CLOCK_STEP = 1.0
+"""Seconds the wall clock must have been stepped by for the steady clock's distance from it to
+be recorded again (NTP slews the two clocks alike; only a step moves them apart)."""
+
+SWEEP_BATCH = 500
+"""Rows of each kind (windows, alerts, alert changes, notifications) one slice of the sweep
+deletes, each slice a transaction (bench/flood_bench.py)."""
+
+TIMER_BATCH = 50
+"""Timers run per transaction; when more are due, another transaction follows at once, after
+the event loop has served what waits. An escalation step costs ~0.2 ms of the loop (render,
+outbox row, alert, timeline, next timer): 50 keep a sweep's hold on it near 10 ms in a
+catch-up (bench/escalation_bench.py; 500 held it ~90 ms)."""
 
 
 class Pipeline:
@@ -97,6 +111,10 @@ class Pipeline:
         except ChannelConfigError as error:
             raise ConfigError(f"{settings.source}: {error}") from None
         state = settings.state
+        try:
+            self._link_secret = link_secret(settings)
+        except OSError as error:
+            raise ConfigError(f"cannot make the action links' secret: {error}") from None
         try:
             self._file_lock = StateLock(state.path)  # one daemon per state file
         except StateStoreError as error:
@@ -113,17 +131,20 @@ class Pipeline:
         self.dispatcher = Dispatcher(
             settings, self.outbox, clock, channels=channels, health=self.health
         )
-        self.steady = SteadyClock(clock)
+        # The steady clock goes on at the distance from the wall clock the last run recorded.
+        self._steady_ahead = self.store.steady_ahead()
+        self.steady = SteadyClock(clock, self._steady_ahead)
         self.timers = Timers(self.store, self.steady)
-        # Absent rules' deadlines are timers; one that passed while the daemon was down waits
-        # one more DURATION from now (alertd.engine.absence).
+        # Absent rules' deadlines are timers, in event time (the wall clock's); one that passed
+        # while the daemon was down waits one more DURATION from now (alertd.engine.absence).
         self.engine = Engine.configured(
             RuleSet(rules),
             self.store,
             settings.engine,
             live=True,
             timers=self.timers,
-            started=self.steady.now(),
+            wall=clock.now,
+            started=clock.now(),
         )
         self.timers.handle(ABSENT, self._absence_due)
         self._timer_decisions: list[Decision] = []  # of the sweep under way, for after it
@@ -143,11 +164,11 @@ class Pipeline:
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
         self.timer_sources: list[TimerSource] = [self.timers]
-        self.timer_loop = TimerLoop(clock, self.steady, self._next_timer_due, self.run_due_timers)
+        self.timer_loop = TimerLoop(clock, self.steady, self.next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
         self.reply_codes = ReplyCodes(self.store.connection)
-        self.incidents.stamps.append(Stamper(settings, self.reply_codes))
+        self.incidents.stamps.append(Stamper(settings, self.reply_codes, self._link_secret))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
         self._mismatches_seen: dict[str, int] = {}
         self._rule_errors_seen: dict[str, int] = {}
@@ -189,6 +210,10 @@ class Pipeline:
         except InvalidBatch as invalid:
             return invalid.errors
         return ()
+
+    async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
+        async with self._store_lock:  # the windows as committed, not a group half-staged
+            return what_if(self.engine, event, received_at)
 
     async def _commit_groups(self) -> None:
         """Commit the waiting batches a group at a time until none wait. Every batch taken is
@@ -335,6 +360,8 @@ class Pipeline:
         deliveries = self.outbox.states(alert_id)
         timeline = full_timeline(record, self.store.timeline(alert_id), deliveries)
         due = self.incidents.next_step_due(alert_id)
+        if due is not None:
+            due = self.steady.to_wall(due)
         return AlertDetail(record, deliveries, timeline, due)
 
     async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
@@ -450,20 +477,41 @@ class Pipeline:
 
     async def sweep(self) -> None:
         """Evict expired windows; delete alerts, finished notifications and silences that ended
-        past retention."""
+        past retention.
+
+        In slices of at most SWEEP_BATCH rows of each, each slice a transaction of its own
+        with the event loop free in between, so that a flood of keys expiring, or a day of
+        alerts leaving the retention, never holds up ingest for long.
+        """
         now = self.clock.now()
         horizon = now - self.settings.state.retention
+        batch = SWEEP_BATCH
 
-        def sweep() -> tuple[int, int, int, int]:
-            evicted = self.engine.sweep()
-            alerts = self.store.prune_alerts(horizon)
-            self.reply_codes.prune()
-            self.feed.prune(horizon)
-            silences = self.silences.prune(now, horizon)
-            return evicted, alerts, purge(self.store.connection, horizon), silences
+        def sweep_slice(first: bool) -> tuple[int, int, int, int, int]:
+            silences = self.silences.prune(now, horizon) if first else 0  # few: at once
+            windows = self.engine.sweep(limit=batch)
+            alerts = self.store.prune_alerts(horizon, batch)
+            if alerts:
+                self.reply_codes.prune()  # the codes of the alerts gone
+            changes = self.feed.prune(horizon, batch)
+            notifications = purge(self.store.connection, horizon, batch)
+            return windows, alerts, changes, notifications, silences
 
-        async with self._store_lock:
-            evicted, alerts, notifications, silences = await self._transact(sweep)
+        evicted = alerts = notifications = silences = 0
+        first = True
+        while True:
+            async with self._store_lock:
+                swept = await self._transact(partial(sweep_slice, first))
+            first = False
+            evicted, alerts, notifications = (
+                evicted + swept[0],
+                alerts + swept[1],
+                notifications + swept[3],
+            )
+            silences += swept[4]
+            if max(swept[:4]) < batch:
+                break
+            await asyncio.sleep(0)  # let the batches waiting for the store in first
         if evicted or alerts or notifications or silences:
             log.info(
                 "state swept",
@@ -484,10 +532,30 @@ class Pipeline:
     async def run_timers(self) -> None:
         await self.timer_loop.run()
 
-    async def _next_timer_due(self) -> float | None:
+    async def next_timer_due(self) -> float | None:
+        """The earliest due of every timer source (steady time). The timer loop asks at every
+        wake, so a step of the wall clock is recorded here (see `_record_clock_step`)."""
         async with self._store_lock:
+            await self._record_clock_step()
             dues = [due for source in self.timer_sources if (due := source.next_due()) is not None]
         return min(dues, default=None)
+
+    async def _record_clock_step(self) -> None:
+        """When the wall clock was stepped, record how far the steady clock now is from it,
+        so that the next run goes on with the same timeline and every due stored before keeps
+        its delay (alertd.clock.SteadyClock). With the store lock held."""
+        ahead = self.steady.ahead()
+        if abs(ahead - self._steady_ahead) < CLOCK_STEP:
+            return
+        try:
+            await self._transact(partial(self.store.set_steady_ahead, ahead))
+        except StateStoreError:
+            return  # the state's outage, reported by `health`; tried again at the next wake
+        log.warning(
+            "the wall clock was stepped; timers go on counting their delays",
+            extra={"step": round(self._steady_ahead - ahead, 3), "steady_ahead": round(ahead, 3)},
+        )
+        self._steady_ahead = ahead
 
     async def run_due_timers(self, now: float | None = None) -> bool:
         """Run what is due at `now` (steady time; default: now) in one transaction, then hand

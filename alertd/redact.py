@@ -17,7 +17,8 @@ Recipients and provider URLs can carry credentials, so alertd shows them everywh
 exception text, a dry run's rendered notification): what can hold a credential becomes
 `[redacted]` — user info, a query that is one bare value (`?AbC123`), and the value of every
 query or fragment parameter whose name looks like a credential's (`token`, `access_token`,
-`api_key`, `password`, `sig`, `X-Amz-Signature`, `auth`, `session`, ...). Other parameters are
+`api_key`, `password`, `sig`, `X-Amz-Signature`, `auth`, `session`, ...), and the token of an
+alert email's action link (`/v1/act/<token>`: it acts on the alert). Other parameters are
 kept as they are, so a map link (`https://maps.google.com/?q=52.37,4.89`) or a dashboard link
 in a notification stays usable; a secret under an innocent name is not recognised here, which
 is why the configured secrets themselves are removed from every log line wherever they appear.
@@ -42,6 +43,8 @@ _URL = re.compile(
     r"(?:\?(?P<query>[^\s#\"'<>\\]*))?"
     r"(?:\#(?P<fragment>[^\s\"'<>\\]*))?"
 )
+ACTION_LINK = "/v1/act/"  # an email's action link: the path segment after it is a key
+_ACTION_TOKEN = re.compile(re.escape(ACTION_LINK) + r"[^/]+")
 _PARAMETER = re.compile(r"(?P<name>[^&=;]*)(?P<value>=[^&;]*)?")
 CREDENTIAL_NAME = re.compile(
     r"token|secret|passw|pwd|key|signature|auth|credential|session|cookie|jwt|hmac"
@@ -82,8 +85,10 @@ def masked(secret: str) -> str:
 
 def redact_urls(text: str) -> str:
     """`text` with the user info and credential-like parameters of every URL in it redacted."""
-    if "://" not in text or ("@" not in text and "?" not in text and "#" not in text):
-        return text  # no URL in it, or none with user info, a query or a fragment
+    if "://" not in text or (
+        "@" not in text and "?" not in text and "#" not in text and ACTION_LINK not in text
+    ):
+        return text  # no URL in it, or none with user info, a query, a fragment or a token
     return _URL.sub(_redact_url, text)
 
 
@@ -91,7 +96,10 @@ def _redact_url(match: re.Match[str]) -> str:
     url = match["scheme"]
     if match["userinfo"]:
         url += f"{REDACTED}@"
-    url += match["rest"]
+    rest = match["rest"]
+    if ACTION_LINK in rest:
+        rest = _ACTION_TOKEN.sub(ACTION_LINK + REDACTED, rest)
+    url += rest
     query = match["query"]
     if query is not None:
         if query and "=" not in query:  # `?AbC123`: one bare value, as API keys are passed

@@ -28,6 +28,9 @@ from alertd import jsonutil
 
 MarkedYAMLError = yaml.MarkedYAMLError
 YAMLError = yaml.YAMLError
+Node = yaml.Node
+MappingNode = yaml.MappingNode
+ScalarNode = yaml.ScalarNode
 
 _JSON_NUMBER_TAG = "tag:alertd,2026:json-number"
 _REPLACED = {
@@ -72,3 +75,10 @@ _Loader.add_constructor(_JSON_NUMBER_TAG, _construct_json_number)
 def load(text: str) -> Any:
     """Decode one YAML document. Raises YAMLError."""
     return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no Python objects
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of one YAML document, each node with its `start_mark` (0-based line and
+    column), for files whose mistakes are reported where they are. Raises YAMLError."""
+    node: Node | None = yaml.compose(text, Loader=_Loader)
+    return node

@@ -29,6 +29,10 @@ time. Each figure is the median of --repeat runs. Run from the repository root:
 
     .venv/bin/python -m bench.engine_bench [--events 200000] [--repeat 3]
         [--elastalert-python /tmp/elastalert/bin/python]
+
+With `--baseline-src DIR`, instead: this tree's engine against another source tree's, on the
+storm, steady and counting scenarios, in memory and on SQLite, each tree in processes of its
+own, taking turns (bench/engine_baseline.py).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore, Synchronous
 from alertd.engine.steps import build_step
+from bench.engine_baseline import compare
 from bench.fleet100_lambdas import LAMBDAS
 from bench.fleet_events import generate_events, iter_events
 
@@ -531,7 +536,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500, help="events per process_batch call")
     parser.add_argument("--elastalert-python", metavar="PYTHON", help="python with elastalert2")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        metavar="DIR",
+        help="instead: this tree's engine against DIR's (another source tree of alertd), each in "
+        "processes of its own, taking turns (bench/engine_baseline.py)",
+    )
+    parser.add_argument("--only", default="", help="with --baseline-src: cases whose name has this")
     args = parser.parse_args()
+    if args.baseline_src is not None:
+        trees = {"this tree": BENCH.parent, "baseline": args.baseline_src}
+        compare(trees, args.events, args.repeat, args.batch, args.only)
+        return
 
     events = generate_events(args.events)
     # The input list is no part of either engine's state, and the timed runs decode fresh

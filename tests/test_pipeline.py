@@ -10,10 +10,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alertd import metrics
+from alertd import pipeline as pipeline_module
 from alertd.clock import FakeClock
 from alertd.config import ConfigError, Settings, load_settings
 from alertd.core import RulesInvalid
@@ -228,6 +230,36 @@ async def test_sweeping_deletes_alerts_past_retention_but_not_pending_notificati
     await pipeline.sweep()
     assert await pipeline.alert(alert_id) is None
     assert pipeline.outbox.pending_count() == 1  # still to be delivered (or to die of age)
+
+
+async def test_a_sweep_goes_in_slices_and_a_batch_waiting_gets_in_between(
+    pipeline: Pipeline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "SWEEP_BATCH", 2)
+    events = [{"type": "breakdown", "vehicle_id": f"v{n}"} for n in range(5)]
+    await pipeline.ingest(events, clock.now())  # five suppression windows, of 10 minutes
+    clock.advance(3 * 86_400)  # past them, and past the alerts' retention
+    await pipeline.ingest([{"type": "other"}], clock.now())  # the engine sees the time
+    order: list[str] = []  # each transaction, by what it did
+    sweep, process = pipeline.engine.sweep, pipeline.engine.process_valid
+
+    def sweeping(*args: Any, **kwargs: Any) -> int:
+        order.append("slice")
+        return sweep(*args, **kwargs)
+
+    def processing(*args: Any, **kwargs: Any) -> Any:
+        order.append("batch")
+        return process(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.engine, "sweep", sweeping)
+    monkeypatch.setattr(pipeline.engine, "process_valid", processing)
+    swept = asyncio.create_task(pipeline.sweep())
+    await asyncio.sleep(0)  # the first slice holds the store
+    await pipeline.ingest([{**events[0], "vehicle_id": "new"}], clock.now())
+    await swept
+    assert order == ["slice", "batch", "slice", "slice"]  # 2 + 2 + 1 windows (and alerts)
+    size = pipeline.store.size()
+    assert (size.suppressions, size.alerts) == (1, 1)  # the new alert's
 
 
 async def test_batches_that_arrive_together_commit_together_and_fail_alone(

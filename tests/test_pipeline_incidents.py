@@ -49,7 +49,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
+def home(tmp_path: Path) -> Path:
+    """The daemon's folder: its config, rules and on-call file."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "vehicle.rules").write_text(RULE)
     (tmp_path / "oncall.toml").write_text(ONCALL)
@@ -72,12 +73,23 @@ from = "+15550100000"
 to = ["+15550100002"]
 """
     )
-    opened = Pipeline(load_settings(tmp_path / "alertd.toml"), clock)
+    return tmp_path
+
+
+@pytest.fixture
+def pipeline(home: Path, clock: FakeClock) -> Iterator[Pipeline]:
+    opened = open_pipeline(home, clock)
+    yield opened
+    opened.close()
+
+
+def open_pipeline(home: Path, clock: FakeClock) -> Pipeline:
+    """The daemon's stack in `home` (again, after a close: a restart)."""
+    opened = Pipeline(load_settings(home / "alertd.toml"), clock)
     # The rule escalates by `ops` (as `escalate ops` in its file would say).
     rules = [replace(rule, escalate="ops") for rule in opened.engine.rules.rules]
     opened.engine.replace_rules(RuleSet(rules))
-    yield opened
-    opened.close()
+    return opened
 
 
 async def notices(pipeline: Pipeline, alert_id: str) -> list[tuple[str, str, str]]:
@@ -102,6 +114,32 @@ async def test_a_rule_pages_a_person_and_escalates_on_the_timer(
     await pipeline.run_due_timers()
     assert (await notices(pipeline, alert_id))[1:] == [("escalated", "sms", "+15550100106")]
     assert pipeline.outbox.pending_count() == 2
+
+
+@pytest.mark.parametrize("jump", [3600.0, -3600.0], ids=["forward", "back"])
+async def test_a_step_keeps_its_delay_across_a_wall_clock_step_and_a_restart(
+    home: Path, clock: FakeClock, jump: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = open_pipeline(home, clock)
+    (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())  # step 2 due in 10 minutes
+    clock.advance(60)
+    clock.step_wall(jump)
+    assert await pipeline.next_timer_due() == pipeline.steady.now() + 540
+    assert "the wall clock was stepped" in caplog.text  # once the timer loop woke
+    detail = await pipeline.alert(alert_id)  # people are shown the wall clock's time
+    assert detail is not None and detail.next_step_due == clock.now() + 540
+    pipeline.close()
+
+    again = open_pipeline(home, clock)  # a restart, the wall clock as it is now
+    try:
+        clock.advance(539)
+        await again.run_due_timers()
+        assert len(await notices(again, alert_id)) == 1  # forward: not due at once
+        clock.advance(1)
+        await again.run_due_timers()  # back: not an hour late
+        assert [n for n, _c, _r in await notices(again, alert_id)] == ["fired", "escalated"]
+    finally:
+        again.close()
 
 
 async def test_a_step_whose_commit_fails_runs_again_once(

@@ -66,3 +66,14 @@ def test_redact_urls_hides_user_info_and_credentials_in_free_text(text: str, red
 )
 def test_harmless_links_keep_their_query(link: str) -> None:
     assert redact_urls(f"see {link} now") == f"see {link} now"
+
+
+def test_an_action_links_token_is_hidden_and_the_rest_kept() -> None:
+    line = (
+        '"text": "Acknowledge: https://alerts.example.com/ops/v1/act/eyJhbGVydCI6.Bh_Qo-5GQ\\n'
+        'Resolve: https://alerts.example.com/ops/v1/act/eyJhbGVydCI6.Rbjwqi7tZ"'
+    )
+    assert redact_urls(line) == (
+        '"text": "Acknowledge: https://alerts.example.com/ops/v1/act/[redacted]\\n'
+        'Resolve: https://alerts.example.com/ops/v1/act/[redacted]"'
+    )

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 TIMEOUT = 10.0  # seconds: far above any wait in these tests, short enough to fail a hung one
 INTERVAL = 0.005
@@ -24,12 +27,14 @@ async def until(condition: Callable[[], object], what: str, timeout: float = TIM
         await asyncio.sleep(INTERVAL)
 
 
-async def until_async(
-    condition: Callable[[], Awaitable[object]], what: str, timeout: float = TIMEOUT
-) -> None:
-    """`until`, for a condition that has to await (an HTTP request)."""
+async def eventually(
+    look: Callable[[], Awaitable[T | None]], what: str, timeout: float = TIMEOUT
+) -> T:
+    """The first value `look()` answers other than None (an HTTP call, say), looking again
+    every few milliseconds; fail the test, saying `what`, after `timeout`."""
     deadline = time.monotonic() + timeout
-    while not await condition():
+    while (found := await look()) is None:
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g}s for {what}")
-        await asyncio.sleep(INTERVAL)
+        await asyncio.sleep(INTERVAL * 10)
+    return found

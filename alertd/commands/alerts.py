@@ -54,10 +54,10 @@ def row(alert: dict[str, Any]) -> tuple[str, ...]:
     return (alert["id"], alert["status"], alert["priority"], alert["rule"], key, fired, by)
 
 
-def table(rows: list[tuple[str, ...]]) -> str:
+def table(rows: list[tuple[str, ...]], columns: tuple[str, ...] = COLUMNS) -> str:
     """Columns padded to their widest cell, two spaces apart; the last one not padded."""
-    lines = [COLUMNS, *rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    lines = [columns, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines

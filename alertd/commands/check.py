@@ -16,6 +16,8 @@ from pathlib import Path
 
 from alertd.config import Settings
 from alertd.dsl import RuleError, find_rule_files, load_with_errors, rule_path_problem
+from alertd.dsl.schema_check import schema_problems
+from alertd.eventschema import load_schema
 from alertd.model import Rule
 from alertd.notify.channels import sending_problems
 from alertd.notify.errors import TemplateProblem
@@ -120,7 +122,20 @@ def _line_of(path: str, line: int) -> str | None:
     return lines[line - 1] if line <= len(lines) else ""
 
 
-STEPS: list[Step] = [check_oncall, check_rules, check_templates]
+def check_schema(run: CheckRun) -> list[RuleError]:
+    """With `[rules] schema`, the schema file itself, then the rules that compiled against it:
+    fields no event of a rule's scope has, comparisons of the wrong kind, unknown event types
+    (alertd.dsl.schema_check)."""
+    path = run.settings.rules.schema
+    if path is None:
+        return []
+    schema, errors = load_schema(path)
+    if schema is None:
+        return errors
+    return schema_problems(run.rules, schema)
+
+
+STEPS: list[Step] = [check_oncall, check_rules, check_templates, check_schema]
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

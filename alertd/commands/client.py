@@ -56,6 +56,9 @@ class ApiClient:
     def post(self, path: str, body: dict[str, Any]) -> Answer:
         return self._call("POST", path, json.dumps(body).encode())
 
+    def delete(self, path: str) -> Answer:
+        return self._call("DELETE", path, None)
+
     def _call(self, method: str, path: str, body: bytes | None) -> Answer:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if body is not None:

@@ -1,10 +1,11 @@
 """`alertd test-rule`: try rules on recorded events, or run rule unit tests, sending nothing.
 
     alertd test-rule [-c alertd.toml] RULES... --events FILE [--format text|json] [--render]
-                     [--explain]
+                     [--explain] [--strict]
     alertd test-rule [-c alertd.toml] TESTS.yaml... [--format text|json]
 
-Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid, or a unit test failed;
+Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid (or, with --strict, broke
+the event schema), or a unit test failed;
 2 usage or config error (a missing file, no rules, a rule file given without --events or a
 test file with it).
 The config still supplies channels, recipient groups and the [engine] settings.
@@ -25,6 +26,7 @@ from alertd.dsl import RuleErrors, load_rules
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
+from alertd.eventschema import load_schema
 from alertd.model import Rule
 from alertd.notify.errors import TemplateError
 from alertd.oncall import escalation_policies, load_oncall, recipient_groups
@@ -78,6 +80,20 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
     if not rules:
         _usage_error(f"no rules found in {', '.join(map(str, paths))}")
         return EXIT_USAGE
+    schema = None
+    if args.strict:
+        path = settings.rules.schema
+        if path is None:
+            _usage_error(
+                f"--strict holds events to the event schema, and {settings.source} names none: "
+                'set [rules] schema = "rules/events.yaml" (docs/rules.md, "The event schema")'
+            )
+            return EXIT_USAGE
+        schema, errors = load_schema(path)
+        if schema is None:
+            for error in errors:
+                print(error.format(), file=sys.stderr)
+            return EXIT_FAILED
     rule_set = RuleSet(rules)
     out: TextIO = sys.stdout
     report: Report
@@ -102,11 +118,12 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             preview=preview,
             progress=Progress(sys.stderr, SYSTEM_CLOCK) if sys.stderr.isatty() else None,
             explain=args.explain,
+            schema=schema,
         )
     except EventFileError as exc:
         print(f"alertd test-rule: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_FAILED if summary.invalid else EXIT_OK
+    return EXIT_FAILED if summary.invalid or summary.off_schema else EXIT_OK
 
 
 def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace) -> int:
@@ -122,6 +139,9 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
         return EXIT_USAGE
     if args.explain:
         _usage_error("--explain explains the events of a replay: give --events FILE")
+        return EXIT_USAGE
+    if args.strict:
+        _usage_error("--strict holds the events of a replay to the schema: give --events FILE")
         return EXIT_USAGE
     files = find_test_files(paths)
     if not files:

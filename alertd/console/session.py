@@ -21,13 +21,13 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from alertd import jsonutil
 from alertd.clock import Clock
+from alertd.signing import kept_secret
 
 SESSION_COOKIE = "alertd_session"
 SIGNIN_COOKIE = "alertd_signin"
@@ -171,19 +171,4 @@ def session_secret(configured: str, state_folder: Path) -> bytes:
     """The secret sessions are signed with: `[server] session_secret` when set, else a random
     one kept in `<state folder>/session-secret` (made on first use, mode 0600), so that a
     restart keeps everyone signed in. Raises OSError when that file cannot be read or made."""
-    if configured:
-        return configured.encode()
-    path = state_folder / SECRET_FILE
-    with contextlib.suppress(FileNotFoundError):
-        secret = path.read_bytes().strip()
-        if len(secret) >= 32:
-            path.chmod(0o600)
-            return secret
-    state_folder.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32).encode()
-    temporary = path.with_name(path.name + ".new")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(secret + b"\n")
-    temporary.replace(path)  # whole or not at all: a half-written secret is never read
-    return secret
+    return kept_secret(configured, state_folder / SECRET_FILE)

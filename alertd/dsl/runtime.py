@@ -15,7 +15,8 @@ returns False, so a helper can `return bad(x)`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 Reporter = Callable[[Any], bool]
@@ -29,6 +30,20 @@ _MISMATCHES: dict[str, int] = {}
 def mismatch_counts() -> dict[str, int]:
     """Run-time type mismatches per rule id since the process started (for /metrics)."""
     return dict(_MISMATCHES)
+
+
+@contextmanager
+def mismatches_uncounted() -> Iterator[None]:
+    """Evaluate without counting: the counts are as they were when the block ends. For asking
+    what an event would do (alertd.engine.verdicts `what_if`), which must leave the daemon's
+    metrics alone. (The daemon evaluates on one thread, its event loop: no count can be lost
+    to another evaluation meanwhile.)"""
+    saved = dict(_MISMATCHES)
+    try:
+        yield
+    finally:
+        _MISMATCHES.clear()
+        _MISMATCHES.update(saved)
 
 
 def reporter(rule_id: str) -> Reporter:

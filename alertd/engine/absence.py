@@ -17,9 +17,10 @@ Per rule and key it keeps an `Absence`, and each watched key has one durable tim
 - A deadline that passed while the daemon was down waits one more DURATION from its start
   (`started`): the gap was the daemon's, not the vehicle's.
 
-Times: what is kept and the deadlines are event times; the timers count on the timer
-service's clock (the daemon's steady clock, a replay's event-time clock), taken to read the
-same time as events do.
+Times: what is kept and the deadlines are event times, compared with `wall()`, the time as
+events read it (the daemon's wall clock; a replay's event time). A timer is set `deadline -
+wall()` from now on the timer service's own clock (the daemon's steady clock), so that a wall
+clock stepped while it runs moves no deadline.
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ def timer_ref(rule_id: str, key: Key) -> str:
 
 
 def build_absence_step(
-    rule: Rule, store: StateStore, timers: TimerService, *, failed: Callable[[Rule], None]
+    rule: Rule,
+    store: StateStore,
+    timers: TimerService,
+    *,
+    wall: Callable[[], float],
+    failed: Callable[[Rule], None],
 ) -> Step:
     """The step of an absent rule: it keeps each match's key alive."""
     spec = rule.absent
@@ -104,7 +110,7 @@ def build_absence_step(
             return Decision(index, rule_id, "counting", key, time)
         absences[key] = (time, None, event, time + forget)
         if kept is None or kept[1] is not None:  # no deadline pending: set one
-            timers.set(ABSENT, timer_ref(rule_id, key), delay=time + duration - timers.now())
+            timers.set(ABSENT, timer_ref(rule_id, key), delay=time + duration - wall())
         if kept is not None and kept[1] is not None:
             decision = Decision(index, rule_id, "resolved", key, time)
             decision.alert_id = kept[1]
@@ -120,6 +126,7 @@ def absence_due(
     store: StateStore,
     timers: TimerService,
     *,
+    wall: Callable[[], float],
     mint: Callable[[float], str],
     started: float,
 ) -> Decision | None:
@@ -137,7 +144,7 @@ def absence_due(
     if kept is None:  # forgotten (swept) meanwhile
         return None
     last, alert_id, event, expires_at = kept
-    now = timers.now()
+    now = wall()
     if now >= expires_at:  # unseen for `forget`: drop it, fired or not
         absences.pop(key, None)
         return None
@@ -172,11 +179,16 @@ def absence_due(
     return Decision(None, rule_id, "fired", key, deadline, alert)
 
 
-def sweep_absences(tables: Iterable[dict[Key, Absence]], horizon: float) -> int:
-    """Drop every key forgotten at or before `horizon`; return how many went."""
+def sweep_absences(
+    tables: Iterable[dict[Key, Absence]], horizon: float, limit: int | None = None
+) -> int:
+    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
+    many went."""
     evicted = 0
     for absences in tables:
         expired = [key for key, kept in absences.items() if kept[3] <= horizon]
+        if limit is not None:
+            expired = expired[: max(0, limit - evicted)]
         for key in expired:
             del absences[key]
         evicted += len(expired)

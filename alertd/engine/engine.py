@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
 from alertd.durations import format_duration
@@ -54,16 +54,19 @@ class Engine:
         max_future: float | None = None,
         max_past: float | None = None,
         timers: TimerService | None = None,
+        wall: Callable[[], float] | None = None,
         started: float = NOT_STARTED,
     ) -> None:
         """`max_future`, `max_past`: reject events stamped more than this many seconds after
         or before their arrival (None: accept any time, as replays of recordings and rule
         tests must: they run on event time, and their events are as old as the recording).
         `timers`: the timer service absent rules set their deadlines with (without it, they
-        never fire); `started`: when the daemon started, on that service's clock (a deadline
-        that passed before waits one more DURATION: alertd.engine.absence)."""
+        never fire); `wall`: the time as events read it (default: the timers' clock);
+        `started`: when the daemon started, on it (a deadline that passed before waits one
+        more DURATION: alertd.engine.absence)."""
         self.store = store
         self.timers = timers
+        self.wall = wall or (timers.now if timers is not None else Untimed().now)
         self.started = started
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
@@ -84,6 +87,7 @@ class Engine:
         *,
         live: bool,
         timers: TimerService | None = None,
+        wall: Callable[[], float] | None = None,
         started: float = NOT_STARTED,
     ) -> Engine:
         """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
@@ -97,6 +101,7 @@ class Engine:
             max_future=settings.max_future if live and settings.max_future > 0 else None,
             max_past=settings.max_past if live and settings.max_past > 0 else None,
             timers=timers,
+            wall=wall,
             started=started,
         )
 
@@ -177,8 +182,9 @@ class Engine:
             self.store.retain_rules(list(rules.by_id))
         self._use(rules)
 
-    def sweep(self, horizon: float | None = None) -> int:
-        """Evict windows that expired at or before `horizon`; return how many entries went.
+    def sweep(self, horizon: float | None = None, limit: int | None = None) -> int:
+        """Evict windows that expired at or before `horizon` (at most `limit` of them); return
+        how many entries went.
 
         The default horizon is the latest event time seen, but never later than the latest
         arrival time: one event stamped years ahead by a broken clock must not wipe every live
@@ -189,7 +195,7 @@ class Engine:
         if horizon == -math.inf:
             return 0
         with self.store.transaction():
-            return self.store.sweep(horizon)
+            return self.store.sweep(horizon, limit)
 
     def _use(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -197,7 +203,9 @@ class Engine:
         for rule in rules.rules:
             if rule.absent is not None:
                 timers = self.timers or Untimed()
-                step = build_absence_step(rule, self.store, timers, failed=self._rule_failed)
+                step = build_absence_step(
+                    rule, self.store, timers, wall=self.wall, failed=self._rule_failed
+                )
             else:
                 step = build_step(
                     rule,
@@ -244,6 +252,7 @@ class Engine:
             self.rules.by_id,
             self.store,
             self.timers,
+            wall=self.wall,
             mint=self._ids,
             started=self.started,
         )

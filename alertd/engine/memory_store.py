@@ -43,6 +43,7 @@ class MemoryStore:
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer] = {}
         self._dues: list[tuple[float, str, str]] = []  # a heap; entries of replaced timers linger
+        self._steady_ahead = 0.0
         self._max_alerts = max_alerts
 
     def suppressions(self, rule_id: str) -> dict[Key, Suppression]:
@@ -69,10 +70,12 @@ class MemoryStore:
             table = self._absences[rule_id] = {}
         return table
 
-    def sweep(self, horizon: float) -> int:
-        evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon)
-        evicted += sweep_key_states(self._key_states.values(), horizon)
-        return evicted + sweep_absences(self._absences.values(), horizon)
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon, limit)
+        room = None if limit is None else limit - evicted
+        evicted += sweep_key_states(self._key_states.values(), horizon, room)
+        room = None if limit is None else limit - evicted
+        return evicted + sweep_absences(self._absences.values(), horizon, room)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
@@ -126,9 +129,9 @@ class MemoryStore:
     def timeline(self, alert_id: str) -> list[TimelineEntry]:
         return list(self._timelines.get(alert_id, ()))
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         floor = alert_id_floor(received_before)
-        old = [alert_id for alert_id in self._alerts if alert_id < floor]
+        old = sorted(alert_id for alert_id in self._alerts if alert_id < floor)[:limit]
         for alert_id in old:
             del self._alerts[alert_id]
             self._timelines.pop(alert_id, None)
@@ -169,6 +172,12 @@ class MemoryStore:
                 return due
             heapq.heappop(dues)
         return None
+
+    def steady_ahead(self) -> float:
+        return self._steady_ahead
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        self._steady_ahead = ahead
 
     def size(self) -> StoreSize:
         return StoreSize(

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from alertd.durations import format_duration
+from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
 from alertd.engine.steps import Step, hashable
-from alertd.engine.verdicts import Detail, detail_hook
 from alertd.model import Decision, Event, Key, Rule
 
 KeyState = tuple[float, float | None, tuple[Any, ...], float]
@@ -88,11 +88,16 @@ def build_sequence_step(
     return step
 
 
-def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> int:
-    """Drop every key forgotten at or before `horizon`; return how many went."""
+def sweep_key_states(
+    tables: Iterable[dict[Key, KeyState]], horizon: float, limit: int | None = None
+) -> int:
+    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
+    many went."""
     evicted = 0
     for states in tables:
         expired = [key for key, state in states.items() if state[3] <= horizon]
+        if limit is not None:
+            expired = expired[: max(0, limit - evicted)]
         for key in expired:
             del states[key]
         evicted += len(expired)
@@ -100,7 +105,7 @@ def sweep_key_states(tables: Iterable[dict[Key, KeyState]], horizon: float) -> i
 
 
 @detail_hook
-def _held(rule: Rule, decision: Decision) -> Iterator[Detail]:
+def _held(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
     """`held for 1m20s of 2m`: how long a `for` rule's key had held when it matched."""
     spec = rule.sequence
     if spec is None or spec.hold is None:

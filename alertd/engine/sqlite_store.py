@@ -19,23 +19,26 @@ in the database, which each block compares with the version in memory when it be
 differ, another connection wrote windows (or rolled back a transaction it opened on ours),
 and every window is read again.
 
-Keys, events and labels are stored as JSON (values JSON cannot hold become strings).
+Keys, events and labels are stored as JSON (values JSON cannot hold become strings). A counting
+window's times are spread over its row and chunk rows (alertd.engine.count_layout), so that a
+batch writes the times it added, not every time a large window holds.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from alertd import jsonutil
-from alertd.engine.absence import Absence, sweep_absences
+from alertd.engine.absence import Absence
+from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.sequence import KeyState, sweep_key_states
+from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -51,7 +54,6 @@ from alertd.engine.windows import (
     CountWindow,
     Suppression,
     suppression_expires_at,
-    sweep_tables,
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
@@ -77,6 +79,8 @@ CREATE TABLE IF NOT EXISTS suppression (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS suppression_expiry ON suppression (expires_at);
 
+-- A window's times are numbered by match (alertd.engine.count_layout): its row holds the
+-- events it keeps and the times from match tail_from on; older times are in chunk rows.
 CREATE TABLE IF NOT EXISTS count_window (
     rule_id TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -84,9 +88,19 @@ CREATE TABLE IF NOT EXISTS count_window (
     times TEXT NOT NULL,
     events TEXT NOT NULL,
     expires_at REAL NOT NULL,
+    first INTEGER NOT NULL DEFAULT 0,  -- the number of its oldest match
+    tail_from INTEGER NOT NULL DEFAULT 0,  -- the number of the match `times` starts at
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
+
+CREATE TABLE IF NOT EXISTS count_window_chunk (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    first INTEGER NOT NULL,  -- the number of the match its times start at
+    times TEXT NOT NULL,
+    PRIMARY KEY (rule_id, key, first)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS key_state (
     rule_id TEXT NOT NULL,
@@ -130,7 +144,13 @@ _SAVE_ALERT = (
     " last_matched_at = ?, silenced_by = ? WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
-_COUNT_WINDOW_COLUMNS = "key, within, times, events"
+_COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
+# Windows written by alertd before their times were numbered (issue 9) lack two columns: every
+# time is in the row's `times`, from match 0 on, which is what the defaults say.
+_COUNT_WINDOW_UPGRADE = {
+    "first": "ALTER TABLE count_window ADD COLUMN first INTEGER NOT NULL DEFAULT 0",
+    "tail_from": "ALTER TABLE count_window ADD COLUMN tail_from INTEGER NOT NULL DEFAULT 0",
+}
 _KEY_STATE_COLUMNS = "key, newest, start, kept"
 _ABSENCE_COLUMNS = "key, last, alert_id, event"
 _WINDOW_TABLES = ("suppression", "count_window", "key_state", "absence")
@@ -175,6 +195,35 @@ class _Table(Generic[V]):
         self.changed.clear()
         return stored, deleted
 
+    def forget(self) -> None:
+        """Drop every entry and change: the table is about to be read again."""
+        self.entries.clear()
+        self.changed.clear()
+
+
+class _CountWindows(_Table[CountWindow]):
+    """One rule's counting windows, and where the times of the large ones are on disk."""
+
+    __slots__ = ("chunked", "orphaned")
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__("count_window", rule_id)
+        self.chunked: dict[Key, Chunked] = {}  # windows with times in chunk rows
+        self.orphaned: set[Key] = set()  # keys whose chunk rows belong to a window now gone
+
+    def pop(self, key: Key, default: None, /) -> CountWindow | None:
+        value = self.entries.pop(key, None)
+        if value is not None:
+            self.changed.add(key)
+            if self.chunked.pop(key, None) is not None:
+                self.orphaned.add(key)
+        return value
+
+    def forget(self) -> None:
+        super().forget()
+        self.chunked.clear()
+        self.orphaned.clear()
+
 
 @dataclass(slots=True)
 class _Block:
@@ -184,7 +233,7 @@ class _Block:
     savepoint: str | None  # None: the transaction itself
     version: int  # of the windows when it began
     written: dict[_Table[Any], set[Key]] = field(default_factory=dict)  # keys it wrote
-    everything: bool = False  # it swept or dropped rules: read every window back
+    everything: bool = False  # it dropped rules: read every window back
 
     def wrote(self, table: _Table[Any]) -> None:
         self.written.setdefault(table, set()).update(table.changed)
@@ -212,6 +261,7 @@ class SQLiteStore:
         self.connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
             self.connection.executescript(SCHEMA)
+            _upgrade_count_windows(self.connection)
             migrate(self.connection, path)
         except sqlite3.Error as exc:
             self.connection.close()
@@ -225,7 +275,7 @@ class SQLiteStore:
         # (which raises it) or rolled back, so that nothing commits on its own meanwhile.
         self._lost: StateStoreError | None = None
         self._suppressions: dict[str, _Table[Suppression]] = {}
-        self._windows: dict[str, _Table[CountWindow]] = {}
+        self._windows: dict[str, _CountWindows] = {}
         self._key_states: dict[str, _Table[KeyState]] = {}
         self._absences: dict[str, _Table[Absence]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
@@ -350,10 +400,10 @@ class SQLiteStore:
             table = self._suppressions[rule_id] = _Table("suppression", rule_id)
         return table
 
-    def count_windows(self, rule_id: str) -> _Table[CountWindow]:
+    def count_windows(self, rule_id: str) -> _CountWindows:
         table = self._windows.get(rule_id)
         if table is None:
-            table = self._windows[rule_id] = _Table("count_window", rule_id)
+            table = self._windows[rule_id] = _CountWindows(rule_id)
         return table
 
     def key_states(self, rule_id: str) -> _Table[KeyState]:
@@ -368,24 +418,46 @@ class SQLiteStore:
             table = self._absences[rule_id] = _Table("absence", rule_id)
         return table
 
-    def sweep(self, horizon: float) -> int:
-        self._write_changes()
-        for table in _WINDOW_TABLES:
-            self.connection.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (horizon,))
-        if self._blocks:
-            self._blocks[-1].everything = True
-        evicted = sweep_tables(
-            (table.entries for table in self._suppressions.values()),
-            (table.entries for table in self._windows.values()),
-            horizon,
-        )
-        evicted += sweep_key_states((t.entries for t in self._key_states.values()), horizon)
-        return evicted + sweep_absences((t.entries for t in self._absences.values()), horizon)
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        """Found through the tables' index on expiry: a sweep costs what it evicts, not what
+        is live, and a rollback reads back only what it evicted."""
+        self._write_changes()  # every window in memory is on disk, with its expiry
+        block = self._blocks[-1] if self._blocks else None
+        evicted = 0
+        every: tuple[Mapping[str, _Table[Any]], ...] = self._all_tables()
+        for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
+            room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
+            if room == 0:
+                break
+            rows = self.connection.execute(
+                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
+                " LIMIT ?",
+                (horizon, room),
+            ).fetchall()
+            self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
+            if kind == "count_window":  # and the chunk rows of the large ones' times
+                self.connection.executemany(
+                    "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", rows
+                )
+            for rule_id, text in rows:
+                table = tables.get(rule_id)
+                if table is not None:
+                    key = _key(text)
+                    table.entries.pop(key, None)
+                    if isinstance(table, _CountWindows):
+                        table.chunked.pop(key, None)
+                    if block is not None:  # a rollback reads it back
+                        block.written.setdefault(table, set()).add(key)
+            evicted += len(rows)
+        if evicted:
+            self.connection.execute("UPDATE window_version SET version = version + 1")
+            self._version += 1
+        return evicted
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in _WINDOW_TABLES:
+        for table in (*_WINDOW_TABLES, "count_window_chunk"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
@@ -464,11 +536,20 @@ class SQLiteStore:
             for at, action, by, via, detail in rows
         ]
 
-    def prune_alerts(self, received_before: float) -> int:
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
         self._write_changes()
-        floor = (alert_id_floor(received_before),)
-        self.connection.execute("DELETE FROM timeline WHERE alert_id < ?", floor)
-        return self.connection.execute("DELETE FROM alerts WHERE id < ?", floor).rowcount
+        before, bound = "<", alert_id_floor(received_before)
+        if limit is not None and limit <= 0:
+            return 0
+        if limit is not None:  # ids are in time order: up to the limit-th oldest, if that many
+            row = self.connection.execute(
+                "SELECT id FROM alerts WHERE id < ? ORDER BY id LIMIT 1 OFFSET ?",
+                (bound, max(0, limit - 1)),
+            ).fetchone()
+            if row is not None:
+                before, bound = "<=", row[0]
+        self.connection.execute(f"DELETE FROM timeline WHERE alert_id {before} ?", (bound,))
+        return self.connection.execute(f"DELETE FROM alerts WHERE id {before} ?", (bound,)).rowcount
 
     # --- timers ------------------------------------------------------------------------------
 
@@ -497,6 +578,13 @@ class SQLiteStore:
     def next_timer_due(self) -> float | None:
         (due,) = self.connection.execute("SELECT min(due) FROM timers").fetchone()
         return None if due is None else float(due)
+
+    def steady_ahead(self) -> float:
+        row = self.connection.execute("SELECT ahead FROM steady_clock").fetchone()
+        return 0.0 if row is None else float(row[0])
+
+    def set_steady_ahead(self, ahead: float) -> None:
+        self.connection.execute("INSERT OR REPLACE INTO steady_clock VALUES (0, ?)", (ahead,))
 
     def size(self) -> StoreSize:
         self._write_changes()
@@ -540,26 +628,11 @@ class SQLiteStore:
                     ],
                 )
                 _delete(self.connection, "suppression", rule_id, deleted)
-        for rule_id, windows in self._windows.items():
+        for windows in self._windows.values():
             if windows.changed:
                 if block is not None:
                     block.wrote(windows)
-                kept, gone = windows.take_changes()
-                execute_many(
-                    "INSERT OR REPLACE INTO count_window VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            rule_id,
-                            _json(key),
-                            window.within,
-                            _json(window.times),
-                            _json(window),
-                            window.expires_at,
-                        )
-                        for key, window in kept
-                    ],
-                )
-                _delete(self.connection, "count_window", rule_id, gone)
+                self._write_count_windows(windows)
         for rule_id, states in self._key_states.items():
             if states.changed:
                 if block is not None:
@@ -590,14 +663,59 @@ class SQLiteStore:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
 
+    def _write_count_windows(self, windows: _CountWindows) -> None:
+        """Write a rule's changed counting windows: each one's row, and of its times in chunk
+        rows (count_layout) only those that changed."""
+        rule_id, chunked = windows.rule_id, windows.chunked
+        orphaned = [(rule_id, _json(key)) for key in windows.orphaned]
+        windows.orphaned.clear()
+        kept, gone = windows.take_changes()
+        rows, chunks, cuts = [], [], []
+        for key, window in kept:
+            key_text = _json(key)
+            layout, where = plan(window, chunked.get(key))
+            if where is None:
+                chunked.pop(key, None)
+            else:
+                chunked[key] = where
+            if layout.clear:
+                orphaned.append((rule_id, key_text))
+            elif layout.cut is not None:
+                cuts.append((rule_id, key_text, layout.cut))
+            chunks += [(rule_id, key_text, first, _json(times)) for first, times in layout.chunks]
+            rows.append(
+                (
+                    rule_id,
+                    key_text,
+                    window.within,
+                    _json(layout.tail),
+                    _json(window),
+                    window.expires_at,
+                    window.dropped,
+                    layout.tail_from,
+                )
+            )
+        execute_many = self.connection.executemany
+        execute_many("DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", orphaned)
+        execute_many(
+            "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ? AND first <= ?", cuts
+        )
+        execute_many("INSERT OR REPLACE INTO count_window_chunk VALUES (?, ?, ?, ?)", chunks)
+        execute_many(
+            "INSERT OR REPLACE INTO count_window"
+            " (rule_id, key, within, times, events, expires_at, first, tail_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        _delete(self.connection, "count_window", rule_id, gone)
+
     def _load_windows(self) -> None:
         """Read every window from the database into the tables, dropping unwritten changes:
         when the store opens, and when another connection wrote windows."""
         self._new_alerts.clear()
         for tables in self._all_tables():
             for table in tables.values():  # the engine holds these: refill, never replace
-                table.entries.clear()
-                table.changed.clear()
+                table.forget()
         connection = self.connection
         reading = not connection.in_transaction  # then read all three in one snapshot
         try:
@@ -616,6 +734,12 @@ class SQLiteStore:
             absences = connection.execute(
                 f"SELECT rule_id, {_ABSENCE_COLUMNS}, expires_at FROM absence"
             ).fetchall()
+            chunks = _chunks_by_key(
+                connection.execute(
+                    "SELECT rule_id, key, first, times FROM count_window_chunk"
+                    " ORDER BY rule_id, key, first"
+                )
+            )
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -624,8 +748,7 @@ class SQLiteStore:
             key, entry = _suppression_of(row)
             self.suppressions(rule_id).entries[key] = entry
         for rule_id, *row in windows:
-            key, window = _count_window_of(row)
-            self.count_windows(rule_id).entries[key] = window
+            _place(self.count_windows(rule_id), row, chunks.get((rule_id, row[0]), []))
         for rule_id, *row in states:
             key, state = _key_state_of(row)
             self.key_states(rule_id).entries[key] = state
@@ -655,11 +778,14 @@ class SQLiteStore:
 
     def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
+        which = (table.rule_id, _json([_json(key) for key in keys]))
+        in_keys = "rule_id = ? AND key IN (SELECT value FROM json_each(?))"
+        if isinstance(table, _CountWindows):
+            self._read_back_count_windows(table, keys, which, in_keys)
+            return
         columns, of = _READERS[table.kind]
         rows = self.connection.execute(
-            f"SELECT {columns} FROM {table.kind}"
-            " WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))",
-            (table.rule_id, _json([_json(key) for key in keys])),
+            f"SELECT {columns} FROM {table.kind} WHERE {in_keys}", which
         ).fetchall()
         entries = table.entries
         for key in keys:
@@ -668,7 +794,34 @@ class SQLiteStore:
             key, value = of(row)
             entries[key] = value
 
-    def _all_tables(self) -> tuple[dict[str, _Table[Any]], ...]:
+    def _read_back_count_windows(
+        self, table: _CountWindows, keys: Collection[Key], which: tuple[str, str], in_keys: str
+    ) -> None:
+        rows = self.connection.execute(
+            f"SELECT {_COUNT_WINDOW_COLUMNS} FROM count_window WHERE {in_keys}", which
+        ).fetchall()
+        chunks = _chunks_by_key(
+            self.connection.execute(
+                "SELECT rule_id, key, first, times FROM count_window_chunk"
+                f" WHERE {in_keys} ORDER BY key, first",
+                which,
+            )
+        )
+        for key in keys:
+            table.entries.pop(key, None)
+            table.chunked.pop(key, None)
+            table.orphaned.discard(key)
+        for row in rows:
+            _place(table, row, chunks.get((table.rule_id, row[0]), []))
+
+    def _all_tables(
+        self,
+    ) -> tuple[
+        dict[str, _Table[Suppression]],
+        dict[str, _CountWindows],
+        dict[str, _Table[KeyState]],
+        dict[str, _Table[Absence]],
+    ]:
         """Every kind of window table, each by rule id."""
         return (self._suppressions, self._windows, self._key_states, self._absences)
 
@@ -688,6 +841,14 @@ class SQLiteStore:
             self.connection.execute(sql)
         except sqlite3.Error as exc:
             fail(exc, str(self.path), self.path)
+
+
+def _upgrade_count_windows(connection: sqlite3.Connection) -> None:
+    """Give a count_window table made before its times were numbered the two columns."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(count_window)")}
+    for column, statement in _COUNT_WINDOW_UPGRADE.items():
+        if column not in columns:
+            connection.execute(statement)
 
 
 def _lost_by(error: BaseException, path: Path) -> StateStoreError:
@@ -718,9 +879,29 @@ def _suppression_of(row: Sequence[Any]) -> tuple[Key, Suppression]:
     return _key(key), (fired_at, until, suppressed)
 
 
-def _count_window_of(row: Sequence[Any]) -> tuple[Key, CountWindow]:
-    key, within, times, events = row
-    return _key(key), CountWindow.of(within, jsonutil.loads(times), jsonutil.loads(events))
+def _chunks_by_key(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str], list[Any]]:
+    """Chunk rows (rule_id, key, first, times), in order, as (first, times) by (rule, key)."""
+    chunks: dict[tuple[str, str], list[Any]] = {}
+    for rule_id, key, first, times in rows:
+        chunks.setdefault((rule_id, key), []).append((first, jsonutil.loads(times)))
+    return chunks
+
+
+def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> None:
+    """Put the window of a count_window row (and its chunk rows) into its table."""
+    key_text, within, times, events, first, tail_from = row
+    key = _key(key_text)
+    window, where = assemble(
+        within,
+        jsonutil.loads(events),
+        first=first,
+        tail_from=tail_from,
+        tail=jsonutil.loads(times),
+        chunks=chunks,
+    )
+    table.entries[key] = window
+    if where is not None:
+        table.chunked[key] = where
 
 
 def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
@@ -735,11 +916,11 @@ def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
 
 _READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
-    "count_window": (_COUNT_WINDOW_COLUMNS, _count_window_of),
     "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
     "absence": (f"{_ABSENCE_COLUMNS}, expires_at", _absence_of),
 }
-"""Per window table: the columns to read back, and how an entry is made of them."""
+"""Per window table: the columns to read back, and how an entry is made of them (counting
+windows, spread over chunk rows, are read by `_read_back_count_windows`)."""
 
 
 def _json(value: object) -> str:

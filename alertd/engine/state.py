@@ -93,8 +93,9 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """Something to do at `due` (wall time, counted on the daemon's steady clock): `(kind,
-    ref)` names it, one timer per name (`escalate`, alert id), `payload` is its kind's own."""
+    """Something to do at `due`: `(kind, ref)` names it, one timer per name (`escalate`, alert
+    id), `payload` is its kind's own. `due` is a time of the daemon's steady clock, which reads
+    as the wall clock unless that was stepped (alertd.clock.SteadyClock)."""
 
     kind: str
     ref: str
@@ -189,8 +190,9 @@ class WindowStore(Protocol):
         as the rule is kept."""
         ...
 
-    def sweep(self, horizon: float) -> int:
-        """Evict every entry that expires at or before `horizon` (event time); return how many."""
+    def sweep(self, horizon: float, limit: int | None = None) -> int:
+        """Evict the entries that expire at or before `horizon` (event time), every one or at
+        most `limit` (the daemon sweeps in slices); return how many."""
         ...
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
@@ -225,9 +227,9 @@ class AlertStore(Protocol):
         """The entries recorded for an alert, oldest first."""
         ...
 
-    def prune_alerts(self, received_before: float) -> int:
-        """Delete alerts received before this time (history retention), with their timelines;
-        return how many."""
+    def prune_alerts(self, received_before: float, limit: int | None = None) -> int:
+        """Delete alerts received before this time (history retention), with their timelines,
+        every one or at most `limit`, oldest first; return how many."""
         ...
 
 
@@ -250,6 +252,13 @@ class TimerStore(Protocol):
     def next_timer_due(self) -> float | None:
         """The earliest due of every timer; None when there is none."""
         ...
+
+    def steady_ahead(self) -> float:
+        """How far the steady clock the dues are counted on was ahead of the wall clock, as
+        last recorded (alertd.clock.SteadyClock; 0.0 when never recorded)."""
+        ...
+
+    def set_steady_ahead(self, ahead: float) -> None: ...
 
 
 class StateStore(WindowStore, AlertStore, TimerStore, Protocol):

@@ -42,6 +42,7 @@ def build_step(
     duration = suppress.duration if suppress is not None else 0.0
     suppressions = store.suppressions(rule_id) if suppress is not None else None
     cap = max_count_events
+    first_match = CountWindow.first
     add_alert = store.add_alert
     # The rule as it is now, snapshotted into every alert it raises.
     name, priority, labels = rule.name, rule.priority, rule.labels
@@ -63,21 +64,20 @@ def build_step(
                 key_c = hashable(key_c)
                 window = windows.get(key_c)
             if window is None:
-                window = CountWindow()
-                window.append(event)
-                window.times = (time,)
-                window.within = within
+                window = first_match(within, time, event if cap else None)
                 kept = True
             else:
                 window.within = within  # a reload may have changed it: it applies from now
                 times = window.times
-                if times and time >= times[-1] and times[0] > time - within:
-                    window.times = (*times, time)  # in order, and nothing slides out: as
-                    window.append(event)  # count_step would, without the call
+                if time >= times[-1] and times[window.start] > time - within:
+                    times.append(time)  # in order, and nothing slides out: as count_step
+                    window.append(event)  # would, without the call
+                    if len(window) > cap:
+                        del window[0]
                     kept = True
                 else:
-                    kept = count_step(window, time, event)
-            size = len(window)
+                    kept = count_step(window, time, event, cap)
+            size = len(window.times) - window.start
             if not kept or size < threshold:
                 windows[key_c] = window
                 return Decision(index, rule_id, "counting", key_c, time, None, None, size)

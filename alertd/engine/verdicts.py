@@ -11,37 +11,36 @@ thing, made here from the engine's decisions and the reference interpreter
   condition did not hold is `no_match`, with the parts that were false (`failures`), as written
   and with the values they read; type mismatches are among them as such.
 
-What a decision says about its windows comes from the detail hooks: a function of the rule and
-the decision returning the `Detail`s that apply. The count and suppress windows have theirs
-here; a rule kind of its own (absent, for, ...) registers one with `@detail_hook`, so every
-view of a verdict shows its state without knowing the kind.
+What a decision says about its windows comes from the detail hooks: a function of the rule, the
+decision and the state store after the event, returning the `Detail`s that apply. The count
+and suppress windows have theirs here; a rule kind of its own registers one with `@detail_hook`
+(`for`: alertd.engine.sequence), so every view of a verdict shows its state without knowing
+the kind.
+
+A rule with prev() is explained with the values kept for the event's key before the event
+(`previous_values`, read before the engine moves them on), as the engine decided with them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from alertd import jsonutil
 from alertd.dsl.explain import Failure, Mismatch, explain
-from alertd.durations import format_duration
-from alertd.engine.eventtime import format_time
+from alertd.dsl.runtime import mismatches_uncounted
+from alertd.engine.details import Detail, details
+from alertd.engine.engine import Engine
+from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sequence import KeyState
+from alertd.engine.state import StateStore
+from alertd.engine.steps import hashable
 from alertd.model import Decision, Key, Rule
 from alertd.wording import counted
 
 NO_MATCH = "no_match"
-
-
-@dataclass(frozen=True, slots=True)
-class Detail:
-    """One fact about a rule's windows after an event: `name` and `value` for JSON (`"window":
-    "2 of 3 within 10m"`), `text` for people (`2 of 3 within 10m`)."""
-
-    name: str
-    value: Any
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,46 +62,32 @@ class Verdict:
         return self.decision != NO_MATCH
 
 
-DetailHook = Callable[[Rule, Decision], Iterable[Detail]]
-DETAIL_HOOKS: list[DetailHook] = []
+def previous_values(
+    rules: RuleSet, store: StateStore, event: Mapping[str, Any], time: float
+) -> dict[str, tuple[Any, ...] | None]:
+    """For each rule with prev() of the event's scope, the values kept for the event's key
+    before it (None: no previous event, as for a late event or a forgotten key). Read before
+    the engine takes the event: it moves them on."""
+    found: dict[str, tuple[Any, ...] | None] = {}
+    for rule in rules.candidates(event):
+        spec = rule.sequence
+        if spec is None or not spec.size:  # no prev(): nothing kept to read
+            continue
+        try:
+            state = _key_state(store, rule, rule.key(event))
+        except Exception:  # a compiled key never raises; the engine reports one that does
+            state = None
+        usable = state is not None and state[0] <= time < state[3]
+        found[rule.id] = state[2] if usable and state is not None else None
+    return found
 
 
-def detail_hook(hook: DetailHook) -> DetailHook:
-    """Register what a rule kind says about its state after a decision (see the module doc)."""
-    DETAIL_HOOKS.append(hook)
-    return hook
-
-
-def details(rule: Rule | None, decision: Decision) -> tuple[Detail, ...]:
-    """Every registered hook's details for a decision of `rule` (none for an unknown rule)."""
-    if rule is None:
-        return ()
-    return tuple(detail for hook in DETAIL_HOOKS for detail in hook(rule, decision))
-
-
-@detail_hook
-def _count_window(rule: Rule, decision: Decision) -> Iterator[Detail]:
-    count = rule.count
-    if count is None:
-        return
-    within = format_duration(count.within)
-    if decision.kind == "counting" and decision.count is not None:
-        text = f"{decision.count} of {count.threshold} within {within}"
-        yield Detail("window", text, text)
-    elif decision.kind == "fired":
-        reached = f"{count.threshold} of {count.threshold} within {within}"
-        yield Detail("window", reached, f"{count.threshold} within {within}")
-
-
-@detail_hook
-def _suppression(rule: Rule, decision: Decision) -> Iterator[Detail]:
-    if decision.kind == "suppressed" and decision.suppressed_until is not None:
-        until = format_time(decision.suppressed_until)
-        yield Detail("suppressed_until", until, f"suppressed until {until}")
-    alert = decision.alert
-    if decision.kind == "fired" and alert is not None and alert.suppressed_count:
-        n = alert.suppressed_count
-        yield Detail("suppressed_count", n, f"{n} suppressed since the last alert")
+def _key_state(store: StateStore, rule: Rule, key: Key) -> KeyState | None:
+    states = store.key_states(rule.id)
+    try:
+        return states.get(key)
+    except TypeError:  # a list or an object in the key, kept by its contents
+        return states.get(hashable(key))
 
 
 def verdicts(
@@ -111,13 +96,17 @@ def verdicts(
     index: int,
     time: float,
     decisions: Sequence[Decision],
+    *,
+    store: StateStore | None = None,
+    previous: Mapping[str, tuple[Any, ...] | None] | None = None,
 ) -> list[Verdict]:
     """The verdict of every rule of the event's scope, in file order, given the decisions the
-    engine made for it (those of this event only)."""
+    engine made for it (those of this event only), the store after it (for the details of the
+    windows) and what `previous_values` gave before it."""
     made = {decision.rule_id: decision for decision in decisions if decision.event_index == index}
     found: list[Verdict] = []
     for rule in rules.candidates(event):
-        explanation = explain(rule, event)
+        explanation = explain(rule, event, (previous or {}).get(rule.id))
         mismatches = explanation.mismatches if explanation is not None else ()
         decision = made.get(rule.id)
         if decision is not None:
@@ -128,7 +117,7 @@ def verdicts(
                     rule.id,
                     decision.kind,
                     decision.key,
-                    details(rule, decision),
+                    details(rule, decision, store),
                     mismatches=mismatches,
                     source=decision,
                 )
@@ -139,6 +128,85 @@ def verdicts(
                 Verdict(index, time, rule.id, NO_MATCH, failures=failures, mismatches=mismatches)
             )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """One event's verdicts against a set of rules and the live state, which it left alone."""
+
+    event_time: float
+    verdicts: list[Verdict]
+
+
+def what_if(
+    engine: Engine, event: object, received_at: float, rules: RuleSet | None = None
+) -> WhatIf:
+    """What `event` would do if it arrived now: the verdict of every rule of its scope (of
+    `engine`'s rules, or of `rules`, tried on the same state), against the engine's live
+    windows, alerts and timers, changing none of them and counting nothing.
+
+    Raises InvalidEvent (alertd.engine.errors) for an event the engine would refuse.
+    """
+    trial = Engine(
+        rules if rules is not None else engine.rules,
+        ReadOnlyView(engine.store),
+        timestamp_field=engine.timestamp_field,
+        max_count_events=engine.max_count_events,
+        max_future=engine.max_future,
+        max_past=engine.max_past,
+    )
+    time = trial.event_time(event, received_at)  # raises InvalidEvent, as process would
+    assert isinstance(event, Mapping)  # event_time accepted it
+    previous = previous_values(trial.rules, trial.store, event, time)
+    with mismatches_uncounted():
+        decisions = trial.process(event, received_at)
+        found = verdicts(
+            trial.rules, event, 0, time, decisions, store=trial.store, previous=previous
+        )
+    return WhatIf(time, found)
+
+
+def verdict_view(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as JSON (`test-rule --explain`, `POST /v1/explain`): `rule` and `decision`;
+    for a decision its `key` and its windows (`"window": "2 of 3 within 10m"`,
+    `"suppressed_until": ISO`, ...); for a no-match `failed` (the first false part, as
+    written), `at`, `values`, `type_mismatch` when kinds made it false, and `alternatives`
+    (each `{failed, at, values}`) for an `or` none of whose alternatives held."""
+    view: dict[str, Any] = {"rule": verdict.rule_id, "decision": verdict.decision}
+    if verdict.matched:
+        view["key"] = list(verdict.key or ())
+        for detail in verdict.details:
+            view[detail.name] = detail.value
+        return view
+    if verdict.failures:
+        view.update(_failure_view(verdict.failures[0]))
+    if len(verdict.failures) > 1:
+        view["alternatives"] = [_failure_view(failure) for failure in verdict.failures]
+    return view
+
+
+def _failure_view(failure: Failure) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "failed": failure.text,
+        "at": str(failure.where),
+        "values": {operand.text: operand.value for operand in failure.values},
+    }
+    if failure.mismatch:
+        view["type_mismatch"] = failure.mismatch
+    return view
+
+
+def mismatch_view(mismatch: Mismatch) -> dict[str, Any]:
+    """A type mismatch as JSON: the part of the rule as written, where, what was wrong, and the
+    values it met with their kinds."""
+    return {
+        "expression": mismatch.text,
+        "at": str(mismatch.where),
+        "problem": mismatch.problem,
+        "values": [
+            {"expression": o.text, "value": o.value, "kind": o.kind} for o in mismatch.operands
+        ],
+    }
 
 
 def failure_text(failure: Failure, *, values: bool = True) -> str:

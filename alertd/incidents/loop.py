@@ -30,7 +30,9 @@ from alertd.incidents.timers import TimerRun
 
 log = logging.getLogger("alertd.timers")
 
-MAX_SLEEP = 300.0  # seconds: a bound on every sleep, in case a wake was ever missed
+MAX_SLEEP = 10.0
+"""Seconds: a bound on every sleep, so that a wake ever missed, and a step of the wall clock
+(which `next_due` records, alertd.pipeline), are seen within it."""
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 

@@ -15,8 +15,10 @@ Each channel has its own lane: its ready notifications, `concurrency` workers an
 itself. A lane sends the most urgent priority first (`urgent`, `high`, `medium`, `low`) and the
 oldest first within one, retries included: an urgent page waits for nothing but the sends
 already in flight, however large a storm of lesser ones is queued before it. After a
-failed attempt the retry policy decides: try again at a later time (kept in memory and on the
-row, so a restart resumes it), or give up as `failed` / `dead`. Committed notifications are
+failed attempt the retry policy decides: try again after a delay, or give up as `failed` /
+`dead`. The delay is counted on the monotonic clock in memory, so a wall clock stepped an hour
+neither sends every waiting retry at once nor holds them back an hour; the row keeps the wall
+time it falls due at, which a restart reads (and the API shows). Committed notifications are
 handed over in memory (`submit`), so the hot path never reads the outbox back; it is read at
 start and on `wake()`.
 
@@ -161,7 +163,8 @@ class Dispatcher:
             dict(channels) if channels is not None else build_channels(settings, clock)
         )
         self._lanes: dict[str, _Lane] = {}
-        self._retries: list[tuple[float, int, Notification]] = []  # heap by due time
+        # A heap by due time on the monotonic clock (the row has the wall time).
+        self._retries: list[tuple[float, int, Notification]] = []
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
         self._results: list[AttemptResult] = []
@@ -294,11 +297,11 @@ class Dispatcher:
                 self._load_new()  # sets `_read_outbox` again if the database refused
             if self._inbox:
                 self._schedule_submitted()
-            now = self.clock.now()
+            now = self.clock.monotonic()
             self._release_due(now)
             lanes_idle = all(lane.idle for lane in self._lanes.values())
             if lanes_idle and (
-                (self._draining and not self._retry_due_before_deadline(now))
+                (self._draining and not self._retry_due_before_deadline())
                 or (burst and not self._retries)
             ):
                 self._idle.set()
@@ -311,12 +314,9 @@ class Dispatcher:
             else:
                 await _first(self._wake.wait(), self.clock.sleep(delay))
 
-    def _retry_due_before_deadline(self, now: float) -> bool:
+    def _retry_due_before_deadline(self) -> bool:
         """While draining: is the next retry due before the drain's deadline (worth waiting)?"""
-        if not self._retries:
-            return False
-        left = self._drain_deadline - self.clock.monotonic()
-        return self._retries[0][0] - now <= left
+        return bool(self._retries) and self._retries[0][0] <= self._drain_deadline
 
     def _load_new(self) -> None:
         while True:
@@ -336,14 +336,15 @@ class Dispatcher:
         self._take([n for n in inbox if n.seq > self._high_water])
 
     def _take(self, notifications: list[Notification]) -> None:
-        now = self.clock.now()
+        """Schedule rows read or submitted: a row's wall time to try it at (a retry's, from a
+        previous run) becomes a wait on the monotonic clock."""
+        now, monotonic = self.clock.now(), self.clock.monotonic()
         for notification in notifications:
             self._high_water = max(self._high_water, notification.seq)
             self._pending += 1
-            if notification.next_attempt_at > now:
-                heapq.heappush(
-                    self._retries, (notification.next_attempt_at, notification.seq, notification)
-                )
+            wait = notification.next_attempt_at - now
+            if wait > 0:
+                heapq.heappush(self._retries, (monotonic + wait, notification.seq, notification))
             else:
                 self._lane(notification.channel).put(notification)
         OUTBOX_DEPTH.set(self._pending)
@@ -404,7 +405,7 @@ class Dispatcher:
             await lane.wait_ready()
             if lane.limiter.interval:
                 await lane.limiter.acquire()
-            self._release_due(self.clock.now())
+            self._release_due(self.clock.monotonic())
             if lane.ready:  # another worker may have taken the last one meanwhile
                 return heapq.heappop(lane.ready)[-1]
 
@@ -432,7 +433,7 @@ class Dispatcher:
         if verdict.state != "pending":
             self._finish(notification, verdict, attempts, error)
             return
-        due = now + verdict.delay
+        due = now + verdict.delay  # on the row: for a restart, and for people
         self._queue_result(
             AttemptResult(
                 notification.seq, "pending", attempts, now, str(error), next_attempt_at=due
@@ -440,7 +441,8 @@ class Dispatcher:
         )
         notification.attempts = attempts
         notification.next_attempt_at = due
-        heapq.heappush(self._retries, (due, notification.seq, notification))
+        waiting = (self.clock.monotonic() + verdict.delay, notification.seq, notification)
+        heapq.heappush(self._retries, waiting)
         self._wake.set()
         NOTIFICATIONS.labels(channel=notification.channel, outcome="retried").inc()
         log.warning(

@@ -127,11 +127,14 @@ def receipts(
     return [receipt for (receipt,) in cursor]
 
 
-def purge(connection: sqlite3.Connection, finished_before: float) -> int:
-    """Delete sent, failed and dead rows last touched before this time, through `connection`
-    without committing (the daemon does it in its sweep's transaction). Returns how many."""
+def purge(connection: sqlite3.Connection, finished_before: float, limit: int = -1) -> int:
+    """Delete sent, failed and dead rows last touched before this time, the first `limit` of
+    them (-1: all), through `connection` without committing (the daemon does it in its
+    sweep's transaction). Returns how many."""
     cursor = connection.execute(
-        "DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?", (finished_before,)
+        "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+        " WHERE state != 'pending' AND updated_at < ? ORDER BY seq LIMIT ?)",
+        (finished_before, limit),
     )
     return cursor.rowcount
 

@@ -29,7 +29,7 @@ from alertd.core import Core
 from alertd.incidents import ActionRefused
 from alertd.incidents.lifecycle import Action
 from alertd.notify.channels.slack import ACK_ACTION, RESOLVE_ACTION, signed_by_slack
-from alertd.respond.sms_hook import HookAnswer, refused
+from alertd.respond.answers import HookAnswer, refused
 
 log = logging.getLogger("alertd.respond")
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from alertd import jsonutil
 from alertd.clock import Clock
 from alertd.config import Settings
 from alertd.core import Core
@@ -30,6 +28,7 @@ from alertd.incidents.lifecycle import DONE
 from alertd.notify.channels.sms import signed_by_twilio, twiml_answer
 from alertd.notify.render import key_text
 from alertd.oncall.model import same_address
+from alertd.respond.answers import HookAnswer, refused
 from alertd.respond.replies import HOW_TO_REPLY, Reply, parse_reply
 from alertd.respond.throttle import Throttle
 
@@ -40,15 +39,6 @@ SIGNATURE_HEADER = "x-twilio-signature"
 REPLIES_PER_WINDOW = 10
 WINDOW = 600.0  # seconds
 TWIML = "text/xml; charset=utf-8"
-
-
-@dataclass(frozen=True, slots=True)
-class HookAnswer:
-    """What a hook answers: status, content type and body."""
-
-    status: int
-    content_type: str
-    body: bytes
 
 
 class SmsHook:
@@ -148,11 +138,6 @@ def _by(who: str | None) -> str:
 
 def _twiml(text: str | None) -> HookAnswer:
     return HookAnswer(200, TWIML, twiml_answer(text).encode())
-
-
-def refused(status: int, why: str) -> HookAnswer:
-    """An error answer, in the API's shape (`{"error": ..., "details": []}`)."""
-    return HookAnswer(status, "application/json", jsonutil.dumps({"error": why, "details": []}))
 
 
 def _refused(why: str) -> HookAnswer:

@@ -18,15 +18,17 @@ saying why. That interprets every candidate rule on every event, so it is kept f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
 
 from alertd.dsl import mismatch_counts
 from alertd.dsl.event_types import TYPE_FIELD
 from alertd.dsl.explain import explain
+from alertd.engine.details import Detail
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidEvent
-from alertd.engine.verdicts import verdicts
+from alertd.engine.verdicts import previous_values, verdicts
+from alertd.eventschema import EventSchema, event_problems
 from alertd.model import Decision
 from alertd.ruletest.events import EventRecord
 from alertd.ruletest.render import Preview
@@ -47,9 +49,11 @@ def replay(
     preview: Preview | None = None,
     progress: Progress | None = None,
     explain: bool = False,
+    schema: EventSchema | None = None,
 ) -> Summary:
     """Evaluate every event, report every decision and type mismatch (with `explain`, every
-    no-match too), and return the totals."""
+    no-match too; with `schema`, on the error stream, how each event breaks it), and return
+    the totals."""
     summary = Summary()
     counted = mismatch_counts()
     for record in records:
@@ -58,9 +62,14 @@ def replay(
             progress.tick()
         if summary.events % SWEEP_EVERY == 0:
             engine.sweep()
+        previous: dict[str, tuple[Any, ...] | None] = {}
         try:
             if record.error is not None:
                 raise InvalidEvent(record.error)
+            if explain:  # the values prev() reads, before the engine moves them on
+                time = engine.event_time(record.event, received_at)
+                assert isinstance(record.event, dict)  # event_time accepted it
+                previous = previous_values(engine.rules, engine.store, record.event, time)
             decisions = engine.process(record.event, received_at, record.index)
         except InvalidEvent as exc:
             summary.invalid += 1
@@ -68,12 +77,22 @@ def replay(
                 progress.clear()
             errors.write(f"{source}: {record.where}: error: {exc}\n")
             continue
+        if schema is not None:
+            assert isinstance(record.event, dict)  # the engine accepted it
+            problems = event_problems(schema, record.event)
+            if problems:
+                summary.off_schema += 1
+                if progress is not None:
+                    progress.clear()
+                for problem in problems:
+                    errors.write(f"{source}: {record.where}: error: {problem}\n")
         if explain:
             _explain(
                 engine,
                 record,
                 received_at,
                 decisions,
+                previous,
                 report=report,
                 summary=summary,
                 preview=preview,
@@ -94,13 +113,17 @@ def replay(
 
 
 def _decision(
-    decision: Decision, report: Report, summary: Summary, preview: Preview | None
+    decision: Decision,
+    report: Report,
+    summary: Summary,
+    preview: Preview | None,
+    shown: Sequence[Detail] | None = None,
 ) -> None:
     summary.add(decision)
     notifications = None
     if preview is not None:  # only a fired alert sends anything
         notifications = preview(decision.alert) if decision.alert is not None else []
-    report.decision(decision, notifications)
+    report.decision(decision, notifications, shown)
 
 
 def _explain(
@@ -108,6 +131,7 @@ def _explain(
     record: EventRecord,
     received_at: float,
     decisions: list[Decision],
+    previous: dict[str, tuple[Any, ...] | None],
     *,
     report: Report,
     summary: Summary,
@@ -118,12 +142,20 @@ def _explain(
     event = record.event
     assert isinstance(event, dict)  # the engine accepted it
     time = engine.event_time(event, received_at)
-    found = verdicts(engine.rules, event, record.index, time, decisions)
+    found = verdicts(
+        engine.rules,
+        event,
+        record.index,
+        time,
+        decisions,
+        store=engine.store,
+        previous=previous,
+    )
     if not found:
         report.no_rules(record.index, time, event.get(TYPE_FIELD))
     for verdict in found:
         if verdict.source is not None:
-            _decision(verdict.source, report, summary, preview)
+            _decision(verdict.source, report, summary, preview, verdict.details)
         else:
             summary.no_match += 1
             report.no_match(verdict)

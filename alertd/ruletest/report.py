@@ -21,10 +21,17 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol, TextIO
 
-from alertd.dsl.explain import Failure, Mismatch
+from alertd.dsl.explain import Mismatch
+from alertd.engine.details import Detail, details
 from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
-from alertd.engine.verdicts import Verdict, details, failure_text, why_not
+from alertd.engine.verdicts import (
+    Verdict,
+    failure_text,
+    mismatch_view,
+    verdict_view,
+    why_not,
+)
 from alertd.model import Decision, Key
 from alertd.notify.notification import Notification
 from alertd.ruletest.formats import dump_json
@@ -43,6 +50,7 @@ class Summary:
     type_mismatches: int = 0
     invalid: int = 0
     no_match: int = 0  # counted with --explain only
+    off_schema: int = 0  # events that break the event schema, counted with --strict only
 
     def add(self, decision: Decision) -> None:
         if decision.kind == "fired":
@@ -54,7 +62,15 @@ class Summary:
 
 
 class Report(Protocol):
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None: ...
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
+        """A decision; `shown`: its windows' details as a verdict has them (else the report
+        asks the detail hooks, with no store)."""
+        ...
 
     def mismatch(self, index: int, time: float, rule_id: str, mismatch: Mismatch) -> None:
         """A type mismatch met evaluating rule `rule_id` on event `index` (at `time`)."""
@@ -78,7 +94,12 @@ class JsonReport:
         self._rules = rules
         self._explain = explain
 
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None:
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
         line: dict[str, Any] = {
             "event": decision.event_index,
             "rule": decision.rule_id,
@@ -86,7 +107,9 @@ class JsonReport:
             "key": list(decision.key),
         }
         if self._explain and self._rules is not None:
-            for detail in details(self._rules.by_id.get(decision.rule_id), decision):
+            if shown is None:
+                shown = details(self._rules.by_id.get(decision.rule_id), decision)
+            for detail in shown:
                 line[detail.name] = detail.value
         if notifications is not None:
             line["notifications"] = [
@@ -96,21 +119,14 @@ class JsonReport:
         self._out.write(dump_json(line) + "\n")
 
     def mismatch(self, index: int, time: float, rule_id: str, mismatch: Mismatch) -> None:
-        found = {
-            "expression": mismatch.text,
-            "at": str(mismatch.where),
-            "problem": mismatch.problem,
-            "values": [
-                {"expression": o.text, "value": o.value, "kind": o.kind} for o in mismatch.operands
-            ],
-        }
+        found = mismatch_view(mismatch)
         self._out.write(dump_json({"event": index, "rule": rule_id, "type_mismatch": found}) + "\n")
 
     def no_rules(self, index: int, time: float, event_type: object) -> None:
         pass  # no rule, no line: each line is about a rule
 
     def no_match(self, verdict: Verdict) -> None:
-        line = {"event": verdict.event_index, "rule": verdict.rule_id, **no_match_view(verdict)}
+        line = {"event": verdict.event_index, **verdict_view(verdict)}
         self._out.write(dump_json(line) + "\n")
 
     def summary(self, summary: Summary) -> None:
@@ -123,30 +139,9 @@ class JsonReport:
         }
         if self._explain:
             counts["no_match"] = summary.no_match
+        if summary.off_schema:
+            counts["off_schema"] = summary.off_schema
         self._out.write(dump_json({"summary": counts}) + "\n")
-
-
-def no_match_view(verdict: Verdict) -> dict[str, Any]:
-    """A no_match verdict as JSON: `decision`, `failed` (the first false part, as written),
-    `values`, `type_mismatch` if kinds made it false; and `alternatives` for an `or` that
-    none of its alternatives held."""
-    view: dict[str, Any] = {"decision": verdict.decision}
-    if verdict.failures:
-        view.update(_failure_view(verdict.failures[0]))
-    if len(verdict.failures) > 1:
-        view["alternatives"] = [_failure_view(failure) for failure in verdict.failures]
-    return view
-
-
-def _failure_view(failure: Failure) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "failed": failure.text,
-        "at": str(failure.where),
-        "values": {operand.text: operand.value for operand in failure.values},
-    }
-    if failure.mismatch:
-        view["type_mismatch"] = failure.mismatch
-    return view
 
 
 _STYLES = {
@@ -180,14 +175,21 @@ class TextReport:
         # was one of them is not shown again on a row of its own.
         self._shown: set[tuple[int, str, str]] = set()
 
-    def decision(self, decision: Decision, notifications: Notifications | None) -> None:
+    def decision(
+        self,
+        decision: Decision,
+        notifications: Notifications | None,
+        shown: Sequence[Detail] | None = None,
+    ) -> None:
+        if shown is None:
+            shown = details(self._rules.by_id.get(decision.rule_id), decision)
         self._row(
             decision.event_index,
             decision.event_time,
             decision.rule_id,
             decision.kind,
             shown=format_key(decision.key),
-            detail=self._detail(decision),
+            detail="; ".join(detail.text for detail in shown),
         )
         for line in notification_lines(notifications or ()):
             self._out.write(f"{_INDENT}{line}".rstrip() + "\n")
@@ -238,6 +240,8 @@ class TextReport:
             line += f"; {counted(summary.type_mismatches, 'type mismatch', 'type mismatches')}"
         if summary.invalid:
             line += f"; {summary.invalid:,} skipped as invalid"
+        if summary.off_schema:
+            line += f"; {counted(summary.off_schema, 'event')} off the schema"
         self._out.write(line + "\n")
 
     def _row(
@@ -266,11 +270,6 @@ class TextReport:
             "KEY / WHY NOT" if self._explain else "KEY",
         ]
         self._out.write(self._paint("  ".join(names), "bold") + "\n")
-
-    def _detail(self, decision: Decision) -> str:
-        """What the rule's windows are after the decision (alertd.engine.verdicts hooks)."""
-        found = details(self._rules.by_id.get(decision.rule_id), decision)
-        return "; ".join(detail.text for detail in found)
 
 
 def describe(mismatch: Mismatch) -> str:

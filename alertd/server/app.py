@@ -22,12 +22,12 @@ from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.core import Core, ReloadOutcome
-from alertd.engine.errors import InvalidBatch, StateStoreError
+from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
+from alertd.respond.answers import HookAnswer
 from alertd.respond.hooks import Hooks
-from alertd.respond.sms_hook import HookAnswer
 from alertd.server.asgi import (
     ClientGone,
     HttpError,
@@ -42,6 +42,7 @@ from alertd.server.auth import Role, TokenAuth
 from alertd.server.decode import (
     Batch,
     Limits,
+    check_limits,
     decode_events,
     decompress,
     invalid_batch,
@@ -59,6 +60,7 @@ from alertd.server.views import (
     silence_expired_view,
     silence_view,
     state_problem_view,
+    what_if_view,
 )
 from alertd.signing import signature_error
 from alertd.silences import SILENCE_STATES, InvalidSilence, SilenceRefused
@@ -149,11 +151,14 @@ class Api:
             Route("POST", "/v1/alerts/{id}/escalate", Role.ADMIN, self.post_escalate),
             Route("POST", "/v1/hooks/twilio", None, self.post_twilio),
             Route("POST", "/v1/hooks/slack", None, self.post_slack),
+            Route("GET", "/v1/act/{token}", None, self.get_action_link),
+            Route("POST", "/v1/act/{token}", None, self.post_action_link),
             Route("POST", "/v1/silences", Role.ADMIN, self.post_silence),
             Route("GET", "/v1/silences", Role.ADMIN, self.get_silences),
             Route("GET", "/v1/silences/{id}", Role.ADMIN, self.get_silence),
             Route("DELETE", "/v1/silences/{id}", Role.ADMIN, self.delete_silence),
             Route("GET", "/v1/rules", Role.ADMIN, self.get_rules),
+            Route("POST", "/v1/explain", Role.ADMIN, self.post_explain),
             Route("POST", "/v1/reload", Role.ADMIN, self.post_reload),
             Route("GET", "/healthz", None, self.get_healthz),
             Route("GET", "/readyz", None, self.get_readyz),
@@ -324,6 +329,19 @@ class Api:
             raise HttpError(401, "Slack buttons are not set up here")
         return _hook_response(await self.hooks.slack.answer(body, request.headers))
 
+    async def get_action_link(self, request: Request) -> Response:
+        """An email's Acknowledge or Resolve link: a page with a button; changes nothing."""
+        if self.hooks is None:
+            raise HttpError(403, "action links are not set up here")
+        return _hook_response(await self.hooks.links.show(request.path_params["token"]))
+
+    async def post_action_link(self, request: Request) -> Response:
+        """The button of that page: does what the link says."""
+        await request.read_body(MAX_HOOK_BODY)
+        if self.hooks is None:
+            raise HttpError(403, "action links are not set up here")
+        return _hook_response(await self.hooks.links.act(request.path_params["token"]))
+
     async def get_alert_stream(self, request: Request) -> Response:
         stream = self.streams.answer(request.headers, request.query)
         stream.receive = request.receive
@@ -383,6 +401,27 @@ class Api:
     async def get_rules(self, request: Request) -> Response:
         return json_response(200, {"rules": [rule_view(rule) for rule in self.core.rules()]})
 
+    async def post_explain(self, request: Request) -> Response:
+        """What one event would do now: every rule of its scope, against the running rules and
+        their live windows, and why it would fire or not. Changes nothing."""
+        _require_json(request.headers.get("content-type"), "one event, a JSON object")
+        body = await request.read_body(self.limits.max_body_bytes)
+        try:
+            event = jsonutil.loads(body)
+        except jsonutil.JSONDecodeError as exc:
+            raise HttpError(400, json_problem(exc, body)) from None
+        if not isinstance(event, dict):
+            raise HttpError(400, "expected one event: a JSON object")
+        too_big = check_limits([event], body, self.limits)
+        if too_big:
+            raise HttpError(400, "the event is invalid", details=too_big)
+        try:
+            asked = await self.core.explain(event, self.clock.now())
+        except InvalidEvent as invalid:
+            details = invalid_event_details([(0, invalid)])
+            raise HttpError(400, "the event is invalid", details=details) from None
+        return json_response(200, what_if_view(asked))
+
     async def post_reload(self, request: Request) -> Response:
         outcome = await self.control.reload()
         if not outcome.ok:
@@ -418,7 +457,7 @@ class Api:
 
 
 def _hook_response(answer: HookAnswer) -> Response:
-    return Response(answer.status, answer.body, answer.content_type)
+    return Response(answer.status, answer.body, answer.content_type, answer.headers)
 
 
 def openapi_spec() -> dict[str, Any]:

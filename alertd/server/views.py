@@ -14,6 +14,7 @@ from typing import Any
 from alertd.core import Acted, AlertDetail, RuleProblem, SilenceExpired
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
+from alertd.engine.verdicts import WhatIf, mismatch_view, verdict_view
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.redact import public_recipient, redact_urls
@@ -189,6 +190,17 @@ def problem_view(problem: RuleProblem) -> dict[str, Any]:
         "message": problem.message,
         "text": problem.text,
     }
+
+
+def what_if_view(asked: WhatIf) -> dict[str, Any]:
+    """`POST /v1/explain`: the event's time and, for every rule of its scope in file order,
+    its verdict as `test-rule --explain` gives it, with the type mismatches it met."""
+    rules = []
+    for verdict in asked.verdicts:
+        view = verdict_view(verdict)
+        view["type_mismatches"] = [mismatch_view(m) for m in verdict.mismatches]
+        rules.append(view)
+    return {"event_time": iso(asked.event_time), "rules": rules}
 
 
 def invalid_event_details(errors: Iterable[tuple[int, InvalidEvent]]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,10 @@ def api_alert(daemon: Alertd, alert_id: str) -> dict[str, Any]:
 
 def critical(vehicle_id: str, **fields: Any) -> dict[str, Any]:
     return {"type": "safety_event", "severity": "critical", "vehicle_id": vehicle_id, **fields}
+
+
+def stamped(vehicle_id: str, seconds: float = 0, **fields: Any) -> dict[str, Any]:
+    """A critical event stamped `seconds` after now: the rule suppresses repeats of a vehicle
+    for 1s of event time, so two events 5s apart both fire, however fast they are sent."""
+    at = datetime.now(UTC) + timedelta(seconds=seconds)
+    return critical(vehicle_id, timestamp=at.isoformat(), **fields)

@@ -13,7 +13,9 @@ git). With ALERTD_SCREENSHOTS=docs/console the few that docs/console.md shows ar
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ import pytest
 
 from tests.e2e.conftest import ADMIN, REPO, Alertd
 
-from .conftest import PASSWORD, api_alert, critical, post_event
+from .conftest import PASSWORD, api_alert, critical, post_event, stamped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
@@ -168,6 +170,37 @@ def test_an_alert_page_shows_a_change_made_elsewhere_without_a_reload(
     assert page.evaluate("window.notReloaded") is True
 
 
+def test_silence_similar_makes_a_silence_that_silences_the_next_matching_event(
+    phone: Tab, console: Alertd
+) -> None:
+    first = post_event(console, stamped("v-browser-silence", 0))
+    phone.sign_in()
+    page = phone.page
+    page.goto(f"/ui/alerts/{first}")
+    page.click("[data-silence-similar]")
+    page.wait_for_url(f"**/ui/silences/new?alert={first}")
+    names = page.locator("input[name=name]")
+    values = page.locator("input[name=value]")
+    assert [names.nth(i).input_value() for i in range(2)] == ["rule", "vehicle_id"]
+    assert [values.nth(i).input_value() for i in range(2)] == [
+        "critical_safety_event",
+        "v-browser-silence",
+    ]
+    page.fill("textarea[name=comment]", "towed to the workshop")
+    page.click("form.silence-form button[type=submit]")
+    page.wait_for_selector("text=Silence made")
+    assert page.locator("#silences-active ~ ul li:has-text('towed to the workshop')").count() == 1
+    second = post_event(console, stamped("v-browser-silence", 5))
+    silenced = api_alert(console, second)
+    assert silenced["status"] == "silenced" and silenced["silenced_by"]
+    assert [e["action"] for e in silenced["timeline"]] == ["fired", "silenced"]
+    assert (silenced["timeline"][1]["by"], silenced["timeline"][1]["via"]) == ("alice", "web")
+    page.goto(f"/ui/alerts/{second}")
+    page.wait_for_selector(f"dd:has-text('silence {silenced['silenced_by']}')")
+    assert page.locator(".detail .badge.status").inner_text() == "silenced"
+    assert phone.errors == []
+
+
 def test_a_form_without_its_csrf_token_is_refused(desk: Tab, console: Alertd) -> None:
     alert_id = post_event(console, critical("v-browser-csrf"))
     desk.sign_in()
@@ -241,8 +274,13 @@ TEXT = {
     ],
     "/ui/alerts/{id}": [
         ".detail h1", ".facts dt", ".facts dd a", "button.primary", ".notifications .attempts",
-        ".badge.state", ".event",
+        ".badge.state", ".event", ".similar a", ".similar small",
     ],
+    "/ui/silences": [
+        "h2 small", ".silence .matchers code", ".silence .comment", ".silence .facts dt",
+        ".silence .facts dd", ".silence button",
+    ],
+    "/ui/silences/new": [".silence-form legend", ".silence-form label", ".hint", "textarea"],
 }  # fmt: skip
 
 
@@ -251,6 +289,7 @@ def test_text_is_readable_in_light_and_dark(browser: Browser, console: Alertd, s
     """WCAG AA: every kind of text has a contrast of at least 4.5 to its background."""
     alert_id = post_event(console, critical("v-contrast"))
     post_event(console, {"type": "location_update", "vehicle_id": "v-c2", "speed_kmh": 150})
+    silence(console, "v-contrast-quiet", "checking the contrast")
     tab = Tab(browser, console, DESK, color_scheme=scheme)
     try:
         tab.sign_in()
@@ -263,9 +302,13 @@ def test_text_is_readable_in_light_and_dark(browser: Browser, console: Alertd, s
         tab.close()
 
 
-PAGES = ["/ui/alerts", "/ui/alerts/{id}", "/ui/oncall", "/ui/rules"]
+PAGES = [
+    "/ui/alerts", "/ui/alerts/{id}", "/ui/silences", "/ui/silences/new?alert={id}", "/ui/oncall",
+    "/ui/rules",
+]  # fmt: skip
 DOCS = {("/ui/alerts", 390): "alerts-390", ("/ui/alerts/{id}", 390): "alert-390"}
-DOCS |= {("/ui/alerts", 1280): "alerts-1280"}
+DOCS |= {("/ui/alerts", 1280): "alerts-1280", ("/ui/silences", 390): "silences-390"}
+DOCS |= {("/ui/silences/new?alert={id}", 390): "silence-new-390"}
 
 
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["390px", "1280px"])
@@ -280,6 +323,7 @@ def test_every_page_renders_at_a_phone_and_a_desk_width(
         headers={"Authorization": "Bearer e2e-ingest-token-0123"},
         timeout=10,
     )
+    silence(console, "v-2210", "v-2210 is in the workshop for new brakes")
     tab = Tab(browser, console, size)
     try:
         page = tab.page
@@ -299,8 +343,24 @@ def test_every_page_renders_at_a_phone_and_a_desk_width(
         tab.close()
 
 
+def silence(console: Alertd, vehicle: str, comment: str) -> None:
+    """A silence of the vehicle for three hours, made by alice through the API."""
+    made = httpx.post(
+        f"{console.url}/v1/silences",
+        json={
+            "matchers": [{"name": "vehicle_id", "value": vehicle}],
+            "ends_at": (datetime.now(UTC) + timedelta(hours=3)).isoformat(),
+            "created_by": "alice",
+            "comment": comment,
+        },
+        headers=ADMIN,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+
+
 def shoot(page: Page, path: str, size: dict[str, int]) -> None:
-    name = path.strip("/").replace("/", "-").replace("{id}", "id")
+    name = re.sub(r"[/?=]", "-", path.strip("/").replace("{id}", "id"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)
     docs = os.environ.get("ALERTD_SCREENSHOTS")

@@ -32,7 +32,7 @@ def test_the_starter_rules_pass_with_the_shipped_config(
 def test_valid_files_report_rule_and_file_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "one.rules").write_text('rule a { when type == "x" }\n')
+    (tmp_path / "one.rules").write_text('rule a { when type == "breakdown" }\n')
     code, out, _ = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(tmp_path))
     assert (code, out) == (0, "1 rule in 1 file OK\n" + ONCALL_OK)
 
@@ -63,8 +63,8 @@ def test_errors_go_to_stderr_with_exit_1(
 def test_a_rule_name_used_in_two_files_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "one.rules").write_text('rule a { when x == 1\n  name "Dup" }\n')
-    (tmp_path / "two.rules").write_text('rule b { when x == 2\n  name "Dup" }\n')
+    (tmp_path / "one.rules").write_text('rule a { when code == "1"\n  name "Dup" }\n')
+    (tmp_path / "two.rules").write_text('rule b { when code == "2"\n  name "Dup" }\n')
 
     code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"), str(tmp_path))
 
@@ -92,7 +92,7 @@ def test_a_folder_without_rule_files_is_a_usage_error(
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "safety.rule").write_text('rule a { when type == "x" }\n')
-    (tmp_path / "good.rules").write_text('rule a { when type == "x" }\n')
+    (tmp_path / "good.rules").write_text('rule a { when type == "breakdown" }\n')
     config = str(ROOT / "alertd.toml")
 
     code, out, err = run(
@@ -214,3 +214,66 @@ def test_the_shipped_safety_rules_alone_point_to_common_rules(
     hints = [line for line in err.splitlines() if line.startswith("hint: ")]
     assert hints and all(f"in {ROOT / 'rules' / 'common.rules'}, not checked" in h for h in hints)
     assert "contains ..." not in err
+
+
+SCHEMA = """\
+"*": {type: string, vehicle_id: string}
+location_update: {speed_kmh: number}
+"""
+
+
+def schema_setup(tmp_path: Path, schema: str = SCHEMA) -> str:
+    (tmp_path / "events.yaml").write_text(schema)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "alertd.toml").write_text(
+        f'[rules]\npaths = ["rules"]\ntemplates = "{ROOT / "templates"}"\nschema = "events.yaml"\n'
+    )
+    return str(tmp_path / "alertd.toml")
+
+
+def test_with_a_schema_check_reports_unknown_fields_and_wrong_kinds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = schema_setup(tmp_path)
+    rules = tmp_path / "rules" / "speed.rules"
+    rules.write_text('rule speeding {\n  when type == "location_update" and speed_kph > "120"\n}\n')
+    code, out, err = run(capsys, "check", "-c", config)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{rules}:2:38: error: no event of type location_update has a field 'speed_kph'\n"
+        '  when type == "location_update" and speed_kph > "120"\n'
+        "                                     ^^^^^^^^^\n"
+        "hint: did you mean 'speed_kmh'?\n"
+        "alertd check: 1 error\n"
+    )
+    rules.write_text('rule speeding {\n  when type == "location_update" and speed_kmh > "120"\n}\n')
+    code, out, err = run(capsys, "check", "-c", config)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"{rules}:2:48: error: speed_kmh is a number in location_update events, "
+        "compared with a string"
+    )
+    rules.write_text('rule speeding {\n  when type == "location_update" and speed_kmh > 120\n}\n')
+    assert run(capsys, "check", "-c", config)[:2] == (0, "1 rule in 1 file OK\n")
+
+
+def test_a_broken_schema_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = schema_setup(tmp_path, '"*": {type: strin}\n')
+    (tmp_path / "rules" / "a.rules").write_text('rule a { when type == "x" }\n')
+    code, out, err = run(capsys, "check", "-c", config)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{tmp_path / 'events.yaml'}:1:13: error: unknown kind 'strin' for field 'type'\n"
+        '"*": {type: strin}\n'
+        "            ^\n"
+        "hint: did you mean 'string'?\n"
+        "alertd check: 1 error\n"
+    )
+    (tmp_path / "events.yaml").unlink()
+    code, _, err = run(capsys, "check", "-c", config)
+    assert code == 1
+    assert err.startswith(
+        f"{tmp_path / 'events.yaml'}: error: no such event schema file ([rules] schema)\n"
+    )

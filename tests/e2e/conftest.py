@@ -158,6 +158,7 @@ class Alertd:
         self.config = home / "alertd.toml"
         self.log_path = home / "alertd.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}  # more environment for the process (secrets for ${VAR})
         self.port = 0
         self._log_offset = 0
 
@@ -170,7 +171,7 @@ class Alertd:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -7,10 +7,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alertd.engine import count_layout
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
@@ -24,14 +26,15 @@ KEY_FIELDS = ("vehicle_id", "driver_id")
 
 
 @st.composite
-def rules(draw: st.DrawFn) -> list[Rule]:
+def rules(draw: st.DrawFn, most: int = 4) -> list[Rule]:
+    """1-4 rules; those that count, up to `most` matches."""
     made = []
     for number in range(draw(st.integers(1, 4))):
         wanted = draw(st.sampled_from(["a", "b", None]))
         count = draw(
             st.none()
             | st.tuples(
-                st.integers(2, 4),
+                st.integers(2, most),
                 st.sampled_from([5.0, 10.0, 30.0]),
                 st.lists(st.sampled_from(KEY_FIELDS), max_size=2, unique=True).map(tuple),
             )
@@ -57,11 +60,14 @@ def rules(draw: st.DrawFn) -> list[Rule]:
 
 
 @st.composite
-def events(draw: st.DrawFn) -> list[dict[str, Any]]:
+def events(
+    draw: st.DrawFn, most: int = 60, gaps: tuple[int, ...] = (0, 1, 2, 5, 5, 10, 30)
+) -> list[dict[str, Any]]:
+    """Up to `most` events, each `gaps` seconds (one of) after the one before."""
     stream = []
     clock = 0
-    for _ in range(draw(st.integers(0, 60))):
-        clock += draw(st.sampled_from([0, 1, 2, 5, 5, 10, 30]))
+    for _ in range(draw(st.integers(0, most))):
+        clock += draw(st.sampled_from(gaps))
         lateness = draw(st.sampled_from([0, 0, 0, 0, 5, 10, 30]))  # mostly in order
         event: dict[str, Any] = {
             "type": draw(st.sampled_from(["a", "b"])),
@@ -120,6 +126,26 @@ def test_engine_on_sqlite_decides_like_the_naive_model(
     """Also when the store is closed and reopened between events: what it reads back from the
     file must be exactly what it held in memory."""
     with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.db"
+        assert_same_decisions(
+            lambda: SQLiteStore(path), rules, stream, sweep_every, reopen_every=reopen_every
+        )
+
+
+@settings(max_examples=60)
+@given(
+    rules=rules(most=40),
+    stream=events(most=120, gaps=(0, 1, 1, 2, 3)),
+    sweep_every=st.sampled_from([0, 7]),
+    reopen_every=st.sampled_from([0, 1, 6]),
+)
+def test_large_windows_on_sqlite_decide_like_the_naive_model(
+    rules: list[Rule], stream: list[dict[str, Any]], sweep_every: int, reopen_every: int
+) -> None:
+    """With chunks of 2 times, windows of dozens of matches spread their times over many
+    chunk rows (alertd.engine.count_layout): slid out, placed late, read back, written a
+    change at a time, they decide the same."""
+    with tempfile.TemporaryDirectory() as folder, mock.patch.object(count_layout, "CHUNK", 2):
         path = Path(folder) / "state.db"
         assert_same_decisions(
             lambda: SQLiteStore(path), rules, stream, sweep_every, reopen_every=reopen_every

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alertd.engine.count_layout import CHUNK
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.windows import CountWindow, count_step
@@ -60,6 +61,69 @@ def test_windows_keyed_by_lists_and_objects_survive_a_close_and_reopen(tmp_path:
         "suppressed,fired",
         "fired,counting",
     ]
+    store.close()
+
+
+def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> None:
+    """A window of 5,000 matches that takes 10 more rewrites one row of a bounded size and
+    adds at most one chunk of times: not the 5,000 times and events (issue 9)."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("many", count=(100_000, 3600.0, ("vehicle_id",))), store=store)
+    body = {"vehicle_id": "v1", "note": "x" * 200}
+    for start in range(0, 5000, 1000):
+        engine.process_batch([event(n * 0.5, **body) for n in range(start, start + 1000)], T0)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    written = store.connection.total_changes
+    engine.process_batch([event(2500 + n * 0.5, **body) for n in range(10)], T0)
+    assert store.connection.total_changes - written <= 3  # the row, a chunk, the version
+    writes = [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert all(len(s) < 30_000 for s in writes), [len(s) for s in writes]
+    (row_bytes,) = store.connection.execute(
+        "SELECT length(times) + length(events) FROM count_window"
+    ).fetchone()
+    assert row_bytes < 20 * 300 + CHUNK * 20
+    assert store.count_windows("many").get(("v1",)).matches == 5010  # type: ignore[union-attr]
+    store.close()
+
+
+def test_a_sweep_takes_a_large_window_with_its_chunk_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(make_rule("many", count=(100_000, 600.0, ("vehicle_id",))), store=store)
+    engine.process_batch([event(n * 0.1, vehicle_id="v1") for n in range(3 * CHUNK)], T0)
+    engine.process_batch([event(1, vehicle_id="v2")], T0)
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone()[0] > 0
+    with store.transaction():
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1  # v2's expires first
+        assert store.sweep(T0 + 3 * CHUNK * 0.1 + 600, limit=1) == 1
+    assert store.connection.execute("SELECT count(*) FROM count_window_chunk").fetchone() == (0,)
+    assert store.count_windows("many").get(("v1",)) is None
+    store.close()
+    assert SQLiteStore(tmp_path / "state.db").size().count_windows == 0
+
+
+def test_windows_written_before_their_times_were_numbered_are_read(tmp_path: Path) -> None:
+    """A state file of an alertd before issue 9 (every time and event in the row) upgrades."""
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """CREATE TABLE count_window (rule_id TEXT NOT NULL, key TEXT NOT NULL,
+        within REAL NOT NULL, times TEXT NOT NULL, events TEXT NOT NULL,
+        expires_at REAL NOT NULL, PRIMARY KEY (rule_id, key)) WITHOUT ROWID;"""
+    )
+    old.execute(
+        "INSERT INTO count_window VALUES ('many', '[\"v1\"]', 600.0, ?, ?, ?)",
+        (f"[{T0}, {T0 + 1}]", '[{"n": 1}, {"n": 2}]', T0 + 601),
+    )
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    engine = make_engine(*RULES, store=store)
+    assert store.count_windows("many").get(("v1",)) == CountWindow.of(
+        600.0, [T0, T0 + 1], [{"n": 1}, {"n": 2}]
+    )
+    [fired] = engine.process({"type": "harsh", "vehicle_id": "v1", "timestamp": T0 + 2}, T0)
+    assert fired.alert is not None and len(fired.alert.count_events) == 3
     store.close()
 
 
@@ -209,7 +273,7 @@ def change_some_windows(store: SQLiteStore) -> None:
     suppressions[("new",)] = (T0, T0 + 300, 0)
     window = windows.get(("v3",))
     assert window is not None
-    count_step(window, T0 + 50, {"n": "late"})  # the engine changes windows in place
+    count_step(window, T0 + 50, {"n": "late"}, keep=20)  # the engine changes windows in place
     windows[("v3",)] = window
     with store.transaction():
         windows.pop(("v4",), None)
@@ -258,6 +322,30 @@ def test_a_rolled_back_transaction_reads_back_only_the_windows_it_changed(
     assert_as_before(store, before)
     assert store.count_windows("many").get(("v50",)) is untouched
     assert not store.connection.in_transaction
+    before.close()
+    store.close()
+
+
+def test_a_sweep_finds_what_expired_by_its_index_and_a_rollback_reads_back_only_that(
+    tmp_path: Path,
+) -> None:
+    store = filled(tmp_path / "state.db")  # v<n> expires at T0 + n + 300 and T0 + n + 600
+    untouched = store.suppressions("crit").get(("v50",))
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    store.begin()
+    with pytest.raises(KeyError), store.transaction():
+        assert store.sweep(T0 + 309) == 10  # v0-v9's suppression entries
+        assert store.suppressions("crit").get(("v0",)) is None
+        raise KeyError("the sweep's slice fails")
+    store.commit()
+    before = SQLiteStore(tmp_path / "state.db")
+    assert_as_before(store, before)  # v0-v9 back
+    assert store.suppressions("crit").get(("v50",)) is untouched  # not read again
+    assert not [s for s in statements if "FROM suppression" in s and "WHERE" not in s]
+    assert store.sweep(T0 + 309, limit=4) == 4
+    assert store.sweep(T0 + 700) == 96 + 100
+    assert store.size().suppressions == store.size().count_windows == 0
     before.close()
     store.close()
 

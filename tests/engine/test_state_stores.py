@@ -23,7 +23,7 @@ from alertd.engine.state import (
 )
 from alertd.engine.windows import CountWindow
 from alertd.model import Alert, NotifyTarget, Priority
-from tests.engine.builders import T0
+from tests.engine.builders import T0, event, make_engine, make_rule
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -76,6 +76,29 @@ class TestWindows:
         assert windows.get(("v1",)) is None
         assert store.size().count_windows == 0
 
+    def test_a_counting_window_keeps_every_time_but_only_the_newest_events(
+        self, store: StateStore, tmp_path: Path
+    ) -> None:
+        """An alert lists at most max_count_events events: a window keeps no more (issue 9)."""
+        rule = make_rule("many", count=(1000, 3600.0, ("vehicle_id",)))
+        engine = make_engine(rule, store=store, max_count_events=3)
+        decisions = engine.process_batch([event(n, vehicle_id="v1", n=n) for n in range(600)], T0)
+        assert decisions[-1].count == 600
+        window = store.count_windows("many").get(("v1",))
+        assert window is not None
+        assert (window.matches, [e["n"] for e in window]) == (600, [597, 598, 599])
+        if isinstance(store, SQLiteStore):  # and so does what is read back from the file
+            store.close()
+            store = SQLiteStore(store.path)
+            again = store.count_windows("many").get(("v1",))
+            assert again == window and again is not None and again.matches == 600
+            engine = make_engine(rule, store=store, max_count_events=3)
+        late = engine.process(event(598.5, vehicle_id="v1", n="late"), T0)
+        assert late[0].count == 601
+        window = store.count_windows("many").get(("v1",))
+        assert window is not None and [e["n"] for e in window] == [598, "late", 599]
+        store.close()
+
     def test_the_sweep_evicts_entries_expired_at_or_before_the_horizon(
         self, store: StateStore
     ) -> None:
@@ -91,6 +114,16 @@ class TestWindows:
         assert store.sweep(T0 + 200) == 1
         assert store.size().suppressions == store.size().count_windows == 0
         assert store.suppressions("crit").get(("b",)) is None
+
+    def test_a_sweep_with_a_limit_evicts_at_most_that_many_a_time(self, store: StateStore) -> None:
+        with store.transaction():
+            for n in range(3):
+                store.suppressions("crit")[(f"s{n}",)] = (T0, T0 + 100 + n, 0)
+                store.count_windows("many")[(f"c{n}",)] = CountWindow.of(50.0, [T0 + n], [{}])
+            store.suppressions("crit")[("later",)] = (T0, T0 + 500, 0)
+        assert [store.sweep(T0 + 200, limit=4) for _ in range(3)] == [4, 2, 0]
+        assert store.size() == StoreSize(suppressions=1, count_windows=0, alerts=0)
+        assert store.suppressions("crit").get(("later",)) is not None
 
     def test_retain_rules_forgets_every_other_rule(self, store: StateStore) -> None:
         with store.transaction():
@@ -232,6 +265,17 @@ class TestAlerts:
         assert store.timeline(old.id) == []
         assert store.get_alert(new.id) is not None
         assert len(store.timeline(new.id)) == 1
+
+    def test_pruning_with_a_limit_deletes_the_oldest_first(self, store: StateStore) -> None:
+        made = [alert(received_at=T0 + n) for n in range(5)]
+        for each in made:
+            store.add_alert(each)
+            store.add_timeline(each.id, TimelineEntry(T0 + 10, "acked", "ana", "api"))
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 3
+        assert [store.get_alert(a.id) is None for a in made] == [True] * 3 + [False] * 2
+        assert [len(store.timeline(a.id)) for a in made] == [0, 0, 0, 1, 1]
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 1  # T0 + 4 is kept
+        assert store.prune_alerts(received_before=T0 + 4, limit=3) == 0
 
 
 class TestTimers:

@@ -176,6 +176,20 @@ def test_a_wall_clock_that_jumps_neither_fires_a_step_early_nor_holds_it(
     assert world.outbox.rows[-1].alert_id == alert.id
 
 
+def test_a_step_after_a_wall_clock_jump_pages_whoever_the_wall_clock_says_is_on_call(
+    world: World,
+) -> None:
+    alert = world.fire()  # 2026-01-01: bob is on call (alice had 2025-12-31, has 2026-01-02)
+    assert ("sms", "+15550100102") in [row[2:] for row in world.outbox.sent(alert.id)]
+    world.clock.step_wall(86_400)  # the wall clock jumps a day; the delays do not
+    world.clock.advance(15 * MINUTE)
+    step_2 = [(n.channel, n.recipient) for n in world.run_timers()]
+    assert ("sms", "+15550100106") in step_2  # frank
+    world.clock.advance(15 * MINUTE)
+    (again,) = world.run_timers()  # round 2, step 1, half an hour after the alert ...
+    assert (again.channel, again.recipient) == ("sms", "+15550100101")  # ... on 2026-01-02
+
+
 def test_the_delays_of_a_policy_with_its_rounds() -> None:
     steps = (EscalationStep(0.0, (NotifyTarget("sms"),)), EscalationStep(900.0, ()))
     escalation = Escalation("ops", (*steps, EscalationStep(300.0, ())), repeat=1)

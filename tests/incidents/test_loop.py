@@ -73,36 +73,46 @@ async def running(source: Source) -> AsyncIterator[tuple[TimerLoop, ManualClock,
 async def test_it_sleeps_until_the_earliest_due_then_runs_it() -> None:
     source = Source()
     async with running(source) as (_loop, clock, steady):
-        source.dues = [steady.now() + 200, steady.now() + 60]
-        await until(lambda: clock.sleeps[-1:] == [60], "a sleep until the earlier due")
-        clock.advance(59)
+        source.dues = [steady.now() + 8, steady.now() + 6]
+        await until(lambda: clock.sleeps[-1:] == [6], "a sleep until the earlier due")
+        clock.advance(5)
         await asyncio.sleep(0)
         assert source.swept == []
         clock.advance(1)
         await until(lambda: source.swept, "the sweep")
         assert source.swept == [steady.now()]
-        await until(lambda: clock.sleeps[-1:] == [140], "a sleep until the next due")
+        await until(lambda: clock.sleeps[-1:] == [2], "a sleep until the next due")
+
+
+async def test_a_due_far_ahead_is_slept_for_in_sleeps_of_at_most_max_sleep() -> None:
+    source = Source()
+    async with running(source) as (_loop, clock, steady):
+        source.dues = [steady.now() + MAX_SLEEP + 4]
+        await until(lambda: clock.sleeps[-1:] == [MAX_SLEEP], "a sleep of MAX_SLEEP")
+        clock.advance(MAX_SLEEP)
+        await until(lambda: clock.sleeps[-1:] == [4], "a sleep until the due")
+        assert source.swept == []
 
 
 async def test_with_nothing_pending_it_sleeps_long_and_a_new_timer_wakes_it() -> None:
     source = Source()
     async with running(source) as (loop, clock, steady):
         await until(lambda: clock.sleeps == [MAX_SLEEP], "a long sleep")
-        source.dues = [steady.now() + 30]
-        loop.nearer(steady.now() + 30)
-        await until(lambda: clock.sleeps[-1:] == [30], "a sleep until the new timer")
+        source.dues = [steady.now() + 5]
+        loop.nearer(steady.now() + 5)
+        await until(lambda: clock.sleeps[-1:] == [5], "a sleep until the new timer")
 
 
 async def test_a_nearer_timer_wakes_it_and_a_later_one_does_not() -> None:
     source = Source()
     async with running(source) as (loop, clock, steady):
-        source.dues = [steady.now() + 200]
-        loop.nearer(steady.now() + 200)
-        await until(lambda: clock.sleeps[-1:] == [200], "a sleep until the first timer")
-        loop.nearer(steady.now() + 250)
-        source.dues.append(steady.now() + 250)
+        source.dues = [steady.now() + 8]
+        loop.nearer(steady.now() + 8)
+        await until(lambda: clock.sleeps[-1:] == [8], "a sleep until the first timer")
+        loop.nearer(steady.now() + 9)
+        source.dues.append(steady.now() + 9)
         await asyncio.sleep(0.01)
-        assert clock.sleeps[-1:] == [200]
+        assert clock.sleeps[-1:] == [8]
         source.dues.append(steady.now() + 5)
         loop.nearer(steady.now() + 5)
         await until(lambda: clock.sleeps[-1:] == [5], "a sleep until the nearer timer")

@@ -187,6 +187,49 @@ async def test_a_retry_waiting_for_its_time_survives_a_restart(
     assert max(clock.sleeps) >= 29  # the restarted dispatcher still waited for its time
 
 
+class JumpingClock(FakeClock):
+    """Steps the wall clock `jump` seconds as the dispatcher first waits for a retry, and
+    wakes it a second later, as anything else would (a new notification, a retry due)."""
+
+    def __init__(self, jump: float) -> None:
+        super().__init__()
+        self.jump = jump
+        self.jumped = False
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds >= 2 and not self.jumped:
+            self.jumped = True
+            self.step_wall(self.jump)
+            seconds = 1.0
+        await super().sleep(seconds)
+
+
+@pytest.mark.parametrize("jump", [3600.0, -3600.0], ids=["forward", "back"])
+async def test_a_wall_clock_that_jumps_neither_sends_a_retry_early_nor_holds_it(
+    tmp_path: Path, http_server: HttpServer, outbox: Outbox, jump: float
+) -> None:
+    clock = JumpingClock(jump)
+    attempts: list[float] = []  # monotonic times
+
+    async def handle(request: Request) -> web.StreamResponse:
+        attempts.append(clock.monotonic())
+        if len(attempts) == 1:
+            return web.Response(status=503, headers={"Retry-After": "30"})
+        return web.Response(status=204)
+
+    http_server.handler = handle
+    settings = webhook_settings(tmp_path, f"{http_server.url}/hook")
+    alert = make_alert()
+    enqueue_alert(outbox, settings, alert, clock.now())
+    await Dispatcher(settings, outbox, clock).run(burst=True)
+    assert clock.jumped
+    assert len(attempts) == 2
+    waited = attempts[1] - attempts[0]
+    assert 30 <= waited < 31  # forward: not at the next wake; back: not an hour late
+    (state,) = outbox.states(alert.id)
+    assert (state.state, state.attempts) == ("sent", 2)
+
+
 async def test_a_template_error_still_delivers_the_fallback(
     tmp_path: Path,
     http_server: HttpServer,

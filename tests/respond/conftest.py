@@ -14,6 +14,7 @@ import hmac
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -27,7 +28,8 @@ from alertd.config import load_settings
 from alertd.daemon import Daemon
 from alertd.pipeline import Pipeline
 from tests.notify.conftest import TEMPLATES, HttpServer, Request
-from tests.waiting import until, until_async
+from tests.notify.test_email import Mailbox, port_of, start_smtp
+from tests.waiting import eventually, until
 
 TOKEN = "respond-admin-token-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -45,7 +47,7 @@ rule critical_safety_event {
   when     type == "safety_event" and severity == "critical"
   priority urgent
   suppress 5m by vehicle_id
-  notify   sms(person:alice), slack
+  notify   sms(person:alice), slack, email(person:alice)
 }
 """
 
@@ -175,6 +177,7 @@ class Stack:
     client: httpx.AsyncClient
     twilio: FakeTwilio
     slack: FakeSlack
+    mailbox: Mailbox
 
     async def fire(self, vehicle: str) -> str:
         answer = await self.client.post("/v1/events", json=critical(vehicle), headers=ADMIN)
@@ -193,14 +196,19 @@ class Stack:
 
     async def delivered(self, alert_id: str) -> dict[str, Any]:
         """The alert once every one of its notifications is sent (and recorded as sent)."""
-        found: dict[str, Any] = {}
 
-        async def all_sent() -> bool:
-            found.update(await self.alert(alert_id))
-            return all(n["state"] == "sent" for n in found["notifications"])
+        async def all_sent() -> dict[str, Any] | None:
+            alert = await self.alert(alert_id)
+            return alert if all(n["state"] == "sent" for n in alert["notifications"]) else None
 
-        await until_async(all_sent, f"alert {alert_id}'s notifications to be sent")
-        return found
+        return await eventually(all_sent, f"alert {alert_id}'s notifications to be sent")
+
+    async def emails_to(self, address: str, count: int) -> list[EmailMessage]:
+        def found() -> list[EmailMessage]:
+            return [message for _, to, message in self.mailbox.received if address in to]
+
+        await until(lambda: len(found()) >= count, f"{count} emails to {address}")
+        return found()
 
     async def slack_posted(self, count: int) -> list[dict[str, Any]]:
         await until(lambda: len(self.slack.posted) >= count, f"{count} Slack messages")
@@ -248,7 +256,7 @@ class Stack:
         )
 
 
-def config(home: Path, twilio_url: str, slack_url: str, extra: str = "") -> Path:
+def config(home: Path, twilio_url: str, slack_url: str, smtp_port: int, extra: str = "") -> Path:
     (home / "rules").mkdir(exist_ok=True)
     (home / "rules" / "safety.rules").write_text(RULES)
     (home / "oncall.toml").write_text(ONCALL)
@@ -259,6 +267,7 @@ listen = "127.0.0.1:0"
 ingest_tokens = ["{TOKEN}"]
 admin_tokens = ["{TOKEN}"]
 public_url = "{PUBLIC_URL}/"
+link_secret = "{LINK_SECRET}"
 
 [rules]
 paths = ["rules"]
@@ -288,6 +297,12 @@ token = "xoxb-respond-test"
 channel = "#fleet-alerts"
 signing_secret = "{SIGNING_SECRET}"
 base_url = "{slack_url}/api/"
+
+[channels.email]
+host = "127.0.0.1"
+port = {smtp_port}
+from = "alertd@example.com"
+to = ["ops@example.com"]
 {extra}"""
     )
     return path
@@ -317,14 +332,17 @@ async def stack(
     twilio_server.handler = twilio.handle
     slack = FakeSlack(slack_server)
     slack_server.handler = slack.handle
-    settings = load_settings(config(tmp_path, twilio_server.url, slack_server.url))
+    mailbox = Mailbox()
+    smtp = await start_smtp(mailbox)
+    settings = load_settings(config(tmp_path, twilio_server.url, slack_server.url, port_of(smtp)))
     daemon = Daemon(settings, Pipeline)
     task = asyncio.create_task(daemon.run())
     await until(lambda: daemon.state == "ready" or task.done(), "the daemon to start")
     assert not task.done(), f"the daemon stopped while starting: {task.result()}"
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}", timeout=10) as client:
         try:
-            yield Stack(tmp_path, daemon, client, twilio, slack)
+            yield Stack(tmp_path, daemon, client, twilio, slack, mailbox)
         finally:
             daemon.request_stop()
             await task
+            smtp.close()

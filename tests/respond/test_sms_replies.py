@@ -68,7 +68,7 @@ async def test_a_bad_signature_is_403_and_changes_nothing(stack: Stack) -> None:
 
     alert = await stack.alert(alert_id)
     assert alert["status"] == "firing"
-    assert [entry["action"] for entry in alert["timeline"]] == ["fired", "notified", "notified"]
+    assert "acked" not in [entry["action"] for entry in alert["timeline"]]
 
 
 async def test_a_code_not_sent_to_that_number_does_nothing(stack: Stack) -> None:

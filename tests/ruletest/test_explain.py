@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from alertd.cli import main
-from alertd.engine import verdicts
-from alertd.engine.verdicts import Detail
+from alertd.engine import details
+from alertd.engine.details import Detail
 from alertd.model import Decision, Rule
 
 VEHICLE_RULES = """\
@@ -153,12 +153,12 @@ def test_without_explain_the_output_is_as_it_was(
 def test_a_rule_kind_shows_its_state_through_a_detail_hook(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def held(rule: Rule, decision: Decision) -> list[Detail]:
+    def held(rule: Rule, decision: Decision, store: object) -> list[Detail]:
         if rule.id != "many":
             return []
         return [Detail("held", "1m20s of 2m", "held for 1m20s of 2m")]
 
-    monkeypatch.setattr(verdicts, "DETAIL_HOOKS", [*verdicts.DETAIL_HOOKS, held])
+    monkeypatch.setattr(details, "DETAIL_HOOKS", [*details.DETAIL_HOOKS, held])
     assert run(workdir, "--explain", "--format", "json") == 0
     first_many = json.loads(capsys.readouterr().out.splitlines()[1])
     assert first_many["held"] == "1m20s of 2m"
@@ -171,3 +171,30 @@ def test_explain_needs_events(workdir: Path, capsys: pytest.CaptureFixture[str])
     assert main(["test-rule", "-c", str(workdir / "alertd.toml"), str(workdir / "t.yaml"),
                  "--explain"]) == 2  # fmt: skip
     assert "--explain explains the events of a replay" in capsys.readouterr().err
+
+
+def test_prev_is_explained_with_the_value_the_engine_kept_before_the_event(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "rules" / "fuel.rules").write_text(
+        "rule fuel_low {\n"
+        '  when type == "vehicle_status" and fuel_level_pct < 10 and prev(fuel_level_pct) >= 10\n'
+        "  by vehicle_id\n"
+        "}\n"
+    )
+    levels = [12, 9, 8]
+    (workdir / "fuel.ndjson").write_text(
+        "".join(event("vehicle_status", minute, fuel_level_pct=level)
+                for minute, level in enumerate(levels))
+    )  # fmt: skip
+    rules, events = str(workdir / "rules" / "fuel.rules"), str(workdir / "fuel.ndjson")
+    config = str(workdir / "alertd.toml")
+    args = ["test-rule", "-c", config, rules, "--events", events, "--explain", "--format", "json"]
+    assert main(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line.get("decision"), line.get("failed"), line.get("values")) for line in lines] == [
+        ("no_match", "fuel_level_pct < 10", {"fuel_level_pct": 12}),
+        ("fired", None, None),
+        ("no_match", "prev(fuel_level_pct) >= 10", {"prev(fuel_level_pct)": 9}),
+        (None, None, None),  # the summary
+    ]

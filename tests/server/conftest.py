@@ -15,9 +15,14 @@ import pytest
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.core import Acted, AlertDetail, ReloadOutcome, RuleProblem, SilenceExpired
+from alertd.dsl import compile_text
+from alertd.engine.engine import Engine
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent
 from alertd.engine.ids import new_alert_id
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Escalation, EscalationStep
+from alertd.engine.verdicts import WhatIf, what_if
 from alertd.incidents import Action, ActionRefused, full_timeline
 from alertd.migrations import migrate
 from alertd.model import Alert, NotifyTarget, Rule, SourceLocation, SuppressSpec
@@ -154,6 +159,14 @@ RULE_OBJECT = Rule(
 )
 
 
+EXPLAINED_RULES = """\
+rule breakdown {
+  when type == "breakdown" or (type == "location_update" and speed_kmh == 0)
+  count 2 within 10m by vehicle_id
+}
+"""
+
+
 def silences_in_memory(oncall: OnCall | None) -> Silences:
     connection = sqlite3.connect(":memory:", isolation_level=None)
     migrate(connection)
@@ -236,6 +249,13 @@ class FakeBackend:
 
     def rules(self) -> Sequence[Rule]:
         return [RULE_OBJECT]
+
+    async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
+        """The real explanation, of EXPLAINED_RULES over an empty state."""
+        if event.get("timestamp") == "bad":
+            raise EventTimeError("timestamp: cannot parse 'bad'")
+        engine = Engine(RuleSet(compile_text(EXPLAINED_RULES, "rules/fleet.rules")), MemoryStore())
+        return what_if(engine, event, received_at)
 
     # Silences: the real ones (alertd.silences), over a database in memory, on the API's clock.
 

@@ -800,3 +800,53 @@ async def test_a_backend_failure_is_500_and_the_server_keeps_serving(
     assert "disk on fire" in caplog.text
     served.backend.fail_with = None
     assert (await served.client.post("/v1/events", json=EVENT, headers=INGEST)).status_code == 202
+
+
+async def test_explain_answers_every_rule_of_the_events_scope_and_why(served: Served) -> None:
+    client = served.client
+    event = {"type": "location_update", "vehicle_id": "v1", "speed_kmh": "0"}
+    answer = await client.post("/v1/explain", json=event, headers=ADMIN)
+    assert answer.status_code == 200
+    (breakdown,) = answer.json()["rules"]
+    alternatives = [
+        {"failed": 'type == "breakdown"', "at": "rules/fleet.rules:2:8",
+         "values": {"type": "location_update"}},
+        {"failed": "speed_kmh == 0", "at": "rules/fleet.rules:2:62",
+         "values": {"speed_kmh": "0"}, "type_mismatch": "a string compared with a number"},
+    ]  # fmt: skip
+    assert breakdown == {
+        "rule": "breakdown",
+        "decision": "no_match",
+        **alternatives[0],
+        "alternatives": alternatives,
+        "type_mismatches": [
+            {
+                "expression": "speed_kmh == 0",
+                "at": "rules/fleet.rules:2:62",
+                "problem": "a string compared with a number",
+                "values": [
+                    {"expression": "speed_kmh", "value": "0", "kind": "string"},
+                    {"expression": "0", "value": 0, "kind": "number"},
+                ],
+            }
+        ],
+    }
+    counting = await client.post("/v1/explain", json={"type": "breakdown"}, headers=ADMIN)
+    assert counting.json()["rules"][0]["window"] == "1 of 2 within 10m"
+    none = await client.post("/v1/explain", json={"type": "trip_update"}, headers=ADMIN)
+    assert none.json()["rules"] == []
+
+
+async def test_explain_takes_one_event_with_an_admin_token(served: Served) -> None:
+    client = served.client
+    assert (await client.post("/v1/explain", json={}, headers=INGEST)).status_code == 403
+    batch = await client.post("/v1/explain", json=[{}], headers=ADMIN)
+    assert (batch.status_code, batch.json()["error"]) == (400, "expected one event: a JSON object")
+    broken = await client.post(
+        "/v1/explain", content=b"{", headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"].startswith("malformed JSON")
+    late = await client.post("/v1/explain", json={"timestamp": "bad"}, headers=ADMIN)
+    assert late.status_code == 400
+    assert late.json()["details"] == [{"index": 0, "error": "timestamp: cannot parse 'bad'"}]

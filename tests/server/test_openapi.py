@@ -117,6 +117,22 @@ async def test_answers_match_their_documented_schemas(serve: ServeFactory) -> No
                 ),
             ),
             ("GET", "/v1/rules", client.get("/v1/rules", headers=ADMIN)),
+            *(
+                ("POST", "/v1/explain", client.post("/v1/explain", json=body, headers=headers))
+                for body, headers in (
+                    ({"type": "breakdown", "vehicle_id": "v1"}, ADMIN),
+                    ({"type": "location_update", "speed_kmh": "0"}, ADMIN),
+                    ({"type": "trip_update"}, ADMIN),
+                    ([{"type": "breakdown"}], ADMIN),
+                    ({"timestamp": "bad"}, ADMIN),
+                    ({"type": "breakdown"}, INGEST),
+                )
+            ),
+            (
+                "POST",
+                "/v1/explain",
+                client.post("/v1/explain", content=b"{}", headers={**ADMIN, "Content-Type": "x/y"}),
+            ),
             ("POST", "/v1/reload", client.post("/v1/reload", headers=ADMIN)),
             ("GET", "/healthz", client.get("/healthz")),
             ("GET", "/readyz", client.get("/readyz")),
