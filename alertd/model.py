@@ -85,7 +85,8 @@ class SequenceSpec:
     every event of its scope, matching or not (alertd.engine.sequence)."""
 
     condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
-    scope: Callable[[Event], tuple[Key, tuple[Any, ...]]]  # an event's key and values to keep
+    # An event's key and the values to keep of it (None: the rule's key, and nothing).
+    scope: Callable[[Event], tuple[Key, tuple[Any, ...]]] | None = None
     size: int = 0  # how many values that is
     hold: float | None = None  # `for`, seconds
     forget: float = DEFAULT_FORGET

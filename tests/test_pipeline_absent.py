@@ -65,7 +65,7 @@ def location(clock: FakeClock, vehicle: str = "v1") -> dict[str, Any]:
 async def run_to(pipeline: Pipeline, clock: FakeClock, seconds: float) -> None:
     """Move the clock on by `seconds`, running the timers as the daemon's loop would."""
     target = clock.now() + seconds
-    while (due := await pipeline._next_timer_due()) is not None and due <= target:
+    while (due := await pipeline.next_timer_due()) is not None and due <= target:
         clock.advance(max(0.0, due - pipeline.steady.now()))
         await pipeline.run_due_timers()
     clock.advance(max(0.0, target - clock.now()))

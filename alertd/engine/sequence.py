@@ -47,7 +47,14 @@ def build_sequence_step(
     spec = rule.sequence
     assert spec is not None
     rule_id = rule.id
-    condition, scope, hold, forget = spec.condition, spec.scope, spec.hold, spec.forget
+    condition, hold, forget = spec.condition, spec.hold, spec.forget
+    scope = spec.scope
+    if scope is None:  # a rule built by hand: its key, and nothing kept for prev()
+        key_of = rule.key
+
+        def scope(event: Event) -> tuple[Key, tuple[Any, ...]]:
+            return key_of(event), ()
+
     nothing = (None,) * spec.size  # the values of no previous event
     states = store.key_states(rule_id)
 
