@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from alertd.durations import parse_duration
 from alertd.model import CHANNEL_KINDS
+from alertd.storms.policy import STORM_KEYS, storm_policy
 from alertd.suggest import aside
 
 
@@ -247,11 +248,12 @@ CHANNEL_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "send_resolved": _flag, "status_updates": _flag,
     },
 }  # fmt: skip
-"""The keys each channel kind takes besides `kind` and `CHANNEL_DISPATCH_KEYS`, each with a
-check of its value that returns what is wrong with it (None when nothing is). `send_resolved`
-(default true): tell those an alert paged on this channel when it resolves; `status_updates`
-(default true): ... when someone acknowledges it. Slack's `signing_secret` checks the clicks
-on its messages' buttons (alertd.respond)."""
+"""The keys each channel kind takes besides `kind`, `CHANNEL_DISPATCH_KEYS` and the storm keys
+(alertd.storms.policy: `max_per_recipient`, `quiet_hours`, `digest`), each with a check of its
+value that returns what is wrong with it (None when nothing is). `send_resolved` (default
+true): tell those an alert paged on this channel when it resolves; `status_updates` (default
+true): ... when someone acknowledges it. Slack's `signing_secret` checks the clicks on its
+messages' buttons (alertd.respond)."""
 
 CHANNEL_PATH_KEYS: dict[str, tuple[str, ...]] = {
     "email": ("ca_file",),
@@ -374,6 +376,10 @@ def settings_from_dict(
                 f"{', '.join(CHANNEL_KINDS)}{aside(str(kind), CHANNEL_KINDS)}"
             )
         _check_channel_keys(kind, table, f"{source}: [channels.{name}]")
+        try:
+            storm_policy(kind, table, sections["notify"].timezone)
+        except ValueError as error:
+            raise ConfigError(f"{source}: [channels.{name}] {error}") from None
         if kind == "email" and table.get("tls") and table.get("starttls"):
             raise ConfigError(
                 f"{source}: [channels.{name}] tls: choose one of tls (implicit TLS, usually "
@@ -442,7 +448,7 @@ def _checked_log(log: LogSettings, source: Path) -> LogSettings:
 def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:
     """Every key is one the kind takes, holding a value of the right type."""
     checks = CHANNEL_KEYS[kind]
-    known = {"kind", *CHANNEL_DISPATCH_KEYS, *checks}
+    known = {"kind", *CHANNEL_DISPATCH_KEYS, *STORM_KEYS, *checks}
     for key, value in table.items():
         if key not in known:
             raise ConfigError(f"{where} {key}: unknown key{aside(key, known)}")

@@ -124,6 +124,21 @@ DELIVERY_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
+NOTIFICATIONS_HELD = Counter(
+    "alertd_notifications_held",
+    "Notifications held back, by channel and by what held them: grouped (a rule's `group by` "
+    "wait), capped (the recipient's max_per_recipient), quiet (quiet hours), digested (a "
+    "digest's period). One that is released and held again counts again.",
+    ["channel", "hold"],
+    registry=REGISTRY,
+)
+NOTIFICATION_BUNDLES = Counter(
+    "alertd_notification_bundles",
+    "Messages that list several held notifications, by channel and kind: group, cap (the "
+    "summary once the cap allows), quiet (at the end of quiet hours), digest.",
+    ["channel", "kind"],
+    registry=REGISTRY,
+)
 OUTBOX_DEPTH = Gauge(
     "alertd_outbox_pending", "Notifications waiting to be delivered.", registry=REGISTRY
 )

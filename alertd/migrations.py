@@ -153,6 +153,37 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE steady_clock (only INTEGER PRIMARY KEY CHECK (only = 0), ahead REAL NOT NULL);
     """,
+    # 6: storms (alertd.storms). A notification held back (a group's wait, a per-recipient
+    # cap, quiet hours, a digest) is an outbox row in state `held`, `hold` naming what holds
+    # it (`<timer kind>:<timer ref>`), its release time in `next_attempt_at`. Released with
+    # others, it becomes `bundled` into the message that lists them (`bundle`, that row's id),
+    # whose `alerts` lists the alert ids it tells of. `sends` is what each recipient of a
+    # capped channel was sent, for its cap.
+    """
+    ALTER TABLE outbox ADD COLUMN hold TEXT;
+    ALTER TABLE outbox ADD COLUMN bundle TEXT;
+    ALTER TABLE outbox ADD COLUMN alerts TEXT;
+    CREATE INDEX outbox_held ON outbox (hold, seq) WHERE state = 'held';
+    CREATE INDEX outbox_bundle ON outbox (bundle) WHERE bundle IS NOT NULL;
+
+    CREATE TABLE sends (
+        channel TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX sends_by_recipient ON sends (channel, recipient, at);
+    """,
+    # 7: the open alert of each key of a rule with a `resolve` clause: later matches of the key
+    # fold into it until it resolves (alertd.incidents.resolving). Read into memory when the
+    # store opens, like the windows (alertd.engine.sqlite_store).
+    """
+    CREATE TABLE open_alert (
+        rule_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    ) WITHOUT ROWID;
+    """,
 )
 """Migration n (1-based) brings a database from user_version n-1 to n."""
 

@@ -112,11 +112,23 @@ class ResolveSpec:
     when: Condition | None = None
     when_source: str = ""  # as written
     after: float | None = None  # seconds
+    # The events `when` is tried on: the rule's event types and those `when` names (None: any).
+    event_types: frozenset[str] | None = None
 
 
 def no_key(event: Event) -> Key:
     """The key of a rule without `by`: one for all its events."""
     return ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """`group by KEY... wait WAIT`: the notifications of alerts with equal KEY, fired within
+    WAIT of the group's first, go out as one (alertd.storms)."""
+
+    wait: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -143,6 +155,7 @@ class Rule:
     resolve: ResolveSpec | None = None
     sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
     absent: AbsentSpec | None = None  # fires on a key's silence, not on its matches
+    group: GroupSpec | None = None  # `group by ... wait ...`
 
 
 @dataclass(slots=True)
@@ -163,6 +176,16 @@ class Alert:
     description: str = ""
     notify: tuple[NotifyTarget, ...] = ()  # the rule's targets when it fired
     template: str | None = None
+    group: GroupKey | None = None  # `group by ... wait ...`: the group it joins (alertd.storms)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """The group a fired alert joins: its rule's `group by` values for its event, and how long
+    the group's first alert waits for the others (`wait`, seconds)."""
+
+    key: Key
+    wait: float
 
 
 @dataclass(slots=True)
@@ -173,13 +196,13 @@ class Decision:
     four times as much to build. Treat it as read-only all the same.
     """
 
-    event_index: int | None  # None: no event caused it (a timer: `absent`)
+    event_index: int | None  # None: no event caused it (a timer: `resolve after`, `absent`)
     rule_id: str
     kind: DecisionKind
     key: Key
-    event_time: float
+    event_time: float  # for a timer's decision, when it ran
     alert: Alert | None = None  # set when kind == "fired"
     suppressed_until: float | None = None  # set when kind == "suppressed"
     count: int | None = None  # set when kind == "counting": matches now in the window
-    held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)
     alert_id: str | None = None  # set when kind is "absorbed" or "resolved": the open alert
+    held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)

@@ -9,7 +9,9 @@ notification by its Idempotency-Key (alertd) or its group key (Alertmanager).
 
 Measured per target: event-to-delivery latency (a notification's arrival minus the moment the
 request carrying its event was sent), p50 / p99 / max, for the urgent and for the medium
-notifications; how many arrived, and how many more than once. alertd runs two rules (`priority
+notifications; how many arrived, and how many more than once; and the CPU time the target's
+process used from the first request to the last arrival, per event (a figure the load of a
+shared machine stretches less than latency). alertd runs two rules (`priority
 medium` and `priority urgent`, `suppress 1h by key`, `notify webhook`) with durability on
 (SQLite WAL, `synchronous = FULL`, a batch committed before its 202) and `[dispatch]
 concurrency` as shipped (4). Alertmanager 0.25 gets the same alerts on `/api/v2/alerts`
@@ -48,6 +50,7 @@ from harness import (
     Sent,
     alertd_process,
     alertmanager_process,
+    cpu_seconds_of,
     percentile,
     receiver,
 )
@@ -94,6 +97,7 @@ def storm(tag: str, medium: int, urgent: int, batch: int) -> list[Batch]:
 class Target:
     name: str
     port: int
+    pid: int
 
     def load(self, batches: list[Batch]) -> Load:
         if self.name.startswith("alertmanager"):
@@ -134,15 +138,15 @@ def start(name: str, tmp: Path, receiver_url: str, args: argparse.Namespace) -> 
         interval = name.partition("/")[2]
         with alertmanager_process(tmp, receiver_url, group_interval=interval) as (
             port,
-            _,
+            process,
         ):
-            yield Target(name, port)
+            yield Target(name, port, process.pid)
         return
     source = args.baseline_src.resolve() if name == "baseline" else ROOT
     with alertd_process(
         tmp, receiver_url, RULES, concurrency=args.dispatch_concurrency, source=source
-    ) as (port, _):
-        yield Target(name, port)
+    ) as (port, process):
+        yield Target(name, port, process.pid)
 
 
 async def measure(
@@ -155,10 +159,12 @@ async def measure(
 
     batches = storm(tag, args.medium, args.urgent, args.batch)
     total = sum(len(b) for b in batches)
+    cpu_before = cpu_seconds_of(target.pid)
     started = time.monotonic()
     sent = await target.load(batches).run()
     accepted = max(s.answered for s in sent)
     stats = await sink.wait_for(total, timeout=args.timeout, prefix=f"{tag}-")
+    cpu = cpu_seconds_of(target.pid) - cpu_before
     arrivals: dict[str, float] = stats["arrivals"]
     latency: dict[str, list[float]] = {"urgent": [], "medium": []}
     answered: list[float] = []  # event to 202, for the urgent events
@@ -188,6 +194,7 @@ async def measure(
         "all_p50_ms": percentile(every, 0.50),
         "all_p99_ms": percentile(every, 0.99),
         "retries_503": sum(s.retries for s in sent),
+        "cpu_us_per_event": 1e6 * cpu / total,
     }
 
 
@@ -199,6 +206,7 @@ COLUMNS = (
     ("medium_p99_ms", "medium p99"),
     ("all_p99_ms", "all p99"),
     ("all_delivered_s", "last at s"),
+    ("cpu_us_per_event", "CPU us/ev"),
 )
 
 

@@ -340,6 +340,17 @@ class AbsentClause:
     keyword = "absent"
 
 
+@dataclass(slots=True)
+class GroupClause:
+    """`group by KEY, ... wait DURATION`: the notifications of alerts with equal KEY, fired
+    within DURATION of the group's first, go out as one (alertd.storms)."""
+
+    keys: tuple[Expr, ...]
+    wait: Text  # as written
+    span: Span
+    keyword = "group"
+
+
 Clause: TypeAlias = (
     NameClause
     | DescriptionClause
@@ -358,6 +369,7 @@ Clause: TypeAlias = (
     | ForClause
     | ForgetClause
     | AbsentClause
+    | GroupClause
 )
 
 

@@ -27,15 +27,17 @@ from alertd.dsl.kinds import check_kinds
 from alertd.dsl.overtime import OverTime, check_over_time
 from alertd.dsl.previous import refuse_outside_conditions
 from alertd.dsl.resolve import Names
+from alertd.durations import format_duration
 from alertd.model import PRIORITIES, NotifyTarget, Priority, SourceLocation
 from alertd.suggest import did_you_mean
 
 MAX_COUNT = 100_000  # `count N`: more events than this per key is a misunderstanding
+MAX_GROUP_WAIT = 86_400.0  # `group ... wait D`: pages held longer than a day are a digest
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A checked `count` or `suppress` clause."""
+    """A checked `count`, `suppress` or `group` clause (`seconds`: a group's wait)."""
 
     seconds: float
     keys: tuple[ast.Expr, ...]
@@ -75,6 +77,7 @@ class CheckedRule:
     resolve: Resolve | None = None
     escalate: str | None = None
     over_time: OverTime | None = None  # `for`, `forget`, `absent`
+    group: Window | None = None  # `group by ... wait ...`
 
 
 def check(
@@ -241,6 +244,7 @@ class _Checker:
         key, key_sources = self._keys(by.keys if isinstance(by, ast.ByClause) else (), file)
         count = self._count(clauses.get("count"), file, key, key_sources)
         suppress = self._suppress(clauses.get("suppress"), file, key, key_sources)
+        group = self._group(clauses.get("group"), file)
         resolve = self._resolve(rule, clauses, file)
         escalate = self._escalate(clauses.get("escalate"), file)
         over_time = check_over_time(
@@ -282,6 +286,7 @@ class _Checker:
             resolve=resolve,
             escalate=escalate,
             over_time=over_time,
+            group=group,
         )
 
     def _priority(self, clause: ast.Clause | None, file: ast.RuleFile) -> Priority:
@@ -357,6 +362,21 @@ class _Checker:
         seconds = self.names.duration(clause.duration, file)
         keys, sources = self._window_keys(clause.keys, file, rule_key, rule_key_sources)
         return Window(seconds, keys, sources)
+
+    def _group(self, clause: ast.Clause | None, file: ast.RuleFile) -> Window | None:
+        if not isinstance(clause, ast.GroupClause):
+            return None
+        wait = self.names.duration(clause.wait, file)
+        if wait > MAX_GROUP_WAIT:
+            self.error(
+                file,
+                clause.wait.span,
+                f"a group waits at most {format_duration(MAX_GROUP_WAIT)}, got {clause.wait.value}"
+                " (its first alert's pages wait that long)",
+                "a digest (docs/channels.md) gathers a longer period's alerts",
+            )
+        keys, sources = self._keys(clause.keys, file)
+        return Window(wait, keys, sources)
 
     def _resolve(
         self, rule: ast.RuleDef, clauses: dict[str, ast.Clause], file: ast.RuleFile

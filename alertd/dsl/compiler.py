@@ -39,6 +39,7 @@ from alertd.model import (
     AbsentSpec,
     CountSpec,
     Event,
+    GroupSpec,
     KeyFunction,
     ResolveSpec,
     Rule,
@@ -83,6 +84,7 @@ class CompiledCondition:
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
     resolve_when: ast.Expr | None = None  # `resolve when`, folded
     previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
+    rule_key: tuple[ast.Expr, ...] = ()  # the rule-level `by`
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -159,6 +161,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             (*keys, *rule.key),
             resolve_when,
             shape.previous,
+            rule.key,
         ),
     )
     return _rule(rule, condition, functions, expr, sequence)
@@ -191,6 +194,16 @@ class _Shape:
         return gen
 
 
+def _resolve_scope(
+    rule_types: frozenset[str] | None, resolve_when: ast.Expr | None
+) -> frozenset[str] | None:
+    """The event types `resolve when` is tried on: the rule's, and those it names itself (so
+    that `type == "vehicle_status" and ...` sees status events); None: every type."""
+    if rule_types is None or resolve_when is None:
+        return rule_types
+    return rule_types | (event_types(resolve_when) or frozenset())
+
+
 def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
     if rule.resolve is None or rule.resolve.when is None:
         return None
@@ -218,7 +231,12 @@ def _source(
             f"    except Exception:\n        return _checked({params})\n"
         ]
     keys = {"rule_key": rule.key}
-    for name, window in (("count_key", rule.count), ("suppress_key", rule.suppress)):
+    windows = (
+        ("count_key", rule.count),
+        ("suppress_key", rule.suppress),
+        ("group_key", rule.group),
+    )
+    for name, window in windows:
         if window is not None:
             keys[name] = window.keys
     absent = rule.over_time.absent if rule.over_time is not None else None
@@ -377,10 +395,17 @@ def _rule(
         absent = AbsentSpec(
             over_time.absent.seconds, absent_key, over_time.absent.key_sources, over_time.forget
         )
+    group = None
+    if rule.group is not None:
+        group_key: KeyFunction = functions.get("group_key", no_key)
+        group = GroupSpec(rule.group.seconds, group_key, rule.group.key_sources)
     resolve = None
     if rule.resolve is not None:
         resolve = ResolveSpec(
-            functions.get("resolve_when"), rule.resolve.when_source, rule.resolve.after
+            functions.get("resolve_when"),
+            rule.resolve.when_source,
+            rule.resolve.after,
+            _resolve_scope(event_types(expr), _resolve_when(rule)),
         )
     return Rule(
         id=rule.id,
@@ -403,6 +428,7 @@ def _rule(
         resolve=resolve,
         sequence=sequence,
         absent=absent,
+        group=group,
     )
 
 

@@ -302,6 +302,10 @@ class _ToAst(Transformer[Token, Any]):
         by = keys[0].exprs if keys else ()
         return ast.AbsentClause(_text(duration), by, _span(children))
 
+    def group_clause(self, children: list[_Child]) -> ast.GroupClause:
+        *keys, wait = _values(children)
+        return ast.GroupClause(tuple(keys), _text(wait), _span(children))
+
     # expressions
 
     def or_op(self, children: list[_Child]) -> ast.Logic:

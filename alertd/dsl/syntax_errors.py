@@ -32,6 +32,7 @@ CLAUSE_KEYWORDS = (
     "for",
     "forget",
     "absent",
+    "group",
 )
 """The words that start a clause, in the order the hint lists them."""
 

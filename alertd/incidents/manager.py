@@ -131,6 +131,15 @@ the alert escalates, and now, in the transaction: it may make each one's content
 (alertd.respond.stamp: an SMS's reply code, an email's action links)."""
 
 
+class Holding(Protocol):
+    """What holds pages back in a storm (alertd.storms.Holds): called with the pages of one
+    alert as they are planned, in the transaction, before they are enqueued."""
+
+    def admit(self, pages: Sequence[Notification], now: float, alert: Alert | None) -> None:
+        """Mark the pages that must wait (`hold`); `alert` when they are its first pages."""
+        ...
+
+
 class Incidents:
     """Alert lifecycle and escalation over a state store. The event loop is its only caller."""
 
@@ -154,6 +163,7 @@ class Incidents:
         self.change_listeners: list[Changed] = []
         self.silenced_listeners: list[Silenced] = []
         self.stamps: list[Stamp] = []
+        self.holds: Holding | None = None
         timers.handle(ESCALATE, self._step_due)
         timers.handle(STATUS, self._status_due)
 
@@ -177,6 +187,7 @@ class Incidents:
                 record = replace(record, notifications=len(sent))
                 self._schedule(record)
             self.store.save_alert(record)
+            self._hold(sent, now, alert)
             made += sent
         if made:
             self.outbox.enqueue(made)
@@ -224,6 +235,7 @@ class Incidents:
             self._schedule(record)
         self.store.save_alert(record)
         if sent:
+            self._hold(sent, now, None)
             self.outbox.enqueue(sent)
         return Transition(record, action, True, self._done(record, action, by), tuple(sent))
 
@@ -319,6 +331,7 @@ class Incidents:
         record, sent = self._run_step(record, now, None, "timer")
         self.store.save_alert(record)
         if sent:
+            self._hold(sent, now, None)
             self.outbox.enqueue(sent)
         return sent
 
@@ -360,6 +373,11 @@ class Incidents:
         )
         self._schedule(record)
         return record, sent
+
+    def _hold(self, sent: Sequence[Notification], now: float, alert: Alert | None) -> None:
+        """Let the storm holds mark the pages that must wait (the dispatcher skips those)."""
+        if self.holds is not None and sent:
+            self.holds.admit(sent, now, alert)
 
     # --- silences ----------------------------------------------------------------------------
 

@@ -202,6 +202,8 @@ class Dispatcher:
         reading the outbox.
         """
         for notification in notifications:
+            if notification.hold:  # held back (alertd.storms): its release submits it
+                continue
             if notification.seq:
                 self._inbox.append(notification)
             else:

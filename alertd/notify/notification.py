@@ -39,6 +39,11 @@ class Notification:
     next_attempt_at: float = 0.0
     seq: int = field(default=0, compare=False)  # the outbox's insertion order
     notice: NoticeKind = "fired"
+    # Storms (alertd.storms): what holds it back, `<kind>:<ref>` ("" when it goes at once), its
+    # release time then being `next_attempt_at`; and for a message that lists several alerts
+    # (a group, a cap's summary, quiet hours' or a digest's), their ids.
+    hold: str = ""
+    alerts: tuple[str, ...] = ()
     # A status update of a channel that edits messages in place (Slack): the receipts of the
     # alert's pages to the same recipient, which the dispatcher looks up just before sending.
     earlier: tuple[str, ...] = field(default=(), compare=False)
@@ -60,6 +65,20 @@ class DeliveryState:
     sent_at: float | None
     receipt: str | None
     notice: NoticeKind = "fired"
+    hold: str | None = None  # `<kind>:<ref>` of what held it (alertd.storms), if anything did
+    bundles: tuple[BundleState, ...] = ()  # the messages it went out in, listed with others
+
+
+@dataclass(frozen=True, slots=True)
+class BundleState:
+    """A message that lists several alerts (alertd.storms), as a notification in it sees it:
+    its id (`<kind>-<ulid>`), what it is, how many alerts it lists, and its delivery state."""
+
+    id: str
+    kind: str  # group | cap | quiet | digest
+    count: int
+    state: str
+    sent_at: float | None
 
 
 @dataclass(frozen=True, slots=True)

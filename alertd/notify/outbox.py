@@ -26,15 +26,32 @@ from typing import Any
 
 from alertd import jsonutil
 from alertd.migrations import migrate
-from alertd.notify.notification import DeliveryState, Notification, Paged
+from alertd.notify.notification import BundleState, DeliveryState, Notification, Paged
 from alertd.notify.retry import NotificationState
 from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect, fail
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
-    " content, attempts, created_at, next_attempt_at, updated_at, notice)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " content, attempts, created_at, next_attempt_at, updated_at, notice, state, hold, alerts)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+_RECORD = """
+    UPDATE outbox SET state = o.state, attempts = o.attempts, last_error = o.error,
+        receipt = o.receipt, next_attempt_at = COALESCE(o.next_attempt_at, outbox.next_attempt_at),
+        sent_at = o.sent_at, updated_at = o.at
+    FROM (
+        SELECT value ->> 0 AS seq, value ->> 1 AS state, value ->> 2 AS attempts,
+            value ->> 3 AS error, value ->> 4 AS receipt, value ->> 5 AS next_attempt_at,
+            value ->> 6 AS sent_at, value ->> 7 AS at
+        FROM json_each(?)
+    ) AS o
+    WHERE outbox.seq = o.seq
+"""
+"""Delivery outcomes, a JSON array of `[seq, state, attempts, error, receipt, next_attempt_at,
+sent_at, at]`, written in one statement (see `Outbox.record`)."""
+
+_MAX_BUNDLES = len(("group", "digest", "quiet", "cap"))  # one per hold, at most
 
 _COLUMNS = (
     "seq, id, alert_id, rule_id, channel, kind, recipient, priority, content, created_at,"
@@ -49,7 +66,8 @@ def create_schema(connection: sqlite3.Connection) -> None:
 
 
 def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification]) -> int:
-    """Insert notifications as pending rows through `connection`, without committing.
+    """Insert notifications as pending rows through `connection`, without committing (a held
+    one, alertd.storms, as a held row).
 
     The caller commits (with the alert that produced them) and then hands them to the
     dispatcher (`Dispatcher.submit`). A notification whose id is already in the outbox is
@@ -72,6 +90,9 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
             n.next_attempt_at,
             n.created_at,
             n.notice,
+            "held" if n.hold else "pending",
+            n.hold or None,
+            jsonutil.dumps(n.alerts).decode() if n.alerts else None,
         )
         for n in notifications
     ]
@@ -90,11 +111,14 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
 def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
     """Every address the alert's fired and escalated notices went to, once each, in the order
     they were first paged (whatever became of the sends: they were meant to reach them), with
-    the last status update each was told."""
+    the last status update each was told. One still held back (alertd.storms), alone or in the
+    message it was bundled into, paged nobody yet."""
     ids = (f"{alert_id}.", f"{alert_id}/")
     cursor = connection.execute(
         "SELECT channel, recipient FROM outbox WHERE id > ? AND id < ?"
-        " AND notice IN ('fired', 'escalated') GROUP BY channel, recipient ORDER BY min(seq)",
+        " AND notice IN ('fired', 'escalated') AND state != 'held'"
+        " AND (bundle IS NULL OR bundle NOT IN (SELECT id FROM outbox WHERE state = 'held'))"
+        " GROUP BY channel, recipient ORDER BY min(seq)",
         ids,
     )
     found = [Paged(channel, recipient) for channel, recipient in cursor]
@@ -133,7 +157,7 @@ def purge(connection: sqlite3.Connection, finished_before: float, limit: int = -
     sweep's transaction). Returns how many."""
     cursor = connection.execute(
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-        " WHERE state != 'pending' AND updated_at < ? ORDER BY seq LIMIT ?)",
+        " WHERE state NOT IN ('pending', 'held') AND updated_at < ? ORDER BY seq LIMIT ?)",
         (finished_before, limit),
     )
     return cursor.rowcount
@@ -212,11 +236,19 @@ class Outbox:
         return [_notification(row) for row in rows]
 
     def record(self, outcomes: Sequence[AttemptResult]) -> None:
-        """Write delivery outcomes in one transaction (from any one thread at a time)."""
+        """Write delivery outcomes in one transaction (from any one thread at a time).
+
+        One UPDATE statement over the batch as a JSON array, not `executemany`: the sqlite3
+        module takes the GIL back for every row of an `executemany`, so while the event loop
+        is busy (a batch of events being evaluated) each row waited for it, and the write lock
+        was held for up to 150 ms, stalling the next batch's BEGIN. One statement runs in C
+        from start to end, the lock held for a millisecond or so.
+        """
         if not outcomes:
             return
         rows = [
             (
+                o.seq,
                 o.state,
                 o.attempts,
                 o.error,
@@ -224,44 +256,56 @@ class Outbox:
                 o.next_attempt_at,
                 o.at if o.state == "sent" else None,
                 o.at,
-                o.seq,
             )
             for o in outcomes
         ]
         with self._translated("cannot record delivery outcomes"), _Transaction(self._recorder):
-            self._recorder.executemany(
-                "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, receipt = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ?, updated_at = ?"
-                " WHERE seq = ?",
-                rows,
-            )
+            self._recorder.execute(_RECORD, (jsonutil.dumps(rows).decode(),))
 
     def states(self, alert_id: str) -> list[DeliveryState]:
-        """Every notification of one alert with its delivery state, in creation order."""
+        """Every notification of one alert with its delivery state, in creation order; one
+        sent in a message with others (alertd.storms) names that message, and the message
+        that one went out in, if any, and so on."""
         with self._translated("cannot read the outbox"):
             rows = self.connection.execute(
                 "SELECT id, channel, recipient, state, attempts, last_error, created_at,"
-                " next_attempt_at, sent_at, receipt, kind, notice FROM outbox"
+                " next_attempt_at, sent_at, receipt, kind, notice, hold, bundle FROM outbox"
                 " WHERE id > ? AND id < ? ORDER BY seq",
                 (f"{alert_id}.", f"{alert_id}/"),  # "/" sorts right after "."
             ).fetchall()
-        return [
-            DeliveryState(
-                id=row[0],
-                channel=row[1],
-                kind=row[10],
-                recipient=row[2],
-                state=row[3],
-                attempts=row[4],
-                last_error=row[5],
-                created_at=row[6],
-                next_attempt_at=row[7] if row[3] == "pending" else None,
-                sent_at=row[8],
-                receipt=row[9],
-                notice=row[11],
-            )
-            for row in rows
-        ]
+            return [
+                DeliveryState(
+                    id=row[0],
+                    channel=row[1],
+                    kind=row[10],
+                    recipient=row[2],
+                    state=row[3],
+                    attempts=row[4],
+                    last_error=row[5],
+                    created_at=row[6],
+                    next_attempt_at=row[7] if row[3] in ("pending", "held") else None,
+                    sent_at=row[8],
+                    receipt=row[9],
+                    notice=row[11],
+                    hold=row[12],
+                    bundles=self._bundles(row[13]),
+                )
+                for row in rows
+            ]
+
+    def _bundles(self, into: str | None) -> tuple[BundleState, ...]:
+        """The message `into` and those it went out in in turn (a group held by a cap ...)."""
+        found: list[BundleState] = []
+        while into is not None and len(found) < _MAX_BUNDLES:
+            row = self.connection.execute(
+                "SELECT state, sent_at, alerts, bundle FROM outbox WHERE id = ?", (into,)
+            ).fetchone()
+            if row is None:  # purged
+                break
+            count = len(jsonutil.loads(row[2])) if row[2] else 1
+            found.append(BundleState(into, into.partition("-")[0], count, row[0], row[1]))
+            into = row[3]
+        return tuple(found)
 
     def receipts(self, alert_id: str, channel: str, recipient: str) -> list[str]:
         """`receipts` through the dispatcher's reading connection."""

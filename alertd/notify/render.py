@@ -44,7 +44,7 @@ at run time is replaced by a built-in plain fallback for that message, never dro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -134,6 +134,9 @@ class Notice:
 
 FIRED = Notice()
 
+BUNDLE = "bundle"
+"""The folder of a channel's templates for a message that lists several alerts."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -216,9 +219,14 @@ CONTEXT_NAMES = frozenset(
         "escalation",
         "acked",
         "resolved",
+        "alerts",
+        "bundle",
+        "group",
     }
 )
-"""The names `Renderer.context` gives a template (a test keeps the two equal)."""
+"""The names `Renderer.context` gives a template (a test keeps the two equal). `alerts`,
+`bundle` and `group` are set for a message that lists several alerts (`render_bundle`), None
+otherwise."""
 
 
 class Renderer:
@@ -401,6 +409,9 @@ class Renderer:
             else {"policy": notice.policy, "step": notice.step, "steps": notice.steps},
             "acked": None if notice.kind != "acked" else self._acked(alert, notice),
             "resolved": None if notice.kind != "resolved" else self._resolved(alert, notice),
+            "alerts": None,
+            "bundle": None,
+            "group": None,
         }
 
     def _acked(self, alert: Alert, notice: Notice) -> dict[str, Any]:
@@ -464,6 +475,76 @@ class Renderer:
         raw = {part: self._render_fallback(kind, part, context) for part in PARTS[kind]}
         return Rendered(self._finish(kind, raw, alert, context, {}), error)
 
+    def render_bundle_strict(
+        self,
+        alerts: Sequence[tuple[Alert, str]],
+        kind: str,
+        channel: str,
+        bundle: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """One message that lists several alerts, each with its status now: a group, a cap's
+        summary, quiet hours' or a digest's (alertd.storms). Its templates are the parts in a
+        `bundle/` folder (`sms/bundle/text.txt`, looked for where a notice's are, never the
+        one-alert parts); they see the first alert as `alert`, every one in `alerts` (`alert`'s
+        fields with its `event` and `status`), `bundle` (kind, count, key, headline, url) and,
+        for a group, `group` (key, count). Raises TemplateError naming every failing part."""
+        first = alerts[0][0]
+        context = self._bundle_context(alerts, channel, bundle)
+        raw: dict[str, str] = {}
+        files: dict[str, str] = {}
+        problems: list[TemplateProblem] = []
+        for part in PARTS[kind]:
+            template = self._find_bundle(first, kind, part)
+            if template is None:  # the built-in one: a folder from before bundles had none
+                raw[part] = self._render(self._fallbacks[f"{BUNDLE}:{kind}/{part}"], context)
+                continue
+            try:
+                raw[part] = self._render(template, context)
+                files[part] = str(template.filename)
+            except Exception as exc:  # a sandboxed template can raise anything
+                problems += _describe(exc, template).problems
+        if problems:
+            raise TemplateError(problems)
+        return self._finish(kind, raw, first, context, files)
+
+    def render_bundle(
+        self,
+        alerts: Sequence[tuple[Alert, str]],
+        kind: str,
+        channel: str,
+        bundle: Mapping[str, Any],
+    ) -> Rendered:
+        """`render_bundle_strict`, with the built-in fallback when a template fails."""
+        try:
+            return Rendered(self.render_bundle_strict(alerts, kind, channel, bundle))
+        except TemplateError as exc:
+            error = str(exc)
+        context = self._bundle_context(alerts, channel, bundle)
+        raw = {
+            part: self._render_fallback(f"{BUNDLE}:{kind}", part, context) for part in PARTS[kind]
+        }
+        return Rendered(self._finish(kind, raw, alerts[0][0], context, {}), error)
+
+    def _bundle_context(
+        self, alerts: Sequence[tuple[Alert, str]], channel: str, bundle: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        context = self.context(alerts[0][0], channel)
+        context["alerts"] = [
+            {**self.context(alert, channel)["alert"], "event": alert.event, "status": status}
+            for alert, status in alerts
+        ]
+        context["bundle"] = {**bundle, "count": len(alerts)}
+        if bundle.get("kind") == "group":
+            context["group"] = {"key": list(bundle.get("key", ())), "count": len(alerts)}
+        return context
+
+    def _find_bundle(self, alert: Alert, kind: str, part: str) -> jinja2.Template | None:
+        for name in self.candidates(alert, kind, part, BUNDLE):
+            template = self._templates.get(name)
+            if template is not None and f"/{kind}/{BUNDLE}/" in f"/{name}":
+                return template
+        return None
+
     def _render_fallback(self, kind: str, part: str, context: dict[str, Any]) -> str:
         try:
             return self._render(self._fallbacks[f"{kind}/{part}"], context)
@@ -518,7 +599,7 @@ class Renderer:
                 "title": one_line(scrub(raw["title.md"]), SLACK_TITLE_MAX_CHARS),
                 "text": cap(_CONTROL.sub("", scrub(raw["text.md"])).strip(), SLACK_TEXT_MAX_CHARS),
                 "priority": alert.priority,
-                "url": context["alert_url"],
+                "url": _url(context),
             }
         if kind == "push":
             data = _json_object(raw["data.json"], files.get("data.json", "push/data.json"))
@@ -527,7 +608,7 @@ class Renderer:
                 "body": cap(_CONTROL.sub("", scrub(raw["body.txt"])).strip(), PUSH_BODY_MAX_CHARS),
                 "data": {str(k): v if isinstance(v, str) else _json(v) for k, v in data.items()},
                 "priority": alert.priority,
-                "url": context["alert_url"],
+                "url": _url(context),
             }
         if kind == "webhook":
             body = _json_object(raw["body.json"], files.get("body.json", "webhook/body.json"))
@@ -556,15 +637,30 @@ class Renderer:
         """Render each alert for each of its channel kinds strictly, for every notice; every
         problem found."""
         problems: list[TemplateProblem] = []
+
+        def found(error: TemplateError) -> None:
+            seen = {(p.path, p.line) for p in problems}  # once per place, not per notice
+            problems.extend(p for p in error.problems if (p.path, p.line) not in seen)
+
         for alert, kinds in alerts:
             for kind in kinds:
                 for notice in SAMPLE_NOTICES:
                     try:
                         self.render_strict(alert, kind, notice=notice)
                     except TemplateError as exc:
-                        seen = {(p.path, p.line) for p in problems}  # once per place, not notice
-                        problems += [p for p in exc.problems if (p.path, p.line) not in seen]
+                        found(exc)
+                for bundle in SAMPLE_BUNDLES:  # a message listing it twice, of every kind
+                    try:
+                        self.render_bundle_strict([(alert, "firing")] * 2, kind, kind, bundle)
+                    except TemplateError as exc:
+                        found(exc)
         return problems
+
+
+def _url(context: Mapping[str, Any]) -> str:
+    """A message's link: to its alert, or where all the alerts of a bundle are listed."""
+    bundle = context.get("bundle")
+    return str(bundle.get("url") or "") if bundle else str(context["alert_url"])
 
 
 def _json(value: Any) -> str:
@@ -649,6 +745,42 @@ _FALLBACKS: dict[str, str] = {
 }
 """Built-in plain messages used when a template fails at run time."""
 
+_BUNDLE_LIST = (
+    "{% for a in alerts[:10] %}[{{ a.priority | upper }}] {{ a.rule_name }}"
+    "{% if a.key_text %}: {{ a.key_text }}{% endif %} at {{ a.fired_at_local }}"
+    "{% if a.status != 'firing' %} ({{ a.status }}){% endif %}\n{% endfor %}"
+    "{% if bundle.count > 10 %}and {{ bundle.count - 10 }} more\n{% endif %}"
+    "{% if bundle.url %}{{ bundle.url }}{% endif %}"
+)
+
+_FALLBACKS.update(
+    {
+        "bundle:email/subject.txt": "{{ bundle.headline }}",
+        "bundle:email/body.txt": "{{ bundle.headline }}\n\n" + _BUNDLE_LIST,
+        "bundle:email/body.html": "<p>{{ bundle.headline }}</p><ul>{% for a in alerts %}"
+        "<li>[{{ a.priority | upper }}] {{ a.rule_name }} {{ a.key_text }}"
+        " ({{ a.status }})</li>{% endfor %}</ul>"
+        "{% if bundle.url %}<p>{{ bundle.url }}</p>{% endif %}",
+        "bundle:sms/text.txt": "{{ bundle.headline }}:\n" + _BUNDLE_LIST,
+        "bundle:slack/title.md": "{{ bundle.headline }}",
+        "bundle:slack/text.md": _BUNDLE_LIST,
+        "bundle:push/title.txt": "{{ bundle.headline }}",
+        "bundle:push/body.txt": _BUNDLE_LIST,
+        "bundle:push/data.json": '{"alert_ids": {{ alerts | map(attribute="id") | list }},'
+        ' "bundle": {{ bundle.kind }}, "count": {{ bundle.count }}}',
+        "bundle:webhook/body.json": (
+            '{"notice": {{ notice }}, "bundle": {"kind": {{ bundle.kind }},'
+            ' "count": {{ bundle.count }}}, "group": {{ group }}, "alerts": ['
+            '{% for a in alerts %}{"alert_id": {{ a.id }}, "rule": {{ a.rule_id }},'
+            ' "priority": {{ a.priority }}, "key": {{ a.key }}, "status": {{ a.status }},'
+            ' "event": {{ a.event }}}{% if not loop.last %},{% endif %}{% endfor %}],'
+            ' "url": {{ bundle.url }}, "fallback": true}'
+        ),
+    }
+)
+"""Built-in plain messages for a message that lists several alerts (`Renderer.render_bundle`),
+used when a bundle template fails or the templates folder has none."""
+
 SAMPLE_NOTICES = (
     FIRED,
     Notice("escalated", policy="sample", step=2, steps=2),
@@ -656,3 +788,9 @@ SAMPLE_NOTICES = (
     Notice("resolved", at=1_767_225_900.0, by="alice", via="api"),
 )
 """A notice of each kind, for checking that every template renders whatever it says."""
+
+SAMPLE_BUNDLES = tuple(
+    {"kind": kind, "key": ["sample"] if kind == "group" else [], "headline": "2 alerts", "url": ""}
+    for kind in ("group", "cap", "quiet", "digest")
+)
+"""A bundle of each kind (alertd.storms), for checking the `bundle/` templates."""

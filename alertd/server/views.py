@@ -7,10 +7,12 @@ and delivery errors with the URLs in them redacted.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from alertd import jsonutil
 from alertd.core import Acted, AlertDetail, RuleProblem, SilenceExpired
 from alertd.engine.errors import InvalidEvent
 from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
@@ -122,8 +124,32 @@ def delivery_view(delivery: DeliveryState) -> dict[str, Any]:
         "attempts": delivery.attempts,
         "last_error": None if delivery.last_error is None else redact_urls(delivery.last_error),
         "sent_at": iso(delivery.sent_at),
-        "next_attempt_at": iso(delivery.next_attempt_at),
+        "next_attempt_at": iso(delivery.next_attempt_at if delivery.state == "pending" else None),
+        "held_until": iso(delivery.next_attempt_at if delivery.state == "held" else None),
+        "hold": hold_view(delivery.hold),
+        "bundles": [
+            {
+                "id": bundle.id,
+                "kind": bundle.kind,
+                "count": bundle.count,
+                "state": bundle.state,
+                "sent_at": iso(bundle.sent_at),
+            }
+            for bundle in delivery.bundles
+        ],
     }
+
+
+def hold_view(hold: str | None) -> dict[str, Any] | None:
+    """What held a notification back (alertd.storms): its kind and, for a group, its key."""
+    if not hold:
+        return None
+    kind, _, ref = hold.partition(":")
+    view: dict[str, Any] = {"kind": kind}
+    if kind == "group":
+        with contextlib.suppress(ValueError, TypeError):
+            view["key"] = jsonutil.loads(ref)[1:]
+    return view
 
 
 def silence_view(listed: Listed) -> dict[str, Any]:
@@ -173,6 +199,9 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "suppress": None
         if rule.suppress is None
         else {"seconds": rule.suppress.duration, "by": list(rule.suppress.key_source)},
+        "group": None
+        if rule.group is None
+        else {"wait_seconds": rule.group.wait, "by": list(rule.group.key_source)},
         "notify": [{"channel": t.channel, "groups": list(t.groups)} for t in rule.notify],
         "template": rule.template,
         "labels": dict(rule.labels),

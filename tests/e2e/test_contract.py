@@ -42,6 +42,11 @@ async def fuzz(url: str) -> tuple[int, str]:
         f"{url}/openapi.json",
         "--checks",
         "all",
+        # DELETE /v1/silences/{id} expires a silence (DESIGN.md "Silences", as Alertmanager
+        # does): it stays readable as expired until retention. The stateful phase reads that as
+        # use after free, and ignores a per-operation setting in the config file.
+        "--exclude-checks",
+        "use_after_free",
         "--no-color",
         cwd=REPO,  # the config names its hooks module from here
         env={**os.environ, "ALERTD_INGEST_TOKEN": INGEST_TOKEN, "ALERTD_ADMIN_TOKEN": ADMIN_TOKEN},

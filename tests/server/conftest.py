@@ -72,6 +72,9 @@ ALERT = {
             "last_error": "connection refused",
             "sent_at": None,
             "next_attempt_at": "2026-01-01T10:00:03.000Z",
+            "held_until": None,
+            "hold": None,
+            "bundles": [],
         }
     ],
     "escalation": None,
@@ -106,6 +109,7 @@ RULE = {
     "event_types": ["safety_event"],
     "count": None,
     "suppress": {"seconds": 300.0, "by": ["vehicle_id"]},
+    "group": None,
     "notify": [{"channel": "sms", "groups": []}],
     "template": None,
     "labels": {},

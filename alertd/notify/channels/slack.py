@@ -69,7 +69,7 @@ def message(notification: Notification, *, buttons: bool = False) -> dict[str, A
         }
     ]
     elements: list[dict[str, Any]] = []
-    if buttons:
+    if buttons and not notification.alerts:  # one message for several alerts: no one to ack
         for action_id, label, style in BUTTONS.get(notification.notice, ()):
             button = {
                 "type": "button",
@@ -82,7 +82,10 @@ def message(notification: Notification, *, buttons: bool = False) -> dict[str, A
         elements.append(
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": "Open alert"},
+                "text": {
+                    "type": "plain_text",
+                    "text": "Open alerts" if notification.alerts else "Open alert",
+                },
                 "url": content["url"],
             }
         )
