@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --events: for every rule that could match each event, say why it fired or "
         "not: the first comparison that was false, with the values it saw, or its windows",
     )
+    test_rule.add_argument(
+        "--until",
+        metavar="TIME",
+        help="with --events: after the last event, run the clock on to TIME (ISO-8601 or epoch "
+        "seconds), so that timers due by then run (resolve after); default: the last event's",
+    )
 
     oncall = add(
         "oncall", "Show who is on call in each schedule of the on-call file, and until when."

@@ -173,6 +173,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sends_by_recipient ON sends (channel, recipient, at);
     """,
+    # 7: the open alert of each key of a rule with a `resolve` clause: later matches of the key
+    # fold into it until it resolves (alertd.incidents.resolving). Read into memory when the
+    # store opens, like the windows (alertd.engine.sqlite_store).
+    """
+    CREATE TABLE open_alert (
+        rule_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    ) WITHOUT ROWID;
+    """,
 )
 """Migration n (1-based) brings a database from user_version n-1 to n."""
 

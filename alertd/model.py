@@ -13,8 +13,14 @@ from typing import Any, Literal
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
 
-DecisionKind = Literal["fired", "suppressed", "counting"]
-DECISION_KINDS: tuple[DecisionKind, ...] = ("fired", "suppressed", "counting")
+DecisionKind = Literal["fired", "suppressed", "counting", "absorbed", "resolved"]
+DECISION_KINDS: tuple[DecisionKind, ...] = (
+    "fired",
+    "suppressed",
+    "counting",
+    "absorbed",  # a match folded into the open alert of its key (a rule with `resolve`)
+    "resolved",  # `resolve when` held for the key of an open alert, or `resolve after` ran
+)
 
 # The five channel kinds every rule may name; alertd.toml says where each goes.
 CHANNEL_KINDS: tuple[str, ...] = ("email", "sms", "slack", "push", "webhook")
@@ -94,6 +100,8 @@ class ResolveSpec:
     when: Condition | None = None
     when_source: str = ""  # as written
     after: float | None = None  # seconds
+    # The events `when` is tried on: the rule's event types and those `when` names (None: any).
+    event_types: frozenset[str] | None = None
 
 
 def no_key(event: Event) -> Key:
@@ -175,12 +183,13 @@ class Decision:
     four times as much to build. Treat it as read-only all the same.
     """
 
-    event_index: int
+    event_index: int | None  # None: no event caused it (a timer: `resolve after`)
     rule_id: str
     kind: DecisionKind
     key: Key
-    event_time: float
+    event_time: float  # for a timer's decision, when it ran
     alert: Alert | None = None  # set when kind == "fired"
     suppressed_until: float | None = None  # set when kind == "suppressed"
     count: int | None = None  # set when kind == "counting": matches now in the window
+    alert_id: str | None = None  # set when kind is "absorbed" or "resolved": the open alert
     held: float | None = None  # a `for` rule's: how long its key's run had held (seconds)

@@ -4,6 +4,7 @@ the incidents that follow the pages (alertd.incidents: acks, escalation, timers)
     events -> Engine (windows in SQLite) -> fired alerts -> Incidents (plan, render) -> outbox
            ^ committed before the 202: all of it is on disk         -> Dispatcher -> channels
     act (API, CLI, ...) and due timers -> Incidents -> alert, timeline, outbox, next timer
+    a rule's `resolve` (decisions, timers) -> RuleResolving -> Incidents.act(resolve)
     silences (API, CLI, console) -> Silences (table, and an index in memory) <- Incidents asks
 
 The state store and the outbox share one SQLite file, so a batch's window changes, its alerts
@@ -42,8 +43,10 @@ from alertd.core import (
     RuleProblem,
     RulesInvalid,
     SilenceExpired,
+    Tried,
 )
-from alertd.dsl import RuleErrors, load_rules, mismatch_counts
+from alertd.dsl import RuleErrors, load_draft, load_rules, mismatch_counts
+from alertd.dsl.schema_check import schema_problems
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ids import new_alert_id
@@ -51,9 +54,11 @@ from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
 from alertd.engine.verdicts import WhatIf, what_if
+from alertd.eventschema import load_schema
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
+    ActionRefused,
     Incidents,
     Setup,
     TimerLoop,
@@ -63,6 +68,7 @@ from alertd.incidents import (
     full_timeline,
 )
 from alertd.incidents.lifecycle import DONE
+from alertd.incidents.resolving import RuleResolving
 from alertd.model import Alert, Decision, GroupKey, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
@@ -83,6 +89,8 @@ from alertd.storms.holds import Holds
 log = logging.getLogger("alertd.daemon")
 
 T = TypeVar("T")
+
+DRAFT_PATH = "playground.rules"  # what errors in rules tried before they are saved call them
 
 CLOCK_STEP = 1.0
 """Seconds the wall clock must have been stepped by for the steady clock's distance from it to
@@ -151,6 +159,8 @@ class Pipeline:
         self.incidents.silenced_listeners.append(self._silenced.append)
         # Every source of timers the timer loop sleeps for: the timer table (escalation steps
         # and whatever else sets a timer), and the engine's deadlines once it keeps some.
+        self.resolving = RuleResolving(self.store, self.timers, self._resolve_as_rule)
+        self.incidents.resolved_listeners.append(lambda record, _via: self.resolving.closed(record))
         self.timer_sources: list[TimerSource] = [self.timers]
         self.timer_loop = TimerLoop(clock, self.steady, self.next_timer_due, self.run_due_timers)
         self.timers.on_set(self.timer_loop.nearer)
@@ -206,6 +216,31 @@ class Pipeline:
     async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
         async with self._store_lock:  # the windows as committed, not a group half-staged
             return what_if(self.engine, event, received_at)
+
+    async def try_rules(self, text: str, event: dict[str, Any], received_at: float) -> Tried:
+        settings = self.settings
+        rules, errors = load_draft(
+            text,
+            DRAFT_PATH,
+            shared=list(settings.rules.paths),
+            channels=settings.channel_names(),
+            groups=recipient_groups(settings.recipients, self.oncall),
+            timestamp_field=settings.engine.timestamp_field,
+            templates=settings.rules.templates,
+            policies=escalation_policies(self.oncall),
+        )
+        if not errors and settings.rules.schema is not None:
+            schema, _ = load_schema(settings.rules.schema)  # its own errors: alertd check's
+            if schema is not None:
+                errors = schema_problems(rules, schema)
+        if errors:
+            return Tried(tuple(error.format() for error in errors))
+        if not rules:
+            return Tried(
+                (f"{DRAFT_PATH}: error: no rule: write one, such as rule r {{ when ... }}",)
+            )
+        async with self._store_lock:
+            return Tried((), what_if(self.engine, event, received_at, RuleSet(rules)))
 
     async def _commit_groups(self) -> None:
         """Commit the waiting batches a group at a time until none wait. Every batch taken is
@@ -269,8 +304,8 @@ class Pipeline:
                 alerts = [d.alert for d in decisions if d.alert is not None]
                 for alert in alerts:
                     self.feed.record(alert.id, "fired", ticket.received_at)
+                by_id = self.engine.rules.by_id
                 if alerts:
-                    by_id = self.engine.rules.by_id
                     notifications = self.incidents.fired(
                         [
                             (alert, _policy(_grouped(alert, by_id.get(alert.rule_id))))
@@ -278,6 +313,8 @@ class Pipeline:
                         ],
                         ticket.received_at,
                     )
+                # After `fired`: an alert that fired and resolved in one batch was paged first.
+                notifications += self.resolving.decided(decisions, by_id)
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             del self._silenced[mark:]
@@ -372,6 +409,18 @@ class Pipeline:
         self.dispatcher.submit(done.notifications)
         _log_transition(done, by, via)
         return Acted(detail, done.changed, done.message)
+
+    def _resolve_as_rule(self, alert_id: str, rule_id: str, via: str) -> list[Notification]:
+        """A rule's `resolve` (via rule or timer) resolves its alert, as any resolve does."""
+        try:
+            done = self.incidents.act(alert_id, "resolve", rule_id, via)
+        except ActionRefused:  # never for a resolve; should the table change, nothing to do
+            return []
+        if done is None:  # pruned meanwhile
+            return []
+        if done.changed:
+            _log_transition(done, rule_id, via)
+        return list(done.notifications)
 
     async def reply_code(self, number: str, code: int) -> CodeLookup:
         async with self._store_lock:

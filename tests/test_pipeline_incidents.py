@@ -5,7 +5,6 @@ and the on-call file is loaded and reloaded with the rules."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from alertd.clock import FakeClock
 from alertd.config import load_settings
 from alertd.core import RulesInvalid
 from alertd.engine.errors import StateStoreError
-from alertd.engine.ruleset import RuleSet
 from alertd.incidents import ESCALATE
 from alertd.pipeline import Pipeline
 from tests.test_pipeline import REPO
@@ -25,6 +23,7 @@ RULE = """rule breakdown {
   priority high
   suppress 10m by vehicle_id
   notify   webhook(person:frank)
+  escalate ops
 }
 """
 ONCALL = """
@@ -85,11 +84,7 @@ def pipeline(home: Path, clock: FakeClock) -> Iterator[Pipeline]:
 
 def open_pipeline(home: Path, clock: FakeClock) -> Pipeline:
     """The daemon's stack in `home` (again, after a close: a restart)."""
-    opened = Pipeline(load_settings(home / "alertd.toml"), clock)
-    # The rule escalates by `ops` (as `escalate ops` in its file would say).
-    rules = [replace(rule, escalate="ops") for rule in opened.engine.rules.rules]
-    opened.engine.replace_rules(RuleSet(rules))
-    return opened
+    return Pipeline(load_settings(home / "alertd.toml"), clock)
 
 
 async def notices(pipeline: Pipeline, alert_id: str) -> list[tuple[str, str, str]]:
@@ -172,9 +167,6 @@ async def test_a_broken_on_call_file_is_refused_on_reload_and_the_old_one_kept(
     with pytest.raises(RulesInvalid) as refused:
         await pipeline.reload_rules()
     assert any("after" in problem.message for problem in refused.value.problems)
-    pipeline.engine.replace_rules(
-        RuleSet([replace(rule, escalate="ops") for rule in pipeline.engine.rules.rules])
-    )
     (alert_id,) = await pipeline.ingest([BREAKDOWN], clock.now())
     assert await notices(pipeline, alert_id) == [("fired", "webhook", "http://127.0.0.1:9/frank")]
     detail = await pipeline.alert(alert_id)
@@ -191,3 +183,18 @@ async def test_a_rule_naming_a_person_the_on_call_file_lacks_is_refused(
         await pipeline.reload_rules()
     messages = [problem.message for problem in refused.value.problems]
     assert "unknown person 'frank'" in messages  # the rule's webhook(person:frank)
+
+
+async def test_a_rule_escalating_by_a_policy_the_on_call_file_lacks_is_refused(
+    pipeline: Pipeline,
+) -> None:
+    rules = Path(pipeline.settings.rules.paths[0]) / "vehicle.rules"
+    rules.write_text(RULE.replace("escalate ops", "escalate opz"))
+    with pytest.raises(RulesInvalid) as refused:
+        await pipeline.reload_rules()
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.column) == (7, 12)
+    assert (problem.message, problem.hint) == (
+        "unknown escalation policy 'opz'",
+        "did you mean 'ops'?",
+    )

@@ -1,7 +1,7 @@
 """`alertd test-rule`: try rules on recorded events, or run rule unit tests, sending nothing.
 
     alertd test-rule [-c alertd.toml] RULES... --events FILE [--format text|json] [--render]
-                     [--explain] [--strict]
+                     [--explain] [--strict] [--until TIME]
     alertd test-rule [-c alertd.toml] TESTS.yaml... [--format text|json]
 
 Exit codes: 0 all good; 1 a rule file is wrong, an event was invalid (or, with --strict, broke
@@ -24,6 +24,8 @@ from alertd.clock import SYSTEM_CLOCK
 from alertd.config import Settings
 from alertd.dsl import RuleErrors, load_rules
 from alertd.engine.engine import Engine
+from alertd.engine.errors import EventTimeError
+from alertd.engine.eventtime import parse_event_time
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.eventschema import load_schema
@@ -72,6 +74,13 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             "to replay the events through"
         )
         return EXIT_USAGE
+    until = None
+    if args.until is not None:
+        try:
+            until = parse_event_time(args.until, "--until")
+        except EventTimeError as exc:
+            _usage_error(str(exc))
+            return EXIT_USAGE
     try:
         rules = _load(settings, paths)
     except RuleFilesError as exc:
@@ -117,6 +126,7 @@ def _replay(settings: Settings, paths: list[Path], args: argparse.Namespace) -> 
             source=source,
             preview=preview,
             progress=Progress(sys.stderr, SYSTEM_CLOCK) if sys.stderr.isatty() else None,
+            until=until,
             explain=args.explain,
             schema=schema,
         )
@@ -136,6 +146,12 @@ def _unit_tests(settings: Settings, paths: list[Path], args: argparse.Namespace)
         return EXIT_USAGE
     if args.render:
         _usage_error("--render shows the notifications of a replay: give --events FILE")
+        return EXIT_USAGE
+    if args.until is not None:
+        _usage_error(
+            "--until runs a replay's clock on: give --events FILE (a test file says "
+            "`until:` per test)"
+        )
         return EXIT_USAGE
     if args.explain:
         _usage_error("--explain explains the events of a replay: give --events FILE")

@@ -82,6 +82,7 @@ class CompiledCondition:
     keys: tuple[ast.Expr, ...] = ()  # the `by` expressions of `count`, `suppress`, the rule
     resolve_when: ast.Expr | None = None  # `resolve when`, folded
     previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
+    rule_key: tuple[ast.Expr, ...] = ()  # the rule-level `by`
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             (*keys, *rule.key),
             resolve_when,
             shape.previous,
+            rule.key,
         ),
     )
     return _rule(rule, condition, functions, expr, sequence)
@@ -188,6 +190,16 @@ class _Shape:
         gen = Generator(self.rule.id, self.timestamp_field, **options)
         gen.previous = slots(self.previous)
         return gen
+
+
+def _resolve_scope(
+    rule_types: frozenset[str] | None, resolve_when: ast.Expr | None
+) -> frozenset[str] | None:
+    """The event types `resolve when` is tried on: the rule's, and those it names itself (so
+    that `type == "vehicle_status" and ...` sees status events); None: every type."""
+    if rule_types is None or resolve_when is None:
+        return rule_types
+    return rule_types | (event_types(resolve_when) or frozenset())
 
 
 def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
@@ -372,7 +384,10 @@ def _rule(
     resolve = None
     if rule.resolve is not None:
         resolve = ResolveSpec(
-            functions.get("resolve_when"), rule.resolve.when_source, rule.resolve.after
+            functions.get("resolve_when"),
+            rule.resolve.when_source,
+            rule.resolve.after,
+            _resolve_scope(event_types(expr), _resolve_when(rule)),
         )
     return Rule(
         id=rule.id,

@@ -140,6 +140,33 @@ def kept_values(rule: Rule, event: Mapping[str, Any]) -> tuple[Any, ...] | None:
     return tuple(interpreter.evaluate(arg) for arg in compiled.previous)
 
 
+@dataclass(frozen=True, slots=True)
+class ResolveExplanation:
+    """What evaluating a rule's `resolve when` on one event saw, and, when it held, the rule's
+    key (whose open alert it resolves)."""
+
+    held: bool
+    key: tuple[Any, ...] | None  # the values of the rule's `by`, when it held
+    mismatches: tuple[Mismatch, ...]
+    failures: tuple[Failure, ...] = ()  # why it did not hold
+
+
+def explain_resolve(rule: Rule, event: Mapping[str, Any]) -> ResolveExplanation | None:
+    """Evaluate the rule's `resolve when` on the event as the language defines it; when it
+    holds, the rule's `by` too, as the engine then does. None for a rule without one, or one
+    not compiled from the rule language."""
+    compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
+    if not isinstance(compiled, CompiledCondition) or compiled.resolve_when is None:
+        return None
+    interpreter = Interpreter(event, compiled.timestamp_field, compiled.source)
+    held = interpreter.evaluate(compiled.resolve_when) is True
+    if not held:
+        failures = tuple(interpreter.failures(compiled.resolve_when))
+        return ResolveExplanation(False, None, tuple(interpreter.mismatches), failures)
+    key = tuple(interpreter.evaluate(part) for part in compiled.rule_key)
+    return ResolveExplanation(True, key, tuple(interpreter.mismatches))
+
+
 class Interpreter:
     """Evaluates expressions of one checked tree for one event, recording what it meets.
 

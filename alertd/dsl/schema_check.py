@@ -1,7 +1,9 @@
 """Rules held to the event schema (alertd.eventschema), for `alertd check`.
 
 For each rule, its scope is the event types its condition can match (alertd.dsl.event_types;
-every type of the schema for a rule that names none). Then:
+every type of the schema for a rule that names none); its `resolve when` is checked against the
+types that condition is tried on (alertd.model.ResolveSpec: the rule's and those it names).
+Then:
 
 - a field (`speed_kph`, `location.lat`) that no event type of the scope has is an error, with
   the field it most likely meant;
@@ -46,20 +48,37 @@ def schema_problems(rules: Sequence[Rule], schema: EventSchema) -> list[RuleErro
         compiled = getattr(rule.condition, CONDITION_ATTRIBUTE, None)
         if not isinstance(compiled, CompiledCondition):
             continue
-        for error in _RuleCheck(rule, compiled, schema).run():
-            found.setdefault(error.sort_key(), error)
+        checks = [_RuleCheck(rule, compiled, schema, rule.event_types, compiled.expr)]
+        resolve = rule.resolve
+        if compiled.resolve_when is not None and resolve is not None:
+            checks.append(
+                _RuleCheck(rule, compiled, schema, resolve.event_types, compiled.resolve_when)
+            )
+        for check in checks:
+            for error in check.run():
+                found.setdefault(error.sort_key(), error)
     return sorted(found.values(), key=RuleError.sort_key)
 
 
 class _RuleCheck:
-    def __init__(self, rule: Rule, compiled: CompiledCondition, schema: EventSchema) -> None:
+    """One condition of a rule (its `when`, with the rule's keys, or its `resolve when`), held
+    to the schema's event types `types` (None: all of them)."""
+
+    def __init__(
+        self,
+        rule: Rule,
+        compiled: CompiledCondition,
+        schema: EventSchema,
+        types: frozenset[str] | None,
+        condition: ast.Expr,
+    ) -> None:
         self.rule = rule
         self.compiled = compiled
         self.schema = schema
+        self.condition = condition
         self.source = compiled.source
         self.macros = 0  # how deep in macros the walk is
         self.errors: list[RuleError] = []
-        types = rule.event_types
         self.scope = sorted(schema.types) if types is None else sorted(types)
         self.known_types = [t for t in self.scope if t in schema.types]
         # Per field name: its spec in each event type of the scope that has it.
@@ -72,14 +91,13 @@ class _RuleCheck:
         self.unknown_scope = bool(self.scope) and not self.known_types
 
     def run(self) -> list[RuleError]:
-        compiled = self.compiled
-        parts = [compiled.expr, *compiled.keys]
-        if compiled.resolve_when is not None:
-            parts.append(compiled.resolve_when)
+        parts = [self.condition]
+        if self.condition is self.compiled.expr:
+            parts += self.compiled.keys
         if not self.unknown_scope:
             for part in parts:
                 self.check(part)
-        self.types(compiled.expr)
+        self.types(self.condition)
         return self.errors
 
     def types(self, node: ast.Expr) -> None:

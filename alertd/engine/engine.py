@@ -4,10 +4,12 @@ and the benchmarks.
 For every rule that may match an event (the RuleSet's index by event type) the engine runs the
 compiled condition, then the rule's counting window, then its suppression window, and decides:
 "counting" (the count is not reached yet), "suppressed" (fired too recently for this key) or
-"fired" (an Alert, recorded in the store). Each rule's decision is a function built once per
-rule set (`steps`). Windows run in event time (see `eventtime` and `windows`); all state lives
-in the store, inside the caller's transaction, so a restarted daemon carries on exactly where
-it stopped.
+"fired" (an Alert, recorded in the store). A rule with `resolve` folds a match into the open
+alert of its key ("absorbed"), and an event of its scope that meets `resolve when` closes that
+alert ("resolved"; alertd.incidents.resolving does the rest). Each rule's decision is a
+function built once per rule set (`steps`). Windows run in event time (see `eventtime` and
+`windows`); all state lives in the store, inside the caller's transaction, so a restarted
+daemon carries on exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sequence import build_sequence_step
 from alertd.engine.state import StateStore
-from alertd.engine.steps import Step, build_step
+from alertd.engine.steps import ResolveStep, Step, build_resolve_step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,10 @@ class Engine:
             if rule.sequence is not None:  # it sees every event of its scope first
                 step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
             self._steps[rule] = step
+        self._resolve_steps: dict[Rule, ResolveStep] = {
+            rule: build_resolve_step(rule, self.store, self._rule_failed)
+            for rule in rules.resolving
+        }
 
     def _evaluate(
         self, events: Sequence[Event], times: Sequence[float], received_at: float, first: int = 0
@@ -191,6 +197,7 @@ class Engine:
         decisions: list[Decision] = []
         append = decisions.append
         match, steps = self.rules.match, self._steps
+        resolve_steps = self._resolve_steps
         watermark = self.watermark
         index = first
         for event, time in zip(events, times, strict=True):
@@ -200,13 +207,43 @@ class Engine:
                 matched = match(event)  # every condition of the event's type, fused
             except Exception:  # a rule not compiled by alertd raised: find it, keep the others
                 matched = self._match_one_by_one(event)
+            start = len(decisions)
             for rule in matched:
                 decision = steps[rule](event, index, time, received_at)
                 if decision is not None:
                     append(decision)
+            if resolve_steps:
+                decisions += self._resolve(event, index, time, matched, decisions[start:])
             index += 1
         self.watermark = watermark
         return decisions
+
+    def _resolve(
+        self,
+        event: Event,
+        index: int,
+        time: float,
+        matched: list[Rule],
+        made: list[Decision],
+    ) -> list[Decision]:
+        """The `resolve when` of the rules whose scope the event is in and that it did not
+        match: a match is folded into the open alert, never resolves it. (A rule that keeps
+        state over its scope, alertd.engine.sequence, is offered every event of it: it matched
+        only if it decided something.)"""
+        resolved: list[Decision] = []
+        decided: set[str] | None = None
+        for rule in self.rules.resolvers(event):
+            if rule in matched:
+                if rule.sequence is None:
+                    continue
+                if decided is None:
+                    decided = {decision.rule_id for decision in made}
+                if rule.id in decided:
+                    continue
+            decision = self._resolve_steps[rule](event, index, time)
+            if decision is not None:
+                resolved.append(decision)
+        return resolved
 
     def _match_one_by_one(self, event: Event) -> list[Rule]:
         matched = []

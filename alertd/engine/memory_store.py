@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import Any
 
 from alertd.engine.ids import alert_id_floor
@@ -35,6 +36,7 @@ class MemoryStore:
     def __init__(self, max_alerts: int = 10_000) -> None:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
+        self._open: dict[str, dict[Key, str]] = {}
         self._key_states: dict[str, dict[Key, KeyState]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
@@ -56,6 +58,12 @@ class MemoryStore:
             table = self._windows[rule_id] = {}
         return table
 
+    def open_alerts(self, rule_id: str) -> dict[Key, str]:
+        table = self._open.get(rule_id)
+        if table is None:
+            table = self._open[rule_id] = {}
+        return table
+
     def key_states(self, rule_id: str) -> dict[Key, KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
@@ -69,7 +77,12 @@ class MemoryStore:
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
-        tables: tuple[dict[str, Any], ...] = (self._suppressions, self._windows, self._key_states)
+        tables: tuple[dict[str, Any], ...] = (
+            self._suppressions,
+            self._windows,
+            self._key_states,
+            self._open,
+        )
         for table in tables:
             for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
                 del table[rule_id]
@@ -107,6 +120,15 @@ class MemoryStore:
     def save_alert(self, record: AlertRecord) -> None:
         if record.alert.id in self._alerts:
             self._alerts[record.alert.id] = record
+
+    def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
+        record = self._alerts.get(alert_id)
+        if record is None:
+            return False
+        self._alerts[alert_id] = replace(
+            record, match_count=record.match_count + 1, last_matched_at=at, last_event=event
+        )
+        return True
 
     def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
         self._timelines.setdefault(alert_id, []).append(entry)
@@ -175,6 +197,7 @@ class MemoryStore:
     def close(self) -> None:
         self._suppressions.clear()
         self._windows.clear()
+        self._open.clear()
         self._key_states.clear()
         self._alerts.clear()
         self._order.clear()

@@ -13,9 +13,10 @@ kind that adds state to the protocol adds the same here, reading through and kee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Generic, TypeVar
+from dataclasses import replace
+from typing import Any, Generic, TypeVar
 
 from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
@@ -65,6 +66,11 @@ class _OverlayTable(Generic[V]):
         self._mine[key] = _GONE
         return value
 
+    def __len__(self) -> int:
+        """At most this many entries (the live ones and the view's; the view cannot list the
+        live keys it hid): what the engine asks is whether there may be any."""
+        return len(self._live) + sum(1 for value in self._mine.values() if value is not _GONE)
+
 
 def _same(value: V) -> V:
     return value  # immutable: a suppression, a key's state (tuples of numbers and values)
@@ -85,6 +91,7 @@ class ReadOnlyView:
         self._suppressions: dict[str, _OverlayTable[Suppression]] = {}
         self._windows: dict[str, _OverlayTable[CountWindow]] = {}
         self._key_states: dict[str, _OverlayTable[KeyState]] = {}
+        self._open: dict[str, _OverlayTable[str]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer | None] = {}  # None: cancelled here
@@ -112,6 +119,13 @@ class ReadOnlyView:
             self._key_states[rule_id] = table
         return table
 
+    def open_alerts(self, rule_id: str) -> _OverlayTable[str]:
+        table = self._open.get(rule_id)
+        if table is None:
+            table = _OverlayTable(self._live.open_alerts(rule_id), _same)
+            self._open[rule_id] = table
+        return table
+
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         return 0
 
@@ -136,6 +150,15 @@ class ReadOnlyView:
 
     def save_alert(self, record: AlertRecord) -> None:
         self._alerts[record.alert.id] = record
+
+    def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
+        record = self.get_alert(alert_id)
+        if record is None:
+            return False
+        self._alerts[alert_id] = replace(
+            record, match_count=record.match_count + 1, last_matched_at=at, last_event=event
+        )
+        return True
 
     def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
         self._timelines.setdefault(alert_id, []).append(entry)

@@ -33,6 +33,15 @@ class RuleSet:
         self._match_by_type: dict[object, Matcher] = {
             t: compile_matcher(candidates, str(t)) for t, candidates in self._by_type.items()
         }
+        # Rules with `resolve when`, by the event types it is tried on (see ResolveSpec).
+        scopes = {r: r.resolve.event_types for r in enabled if r.resolve and r.resolve.when}
+        self.resolving: tuple[Rule, ...] = tuple(scopes)
+        self._resolve_any = tuple(r for r, scope in scopes.items() if scope is None)
+        resolve_types = {t for scope in scopes.values() if scope is not None for t in scope}
+        self._resolve_by_type: dict[object, tuple[Rule, ...]] = {
+            t: tuple(r for r, scope in scopes.items() if scope is None or t in scope)
+            for t in sorted(resolve_types)
+        }
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -44,6 +53,14 @@ class RuleSet:
             return self._by_type.get(kind, self._any_type)
         except TypeError:  # an unhashable "type" (a list, an object) matches no indexed rule
             return self._any_type
+
+    def resolvers(self, event: Event) -> Sequence[Rule]:
+        """The enabled rules whose `resolve when` is tried on this event, in file order."""
+        kind = event.get(TYPE_FIELD)
+        try:
+            return self._resolve_by_type.get(kind, self._resolve_any)
+        except TypeError:
+            return self._resolve_any
 
     def match(self, event: Event) -> list[Rule]:
         """The enabled rules whose condition holds for this event, in file order."""

@@ -9,8 +9,9 @@ daemon runs in a worker thread) groups writes, and callers that share `connectio
 their own writes the same way. The connection's settings (WAL, synchronous, busy timeout)
 are those of alertd.sqlitedb.
 
-The live windows are also held in memory, read when the store opens: the database is their
-durable copy, not where the engine looks them up. Changes (windows set or popped, alerts
+The live windows, and the open alert of each key of a rule with `resolve`, are also held in
+memory, read when the store opens: the database is their durable copy, not where the engine
+looks them up. Changes (windows set or popped, alerts
 added) are written together when the transaction block they were made in ends -- one
 statement per table for a whole batch. Each block remembers which keys it wrote, so that when
 it rolls back, only those windows are read back from the database: a failed batch costs what
@@ -29,7 +30,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -123,13 +124,17 @@ _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
     "resolved_at, resolved_by, resolved_via, notifications, escalation, match_count, "
-    "last_matched_at, silenced_by"
+    "last_matched_at, silenced_by, last_event"
 )
-_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 26)})"
+_INSERT_ALERT = f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES ({', '.join('?' * 27)})"
 _SAVE_ALERT = (
     "UPDATE alerts SET status = ?, acked_at = ?, acked_by = ?, acked_via = ?, resolved_at = ?,"
     " resolved_by = ?, resolved_via = ?, notifications = ?, escalation = ?, match_count = ?,"
-    " last_matched_at = ?, silenced_by = ? WHERE id = ?"
+    " last_matched_at = ?, silenced_by = ?, last_event = ? WHERE id = ?"
+)
+_FOLD_MATCH = (
+    "UPDATE alerts SET match_count = match_count + 1, last_matched_at = ?, last_event = ?"
+    " WHERE id = ?"
 )
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
@@ -141,6 +146,7 @@ _COUNT_WINDOW_UPGRADE = {
 }
 _KEY_STATE_COLUMNS = "key, newest, start, kept"
 _WINDOW_TABLES = ("suppression", "count_window", "key_state")
+_OPEN_ALERT_COLUMNS = "key, alert_id"
 
 V = TypeVar("V")
 
@@ -169,6 +175,9 @@ class _Table(Generic[V]):
         if value is not None:
             self.changed.add(key)
         return value
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
     def take_changes(self) -> tuple[list[tuple[Key, V]], list[Key]]:
         """What to write since the last call: (key, value) to store, keys to delete."""
@@ -264,6 +273,7 @@ class SQLiteStore:
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _CountWindows] = {}
         self._key_states: dict[str, _Table[KeyState]] = {}
+        self._open: dict[str, _Table[str]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
@@ -398,13 +408,19 @@ class SQLiteStore:
             table = self._key_states[rule_id] = _Table("key_state", rule_id)
         return table
 
+    def open_alerts(self, rule_id: str) -> _Table[str]:
+        table = self._open.get(rule_id)
+        if table is None:
+            table = self._open[rule_id] = _Table("open_alert", rule_id)
+        return table
+
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         """Found through the tables' index on expiry: a sweep costs what it evicts, not what
         is live, and a rollback reads back only what it evicted."""
         self._write_changes()  # every window in memory is on disk, with its expiry
         block = self._blocks[-1] if self._blocks else None
         evicted = 0
-        every: tuple[Mapping[str, _Table[Any]], ...] = self._all_tables()
+        every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
         for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
             room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
             if room == 0:
@@ -437,7 +453,7 @@ class SQLiteStore:
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
         keep = _json(sorted(rule_ids))
-        for table in (*_WINDOW_TABLES, "count_window_chunk"):
+        for table in (*_WINDOW_TABLES, "count_window_chunk", "open_alert"):
             self.connection.execute(
                 f"DELETE FROM {table} WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
                 (keep,),
@@ -498,6 +514,16 @@ class SQLiteStore:
             self._new_alerts[alert_id] = record
             return
         self.connection.execute(_SAVE_ALERT, (*_alert_row(record)[14:], alert_id))
+
+    def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
+        new = self._new_alerts.get(alert_id)
+        if new is not None:  # not written yet: it will be, as it is now
+            self._new_alerts[alert_id] = replace(
+                new, match_count=new.match_count + 1, last_matched_at=at, last_event=event
+            )
+            return True
+        cursor = self.connection.execute(_FOLD_MATCH, (at, _json(event), alert_id))
+        return cursor.rowcount > 0
 
     def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None:
         self.connection.execute(
@@ -609,6 +635,16 @@ class SQLiteStore:
                 if block is not None:
                     block.wrote(windows)
                 self._write_count_windows(windows)
+        for rule_id, opens in self._open.items():
+            if opens.changed:
+                if block is not None:
+                    block.wrote(opens)
+                now_open, closed = opens.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO open_alert VALUES (?, ?, ?)",
+                    [(rule_id, _json(key), alert_id) for key, alert_id in now_open],
+                )
+                _delete(self.connection, "open_alert", rule_id, closed)
         for rule_id, states in self._key_states.items():
             if states.changed:
                 if block is not None:
@@ -700,6 +736,9 @@ class SQLiteStore:
                     " ORDER BY rule_id, key, first"
                 )
             )
+            opens = connection.execute(
+                f"SELECT rule_id, {_OPEN_ALERT_COLUMNS} FROM open_alert"
+            ).fetchall()
             if reading:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -712,6 +751,9 @@ class SQLiteStore:
         for rule_id, *row in states:
             key, state = _key_state_of(row)
             self.key_states(rule_id).entries[key] = state
+        for rule_id, *row in opens:
+            key, alert_id = _open_alert_of(row)
+            self.open_alerts(rule_id).entries[key] = alert_id
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -774,9 +816,21 @@ class SQLiteStore:
     def _all_tables(
         self,
     ) -> tuple[
+        dict[str, _Table[Suppression]],
+        dict[str, _CountWindows],
+        dict[str, _Table[KeyState]],
+        dict[str, _Table[str]],
+    ]:
+        """Every kind of table held in memory (the windows, and the open alerts), each by rule
+        id."""
+        return (*self._window_tables(), self._open)
+
+    def _window_tables(
+        self,
+    ) -> tuple[
         dict[str, _Table[Suppression]], dict[str, _CountWindows], dict[str, _Table[KeyState]]
     ]:
-        """Every kind of window table, each by rule id."""
+        """Every kind of window table (those that expire: _WINDOW_TABLES), each by rule id."""
         return (self._suppressions, self._windows, self._key_states)
 
     def _catch_up(self) -> None:
@@ -863,9 +917,15 @@ def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
     return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
 
 
+def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
+    key, alert_id = row
+    return _key(key), alert_id
+
+
 _READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
     "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
+    "open_alert": (_OPEN_ALERT_COLUMNS, _open_alert_of),
 }
 """Per window table: the columns to read back, and how an entry is made of them (counting
 windows, spread over chunk rows, are read by `_read_back_count_windows`)."""
@@ -922,6 +982,7 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         record.match_count,
         record.last_matched_at,
         record.silenced_by,
+        None if record.last_event is None else _json(record.last_event),
     )
 
 
@@ -956,6 +1017,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         match_count=row[23],
         last_matched_at=row[24],
         silenced_by=row[25],
+        last_event=None if row[26] is None else jsonutil.loads(row[26]),
     )
 
 

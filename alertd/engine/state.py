@@ -59,7 +59,7 @@ class AlertRecord:
 
     `notifications` counts the notifications it has made over its whole life (their ids are
     `<alert id>.<n>`, n from 1); `match_count` the matches folded into it (1: the one that
-    fired it), the latest at `last_matched_at`.
+    fired it), the latest at `last_matched_at` (event time), that event `last_event`.
     """
 
     alert: Alert
@@ -75,6 +75,7 @@ class AlertRecord:
     match_count: int = 1
     last_matched_at: float | None = None
     silenced_by: str | None = None  # a silence id, or `maintenance:NAME` (alertd.silences)
+    last_event: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ class WindowTable(Protocol[V]):
 
     def pop(self, key: Key, default: None, /) -> V | None: ...
 
+    def __len__(self) -> int: ...
+
 
 class WindowStore(Protocol):
     """Suppression entries and counting windows, per rule id, by key."""
@@ -176,6 +179,12 @@ class WindowStore(Protocol):
 
     def count_windows(self, rule_id: str) -> WindowTable[CountWindow]:
         """The rule's counting windows; the same object for as long as the rule is kept."""
+        ...
+
+    def open_alerts(self, rule_id: str) -> WindowTable[str]:
+        """The ids of the rule's open alerts by key (rules with `resolve`: one per key), the
+        same object for as long as the rule is kept. Durable like the windows, but never
+        swept: an entry goes when its alert resolves (alertd.incidents.resolving)."""
         ...
 
     def key_states(self, rule_id: str) -> WindowTable[KeyState]:
@@ -189,7 +198,8 @@ class WindowStore(Protocol):
         ...
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
-        """Forget the windows of every rule not in `rule_ids` (after a reload removed them)."""
+        """Forget the windows and open alerts of every rule not in `rule_ids` (after a reload
+        removed them; their alerts stay as they are, to be resolved by people)."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -212,6 +222,11 @@ class AlertStore(Protocol):
     def save_alert(self, record: AlertRecord) -> None:
         """Record what changed since the alert fired: status and who changed it, counts, the
         escalation. The alert itself (rule, key, event) never changes."""
+        ...
+
+    def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
+        """Fold a match into the alert: one more match, this event the last, at event time
+        `at`. False (changing nothing) when there is no such alert (pruned)."""
         ...
 
     def add_timeline(self, alert_id: str, entry: TimelineEntry) -> None: ...

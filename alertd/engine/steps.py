@@ -6,12 +6,20 @@ comparisons. This is the engine's hot path (a busy daemon runs it millions of ti
 which is why it reads as one function with plain locals rather than a chain of small ones. The
 window semantics are those of `alertd.engine.windows` (see there and docs/testing-rules.md):
 counting first, then suppression, then the alert.
+
+A rule with a `resolve` clause keeps one open alert per key (its `by`): a match of a key whose
+alert is open is folded into it ("absorbed") before any window sees it, and an event of the
+rule's scope that does not match but meets `resolve when` closes the key's open alert
+("resolved"). What a resolve then does to the alert (its status, the notices) is the incident
+manager's (alertd.incidents.resolving); the engine keeps the index of open alerts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 
+from alertd.durations import format_duration
+from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
 from alertd.engine.windows import CountWindow, count_step
 from alertd.model import Alert, Decision, Event, Key, Rule
@@ -21,6 +29,10 @@ NO_EVENTS: list[Event] = []  # a marker: never handed out, so never changed
 Step = Callable[[Event, int, float, float], Decision | None]
 """`step(event, index, time, received_at)`: the decision of the rule for an event that matched
 it (None when the rule's key raised, which the step reports to `failed`)."""
+
+ResolveStep = Callable[[Event, int, float], Decision | None]
+"""`resolve(event, index, time)`: for an event of a rule's scope that did not match it, the
+"resolved" decision when `resolve when` holds for it and its key has an open alert; else None."""
 
 
 def build_step(
@@ -33,7 +45,94 @@ def build_step(
 ) -> Step:
     """The decision function of `rule`, keeping its windows in `store`'s tables and its alerts
     in `store`, with ids from `mint(received_at)`."""
+    if rule.resolve is None:
+        return _windowed(rule, store, max_count_events=max_count_events, mint=mint, failed=failed)
+    return _folding(rule, store, max_count_events=max_count_events, mint=mint, failed=failed)
+
+
+def _folding(
+    rule: Rule,
+    store: StateStore,
+    *,
+    max_count_events: int,
+    mint: Callable[[float], str],
+    failed: Callable[[Rule], None],
+) -> Step:
+    """A rule with `resolve`: a match of a key with an open alert is absorbed into it; any other
+    goes through the windows, and an alert it fires is the key's open alert (keyed by the rule's
+    `by`) until it resolves."""
+    rule_id, rule_key = rule.id, rule.key
+    opens = store.open_alerts(rule_id)
+    fold = store.fold_match
+    windowed = _windowed(
+        rule, store, max_count_events=max_count_events, mint=mint, failed=failed, keyed=True
+    )
+
+    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
+        try:
+            key = rule_key(event)
+        except Exception:
+            failed(rule)
+            return None
+        try:
+            alert_id = opens.get(key)
+        except TypeError:
+            key = hashable(key)
+            alert_id = opens.get(key)
+        if alert_id is not None:
+            if fold(alert_id, event, time):
+                return Decision(index, rule_id, "absorbed", key, time, alert_id=alert_id)
+            opens.pop(key, None)  # its alert is gone (history retention): start a new one
+        decision = windowed(event, index, time, received_at)
+        if decision is not None and decision.alert is not None:
+            opens[decision.key] = decision.alert.id
+        return decision
+
+    return step
+
+
+def build_resolve_step(
+    rule: Rule, store: StateStore, failed: Callable[[Rule], None]
+) -> ResolveStep:
+    """The `resolve when` of a rule (which has one), for events of its scope it did not match."""
+    assert rule.resolve is not None and rule.resolve.when is not None
+    rule_id, rule_key, holds = rule.id, rule.key, rule.resolve.when
+    opens = store.open_alerts(rule_id)
+
+    def resolve(event: Event, index: int, time: float) -> Decision | None:
+        if not opens:  # nothing open: the common case costs no key and no condition
+            return None
+        try:
+            key = rule_key(event)
+            try:
+                alert_id = opens.get(key)
+            except TypeError:
+                key = hashable(key)
+                alert_id = opens.get(key)
+            if alert_id is None or not holds(event):
+                return None
+        except Exception:  # compiled code never raises; if it does, the other rules go on
+            failed(rule)
+            return None
+        opens.pop(key, None)
+        return Decision(index, rule_id, "resolved", key, time, alert_id=alert_id)
+
+    return resolve
+
+
+def _windowed(
+    rule: Rule,
+    store: StateStore,
+    *,
+    max_count_events: int,
+    mint: Callable[[float], str],
+    failed: Callable[[Rule], None],
+    keyed: bool = False,
+) -> Step:
+    """Counting, suppression and the alert. With `keyed`, a fired alert (and its decision) has
+    the rule's key, not its last window's."""
     rule_id, count, suppress = rule.id, rule.count, rule.suppress
+    alert_key = rule.key if keyed else None
     count_key = count.key if count is not None else None
     threshold = count.threshold if count is not None else 0
     within = count.within if count is not None else 0.0
@@ -107,6 +206,12 @@ def build_step(
                 # else: a late event older than the last fire by the whole duration fires on
                 # its own and leaves the window as it was
 
+        if alert_key is not None:  # fires are rare: the key is read again rather than passed
+            key = alert_key(event)
+            try:
+                hash(key)
+            except TypeError:
+                key = hashable(key)
         # Positional: this runs for every alert, and keywords cost more than the rest of it.
         alert = Alert(
             mint(received_at),
@@ -128,6 +233,21 @@ def build_step(
         return Decision(index, rule_id, "fired", key, time, alert)
 
     return step
+
+
+@detail_hook
+def _open_alert(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
+    """A rule with `resolve`: a match folded into the open alert, and how that alert ended."""
+    resolve = rule.resolve
+    if decision.kind == "absorbed":
+        yield Detail("alert", decision.alert_id, "folded into the open alert of its key")
+    elif decision.kind == "resolved" and resolve is not None:
+        if decision.event_index is None:  # a timer's: `resolve after`
+            quiet = f" for {format_duration(resolve.after)}" if resolve.after is not None else ""
+            yield Detail("resolved_by", "resolve after", f"no match{quiet} (resolve after)")
+        else:
+            when = " ".join(resolve.when_source.split())
+            yield Detail("resolved_by", "resolve when", f"resolve when {when}")
 
 
 def hashable(key: Key) -> Key:

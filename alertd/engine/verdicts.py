@@ -102,10 +102,13 @@ def verdicts(
 ) -> list[Verdict]:
     """The verdict of every rule of the event's scope, in file order, given the decisions the
     engine made for it (those of this event only), the store after it (for the details of the
-    windows) and what `previous_values` gave before it."""
+    windows) and what `previous_values` gave before it. A rule that cannot match the event but
+    whose `resolve when` it met is there with its "resolved"."""
     made = {decision.rule_id: decision for decision in decisions if decision.event_index == index}
     found: list[Verdict] = []
-    for rule in rules.candidates(event):
+    scope = list(rules.candidates(event))
+    scope += [r for r in rules.resolvers(event) if r.id in made and r not in scope]
+    for rule in scope:
         explanation = explain(rule, event, (previous or {}).get(rule.id))
         mismatches = explanation.mismatches if explanation is not None else ()
         decision = made.get(rule.id)

@@ -15,7 +15,8 @@ twice and never loses one. A timer that fell due while the daemon was down is du
 and runs once. Each timer runs in a savepoint of its own: one whose handler fails is logged
 and dropped, and the others run.
 
-Delays count on a steady clock (alertd.clock.SteadyClock), not the wall clock: a wall clock
+Delays count on a steady clock (alertd.clock.SteadyClock), not the wall clock (a replay of
+recorded events runs the same timers on event time instead, alertd.ruletest.engine): a wall clock
 stepped an hour neither fires every timer at once nor holds them back an hour. The sweep costs
 what is due, not what is pending: the store finds due timers through an index on `due`.
 `Timers` is a `TimerSource` of the daemon's timer loop (alertd.incidents.loop).
@@ -26,9 +27,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from alertd.clock import SteadyClock
 from alertd.engine.state import StateStore, Timer
 from alertd.notify.notification import Notification
 
@@ -48,10 +48,16 @@ class TimerRun:
     more: bool = False
 
 
+class Steady(Protocol):
+    """What timers count on: alertd.clock.SteadyClock in the daemon, event time in a replay."""
+
+    def now(self) -> float: ...
+
+
 class Timers:
     """The timer service over a state store; not thread-safe (the event loop is its caller)."""
 
-    def __init__(self, store: StateStore, steady: SteadyClock) -> None:
+    def __init__(self, store: StateStore, steady: Steady) -> None:
         self.store = store
         self.steady = steady
         self._handlers: dict[str, Handler] = {}

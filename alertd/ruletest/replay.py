@@ -3,7 +3,9 @@ nothing sent.
 
 Events go through in file order (the order they arrived in), each placed in its windows by its
 own timestamp, exactly as the daemon does with a live stream. Events without a timestamp are
-taken as arriving together when the replay starts. An invalid event is reported on the error
+taken as arriving together when the replay starts. Timers (`resolve after`) run on event time
+(alertd.ruletest.engine): before each event, those due by its time; after the last event, those
+due by `until`. An invalid event is reported on the error
 stream with its index and skipped; the replay goes on.
 
 Type mismatches (`speed_kmh > 120` meeting `"130"`) make a comparison false without a word,
@@ -30,6 +32,7 @@ from alertd.engine.errors import InvalidEvent
 from alertd.engine.verdicts import previous_values, verdicts
 from alertd.eventschema import EventSchema, event_problems
 from alertd.model import Decision
+from alertd.ruletest.engine import ReplayEngine
 from alertd.ruletest.events import EventRecord
 from alertd.ruletest.render import Preview
 from alertd.ruletest.report import Report, Summary
@@ -49,12 +52,14 @@ def replay(
     preview: Preview | None = None,
     progress: Progress | None = None,
     explain: bool = False,
+    until: float | None = None,
     schema: EventSchema | None = None,
 ) -> Summary:
     """Evaluate every event, report every decision and type mismatch (with `explain`, every
     no-match too; with `schema`, on the error stream, how each event breaks it), and return
-    the totals."""
+    the totals. `until`: after the last event, run the timers due by then."""
     summary = Summary()
+    replaying = ReplayEngine(engine)
     counted = mismatch_counts()
     for record in records:
         summary.events += 1
@@ -70,7 +75,7 @@ def replay(
                 time = engine.event_time(record.event, received_at)
                 assert isinstance(record.event, dict)  # event_time accepted it
                 previous = previous_values(engine.rules, engine.store, record.event, time)
-            decisions = engine.process(record.event, received_at, record.index)
+            decisions = replaying.process(record.event, received_at, record.index)
         except InvalidEvent as exc:
             summary.invalid += 1
             if progress is not None:
@@ -87,6 +92,8 @@ def replay(
                 for problem in problems:
                     errors.write(f"{source}: {record.where}: error: {problem}\n")
         if explain:
+            for timer in [d for d in decisions if d.event_index is None]:  # before the event
+                _decision(timer, report, summary, preview)
             _explain(
                 engine,
                 record,
@@ -106,6 +113,9 @@ def replay(
             moved = [rule for rule, n in now_counted.items() if n != counted.get(rule, 0)]
             _report_mismatches(engine, record, received_at, moved, report=report, summary=summary)
             counted = now_counted
+    if until is not None:
+        for decision in replaying.run_until(until):
+            _decision(decision, report, summary, preview)
     if progress is not None:
         progress.clear()
     report.summary(summary)

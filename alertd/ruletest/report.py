@@ -2,8 +2,10 @@
 
 `--format json` is a contract (DESIGN.md): one object per decision,
 `{"event": i, "rule": id, "decision": kind, "key": [...]}` (plus `"notifications"` under
-`--render`), one per type mismatch, `{"event": i, "rule": id, "type_mismatch": {...}}`, then
-`{"summary": {"events": N, "fired": F, "suppressed": S, "counting": C, "type_mismatches": M}}`.
+`--render`; a decision no event caused, a timer's, has `"event": null` and `"at": ISO`), one per
+type mismatch, `{"event": i, "rule": id, "type_mismatch": {...}}`, then `{"summary": {"events":
+N, "fired": F, "suppressed": S, "counting": C, "absorbed": A, "resolved": R,
+"type_mismatches": M}}`.
 With `--explain` every rule of an event's scope has a line: a decision line says what its
 windows are after the event (`"window": "2 of 3 within 10m"`, `"suppressed_until": ISO`), and a
 rule whose condition did not hold has `{"event": i, "rule": id, "decision": "no_match",
@@ -47,18 +49,25 @@ class Summary:
     fired: int = 0
     suppressed: int = 0
     counting: int = 0
+    absorbed: int = 0
+    resolved: int = 0
     type_mismatches: int = 0
     invalid: int = 0
     no_match: int = 0  # counted with --explain only
     off_schema: int = 0  # events that break the event schema, counted with --strict only
 
     def add(self, decision: Decision) -> None:
-        if decision.kind == "fired":
+        kind = decision.kind
+        if kind == "fired":
             self.fired += 1
-        elif decision.kind == "suppressed":
+        elif kind == "suppressed":
             self.suppressed += 1
-        else:
+        elif kind == "counting":
             self.counting += 1
+        elif kind == "absorbed":
+            self.absorbed += 1
+        else:
+            self.resolved += 1
 
 
 class Report(Protocol):
@@ -106,6 +115,8 @@ class JsonReport:
             "decision": decision.kind,
             "key": list(decision.key),
         }
+        if decision.event_index is None:
+            line["at"] = format_time(decision.event_time)
         if self._explain and self._rules is not None:
             if shown is None:
                 shown = details(self._rules.by_id.get(decision.rule_id), decision)
@@ -135,6 +146,8 @@ class JsonReport:
             "fired": summary.fired,
             "suppressed": summary.suppressed,
             "counting": summary.counting,
+            "absorbed": summary.absorbed,
+            "resolved": summary.resolved,
             "type_mismatches": summary.type_mismatches,
         }
         if self._explain:
@@ -148,6 +161,8 @@ _STYLES = {
     "fired": ("bold", "red"),
     "suppressed": ("yellow",),
     "counting": ("cyan",),
+    "absorbed": ("blue",),
+    "resolved": ("bold", "green"),
     "mismatch": ("bold", "yellow"),
     "no match": ("dim",),
 }
@@ -234,6 +249,8 @@ class TextReport:
             f"\n{counted(summary.events, 'event')}: {summary.fired:,} fired, "
             f"{summary.suppressed:,} suppressed, {summary.counting:,} counting"
         )
+        if summary.absorbed or summary.resolved:
+            line += f", {summary.absorbed:,} absorbed, {summary.resolved:,} resolved"
         if summary.no_match:
             line += f", {summary.no_match:,} no match"
         if summary.type_mismatches:
@@ -245,12 +262,12 @@ class TextReport:
         self._out.write(line + "\n")
 
     def _row(
-        self, index: int, time: float, rule_id: str, kind: str, *, shown: str, detail: str
+        self, index: int | None, time: float, rule_id: str, kind: str, *, shown: str, detail: str
     ) -> None:
         if not self._header_written:
             self._write_header()
         cells = [
-            f"{index:<6}",
+            f"{'-' if index is None else index:<6}",  # -: a timer's, no event's
             f"{format_time(time):<{_TIME_WIDTH}}",
             f"{rule_id:<{self._rule_width}}",
             self._paint(f"{kind:<{_DECISION_WIDTH}}", *_STYLES.get(kind, ())),

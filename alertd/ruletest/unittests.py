@@ -10,10 +10,13 @@
           - {event: 0, rule: critical_safety_event, decision: fired}
           - {event: 1, rule: critical_safety_event, decision: suppressed}
 
-Each test replays its events through a fresh engine. Every fired and suppressed decision must be
-listed in `expect`, so a test catches over-alerting as well as silence; counting decisions are
-checked only where listed. An expectation may also pin the `key` (a list) and, for a fired
-decision, the `suppressed_count` the alert carries.
+Each test replays its events through a fresh engine, with its timers on event time
+(alertd.ruletest.engine). Every decision but counting (fired, suppressed, absorbed, resolved)
+must be listed in `expect`, so a test catches over-alerting as well as silence; counting
+decisions are checked only where listed. An expectation may also pin the `key` (a list) and, for
+a fired decision, the `suppressed_count` the alert carries. A decision no event caused (a timer:
+`resolve after`) is expected by its time instead of an event, `{at: TIME, rule: ..., decision:
+resolved}`; a test's `until: TIME` runs the clock on after its last event.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from typing import Any, TextIO, cast
 from alertd.config import EngineSettings
 from alertd.dsl.explain import explain
 from alertd.engine.engine import Engine
-from alertd.engine.errors import InvalidEvent
+from alertd.engine.errors import EventTimeError, InvalidEvent
+from alertd.engine.eventtime import format_time, parse_event_time
 from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.model import DECISION_KINDS, Decision, DecisionKind, Rule
+from alertd.ruletest.engine import ReplayEngine
 from alertd.ruletest.events import YAML_SUFFIXES
 from alertd.ruletest.formats import DocumentError, dump_json, load_json, load_yaml
 from alertd.ruletest.report import describe, format_key
@@ -41,8 +46,8 @@ RuleLoader = Callable[[Sequence[Path]], list[Rule]]
 """Loads rule files; raises RuleFilesError with every problem, already formatted."""
 
 _FILE_KEYS = ("rule_files", "tests")
-_TEST_KEYS = ("name", "events", "expect")
-_EXPECT_KEYS = ("event", "rule", "decision", "key", "suppressed_count")
+_TEST_KEYS = ("name", "events", "expect", "until")
+_EXPECT_KEYS = ("event", "at", "rule", "decision", "key", "suppressed_count")
 
 
 class RuleFilesError(Exception):
@@ -59,12 +64,21 @@ class TestFileError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    event: int
+    event: int | None  # None: a timer's decision, at `at`
     rule: str
     decision: DecisionKind
     key: list[Any] | None = None
     suppressed_count: int | None = None
     where: str = ""
+    at: float | None = None
+
+    @property
+    def slot(self) -> _Slot:
+        return (self.event, self.at, self.rule)
+
+
+_Slot = tuple[int | None, float | None, str]
+"""Where a decision is expected: (event index, None, rule), or a timer's (None, time, rule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,7 @@ class RuleTest:
     name: str
     events: list[Any]
     expect: list[Expectation]
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,29 +163,44 @@ def parse_test_file(path: Path) -> RuleTestFile:
 
 def run_test(rules: RuleSet, test: RuleTest, settings: EngineSettings, now: float) -> list[str]:
     """Replay one test's events through a fresh engine; return its failures (none: it passed)."""
-    engine = Engine.configured(rules, MemoryStore(), settings, live=False)
+    engine = ReplayEngine(Engine.configured(rules, MemoryStore(), settings, live=False))
     failures: list[str] = []
-    actual: dict[tuple[int, str], Decision] = {}
+    actual: dict[_Slot, Decision] = {}
+    decisions: list[Decision] = []
     for index, event in enumerate(test.events):
         try:
-            for decision in engine.process(event, now, index):
-                actual[(index, decision.rule_id)] = decision
+            decisions += engine.process(event, now, index)
         except InvalidEvent as exc:
             failures.append(f"event {index}: invalid event: {exc}")
-    listed: set[tuple[int, str]] = set()
+    if test.until is not None:
+        decisions += engine.run_until(test.until)
+    for decision in decisions:
+        timer = decision.event_index is None
+        at = decision.event_time if timer else None
+        actual[(decision.event_index, at, decision.rule_id)] = decision
+    listed: set[_Slot] = set()
     for expected in test.expect:
-        listed.add((expected.event, expected.rule))
-        problem = _compare(expected, actual.get((expected.event, expected.rule)))
+        listed.add(expected.slot)
+        problem = _compare(expected, actual.get(expected.slot))
         if problem:
             problem += _mismatches(rules, expected, test.events)
-            failures.append(f"event {expected.event}, rule {expected.rule}: {problem}")
-    for (index, rule_id), decision in sorted(actual.items()):
-        if decision.kind != "counting" and (index, rule_id) not in listed:
+            failures.append(f"{_place(*expected.slot)}: {problem}")
+    for slot, decision in sorted(actual.items(), key=lambda item: _order(item[0])):
+        if decision.kind != "counting" and slot not in listed:
             failures.append(
-                f"event {index}, rule {rule_id}: {decision.kind} (key {format_key(decision.key)})"
-                ", not expected"
+                f"{_place(*slot)}: {decision.kind} (key {format_key(decision.key)}), not expected"
             )
     return failures
+
+
+def _place(event: int | None, at: float | None, rule: str) -> str:
+    """`event 3, rule r`, or a timer's `at 2026-01-05T10:30:00Z, rule r`."""
+    return f"event {event}, rule {rule}" if at is None else f"at {format_time(at)}, rule {rule}"
+
+
+def _order(slot: _Slot) -> tuple[float, int, str]:
+    event, at, rule = slot
+    return (at if at is not None else -1.0, event if event is not None else -1, rule)
 
 
 def run_test_file(
@@ -265,9 +295,23 @@ def _parse_test(raw: object, where: str, problems: list[str]) -> RuleTest | None
         _parse_expectation(item, f"{where}: expect[{number}]", len(events), problems)
         for number, item in enumerate(expect)
     ]
+    until = _time(raw, "until", where, problems)
     if len(problems) > count:
         return None
-    return RuleTest(name, events, [e for e in expectations if e is not None])
+    return RuleTest(name, events, [e for e in expectations if e is not None], until)
+
+
+def _time(raw: dict[Any, Any], name: str, where: str, problems: list[str]) -> float | None:
+    """`raw[name]`, a time written as an event's timestamp is (ISO-8601 with a zone, or
+    epoch); None when it is not there."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_event_time(value, name)
+    except EventTimeError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
 
 
 def _parse_expectation(
@@ -279,7 +323,16 @@ def _parse_expectation(
     count = len(problems)
     problems += _unknown_keys(raw, _EXPECT_KEYS, f"{where}: ")
     event = raw.get("event")
-    if isinstance(event, bool) or not isinstance(event, int) or not 0 <= event < event_count:
+    at = _time(raw, "at", where, problems)
+    if "at" in raw and "event" in raw:
+        problems.append(
+            f"{where}: give either event (a decision of that event) or at (a timer's), not both"
+        )
+    elif "at" in raw:
+        event = None
+        if raw.get("decision") != "resolved":
+            problems.append(f"{where}: at: only a resolved decision is made by a timer")
+    elif isinstance(event, bool) or not isinstance(event, int) or not 0 <= event < event_count:
         problems.append(
             f"{where}: event: expected the index of one of the test's events, 0 to "
             f"{event_count - 1}, got {_shown(event)}"
@@ -290,7 +343,8 @@ def _parse_expectation(
     decision = raw.get("decision")
     if decision not in DECISION_KINDS:
         problems.append(
-            f"{where}: decision: expected fired, suppressed or counting, got {_shown(decision)}"
+            f"{where}: decision: expected fired, suppressed, counting, absorbed or resolved, got "
+            f"{_shown(decision)}"
         )
     key = raw.get("key")
     if key is not None and not isinstance(key, list):
@@ -307,12 +361,20 @@ def _parse_expectation(
     if len(problems) > count:
         return None
     return Expectation(
-        cast(int, event), cast(str, rule), cast(DecisionKind, decision), key, suppressed, where
+        cast(int | None, event),
+        cast(str, rule),
+        cast(DecisionKind, decision),
+        key,
+        suppressed,
+        where,
+        at,
     )
 
 
 def _compare(expected: Expectation, actual: Decision | None) -> str:
     if actual is None:
+        if expected.event is None:
+            return f"expected {expected.decision}, got no decision (no timer of the rule ran then)"
         return f"expected {expected.decision}, got no decision (the rule did not match)"
     if actual.kind != expected.decision:
         got: str = actual.kind
@@ -331,6 +393,8 @@ def _compare(expected: Expectation, actual: Decision | None) -> str:
 def _mismatches(rules: RuleSet, expected: Expectation, events: list[Any]) -> str:
     """The type mismatches the rule met on the event, which may be why it did not match."""
     rule = rules.by_id.get(expected.rule)
+    if expected.event is None:
+        return ""
     event = events[expected.event]
     explanation = explain(rule, event) if rule is not None and isinstance(event, dict) else None
     if explanation is None or not explanation.mismatches:

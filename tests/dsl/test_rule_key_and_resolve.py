@@ -5,13 +5,19 @@ checker says about them, and what they compile to."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from alertd.cli import main
-from alertd.dsl import RuleErrors, ast, compile_text
+from alertd.dsl import RuleErrors, ast, compile_text, mismatch_counts
+from alertd.dsl.explain import explain_resolve
 from alertd.dsl.parser import parse
+from tests.dsl.test_differential import as_key, condition_exprs, events, same, value_exprs
 from tests.dsl.test_parser import assert_spans_are_the_text
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -262,3 +268,34 @@ def test_alertd_check_reports_both_with_the_shipped_config(
     assert "hint: did you mean 'fleet_ops'?" in err
     assert f"{rules}:4:3: error: 'resolve when' in rule 'b' cannot tell" in err
     assert err.endswith("alertd check: 2 errors\n")
+
+
+# The reference interpreter ---------------------------------------------------------------------
+
+
+@settings(
+    max_examples=examples(200),
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(condition=condition_exprs, key=value_exprs, batch=st.lists(events, min_size=1, max_size=4))
+def test_the_resolve_condition_and_the_rule_key_agree_with_the_reference_interpreter(
+    condition: str, key: str, batch: list[dict[str, Any]]
+) -> None:
+    text = f'rule r {{ when type == "none"\n by {key}\n resolve when {condition} }}'
+    try:
+        (rule,) = compile_text(text)
+    except RuleErrors:
+        assume(False)  # a clash the checker catches, such as "a" > 3
+        raise
+    assert rule.resolve is not None and rule.resolve.when is not None
+    for event in batch:
+        explained = explain_resolve(rule, event)
+        assert explained is not None
+        before = mismatch_counts().get("r", 0)
+        holds = rule.resolve.when(event)
+        assert holds is explained.held, (text, event)
+        if holds:  # the key says whose open alert it resolves: evaluated then, as the engine does
+            (actual,) = rule.key(event)
+            assert same(actual, as_key(explained.key[0])), (text, event, actual, explained.key)
+        counted = mismatch_counts().get("r", 0) - before
+        assert counted == len(explained.mismatches), (text, event)

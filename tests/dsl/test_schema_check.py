@@ -121,3 +121,30 @@ def test_keys_are_checked_too(schema: EventSchema) -> None:
     assert [p.splitlines()[0] for p in problems(schema, text)] == [
         "fleet.rules:3:18: error: no event of type safety_event has a field 'vehicle'"
     ]
+
+
+def test_resolve_when_is_held_to_the_types_it_is_tried_on(schema: EventSchema) -> None:
+    # It may read the fields of the types it names itself, and of the rule's own.
+    text = (
+        'rule r { when type == "safety_event"\n  by vehicle_id\n'
+        '  resolve when (type == "location_update" and engine_on == true)\n'
+        '            or (type == "safety_event" and severity == "low") }'
+    )
+    assert problems(schema, text) == []
+    typo = [line.split("\n")[0] for line in problems(schema, text.replace("engine_on", "engin_on"))]
+    assert typo == [
+        "fleet.rules:3:47: error: no event of type location_update or safety_event has a field "
+        "'engin_on'"
+    ]
+    typo = [line.split("\n")[0] for line in problems(schema, text.replace("n_update", "n_updat"))]
+    assert (
+        "fleet.rules:3:25: error: the event schema "
+        + str(schema.path)
+        + (" has no event type 'location_updat'")
+        in typo
+    )
+    # A resolve condition that names no type is tried on the rule's types only.
+    only = 'rule r { when type == "safety_event"\n by vehicle_id\n resolve when engine_on == true }'
+    assert problems(schema, only)[0].startswith(
+        "fleet.rules:3:15: error: no event of type safety_event has a field 'engine_on'"
+    )

@@ -1,13 +1,14 @@
 """A deliberately naive model of the engine's window semantics, for differential testing.
 
 It keeps every match in one flat history list and recomputes each decision by scanning it,
-straight from the definitions in docs/testing-rules.md: no dicts of windows, no trimming, no
-eviction. Slow on purpose; only as clever as the definitions themselves.
+straight from the definitions in docs/testing-rules.md (and, for rules with `resolve`, in
+docs/rules.md, "Open alerts"): no dicts of windows, no trimming, no eviction, no index of open
+alerts. Slow on purpose; only as clever as the definitions themselves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from alertd.engine.eventtime import event_time
@@ -17,11 +18,14 @@ from alertd.model import Rule
 @dataclass
 class Match:
     rule_id: str
-    stage: str  # "count" or "suppress"
+    stage: str  # "count", "suppress" or "alert"
     key: tuple[Any, ...]
     time: float
-    outcome: str  # count: "counting" | "cleared"; suppress: "start" | "suppressed" | "late"
+    # count: "counting" | "cleared"; suppress: "start" | "suppressed" | "late";
+    # alert (rules with `resolve`): "opened" | "resolved"
+    outcome: str
     event: dict[str, Any]
+    alert: int | None = None  # alert: which (the nth alert fired, from 0)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class NaiveDecision:
     count: int | None = None
     suppressed_count: int | None = None
     count_times: tuple[float, ...] | None = None
+    alert: int | None = None  # fired, absorbed, resolved: which alert (the nth fired, from 0)
 
 
 class NaiveEngine:
@@ -42,18 +47,55 @@ class NaiveEngine:
         self.rules = [rule for rule in rules if rule.enabled]
         self.history: list[Match] = []
         self.max_count_events = max_count_events
+        self.fired = 0
 
     def process(self, event: dict[str, Any], received_at: float, index: int) -> list[NaiveDecision]:
         time = event_time(event, "timestamp", received_at)
         decisions = []
+        matched = set()
         for rule in self.rules:
             if rule.event_types is not None and event.get("type") not in rule.event_types:
                 continue
             if rule.condition(event):
+                matched.add(rule.id)
                 decisions.append(self._decide(rule, event, index, time))
+        for rule in self.rules:  # then `resolve when`, for the rules the event did not match
+            resolve = rule.resolve
+            if resolve is None or resolve.when is None or rule.id in matched:
+                continue
+            if resolve.event_types is not None and event.get("type") not in resolve.event_types:
+                continue
+            key = rule.key(event)
+            alert = self._open(rule, key)
+            if alert is not None and resolve.when(event):
+                self.history.append(Match(rule.id, "alert", key, time, "resolved", event, alert))
+                decisions.append(NaiveDecision(index, rule.id, "resolved", key, time, alert=alert))
         return decisions
 
+    def _open(self, rule: Rule, key: tuple[Any, ...]) -> int | None:
+        """The rule's open alert for the key: the last one opened, unless resolved since."""
+        found = None
+        for match in self.history:
+            if match.rule_id == rule.id and match.stage == "alert" and match.key == key:
+                found = match.alert if match.outcome == "opened" else None
+        return found
+
     def _decide(self, rule: Rule, event: dict[str, Any], index: int, time: float) -> NaiveDecision:
+        if rule.resolve is not None:
+            key = rule.key(event)
+            alert = self._open(rule, key)
+            if alert is not None:
+                return NaiveDecision(index, rule.id, "absorbed", key, time, alert=alert)
+            decision = self._windows(rule, event, index, time)
+            if decision.kind == "fired":
+                self.history.append(
+                    Match(rule.id, "alert", key, time, "opened", event, decision.alert)
+                )
+                return replace(decision, key=key)
+            return decision
+        return self._windows(rule, event, index, time)
+
+    def _windows(self, rule: Rule, event: dict[str, Any], index: int, time: float) -> NaiveDecision:
         count_times: tuple[float, ...] | None = None
         key: tuple[Any, ...] = ()
         if rule.count is not None:
@@ -99,6 +141,7 @@ class NaiveEngine:
                 )
             else:
                 self.history.append(Match(rule.id, "suppress", key, time, "late", event))
+        self.fired += 1
         return NaiveDecision(
             index,
             rule.id,
@@ -107,4 +150,5 @@ class NaiveEngine:
             time,
             suppressed_count=suppressed_count,
             count_times=count_times,
+            alert=self.fired - 1,
         )

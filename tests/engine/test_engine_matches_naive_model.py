@@ -18,8 +18,8 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore
-from alertd.model import Decision, Rule
-from tests.engine.builders import T0, make_rule
+from alertd.model import Decision, ResolveSpec, Rule
+from tests.engine.builders import T0, by, make_rule
 from tests.engine.naive_engine import NaiveDecision, NaiveEngine
 
 KEY_FIELDS = ("vehicle_id", "driver_id")
@@ -54,9 +54,26 @@ def rules(draw: st.DrawFn, most: int = 4) -> list[Rule]:
                 when=lambda event, level=level: event.get("level", 0) >= level,
                 count=count,
                 suppress=suppress,
+                **draw(resolving(wanted)),
             )
         )
     return made
+
+
+@st.composite
+def resolving(draw: st.DrawFn, wanted: str | None) -> dict[str, Any]:
+    """Half the time, a rule-level key and a `resolve` (when `ok` is true, in the rule's type
+    and "b"; and/or after a while, which a timer decides: not the engine's, so no decision)."""
+    if draw(st.booleans()):
+        return {}
+    fields = draw(st.lists(st.sampled_from(KEY_FIELDS), max_size=2, unique=True).map(tuple))
+    when = draw(st.sampled_from(["ok", None]))
+    spec = ResolveSpec(
+        when=None if when is None else (lambda event: event.get("ok") is True),
+        after=None if when is not None else 60.0,
+        event_types=None if wanted is None else frozenset({wanted, "b"}),
+    )
+    return {"key": by(*fields), "resolve": spec}
 
 
 @st.composite
@@ -73,6 +90,8 @@ def events(
             "type": draw(st.sampled_from(["a", "b"])),
             "level": draw(st.integers(0, 2)),
         }
+        if draw(st.integers(0, 3)) == 0:  # the `resolve when` of the rules that have one
+            event["ok"] = True
         if draw(st.integers(0, 9)):  # one event in ten has no timestamp: arrival time
             event["timestamp"] = T0 + clock - lateness
         for field in KEY_FIELDS:
@@ -83,8 +102,12 @@ def events(
     return stream
 
 
-def as_naive(decision: Decision) -> NaiveDecision:
+def as_naive(decision: Decision, alerts: dict[str, int]) -> NaiveDecision:
+    """The engine's decision as the model makes it; `alerts` numbers the alerts as they fire."""
     alert = decision.alert
+    if alert is not None:
+        alerts[alert.id] = len(alerts)
+    alert_id = alert.id if alert is not None else decision.alert_id
     return NaiveDecision(
         decision.event_index,
         decision.rule_id,
@@ -99,6 +122,7 @@ def as_naive(decision: Decision) -> NaiveDecision:
             if alert is None or not alert.count_events
             else tuple(float(e.get("timestamp", T0 + 50)) for e in alert.count_events)
         ),
+        alert=None if alert_id is None else alerts[alert_id],
     )
 
 
@@ -163,9 +187,10 @@ def assert_same_decisions(
     engine = Engine(RuleSet(rules), store, max_count_events=2)
     naive = NaiveEngine(rules, max_count_events=2)
     times = [float(event.get("timestamp", ARRIVAL)) for event in stream]
+    alerts: dict[str, int] = {}
     try:
         for index, event in enumerate(stream):
-            got = [as_naive(d) for d in engine.process(event, ARRIVAL, index)]
+            got = [as_naive(d, alerts) for d in engine.process(event, ARRIVAL, index)]
             expected = naive.process(event, ARRIVAL, index)
             assert got == expected, f"event {index}: {event}"
             if sweep_every and index % sweep_every == 0 and index + 1 < len(stream):

@@ -179,3 +179,27 @@ def test_a_held_condition_says_how_long_it_has_held() -> None:
     ]
     (verdict,) = what_if(engine, {**status, "timestamp": T0 + 120}, T0 + 120).verdicts
     assert (verdict.decision, [d.text for d in verdict.details]) == ("fired", ["held for 2m of 2m"])
+
+
+def test_an_open_alert_absorbs_and_resolves_in_the_view_and_stays_open(tmp_path: Path) -> None:
+    rules = RuleSet(
+        compile_text(
+            'rule breakdown { when type == "breakdown"\n by vehicle_id\n'
+            ' resolve when type == "vehicle_status" and status == "operational" }'
+        )
+    )
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = Engine(rules, store)
+    with store.transaction():
+        (fired,) = engine.process({"type": "breakdown", "vehicle_id": "v1"}, T0)
+    assert fired.alert is not None
+    again = what_if(engine, {"type": "breakdown", "vehicle_id": "v1"}, T0 + 60)
+    assert [(v.rule_id, v.decision) for v in again.verdicts] == [("breakdown", "absorbed")]
+    assert [d.text for d in again.verdicts[0].details] == ["folded into the open alert of its key"]
+    operational = {"type": "vehicle_status", "vehicle_id": "v1", "status": "operational"}
+    resolved = what_if(engine, operational, T0 + 60)
+    assert [(v.rule_id, v.decision) for v in resolved.verdicts] == [("breakdown", "resolved")]
+    record = store.get_alert(fired.alert.id)
+    assert record is not None and record.match_count == 1  # nothing changed in the store
+    assert store.open_alerts("breakdown").get(("v1",)) == fired.alert.id
+    store.close()

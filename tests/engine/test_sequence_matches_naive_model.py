@@ -115,9 +115,10 @@ def assert_same_decisions(
     engine = Engine(RuleSet(rules), store, max_count_events=2)
     naive = NaiveSequenceEngine(rules, max_count_events=2)
     times = [float(event.get("timestamp", ARRIVAL)) for event in stream]
+    alerts: dict[str, int] = {}
     try:
         for index, event in enumerate(stream):
-            got = [as_naive(d) for d in engine.process(event, ARRIVAL, index)]
+            got = [as_naive(d, alerts) for d in engine.process(event, ARRIVAL, index)]
             expected = naive.process(event, ARRIVAL, index)
             assert got == expected, f"event {index}: {event}"
             if sweep_every and index % sweep_every == 0 and index + 1 < len(stream):

@@ -136,8 +136,8 @@ def test_json_adds_a_no_match_record_and_window_state_to_every_decision(
         "speed_kmh > 120",
     ]
     assert lines[12:] == [
-        {"summary": {"events": 6, "fired": 2, "suppressed": 1, "counting": 2,
-                     "type_mismatches": 2, "no_match": 5}}
+        {"summary": {"events": 6, "fired": 2, "suppressed": 1, "counting": 2, "absorbed": 0,
+                     "resolved": 0, "type_mismatches": 2, "no_match": 5}}
     ]  # fmt: skip
 
 

@@ -117,8 +117,8 @@ tests:
         "  error: unknown key 'test' (did you mean 'tests'?)\n"
         "  error: tests[0] 'first': expect[0]: event: expected the index of one of the test's "
         "events, 0 to 0, got 1\n"
-        "  error: tests[0] 'first': expect[0]: decision: expected fired, suppressed or counting, "
-        'got "fire"\n'
+        "  error: tests[0] 'first': expect[0]: decision: expected fired, suppressed, counting, "
+        'absorbed or resolved, got "fire"\n'
         "  error: tests[0] 'first': expect[1]: unknown key 'rulee' (did you mean 'rule'?)\n"
         "  error: tests[0] 'first': expect[1]: rule: expected a rule id, got nothing\n"
         "  error: tests[0] 'first': expect[1]: suppressed_count: only a fired decision carries "

@@ -71,7 +71,7 @@ def test_json_prints_one_line_per_decision_then_a_summary(
         '{"event":3,"rule":"many","decision":"fired","key":["v1"]}',
         '{"event":4,"rule":"crit","decision":"fired","key":["v1"]}',
         '{"event":4,"rule":"many","decision":"counting","key":["v1"]}',
-        '{"summary":{"events":5,"fired":3,"suppressed":1,"counting":3,"type_mismatches":0}}',
+        '{"summary":{"events":5,"fired":3,"suppressed":1,"counting":3,"absorbed":0,"resolved":0,"type_mismatches":0}}',
     ]
 
 
@@ -104,7 +104,8 @@ def test_an_invalid_event_is_reported_and_skipped_and_the_exit_code_is_1(
     ]
     assert (
         out.splitlines()[-1]
-        == '{"summary":{"events":5,"fired":2,"suppressed":0,"counting":2,"type_mismatches":0}}'
+        == '{"summary":{"events":5,"fired":2,"suppressed":0,"counting":2,"absorbed":0,'
+        '"resolved":0,"type_mismatches":0}}'
     )
 
 
@@ -250,7 +251,15 @@ def test_json_has_a_line_for_each_type_mismatch_and_counts_them(
     assert lines[1] == {"event": 1, "rule": "speeding", "decision": "fired", "key": ["v2"]}
     assert lines[2]["type_mismatch"]["problem"] == "a boolean compared with a number"
     assert lines[3] == {
-        "summary": {"events": 3, "fired": 1, "suppressed": 0, "counting": 0, "type_mismatches": 2}
+        "summary": {
+            "events": 3,
+            "fired": 1,
+            "suppressed": 0,
+            "counting": 0,
+            "absorbed": 0,
+            "resolved": 0,
+            "type_mismatches": 2,
+        }
     }
 
 
