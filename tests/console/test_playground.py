@@ -93,6 +93,8 @@ def test_a_recent_alert_or_a_rule_fills_the_form(console: Alertd) -> None:
         sign_in(http)
         page = http.get("/ui/rules").text
         assert f'href="/ui/rules?event={alert_id}#playground"' in page
+        alert_page = http.get(f"/ui/alerts/{alert_id}").text
+        assert f'href="/ui/rules?event={alert_id}#playground" data-playground' in alert_page
         picked = html.unescape(http.get("/ui/rules", params={"event": alert_id}).text)
         assert '"vehicle_id": "v-play-pick"' in picked
         edit = html.unescape(http.get("/ui/rules", params={"edit": "speeding"}).text)
