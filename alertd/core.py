@@ -125,6 +125,16 @@ class SilenceExpired:
     changed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Tried:
+    """Rules tried on an event before they are saved anywhere: their errors as `alertd check`
+    prints them (`playground.rules:2:14: error: ...`, the line, a caret, a hint), and when
+    they have none, what they would do with the event now."""
+
+    errors: Sequence[str]
+    outcome: WhatIf | None = None
+
+
 class Core(Protocol):
     """Rules, engine, state store, outbox and dispatcher, behind one interface."""
 
@@ -147,6 +157,13 @@ class Core(Protocol):
         """What the event would do if it arrived now: the verdict of every rule of its scope,
         against the running rules and their live windows. Changes nothing (no window, alert,
         timer or metric). Raises InvalidEvent for an event `ingest` would refuse."""
+        ...
+
+    async def try_rules(self, text: str, event: dict[str, Any], received_at: float) -> Tried:
+        """Rules written in `text`, checked with the lists and macros of the running rule files
+        (and the event schema, if any), and when they check, the event's verdicts against them
+        and the live windows of their ids, as `explain` gives them. Saves and changes nothing.
+        Raises InvalidEvent for an event `ingest` would refuse."""
         ...
 
     async def alerts(self, query: AlertQuery) -> AlertPage: ...

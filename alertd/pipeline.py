@@ -43,8 +43,10 @@ from alertd.core import (
     RuleProblem,
     RulesInvalid,
     SilenceExpired,
+    Tried,
 )
-from alertd.dsl import RuleErrors, load_rules, mismatch_counts
+from alertd.dsl import RuleErrors, load_draft, load_rules, mismatch_counts
+from alertd.dsl.schema_check import schema_problems
 from alertd.engine.absence import ABSENT
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
@@ -53,6 +55,7 @@ from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
 from alertd.engine.verdicts import WhatIf, what_if
+from alertd.eventschema import load_schema
 from alertd.feed import ChangeFeed
 from alertd.incidents import (
     Action,
@@ -87,6 +90,8 @@ from alertd.storms.holds import Holds
 log = logging.getLogger("alertd.daemon")
 
 T = TypeVar("T")
+
+DRAFT_PATH = "playground.rules"  # what errors in rules tried before they are saved call them
 
 CLOCK_STEP = 1.0
 """Seconds the wall clock must have been stepped by for the steady clock's distance from it to
@@ -224,6 +229,31 @@ class Pipeline:
     async def explain(self, event: dict[str, Any], received_at: float) -> WhatIf:
         async with self._store_lock:  # the windows as committed, not a group half-staged
             return what_if(self.engine, event, received_at)
+
+    async def try_rules(self, text: str, event: dict[str, Any], received_at: float) -> Tried:
+        settings = self.settings
+        rules, errors = load_draft(
+            text,
+            DRAFT_PATH,
+            shared=list(settings.rules.paths),
+            channels=settings.channel_names(),
+            groups=recipient_groups(settings.recipients, self.oncall),
+            timestamp_field=settings.engine.timestamp_field,
+            templates=settings.rules.templates,
+            policies=escalation_policies(self.oncall),
+        )
+        if not errors and settings.rules.schema is not None:
+            schema, _ = load_schema(settings.rules.schema)  # its own errors: alertd check's
+            if schema is not None:
+                errors = schema_problems(rules, schema)
+        if errors:
+            return Tried(tuple(error.format() for error in errors))
+        if not rules:
+            return Tried(
+                (f"{DRAFT_PATH}: error: no rule: write one, such as rule r {{ when ... }}",)
+            )
+        async with self._store_lock:
+            return Tried((), what_if(self.engine, event, received_at, RuleSet(rules)))
 
     async def _commit_groups(self) -> None:
         """Commit the waiting batches a group at a time until none wait. Every batch taken is

@@ -13,6 +13,7 @@ from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.loader import (
     compile_text,
     find_rule_files,
+    load_draft,
     load_rules,
     load_with_errors,
     rule_path_problem,
@@ -24,6 +25,7 @@ __all__ = [
     "RuleErrors",
     "compile_text",
     "find_rule_files",
+    "load_draft",
     "load_rules",
     "load_with_errors",
     "mismatch_counts",

@@ -137,6 +137,57 @@ def compile_text(
     return rules
 
 
+def load_draft(
+    text: str,
+    path: str,
+    *,
+    shared: Sequence[Path],
+    channels: Collection[str] = CHANNEL_KINDS,
+    groups: Collection[str] | None = None,
+    timestamp_field: str = "timestamp",
+    templates: Path | None = None,
+    policies: Collection[str] | None = None,
+) -> tuple[list[Rule], list[RuleError]]:
+    """Rules written in `text` (a draft tried before it is saved anywhere, named `path` in its
+    errors), checked with the lists and macros of the rule files and folders `shared` (the
+    running ones), but none of their rules, so that a draft may be a running rule edited,
+    under its own id. A list or macro the draft defines replaces the shared one of that name.
+    Returns the draft's rules without an error of their own, compiled, and the draft's errors.
+    Never raises."""
+    draft, errors = parse(text, path)
+    own = {item.name.value for item in draft.items if not isinstance(item, ast.RuleDef)}
+    parsed = [draft]
+    for file in find_rule_files(shared)[0]:
+        content, error = _read(file)
+        if error is not None:
+            continue  # the running rules' files are not the draft's to report
+        running = parse(content, str(file))[0]
+        names = tuple(
+            item
+            for item in running.items
+            if not isinstance(item, ast.RuleDef) and item.name.value not in own
+        )
+        parsed.append(ast.RuleFile(running.path, names, running.lines))
+    with _collector_paused():
+        checked, check_errors = check(
+            parsed,
+            channels=channels,
+            groups=groups,
+            templates=_template_sets(templates),
+            policies=policies,
+        )
+    errors += [error for error in check_errors if error.path == path]
+    mine = [rule for rule in checked if rule.location.path == path]
+    try:
+        rules = compile_rules(mine, timestamp_field)
+    except RuleErrors as exc:
+        for error in exc.errors:
+            error.source_line = draft.source_line(error.line)
+        errors += exc.errors
+        rules = []
+    return rules, sorted(errors, key=RuleError.sort_key)
+
+
 def _load(
     sources: Sequence[tuple[str, str]],
     errors: list[RuleError],

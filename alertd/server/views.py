@@ -63,6 +63,7 @@ def alert_view(
         "resolved_via": record.resolved_via,
         "match_count": record.match_count,
         "last_matched_at": iso(record.last_matched_at),
+        "last_event": None if record.last_event is None else dict(record.last_event),
         "silenced_by": record.silenced_by,
     }
     if deliveries is not None:

@@ -170,6 +170,40 @@ def test_an_alert_page_shows_a_change_made_elsewhere_without_a_reload(
     assert page.evaluate("window.notReloaded") is True
 
 
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["390px", "1280px"])
+def test_the_playground_shows_the_failing_comparison_of_an_event_that_does_not_fire(
+    browser: Browser, console: Alertd, size: dict[str, int]
+) -> None:
+    tab = Tab(browser, console, size)
+    try:
+        tab.sign_in()
+        page = tab.page
+        page.goto("/ui/rules")
+        page.fill("#event", '{"type": "location_update", "vehicle_id": "v-1042", "speed_kmh": 100}')
+        page.click("#playground button[type=submit]")
+        page.wait_for_selector("#results")
+        speeding = page.locator('#results .verdict[data-rule="speeding"]')
+        assert speeding.locator(".badge.decision").inner_text() == "no match"
+        assert speeding.locator(".failed").inner_text() == "speed_kmh > 120"
+        assert "speed_kmh = 100" in speeding.locator(".values").inner_text()
+        # An edited rule, tried on the same event before it is saved anywhere.
+        page.fill(
+            "#draft", 'rule speeding {\n  when type == "location_update" and speed_kmh > 90\n}'
+        )
+        page.click("#playground button[type=submit]")
+        page.wait_for_selector("#results")
+        tried = page.locator("#results .verdicts").first.locator('.verdict[data-rule="speeding"]')
+        assert tried.locator(".badge.decision").inner_text() == "fired"
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the playground is wider than {size['width']} px"
+        shoot(page, "/ui/rules/playground", size, anchor="#playground,#results")
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
 def test_silence_similar_makes_a_silence_that_silences_the_next_matching_event(
     phone: Tab, console: Alertd
 ) -> None:
@@ -309,6 +343,8 @@ PAGES = [
 DOCS = {("/ui/alerts", 390): "alerts-390", ("/ui/alerts/{id}", 390): "alert-390"}
 DOCS |= {("/ui/alerts", 1280): "alerts-1280", ("/ui/silences", 390): "silences-390"}
 DOCS |= {("/ui/silences/new?alert={id}", 390): "silence-new-390"}
+DOCS |= {("/ui/rules/playground", 390): "playground-390"}
+DOCS |= {("/ui/rules/playground", 1280): "playground-1280"}
 
 
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["390px", "1280px"])
@@ -359,7 +395,12 @@ def silence(console: Alertd, vehicle: str, comment: str) -> None:
     assert made.status_code == 201, made.text
 
 
-def shoot(page: Page, path: str, size: dict[str, int]) -> None:
+def shoot(
+    page: Page, path: str, size: dict[str, int], *, full_page: bool = True, anchor: str = ""
+) -> None:
+    """Save a screenshot of the page under test-artifacts/, and under ALERTD_SCREENSHOTS if the
+    docs show it (only the elements `anchor` selects, first to last, if given: the part the
+    docs are about)."""
     name = re.sub(r"[/?=]", "-", path.strip("/").replace("{id}", "id"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)
@@ -368,4 +409,15 @@ def shoot(page: Page, path: str, size: dict[str, int]) -> None:
     if docs and shown:
         target = REPO / docs / f"{shown}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target))
+        clip = None
+        if anchor:  # from the top of the first element to the bottom of the last, in the page
+            top, bottom = page.evaluate(
+                """selectors => {
+                  const boxes = selectors.map(
+                    s => document.querySelector(s).getBoundingClientRect());
+                  return [boxes[0].top + scrollY, boxes[boxes.length - 1].bottom + scrollY];
+                }""",
+                anchor.split(","),
+            )
+            clip = {"x": 0, "y": top - 8, "width": size["width"], "height": bottom - top + 16}
+        page.screenshot(path=str(target), full_page=full_page or clip is not None, clip=clip)  # type: ignore[arg-type]

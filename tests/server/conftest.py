@@ -60,6 +60,7 @@ ALERT = {
     "resolved_via": None,
     "match_count": 1,
     "last_matched_at": None,
+    "last_event": None,
     "silenced_by": None,
     "notifications": [
         {
