@@ -203,6 +203,14 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "group": None
         if rule.group is None
         else {"wait_seconds": rule.group.wait, "by": list(rule.group.key_source)},
+        "by": list(rule.key_source),
+        "resolve": None
+        if rule.resolve is None
+        else {
+            "when": rule.resolve.when_source or None,
+            "after_seconds": rule.resolve.after,
+        },
+        "escalate": rule.escalate,
         "notify": [{"channel": t.channel, "groups": list(t.groups)} for t in rule.notify],
         "template": rule.template,
         "labels": dict(rule.labels),
