@@ -85,9 +85,21 @@ class SequenceSpec:
     every event of its scope, matching or not (alertd.engine.sequence)."""
 
     condition: Callable[[Event, tuple[Any, ...]], bool]  # given the values kept for the key
-    values: Callable[[Event], tuple[Any, ...]] | None = None  # what to keep of an event
+    # An event's key and the values to keep of it (None: the rule's key, and nothing).
+    scope: Callable[[Event], tuple[Key, tuple[Any, ...]]] | None = None
     size: int = 0  # how many values that is
     hold: float | None = None  # `for`, seconds
+    forget: float = DEFAULT_FORGET
+
+
+@dataclass(frozen=True, slots=True)
+class AbsentSpec:
+    """`absent DURATION [by KEY]`: the rule fires when a key that matched sees no matching
+    event for `duration` seconds, and resolves when one arrives (alertd.engine.absence)."""
+
+    duration: float  # seconds
+    key: KeyFunction
+    key_source: tuple[str, ...] = ()
     forget: float = DEFAULT_FORGET
 
 
@@ -142,6 +154,7 @@ class Rule:
     key_source: tuple[str, ...] = ()  # its expressions as written
     resolve: ResolveSpec | None = None
     sequence: SequenceSpec | None = None  # state kept over the events of its scope, per key
+    absent: AbsentSpec | None = None  # fires on a key's silence, not on its matches
     group: GroupSpec | None = None  # `group by ... wait ...`
 
 
@@ -183,7 +196,7 @@ class Decision:
     four times as much to build. Treat it as read-only all the same.
     """
 
-    event_index: int | None  # None: no event caused it (a timer: `resolve after`)
+    event_index: int | None  # None: no event caused it (a timer: `resolve after`, `absent`)
     rule_id: str
     kind: DecisionKind
     key: Key

@@ -47,12 +47,13 @@ from alertd.core import (
 )
 from alertd.dsl import RuleErrors, load_draft, load_rules, mismatch_counts
 from alertd.dsl.schema_check import schema_problems
+from alertd.engine.absence import ABSENT
 from alertd.engine.engine import Engine
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.state import AlertPage, AlertQuery, AlertRecord
+from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
 from alertd.engine.verdicts import WhatIf, what_if
 from alertd.eventschema import load_schema
 from alertd.feed import ChangeFeed
@@ -140,11 +141,23 @@ class Pipeline:
         self.dispatcher = Dispatcher(
             settings, self.outbox, clock, channels=channels, health=self.health
         )
-        self.engine = Engine.configured(RuleSet(rules), self.store, settings.engine, live=True)
         # The steady clock goes on at the distance from the wall clock the last run recorded.
         self._steady_ahead = self.store.steady_ahead()
         self.steady = SteadyClock(clock, self._steady_ahead)
         self.timers = Timers(self.store, self.steady)
+        # Absent rules' deadlines are timers, in event time (the wall clock's); one that passed
+        # while the daemon was down waits one more DURATION from now (alertd.engine.absence).
+        self.engine = Engine.configured(
+            RuleSet(rules),
+            self.store,
+            settings.engine,
+            live=True,
+            timers=self.timers,
+            wall=clock.now,
+            started=clock.now(),
+        )
+        self.timers.handle(ABSENT, self._absence_due)
+        self._timer_decisions: list[Decision] = []  # of the sweep under way, for after it
         self.silences = Silences(SilenceTable(self.store.connection), self.oncall)
         self.silences.load(clock.now())
         self.incidents = Incidents(
@@ -627,11 +640,29 @@ class Pipeline:
             try:
                 notifications, more = await self._transact(partial(sweep, now))
                 silenced = list(self._silenced)
+                decided = list(self._timer_decisions)
             finally:
                 self._silenced.clear()
+                self._timer_decisions.clear()
         self.dispatcher.submit(notifications)
         _count_silenced(silenced)
+        for decision in decided:
+            if decision.alert is not None:
+                _log_alert(decision.alert)
+        self._count(decided)
         return more
+
+    def _absence_due(self, timer: Timer) -> list[Notification]:
+        """An absent rule's deadline fell due (in the sweep's transaction): page for the key's
+        silence when it fired."""
+        decision = self.engine.absence_due(timer)
+        if decision is None or decision.alert is None:
+            return []
+        alert, now = decision.alert, self.clock.now()
+        self._timer_decisions.append(decision)
+        self.feed.record(alert.id, "fired", now)
+        policy = _policy(self.engine.rules.by_id.get(alert.rule_id))
+        return self.incidents.fired([(alert, policy)], now)
 
     def close(self) -> None:
         self.outbox.close()

@@ -15,6 +15,7 @@ from alertd.config import load_settings
 from alertd.incidents import ESCALATE
 from alertd.incidents.resolving import RESOLVE_AFTER
 from alertd.pipeline import Pipeline
+from alertd.server.views import rule_view
 from tests.test_pipeline import REPO
 
 RULE = """rule breakdown {
@@ -211,3 +212,13 @@ async def test_the_open_alert_and_its_timer_survive_a_restart(
         ]
     finally:
         second.close()
+
+
+def test_the_rule_lists_its_key_resolve_and_policy(pipeline: Pipeline) -> None:
+    (rule,) = pipeline.rules()
+    view = rule_view(rule)
+    assert (view["by"], view["resolve"], view["escalate"]) == (
+        ["vehicle_id"],
+        {"when": 'type == "vehicle_status" and status == "operational"', "after_seconds": 3600.0},
+        "ops",
+    )

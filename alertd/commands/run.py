@@ -33,16 +33,7 @@ def loaded_pipeline(settings: Settings, clock: Clock) -> Pipeline:
     """The pipeline, its rules compiled and its state opened; then the collector tuned."""
     pipeline = Pipeline(settings, clock)
     tune_garbage_collector()
-    sys.setswitchinterval(SWITCH_INTERVAL)
     return pipeline
-
-
-SWITCH_INTERVAL = 0.0005
-"""Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
-The store's BEGIN and COMMIT, and the recorder's writes, run in worker threads while the event
-loop keeps delivering; each time one of them comes back from SQLite it waits for the GIL, up to
-the whole interval while the loop runs Python. With four such hand-overs per batch, a batch of
-events was answered ~20 ms later under a storm (bench/README.md, "Storm")."""
 
 
 def tune_garbage_collector() -> None:

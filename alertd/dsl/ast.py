@@ -331,6 +331,16 @@ class ForgetClause:
 
 
 @dataclass(slots=True)
+class AbsentClause:
+    """`absent DURATION [by KEY, ...]`: fire when a key that matched falls silent that long."""
+
+    duration: Text  # as written
+    keys: tuple[Expr, ...]
+    span: Span
+    keyword = "absent"
+
+
+@dataclass(slots=True)
 class GroupClause:
     """`group by KEY, ... wait DURATION`: the notifications of alerts with equal KEY, fired
     within DURATION of the group's first, go out as one (alertd.storms)."""
@@ -358,6 +368,7 @@ Clause: TypeAlias = (
     | EscalateClause
     | ForClause
     | ForgetClause
+    | AbsentClause
     | GroupClause
 )
 

@@ -76,7 +76,7 @@ class CheckedRule:
     key_sources: tuple[str, ...] = ()
     resolve: Resolve | None = None
     escalate: str | None = None
-    over_time: OverTime | None = None  # `for`, `forget`
+    over_time: OverTime | None = None  # `for`, `forget`, `absent`
     group: Window | None = None  # `group by ... wait ...`
 
 
@@ -247,7 +247,15 @@ class _Checker:
         group = self._group(clauses.get("group"), file)
         resolve = self._resolve(rule, clauses, file)
         escalate = self._escalate(clauses.get("escalate"), file)
-        over_time = check_over_time(clauses, condition, file, self.names, self.errors)
+        over_time = check_over_time(
+            clauses,
+            condition=condition,
+            file=file,
+            names=self.names,
+            errors=self.errors,
+            keys=lambda keys: self._keys(keys, file),
+            rule_key=(key, key_sources),
+        )
         notify = self._notify(clauses.get("notify"), file)
         template = clauses.get("template")
         if isinstance(template, ast.TemplateClause):

@@ -36,6 +36,7 @@ from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
+    AbsentSpec,
     CountSpec,
     Event,
     GroupSpec,
@@ -64,6 +65,7 @@ _HELPERS: dict[str, Any] = {
     "_within_km": within_km,
     "_index": runtime.index,
     "_scalar": runtime.scalar,
+    "_SCALARS": runtime.SCALAR_TYPES,
     **{f"_op{i}": fn for i, fn in enumerate(runtime.OPERATORS.values())},
     **{f"_fn_{name}": builtin.impl for name, builtin in BUILTINS.items()},
 }
@@ -140,7 +142,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
         over_time = rule.over_time or OverTime()
         sequence = SequenceSpec(
             condition,
-            functions.get("prev_values"),
+            functions["scope"],
             len(shape.previous),
             over_time.hold,
             over_time.forget,
@@ -237,6 +239,9 @@ def _source(
     for name, window in windows:
         if window is not None:
             keys[name] = window.keys
+    absent = rule.over_time.absent if rule.over_time is not None else None
+    if absent is not None:
+        keys["absent_key"] = absent.keys
     for name, exprs in keys.items():
         if exprs:
             none_key = "(" + "None, " * len(exprs) + ")"
@@ -246,10 +251,16 @@ def _source(
         # Evaluated only on events of the rule's scope with an open alert: the checked path is
         # fast enough, and a second fast path would double what a rule compiles to.
         parts.append(_checked_source(gen, resolve_when, _uses(resolve_when), name="resolve_when"))
-    if shape.previous:
+    if shape.sequence:
+        # What the engine reads of every event of the rule's scope, in one call: the rule's
+        # key, and the values its prev() calls keep.
+        key = gen.key(rule.key)
         values = "(" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")"
         nulls = "(" + "None, " * len(shape.previous) + ")"
-        parts.append(f"def prev_values(e):\n{_guarded(values, gen.bad, nulls)}")
+        none_key = "(" + "None, " * len(rule.key) + ")"
+        parts.append(
+            f"def scope(e):\n{_guarded(f'({key}, {values})', gen.bad, f'({none_key}, {nulls})')}"
+        )
     return _shape("".join(parts)), gen.bindings
 
 
@@ -377,6 +388,13 @@ def _rule(
     if rule.suppress is not None:
         suppress_key: KeyFunction = functions.get("suppress_key", no_key)
         suppress = SuppressSpec(rule.suppress.seconds, suppress_key, rule.suppress.key_sources)
+    over_time = rule.over_time or OverTime()
+    absent = None
+    if over_time.absent is not None:
+        absent_key: KeyFunction = functions.get("absent_key", no_key)
+        absent = AbsentSpec(
+            over_time.absent.seconds, absent_key, over_time.absent.key_sources, over_time.forget
+        )
     group = None
     if rule.group is not None:
         group_key: KeyFunction = functions.get("group_key", no_key)
@@ -409,6 +427,7 @@ def _rule(
         key_source=rule.key_sources,
         resolve=resolve,
         sequence=sequence,
+        absent=absent,
         group=group,
     )
 
@@ -536,7 +555,14 @@ class Generator:
         return self.value(expr)
 
     def key(self, keys: Sequence[ast.Expr]) -> str:
-        return "(" + "".join(f"_scalar({self.value(key)}), " for key in keys) + ")"
+        """A key as a tuple of JSON scalars; a scalar is tested inline, as most are (a call
+        of `_scalar` costs more than the rest of a one-field key)."""
+        parts = []
+        for key in keys:
+            t = self.temp()
+            value = self.value(key)
+            parts.append(f"{t} if ({t} := {value}).__class__ in _SCALARS else _scalar({t}), ")
+        return "(" + "".join(parts) + ")"
 
     # expressions
 

@@ -297,6 +297,11 @@ class _ToAst(Transformer[Token, Any]):
     def forget_clause(self, children: list[Token]) -> ast.ForgetClause:
         return ast.ForgetClause(_text(children[1]), _span(children))
 
+    def absent_clause(self, children: list[_Child]) -> ast.AbsentClause:
+        duration, *keys = _values(children)
+        by = keys[0].exprs if keys else ()
+        return ast.AbsentClause(_text(duration), by, _span(children))
+
     def group_clause(self, children: list[_Child]) -> ast.GroupClause:
         *keys, wait = _values(children)
         return ast.GroupClause(tuple(keys), _text(wait), _span(children))

@@ -31,6 +31,7 @@ CLAUSE_KEYWORDS = (
     "escalate",
     "for",
     "forget",
+    "absent",
     "group",
 )
 """The words that start a clause, in the order the hint lists them."""

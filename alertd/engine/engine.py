@@ -17,16 +17,23 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from alertd.config import EngineSettings
 from alertd.durations import format_duration
+from alertd.engine.absence import (
+    NOT_STARTED,
+    TimerService,
+    Untimed,
+    absence_due,
+    build_absence_step,
+)
 from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, describe_value
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sequence import build_sequence_step
-from alertd.engine.state import StateStore
+from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import ResolveStep, Step, build_resolve_step, build_step
 from alertd.model import Decision, DecisionKind, Event, Rule
 
@@ -48,11 +55,21 @@ class Engine:
         max_count_events: int = 20,
         max_future: float | None = None,
         max_past: float | None = None,
+        timers: TimerService | None = None,
+        wall: Callable[[], float] | None = None,
+        started: float = NOT_STARTED,
     ) -> None:
         """`max_future`, `max_past`: reject events stamped more than this many seconds after
         or before their arrival (None: accept any time, as replays of recordings and rule
-        tests must: they run on event time, and their events are as old as the recording)."""
+        tests must: they run on event time, and their events are as old as the recording).
+        `timers`: the timer service absent rules set their deadlines with (without it, they
+        never fire); `wall`: the time as events read it (default: the timers' clock);
+        `started`: when the daemon started, on it (a deadline that passed before waits one
+        more DURATION: alertd.engine.absence)."""
         self.store = store
+        self.timers = timers
+        self.wall = wall or (timers.now if timers is not None else Untimed().now)
+        self.started = started
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
         self.max_future = max_future
@@ -65,7 +82,15 @@ class Engine:
 
     @classmethod
     def configured(
-        cls, rules: RuleSet, store: StateStore, settings: EngineSettings, *, live: bool
+        cls,
+        rules: RuleSet,
+        store: StateStore,
+        settings: EngineSettings,
+        *,
+        live: bool,
+        timers: TimerService | None = None,
+        wall: Callable[[], float] | None = None,
+        started: float = NOT_STARTED,
     ) -> Engine:
         """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
         daemon's) checks how far from their arrival events are stamped: a replay's events are
@@ -77,6 +102,9 @@ class Engine:
             max_count_events=settings.max_count_events,
             max_future=settings.max_future if live and settings.max_future > 0 else None,
             max_past=settings.max_past if live and settings.max_past > 0 else None,
+            timers=timers,
+            wall=wall,
+            started=started,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
@@ -175,13 +203,19 @@ class Engine:
         self.rules = rules
         self._steps: dict[Rule, Step] = {}
         for rule in rules.rules:
-            step = build_step(
-                rule,
-                self.store,
-                max_count_events=self.max_count_events,
-                mint=self._ids,
-                failed=self._rule_failed,
-            )
+            if rule.absent is not None:
+                timers = self.timers or Untimed()
+                step = build_absence_step(
+                    rule, self.store, timers, wall=self.wall, failed=self._rule_failed
+                )
+            else:
+                step = build_step(
+                    rule,
+                    self.store,
+                    max_count_events=self.max_count_events,
+                    mint=self._ids,
+                    failed=self._rule_failed,
+                )
             if rule.sequence is not None:  # it sees every event of its scope first
                 step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
             self._steps[rule] = step
@@ -217,6 +251,34 @@ class Engine:
             index += 1
         self.watermark = watermark
         return decisions
+
+    def use_timers(
+        self,
+        timers: TimerService,
+        wall: Callable[[], float] | None = None,
+        started: float = NOT_STARTED,
+    ) -> None:
+        """Set absent rules' deadlines with `timers` from now on (a replay gives its engine
+        the timers it runs on event time); see __init__."""
+        self.timers = timers
+        self.wall = wall or timers.now
+        self.started = started
+        self._use(self.rules)
+
+    def absence_due(self, timer: Timer) -> Decision | None:
+        """An absent rule's timer fell due (kind ABSENT; the timer service removed it): the
+        decision of the key's silence when it fires (its alert recorded), else None. In the
+        caller's transaction."""
+        assert self.timers is not None
+        return absence_due(
+            timer,
+            self.rules.by_id,
+            self.store,
+            self.timers,
+            wall=self.wall,
+            mint=self._ids,
+            started=self.started,
+        )
 
     def _resolve(
         self,

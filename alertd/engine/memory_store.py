@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
+from alertd.engine.absence import Absence, sweep_absences
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.sequence import KeyState, sweep_key_states
 from alertd.engine.state import (
@@ -38,6 +39,7 @@ class MemoryStore:
         self._windows: dict[str, dict[Key, CountWindow]] = {}
         self._open: dict[str, dict[Key, str]] = {}
         self._key_states: dict[str, dict[Key, KeyState]] = {}
+        self._absences: dict[str, dict[Key, Absence]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
         self._timelines: dict[str, list[TimelineEntry]] = {}
@@ -70,10 +72,18 @@ class MemoryStore:
             table = self._key_states[rule_id] = {}
         return table
 
+    def absences(self, rule_id: str) -> dict[Key, Absence]:
+        table = self._absences.get(rule_id)
+        if table is None:
+            table = self._absences[rule_id] = {}
+        return table
+
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon, limit)
         room = None if limit is None else limit - evicted
-        return evicted + sweep_key_states(self._key_states.values(), horizon, room)
+        evicted += sweep_key_states(self._key_states.values(), horizon, room)
+        room = None if limit is None else limit - evicted
+        return evicted + sweep_absences(self._absences.values(), horizon, room)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
@@ -81,6 +91,7 @@ class MemoryStore:
             self._suppressions,
             self._windows,
             self._key_states,
+            self._absences,
             self._open,
         )
         for table in tables:
@@ -192,6 +203,7 @@ class MemoryStore:
             count_windows=sum(len(windows) for windows in self._windows.values()),
             alerts=len(self._alerts),
             key_states=sum(len(states) for states in self._key_states.values()),
+            absences=sum(len(absences) for absences in self._absences.values()),
         )
 
     def close(self) -> None:
@@ -199,6 +211,7 @@ class MemoryStore:
         self._windows.clear()
         self._open.clear()
         self._key_states.clear()
+        self._absences.clear()
         self._alerts.clear()
         self._order.clear()
         self._timelines.clear()

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from alertd.engine.absence import Absence
 from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
@@ -91,6 +92,7 @@ class ReadOnlyView:
         self._suppressions: dict[str, _OverlayTable[Suppression]] = {}
         self._windows: dict[str, _OverlayTable[CountWindow]] = {}
         self._key_states: dict[str, _OverlayTable[KeyState]] = {}
+        self._absences: dict[str, _OverlayTable[Absence]] = {}
         self._open: dict[str, _OverlayTable[str]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._timelines: dict[str, list[TimelineEntry]] = {}
@@ -117,6 +119,13 @@ class ReadOnlyView:
         if table is None:
             table = _OverlayTable(self._live.key_states(rule_id), _same)
             self._key_states[rule_id] = table
+        return table
+
+    def absences(self, rule_id: str) -> _OverlayTable[Absence]:
+        table = self._absences.get(rule_id)
+        if table is None:
+            table = _OverlayTable(self._live.absences(rule_id), _same)
+            self._absences[rule_id] = table
         return table
 
     def open_alerts(self, rule_id: str) -> _OverlayTable[str]:

@@ -47,15 +47,21 @@ def build_sequence_step(
     spec = rule.sequence
     assert spec is not None
     rule_id = rule.id
-    condition, values_of, hold, forget = spec.condition, spec.values, spec.hold, spec.forget
-    key_of = rule.key
+    condition, hold, forget = spec.condition, spec.hold, spec.forget
+    scope = spec.scope
+    if scope is None:  # a rule built by hand: its key, and nothing kept for prev()
+        key_of = rule.key
+
+        def scope(event: Event) -> tuple[Key, tuple[Any, ...]]:
+            return key_of(event), ()
+
     nothing = (None,) * spec.size  # the values of no previous event
     states = store.key_states(rule_id)
 
     def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
         try:
-            key: Key = key_of(event)
-        except Exception:  # a compiled key never raises; if one does, the other rules go on
+            key, kept = scope(event)
+        except Exception:  # compiled, it never raises; if it does, the other rules go on
             failed(rule)
             return None
         try:
@@ -70,7 +76,6 @@ def build_sequence_step(
             start = None
             if matched:
                 start = time if state is None or state[1] is None else state[1]
-            kept = values_of(event) if values_of is not None else ()
             states[key] = (time, start, kept, time + forget)
         else:  # older than the newest event of its key
             matched = condition(event, nothing)

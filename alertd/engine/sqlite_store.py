@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from alertd import jsonutil
+from alertd.engine.absence import Absence
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
 from alertd.engine.ids import alert_id_floor
@@ -113,6 +114,17 @@ CREATE TABLE IF NOT EXISTS key_state (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
 
+CREATE TABLE IF NOT EXISTS absence (
+    rule_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    last REAL NOT NULL,
+    alert_id TEXT,
+    event TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS absence_expiry ON absence (expires_at);
+
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
@@ -145,7 +157,8 @@ _COUNT_WINDOW_UPGRADE = {
     "tail_from": "ALTER TABLE count_window ADD COLUMN tail_from INTEGER NOT NULL DEFAULT 0",
 }
 _KEY_STATE_COLUMNS = "key, newest, start, kept"
-_WINDOW_TABLES = ("suppression", "count_window", "key_state")
+_ABSENCE_COLUMNS = "key, last, alert_id, event"
+_WINDOW_TABLES = ("suppression", "count_window", "key_state", "absence")
 _OPEN_ALERT_COLUMNS = "key, alert_id"
 
 V = TypeVar("V")
@@ -273,6 +286,7 @@ class SQLiteStore:
         self._suppressions: dict[str, _Table[Suppression]] = {}
         self._windows: dict[str, _CountWindows] = {}
         self._key_states: dict[str, _Table[KeyState]] = {}
+        self._absences: dict[str, _Table[Absence]] = {}
         self._open: dict[str, _Table[str]] = {}
         self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
         self._version = -1  # of the windows in memory: none yet
@@ -406,6 +420,12 @@ class SQLiteStore:
         table = self._key_states.get(rule_id)
         if table is None:
             table = self._key_states[rule_id] = _Table("key_state", rule_id)
+        return table
+
+    def absences(self, rule_id: str) -> _Table[Absence]:
+        table = self._absences.get(rule_id)
+        if table is None:
+            table = self._absences[rule_id] = _Table("absence", rule_id)
         return table
 
     def open_alerts(self, rule_id: str) -> _Table[str]:
@@ -601,7 +621,11 @@ class SQLiteStore:
             return count
 
         return StoreSize(
-            rows("suppression"), rows("count_window"), rows("alerts"), rows("key_state")
+            rows("suppression"),
+            rows("count_window"),
+            rows("alerts"),
+            rows("key_state"),
+            rows("absence"),
         )
 
     def close(self) -> None:
@@ -658,6 +682,19 @@ class SQLiteStore:
                     ],
                 )
                 _delete(self.connection, "key_state", rule_id, forgotten)
+        for rule_id, absences in self._absences.items():
+            if absences.changed:
+                if block is not None:
+                    block.wrote(absences)
+                watched, dropped = absences.take_changes()
+                execute_many(
+                    "INSERT OR REPLACE INTO absence VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rule_id, _json(key), last, alert_id, _json(event), expires_at)
+                        for key, (last, alert_id, event, expires_at) in watched
+                    ],
+                )
+                _delete(self.connection, "absence", rule_id, dropped)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
             execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
@@ -730,6 +767,9 @@ class SQLiteStore:
             states = connection.execute(
                 f"SELECT rule_id, {_KEY_STATE_COLUMNS}, expires_at FROM key_state"
             ).fetchall()
+            absences = connection.execute(
+                f"SELECT rule_id, {_ABSENCE_COLUMNS}, expires_at FROM absence"
+            ).fetchall()
             chunks = _chunks_by_key(
                 connection.execute(
                     "SELECT rule_id, key, first, times FROM count_window_chunk"
@@ -751,6 +791,9 @@ class SQLiteStore:
         for rule_id, *row in states:
             key, state = _key_state_of(row)
             self.key_states(rule_id).entries[key] = state
+        for rule_id, *row in absences:
+            key, absence = _absence_of(row)
+            self.absences(rule_id).entries[key] = absence
         for rule_id, *row in opens:
             key, alert_id = _open_alert_of(row)
             self.open_alerts(rule_id).entries[key] = alert_id
@@ -819,6 +862,7 @@ class SQLiteStore:
         dict[str, _Table[Suppression]],
         dict[str, _CountWindows],
         dict[str, _Table[KeyState]],
+        dict[str, _Table[Absence]],
         dict[str, _Table[str]],
     ]:
         """Every kind of table held in memory (the windows, and the open alerts), each by rule
@@ -828,10 +872,13 @@ class SQLiteStore:
     def _window_tables(
         self,
     ) -> tuple[
-        dict[str, _Table[Suppression]], dict[str, _CountWindows], dict[str, _Table[KeyState]]
+        dict[str, _Table[Suppression]],
+        dict[str, _CountWindows],
+        dict[str, _Table[KeyState]],
+        dict[str, _Table[Absence]],
     ]:
         """Every kind of window table (those that expire: _WINDOW_TABLES), each by rule id."""
-        return (self._suppressions, self._windows, self._key_states)
+        return (self._suppressions, self._windows, self._key_states, self._absences)
 
     def _catch_up(self) -> None:
         """At the start of a block: reread the windows if the file no longer holds the ones in
@@ -917,6 +964,11 @@ def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
     return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
 
 
+def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
+    key, last, alert_id, event, expires_at = row
+    return _key(key), (last, alert_id, jsonutil.loads(event), expires_at)
+
+
 def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
     key, alert_id = row
     return _key(key), alert_id
@@ -925,6 +977,7 @@ def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
 _READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
     "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
+    "absence": (f"{_ABSENCE_COLUMNS}, expires_at", _absence_of),
     "open_alert": (_OPEN_ALERT_COLUMNS, _open_alert_of),
 }
 """Per window table: the columns to read back, and how an entry is made of them (counting

@@ -26,6 +26,7 @@ from alertd.engine.windows import CountWindow, Suppression
 from alertd.model import Alert, Key, NotifyTarget, Priority
 
 if TYPE_CHECKING:
+    from alertd.engine.absence import Absence
     from alertd.engine.sequence import KeyState
 
 AlertStatus = Literal["firing", "acked", "resolved", "silenced"]
@@ -149,6 +150,7 @@ class StoreSize:
     count_windows: int
     alerts: int
     key_states: int = 0
+    absences: int = 0
 
 
 V = TypeVar("V")
@@ -190,6 +192,11 @@ class WindowStore(Protocol):
     def key_states(self, rule_id: str) -> WindowTable[KeyState]:
         """What the rule keeps per key over the events of its scope (alertd.engine.sequence);
         the same object for as long as the rule is kept."""
+        ...
+
+    def absences(self, rule_id: str) -> WindowTable[Absence]:
+        """An absent rule's watched keys (alertd.engine.absence); the same object for as long
+        as the rule is kept."""
         ...
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:

@@ -71,7 +71,7 @@ def previous_values(
     found: dict[str, tuple[Any, ...] | None] = {}
     for rule in rules.candidates(event):
         spec = rule.sequence
-        if spec is None or spec.values is None:
+        if spec is None or not spec.size:  # no prev(): nothing kept to read
             continue
         try:
             state = _key_state(store, rule, rule.key(event))

@@ -7,9 +7,10 @@
 A replay (`alertd test-rule`, the YAML rule tests) runs the same timers as the daemon
 (alertd.incidents.timers, here over the engine's memory store) on event time: before each
 event, every timer due at or before its time runs, earliest first; the clock never goes back
-(a late event does not rewind it). A decision that no event caused (`resolve after`) has no
-event index and the time its timer ran. Resolving is recorded on the alert as the daemon's
-incident manager would (its status, by the rule, through `rule` or `timer`); nothing is sent.
+(a late event does not rewind it). A decision that no event caused (`resolve after`, an absent
+rule's silence) has no event index and the time its timer ran. Resolving is recorded on the
+alert as the daemon's incident manager would (its status, by the rule, through `rule` or
+`timer`); nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+from alertd.engine.absence import ABSENT
 from alertd.engine.engine import Engine
+from alertd.engine.state import Timer
 from alertd.incidents.resolving import RuleResolving
 from alertd.incidents.timers import Timers
 from alertd.model import Decision
@@ -49,6 +52,8 @@ class ReplayEngine:
         self.timers = Timers(engine.store, self.clock)
         self.resolving = RuleResolving(engine.store, self.timers, self._resolve)
         self._timer_decisions: list[Decision] = []
+        engine.use_timers(self.timers)  # absent rules' deadlines, on event time
+        self.timers.handle(ABSENT, self._absent)
 
     def process(self, event: object, received_at: float, index: int) -> list[Decision]:
         """The decisions of the timers due by the event's time, then the event's own. Raises
@@ -68,6 +73,13 @@ class ReplayEngine:
         self.clock.move_to(time)
         decisions, self._timer_decisions = self._timer_decisions, []
         return decisions
+
+    def _absent(self, timer: Timer) -> Sequence[Notification]:
+        """An absent rule's deadline: the silence fires (an alert, recorded), or waits on."""
+        decision = self.engine.absence_due(timer)
+        if decision is not None:
+            self._timer_decisions.append(decision)
+        return ()
 
     def _resolve(self, alert_id: str, rule_id: str, via: str) -> Sequence[Notification]:
         store = self.engine.store

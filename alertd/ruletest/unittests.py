@@ -330,8 +330,11 @@ def _parse_expectation(
         )
     elif "at" in raw:
         event = None
-        if raw.get("decision") != "resolved":
-            problems.append(f"{where}: at: only a resolved decision is made by a timer")
+        if raw.get("decision") not in ("resolved", "fired"):
+            problems.append(
+                f"{where}: at: only a resolved decision (resolve after) or a fired one (absent) "
+                "is made by a timer"
+            )
     elif isinstance(event, bool) or not isinstance(event, int) or not 0 <= event < event_count:
         problems.append(
             f"{where}: event: expected the index of one of the test's events, 0 to "

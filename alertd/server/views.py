@@ -63,6 +63,7 @@ def alert_view(
         "resolved_via": record.resolved_via,
         "match_count": record.match_count,
         "last_matched_at": iso(record.last_matched_at),
+        "last_event": None if record.last_event is None else dict(record.last_event),
         "silenced_by": record.silenced_by,
     }
     if deliveries is not None:
@@ -202,6 +203,14 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         "group": None
         if rule.group is None
         else {"wait_seconds": rule.group.wait, "by": list(rule.group.key_source)},
+        "by": list(rule.key_source),
+        "resolve": None
+        if rule.resolve is None
+        else {
+            "when": rule.resolve.when_source or None,
+            "after_seconds": rule.resolve.after,
+        },
+        "escalate": rule.escalate,
         "notify": [{"channel": t.channel, "groups": list(t.groups)} for t in rule.notify],
         "template": rule.template,
         "labels": dict(rule.labels),

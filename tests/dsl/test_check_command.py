@@ -26,7 +26,7 @@ def test_the_starter_rules_pass_with_the_shipped_config(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(capsys, "check", "-c", str(ROOT / "alertd.toml"))
-    assert (code, out, err) == (0, "6 rules in 3 files OK\n" + ONCALL_OK, "")
+    assert (code, out, err) == (0, "9 rules in 4 files OK\n" + ONCALL_OK, "")
 
 
 def test_valid_files_report_rule_and_file_counts(

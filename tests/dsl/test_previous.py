@@ -113,9 +113,8 @@ def test_a_rule_keeps_one_value_per_distinct_argument_in_the_order_first_used() 
     )
     assert rule.sequence is not None
     assert rule.sequence.size == 2
-    assert rule.sequence.values is not None
     event = {"type": "a", "driver_id": "d-1", "fuel": 9.5, "speed": 3}
-    assert rule.sequence.values(event) == ("d-1", 9.5)
+    assert rule.sequence.scope(event) == ((), ("d-1", 9.5))
     assert kept_values(rule, event) == ("d-1", 9.5)
 
 

@@ -58,6 +58,7 @@ async def test_a_breakdown_pages_once_and_its_operational_report_resolves_it(
         assert await post(daemon, still) == []
         folded = await alert(daemon, alert_id)
         assert (folded["status"], folded["match_count"]) == ("firing", 2)
+        assert (folded["event"]["type"], folded["last_event"]) == ("breakdown", still)
 
         daemon.kill()  # -9: the open alert must outlive it
         await daemon.start()

@@ -152,14 +152,14 @@ def test_an_unlisted_absorbed_or_resolved_decision_fails_the_test(
     assert "at 2026-01-05T10:30:00Z, rule breakdown: resolved (key v2), not expected" in out
 
 
-def test_a_timers_expectation_needs_a_time_and_a_resolved_decision(
+def test_a_timers_expectation_needs_a_time_and_a_timers_decision(
     workdir: Path, rules: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = workdir / "vehicle_test.yaml"
     path.write_text(
         UNIT_TESTS.replace(
             "{at: 2026-01-05T10:30:00Z, rule: breakdown, decision: resolved",
-            "{at: half past, rule: breakdown, decision: fired",
+            "{at: half past, rule: breakdown, decision: suppressed",
         ).replace(
             "{event: 0, rule: breakdown, decision: fired}",
             "{event: 0, at: 2026-01-05T10:30:00Z, rule: breakdown, decision: resolved}",
@@ -171,4 +171,7 @@ def test_a_timers_expectation_needs_a_time_and_a_resolved_decision(
         "expect[0]: give either event (a decision of that event) or at (a timer's), not both" in out
     )
     assert "expect[1]: at: 'half past' is not an ISO-8601 time" in out
-    assert "expect[1]: at: only a resolved decision is made by a timer" in out
+    assert (
+        "expect[1]: at: only a resolved decision (resolve after) or a fired one (absent) is made"
+        " by a timer" in out
+    )

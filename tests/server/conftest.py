@@ -60,6 +60,7 @@ ALERT = {
     "resolved_via": None,
     "match_count": 1,
     "last_matched_at": None,
+    "last_event": None,
     "silenced_by": None,
     "notifications": [
         {
@@ -110,6 +111,9 @@ RULE = {
     "count": None,
     "suppress": {"seconds": 300.0, "by": ["vehicle_id"]},
     "group": None,
+    "by": [],
+    "resolve": None,
+    "escalate": None,
     "notify": [{"channel": "sms", "groups": []}],
     "template": None,
     "labels": {},

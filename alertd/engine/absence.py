@@ -1,0 +1,195 @@
+"""Rules that fire when a key falls silent: `absent DURATION [by KEY]` (alertd.model.AbsentSpec).
+
+An absent rule does not fire on its matches: each tells it that its key is alive (`counting`).
+Per rule and key it keeps an `Absence`, and each watched key has one durable timer (kind
+`absent`, alertd.incidents.timers), so that a deadline survives a restart and runs once:
+
+- The first match of a key sets its timer, DURATION after the match. Later matches only move
+  what is kept; when the timer falls due it sets itself again for the real deadline, DURATION
+  after the newest match. So a key that keeps speaking costs one timer run per DURATION, not
+  a timer write per event.
+- When the timer falls due and no match came for DURATION, the key's silence fires an alert
+  (its event: the key's last match; its time: the deadline), and the timer is set again for
+  when the key is forgotten: `forget` after its last match.
+- The key's next match resolves that alert (decision `resolved`: the caller has the incident
+  manager resolve it, with its resolved notice) and watches the key again. A match older than
+  the key's newest (a late one) changes nothing.
+- A deadline that passed while the daemon was down waits one more DURATION from its start
+  (`started`): the gap was the daemon's, not the vehicle's.
+
+Times: what is kept and the deadlines are event times, compared with `wall()`, the time as
+events read it (the daemon's wall clock; a replay's event time). A timer is set `deadline -
+wall()` from now on the timer service's own clock (the daemon's steady clock), so that a wall
+clock stepped while it runs moves no deadline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from alertd import jsonutil
+from alertd.engine.state import StateStore, Timer
+from alertd.engine.steps import Step, hashable
+from alertd.model import Alert, Decision, Event, Key, Rule
+
+ABSENT = "absent"
+"""The timer kind of absent rules' deadlines; its ref is `timer_ref(rule id, key)`."""
+
+Absence = tuple[float, str | None, Event, float]
+"""`(last, alert_id, event, expires_at)`: the event time of the key's newest match and that
+event; the id of the alert its silence fired, while the key has not spoken since (None: it is
+watched); and when the key is forgotten (`last` + the rule's `forget`)."""
+
+NOT_STARTED = -math.inf
+"""`started` of a replay: no deadline passed while it was down."""
+
+
+class TimerService(Protocol):
+    """What absent rules need of the timer service (alertd.incidents.timers.Timers)."""
+
+    def now(self) -> float: ...
+
+    def set(
+        self, kind: str, ref: str, *, delay: float, payload: Mapping[str, Any] | None = None
+    ) -> float: ...
+
+    def cancel(self, kind: str, ref: str) -> None: ...
+
+
+class Untimed:
+    """No timer service: deadlines are never set, so absent rules never fire. (What an engine
+    without `timers` runs absent rules with: `alertd test-rule`, until it runs timers.)"""
+
+    def now(self) -> float:
+        return 0.0
+
+    def set(
+        self, kind: str, ref: str, *, delay: float, payload: Mapping[str, Any] | None = None
+    ) -> float:
+        return math.inf
+
+    def cancel(self, kind: str, ref: str) -> None:
+        return None
+
+
+def timer_ref(rule_id: str, key: Key) -> str:
+    """The ref of a key's timer: the rule id and the key, as JSON."""
+    return jsonutil.dumps([rule_id, list(key)], default=str).decode()
+
+
+def build_absence_step(
+    rule: Rule,
+    store: StateStore,
+    timers: TimerService,
+    *,
+    wall: Callable[[], float],
+    failed: Callable[[Rule], None],
+) -> Step:
+    """The step of an absent rule: it keeps each match's key alive."""
+    spec = rule.absent
+    assert spec is not None
+    rule_id, key_of, duration, forget = rule.id, spec.key, spec.duration, spec.forget
+    absences = store.absences(rule_id)
+
+    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
+        try:
+            key = key_of(event)
+        except Exception:  # a compiled key never raises; if one does, the other rules go on
+            failed(rule)
+            return None
+        try:
+            kept = absences.get(key)
+        except TypeError:  # a list or an object from the event: key on its contents
+            key = hashable(key)
+            kept = absences.get(key)
+        if kept is not None and time >= kept[3]:  # unseen for `forget`: a new key
+            kept = None
+        elif kept is not None and time < kept[0]:  # older than the newest: nothing new
+            return Decision(index, rule_id, "counting", key, time)
+        absences[key] = (time, None, event, time + forget)
+        if kept is None or kept[1] is not None:  # no deadline pending: set one
+            timers.set(ABSENT, timer_ref(rule_id, key), delay=time + duration - wall())
+        if kept is not None and kept[1] is not None:
+            decision = Decision(index, rule_id, "resolved", key, time)
+            decision.alert_id = kept[1]
+            return decision
+        return Decision(index, rule_id, "counting", key, time)
+
+    return step
+
+
+def absence_due(
+    timer: Timer,
+    rules: Mapping[str, Rule],
+    store: StateStore,
+    timers: TimerService,
+    *,
+    wall: Callable[[], float],
+    mint: Callable[[float], str],
+    started: float,
+) -> Decision | None:
+    """A key's timer fell due (the timer service removed it): set it again for a later
+    deadline, fire the key's silence, or forget the key. Returns the decision of a fire (its
+    alert recorded in the store, not yet paged), else None."""
+    rule_id, key_values = jsonutil.loads(timer.ref)
+    rule = rules.get(rule_id)
+    if rule is None or rule.absent is None:  # the rule is gone, or no longer absent
+        return None
+    spec = rule.absent
+    absences = store.absences(rule_id)
+    key = hashable(tuple(key_values))
+    kept = absences.get(key)
+    if kept is None:  # forgotten (swept) meanwhile
+        return None
+    last, alert_id, event, expires_at = kept
+    now = wall()
+    if now >= expires_at:  # unseen for `forget`: drop it, fired or not
+        absences.pop(key, None)
+        return None
+    if alert_id is not None:  # its silence fired: the timer was for forgetting it
+        timers.set(ABSENT, timer.ref, delay=expires_at - now)
+        return None
+    deadline = last + spec.duration
+    if deadline < started:  # passed while the daemon was down: one more DURATION from start
+        deadline = started + spec.duration
+    if now < deadline:
+        timers.set(ABSENT, timer.ref, delay=deadline - now)
+        return None
+    alert = Alert(
+        mint(now),
+        rule_id,
+        rule.name,
+        rule.priority,
+        key,
+        event,
+        deadline,
+        now,
+        0,
+        rule.labels,
+        [],
+        rule.description,
+        rule.notify,
+        rule.template,
+    )
+    store.add_alert(alert)
+    absences[key] = (last, alert.id, event, expires_at)
+    timers.set(ABSENT, timer.ref, delay=expires_at - now)
+    return Decision(None, rule_id, "fired", key, deadline, alert)
+
+
+def sweep_absences(
+    tables: Iterable[dict[Key, Absence]], horizon: float, limit: int | None = None
+) -> int:
+    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
+    many went."""
+    evicted = 0
+    for absences in tables:
+        expired = [key for key, kept in absences.items() if kept[3] <= horizon]
+        if limit is not None:
+            expired = expired[: max(0, limit - evicted)]
+        for key in expired:
+            del absences[key]
+        evicted += len(expired)
+    return evicted

@@ -1,0 +1,209 @@
+"""Absent rules through the engine and the timer service, on a fake clock and both stores:
+a silent key fires once, speaks and resolves, is forgotten; deadlines are durable timers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertd.clock import FakeClock, SteadyClock
+from alertd.dsl import compile_text
+from alertd.engine.absence import ABSENT, timer_ref
+from alertd.engine.engine import Engine
+from alertd.engine.memory_store import MemoryStore
+from alertd.engine.ruleset import RuleSet
+from alertd.engine.sqlite_store import SQLiteStore
+from alertd.engine.state import StateStore, Timer
+from alertd.incidents.timers import Timers
+from alertd.model import Decision
+from tests.engine.builders import T0
+
+SILENT = """
+rule vehicle_silent {
+  name "Vehicle silent"
+  when type == "location"
+  absent 15m by vehicle
+  forget 1d
+}
+"""
+
+
+class Fleet:
+    """An engine with the absent rule, a fake clock that reads event time, and the timer
+    service, as the daemon wires them: timers run as the clock passes their due."""
+
+    def __init__(self, store: StateStore, clock: FakeClock | None = None, started: float = -1e18):
+        self.store = store
+        self.clock = clock or FakeClock(T0)
+        self.timers = Timers(store, SteadyClock(self.clock))
+        self.engine = Engine(
+            RuleSet(compile_text(SILENT)), store, timers=self.timers, started=started
+        )
+        self.fired: list[Decision] = []
+        self.timers.handle(ABSENT, self._due)
+        self.index = 0
+        self.runs = 0  # timers run
+
+    def _due(self, timer: Timer) -> list[Any]:
+        self.runs += 1
+        decision = self.engine.absence_due(timer)
+        if decision is not None:
+            self.fired.append(decision)
+        return []
+
+    def at(self, seconds: float) -> None:
+        """Move the clock to T0 + seconds, running each timer at its due, in order."""
+        target = T0 + seconds
+        while (due := self.timers.next_due()) is not None and due <= target:
+            self.clock.advance(max(0.0, due - self.clock.now()))
+            with self.store.transaction():
+                self.timers.run_due(self.clock.now(), 100)
+        self.clock.advance(max(0.0, target - self.clock.now()))
+
+    def seen(self, vehicle: str, at: float) -> list[str]:
+        """A location event of `vehicle` at T0 + at (the clock moved there first)."""
+        self.at(at)
+        event = {"type": "location", "vehicle": vehicle, "timestamp": T0 + at}
+        with self.store.transaction():
+            decisions = self.engine.process(event, self.clock.now(), self.index)
+        self.index += 1
+        return [f"{d.kind}" for d in decisions]
+
+    def fires(self) -> list[tuple[tuple[Any, ...], float]]:
+        return [(d.key, d.event_time - T0) for d in self.fired]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    made: StateStore = (
+        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    )
+    yield made
+    made.close()
+
+
+def test_a_key_silent_for_the_duration_fires_once(store: StateStore) -> None:
+    fleet = Fleet(store)
+    assert fleet.seen("v1", 0) == ["counting"]
+    fleet.at(899)
+    assert fleet.fired == []
+    fleet.at(900)
+    assert fleet.fires() == [(("v1",), 900)]
+    fleet.at(3 * 3600)
+    assert len(fleet.fired) == 1  # once per silence
+
+
+def test_each_match_moves_the_deadline(store: StateStore) -> None:
+    fleet = Fleet(store)
+    for at in (0, 300, 600, 1000):
+        fleet.seen("v1", at)
+    fleet.at(1899)
+    assert fleet.fired == []
+    fleet.at(1900)
+    assert fleet.fires() == [(("v1",), 1900)]
+
+
+def test_a_key_that_keeps_speaking_costs_one_timer_run_per_duration(store: StateStore) -> None:
+    fleet = Fleet(store)
+    for at in range(0, 3600, 10):
+        fleet.seen("v1", at)
+    assert fleet.fired == []
+    assert fleet.runs == 4  # at 15m, 29m50s, 44m40s, 59m30s: each time set for 15m after
+    timer = store.get_timer(ABSENT, timer_ref("vehicle_silent", ("v1",)))
+    assert timer is not None
+    assert timer.due == T0 + 3560 + 900  # the newest match the last run saw, plus 15m
+
+
+def test_the_next_match_resolves_the_silence_and_watches_again(store: StateStore) -> None:
+    fleet = Fleet(store)
+    fleet.seen("v1", 0)
+    fleet.at(1000)
+    (fired,) = fleet.fired
+    assert fired.alert is not None
+    resolved = fleet.engine.process(
+        {"type": "location", "vehicle": "v1", "timestamp": T0 + 1200}, T0 + 1200, 1
+    )
+    assert [(d.kind, d.alert_id) for d in resolved] == [("resolved", fired.alert.id)]
+    fleet.at(2099)
+    assert len(fleet.fired) == 1
+    fleet.at(2100)
+    assert fleet.fires()[1] == (("v1",), 2100)
+
+
+def test_keys_are_watched_apart(store: StateStore) -> None:
+    fleet = Fleet(store)
+    fleet.seen("v1", 0)
+    fleet.seen("v2", 600)
+    fleet.at(2000)
+    assert fleet.fires() == [(("v1",), 900), (("v2",), 1500)]
+
+
+def test_a_late_match_changes_nothing(store: StateStore) -> None:
+    fleet = Fleet(store)
+    fleet.seen("v1", 600)
+    event = {"type": "location", "vehicle": "v1", "timestamp": T0 + 100}
+    assert [d.kind for d in fleet.engine.process(event, T0 + 600, 1)] == ["counting"]
+    fleet.at(1499)
+    assert fleet.fired == []
+    fleet.at(1500)
+    assert fleet.fires() == [(("v1",), 1500)]
+
+
+def test_a_silent_key_is_forgotten_with_its_timer(store: StateStore) -> None:
+    fleet = Fleet(store)
+    fleet.seen("v1", 0)
+    fleet.at(86_400)
+    assert len(fleet.fired) == 1
+    assert store.absences("vehicle_silent").get(("v1",)) is None
+    assert fleet.timers.next_due() is None
+    # Speaking again after that is a new key: nothing to resolve.
+    assert fleet.seen("v1", 90_000) == ["counting"]
+
+
+def test_the_alert_of_a_silence_carries_the_last_match(store: StateStore) -> None:
+    fleet = Fleet(store)
+    fleet.seen("v1", 0)
+    fleet.at(900)
+    (fired,) = fleet.fired
+    assert fired.alert is not None
+    assert fired.alert.event == {"type": "location", "vehicle": "v1", "timestamp": T0}
+    assert fired.alert.rule_name == "Vehicle silent"
+    record = store.get_alert(fired.alert.id)
+    assert record is not None and record.status == "firing"
+
+
+def test_a_deadline_that_passed_while_down_waits_one_more_duration(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    store = SQLiteStore(tmp_path / "s.db")
+    Fleet(store, clock).seen("v1", 0)
+    store.close()
+    clock.advance(3600)  # down for an hour: the deadline at 15m passed meanwhile
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        fleet = Fleet(store, clock, started=clock.now())
+        fleet.at(3600 + 899)
+        assert fleet.fired == []
+        fleet.at(3600 + 900)
+        assert fleet.fires() == [(("v1",), 4500)]
+        fleet.at(10 * 3600)
+        assert len(fleet.fired) == 1
+    finally:
+        store.close()
+
+
+def test_a_deadline_still_ahead_at_a_restart_is_kept(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    store = SQLiteStore(tmp_path / "s.db")
+    Fleet(store, clock).seen("v1", 0)
+    store.close()
+    clock.advance(600)
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        fleet = Fleet(store, clock, started=clock.now())
+        fleet.at(900)
+        assert fleet.fires() == [(("v1",), 900)]
+    finally:
+        store.close()

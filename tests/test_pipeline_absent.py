@@ -1,0 +1,124 @@
+"""Absent rules in the daemon's stack, on a real SQLite file and a fake clock: a silent vehicle
+pages once through the timer sweep, its next report resolves the alert with the resolved
+notice, and a restart after an outage waits one more DURATION."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertd.clock import FakeClock
+from alertd.config import Settings, load_settings
+from alertd.engine.state import AlertQuery
+from alertd.pipeline import Pipeline
+from tests.test_pipeline import REPO
+
+RULE = """rule vehicle_silent {
+  name     "Vehicle Silent"
+  when     type == "location_update"
+  absent   15m by vehicle_id
+  priority high
+  notify   webhook
+}
+"""
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "vehicle.rules").write_text(RULE)
+    (tmp_path / "alertd.toml").write_text(
+        f"""[rules]
+paths = ["rules"]
+templates = "{REPO / "templates"}"
+[state]
+path = "var/alertd.db"
+[dispatch]
+dry_run = false
+[channels.webhook]
+url = "http://127.0.0.1:9/alerts"
+send_resolved = true
+"""
+    )
+    return load_settings(tmp_path / "alertd.toml")
+
+
+@pytest.fixture
+def pipeline(settings: Settings, clock: FakeClock) -> Iterator[Pipeline]:
+    opened = Pipeline(settings, clock)
+    yield opened
+    opened.close()
+
+
+def location(clock: FakeClock, vehicle: str = "v1") -> dict[str, Any]:
+    return {"type": "location_update", "vehicle_id": vehicle, "timestamp": clock.now()}
+
+
+async def run_to(pipeline: Pipeline, clock: FakeClock, seconds: float) -> None:
+    """Move the clock on by `seconds`, running the timers as the daemon's loop would."""
+    target = clock.now() + seconds
+    while (due := await pipeline.next_timer_due()) is not None and due <= target:
+        clock.advance(max(0.0, due - pipeline.steady.now()))
+        await pipeline.run_due_timers()
+    clock.advance(max(0.0, target - clock.now()))
+
+
+async def alerts(pipeline: Pipeline) -> list[Any]:
+    return (await pipeline.alerts(AlertQuery(rule="vehicle_silent"))).records
+
+
+async def test_a_silent_vehicle_pages_once(pipeline: Pipeline, clock: FakeClock) -> None:
+    start = clock.now()
+    assert await pipeline.ingest([location(clock)], clock.now()) == []
+    await run_to(pipeline, clock, 899)
+    assert await alerts(pipeline) == []
+    await run_to(pipeline, clock, 1)
+    (record,) = await alerts(pipeline)
+    assert record.alert.fired_at == start + 900
+    assert record.alert.key == ("v1",)
+    detail = await pipeline.alert(record.alert.id)
+    assert detail is not None
+    assert [(d.notice, d.channel) for d in detail.deliveries] == [("fired", "webhook")]
+    await run_to(pipeline, clock, 6 * 3600)
+    assert len(await alerts(pipeline)) == 1
+
+
+async def test_the_next_report_resolves_it_with_a_notice(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    await pipeline.ingest([location(clock)], clock.now())
+    await run_to(pipeline, clock, 1000)
+    (record,) = await alerts(pipeline)
+    await pipeline.ingest([location(clock)], clock.now())
+    detail = await pipeline.alert(record.alert.id)
+    assert detail is not None
+    assert detail.record.status == "resolved"
+    assert (detail.record.resolved_by, detail.record.resolved_via) == ("vehicle_silent", "rule")
+    assert [d.notice for d in detail.deliveries] == ["fired", "resolved"]
+
+
+async def test_a_deadline_passed_during_an_outage_waits_one_more_duration(
+    settings: Settings, clock: FakeClock
+) -> None:
+    before = Pipeline(settings, clock)
+    await before.ingest([location(clock)], clock.now())
+    before.close()
+    clock.advance(3600)  # down for an hour: the deadline passed meanwhile
+    after = Pipeline(settings, clock)
+    try:
+        restarted = clock.now()
+        await run_to(after, clock, 899)
+        assert await alerts(after) == []
+        await run_to(after, clock, 1)
+        (record,) = await alerts(after)
+        assert record.alert.fired_at == restarted + 900
+    finally:
+        after.close()
