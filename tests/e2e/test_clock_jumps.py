@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import unavailable
+
 from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, add_oncall, write_setup
 
 pytestmark = pytest.mark.e2e
@@ -44,11 +46,12 @@ def when(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-@pytest.mark.skipif(not FAKETIME.exists(), reason="libfaketime is not installed (faketime)")
 @pytest.mark.parametrize("jump", ["+1h", "-1h"], ids=["forward", "back"])
 async def test_a_step_keeps_its_delay_across_a_jump_and_a_restart(
     tmp_path: Path, receiver: Receiver, second: Receiver, jump: str
 ) -> None:
+    if not FAKETIME.exists():
+        unavailable("libfaketime is not installed: apt-get install faketime")
     write_setup(tmp_path, receiver.url)
     (tmp_path / "rules" / "safety.rules").write_text(RULES)
     add_oncall(tmp_path, ONCALL, partner_url=second.url)
