@@ -190,16 +190,18 @@ class Alertd:
         self._log_offset = 0
 
     async def start(self, timeout: float = 20) -> None:
-        log = self.log_path.open("ab")
-        self._log_offset = self.log_path.stat().st_size
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
-            cwd=self.home,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
-        )
+        """Start the process and wait until it listens; one that does not within `timeout`
+        is killed (a fixture whose start fails never reaches its own cleanup)."""
+        with self.log_path.open("ab") as log:  # the child keeps its own copy open
+            self._log_offset = self.log_path.stat().st_size
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             listening = [line for line in self.log() if line.get("msg") == "listening"]
@@ -211,7 +213,8 @@ class Alertd:
                     f"alertd exited with {self.process.returncode}:\n{self.log_text()}"
                 )
             await asyncio.sleep(0.05)
-        raise AssertionError(f"alertd did not start:\n{self.log_text()}")
+        self.kill()
+        raise AssertionError(f"alertd did not start within {timeout} s:\n{self.log_text()}")
 
     def log_text(self) -> str:
         with self.log_path.open("rb") as handle:
