@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alertd.clock import FakeClock
+from alertd.pipeline import Pipeline
+
 REPO = Path(__file__).resolve().parents[1]
 WEBHOOK = """[channels.webhook]
 url = "http://127.0.0.1:9/alerts"
@@ -47,3 +50,17 @@ dry_run = false
 {channels}"""
     )
     return config
+
+
+async def run_to(pipeline: Pipeline, clock: FakeClock, seconds: float) -> None:
+    """Let `seconds` pass, running the timers as the daemon's loop would (which also notices
+    a step of the wall clock)."""
+    end = clock.monotonic() + seconds
+    while True:
+        due = await pipeline.next_timer_due()
+        left = end - clock.monotonic()
+        if due is None or due > pipeline.steady.now() + left:
+            break
+        clock.advance(max(0.0, due - pipeline.steady.now()))
+        await pipeline.run_due_timers()
+    clock.advance(max(0.0, end - clock.monotonic()))

@@ -14,7 +14,7 @@ from alertd.clock import FakeClock
 from alertd.config import Settings, load_settings
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
-from tests.pipeline_home import WEBHOOK, write_home
+from tests.pipeline_home import WEBHOOK, run_to, write_home
 
 RULE = """rule vehicle_silent {
   name     "Vehicle Silent"
@@ -46,15 +46,6 @@ def pipeline(settings: Settings, clock: FakeClock) -> Iterator[Pipeline]:
 
 def location(clock: FakeClock, vehicle: str = "v1") -> dict[str, Any]:
     return {"type": "location_update", "vehicle_id": vehicle, "timestamp": clock.now()}
-
-
-async def run_to(pipeline: Pipeline, clock: FakeClock, seconds: float) -> None:
-    """Move the clock on by `seconds`, running the timers as the daemon's loop would."""
-    target = clock.now() + seconds
-    while (due := await pipeline.next_timer_due()) is not None and due <= target:
-        clock.advance(max(0.0, due - pipeline.steady.now()))
-        await pipeline.run_due_timers()
-    clock.advance(max(0.0, target - clock.now()))
 
 
 async def alerts(pipeline: Pipeline) -> list[Any]:
