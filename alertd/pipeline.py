@@ -23,7 +23,6 @@ every write reports to `health` (alertd.state_health), which logs the outage onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -70,7 +69,7 @@ from alertd.incidents import (
 )
 from alertd.incidents.lifecycle import DONE
 from alertd.incidents.resolving import RuleResolving
-from alertd.model import Alert, Decision, GroupKey, Rule
+from alertd.model import Alert, Decision, GroupKey, Rule, shown_path
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -790,9 +789,7 @@ def _problem(
     path: str, line: int, column: int, message: str, hint: str | None = None
 ) -> RuleProblem:
     """One problem, its path relative to the working folder (as `alertd check` shows it)."""
-    with contextlib.suppress(ValueError):
-        path = str(Path(path).relative_to(Path.cwd()))
-    return RuleProblem(path, line, column, message, hint)
+    return RuleProblem(shown_path(path), line, column, message, hint)
 
 
 def _log_transition(done: Transition, by: str, via: str) -> None:
