@@ -23,18 +23,17 @@ every write reports to `health` (alertd.state_health), which logs the outage onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alertd import metrics
 from alertd.clock import Clock, SteadyClock
-from alertd.config import ConfigError, Settings
+from alertd.config import ConfigError, Settings, StateSettings
 from alertd.core import (
     Acted,
     AlertChange,
@@ -54,6 +53,7 @@ from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
+from alertd.engine.touched import touched
 from alertd.engine.verdicts import WhatIf, what_if
 from alertd.eventschema import load_schema
 from alertd.feed import ChangeFeed
@@ -70,11 +70,11 @@ from alertd.incidents import (
 )
 from alertd.incidents.lifecycle import DONE
 from alertd.incidents.resolving import RuleResolving
-from alertd.model import Alert, Decision, DecisionKind, GroupKey, Rule
+from alertd.model import Alert, Decision, DecisionKind, GroupKey, Key, Rule, shown_path
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
-from alertd.notify.notification import Notification
+from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
@@ -125,17 +125,20 @@ class Pipeline:
             self._link_secret = link_secret(settings)
         except OSError as error:
             raise ConfigError(f"cannot make the action links' secret: {error}") from None
+        # One daemon per SQLite file; on PostgreSQL, as many as share the database, and
+        # each one's outcome journal (beside `path`) is its own.
         try:
-            self._file_lock = StateLock(state.path)  # one daemon per state file
+            self._file_lock = None if state.url else StateLock(state.path)
         except StateStoreError as error:
             raise ConfigError(str(error)) from None
         try:
-            self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
+            self.store = open_store(state)
             create_schema(self.store.connection)
             self.feed = ChangeFeed(self.store.connection)
-            self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
+            self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout, url=state.url or None)
         except StateStoreError as error:
-            self._file_lock.release()
+            if self._file_lock is not None:
+                self._file_lock.release()
             raise ConfigError(str(error)) from None
         self.health = StateHealth(clock)
         self.dispatcher = Dispatcher(
@@ -180,9 +183,8 @@ class Pipeline:
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
         self.held = HeldLog(self.store.connection)
-        self.incidents.holds = Holds(
-            self.store, self.held, self.timers, clock, lambda: self.incidents.setup
-        )
+        self.holds = Holds(self.store, self.held, self.timers, clock, lambda: self.incidents.setup)
+        self.incidents.holds = self.holds
         self.reply_codes = ReplyCodes(self.store.connection)
         self.incidents.stamps.append(Stamper(settings, self.reply_codes, self._link_secret))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
@@ -265,7 +267,9 @@ class Pipeline:
                 async with self._store_lock:
                     group, self._waiting = self._waiting, []
                     try:
-                        staged = await self._transact(partial(self._stage, group))
+                        staged = await self._transact(
+                            partial(self._stage, group), hold=self._keys_of(group)
+                        )
                     except Exception as error:
                         self._refuse(group, error)
                         continue
@@ -278,18 +282,21 @@ class Pipeline:
                 if not ticket.done.done():
                     ticket.done.cancel()
 
-    async def _transact(self, work: Callable[[], T]) -> T:
+    async def _transact(self, work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
         """`work()` inside one store transaction, with the store lock held.
 
-        BEGIN (which waits for the write lock, up to the busy timeout) and COMMIT (the disk
-        sync) run in a worker thread, so the event loop goes on serving and delivering
-        meanwhile; `work` runs on the loop. When anything fails, nothing is kept. Whether the
-        state took the write is reported to `health`.
+        BEGIN (which waits for the write lock, up to the busy timeout), holding the keys
+        `hold` (which waits for other daemons' transactions on them: alertd.engine.pg_store)
+        and COMMIT (the disk sync) run in a worker thread, so the event loop goes on serving
+        and delivering meanwhile; `work` runs on the loop. When anything fails, nothing is
+        kept. Whether the state took the write is reported to `health`.
         """
         store = self.store
         changes = store.connection.total_changes
         try:
             await _in_thread(store.begin)
+            if hold:
+                await _in_thread(partial(store.hold_keys, hold))
             result = work()
             await _in_thread(store.commit)
         except BaseException as error:
@@ -302,6 +309,13 @@ class Pipeline:
         if store.connection.total_changes != changes:  # it wrote: the state takes writes
             self.health.succeeded()
         return result
+
+    def _keys_of(self, group: list[_Ticket]) -> Collection[tuple[str, Key]]:
+        """The keys whose windows the group may touch, when other daemons write them too (see
+        alertd.engine.pg_store); none to hold when this daemon is the only writer."""
+        if not self.store.shared:
+            return ()
+        return touched(self.engine.rules, (event for ticket in group for event in ticket.events))
 
     def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
         return [self._stage_one(ticket) for ticket in group]
@@ -403,12 +417,19 @@ class Pipeline:
         record = self.store.get_alert(alert_id)
         if record is None:
             return None
-        deliveries = self.outbox.states(alert_id)
+        deliveries = [self._on_wall_clock(d) for d in self.outbox.states(alert_id)]
         timeline = full_timeline(record, self.store.timeline(alert_id), deliveries)
         due = self.incidents.next_step_due(alert_id)
         if due is not None:
             due = self.steady.to_wall(due)
         return AlertDetail(record, deliveries, timeline, due)
+
+    def _on_wall_clock(self, delivery: DeliveryState) -> DeliveryState:
+        """A held notification's release time is its timer's, on the steady clock: shown as
+        the wall clock reads it."""
+        if delivery.state != "held" or delivery.next_attempt_at is None:
+            return delivery
+        return replace(delivery, next_attempt_at=self.steady.to_wall(delivery.next_attempt_at))
 
     async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
         """One action on an alert, in a transaction of its own; its notifications go to the
@@ -608,7 +629,7 @@ class Pipeline:
         if abs(ahead - self._steady_ahead) < CLOCK_STEP:
             return
         try:
-            await self._transact(partial(self.store.set_steady_ahead, ahead))
+            await self._transact(partial(self._clock_stepped, ahead, ahead - self._steady_ahead))
         except StateStoreError:
             return  # the state's outage, reported by `health`; tried again at the next wake
         log.warning(
@@ -616,6 +637,12 @@ class Pipeline:
             extra={"step": round(self._steady_ahead - ahead, 3), "steady_ahead": round(ahead, 3)},
         )
         self._steady_ahead = ahead
+
+    def _clock_stepped(self, ahead: float, shift: float) -> None:
+        """Record the steady clock's new distance from the wall clock, and move the timers
+        set for a time of the wall clock by as much (quiet hours' ends), in one transaction."""
+        self.store.set_steady_ahead(ahead)
+        self.holds.wall_clock_stepped(shift)
 
     async def run_due_timers(self, now: float | None = None) -> bool:
         """Run what is due at `now` (steady time; default: now) in one transaction, then hand
@@ -665,7 +692,8 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
-        self._file_lock.release()
+        if self._file_lock is not None:
+            self._file_lock.release()
 
 
 @dataclass(slots=True)
@@ -706,6 +734,16 @@ async def _in_thread(call: Callable[[], None]) -> None:
     except asyncio.CancelledError:
         await asyncio.wait([running])
         raise
+
+
+def open_store(state: StateSettings) -> SQLiteStore:
+    """The state store `[state]` names: PostgreSQL's at `url`, else SQLite's at `path`.
+    Raises StateStoreError."""
+    if state.url:
+        from alertd.engine.pg_store import PostgresStore  # noqa: PLC0415 (psycopg: ~0.1 s)
+
+        return PostgresStore(state.url, lock_timeout=state.busy_timeout)
+    return SQLiteStore(state.path, busy_timeout=state.busy_timeout)
 
 
 def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
@@ -762,9 +800,7 @@ def _problem(
     path: str, line: int, column: int, message: str, hint: str | None = None
 ) -> RuleProblem:
     """One problem, its path relative to the working folder (as `alertd check` shows it)."""
-    with contextlib.suppress(ValueError):
-        path = str(Path(path).relative_to(Path.cwd()))
-    return RuleProblem(path, line, column, message, hint)
+    return RuleProblem(shown_path(path), line, column, message, hint)
 
 
 def _log_transition(done: Transition, by: str, via: str) -> None:

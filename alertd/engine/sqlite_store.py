@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alertd import jsonutil
 from alertd.engine.absence import Absence
@@ -67,6 +67,9 @@ from alertd.sqlitedb import (
     io_reason,
     unavailable_reason,
 )
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS suppression (
@@ -168,15 +171,16 @@ class _Table(Generic[V]):
     """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
     which keys changed since they were last written."""
 
-    __slots__ = ("changed", "entries", "get", "kind", "rule_id")
+    __slots__ = ("changed", "entries", "kind", "rule_id")
 
     def __init__(self, kind: str, rule_id: str) -> None:
         self.kind = kind
         self.rule_id = rule_id
         self.entries: dict[Key, V] = {}
         self.changed: set[Key] = set()
-        # A read is the dict's own get, one C call: the engine reads on every match.
-        self.get: Callable[[Key], V | None] = self.entries.get
+
+    def get(self, key: Key, /) -> V | None:
+        return self.entries.get(key)
 
     def __setitem__(self, key: Key, value: V, /) -> None:
         self.entries[key] = value
@@ -257,6 +261,10 @@ class SQLiteStore:
     """Windows and alerts in one SQLite file. Not thread-safe: one caller at a time, though
     not always the same thread (the daemon runs `begin` and `commit` in a worker thread)."""
 
+    shared = False
+    """Whether other daemons write the same windows (then the caller holds a batch's keys
+    first: `hold_keys`)."""
+
     def __init__(
         self,
         path: str | Path,
@@ -266,17 +274,23 @@ class SQLiteStore:
     ) -> None:
         """Open (creating if needed) the database; see alertd.sqlitedb for the settings."""
         self.path = Path(path)
-        self.connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
+        self.where = str(path)  # what messages call the database
+        connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
-            self.connection.executescript(SCHEMA)
-            _upgrade_count_windows(self.connection)
-            migrate(self.connection, path)
+            connection.executescript(SCHEMA)
+            _upgrade_count_windows(connection)
+            migrate(connection, path)
         except sqlite3.Error as exc:
-            self.connection.close()
+            connection.close()
             raise cannot_open(path, exc) from exc
         except StateStoreError:
-            self.connection.close()
+            connection.close()
             raise
+        self._start(connection)
+
+    def _start(self, connection: Connection) -> None:
+        """Begin on a database brought up to date: read the windows."""
+        self.connection: Connection = connection
         self._blocks: list[_Block] = []  # the open transaction and its savepoints, outermost first
         # Why SQLite ended the open transaction itself (a full disk, an I/O error in a
         # savepoint): every later block fails with it until the transaction is committed
@@ -320,7 +334,7 @@ class SQLiteStore:
         if self._lost is not None:
             lost = self._lost
             self.rollback()
-            raise StateStoreError(f"{self.path}: cannot commit: {lost}", lost.reason) from lost
+            raise StateStoreError(f"{self.where}: cannot commit: {lost}", lost.reason) from lost
         try:
             self._write_changes()
             self.connection.execute("COMMIT")
@@ -373,7 +387,7 @@ class SQLiteStore:
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
         if self._lost is not None:
-            raise StateStoreError(f"{self.path}: {self._lost}", self._lost.reason)
+            raise StateStoreError(f"{self.where}: {self._lost}", self._lost.reason)
         self._write_changes()  # whatever came before belongs to the enclosing block
         name = f"alertd_{len(self._blocks)}"
         self._execute(f"SAVEPOINT {name}")
@@ -392,7 +406,7 @@ class SQLiteStore:
                 self._restore(block)
             elif self._blocks:  # SQLite rolled our whole transaction back: see `_lost`
                 self._blocks[-1].absorb(block)  # read back when the transaction ends
-                self._lost = _lost_by(error, self.path)
+                self._lost = self._lost_by(error)
             else:  # the caller's transaction, rolled back: the caller hears of it from SQLite
                 self._restore(block)
             if isinstance(error, sqlite3.Error):
@@ -408,32 +422,43 @@ class SQLiteStore:
     def suppressions(self, rule_id: str) -> _Table[Suppression]:
         table = self._suppressions.get(rule_id)
         if table is None:
-            table = self._suppressions[rule_id] = _Table("suppression", rule_id)
+            table = self._suppressions[rule_id] = self._new_table("suppression", rule_id)
         return table
 
     def count_windows(self, rule_id: str) -> _CountWindows:
         table = self._windows.get(rule_id)
         if table is None:
-            table = self._windows[rule_id] = _CountWindows(rule_id)
+            table = self._windows[rule_id] = self._new_count_windows(rule_id)
         return table
 
     def key_states(self, rule_id: str) -> _Table[KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
-            table = self._key_states[rule_id] = _Table("key_state", rule_id)
+            table = self._key_states[rule_id] = self._new_table("key_state", rule_id)
         return table
 
     def absences(self, rule_id: str) -> _Table[Absence]:
         table = self._absences.get(rule_id)
         if table is None:
-            table = self._absences[rule_id] = _Table("absence", rule_id)
+            table = self._absences[rule_id] = self._new_table("absence", rule_id)
         return table
 
     def open_alerts(self, rule_id: str) -> _Table[str]:
         table = self._open.get(rule_id)
         if table is None:
-            table = self._open[rule_id] = _Table("open_alert", rule_id)
+            table = self._open[rule_id] = self._new_table("open_alert", rule_id)
         return table
+
+    def _new_table(self, kind: str, rule_id: str) -> _Table[Any]:
+        return _Table(kind, rule_id)
+
+    def _new_count_windows(self, rule_id: str) -> _CountWindows:
+        return _CountWindows(rule_id)
+
+    def hold_keys(self, keys: Collection[tuple[str, Key]]) -> None:
+        """Make sure the windows of these (rule id, key) are the database's for the rest of
+        the transaction. Nothing to do here: one daemon per file, so the windows in memory are
+        the database's (alertd.engine.pg_store does more)."""
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         """Found through the tables' index on expiry: a sweep costs what it evicts, not what
@@ -467,9 +492,13 @@ class SQLiteStore:
                         block.written.setdefault(table, set()).add(key)
             evicted += len(rows)
         if evicted:
-            self.connection.execute("UPDATE window_version SET version = version + 1")
-            self._version += 1
+            self._bump_version()
         return evicted
+
+    def _bump_version(self) -> None:
+        """Windows were written: say so to every other connection (see `_catch_up`)."""
+        self.connection.execute("UPDATE window_version SET version = version + 1")
+        self._version += 1
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
@@ -641,8 +670,7 @@ class SQLiteStore:
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
         if any(table.changed for tables in self._all_tables() for table in tables.values()):
-            self.connection.execute("UPDATE window_version SET version = version + 1")
-            self._version += 1
+            self._bump_version()
         for rule_id, suppressions in self._suppressions.items():
             if suppressions.changed:
                 if block is not None:
@@ -893,6 +921,14 @@ class SQLiteStore:
         version: int = self.connection.execute("SELECT version FROM window_version").fetchone()[0]
         return version
 
+    def _lost_by(self, error: BaseException) -> StateStoreError:
+        """Why a transaction the database rolled back by itself is lost: SQLite does so only
+        for a condition such as a full disk or an I/O error, the error's reason."""
+        reason = unavailable_reason(error) if isinstance(error, sqlite3.Error) else None
+        if reason is None or reason == "io_error":
+            reason = io_reason(self.path.parent)
+        return StateStoreError(f"the transaction was rolled back: {error}", reason)
+
     def _execute(self, sql: str) -> None:
         try:
             self.connection.execute(sql)
@@ -906,15 +942,6 @@ def _upgrade_count_windows(connection: sqlite3.Connection) -> None:
     for column, statement in _COUNT_WINDOW_UPGRADE.items():
         if column not in columns:
             connection.execute(statement)
-
-
-def _lost_by(error: BaseException, path: Path) -> StateStoreError:
-    """Why a transaction SQLite rolled back by itself is lost: SQLite does so only for a
-    condition such as a full disk or an I/O error, the error's reason."""
-    reason = unavailable_reason(error) if isinstance(error, sqlite3.Error) else None
-    if reason is None or reason == "io_error":
-        reason = io_reason(path.parent)
-    return StateStoreError(f"the transaction was rolled back: {error}", reason)
 
 
 # An event field as text, as alertd.engine.state.field_text reads it (objects and lists: NULL).
@@ -999,7 +1026,7 @@ def _frozen(value: object) -> object:
     return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
 
 
-def _delete(connection: sqlite3.Connection, table: str, rule_id: str, keys: list[Key]) -> None:
+def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:
     if keys:
         connection.executemany(
             f"DELETE FROM {table} WHERE rule_id = ? AND key = ?",
