@@ -671,67 +671,45 @@ class SQLiteStore:
 
     def _write_changes(self) -> None:
         """Write the windows set or popped and the alerts added since the last call."""
-        execute_many = self.connection.executemany
-        block = self._blocks[-1] if self._blocks else None
         if any(table.changed for tables in self._all_tables() for table in tables.values()):
             self._bump_version()
-        for rule_id, suppressions in self._suppressions.items():
-            if suppressions.changed:
-                if block is not None:
-                    block.wrote(suppressions)
-                stored, deleted = suppressions.take_changes()
-                execute_many(
-                    "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (rule_id, _json(key), *entry, suppression_expires_at(entry))
-                        for key, entry in stored
-                    ],
-                )
-                _delete(self.connection, "suppression", rule_id, deleted)
+        for suppressions in self._suppressions.values():
+            self._write_table(suppressions, _suppression_row)
         for windows in self._windows.values():
             if windows.changed:
-                if block is not None:
-                    block.wrote(windows)
+                if self._blocks:
+                    self._blocks[-1].wrote(windows)
                 self._write_count_windows(windows)
-        for rule_id, opens in self._open.items():
-            if opens.changed:
-                if block is not None:
-                    block.wrote(opens)
-                now_open, closed = opens.take_changes()
-                execute_many(
-                    "INSERT OR REPLACE INTO open_alert VALUES (?, ?, ?)",
-                    [(rule_id, _json(key), alert_id) for key, alert_id in now_open],
-                )
-                _delete(self.connection, "open_alert", rule_id, closed)
-        for rule_id, states in self._key_states.items():
-            if states.changed:
-                if block is not None:
-                    block.wrote(states)
-                kept_states, forgotten = states.take_changes()
-                execute_many(
-                    "INSERT OR REPLACE INTO key_state VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (rule_id, _json(key), newest, start, _json(kept), expires_at)
-                        for key, (newest, start, kept, expires_at) in kept_states
-                    ],
-                )
-                _delete(self.connection, "key_state", rule_id, forgotten)
-        for rule_id, absences in self._absences.items():
-            if absences.changed:
-                if block is not None:
-                    block.wrote(absences)
-                watched, dropped = absences.take_changes()
-                execute_many(
-                    "INSERT OR REPLACE INTO absence VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (rule_id, _json(key), last, alert_id, _json(event), expires_at)
-                        for key, (last, alert_id, event, expires_at) in watched
-                    ],
-                )
-                _delete(self.connection, "absence", rule_id, dropped)
+        for opens in self._open.values():
+            self._write_table(opens, _open_alert_row)
+        for states in self._key_states.values():
+            self._write_table(states, _key_state_row)
+        for absences in self._absences.values():
+            self._write_table(absences, _absence_row)
         if self._new_alerts:
             records, self._new_alerts = self._new_alerts, {}
-            execute_many(_INSERT_ALERT, [_alert_row(record) for record in records.values()])
+            self.connection.executemany(
+                _INSERT_ALERT, [_alert_row(record) for record in records.values()]
+            )
+
+    def _write_table(self, table: _Table[V], row: Callable[[V], tuple[object, ...]]) -> None:
+        """Write what changed in one rule's table of one kind: a row for each entry set (its
+        rule id, its key, then `row(entry)`: the SQL table's columns in order), a delete for
+        each key popped. The open block remembers the keys, to read them back if it rolls
+        back."""
+        if not table.changed:
+            return
+        if self._blocks:
+            self._blocks[-1].wrote(table)
+        stored, deleted = table.take_changes()
+        rule_id = table.rule_id
+        rows = [(rule_id, _json(key), *row(entry)) for key, entry in stored]
+        if rows:
+            self.connection.executemany(
+                f"INSERT OR REPLACE INTO {table.kind} VALUES ({', '.join('?' * len(rows[0]))})",
+                rows,
+            )
+        _delete(self.connection, table.kind, rule_id, deleted)
 
     def _write_count_windows(self, windows: _CountWindows) -> None:
         """Write a rule's changed counting windows: each one's row, and of its times in chunk
@@ -1028,6 +1006,24 @@ def _key(text: str) -> Key:
 
 def _frozen(value: object) -> object:
     return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
+
+
+def _suppression_row(entry: Suppression) -> tuple[object, ...]:
+    return (*entry, suppression_expires_at(entry))
+
+
+def _open_alert_row(alert_id: str) -> tuple[object, ...]:
+    return (alert_id,)
+
+
+def _key_state_row(state: KeyState) -> tuple[object, ...]:
+    newest, start, kept, expires_at = state
+    return newest, start, _json(kept), expires_at
+
+
+def _absence_row(absence: Absence) -> tuple[object, ...]:
+    last, alert_id, event, expires_at = absence
+    return last, alert_id, _json(event), expires_at
 
 
 def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:
