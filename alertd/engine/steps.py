@@ -221,6 +221,13 @@ def _windowed(
                     if len(window) > cap:
                         del window[0]
                     kept = True
+                elif times[-1] <= time - within:  # every match slid out: start over in
+                    window.dropped += len(times) - window.start  # place, numbering on, as
+                    del times[:]  # count_step would (a key's matches are often that far apart)
+                    times.append(time)
+                    window.start = 0
+                    window[:] = (event,) if cap else ()
+                    kept = True
                 else:
                     kept = count_step(window, time, event, cap)
             size = len(window.times) - window.start
