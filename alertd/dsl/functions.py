@@ -137,7 +137,7 @@ def round_half_up(bad: Reporter, number: Any, digits: Any = 0) -> Any:
 def _coordinates(bad: Reporter, location: Any) -> tuple[float, float] | None:
     if location is None:
         return None
-    if not isinstance(location, Mapping):
+    if location.__class__ is not dict and not isinstance(location, Mapping):  # dict: no ABC test
         bad(location)
         return None
     lat = location.get("latitude", location.get("lat"))
