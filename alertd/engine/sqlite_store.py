@@ -176,7 +176,8 @@ V = TypeVar("V")
 
 class _Table(Generic[V]):
     """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
-    which keys changed since they were last written."""
+    which keys changed since they were last written, and what each held then (the row in
+    the database), so that a change of one column can be written as one."""
 
     __slots__ = ("changed", "entries", "kind", "rule_id")
 
@@ -184,33 +185,39 @@ class _Table(Generic[V]):
         self.kind = kind
         self.rule_id = rule_id
         self.entries: dict[Key, V] = {}
-        self.changed: set[Key] = set()
+        # key -> its entry when last written (None: it had none; an entry changed in place,
+        # as a counting window is, is its own).
+        self.changed: dict[Key, V | None] = {}
 
     def get(self, key: Key, /) -> V | None:
         return self.entries.get(key)
 
     def __setitem__(self, key: Key, value: V, /) -> None:
-        self.entries[key] = value
-        self.changed.add(key)
+        entries, changed = self.entries, self.changed
+        if key not in changed:
+            changed[key] = entries.get(key)
+        entries[key] = value
 
     def pop(self, key: Key, default: None, /) -> V | None:
         value = self.entries.pop(key, None)
-        if value is not None:
-            self.changed.add(key)
+        if value is not None and key not in self.changed:
+            self.changed[key] = value
         return value
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def take_changes(self) -> tuple[list[tuple[Key, V]], list[Key]]:
-        """What to write since the last call: (key, value) to store, keys to delete."""
+    def take_changes(self) -> tuple[list[tuple[Key, V, V | None]], list[Key]]:
+        """What to write since the last call: (key, entry, its entry when last written) to
+        store, keys to delete."""
         stored, deleted = [], []
-        for key in self.changed:
-            value = self.entries.get(key)
+        entries = self.entries
+        for key, written in self.changed.items():
+            value = entries.get(key)
             if value is None:
                 deleted.append(key)
             else:
-                stored.append((key, value))
+                stored.append((key, value, written))
         self.changed.clear()
         return stored, deleted
 
@@ -233,7 +240,8 @@ class _CountWindows(_Table[CountWindow]):
     def pop(self, key: Key, default: None, /) -> CountWindow | None:
         value = self.entries.pop(key, None)
         if value is not None:
-            self.changed.add(key)
+            if key not in self.changed:
+                self.changed[key] = value
             if self.chunked.pop(key, None) is not None:
                 self.orphaned.add(key)
         return value
@@ -674,7 +682,7 @@ class SQLiteStore:
         if any(table.changed for tables in self._all_tables() for table in tables.values()):
             self._bump_version()
         for suppressions in self._suppressions.values():
-            self._write_table(suppressions, _suppression_row)
+            self._write_table(suppressions, _suppression_row, _suppressed_only)
         for windows in self._windows.values():
             if windows.changed:
                 if self._blocks:
@@ -692,24 +700,46 @@ class SQLiteStore:
                 _INSERT_ALERT, [_alert_row(record) for record in records.values()]
             )
 
-    def _write_table(self, table: _Table[V], row: Callable[[V], tuple[object, ...]]) -> None:
+    def _write_table(
+        self,
+        table: _Table[V],
+        row: Callable[[V], tuple[object, ...]],
+        in_place: _InPlace[V] | None = None,
+    ) -> None:
         """Write what changed in one rule's table of one kind: a row for each entry set (its
         rule id, its key, then `row(entry)`: the SQL table's columns in order), a delete for
-        each key popped. The open block remembers the keys, to read them back if it rolls
-        back."""
+        each key popped; with `in_place`, an entry that differs from its row by that one
+        column as an UPDATE of it (a row replaced is deleted and inserted again, in the
+        table and in its expiry index: twice the cost). The open block remembers the keys,
+        to read them back if it rolls back."""
         if not table.changed:
             return
         if self._blocks:
             self._blocks[-1].wrote(table)
         stored, deleted = table.take_changes()
-        rule_id = table.rule_id
-        rows = [(rule_id, _json(key), *row(entry)) for key, entry in stored]
+        rule_id, kind = table.rule_id, table.kind
+        rows, updated, updates = [], [], []
+        for key, entry, written in stored:
+            value = None if in_place is None or written is None else in_place.value(written, entry)
+            if value is None:
+                rows.append((rule_id, _json(key), *row(entry)))
+            else:
+                key_text = _json(key)
+                updates.append((value, rule_id, key_text))
+                updated.append((rule_id, key_text, *row(entry)))
+        execute_many = self.connection.executemany
+        if updates:
+            assert in_place is not None
+            done = execute_many(
+                f"UPDATE {kind} SET {in_place.column} = ? WHERE rule_id = ? AND key = ?", updates
+            ).rowcount
+            if done != len(updates):  # a row was not there after all: write them whole
+                rows += updated
         if rows:
-            self.connection.executemany(
-                f"INSERT OR REPLACE INTO {table.kind} VALUES ({', '.join('?' * len(rows[0]))})",
-                rows,
+            execute_many(
+                f"INSERT OR REPLACE INTO {kind} VALUES ({', '.join('?' * len(rows[0]))})", rows
             )
-        _delete(self.connection, table.kind, rule_id, deleted)
+        _delete(self.connection, kind, rule_id, deleted)
 
     def _write_count_windows(self, windows: _CountWindows) -> None:
         """Write a rule's changed counting windows: each one's row, and of its times in chunk
@@ -719,7 +749,7 @@ class SQLiteStore:
         windows.orphaned.clear()
         kept, gone = windows.take_changes()
         rows, chunks, cuts = [], [], []
-        for key, window in kept:
+        for key, window, _ in kept:
             key_text = _json(key)
             layout, where = plan(window, chunked.get(key))
             if where is None:
@@ -1010,6 +1040,27 @@ def _frozen(value: object) -> object:
 
 def _suppression_row(entry: Suppression) -> tuple[object, ...]:
     return (*entry, suppression_expires_at(entry))
+
+
+@dataclass(frozen=True, slots=True)
+class _InPlace(Generic[V]):
+    """An entry change that is a change of one column of its row: `value(written, entry)` is
+    the column's new value when the rest of the row (expiry included) is as written, else
+    None."""
+
+    column: str
+    value: Callable[[V, V], object | None]
+
+
+def _suppressed_count(written: Suppression, entry: Suppression) -> int | None:
+    """A match suppressed: only the count moved (from the second on, the expiry stays)."""
+    same = written[:2] == entry[:2]
+    if same and suppression_expires_at(written) == suppression_expires_at(entry):
+        return entry[2]
+    return None
+
+
+_suppressed_only: _InPlace[Suppression] = _InPlace("suppressed", _suppressed_count)
 
 
 def _open_alert_row(alert_id: str) -> tuple[object, ...]:

@@ -87,6 +87,43 @@ def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> Non
     store.close()
 
 
+def test_a_suppressed_match_updates_the_count_of_its_row_in_place(tmp_path: Path) -> None:
+    """A suppressed match changes one column: from the second on (the first moves the
+    expiry), its row is updated, not replaced (deleted and inserted, index and all)."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(RULES[0], store=store)
+    assert replay(engine, [event(0, vehicle_id="v1"), event(1, vehicle_id="v1")]) == [
+        "fired",
+        "suppressed",
+    ]
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    assert replay(engine, [event(2, vehicle_id="v1"), event(3, vehicle_id="v1")]) == [
+        "suppressed",
+        "suppressed",
+    ]
+    writes = [s for s in statements if "suppression" in s and not s.startswith("SELECT")]
+    assert [s.split(" WHERE")[0] for s in writes] == [
+        "UPDATE suppression SET suppressed = 2",
+        "UPDATE suppression SET suppressed = 3",
+    ]
+    row = "SELECT fired_at, until, suppressed, expires_at FROM suppression"
+    assert store.connection.execute(row).fetchall() == [(T0, T0 + 300, 3, T0 + 600)]
+    store.close()
+
+
+def test_a_count_for_a_row_that_is_not_there_is_written_whole(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = make_engine(RULES[0], store=store)
+    replay(engine, [event(0, vehicle_id="v1"), event(1, vehicle_id="v1")])
+    with store.transaction():
+        store.connection.execute("DELETE FROM suppression")  # behind the store's back
+        assert replay(engine, [event(2, vehicle_id="v1")]) == ["suppressed"]
+    row = "SELECT fired_at, until, suppressed, expires_at FROM suppression"
+    assert store.connection.execute(row).fetchall() == [(T0, T0 + 300, 2, T0 + 600)]
+    store.close()
+
+
 def test_a_sweep_takes_a_large_window_with_its_chunk_rows(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db")
     engine = make_engine(make_rule("many", count=(100_000, 600.0, ("vehicle_id",))), store=store)
