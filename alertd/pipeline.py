@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -611,7 +612,23 @@ class Pipeline:
         await self.dispatcher.drain(grace)
 
     async def run_timers(self) -> None:
-        await self.timer_loop.run()
+        """The timer loop; and, when several daemons share the state, the listener that wakes
+        it and the dispatcher when another daemon set a timer or let go of notifications."""
+        if not self.settings.state.url:
+            await self.timer_loop.run()
+            return
+        from alertd.pgdb import Listener  # noqa: PLC0415 (psycopg: ~0.1 s)
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.timer_loop.run(), name="timer-loop")
+            tasks.create_task(Listener(self.settings.state.url).run(self._told), name="listener")
+
+    def _told(self, payload: str) -> None:
+        """Another daemon said what it did (alertd.pgdb.Listener); "": it may have, unheard."""
+        if payload in ("", "timers"):
+            self.timer_loop.nearer(-math.inf)
+        if payload in ("", "outbox"):
+            self.dispatcher.wake()
 
     async def next_timer_due(self) -> float | None:
         """The earliest due of every timer source (steady time). The timer loop asks at every
