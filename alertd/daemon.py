@@ -76,8 +76,16 @@ class Daemon:
         settings: Settings,
         core_factory: CoreFactory,
         clock: Clock = SYSTEM_CLOCK,
+        *,
+        shared_port: int | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
+        """`shared_port`: listen there with SO_REUSEPORT, beside the other workers of
+        `alertd run --workers` (alertd.workers), instead of at `[server] listen`'s port.
+        `on_ready` is called once the daemon listens."""
         self.settings = settings
+        self.shared_port = shared_port
+        self.on_ready = on_ready
         self.core_factory = core_factory
         self.clock = clock
         self.core: Core | None = None
@@ -188,7 +196,10 @@ class Daemon:
     async def _serve(self, server_settings: ServerSettings) -> int:
         core = self._core
         try:
-            sock = bind(server_settings.host, server_settings.port)
+            if self.shared_port is None:
+                sock = bind(server_settings.host, server_settings.port)
+            else:
+                sock = bind(server_settings.host, self.shared_port, reuse_port=True)
         except OSError as error:
             log.error(
                 f"cannot listen on {server_settings.listen}: {error.strerror or error}",
@@ -230,6 +241,8 @@ class Daemon:
                 "dry_run": self.settings.dispatch.dry_run,
             },
         )
+        if self.on_ready is not None:
+            self.on_ready()
         stopped = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stopped, delivering], return_when=asyncio.FIRST_COMPLETED)
         failed = delivering.done() and not stopped.done()
