@@ -170,6 +170,11 @@ class PgConnection:
         self._connection.close()
 
     @property
+    def backend_pid(self) -> int:
+        """The server process of this session (pg_stat_activity, pg_locks)."""
+        return int(self._connection.info.backend_pid)
+
+    @property
     def broken(self) -> bool:
         return self._connection.broken or self._connection.closed
 
