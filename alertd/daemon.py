@@ -83,7 +83,7 @@ class Daemon:
         on_ready: Callable[[], None] | None = None,
     ) -> None:
         """`shared_port`: listen there with SO_REUSEPORT, beside the other workers of
-        `alertd run --workers` (alertd.workers), instead of at `[server] listen`'s port.
+        `alertd run --workers` (alertd.commands.workers), instead of at `[server] listen`'s port.
         `on_ready` is called once the daemon listens."""
         self.settings = settings
         self.shared_port = shared_port

@@ -1,5 +1,5 @@
 """`alertd run`: the daemon (see alertd.daemon) over the whole stack, on uvloop; with
-`--workers N`, N of them on one port under a supervisor (alertd.workers)."""
+`--workers N`, N of them on one port under a supervisor (alertd.commands.workers)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from alertd import logs
 from alertd.clock import Clock
+from alertd.commands.workers import READY, WORKER_ENV, Supervisor, workers_problem
 from alertd.config import Settings
 from alertd.daemon import EXIT_CONFIG, Daemon
 from alertd.pipeline import Pipeline
-from alertd.workers import READY, WORKER_ENV, Supervisor, workers_problem
 
 if sys.platform == "win32":  # uvloop does not run there; the standard loop does, a little slower
     _new_loop: Callable[[], asyncio.AbstractEventLoop] | None = None

@@ -1,4 +1,4 @@
-"""`alertd run --workers N`: N daemons serving one port, so that one machine uses all its cores.
+"""`alertd run --workers N` (alertd.commands.run): N daemons on one port, one machine's cores.
 
 One alertd process uses one core. On PostgreSQL, every daemon given the same `[state] url` is a
 node of one service (the database decides which node pages, sends and runs each timer), so N
@@ -6,8 +6,9 @@ processes on one machine are N nodes. The supervisor (this module, the parent pr
 nothing itself:
 
 - it refuses to start them on SQLite (one process per state file; exit 2), checks what a
-  daemon checks before it opens anything (exit 2), and writes the development token once, so
-  that every worker reads the same one;
+  daemon checks before it opens anything (exit 2), and makes the files each daemon would make
+  on first use (the development token, the secrets that sign action links and console
+  sessions) once, so that every worker reads the same ones;
 - it reserves the port (a socket bound with SO_REUSEPORT that never listens: port 0 is chosen
   once, and the port stays this service's while a worker restarts), and starts each worker as
   `alertd run --worker PORT`, which binds the same port with SO_REUSEPORT: the kernel spreads
@@ -38,7 +39,9 @@ import sys
 from dataclasses import dataclass
 
 from alertd.config import ConfigError, Settings
+from alertd.console.session import session_secret
 from alertd.daemon import EXIT_CONFIG, EXIT_OK, api_server_settings, check_startup_config
+from alertd.respond.links import link_secret
 
 log = logging.getLogger("alertd.workers")
 
@@ -60,6 +63,17 @@ def workers_problem(settings: Settings, workers: int) -> str | None:
     if not hasattr(socket, "SO_REUSEPORT"):
         return f"--workers {workers}: this system has no SO_REUSEPORT; run one daemon per port"
     return None
+
+
+def make_shared_files(settings: Settings) -> None:
+    """Make, once and before any worker starts, what each daemon makes on first use in its
+    state folder when the config does not give it: the development token, the action links'
+    secret and the console's session secret. Workers starting together would each make
+    their own, and a link one signed (or a session it began) would fail at another. Raises
+    OSError."""
+    api_server_settings(settings)
+    link_secret(settings)
+    session_secret(settings.server.session_secret, settings.state.path.parent)
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
@@ -104,9 +118,12 @@ class Supervisor:
         """Run the workers until stopped; return the exit code."""
         try:
             check_startup_config(self.settings)
-            api_server_settings(self.settings)  # the development token, written once for all
+            make_shared_files(self.settings)
         except ConfigError as error:
             log.error(str(error))
+            return EXIT_CONFIG
+        except OSError as error:
+            log.error(f"cannot make the workers' secrets: {error}")
             return EXIT_CONFIG
         server = self.settings.server
         try:
