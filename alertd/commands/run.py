@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 from alertd import logs
 from alertd.clock import Clock
-from alertd.commands.workers import READY, WORKER_ENV, Supervisor, workers_problem
+from alertd.commands.workers import (
+    READY,
+    WORKER_ENV,
+    Supervisor,
+    worker_settings,
+    workers_problem,
+)
 from alertd.config import Settings
 from alertd.daemon import EXIT_CONFIG, Daemon
 from alertd.pipeline import Pipeline
@@ -45,6 +51,7 @@ async def _serve_as_worker(settings: Settings, port: int) -> int:
     supervisor when it listens, and stops gracefully if the supervisor is gone."""
     number, _, fd = os.environ[WORKER_ENV].partition(":")
     logs.tag_records(worker=int(number))
+    settings = worker_settings(settings, int(number))
     channel = socket.socket(fileno=int(fd))
     channel.setblocking(False)
 

@@ -9,6 +9,8 @@ nothing itself:
   daemon checks before it opens anything (exit 2), and makes the files each daemon would make
   on first use (the development token, the secrets that sign action links and console
   sessions) once, so that every worker reads the same ones;
+- each worker is a node of its own: its own outcome journal and name in the claims
+  (`worker_settings`);
 - it reserves the port (a socket bound with SO_REUSEPORT that never listens: port 0 is chosen
   once, and the port stays this service's while a worker restarts), and starts each worker as
   `alertd run --worker PORT`, which binds the same port with SO_REUSEPORT: the kernel spreads
@@ -36,7 +38,7 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from alertd.config import ConfigError, Settings
 from alertd.console.session import session_secret
@@ -74,6 +76,16 @@ def make_shared_files(settings: Settings) -> None:
     api_server_settings(settings)
     link_secret(settings)
     session_secret(settings.server.session_secret, settings.state.path.parent)
+
+
+def worker_settings(settings: Settings, number: int) -> Settings:
+    """Worker `number`'s settings: `[state] path` with its number in the name, so that its
+    outcome journal (beside that path) and its name in the database's claims are its own
+    (alertd.notify.outbox), and the same across its restarts; the folder, with the secrets
+    and the development token, stays the one all workers share."""
+    path = settings.state.path
+    own = path.with_name(f"{path.stem}.worker{number}{path.suffix}")
+    return replace(settings, state=replace(settings.state, path=own))
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
