@@ -75,7 +75,7 @@ from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import DeliveryState, Notification
-from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
+from alertd.notify.outbox import Outbox, OutboxLog, create_schema, node_name, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.respond.codes import CodeLookup, ReplyCodes
@@ -755,7 +755,7 @@ def open_store(state: StateSettings) -> SQLiteStore:
     if state.url:
         from alertd.engine.pg_store import PostgresStore  # noqa: PLC0415 (psycopg: ~0.1 s)
 
-        return PostgresStore(state.url, lock_timeout=state.busy_timeout)
+        return PostgresStore(state.url, lock_timeout=state.busy_timeout, node=node_name(state.path))
     return SQLiteStore(state.path, busy_timeout=state.busy_timeout)
 
 

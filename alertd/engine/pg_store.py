@@ -60,9 +60,12 @@ class PostgresStore(SQLiteStore):
     connection: PgConnection
     shared = True
 
-    def __init__(self, url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
-        """Connect and bring the database up to date. Raises StateStoreError."""
-        connection = connect(url, lock_timeout=lock_timeout)
+    def __init__(
+        self, url: str, *, lock_timeout: float = LOCK_TIMEOUT, node: str | None = None
+    ) -> None:
+        """Connect and bring the database up to date, for the daemon `node` (the notifications
+        it enqueues are its claims: alertd.notify.outbox). Raises StateStoreError."""
+        connection = connect(url, lock_timeout=lock_timeout, node=node)
         self.url = url
         self.where = connection.name
         self._held: set[tuple[str, Key]] = set()  # keys locked by the open transaction

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alertd import jsonutil
+from alertd.dialect import register, translate
 from alertd.engine.absence import Absence
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
@@ -151,6 +152,12 @@ _FOLD_MATCH = (
     "UPDATE alerts SET match_count = match_count + 1, last_matched_at = ?, last_event = ?"
     " WHERE id = ?"
 )
+_DUE_TIMERS = "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER BY due LIMIT ?"
+# Several daemons (PostgreSQL): the due timers a transaction takes are locked until it commits,
+# having run them (and removed or moved them); another daemon's sweep passes them by. A daemon
+# that dies mid-sweep loses its transaction, and its locks with it: the timers are due again.
+# So a timer runs once, with no lease: its work is done inside the transaction that took it.
+register(_DUE_TIMERS, translate(_DUE_TIMERS) + " FOR UPDATE SKIP LOCKED")
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
 # Windows written by alertd before their times were numbered (issue 9) lack two columns: every
@@ -623,10 +630,7 @@ class SQLiteStore:
         return None if row is None else _timer(row)
 
     def due_timers(self, now: float, limit: int) -> list[Timer]:
-        rows = self.connection.execute(
-            "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER BY due LIMIT ?",
-            (now, limit),
-        )
+        rows = self.connection.execute(_DUE_TIMERS, (now, limit))
         return [_timer(row) for row in rows]
 
     def next_timer_due(self) -> float | None:

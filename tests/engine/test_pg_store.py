@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from alertd.engine.pg_store import PostgresStore
+from alertd.engine.state import Timer
 from alertd.pgdb import connect
 from tests.engine.builders import T0
 
@@ -82,3 +83,23 @@ def test_the_sweep_leaves_a_key_another_transaction_holds(
     with b.transaction():
         assert b.sweep(T0 + 100) == 0  # v1 was renewed meanwhile: not expired after all
         assert b.suppressions("crit").get(("v1",)) == (T0 + 50, T0 + 350, 0)
+
+
+def test_a_due_timer_is_taken_by_one_store_at_a_time(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """Two daemons' timer sweeps at once: the timers one took (locked until it commits,
+    having run them) the other passes by; once run and moved, they are not due any more."""
+    a, b = two
+    for n in range(4):
+        a.set_timer(Timer("escalate", f"alert-{n}", T0 + n))
+    a.begin()
+    taken = a.due_timers(T0 + 10, limit=2)
+    assert [t.ref for t in taken] == ["alert-0", "alert-1"]
+    with b.transaction():
+        assert [t.ref for t in b.due_timers(T0 + 10, limit=10)] == ["alert-2", "alert-3"]
+    for timer in taken:  # a runs them: the next step is due later
+        a.set_timer(Timer("escalate", timer.ref, T0 + 600))
+    a.commit()
+    with b.transaction():
+        assert [t.ref for t in b.due_timers(T0 + 10, limit=10)] == ["alert-2", "alert-3"]
