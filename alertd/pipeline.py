@@ -27,7 +27,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,7 +74,7 @@ from alertd.model import Alert, Decision, GroupKey, Rule
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
-from alertd.notify.notification import Notification
+from alertd.notify.notification import DeliveryState, Notification
 from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
@@ -185,9 +185,8 @@ class Pipeline:
         self.timers.on_set(self.timer_loop.nearer)
         self.incidents.change_listeners.append(self.feed.record)
         self.held = HeldLog(self.store.connection)
-        self.incidents.holds = Holds(
-            self.store, self.held, self.timers, clock, lambda: self.incidents.setup
-        )
+        self.holds = Holds(self.store, self.held, self.timers, clock, lambda: self.incidents.setup)
+        self.incidents.holds = self.holds
         self.reply_codes = ReplyCodes(self.store.connection)
         self.incidents.stamps.append(Stamper(settings, self.reply_codes, self._link_secret))
         self.incidents.resolved_listeners.append(self._free_reply_codes)
@@ -410,12 +409,19 @@ class Pipeline:
         record = self.store.get_alert(alert_id)
         if record is None:
             return None
-        deliveries = self.outbox.states(alert_id)
+        deliveries = [self._on_wall_clock(d) for d in self.outbox.states(alert_id)]
         timeline = full_timeline(record, self.store.timeline(alert_id), deliveries)
         due = self.incidents.next_step_due(alert_id)
         if due is not None:
             due = self.steady.to_wall(due)
         return AlertDetail(record, deliveries, timeline, due)
+
+    def _on_wall_clock(self, delivery: DeliveryState) -> DeliveryState:
+        """A held notification's release time is its timer's, on the steady clock: shown as
+        the wall clock reads it."""
+        if delivery.state != "held" or delivery.next_attempt_at is None:
+            return delivery
+        return replace(delivery, next_attempt_at=self.steady.to_wall(delivery.next_attempt_at))
 
     async def act(self, alert_id: str, action: Action, by: str, via: str) -> Acted | None:
         """One action on an alert, in a transaction of its own; its notifications go to the
@@ -615,7 +621,7 @@ class Pipeline:
         if abs(ahead - self._steady_ahead) < CLOCK_STEP:
             return
         try:
-            await self._transact(partial(self.store.set_steady_ahead, ahead))
+            await self._transact(partial(self._clock_stepped, ahead, ahead - self._steady_ahead))
         except StateStoreError:
             return  # the state's outage, reported by `health`; tried again at the next wake
         log.warning(
@@ -623,6 +629,12 @@ class Pipeline:
             extra={"step": round(self._steady_ahead - ahead, 3), "steady_ahead": round(ahead, 3)},
         )
         self._steady_ahead = ahead
+
+    def _clock_stepped(self, ahead: float, shift: float) -> None:
+        """Record the steady clock's new distance from the wall clock, and move the timers
+        set for a time of the wall clock by as much (quiet hours' ends), in one transaction."""
+        self.store.set_steady_ahead(ahead)
+        self.holds.wall_clock_stepped(shift)
 
     async def run_due_timers(self, now: float | None = None) -> bool:
         """Run what is due at `now` (steady time; default: now) in one transaction, then hand

@@ -24,8 +24,8 @@ from alertd.engine.eventtime import format_time
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
+from tests.pipeline_home import REPO, write_home
 
-REPO = Path(__file__).resolve().parents[1]
 RULE = """rule breakdown {
   name     "Vehicle Breakdown"
   when     type == "breakdown"
@@ -39,23 +39,14 @@ RULE = """rule breakdown {
 def settings_in(
     home: Path, templates: Path = REPO / "templates", busy_timeout: str = "5s"
 ) -> Settings:
-    (home / "rules").mkdir(exist_ok=True)
-    (home / "rules" / "vehicle.rules").write_text(RULE)
-    (home / "alertd.toml").write_text(
-        f"""[rules]
-paths = ["rules"]
-templates = "{templates}"
-[state]
-path = "var/alertd.db"
-retention = "1d"
-busy_timeout = "{busy_timeout}"
-[dispatch]
-dry_run = false
-[channels.webhook]
-url = "http://127.0.0.1:9/alerts?token=abc"
-"""
+    config = write_home(
+        home,
+        RULE,
+        state=f'retention = "1d"\nbusy_timeout = "{busy_timeout}"\n',
+        channels='[channels.webhook]\nurl = "http://127.0.0.1:9/alerts?token=abc"\n',
+        templates=templates,
     )
-    return load_settings(home / "alertd.toml")
+    return load_settings(config)
 
 
 @pytest.fixture

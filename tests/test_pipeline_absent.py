@@ -14,7 +14,7 @@ from alertd.clock import FakeClock
 from alertd.config import Settings, load_settings
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
-from tests.test_pipeline import REPO
+from tests.pipeline_home import WEBHOOK, run_to, write_home
 
 RULE = """rule vehicle_silent {
   name     "Vehicle Silent"
@@ -33,22 +33,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "vehicle.rules").write_text(RULE)
-    (tmp_path / "alertd.toml").write_text(
-        f"""[rules]
-paths = ["rules"]
-templates = "{REPO / "templates"}"
-[state]
-path = "var/alertd.db"
-[dispatch]
-dry_run = false
-[channels.webhook]
-url = "http://127.0.0.1:9/alerts"
-send_resolved = true
-"""
-    )
-    return load_settings(tmp_path / "alertd.toml")
+    channels = WEBHOOK + "send_resolved = true\n"
+    return load_settings(write_home(tmp_path, RULE, channels=channels))
 
 
 @pytest.fixture
@@ -60,15 +46,6 @@ def pipeline(settings: Settings, clock: FakeClock) -> Iterator[Pipeline]:
 
 def location(clock: FakeClock, vehicle: str = "v1") -> dict[str, Any]:
     return {"type": "location_update", "vehicle_id": vehicle, "timestamp": clock.now()}
-
-
-async def run_to(pipeline: Pipeline, clock: FakeClock, seconds: float) -> None:
-    """Move the clock on by `seconds`, running the timers as the daemon's loop would."""
-    target = clock.now() + seconds
-    while (due := await pipeline.next_timer_due()) is not None and due <= target:
-        clock.advance(max(0.0, due - pipeline.steady.now()))
-        await pipeline.run_due_timers()
-    clock.advance(max(0.0, target - clock.now()))
 
 
 async def alerts(pipeline: Pipeline) -> list[Any]:

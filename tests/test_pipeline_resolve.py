@@ -16,7 +16,7 @@ from alertd.incidents import ESCALATE
 from alertd.incidents.resolving import RESOLVE_AFTER
 from alertd.pipeline import Pipeline
 from alertd.server.views import rule_view
-from tests.test_pipeline import REPO
+from tests.pipeline_home import write_home
 
 RULE = """rule breakdown {
   name     "Vehicle Breakdown"
@@ -59,29 +59,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "vehicle.rules").write_text(RULE)
-    (tmp_path / "oncall.toml").write_text(ONCALL)
-    (tmp_path / "alertd.toml").write_text(
-        f"""[rules]
-paths = ["rules"]
-templates = "{REPO / "templates"}"
-[state]
-path = "var/alertd.db"
-[oncall]
-path = "oncall.toml"
-[dispatch]
-dry_run = false
-[channels.webhook]
-url = "http://127.0.0.1:9/alerts"
-[channels.sms]
-account_sid = "AC0"
-auth_token = "t"
-from = "+15550100000"
-to = ["+15550100002"]
-"""
-    )
-    return tmp_path / "alertd.toml"
+    return write_home(tmp_path, RULE, oncall=ONCALL)
 
 
 @pytest.fixture

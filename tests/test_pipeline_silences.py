@@ -19,7 +19,7 @@ from alertd.config import Settings, load_settings
 from alertd.engine.ruleset import RuleSet
 from alertd.pipeline import Pipeline
 from alertd.silences import InvalidSilence, SilenceRefused
-from tests.test_pipeline import REPO
+from tests.pipeline_home import write_home
 
 RULE = """rule breakdown {
   name     "Vehicle Breakdown"
@@ -73,30 +73,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "vehicle.rules").write_text(RULE)
-    (tmp_path / "oncall.toml").write_text(ONCALL)
-    (tmp_path / "alertd.toml").write_text(
-        f"""[rules]
-paths = ["rules"]
-templates = "{REPO / "templates"}"
-[state]
-path = "var/alertd.db"
-retention = "1d"
-[oncall]
-path = "oncall.toml"
-[dispatch]
-dry_run = false
-[channels.webhook]
-url = "http://127.0.0.1:9/alerts"
-[channels.sms]
-account_sid = "AC0"
-auth_token = "t"
-from = "+15550100000"
-to = ["+15550100002"]
-"""
-    )
-    return load_settings(tmp_path / "alertd.toml")
+    return load_settings(write_home(tmp_path, RULE, oncall=ONCALL, state='retention = "1d"\n'))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from alertd.config import load_settings
 from alertd.engine.eventtime import format_time
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
-from tests.test_pipeline import REPO
+from tests.pipeline_home import REPO
 
 RULES = """
 rule vehicle_silent {

@@ -26,7 +26,7 @@ clock stepped while it runs moves no deadline.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from alertd import jsonutil
@@ -177,19 +177,3 @@ def absence_due(
     absences[key] = (last, alert.id, event, expires_at)
     timers.set(ABSENT, timer.ref, delay=expires_at - now)
     return Decision(None, rule_id, "fired", key, deadline, alert)
-
-
-def sweep_absences(
-    tables: Iterable[dict[Key, Absence]], horizon: float, limit: int | None = None
-) -> int:
-    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
-    many went."""
-    evicted = 0
-    for absences in tables:
-        expired = [key for key, kept in absences.items() if kept[3] <= horizon]
-        if limit is not None:
-            expired = expired[: max(0, limit - evicted)]
-        for key in expired:
-            del absences[key]
-        evicted += len(expired)
-    return evicted

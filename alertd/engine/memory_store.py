@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
-from alertd.engine.absence import Absence, sweep_absences
+from alertd.engine.absence import Absence
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.sequence import KeyState, sweep_key_states
+from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -81,9 +81,9 @@ class MemoryStore:
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         evicted = sweep_tables(self._suppressions.values(), self._windows.values(), horizon, limit)
         room = None if limit is None else limit - evicted
-        evicted += sweep_key_states(self._key_states.values(), horizon, room)
+        evicted += _sweep_forgotten(self._key_states.values(), horizon, room)
         room = None if limit is None else limit - evicted
-        return evicted + sweep_absences(self._absences.values(), horizon, room)
+        return evicted + _sweep_forgotten(self._absences.values(), horizon, room)
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         keep = set(rule_ids)
@@ -217,3 +217,22 @@ class MemoryStore:
         self._timelines.clear()
         self._timers.clear()
         self._dues.clear()
+
+
+def _sweep_forgotten(
+    tables: Iterable[dict[Key, KeyState]] | Iterable[dict[Key, Absence]],
+    horizon: float,
+    limit: int | None,
+) -> int:
+    """Drop every key of `tables` forgotten at or before `horizon` (a key state's and an
+    absence's fourth item is when it is forgotten), at most `limit` of them; return how many
+    went."""
+    evicted = 0
+    for table in tables:
+        expired = [key for key, kept in table.items() if kept[3] <= horizon]
+        if limit is not None:
+            expired = expired[: max(0, limit - evicted)]
+        for key in expired:
+            del table[key]
+        evicted += len(expired)
+    return evicted

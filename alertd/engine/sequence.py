@@ -23,7 +23,7 @@ What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from alertd.durations import format_duration
@@ -93,22 +93,6 @@ def build_sequence_step(
         return decision
 
     return step
-
-
-def sweep_key_states(
-    tables: Iterable[dict[Key, KeyState]], horizon: float, limit: int | None = None
-) -> int:
-    """Drop every key forgotten at or before `horizon` (at most `limit` of them); return how
-    many went."""
-    evicted = 0
-    for states in tables:
-        expired = [key for key, state in states.items() if state[3] <= horizon]
-        if limit is not None:
-            expired = expired[: max(0, limit - evicted)]
-        for key in expired:
-            del states[key]
-        evicted += len(expired)
-    return evicted
 
 
 @detail_hook

@@ -103,6 +103,18 @@ class Timers:
     def cancel(self, kind: str, ref: str) -> None:
         self.store.cancel_timer(kind, ref)
 
+    def move(self, kind: str, ref: str, by: float) -> None:
+        """Move the timer `(kind, ref)`, if set, `by` seconds (earlier when negative): for a
+        timer set for a time of the wall clock once the wall clock was stepped. Part of the
+        caller's transaction."""
+        timer = self.store.get_timer(kind, ref)
+        if timer is None:
+            return
+        due = timer.due + by
+        self.store.set_timer(Timer(kind, ref, due, timer.payload))
+        for listener in self._on_set:
+            listener(due)
+
     def due(self, kind: str, ref: str) -> float | None:
         """When the timer `(kind, ref)` is due; None when there is none."""
         timer = self.store.get_timer(kind, ref)

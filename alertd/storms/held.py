@@ -40,6 +40,22 @@ class HeldLog:
         ).fetchall()
         return [_notification(row) for row in rows]
 
+    def holds(self, kind: str) -> list[str]:
+        """The holds of this kind (`<kind>:<ref>`) that hold rows now."""
+        rows = self.connection.execute(
+            "SELECT DISTINCT hold FROM outbox WHERE state = 'held' AND hold LIKE ?",
+            (f"{kind}:%",),
+        )
+        return [hold for (hold,) in rows]
+
+    def move(self, hold: str, by: float) -> None:
+        """Move the release time of the rows `hold` holds `by` seconds (its timer moved)."""
+        self.connection.execute(
+            "UPDATE outbox SET next_attempt_at = next_attempt_at + ? WHERE state = 'held'"
+            " AND hold = ?",
+            (by, hold),
+        )
+
     def release(self, notification: Notification, was: str) -> None:
         """Write a held row as it is now (pending, or held by something else), as the newest
         row of the outbox: its `seq` changes, its id does not. Going out now, it keeps the

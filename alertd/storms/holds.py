@@ -74,6 +74,16 @@ class Holds:
         for kind in HOLDS:
             timers.handle(kind, self._release)
 
+    def wall_clock_stepped(self, shift: float) -> None:
+        """The wall clock was stepped, and the steady clock that timers count on is now
+        `shift` seconds further ahead of it. The end of quiet hours is a time of the wall
+        clock (07:00 local), not a delay: move each quiet hours' timer (and its rows' release
+        time) with it, so that it still falls due at 07:00 on the wall clock. Group waits,
+        digests and caps are delays, and keep counting."""
+        for hold in self.held.holds("quiet"):
+            self.timers.move("quiet", hold.partition(":")[2], shift)
+            self.held.move(hold, shift)
+
     # --- pages as they are planned -----------------------------------------------------------
 
     def admit(self, pages: Iterable[Notification], now: float, alert: Alert | None) -> None:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN, REPO, Alertd
+from tests.needs import unavailable
 
 from .conftest import PASSWORD, api_alert, critical, post_event, stamped
 
@@ -64,9 +65,7 @@ def browser() -> Iterator[Browser]:
     it is open, and the async tests that follow on the worker need the thread to themselves."""
     missing = _unavailable()
     if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {missing}")
-        pytest.skip(f"browser tests skipped: {missing}")
+        unavailable(f"browser tests: {missing}")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

@@ -50,4 +50,4 @@ def test_without_chromium_a_developer_run_skips_and_says_why() -> None:
 def test_without_chromium_a_ci_run_fails() -> None:
     done = run_without_chromium(ci=True)
     assert done.returncode == 1, done.stdout
-    assert "browser tests cannot run in CI: no Chromium" in done.stdout
+    assert "cannot run in CI: browser tests: no Chromium" in done.stdout

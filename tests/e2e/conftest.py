@@ -90,17 +90,44 @@ class Receiver:
         return self.received
 
 
+@contextlib.asynccontextmanager
+async def serving(app: Any, path: str = "") -> AsyncIterator[str]:
+    """Serve the ASGI `app` on a free local port, in the test's event loop; yield its URL
+    (ending in `path`)."""
+    sock = bind("127.0.0.1", 0)
+    server = HttpServer(app, sock, grace=1)
+    await server.start()
+    try:
+        yield f"http://127.0.0.1:{bound_port(sock)}{path}"
+    finally:
+        await server.stop()
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     sink = Receiver()
-    sock = bind("127.0.0.1", 0)
-    server = HttpServer(sink, sock, grace=1)
-    await server.start()
-    sink.url = f"http://127.0.0.1:{bound_port(sock)}/alerts"
-    try:
+    async with serving(sink, "/alerts") as sink.url:
         yield sink
-    finally:
-        await server.stop()
+
+
+@pytest.fixture
+async def second() -> AsyncIterator[Receiver]:
+    """Another webhook receiver: the `partner` channel's, see `add_oncall`."""
+    sink = Receiver()
+    async with serving(sink, "/second") as sink.url:
+        yield sink
+
+
+def add_oncall(home: Path, oncall: str, partner_url: str | None = None) -> None:
+    """Give the daemon set up in `home` an on-call file and, with `partner_url`, a second
+    webhook channel `partner` that posts there."""
+    (home / "oncall.toml").write_text(oncall)
+    extra = '\n[oncall]\npath = "oncall.toml"\n'
+    if partner_url is not None:
+        extra += '\n[channels.partner]\nkind = "webhook"\n'
+        extra += f'url = "{partner_url}"\nsecret = "{WEBHOOK_SECRET}"\n'
+    config = home / "alertd.toml"
+    config.write_text(config.read_text() + extra)
 
 
 def write_setup(
@@ -163,16 +190,18 @@ class Alertd:
         self._log_offset = 0
 
     async def start(self, timeout: float = 20) -> None:
-        log = self.log_path.open("ab")
-        self._log_offset = self.log_path.stat().st_size
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
-            cwd=self.home,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
-        )
+        """Start the process and wait until it listens; one that does not within `timeout`
+        is killed (a fixture whose start fails never reaches its own cleanup)."""
+        with self.log_path.open("ab") as log:  # the child keeps its own copy open
+            self._log_offset = self.log_path.stat().st_size
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             listening = [line for line in self.log() if line.get("msg") == "listening"]
@@ -184,7 +213,8 @@ class Alertd:
                     f"alertd exited with {self.process.returncode}:\n{self.log_text()}"
                 )
             await asyncio.sleep(0.05)
-        raise AssertionError(f"alertd did not start:\n{self.log_text()}")
+        self.kill()
+        raise AssertionError(f"alertd did not start within {timeout} s:\n{self.log_text()}")
 
     def log_text(self) -> str:
         with self.log_path.open("rb") as handle:

@@ -8,15 +8,14 @@ timeline the stored due was counted on (alertd.clock.SteadyClock).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from alertd.server.listener import HttpServer, bind, bound_port
+from tests.needs import unavailable
 
-from .conftest import ADMIN, CRITICAL, INGEST, WEBHOOK_SECRET, Alertd, Receiver, write_setup
+from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, add_oncall, write_setup
 
 pytestmark = pytest.mark.e2e
 
@@ -47,33 +46,15 @@ def when(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-@pytest.fixture
-async def second() -> AsyncIterator[Receiver]:
-    sink = Receiver()
-    sock = bind("127.0.0.1", 0)
-    server = HttpServer(sink, sock, grace=1)
-    await server.start()
-    sink.url = f"http://127.0.0.1:{bound_port(sock)}/second"
-    try:
-        yield sink
-    finally:
-        await server.stop()
-
-
-@pytest.mark.skipif(not FAKETIME.exists(), reason="libfaketime is not installed (faketime)")
 @pytest.mark.parametrize("jump", ["+1h", "-1h"], ids=["forward", "back"])
 async def test_a_step_keeps_its_delay_across_a_jump_and_a_restart(
     tmp_path: Path, receiver: Receiver, second: Receiver, jump: str
 ) -> None:
+    if not FAKETIME.exists():
+        unavailable("libfaketime is not installed: apt-get install faketime")
     write_setup(tmp_path, receiver.url)
     (tmp_path / "rules" / "safety.rules").write_text(RULES)
-    (tmp_path / "oncall.toml").write_text(ONCALL)
-    config = tmp_path / "alertd.toml"
-    config.write_text(
-        config.read_text()
-        + '\n[oncall]\npath = "oncall.toml"\n\n[channels.partner]\nkind = "webhook"\n'
-        + f'url = "{second.url}"\nsecret = "{WEBHOOK_SECRET}"\n'
-    )
+    add_oncall(tmp_path, ONCALL, partner_url=second.url)
     offset = tmp_path / "faketime"  # the daemon's wall clock: the real one plus this
     offset.write_text("+0\n")
     alertd = Alertd(tmp_path)

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from alertd.server.listener import HttpServer, bind, bound_port
 from tests.waiting import until
 
-from .conftest import ADMIN, CRITICAL, INGEST, WEBHOOK_SECRET, Alertd, Receiver, write_setup
+from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, add_oncall, write_setup
 
 pytestmark = pytest.mark.e2e
 
@@ -57,28 +56,16 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Setup]:
-    second = Receiver()
-    sock = bind("127.0.0.1", 0)
-    server = HttpServer(second, sock, grace=1)
-    await server.start()
-    second.url = f"http://127.0.0.1:{bound_port(sock)}/second"
+async def setup(tmp_path: Path, receiver: Receiver, second: Receiver) -> AsyncIterator[Setup]:
     write_setup(tmp_path, receiver.url)
     (tmp_path / "rules" / "safety.rules").write_text(RULES)
-    (tmp_path / "oncall.toml").write_text(ONCALL)
-    config = tmp_path / "alertd.toml"
-    config.write_text(
-        config.read_text()
-        + '\n[oncall]\npath = "oncall.toml"\n\n[channels.partner]\nkind = "webhook"\n'
-        + f'url = "{second.url}"\nsecret = "{WEBHOOK_SECRET}"\n'
-    )
+    add_oncall(tmp_path, ONCALL, partner_url=second.url)
     daemon = Alertd(tmp_path)
     await daemon.start()
     try:
         yield Setup(daemon, receiver, second)
     finally:
         daemon.kill()
-        await server.stop()
 
 
 async def fire(alertd: Alertd, vehicle: str) -> str:

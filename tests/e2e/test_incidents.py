@@ -18,10 +18,20 @@ from typing import Any
 
 import pytest
 
-from alertd.server.listener import HttpServer, bind, bound_port
+from alertd.server.listener import bind, bound_port
 
 from ..openapi_contract import assert_answer_documented
-from .conftest import ADMIN, ADMIN_TOKEN, CRITICAL, INGEST, Alertd, Receiver, write_setup
+from .conftest import (
+    ADMIN,
+    ADMIN_TOKEN,
+    CRITICAL,
+    INGEST,
+    Alertd,
+    Receiver,
+    add_oncall,
+    serving,
+    write_setup,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -51,26 +61,16 @@ class Setup:
 @pytest.fixture
 async def setup(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Setup]:
     partner = Receiver()
-    sock = bind("127.0.0.1", 0)
-    server = HttpServer(partner, sock, grace=1)
-    await server.start()
-    partner.url = f"http://127.0.0.1:{bound_port(sock)}/partner"
-    write_setup(tmp_path, receiver.url)
-    (tmp_path / "rules" / "safety.rules").write_text(RULES)
-    (tmp_path / "oncall.toml").write_text(ONCALL.format(partner=partner.url))
-    config = tmp_path / "alertd.toml"
-    config.write_text(
-        config.read_text()
-        + '\n[oncall]\npath = "oncall.toml"\n\n[channels.partner]\nkind = "webhook"\n'
-        + f'url = "{receiver.url}"\nsecret = "e2e-webhook-secret-89"\n'
-    )
-    daemon = Alertd(tmp_path)
-    await daemon.start()
-    try:
-        yield Setup(daemon, receiver, partner)
-    finally:
-        daemon.kill()
-        await server.stop()
+    async with serving(partner, "/partner") as partner.url:
+        write_setup(tmp_path, receiver.url)
+        (tmp_path / "rules" / "safety.rules").write_text(RULES)
+        add_oncall(tmp_path, ONCALL.format(partner=partner.url), partner_url=receiver.url)
+        daemon = Alertd(tmp_path)
+        await daemon.start()
+        try:
+            yield Setup(daemon, receiver, partner)
+        finally:
+            daemon.kill()
 
 
 async def cli(alertd: Alertd, *args: str) -> tuple[int, str, str]:

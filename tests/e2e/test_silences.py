@@ -20,7 +20,7 @@ import pytest
 
 from tests.waiting import eventually
 
-from .conftest import ADMIN, INGEST, Alertd, Receiver, write_setup
+from .conftest import ADMIN, INGEST, Alertd, Receiver, add_oncall, write_setup
 from .test_incidents import cli
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +57,7 @@ notify = ["webhook"]
 async def daemon(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Alertd]:
     write_setup(tmp_path, receiver.url)
     (tmp_path / "rules" / "safety.rules").write_text(RULES)
-    (tmp_path / "oncall.toml").write_text(ONCALL)
-    config = tmp_path / "alertd.toml"
-    config.write_text(config.read_text() + '\n[oncall]\npath = "oncall.toml"\n')
+    add_oncall(tmp_path, ONCALL)
     started = Alertd(tmp_path)
     await started.start()
     try:

@@ -15,10 +15,9 @@ import httpx
 import orjson
 import pytest
 
-from alertd.server.listener import HttpServer, bind, bound_port
 from tests.waiting import eventually
 
-from .conftest import ADMIN, INGEST, Alertd, Receiver, write_setup
+from .conftest import ADMIN, INGEST, Alertd, Receiver, serving, write_setup
 
 SID = "AC00000000000000000000000000000077"
 PHONE = "+15550100042"
@@ -76,14 +75,8 @@ class Twilio:
 @pytest.fixture
 async def twilio() -> AsyncIterator[Twilio]:
     api = Twilio()
-    sock = bind("127.0.0.1", 0)
-    server = HttpServer(api, sock, grace=1)
-    await server.start()
-    api.url = f"http://127.0.0.1:{bound_port(sock)}"
-    try:
+    async with serving(api) as api.url:
         yield api
-    finally:
-        await server.stop()
 
 
 async def first_page(client: httpx.AsyncClient, alert_id: str) -> dict[str, Any]:
