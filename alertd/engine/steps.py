@@ -130,9 +130,10 @@ def _windowed(
     keyed: bool = False,
 ) -> Step:
     """Counting, suppression and the alert. With `keyed`, a fired alert (and its decision) has
-    the rule's key, not its last window's."""
+    the rule's key, not its last window's; so has one of a rule with no window (`by` alone:
+    what its alerts are about)."""
     rule_id, count, suppress = rule.id, rule.count, rule.suppress
-    alert_key = rule.key if keyed else None
+    alert_key = rule.key if keyed or (count is None and suppress is None) else None
     count_key = count.key if count is not None else None
     threshold = count.threshold if count is not None else 0
     within = count.within if count is not None else 0.0
