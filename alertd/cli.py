@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", "Run the daemon: HTTP ingestion, rule evaluation and notification dispatch.")
 
+    add(
+        "migrate",
+        "Bring the state database ([state] path, or url) up to date; start nothing.",
+    )
+
     check = add("check", "Validate rule files and every template; start nothing.")
     check.add_argument(
         "paths", nargs="*", metavar="PATH", help="rule files or folders (default: the config's)"

@@ -91,6 +91,9 @@ class RulesSettings:
 @dataclass(frozen=True)
 class StateSettings:
     path: Path = Path("var/alertd.db")
+    # "postgresql://user@host/db": the state in PostgreSQL, shared by every daemon given it
+    # (alertd.engine.pg_store); `path`'s folder then keeps only this node's own files.
+    url: str = ""
     sweep_interval: Duration = Duration(60.0)
     retention: Duration = Duration(7 * 86_400.0)  # alerts and finished notifications kept
     busy_timeout: Duration = Duration(5.0)  # a write waits this long for another's, then 503
@@ -396,6 +399,7 @@ def settings_from_dict(
     _check_listen(sections["server"], source)
     sections["server"] = _checked_web_keys(sections["server"], source)
     sections["log"] = _checked_log(sections["log"], source)
+    _check_state_url(sections["state"], source)
     return Settings(source=source, recipients=recipients, channels=channels, **sections)
 
 
@@ -443,6 +447,16 @@ def _checked_log(log: LogSettings, source: Path) -> LogSettings:
                 f"{aside(value.lower(), choices)}"
             )
     return replace(log, level=log.level.lower(), format=log.format.lower())
+
+
+def _check_state_url(state: StateSettings, source: Path) -> None:
+    """`[state] url` is empty (SQLite, at `path`) or a PostgreSQL URL."""
+    if state.url and not state.url.startswith(("postgresql://", "postgres://")):
+        shown = state.url.split("://", 1)[0] + "://..." if "://" in state.url else state.url
+        raise ConfigError(
+            f"{source}: [state] url: expected a postgresql:// URL such as "
+            f'"postgresql://alertd@db.example.com/alertd", got {shown!r}'
+        )
 
 
 def _check_channel_keys(kind: str, table: Mapping[str, Any], where: str) -> None:

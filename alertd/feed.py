@@ -25,8 +25,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from alertd.dialect import register
 from alertd.sqlitedb import fail
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection, Cursor
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_changes (
@@ -37,6 +42,9 @@ CREATE TABLE IF NOT EXISTS alert_changes (
 );
 CREATE INDEX IF NOT EXISTS alert_changes_by_time ON alert_changes (at);
 """
+
+
+register(SCHEMA, "SELECT 1")  # PostgreSQL's migrations make the table (alertd.migrations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ class Position:
 class ChangeFeed:
     """The feed on the state store's connection."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         """Create the table if needed. Raises as alertd.sqlitedb.fail does, as every method."""
         self._connection = connection
         self._execute(SCHEMA, script=True)
@@ -136,7 +144,7 @@ class ChangeFeed:
 
     def _execute(
         self, sql: str, parameters: tuple[object, ...] = (), *, script: bool = False
-    ) -> sqlite3.Cursor:
+    ) -> Cursor:
         try:
             if script:
                 return self._connection.executescript(sql)

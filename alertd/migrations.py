@@ -9,15 +9,22 @@ the upgrade path too. A database whose version is newer than this alertd knows i
 older alertd would misread it. (The windows' tables are the engine store's own: they hold only
 state that expires, and are created if missing, see alertd.engine.sqlite_store.)
 
-To change a table, append a migration; never edit one that has shipped. A PostgreSQL store
-(issue 15) keeps the same tables, with its own list.
+To change a table, append a migration; never edit one that has shipped. The PostgreSQL store
+keeps the same tables (and the windows' too) with its own list, `POSTGRES_MIGRATIONS`, its
+version in the table `schema_version`; several daemons may start on one database at once, so
+it is migrated under an advisory lock (`migrate_postgres`). A change to a table is a migration
+in both lists.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from alertd.engine.errors import StateStoreError
+
+if TYPE_CHECKING:
+    from alertd.pgdb import PgConnection
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the alerts and the outbox, as alertd 0.1 made them (a database from then already has
@@ -196,10 +203,14 @@ MIGRATIONS: tuple[str, ...] = (
 VERSION = len(MIGRATIONS)
 
 
-def migrate(connection: sqlite3.Connection, path: object = "the state database") -> int:
+def migrate(
+    connection: sqlite3.Connection | PgConnection, path: object = "the state database"
+) -> int:
     """Apply the migrations `connection`'s database lacks, in one transaction; return the
     version it had before. Raises StateStoreError (changing nothing) when the database is
     newer than this alertd or a migration fails."""
+    if not isinstance(connection, sqlite3.Connection):
+        return migrate_postgres(connection)
     try:
         connection.execute("BEGIN IMMEDIATE")  # two openers at once: one migrates, one waits
         try:
@@ -246,3 +257,251 @@ def _statements(script: str) -> list[str]:
 
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+POSTGRES_MIGRATIONS: tuple[str, ...] = (
+    # 1: every table of SQLite's migrations 1 to 7, as they are now, and the windows' tables
+    # (alertd.engine.sqlite_store). Text that is compared or sorted (ids, keys) sorts by its
+    # bytes, as in SQLite ("C"): `<alert id>.` < `<alert id>.<n>` < `<alert id>/`. The outbox
+    # and the timers have a claim (`claimed_by`, `claim_expires_at`) for the node that works
+    # on them (several daemons, alertd.pgdb).
+    """
+    CREATE TABLE alerts (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        rule_id TEXT COLLATE "C" NOT NULL,
+        rule_name TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event TEXT NOT NULL,
+        fired_at DOUBLE PRECISION NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        suppressed_count BIGINT NOT NULL,
+        labels TEXT NOT NULL,
+        count_events TEXT NOT NULL,
+        description TEXT NOT NULL,
+        notify TEXT NOT NULL,
+        template TEXT,
+        acked_at DOUBLE PRECISION,
+        acked_by TEXT,
+        status TEXT NOT NULL DEFAULT 'firing',
+        acked_via TEXT,
+        resolved_at DOUBLE PRECISION,
+        resolved_by TEXT,
+        resolved_via TEXT,
+        notifications BIGINT NOT NULL DEFAULT 0,
+        escalation TEXT,
+        match_count BIGINT NOT NULL DEFAULT 1,
+        last_matched_at DOUBLE PRECISION,
+        last_event TEXT,
+        silenced_by TEXT
+    );
+    CREATE INDEX alerts_by_rule ON alerts (rule_id, id);
+    CREATE INDEX alerts_by_status ON alerts (status, id);
+
+    CREATE TABLE outbox (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT COLLATE "C" NOT NULL,
+        alert_id TEXT COLLATE "C" NOT NULL,
+        rule_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        content BYTEA NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        receipt TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        sent_at DOUBLE PRECISION,
+        updated_at DOUBLE PRECISION NOT NULL,
+        notice TEXT NOT NULL DEFAULT 'fired',
+        hold TEXT,
+        bundle TEXT,
+        alerts TEXT,
+        claimed_by TEXT,
+        claim_expires_at DOUBLE PRECISION
+    );
+    CREATE UNIQUE INDEX outbox_id ON outbox (id);
+    CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+    CREATE INDEX outbox_held ON outbox (hold, seq) WHERE state = 'held';
+    CREATE INDEX outbox_bundle ON outbox (bundle) WHERE bundle IS NOT NULL;
+
+    CREATE TABLE timeline (
+        seq BIGSERIAL PRIMARY KEY,
+        alert_id TEXT COLLATE "C" NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        action TEXT NOT NULL,
+        by TEXT,
+        via TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX timeline_by_alert ON timeline (alert_id, seq);
+
+    CREATE TABLE timers (
+        kind TEXT COLLATE "C" NOT NULL,
+        ref TEXT COLLATE "C" NOT NULL,
+        due DOUBLE PRECISION NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        claimed_by TEXT,
+        claim_expires_at DOUBLE PRECISION,
+        PRIMARY KEY (kind, ref)
+    );
+    CREATE INDEX timers_by_due ON timers (due);
+
+    CREATE TABLE reply_codes (
+        number TEXT COLLATE "C" NOT NULL,
+        code BIGINT NOT NULL,
+        alert_id TEXT COLLATE "C" NOT NULL,
+        given_at DOUBLE PRECISION NOT NULL,
+        freed_at DOUBLE PRECISION,
+        PRIMARY KEY (number, code)
+    );
+    CREATE INDEX reply_codes_by_alert ON reply_codes (alert_id);
+
+    CREATE TABLE silences (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at DOUBLE PRECISION NOT NULL,
+        ends_at DOUBLE PRECISION NOT NULL,
+        created_by TEXT NOT NULL,
+        created_via TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX silences_by_end ON silences (ends_at);
+
+    CREATE TABLE steady_clock (
+        "only" INTEGER PRIMARY KEY CHECK ("only" = 0),
+        ahead DOUBLE PRECISION NOT NULL
+    );
+
+    CREATE TABLE sends (
+        channel TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX sends_by_recipient ON sends (channel, recipient, at);
+
+    CREATE TABLE open_alert (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        alert_id TEXT NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    );
+
+    CREATE TABLE alert_changes (
+        seq BIGSERIAL PRIMARY KEY,
+        alert_id TEXT COLLATE "C" NOT NULL,
+        change TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX alert_changes_by_time ON alert_changes (at);
+
+    CREATE TABLE state_probe ("only" INTEGER PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
+
+    CREATE TABLE suppression (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        fired_at DOUBLE PRECISION NOT NULL,
+        until DOUBLE PRECISION NOT NULL,
+        suppressed BIGINT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    );
+    CREATE INDEX suppression_expiry ON suppression (expires_at);
+
+    CREATE TABLE count_window (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        within DOUBLE PRECISION NOT NULL,
+        times TEXT NOT NULL,
+        events TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        first BIGINT NOT NULL DEFAULT 0,
+        tail_from BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (rule_id, key)
+    );
+    CREATE INDEX count_window_expiry ON count_window (expires_at);
+
+    CREATE TABLE count_window_chunk (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        first BIGINT NOT NULL,
+        times TEXT NOT NULL,
+        PRIMARY KEY (rule_id, key, first)
+    );
+
+    CREATE TABLE key_state (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        newest DOUBLE PRECISION NOT NULL,
+        start DOUBLE PRECISION,
+        kept TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    );
+    CREATE INDEX key_state_expiry ON key_state (expires_at);
+
+    CREATE TABLE absence (
+        rule_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        last DOUBLE PRECISION NOT NULL,
+        alert_id TEXT,
+        event TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (rule_id, key)
+    );
+    CREATE INDEX absence_expiry ON absence (expires_at);
+
+    CREATE TABLE window_version (
+        "only" INTEGER PRIMARY KEY CHECK ("only" = 0),
+        version BIGINT NOT NULL
+    );
+    INSERT INTO window_version VALUES (0, 0);
+    """,
+    # 2: SQLite's 8: finished notifications found by when they finished, for the sweep's purge.
+    """
+    CREATE INDEX outbox_finished ON outbox (updated_at) WHERE state NOT IN ('pending', 'held');
+    """,
+)
+"""PostgreSQL's migration n (1-based) brings a database from schema_version n-1 to n."""
+
+POSTGRES_VERSION = len(POSTGRES_MIGRATIONS)
+
+MIGRATION_LOCK = 0x616C657274640001
+"""The advisory lock key every alertd takes to migrate a PostgreSQL database ("alertd", 1)."""
+
+
+def migrate_postgres(connection: PgConnection) -> int:
+    """Apply the migrations the connection's database lacks, in one transaction, under an
+    advisory lock: several nodes starting together migrate once, the others wait and find it
+    done. Return the version it had before. Raises StateStoreError (changing nothing) when the
+    database is newer than this alertd or a migration fails."""
+    connection.execute("BEGIN")
+    try:
+        connection.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            ' ("only" INTEGER PRIMARY KEY CHECK ("only" = 0), version INTEGER NOT NULL)'
+        )
+        row = connection.execute("SELECT version FROM schema_version").fetchone()
+        before = 0 if row is None else int(row[0])
+        if before > POSTGRES_VERSION:
+            raise StateStoreError(
+                f"{connection.name}: made by a newer alertd (schema version {before}; this one"
+                f" knows up to {POSTGRES_VERSION}); run that alertd, or restore a backup"
+            )
+        for number in range(before + 1, POSTGRES_VERSION + 1):
+            connection.execute(POSTGRES_MIGRATIONS[number - 1])
+        if before != POSTGRES_VERSION:
+            connection.execute(
+                "INSERT OR REPLACE INTO schema_version VALUES (0, ?)", (POSTGRES_VERSION,)
+            )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.rollback()
+        raise
+    return before

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -44,7 +45,16 @@ class SourceLocation:
     column: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
+        return f"{shown_path(self.path)}:{self.line}:{self.column}"
+
+
+def shown_path(path: str) -> str:
+    """A file's path as people are shown it: relative to the working folder when it is in it
+    (`rules/fleet.rules`, as `alertd check` names it), absolute otherwise."""
+    try:
+        return Path(path).relative_to(Path.cwd()).as_posix()
+    except (OSError, ValueError):  # elsewhere, relative already, or no working folder (deleted)
+        return path
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ every write reports to `health` (alertd.state_health), which logs the outage onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +33,7 @@ from typing import Any, TypeVar
 
 from alertd import metrics
 from alertd.clock import Clock, SteadyClock
-from alertd.config import ConfigError, Settings
+from alertd.config import ConfigError, Settings, StateSettings
 from alertd.core import (
     Acted,
     AlertChange,
@@ -70,7 +69,7 @@ from alertd.incidents import (
 )
 from alertd.incidents.lifecycle import DONE
 from alertd.incidents.resolving import RuleResolving
-from alertd.model import Alert, Decision, GroupKey, Rule
+from alertd.model import Alert, Decision, GroupKey, Rule, shown_path
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -130,17 +129,20 @@ class Pipeline:
             self._link_secret = link_secret(settings)
         except OSError as error:
             raise ConfigError(f"cannot make the action links' secret: {error}") from None
+        # One daemon per SQLite file; on PostgreSQL, as many as share the database, and
+        # each one's outcome journal (beside `path`) is its own.
         try:
-            self._file_lock = StateLock(state.path)  # one daemon per state file
+            self._file_lock = None if state.url else StateLock(state.path)
         except StateStoreError as error:
             raise ConfigError(str(error)) from None
         try:
-            self.store = SQLiteStore(state.path, busy_timeout=state.busy_timeout)
+            self.store = open_store(state)
             create_schema(self.store.connection)
             self.feed = ChangeFeed(self.store.connection)
-            self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout)
+            self.outbox = Outbox(state.path, busy_timeout=state.busy_timeout, url=state.url or None)
         except StateStoreError as error:
-            self._file_lock.release()
+            if self._file_lock is not None:
+                self._file_lock.release()
             raise ConfigError(str(error)) from None
         self.health = StateHealth(clock)
         self.dispatcher = Dispatcher(
@@ -684,7 +686,8 @@ class Pipeline:
     def close(self) -> None:
         self.outbox.close()
         self.store.close()
-        self._file_lock.release()
+        if self._file_lock is not None:
+            self._file_lock.release()
 
 
 @dataclass(slots=True)
@@ -725,6 +728,16 @@ async def _in_thread(call: Callable[[], None]) -> None:
     except asyncio.CancelledError:
         await asyncio.wait([running])
         raise
+
+
+def open_store(state: StateSettings) -> SQLiteStore:
+    """The state store `[state]` names: PostgreSQL's at `url`, else SQLite's at `path`.
+    Raises StateStoreError."""
+    if state.url:
+        from alertd.engine.pg_store import PostgresStore  # noqa: PLC0415 (psycopg: ~0.1 s)
+
+        return PostgresStore(state.url, lock_timeout=state.busy_timeout)
+    return SQLiteStore(state.path, busy_timeout=state.busy_timeout)
 
 
 def load(settings: Settings) -> tuple[list[Rule], Renderer, OnCall | None]:
@@ -781,9 +794,7 @@ def _problem(
     path: str, line: int, column: int, message: str, hint: str | None = None
 ) -> RuleProblem:
     """One problem, its path relative to the working folder (as `alertd check` shows it)."""
-    with contextlib.suppress(ValueError):
-        path = str(Path(path).relative_to(Path.cwd()))
-    return RuleProblem(path, line, column, message, hint)
+    return RuleProblem(shown_path(path), line, column, message, hint)
 
 
 def _log_transition(done: Transition, by: str, via: str) -> None:

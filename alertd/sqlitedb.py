@@ -37,9 +37,12 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from alertd.engine.errors import StateReason, StateStoreError
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 if sys.platform != "win32":  # Windows has no flock: the state is not locked there
     import fcntl
@@ -163,7 +166,7 @@ def os_reason(error: OSError) -> StateReason:
 PROBE_SCHEMA = "CREATE TABLE IF NOT EXISTS state_probe (only INTEGER PRIMARY KEY, at REAL NOT NULL)"
 
 
-def write_probe(connection: sqlite3.Connection, at: float) -> None:
+def write_probe(connection: Connection, at: float) -> None:
     """Write one row (through the caller's transaction): whether the database takes a write now.
 
     A transaction that changes nothing writes nothing to the disk, so its commit proves nothing;

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.examples import CI_EXAMPLES, scale
+from tests.postgres import postgres_url  # noqa: F401  (a fixture for every test)
 
 settings.register_profile(
     "ci",

@@ -5,16 +5,20 @@ again changes nothing; a database from a newer alertd is refused, untouched."""
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from alertd.cli import main
 from alertd.clock import FakeClock
-from alertd.config import ConfigError
+from alertd.config import ConfigError, load_settings
 from alertd.engine.errors import StateStoreError
+from alertd.engine.pg_store import PostgresStore
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery
-from alertd.migrations import MIGRATIONS, VERSION, migrate
+from alertd.migrations import MIGRATIONS, POSTGRES_VERSION, VERSION, migrate
+from alertd.pgdb import connect
 from alertd.pipeline import Pipeline
 from tests.test_pipeline import settings_in
 
@@ -168,3 +172,67 @@ def test_a_database_from_a_newer_alertd_is_refused_untouched(tmp_path: Path) -> 
         Pipeline(settings, FakeClock())
     assert f"made by a newer alertd (schema version {VERSION + 1}; " in str(refused.value)
     assert user_version(settings.state.path) == VERSION + 1
+
+
+def _config(tmp_path: Path, state: str) -> Path:
+    config = tmp_path / "alertd.toml"
+    config.write_text(f'[state]\npath = "var/alertd.db"\n{state}\n')
+    return config
+
+
+def test_alertd_migrate_says_what_it_applied_to_a_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, "")
+    assert main(["migrate", "-c", str(config)]) == 0
+    database = tmp_path / "var" / "alertd.db"
+    assert capsys.readouterr().out == (
+        f"{database}: applied migrations 1 to {VERSION} (schema version 0 -> {VERSION})\n"
+    )
+    assert main(["migrate", "-c", str(config)]) == 0
+    assert capsys.readouterr().out == (
+        f"{database}: up to date (schema version {VERSION}); nothing applied\n"
+    )
+
+
+def test_alertd_migrate_says_what_it_applied_to_postgresql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str
+) -> None:
+    config = _config(tmp_path, f'url = "{postgres_url}"')
+    assert main(["migrate", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        f": applied migrations 1 to {POSTGRES_VERSION} (schema version 0 -> {POSTGRES_VERSION})\n"
+    )
+    assert main(["migrate", "-c", str(config)]) == 0
+    assert capsys.readouterr().out.endswith(
+        f": up to date (schema version {POSTGRES_VERSION}); nothing applied\n"
+    )
+    assert not (tmp_path / "var").exists()  # no SQLite file was made
+
+
+def test_postgresql_refuses_a_database_from_a_newer_alertd(postgres_url: str) -> None:
+    PostgresStore(postgres_url).close()
+    connection = connect(postgres_url)
+    connection.execute("UPDATE schema_version SET version = ?", (POSTGRES_VERSION + 1,))
+    with pytest.raises(StateStoreError, match="made by a newer alertd"):
+        PostgresStore(postgres_url)
+    connection.close()
+
+
+def test_nodes_starting_together_migrate_once(postgres_url: str) -> None:
+    """The advisory lock: several stores opening a fresh database at once all start, on one
+    schema made once (a race would fail one of them on a table that already exists)."""
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresStore(postgres_url), range(4)))
+    for store in stores:
+        store.close()
+
+
+def test_a_bad_state_url_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[state\] url: expected a postgresql:// URL"):
+        load_settings(_config(tmp_path, 'url = "mysql://root:secret@db/alertd"'))
+    try:
+        load_settings(_config(tmp_path, 'url = "mysql://root:secret@db/alertd"'))
+    except ConfigError as error:
+        assert "secret" not in str(error)

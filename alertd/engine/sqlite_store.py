@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alertd import jsonutil
 from alertd.engine.absence import Absence
@@ -67,6 +67,9 @@ from alertd.sqlitedb import (
     io_reason,
     unavailable_reason,
 )
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS suppression (
@@ -267,17 +270,23 @@ class SQLiteStore:
     ) -> None:
         """Open (creating if needed) the database; see alertd.sqlitedb for the settings."""
         self.path = Path(path)
-        self.connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
+        self.where = str(path)  # what messages call the database
+        connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
-            self.connection.executescript(SCHEMA)
-            _upgrade_count_windows(self.connection)
-            migrate(self.connection, path)
+            connection.executescript(SCHEMA)
+            _upgrade_count_windows(connection)
+            migrate(connection, path)
         except sqlite3.Error as exc:
-            self.connection.close()
+            connection.close()
             raise cannot_open(path, exc) from exc
         except StateStoreError:
-            self.connection.close()
+            connection.close()
             raise
+        self._start(connection)
+
+    def _start(self, connection: Connection) -> None:
+        """Begin on a database brought up to date: read the windows."""
+        self.connection: Connection = connection
         self._blocks: list[_Block] = []  # the open transaction and its savepoints, outermost first
         # Why SQLite ended the open transaction itself (a full disk, an I/O error in a
         # savepoint): every later block fails with it until the transaction is committed
@@ -319,7 +328,7 @@ class SQLiteStore:
         if self._lost is not None:
             lost = self._lost
             self.rollback()
-            raise StateStoreError(f"{self.path}: cannot commit: {lost}", lost.reason) from lost
+            raise StateStoreError(f"{self.where}: cannot commit: {lost}", lost.reason) from lost
         try:
             self._write_changes()
             self.connection.execute("COMMIT")
@@ -372,7 +381,7 @@ class SQLiteStore:
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
         if self._lost is not None:
-            raise StateStoreError(f"{self.path}: {self._lost}", self._lost.reason)
+            raise StateStoreError(f"{self.where}: {self._lost}", self._lost.reason)
         self._write_changes()  # whatever came before belongs to the enclosing block
         name = f"alertd_{len(self._blocks)}"
         self._execute(f"SAVEPOINT {name}")
@@ -391,7 +400,7 @@ class SQLiteStore:
                 self._restore(block)
             elif self._blocks:  # SQLite rolled our whole transaction back: see `_lost`
                 self._blocks[-1].absorb(block)  # read back when the transaction ends
-                self._lost = _lost_by(error, self.path)
+                self._lost = self._lost_by(error)
             else:  # the caller's transaction, rolled back: the caller hears of it from SQLite
                 self._restore(block)
             if isinstance(error, sqlite3.Error):
@@ -891,6 +900,14 @@ class SQLiteStore:
         version: int = self.connection.execute("SELECT version FROM window_version").fetchone()[0]
         return version
 
+    def _lost_by(self, error: BaseException) -> StateStoreError:
+        """Why a transaction the database rolled back by itself is lost: SQLite does so only
+        for a condition such as a full disk or an I/O error, the error's reason."""
+        reason = unavailable_reason(error) if isinstance(error, sqlite3.Error) else None
+        if reason is None or reason == "io_error":
+            reason = io_reason(self.path.parent)
+        return StateStoreError(f"the transaction was rolled back: {error}", reason)
+
     def _execute(self, sql: str) -> None:
         try:
             self.connection.execute(sql)
@@ -904,15 +921,6 @@ def _upgrade_count_windows(connection: sqlite3.Connection) -> None:
     for column, statement in _COUNT_WINDOW_UPGRADE.items():
         if column not in columns:
             connection.execute(statement)
-
-
-def _lost_by(error: BaseException, path: Path) -> StateStoreError:
-    """Why a transaction SQLite rolled back by itself is lost: SQLite does so only for a
-    condition such as a full disk or an I/O error, the error's reason."""
-    reason = unavailable_reason(error) if isinstance(error, sqlite3.Error) else None
-    if reason is None or reason == "io_error":
-        reason = io_reason(path.parent)
-    return StateStoreError(f"the transaction was rolled back: {error}", reason)
 
 
 # An event field as text, as alertd.engine.state.field_text reads it (objects and lists: NULL).
@@ -997,7 +1005,7 @@ def _frozen(value: object) -> object:
     return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
 
 
-def _delete(connection: sqlite3.Connection, table: str, rule_id: str, keys: list[Key]) -> None:
+def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:
     if keys:
         connection.executemany(
             f"DELETE FROM {table} WHERE rule_id = ? AND key = ?",

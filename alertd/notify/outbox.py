@@ -22,13 +22,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alertd import jsonutil
+from alertd.dialect import register
 from alertd.migrations import migrate
 from alertd.notify.notification import BundleState, DeliveryState, Notification, Paged
 from alertd.notify.retry import NotificationState
 from alertd.sqlitedb import DEFAULT_BUSY_TIMEOUT, Synchronous, connect, fail
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
@@ -51,6 +55,22 @@ _RECORD = """
 """Delivery outcomes, a JSON array of `[seq, state, attempts, error, receipt, next_attempt_at,
 sent_at, at]`, written in one statement (see `Outbox.record`)."""
 
+register(
+    _RECORD,
+    """
+    UPDATE outbox SET state = o.state, attempts = o.attempts, last_error = o.error,
+        receipt = o.receipt, next_attempt_at = COALESCE(o.next_attempt_at, outbox.next_attempt_at),
+        sent_at = o.sent_at, updated_at = o.at
+    FROM (
+        SELECT (v ->> 0)::bigint AS seq, v ->> 1 AS state, (v ->> 2)::bigint AS attempts,
+            v ->> 3 AS error, v ->> 4 AS receipt, (v ->> 5)::float8 AS next_attempt_at,
+            (v ->> 6)::float8 AS sent_at, (v ->> 7)::float8 AS at
+        FROM json_array_elements(%s::json) AS v
+    ) AS o
+    WHERE outbox.seq = o.seq
+    """,
+)
+
 _MAX_BUNDLES = len(("group", "digest", "quiet", "cap"))  # one per hold, at most
 
 _COLUMNS = (
@@ -59,13 +79,13 @@ _COLUMNS = (
 )
 
 
-def create_schema(connection: sqlite3.Connection) -> None:
+def create_schema(connection: Connection) -> None:
     """Bring the state database, the outbox table with it, up to date (alertd.migrations).
     Idempotent; raises StateStoreError."""
     migrate(connection)
 
 
-def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification]) -> int:
+def enqueue(connection: Connection, notifications: Sequence[Notification]) -> int:
     """Insert notifications as pending rows through `connection`, without committing (a held
     one, alertd.storms, as a held row).
 
@@ -96,6 +116,14 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
         )
         for n in notifications
     ]
+    if not isinstance(connection, sqlite3.Connection):
+        # Several daemons insert at once: the sequence's numbers interleave, so each row
+        # says its own.
+        seqs = connection.insert_returning(_INSERT, rows, "seq")
+        if all(seq is not None for seq in seqs):
+            for seq, notification in zip(seqs, notifications, strict=True):
+                notification.seq = seq
+        return sum(seq is not None for seq in seqs)
     before = connection.total_changes
     connection.executemany(_INSERT, rows)
     written = connection.total_changes - before
@@ -108,7 +136,7 @@ def enqueue(connection: sqlite3.Connection, notifications: Sequence[Notification
     return written
 
 
-def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
+def paged(connection: Connection, alert_id: str) -> list[Paged]:
     """Every address the alert's fired and escalated notices went to, once each, in the order
     they were first paged (whatever became of the sends: they were meant to reach them), with
     the last status update each was told. One still held back (alertd.storms), alone or in the
@@ -137,9 +165,7 @@ def paged(connection: sqlite3.Connection, alert_id: str) -> list[Paged]:
     ]
 
 
-def receipts(
-    connection: sqlite3.Connection, alert_id: str, channel: str, recipient: str
-) -> list[str]:
+def receipts(connection: Connection, alert_id: str, channel: str, recipient: str) -> list[str]:
     """The providers' receipts of the alert's pages sent to this recipient on this channel,
     oldest first (a status update that edits them in place needs their message ids)."""
     cursor = connection.execute(
@@ -151,7 +177,7 @@ def receipts(
     return [receipt for (receipt,) in cursor]
 
 
-def purge(connection: sqlite3.Connection, finished_before: float, limit: int = -1) -> int:
+def purge(connection: Connection, finished_before: float, limit: int = -1) -> int:
     """Delete sent, failed and dead rows last touched before this time, the oldest `limit` of
     them (-1: all), through `connection` without committing (the daemon does it in its
     sweep's transaction). Returns how many. Found through the index of finished rows by
@@ -169,7 +195,7 @@ class OutboxLog:
     """The outbox as the incident manager records into it (alertd.incidents): through the state
     store's connection, inside its transaction, never committing."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
@@ -208,9 +234,20 @@ class Outbox:
         *,
         synchronous: Synchronous = "FULL",
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        url: str | None = None,
     ) -> None:
-        """Raises StateStoreError when the database cannot be opened."""
+        """Raises StateStoreError when the database cannot be opened. With `url`, the database
+        is that PostgreSQL one; `path` then names the outcome journal's files only."""
         self.path = Path(path)
+        self.connection: Connection
+        self._recorder: Connection
+        if url is not None:
+            from alertd.pgdb import connect as connect_postgres  # noqa: PLC0415 (psycopg: ~0.1 s)
+
+            self.connection = connect_postgres(url, lock_timeout=busy_timeout)
+            create_schema(self.connection)
+            self._recorder = connect_postgres(url, lock_timeout=busy_timeout)
+            return
         self.connection = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         create_schema(self.connection)
         # Outcomes are journaled before they are recorded (alertd.notify.journal), so a commit
@@ -338,7 +375,7 @@ class _Transaction:
     left open, and the error that mattered is the one raised.
     """
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def __enter__(self) -> None:

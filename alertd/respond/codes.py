@@ -11,10 +11,13 @@ the SMS that carries it, and freed in the same commit as the resolve.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from alertd.oncall.model import same_address
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,7 @@ class CodeLookup:
 class ReplyCodes:
     """The reply codes table, through a connection whose transaction the caller owns."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def give(self, number: str, alert_id: str, now: float) -> int:

@@ -3,12 +3,14 @@ connection, inside the caller's transaction (as the outbox and the change feed a
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alertd import jsonutil
 from alertd.oncall.model import Matcher
 from alertd.silences.model import Silence
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 _COLUMNS = (
     "id, matchers, starts_at, ends_at, created_by, created_via, comment, created_at, updated_at"
@@ -18,7 +20,7 @@ _COLUMNS = (
 class SilenceTable:
     """Rows of silences; every call runs in the caller's transaction."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def add(self, silence: Silence) -> None:

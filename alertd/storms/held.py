@@ -12,13 +12,15 @@ a release, its message and the removal of its timer commit together.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alertd import jsonutil
 from alertd.notify.notification import Notification
 from alertd.notify.outbox import enqueue
+
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
 _COLUMNS = (
     "seq, id, alert_id, rule_id, channel, kind, recipient, priority, content, created_at,"
@@ -29,7 +31,7 @@ _COLUMNS = (
 class HeldLog:
     """Held rows and the sends log, through the state store's connection."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def held(self, hold: str) -> list[Notification]:

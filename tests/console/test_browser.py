@@ -185,6 +185,7 @@ def test_the_playground_shows_the_failing_comparison_of_an_event_that_does_not_f
         assert speeding.locator(".badge.decision").inner_text() == "no match"
         assert speeding.locator(".failed").inner_text() == "speed_kmh > 120"
         assert "speed_kmh = 100" in speeding.locator(".values").inner_text()
+        assert speeding.locator(".where").inner_text().startswith("rules/fleet.rules:")
         # An edited rule, tried on the same event before it is saved anywhere.
         page.fill(
             "#draft", 'rule speeding {\n  when type == "location_update" and speed_kmh > 90\n}'

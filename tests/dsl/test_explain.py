@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -226,3 +227,16 @@ def test_a_matching_condition_has_no_failures() -> None:
     assert explanation is not None
     assert explanation.matched
     assert explanation.failures == ()
+
+
+def test_a_location_names_its_file_relative_to_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `alertd check` names it: a daemon run from its folder (the console's playground,
+    POST /v1/explain) shows `rules/fleet.rules:3:7`, not the absolute path its config made."""
+    inside = SourceLocation(str(tmp_path / "rules" / "fleet.rules"), 3, 7)
+    elsewhere = SourceLocation("/etc/alertd/rules/fleet.rules", 3, 7)
+    monkeypatch.chdir(tmp_path)
+    assert str(inside) == "rules/fleet.rules:3:7"
+    assert str(elsewhere) == "/etc/alertd/rules/fleet.rules:3:7"
+    assert str(SourceLocation("playground.rules", 1, 2)) == "playground.rules:1:2"

@@ -138,9 +138,10 @@ def write_setup(
     shutdown_delay: str = "0s",
     watch: bool = False,
     server: str = "",
+    state: str = "",
 ) -> None:
     """rules/safety.rules and an alertd.toml whose webhook channel posts to `receiver_url`;
-    `server` adds lines to its [server] table."""
+    `server` adds lines to its [server] table, `state` to its [state] table."""
     (home / "rules").mkdir(parents=True, exist_ok=True)
     (home / "rules" / "safety.rules").write_text(RULES)
     (home / "alertd.toml").write_text(
@@ -160,6 +161,7 @@ watch = {str(watch).lower()}
 
 [state]
 path = "var/alertd.db"
+{state}
 
 [dispatch]
 dry_run = false

@@ -10,6 +10,7 @@ import pytest
 
 from alertd.engine.ids import new_alert_id
 from alertd.engine.memory_store import MemoryStore
+from alertd.engine.pg_store import PostgresStore
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import (
     AlertQuery,
@@ -26,13 +27,24 @@ from alertd.model import Alert, NotifyTarget, Priority
 from tests.engine.builders import T0, event, make_engine, make_rule
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    made: StateStore = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    )
+    made: StateStore
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SQLiteStore(tmp_path / "s.db")
+    else:
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
     yield made
     made.close()
+
+
+def reopened(store: SQLiteStore) -> SQLiteStore:
+    """The same database opened again (after `store` was closed)."""
+    if isinstance(store, PostgresStore):
+        return PostgresStore(store.url)
+    return SQLiteStore(store.path)
 
 
 def alert(
@@ -87,9 +99,9 @@ class TestWindows:
         window = store.count_windows("many").get(("v1",))
         assert window is not None
         assert (window.matches, [e["n"] for e in window]) == (600, [597, 598, 599])
-        if isinstance(store, SQLiteStore):  # and so does what is read back from the file
+        if isinstance(store, SQLiteStore):  # and so does what is read back from the database
             store.close()
-            store = SQLiteStore(store.path)
+            store = reopened(store)
             again = store.count_windows("many").get(("v1",))
             assert again == window and again is not None and again.matches == 600
             engine = make_engine(rule, store=store, max_count_events=3)
@@ -304,8 +316,9 @@ class TestTimers:
         assert store.due_timers(T0 + 19, limit=100) == []
         assert store.next_timer_due() == T0 + 20  # reading them leaves them set
 
-    def test_timers_roll_back_with_the_transaction(self, tmp_path: Path) -> None:
-        store = SQLiteStore(tmp_path / "s.db")
+    def test_timers_roll_back_with_the_transaction(self, store: StateStore) -> None:
+        if isinstance(store, MemoryStore):
+            pytest.skip("the memory store's transactions keep no timers apart")
         store.set_timer(Timer("escalate", "kept", T0))
         with pytest.raises(RuntimeError), store.transaction():
             store.cancel_timer("escalate", "kept")

@@ -1,0 +1,228 @@
+"""Every PostgreSQL connection alertd opens (psycopg 3), speaking as its SQLite connections do.
+
+The state's modules (the store, the outbox, the feed, reply codes, silences, holds) are written
+once, against SQLite's dialect and its connection's few methods. `PgConnection` offers those
+methods over psycopg, each statement turned into PostgreSQL's dialect by alertd.dialect.
+
+The connection is in autocommit mode with BEGIN and COMMIT its owner's, as with SQLite. Errors
+are sorted as alertd.sqlitedb sorts SQLite's: one that says the database cannot be used now (the
+server unreachable or shutting down, its disk full, a read-only standby, a lock or statement
+timeout, a deadlock) becomes StateStoreError with its reason; any other is a bug in alertd and
+is raised as it is. A connection the server dropped is opened again by the next statement that
+starts outside a transaction, so a node carries on by itself once the server is back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+
+from alertd.dialect import translate
+from alertd.engine.errors import StateReason, StateStoreError
+
+CONNECT_TIMEOUT = 5  # seconds: an unreachable server is a 503, not a hung request
+LOCK_TIMEOUT = 5.0  # seconds, the default: as SQLite's busy timeout
+
+
+def connect(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> PgConnection:
+    """Open a connection to the database at `url`. Raises StateStoreError naming it (with no
+    password) when it cannot be opened."""
+    return PgConnection(url, lock_timeout=lock_timeout)
+
+
+def redacted(url: str) -> str:
+    """`url` fit for a message: its password, if any, masked."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+class PgConnection:
+    """One PostgreSQL session with sqlite3.Connection's methods as alertd uses them. Not
+    thread-safe: one caller at a time, from any thread."""
+
+    dialect: Literal["postgresql"] = "postgresql"
+
+    def __init__(self, url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
+        self.url = url
+        self.name = redacted(url)
+        self.lock_timeout = lock_timeout
+        self.total_changes = 0  # rows inserted, updated or deleted, as sqlite3 counts them
+        self._connection = self._open()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        try:
+            # A lock waited for longer than the timeout fails the statement: the daemon
+            # answers 503, as it does when SQLite's busy timeout passes.
+            given = conninfo_to_dict(self.url).get("options") or ""
+            options = f"{given} -c lock_timeout={round(self.lock_timeout * 1000)}".strip()
+            connection = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, options=options
+            )
+        except psycopg.Error as exc:
+            raise StateStoreError(
+                f"{self.name}: cannot connect to the state database: {_first_line(exc)}",
+                reason_of(exc) or "unreachable",
+            ) from exc
+        return connection
+
+    @property
+    def in_transaction(self) -> bool:
+        status = self._connection.info.transaction_status
+        return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
+        """Run one statement (SQLite's dialect) and return its cursor."""
+        self._reopen_if_lost()
+        cursor = self._connection.cursor()
+        text = translate(sql)
+        if not parameters:  # no placeholders: psycopg takes the text as it is, `%` and all
+            text = text.replace("%%", "%")
+        try:
+            cursor.execute(text, tuple(parameters) or None)
+        except psycopg.Error as exc:
+            raise _sorted(exc, self.name) from exc
+        status = cursor.statusmessage or ""
+        if cursor.rowcount > 0 and status.startswith(("INSERT", "UPDATE", "DELETE")):
+            self.total_changes += cursor.rowcount
+        return Cursor(cursor)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        """Run one statement once per row, pipelined (one round trip for the lot)."""
+        rows = [tuple(row) for row in rows]
+        cursor = self._connection.cursor()
+        if not rows:
+            return Cursor(cursor)
+        self._reopen_if_lost()
+        try:
+            cursor.executemany(translate(sql), rows)
+        except psycopg.Error as exc:
+            raise _sorted(exc, self.name) from exc
+        if cursor.rowcount > 0:
+            self.total_changes += cursor.rowcount
+        return Cursor(cursor)
+
+    def insert_returning(self, sql: str, rows: Sequence[Sequence[Any]], column: str) -> list[Any]:
+        """Run an INSERT once per row and return `column` of each row inserted, None for a row
+        skipped (ON CONFLICT DO NOTHING), in the order of `rows`."""
+        if not rows:
+            return []
+        self._reopen_if_lost()
+        cursor = self._connection.cursor()
+        found: list[Any] = []
+        try:
+            cursor.executemany(
+                f"{translate(sql)} RETURNING {column}", [tuple(r) for r in rows], returning=True
+            )
+            while True:
+                row = cursor.fetchone()
+                found.append(None if row is None else row[0])
+                if not cursor.nextset():
+                    break
+        except psycopg.Error as exc:
+            raise _sorted(exc, self.name) from exc
+        self.total_changes += sum(1 for value in found if value is not None)
+        return found
+
+    def executescript(self, script: str) -> Cursor:
+        """Run a script of statements (SQLite's dialect, `_WHOLE` gives PostgreSQL's)."""
+        return self.execute(script)
+
+    def rollback(self) -> None:
+        """End the open transaction, keeping nothing of it (nothing to do when none is open)."""
+        if not self.in_transaction:
+            return
+        try:
+            self._connection.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            raise _sorted(exc, self.name) from exc
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            self.execute("COMMIT")
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @property
+    def broken(self) -> bool:
+        return self._connection.broken or self._connection.closed
+
+    def _reopen_if_lost(self) -> None:
+        """The server dropped the session: open another, unless a transaction was open in it
+        (that one is lost, and its owner must hear so from the statement that fails)."""
+        if self.broken and self._connection.info.transaction_status in (
+            TransactionStatus.IDLE,
+            TransactionStatus.UNKNOWN,
+        ):
+            self._connection = self._open()
+
+
+class Cursor:
+    """The rows of one statement, read as sqlite3's cursor reads them."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone() if self._cursor.pgresult is not None else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall() if self._cursor.description is not None else []
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._cursor.description is None:
+            return iter(())
+        return iter(self._cursor)
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+_REASONS: tuple[tuple[type[psycopg.Error], StateReason], ...] = (
+    (pg_errors.DiskFull, "full"),
+    (pg_errors.OutOfMemory, "io_error"),
+    (pg_errors.InsufficientResources, "io_error"),
+    (pg_errors.ReadOnlySqlTransaction, "read_only"),
+    (pg_errors.LockNotAvailable, "busy"),
+    (pg_errors.QueryCanceled, "busy"),  # lock_timeout, statement_timeout
+    (pg_errors.DeadlockDetected, "busy"),
+    (pg_errors.SerializationFailure, "busy"),
+    (pg_errors.TooManyConnections, "busy"),
+    (pg_errors.AdminShutdown, "unreachable"),
+    (pg_errors.CannotConnectNow, "unreachable"),
+    (pg_errors.DataCorrupted, "corrupt"),
+    (pg_errors.IndexCorrupted, "corrupt"),
+    (pg_errors.IoError, "io_error"),
+    (psycopg.OperationalError, "unreachable"),  # the connection is gone, or never came
+    (psycopg.InterfaceError, "unreachable"),  # ... and used after it went
+)
+
+
+def reason_of(error: psycopg.Error) -> StateReason | None:
+    """Why `error` says the database cannot be used now, or None when it says alertd used it
+    wrongly (a bug, which retrying cannot mend)."""
+    for kind, reason in _REASONS:
+        if isinstance(error, kind):
+            return reason
+    return None
+
+
+def _sorted(error: psycopg.Error, name: str) -> Exception:
+    reason = reason_of(error)
+    if reason is None:
+        return error
+    return StateStoreError(f"{name}: {_first_line(error)}", reason)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
