@@ -262,9 +262,9 @@ def _only_comments(text: str) -> bool:
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     # 1: every table of SQLite's migrations 1 to 7, as they are now, and the windows' tables
     # (alertd.engine.sqlite_store). Text that is compared or sorted (ids, keys) sorts by its
-    # bytes, as in SQLite ("C"): `<alert id>.` < `<alert id>.<n>` < `<alert id>/`. The outbox
-    # and the timers have a claim (`claimed_by`, `claim_expires_at`) for the node that works
-    # on them (several daemons, alertd.pgdb).
+    # bytes, as in SQLite ("C"): `<alert id>.` < `<alert id>.<n>` < `<alert id>/`. An outbox
+    # row has a claim (`claimed_by`, `claim_expires_at`): the daemon that sends it, when
+    # several share the database (alertd.notify.outbox).
     """
     CREATE TABLE alerts (
         id TEXT COLLATE "C" PRIMARY KEY,
@@ -344,8 +344,6 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         ref TEXT COLLATE "C" NOT NULL,
         due DOUBLE PRECISION NOT NULL,
         payload TEXT NOT NULL DEFAULT '{}',
-        claimed_by TEXT,
-        claim_expires_at DOUBLE PRECISION,
         PRIMARY KEY (kind, ref)
     );
     CREATE INDEX timers_by_due ON timers (due);

@@ -30,10 +30,13 @@ CONNECT_TIMEOUT = 5  # seconds: an unreachable server is a 503, not a hung reque
 LOCK_TIMEOUT = 5.0  # seconds, the default: as SQLite's busy timeout
 
 
-def connect(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> PgConnection:
-    """Open a connection to the database at `url`. Raises StateStoreError naming it (with no
+def connect(
+    url: str, *, lock_timeout: float = LOCK_TIMEOUT, node: str | None = None
+) -> PgConnection:
+    """Open a connection to the database at `url`, for the daemon `node` if given (its
+    claims, alertd.notify.outbox). Raises StateStoreError naming the database (with no
     password) when it cannot be opened."""
-    return PgConnection(url, lock_timeout=lock_timeout)
+    return PgConnection(url, lock_timeout=lock_timeout, node=node)
 
 
 def redacted(url: str) -> str:
@@ -47,10 +50,15 @@ class PgConnection:
 
     dialect: Literal["postgresql"] = "postgresql"
 
-    def __init__(self, url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, *, lock_timeout: float = LOCK_TIMEOUT, node: str | None = None
+    ) -> None:
         self.url = url
         self.name = redacted(url)
         self.lock_timeout = lock_timeout
+        # The daemon this session works for: what its claims on outbox rows are made in the
+        # name of; statements read it as current_setting('alertd.node').
+        self.node = node
         self.total_changes = 0  # rows inserted, updated or deleted, as sqlite3 counts them
         self._connection = self._open()
 
@@ -63,6 +71,8 @@ class PgConnection:
             connection = psycopg.connect(
                 self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, options=options
             )
+            if self.node is not None:
+                connection.execute("SELECT set_config('alertd.node', %s, false)", (self.node,))
         except psycopg.Error as exc:
             raise StateStoreError(
                 f"{self.name}: cannot connect to the state database: {_first_line(exc)}",
@@ -147,6 +157,11 @@ class PgConnection:
 
     def close(self) -> None:
         self._connection.close()
+
+    @property
+    def backend_pid(self) -> int:
+        """The server process of this session (pg_stat_activity, pg_locks)."""
+        return int(self._connection.info.backend_pid)
 
     @property
     def broken(self) -> bool:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -53,6 +53,7 @@ from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertPage, AlertQuery, AlertRecord, Timer
+from alertd.engine.touched import touched
 from alertd.engine.verdicts import WhatIf, what_if
 from alertd.eventschema import load_schema
 from alertd.feed import ChangeFeed
@@ -69,12 +70,12 @@ from alertd.incidents import (
 )
 from alertd.incidents.lifecycle import DONE
 from alertd.incidents.resolving import RuleResolving
-from alertd.model import Alert, Decision, GroupKey, Rule, shown_path
+from alertd.model import Alert, Decision, GroupKey, Key, Rule, shown_path
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import DeliveryState, Notification
-from alertd.notify.outbox import Outbox, OutboxLog, create_schema, purge
+from alertd.notify.outbox import Outbox, OutboxLog, create_schema, node_name, purge
 from alertd.notify.render import Renderer
 from alertd.oncall import OnCall, escalation_policies, load_oncall, recipient_groups
 from alertd.respond.codes import CodeLookup, ReplyCodes
@@ -271,7 +272,9 @@ class Pipeline:
                 async with self._store_lock:
                     group, self._waiting = self._waiting, []
                     try:
-                        staged = await self._transact(partial(self._stage, group))
+                        staged = await self._transact(
+                            partial(self._stage, group), hold=self._keys_of(group)
+                        )
                     except Exception as error:
                         self._refuse(group, error)
                         continue
@@ -284,18 +287,21 @@ class Pipeline:
                 if not ticket.done.done():
                     ticket.done.cancel()
 
-    async def _transact(self, work: Callable[[], T]) -> T:
+    async def _transact(self, work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
         """`work()` inside one store transaction, with the store lock held.
 
-        BEGIN (which waits for the write lock, up to the busy timeout) and COMMIT (the disk
-        sync) run in a worker thread, so the event loop goes on serving and delivering
-        meanwhile; `work` runs on the loop. When anything fails, nothing is kept. Whether the
-        state took the write is reported to `health`.
+        BEGIN (which waits for the write lock, up to the busy timeout), holding the keys
+        `hold` (which waits for other daemons' transactions on them: alertd.engine.pg_store)
+        and COMMIT (the disk sync) run in a worker thread, so the event loop goes on serving
+        and delivering meanwhile; `work` runs on the loop. When anything fails, nothing is
+        kept. Whether the state took the write is reported to `health`.
         """
         store = self.store
         changes = store.connection.total_changes
         try:
             await _in_thread(store.begin)
+            if hold:
+                await _in_thread(partial(store.hold_keys, hold))
             result = work()
             await _in_thread(store.commit)
         except BaseException as error:
@@ -308,6 +314,13 @@ class Pipeline:
         if store.connection.total_changes != changes:  # it wrote: the state takes writes
             self.health.succeeded()
         return result
+
+    def _keys_of(self, group: list[_Ticket]) -> Collection[tuple[str, Key]]:
+        """The keys whose windows the group may touch, when other daemons write them too (see
+        alertd.engine.pg_store); none to hold when this daemon is the only writer."""
+        if not self.store.shared:
+            return ()
+        return touched(self.engine.rules, (event for ticket in group for event in ticket.events))
 
     def _stage(self, group: list[_Ticket]) -> list[_Staged | Exception]:
         return [self._stage_one(ticket) for ticket in group]
@@ -736,7 +749,7 @@ def open_store(state: StateSettings) -> SQLiteStore:
     if state.url:
         from alertd.engine.pg_store import PostgresStore  # noqa: PLC0415 (psycopg: ~0.1 s)
 
-        return PostgresStore(state.url, lock_timeout=state.busy_timeout)
+        return PostgresStore(state.url, lock_timeout=state.busy_timeout, node=node_name(state.path))
     return SQLiteStore(state.path, busy_timeout=state.busy_timeout)
 
 

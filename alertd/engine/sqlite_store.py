@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alertd import jsonutil
+from alertd.dialect import register, translate
 from alertd.engine.absence import Absence
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
@@ -151,6 +152,12 @@ _FOLD_MATCH = (
     "UPDATE alerts SET match_count = match_count + 1, last_matched_at = ?, last_event = ?"
     " WHERE id = ?"
 )
+_DUE_TIMERS = "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER BY due LIMIT ?"
+# Several daemons (PostgreSQL): the due timers a transaction takes are locked until it commits,
+# having run them (and removed or moved them); another daemon's sweep passes them by. A daemon
+# that dies mid-sweep loses its transaction, and its locks with it: the timers are due again.
+# So a timer runs once, with no lease: its work is done inside the transaction that took it.
+register(_DUE_TIMERS, translate(_DUE_TIMERS) + " FOR UPDATE SKIP LOCKED")
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
 # Windows written by alertd before their times were numbered (issue 9) lack two columns: every
@@ -260,6 +267,10 @@ class _Block:
 class SQLiteStore:
     """Windows and alerts in one SQLite file. Not thread-safe: one caller at a time, though
     not always the same thread (the daemon runs `begin` and `commit` in a worker thread)."""
+
+    shared = False
+    """Whether other daemons write the same windows (then the caller holds a batch's keys
+    first: `hold_keys`)."""
 
     def __init__(
         self,
@@ -416,32 +427,43 @@ class SQLiteStore:
     def suppressions(self, rule_id: str) -> _Table[Suppression]:
         table = self._suppressions.get(rule_id)
         if table is None:
-            table = self._suppressions[rule_id] = _Table("suppression", rule_id)
+            table = self._suppressions[rule_id] = self._new_table("suppression", rule_id)
         return table
 
     def count_windows(self, rule_id: str) -> _CountWindows:
         table = self._windows.get(rule_id)
         if table is None:
-            table = self._windows[rule_id] = _CountWindows(rule_id)
+            table = self._windows[rule_id] = self._new_count_windows(rule_id)
         return table
 
     def key_states(self, rule_id: str) -> _Table[KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
-            table = self._key_states[rule_id] = _Table("key_state", rule_id)
+            table = self._key_states[rule_id] = self._new_table("key_state", rule_id)
         return table
 
     def absences(self, rule_id: str) -> _Table[Absence]:
         table = self._absences.get(rule_id)
         if table is None:
-            table = self._absences[rule_id] = _Table("absence", rule_id)
+            table = self._absences[rule_id] = self._new_table("absence", rule_id)
         return table
 
     def open_alerts(self, rule_id: str) -> _Table[str]:
         table = self._open.get(rule_id)
         if table is None:
-            table = self._open[rule_id] = _Table("open_alert", rule_id)
+            table = self._open[rule_id] = self._new_table("open_alert", rule_id)
         return table
+
+    def _new_table(self, kind: str, rule_id: str) -> _Table[Any]:
+        return _Table(kind, rule_id)
+
+    def _new_count_windows(self, rule_id: str) -> _CountWindows:
+        return _CountWindows(rule_id)
+
+    def hold_keys(self, keys: Collection[tuple[str, Key]]) -> None:
+        """Make sure the windows of these (rule id, key) are the database's for the rest of
+        the transaction. Nothing to do here: one daemon per file, so the windows in memory are
+        the database's (alertd.engine.pg_store does more)."""
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         """Found through the tables' index on expiry: a sweep costs what it evicts, not what
@@ -475,9 +497,13 @@ class SQLiteStore:
                         block.written.setdefault(table, set()).add(key)
             evicted += len(rows)
         if evicted:
-            self.connection.execute("UPDATE window_version SET version = version + 1")
-            self._version += 1
+            self._bump_version()
         return evicted
+
+    def _bump_version(self) -> None:
+        """Windows were written: say so to every other connection (see `_catch_up`)."""
+        self.connection.execute("UPDATE window_version SET version = version + 1")
+        self._version += 1
 
     def retain_rules(self, rule_ids: Collection[str]) -> None:
         self._write_changes()
@@ -604,10 +630,7 @@ class SQLiteStore:
         return None if row is None else _timer(row)
 
     def due_timers(self, now: float, limit: int) -> list[Timer]:
-        rows = self.connection.execute(
-            "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER BY due LIMIT ?",
-            (now, limit),
-        )
+        rows = self.connection.execute(_DUE_TIMERS, (now, limit))
         return [_timer(row) for row in rows]
 
     def next_timer_due(self) -> float | None:
@@ -648,8 +671,7 @@ class SQLiteStore:
         execute_many = self.connection.executemany
         block = self._blocks[-1] if self._blocks else None
         if any(table.changed for tables in self._all_tables() for table in tables.values()):
-            self.connection.execute("UPDATE window_version SET version = version + 1")
-            self._version += 1
+            self._bump_version()
         for rule_id, suppressions in self._suppressions.items():
             if suppressions.changed:
                 if block is not None:

@@ -55,7 +55,7 @@ from alertd.notify.channels import Channel, build_channel, build_channels
 from alertd.notify.errors import ChannelConfigError, DeliveryError
 from alertd.notify.journal import Journal
 from alertd.notify.notification import PAGES, Notification
-from alertd.notify.outbox import AttemptResult, Outbox
+from alertd.notify.outbox import CLAIM_POLL, CLAIM_RENEW, AttemptResult, Outbox
 from alertd.notify.retry import RetryPolicy, Verdict
 from alertd.redact import public_recipient
 from alertd.state_health import StateHealth
@@ -175,6 +175,12 @@ class Dispatcher:
         self._journal_failing = False  # the last append failed (logged once until one works)
         self._recorded = 0  # outcomes written into the outbox table since the journal began
         self._inbox: list[Notification] = []  # committed and submitted, not yet scheduled
+        # Several daemons (outbox.claims): when to look next for rows whose claim expired,
+        # and to renew this daemon's claims (on the monotonic clock); the first look takes
+        # this daemon's own claims too (a previous run of it made them).
+        self._next_claim_look = 0.0
+        self._next_renewal = 0.0
+        self._claimed_own = False
         self._read_outbox = True  # rows may be in the outbox that were not submitted
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
@@ -243,6 +249,9 @@ class Dispatcher:
             batch = self._take_results()
             written = self._written(batch, self._write_results(batch))
             self._journal.close(all_recorded=recovered and written)
+            if self.outbox.claims and recovered and written:  # what is left, another may send
+                with contextlib.suppress(StateStoreError):
+                    self.outbox.release_claims()
             for channel in {id(c): c for c in self._all_channels()}.values():
                 with contextlib.suppress(Exception):
                     await channel.aclose()
@@ -294,6 +303,9 @@ class Dispatcher:
     async def _schedule(self, *, burst: bool) -> None:
         while not self._stopping:
             self._wake.clear()
+            claims_due = (
+                self._look_after_claims(self.clock.monotonic()) if self.outbox.claims else None
+            )
             if self._read_outbox:
                 self._read_outbox = False
                 self._load_new()  # sets `_read_outbox` again if the database refused
@@ -311,6 +323,8 @@ class Dispatcher:
             delay = self._retries[0][0] - now if self._retries else None
             if self._read_outbox:  # reading it failed: try again shortly
                 delay = min(delay, RECORD_RETRY_MAX) if delay is not None else RECORD_RETRY_MAX
+            if claims_due is not None:
+                delay = min(delay, claims_due) if delay is not None else claims_due
             if delay is None:
                 await self._wake.wait()
             else:
@@ -323,7 +337,7 @@ class Dispatcher:
     def _load_new(self) -> None:
         while True:
             try:
-                rows = self.outbox.pending_after(self._high_water, LOAD_BATCH)
+                rows = self._read_pending()
             except StateStoreError as error:  # an I/O error: what was read is kept, and the
                 self.health.failed(error)  # rest read once the database lets it
                 self._read_outbox = True
@@ -332,10 +346,38 @@ class Dispatcher:
             if len(rows) < LOAD_BATCH:
                 break
 
+    def _read_pending(self) -> list[Notification]:
+        """The next pending rows to take: those past the last one read; or, when several
+        daemons share the outbox, rows this one claims (never those another holds)."""
+        if not self.outbox.claims:
+            return self.outbox.pending_after(self._high_water, LOAD_BATCH)
+        rows = self.outbox.claim(self.clock.now(), LOAD_BATCH, own=not self._claimed_own)
+        self._claimed_own = True
+        return rows
+
     def _schedule_submitted(self) -> None:
-        """The inbox, less what the outbox was read past (`_load_new` took those already)."""
+        """The inbox, less what the outbox was read past (`_load_new` took those already).
+        Claimed rows are never read twice: the inbox's are this daemon's claims, which
+        `claim` passes by."""
         inbox, self._inbox = self._inbox, []
+        if self.outbox.claims:
+            self._take(inbox)
+            return
         self._take([n for n in inbox if n.seq > self._high_water])
+
+    def _look_after_claims(self, now: float) -> float:
+        """Several daemons: renew this one's claims, and look for rows whose claim expired,
+        each when its time comes; return the seconds until the next time."""
+        if now >= self._next_renewal:
+            self._next_renewal = now + CLAIM_RENEW
+            try:
+                self.outbox.renew_claims(self.clock.now())
+            except StateStoreError as error:
+                self.health.failed(error)
+        if now >= self._next_claim_look:
+            self._next_claim_look = now + CLAIM_POLL
+            self._read_outbox = True
+        return max(0.0, min(self._next_renewal, self._next_claim_look) - now)
 
     def _take(self, notifications: list[Notification]) -> None:
         """Schedule rows read or submitted: a row's wall time to try it at (a retry's, from a

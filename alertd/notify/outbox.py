@@ -11,12 +11,22 @@ Row life: `pending` (with `next_attempt_at`) -> `sent` | `failed` (the provider 
 retrying cannot help) | `dead` (retryable errors until attempts or age ran out). The last error,
 the attempt count, the sent time and the provider's receipt are kept on the row.
 
-One dispatcher per database: rows are not locked against a second process. The `Outbox`
-methods raise StateStoreError when the database cannot be used now (alertd.sqlitedb.fail).
+On SQLite, one dispatcher per database: rows are not locked against a second process. On
+PostgreSQL, several daemons share the outbox, and each pending row is *claimed* by one of them
+(`claimed_by`, until `claim_expires_at`): the daemon that enqueues a row claims it in the same
+insert (it hands the row to its own dispatcher in memory), and a dispatcher takes rows whose
+claim has expired -- their daemon died or stalled -- with `FOR UPDATE SKIP LOCKED`
+(`Outbox.claim`), so two dispatchers never take the same row. A daemon renews its claims while
+it lives (`renew_claims`), gives them up when it stops (`release_claims`), and records an
+outcome only on a row it still holds: once another daemon took a row over, the row's fate is
+that daemon's. A daemon's name (`node`) is its host and state folder: a restarted daemon is the
+same node, so its outcome journal and its claims still match. The `Outbox` methods raise
+StateStoreError when the database cannot be used now (alertd.sqlitedb.fail).
 """
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,8 +78,35 @@ register(
         FROM json_array_elements(%s::json) AS v
     ) AS o
     WHERE outbox.seq = o.seq
+        AND outbox.claimed_by IS NOT DISTINCT FROM current_setting('alertd.node', true)
     """,
 )
+
+_INSERT_CLAIMED = (
+    "INSERT OR IGNORE INTO outbox (id, alert_id, rule_id, channel, kind, recipient, priority,"
+    " content, attempts, created_at, next_attempt_at, updated_at, notice, state, hold, alerts,"
+    " claimed_by, claim_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""On PostgreSQL: the insert, the row claimed by the inserting daemon (see the docstring)."""
+
+CLAIM_LEASE = 30.0
+"""Seconds a claim lasts unless renewed: how long another daemon waits to send what a dead one
+had claimed."""
+CLAIM_RENEW = CLAIM_LEASE / 3
+"""Seconds between a daemon's renewals of its claims."""
+CLAIM_POLL = 5.0
+"""Seconds between a dispatcher's looks for rows whose claim expired (no daemon can say it
+died: the lease says it for it)."""
+
+_CLAIM = """
+    UPDATE outbox SET claimed_by = ?, claim_expires_at = ?
+    WHERE seq IN (
+        SELECT seq FROM outbox
+        WHERE state = 'pending' AND (claimed_by IS NULL OR claim_expires_at < ? OR claimed_by = ?)
+        ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED
+    )
+    RETURNING {columns}
+"""
 
 _MAX_BUNDLES = len(("group", "digest", "quiet", "cap"))  # one per hold, at most
 
@@ -118,8 +155,12 @@ def enqueue(connection: Connection, notifications: Sequence[Notification]) -> in
     ]
     if not isinstance(connection, sqlite3.Connection):
         # Several daemons insert at once: the sequence's numbers interleave, so each row
-        # says its own.
-        seqs = connection.insert_returning(_INSERT, rows, "seq")
+        # says its own. Each row is claimed by this daemon, whose dispatcher is handed it.
+        claimed = [
+            (*row, connection.node, n.created_at + CLAIM_LEASE)
+            for row, n in zip(rows, notifications, strict=True)
+        ]
+        seqs = connection.insert_returning(_INSERT_CLAIMED, claimed, "seq")
         if all(seq is not None for seq in seqs):
             for seq, notification in zip(seqs, notifications, strict=True):
                 notification.seq = seq
@@ -241,12 +282,14 @@ class Outbox:
         self.path = Path(path)
         self.connection: Connection
         self._recorder: Connection
+        self.claims = url is not None  # rows are claimed: several daemons share them
+        self.node = node_name(self.path)
         if url is not None:
             from alertd.pgdb import connect as connect_postgres  # noqa: PLC0415 (psycopg: ~0.1 s)
 
-            self.connection = connect_postgres(url, lock_timeout=busy_timeout)
+            self.connection = connect_postgres(url, lock_timeout=busy_timeout, node=self.node)
             create_schema(self.connection)
-            self._recorder = connect_postgres(url, lock_timeout=busy_timeout)
+            self._recorder = connect_postgres(url, lock_timeout=busy_timeout, node=self.node)
             return
         self.connection = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         create_schema(self.connection)
@@ -273,6 +316,35 @@ class Outbox:
                 (seq, limit),
             ).fetchall()
         return [_notification(row) for row in rows]
+
+    def claim(self, now: float, limit: int, *, own: bool = False) -> list[Notification]:
+        """Claim pending rows no daemon holds (never claimed, or the claim expired), oldest
+        first, at most `limit`, for CLAIM_LEASE from `now`; with `own`, this daemon's own
+        claims too (at start: a previous run of it claimed them). PostgreSQL only."""
+        with self._translated("cannot claim notifications"):
+            rows = self.connection.execute(
+                _CLAIM.format(columns=_COLUMNS),
+                (self.node, now + CLAIM_LEASE, now, self.node if own else None, limit),
+            ).fetchall()
+        return sorted((_notification(row) for row in rows), key=lambda n: n.seq)
+
+    def renew_claims(self, now: float) -> int:
+        """Extend this daemon's claims on its pending rows by CLAIM_LEASE from `now` (those
+        another daemon took over stay that daemon's). Returns how many."""
+        with self._translated("cannot renew claims"):
+            return self.connection.execute(
+                "UPDATE outbox SET claim_expires_at = ? WHERE claimed_by = ? AND state = 'pending'",
+                (now + CLAIM_LEASE, self.node),
+            ).rowcount
+
+    def release_claims(self) -> int:
+        """Give up this daemon's claims (it stops): another daemon may send those rows now."""
+        with self._translated("cannot release claims"):
+            return self.connection.execute(
+                "UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL"
+                " WHERE claimed_by = ? AND state = 'pending'",
+                (self.node,),
+            ).rowcount
 
     def record(self, outcomes: Sequence[AttemptResult]) -> None:
         """Write delivery outcomes in one transaction (from any one thread at a time).
@@ -394,6 +466,12 @@ class _Transaction:
     def _roll_back(self) -> None:
         if self.connection.in_transaction:
             self.connection.rollback()
+
+
+def node_name(path: Path) -> str:
+    """A daemon's name in its claims: its host and state folder (where its outcome journal
+    is), the same across its restarts."""
+    return f"{socket.gethostname()}:{path.resolve()}"
 
 
 def _notification(row: Any) -> Notification:

@@ -224,9 +224,11 @@ class Alertd:
             return handle.read().decode(errors="replace")
 
     def log(self) -> list[dict[str, Any]]:
-        """The JSON log lines of the current run (other lines, such as banners, are skipped)."""
+        """The JSON log lines of the current run (other lines, such as banners, are skipped;
+        so is a last line the daemon is still writing)."""
         lines = []
-        for text in self.log_text().splitlines():
+        complete, _, _partial = self.log_text().rpartition("\n")
+        for text in complete.splitlines():
             if text.startswith("{"):
                 lines.append(orjson.loads(text))
         return lines
