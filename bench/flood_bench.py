@@ -41,7 +41,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +53,7 @@ from alertd.clock import FakeClock  # noqa: E402
 from alertd.commands.run import loaded_pipeline  # noqa: E402
 from alertd.config import load_settings  # noqa: E402
 from alertd.engine.eventtime import format_time  # noqa: E402
+from alertd.model import Key  # noqa: E402
 from alertd.pipeline import Pipeline  # noqa: E402
 
 T = TypeVar("T")
@@ -105,9 +106,9 @@ class Slices:
 def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
     transact = pipeline._transact
 
-    async def measured(work: Callable[[], T]) -> T:
+    async def measured(work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
         if not slices.measuring:
-            return await transact(work)
+            return await transact(work, hold)
 
         def timed() -> T:
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -116,7 +117,7 @@ def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
             finally:
                 slices.taken.append((time.perf_counter() - wall, time.thread_time() - cpu))
 
-        return await transact(timed)
+        return await transact(timed, hold)
 
     pipeline._transact = measured  # type: ignore[method-assign]
 
