@@ -14,8 +14,11 @@ starts outside a transaction, so a node carries on by itself once the server is 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import psycopg
@@ -25,6 +28,14 @@ from psycopg.pq import TransactionStatus
 
 from alertd.dialect import translate
 from alertd.engine.errors import StateReason, StateStoreError
+
+log = logging.getLogger("alertd.state")
+
+CHANNEL = "alertd"
+"""The one LISTEN/NOTIFY channel of alertd's daemons; a notification's payload says what
+happened (`outbox`: rows became free to claim; `timers`: a timer was set)."""
+LISTEN_POLL = 0.5  # seconds the listening thread waits for a notification before it looks up
+LISTEN_RETRY = 1.0  # seconds before a lost listening session is opened again
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable server is a 503, not a hung request
 LOCK_TIMEOUT = 5.0  # seconds, the default: as SQLite's busy timeout
@@ -241,3 +252,56 @@ def _sorted(error: psycopg.Error, name: str) -> Exception:
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def notify(connection: PgConnection, payload: str) -> None:
+    """Tell every listening daemon `payload` (on CHANNEL); inside a transaction, once it
+    commits (PostgreSQL delivers notifications at commit, and none of a rollback)."""
+    connection.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
+
+
+class Listener:
+    """LISTEN on CHANNEL in a session of its own, so that an idle daemon is woken when another
+    one made work for it, instead of polling for it fast.
+
+    `run(on_notify)` hands each payload to `on_notify` on the event loop until cancelled; it
+    also calls `on_notify("")` each time the session is (re)opened, since notifications sent
+    while it was not listening are lost (the caller then looks for itself). The session waits
+    in a thread of its own: psycopg's blocking `notifies()`, woken every LISTEN_POLL seconds to
+    see whether it should stop.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = redacted(url)
+
+    async def run(self, on_notify: Callable[[str], None]) -> None:
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def hand(payload: str) -> None:
+            if not stop.is_set():
+                loop.call_soon_threadsafe(on_notify, payload)
+
+        def listen() -> None:
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(
+                        self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                    ) as connection:
+                        connection.execute(f"LISTEN {CHANNEL}")
+                        hand("")
+                        while not stop.is_set():
+                            for notification in connection.notifies(timeout=LISTEN_POLL):
+                                hand(notification.payload)
+                except psycopg.Error as error:
+                    log.warning(
+                        "cannot listen for other daemons' notifications; trying again",
+                        extra={"database": self.name, "error": _first_line(error)},
+                    )
+                    stop.wait(LISTEN_RETRY)
+
+        try:
+            await asyncio.to_thread(listen)
+        finally:
+            stop.set()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -47,7 +48,7 @@ from alertd.core import (
 from alertd.dsl import RuleErrors, load_draft, load_rules, mismatch_counts
 from alertd.dsl.schema_check import schema_problems
 from alertd.engine.absence import ABSENT
-from alertd.engine.engine import Engine
+from alertd.engine.engine import Engine, tally
 from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.ids import new_alert_id
 from alertd.engine.ruleset import RuleSet
@@ -70,7 +71,7 @@ from alertd.incidents import (
 )
 from alertd.incidents.lifecycle import DONE
 from alertd.incidents.resolving import RuleResolving
-from alertd.model import Alert, Decision, GroupKey, Key, Rule, shown_path
+from alertd.model import Alert, Decision, DecisionKind, GroupKey, Key, Rule, shown_path
 from alertd.notify.channels import ChannelConfigError, build_channels
 from alertd.notify.dispatcher import Dispatcher
 from alertd.notify.errors import TemplateError, TemplateProblem
@@ -331,10 +332,8 @@ class Pipeline:
         mark = len(self._silenced)
         try:
             with self.store.transaction():
-                decisions = self.engine.process_valid(
-                    ticket.events, ticket.times, ticket.received_at
-                )
-                alerts = [d.alert for d in decisions if d.alert is not None]
+                recorded = self.engine.record_valid(ticket.events, ticket.times, ticket.received_at)
+                alerts = recorded.alerts
                 for alert in alerts:
                     self.feed.record(alert.id, "fired", ticket.received_at)
                 by_id = self.engine.rules.by_id
@@ -347,7 +346,7 @@ class Pipeline:
                         ticket.received_at,
                     )
                 # After `fired`: an alert that fired and resolved in one batch was paged first.
-                notifications += self.resolving.decided(decisions, by_id)
+                notifications += self.resolving.decided(recorded.decisions, by_id)
         except StateStoreError as error:  # the state's condition, not the batch's fault
             self.health.failed(error)
             del self._silenced[mark:]
@@ -356,7 +355,7 @@ class Pipeline:
             log.exception("cannot evaluate a batch", extra={"events": len(ticket.events)})
             del self._silenced[mark:]
             return error
-        return _Staged(alerts, decisions, notifications, self._silenced[mark:])
+        return _Staged(alerts, recorded.counts, notifications, self._silenced[mark:])
 
     def _hand_over(self, group: list[_Ticket], staged: list[_Staged | Exception]) -> None:
         """After the commit: answer each batch, hand its notifications to the dispatcher and
@@ -379,7 +378,7 @@ class Pipeline:
             try:
                 self.dispatcher.submit(outcome.notifications)
                 _count_silenced(outcome.silenced)
-                self._count(outcome.decisions)
+                self._count(outcome.counts)
             except Exception:
                 log.exception("cannot hand a recorded batch over; reading the outbox instead")
                 self.dispatcher.wake()
@@ -403,9 +402,9 @@ class Pipeline:
         for ticket in group:
             _settle(ticket, error)
 
-    def _count(self, decisions: Sequence[Any]) -> None:
-        tally = Counter((d.rule_id, d.kind) for d in decisions)
-        for (rule_id, kind), count in tally.items():
+    def _count(self, counts: Mapping[tuple[str, DecisionKind], int]) -> None:
+        """Count decisions, `{(rule id, kind): n}`, and the errors rules met meanwhile."""
+        for (rule_id, kind), count in counts.items():
             metrics.RULE_DECISIONS.labels(rule_id, kind).inc(count)
         metrics.count_growth(metrics.EVALUATION_ERRORS, mismatch_counts(), self._mismatches_seen)
         metrics.count_growth(metrics.RULE_ERRORS, self.engine.rule_errors, self._rule_errors_seen)
@@ -618,7 +617,23 @@ class Pipeline:
         await self.dispatcher.drain(grace)
 
     async def run_timers(self) -> None:
-        await self.timer_loop.run()
+        """The timer loop; and, when several daemons share the state, the listener that wakes
+        it and the dispatcher when another daemon set a timer or let go of notifications."""
+        if not self.settings.state.url:
+            await self.timer_loop.run()
+            return
+        from alertd.pgdb import Listener  # noqa: PLC0415 (psycopg: ~0.1 s)
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.timer_loop.run(), name="timer-loop")
+            tasks.create_task(Listener(self.settings.state.url).run(self._told), name="listener")
+
+    def _told(self, payload: str) -> None:
+        """Another daemon said what it did (alertd.pgdb.Listener); "": it may have, unheard."""
+        if payload in ("", "timers"):
+            self.timer_loop.nearer(-math.inf)
+        if payload in ("", "outbox"):
+            self.dispatcher.wake()
 
     async def next_timer_due(self) -> float | None:
         """The earliest due of every timer source (steady time). The timer loop asks at every
@@ -681,7 +696,7 @@ class Pipeline:
         for decision in decided:
             if decision.alert is not None:
                 _log_alert(decision.alert)
-        self._count(decided)
+        self._count(tally(decided))
         return more
 
     def _absence_due(self, timer: Timer) -> list[Notification]:
@@ -718,7 +733,7 @@ class _Staged:
     """What a batch recorded in its group's transaction, to hand over once it commits."""
 
     alerts: list[Alert]
-    decisions: list[Decision]
+    counts: Counter[tuple[str, DecisionKind]]  # its decisions, by rule and kind
     notifications: list[Notification]
     silenced: list[AlertRecord]  # of `alerts`, those a silence covered
 

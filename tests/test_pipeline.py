@@ -232,7 +232,7 @@ async def test_a_sweep_goes_in_slices_and_a_batch_waiting_gets_in_between(
     clock.advance(3 * 86_400)  # past them, and past the alerts' retention
     await pipeline.ingest([{"type": "other"}], clock.now())  # the engine sees the time
     order: list[str] = []  # each transaction, by what it did
-    sweep, process = pipeline.engine.sweep, pipeline.engine.process_valid
+    sweep, process = pipeline.engine.sweep, pipeline.engine.record_valid
 
     def sweeping(*args: Any, **kwargs: Any) -> int:
         order.append("slice")
@@ -243,7 +243,7 @@ async def test_a_sweep_goes_in_slices_and_a_batch_waiting_gets_in_between(
         return process(*args, **kwargs)
 
     monkeypatch.setattr(pipeline.engine, "sweep", sweeping)
-    monkeypatch.setattr(pipeline.engine, "process_valid", processing)
+    monkeypatch.setattr(pipeline.engine, "record_valid", processing)
     swept = asyncio.create_task(pipeline.sweep())
     await asyncio.sleep(0)  # the first slice holds the store
     await pipeline.ingest([{**events[0], "vehicle_id": "new"}], clock.now())

@@ -7,7 +7,10 @@ compiled condition, then the rule's counting window, then its suppression window
 "fired" (an Alert, recorded in the store). A rule with `resolve` folds a match into the open
 alert of its key ("absorbed"), and an event of its scope that meets `resolve when` closes that
 alert ("resolved"; alertd.incidents.resolving does the rest). Each rule's decision is a
-function built once per rule set (`steps`). Windows run in event time (see `eventtime` and
+function built once per rule set (`steps`), in two forms: `process` and `process_batch`
+give every decision (`alertd test-rule`, `--explain`), and `record_valid`, the daemon's path,
+only what the daemon needs of a batch, its alerts and how many decisions of each kind each rule
+made, building no object per match. Windows run in event time (see `eventtime` and
 `windows`); all state lives in the store, inside the caller's transaction, so a restarted
 daemon carries on exactly where it stopped.
 """
@@ -18,6 +21,8 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from alertd.config import EngineSettings
 from alertd.durations import format_duration
@@ -34,10 +39,30 @@ from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sequence import build_sequence_step
 from alertd.engine.state import StateStore, Timer
-from alertd.engine.steps import ResolveStep, Step, build_resolve_step, build_step
-from alertd.model import Decision, DecisionKind, Event, Rule
+from alertd.engine.steps import (
+    LeanStep,
+    Outcome,
+    ResolveStep,
+    Step,
+    build_lean_step,
+    build_resolve_step,
+    build_step,
+)
+from alertd.model import Alert, Decision, DecisionKind, Event, Rule
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the daemon needs of a batch (`Engine.record_valid`)."""
+
+    alerts: list[Alert]  # fired, in order
+    counts: Counter[Outcome]  # how many decisions each (rule id, kind)
+    # The decisions of the rules whose alerts the incident manager follows up (alertd.incidents
+    # .resolving): those with `resolve`, `absent` or state kept over their scope. The rules
+    # that only count, suppress and fire make none.
+    decisions: list[Decision]
 
 
 class Engine:
@@ -78,6 +103,9 @@ class Engine:
         self.latest_arrival = -math.inf  # the latest arrival time seen
         self.rule_errors: Counter[str] = Counter()  # conditions or keys that raised, per rule
         self._ids = AlertIds()
+        # What the lean steps of the batch `record_valid` runs fired, and the decisions it keeps.
+        self._batch_alerts: list[Alert] = []
+        self._batch_decisions: list[Decision] = []
         self._use(rules)
 
     @classmethod
@@ -172,10 +200,42 @@ class Engine:
         self, events: Sequence[object], times: Sequence[float], received_at: float
     ) -> list[Decision]:
         """Evaluate a batch `validate` accepted, with the times it gave, in the caller's
-        transaction (the daemon validates a batch before it opens one)."""
+        transaction (validating first lets a caller refuse a batch before it opens one)."""
         decisions = self._evaluate(events, times, received_at)  # type: ignore[arg-type]
         self.latest_arrival = max(self.latest_arrival, received_at)
         return decisions
+
+    def record_valid(
+        self, events: Sequence[object], times: Sequence[float], received_at: float
+    ) -> Recorded:
+        """`process_valid` as the daemon needs it: the same windows and alerts recorded, but
+        of the decisions only the alerts and how many of each kind each rule made (and the
+        few the incident manager follows up: `Recorded`)."""
+        alerts, noted = self._batch_alerts, self._batch_decisions  # where lean steps put them
+        outcomes: list[Outcome] = []
+
+        def resolved(decision: Decision) -> None:
+            noted.append(decision)
+            outcomes.append((decision.rule_id, decision.kind))
+
+        try:
+            self._run(
+                events,  # type: ignore[arg-type]
+                times,
+                received_at,
+                first=0,
+                steps=self._lean,
+                out=outcomes,
+                made=noted,
+                resolved=resolved,
+            )
+            # Counted in C, once per batch: cheaper than a Counter call per match.
+            recorded = Recorded(alerts.copy(), Counter(outcomes), noted.copy())
+        finally:
+            alerts.clear()
+            noted.clear()
+        self.latest_arrival = max(self.latest_arrival, received_at)
+        return recorded
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a new rule set (a reload): windows of rules whose id survives are kept, the
@@ -219,18 +279,75 @@ class Engine:
             if rule.sequence is not None:  # it sees every event of its scope first
                 step = build_sequence_step(rule, step, self.store, failed=self._rule_failed)
             self._steps[rule] = step
+        self._lean: dict[Rule, LeanStep] = {
+            rule: self._lean_step(rule, step) for rule, step in self._steps.items()
+        }
         self._resolve_steps: dict[Rule, ResolveStep] = {
             rule: build_resolve_step(rule, self.store, self._rule_failed)
             for rule in rules.resolving
         }
+
+    def _lean_step(self, rule: Rule, step: Step) -> LeanStep:
+        """The rule's step in the daemon's form: built as such for a rule that only counts,
+        suppresses and fires; otherwise its decisions turned into outcomes, and kept for the
+        incident manager (`Recorded.decisions`). Alerts go to `record_valid`'s batch."""
+        if rule.resolve is None and rule.absent is None and rule.sequence is None:
+            return build_lean_step(
+                rule,
+                self.store,
+                max_count_events=self.max_count_events,
+                mint=self._ids,
+                failed=self._rule_failed,
+                fired=self._batch_alerts.append,
+            )
+        fired, note = self._batch_alerts.append, self._batch_decisions.append
+
+        def lean(event: Event, index: int, time: float, received_at: float) -> Outcome | None:
+            decision = step(event, index, time, received_at)
+            if decision is None:
+                return None
+            if decision.alert is not None:
+                fired(decision.alert)
+            note(decision)
+            return decision.rule_id, decision.kind
+
+        return lean
 
     def _evaluate(
         self, events: Sequence[Event], times: Sequence[float], received_at: float, first: int = 0
     ) -> list[Decision]:
         """The decisions for validated events and their times, indexes counting from `first`."""
         decisions: list[Decision] = []
-        append = decisions.append
-        match, steps = self.rules.match, self._steps
+        self._run(
+            events,
+            times,
+            received_at,
+            first=first,
+            steps=self._steps,
+            out=decisions,
+            made=decisions,
+            resolved=decisions.append,
+        )
+        return decisions
+
+    def _run(
+        self,
+        events: Sequence[Event],
+        times: Sequence[float],
+        received_at: float,
+        *,
+        first: int,
+        steps: Mapping[Rule, Callable[[Event, int, float, float], Any]],
+        out: list[Any],
+        made: list[Decision],
+        resolved: Callable[[Decision], None],
+    ) -> None:
+        """Run `steps` on validated events and their times, indexes counting from `first`:
+        what they return goes to `out`, the decisions of `resolve when` to `resolved`. `made`
+        holds the decisions steps made (those of rules with `resolve` at least), which
+        `resolve when` must see."""
+        append = out.append
+        match = self.rules.match
         resolve_steps = self._resolve_steps
         watermark = self.watermark
         index = first
@@ -241,16 +358,16 @@ class Engine:
                 matched = match(event)  # every condition of the event's type, fused
             except Exception:  # a rule not compiled by alertd raised: find it, keep the others
                 matched = self._match_one_by_one(event)
-            start = len(decisions)
+            start = len(made)
             for rule in matched:
-                decision = steps[rule](event, index, time, received_at)
-                if decision is not None:
-                    append(decision)
+                outcome = steps[rule](event, index, time, received_at)
+                if outcome is not None:
+                    append(outcome)
             if resolve_steps:
-                decisions += self._resolve(event, index, time, matched, decisions[start:])
+                for decision in self._resolve(event, index, time, matched, made[start:]):
+                    resolved(decision)
             index += 1
         self.watermark = watermark
-        return decisions
 
     def use_timers(
         self,

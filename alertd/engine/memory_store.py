@@ -40,7 +40,10 @@ class MemoryStore:
         self._open: dict[str, dict[Key, str]] = {}
         self._key_states: dict[str, dict[Key, KeyState]] = {}
         self._absences: dict[str, dict[Key, Absence]] = {}
-        self._alerts: dict[str, AlertRecord] = {}
+        # A new alert is kept as it is until something happens to it: an AlertRecord (a frozen
+        # dataclass of 14 fields) costs ten times the Alert, and nearly every alert of a replay
+        # is never read again.
+        self._alerts: dict[str, AlertRecord | Alert] = {}
         self._order: deque[str] = deque()  # the ids in _alerts, oldest first
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer] = {}
@@ -102,7 +105,7 @@ class MemoryStore:
         return _NO_TRANSACTION
 
     def add_alert(self, alert: Alert) -> None:
-        self._alerts[alert.id] = AlertRecord(alert)
+        self._alerts[alert.id] = alert
         order = self._order
         order.append(alert.id)
         if len(order) > self._max_alerts:
@@ -111,11 +114,12 @@ class MemoryStore:
             self._timelines.pop(dropped, None)
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
-        return self._alerts.get(alert_id)
+        kept = self._alerts.get(alert_id)
+        return None if kept is None else _record(kept)
 
     def list_alerts(self, query: AlertQuery) -> AlertPage:
         since_id = alert_id_floor(query.since) if query.since is not None else ""
-        records = (record for _, record in sorted(self._alerts.items(), reverse=True))
+        records = (_record(kept) for _, kept in sorted(self._alerts.items(), reverse=True))
         selected = [
             record
             for record in records
@@ -133,9 +137,10 @@ class MemoryStore:
             self._alerts[record.alert.id] = record
 
     def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
-        record = self._alerts.get(alert_id)
-        if record is None:
+        kept = self._alerts.get(alert_id)
+        if kept is None:
             return False
+        record = _record(kept)
         self._alerts[alert_id] = replace(
             record, match_count=record.match_count + 1, last_matched_at=at, last_event=event
         )
@@ -217,6 +222,11 @@ class MemoryStore:
         self._timelines.clear()
         self._timers.clear()
         self._dues.clear()
+
+
+def _record(kept: AlertRecord | Alert) -> AlertRecord:
+    """A kept alert as a record: one nothing has happened to yet is kept as the Alert."""
+    return kept if isinstance(kept, AlertRecord) else AlertRecord(kept)
 
 
 def _sweep_forgotten(

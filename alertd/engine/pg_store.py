@@ -38,9 +38,10 @@ from alertd.engine.sqlite_store import (
     _place,
     _Table,
 )
+from alertd.engine.state import Timer
 from alertd.migrations import migrate_postgres
 from alertd.model import Key
-from alertd.pgdb import LOCK_TIMEOUT, PgConnection, connect
+from alertd.pgdb import LOCK_TIMEOUT, PgConnection, connect, notify
 
 V = TypeVar("V")
 
@@ -69,6 +70,7 @@ class PostgresStore(SQLiteStore):
         self.url = url
         self.where = connection.name
         self._held: set[tuple[str, Key]] = set()  # keys locked by the open transaction
+        self._told_timers = False  # the open transaction notified that it set a timer
         try:
             migrate_postgres(connection)
         except BaseException:
@@ -161,12 +163,24 @@ class PostgresStore(SQLiteStore):
             super().commit()
         finally:
             self._held.clear()  # the locks ended with the transaction
+            self._told_timers = False
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
             self._held.clear()
+            self._told_timers = False
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def set_timer(self, timer: Timer) -> None:
+        """Set it, and tell the other daemons once per transaction, when it commits: their
+        timer loops, asleep until the timers they knew of, look again."""
+        super().set_timer(timer)
+        if not self._told_timers:
+            notify(self.connection, "timers")
+            self._told_timers = self.connection.in_transaction
 
     def _catch_up(self) -> None:
         """Nothing to catch up with: no window is trusted before its key is held."""

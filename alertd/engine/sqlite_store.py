@@ -308,7 +308,9 @@ class SQLiteStore:
         self._key_states: dict[str, _Table[KeyState]] = {}
         self._absences: dict[str, _Table[Absence]] = {}
         self._open: dict[str, _Table[str]] = {}
-        self._new_alerts: dict[str, AlertRecord] = {}  # written with the windows
+        # Written with the windows; a new alert as it is, until something happens to it (an
+        # AlertRecord costs ten times the Alert).
+        self._new_alerts: dict[str, AlertRecord | Alert] = {}
         self._version = -1  # of the windows in memory: none yet
         self._load_windows()
 
@@ -522,7 +524,7 @@ class SQLiteStore:
     # --- alerts ------------------------------------------------------------------------------
 
     def add_alert(self, alert: Alert) -> None:
-        self._new_alerts[alert.id] = AlertRecord(alert)
+        self._new_alerts[alert.id] = alert
 
     def get_alert(self, alert_id: str) -> AlertRecord | None:
         self._write_changes()
@@ -568,11 +570,12 @@ class SQLiteStore:
         if alert_id in self._new_alerts:  # not written yet: it will be, as it is now
             self._new_alerts[alert_id] = record
             return
-        self.connection.execute(_SAVE_ALERT, (*_alert_row(record)[14:], alert_id))
+        self.connection.execute(_SAVE_ALERT, (*_alert_changes(record), alert_id))
 
     def fold_match(self, alert_id: str, event: Mapping[str, Any], at: float) -> bool:
         new = self._new_alerts.get(alert_id)
         if new is not None:  # not written yet: it will be, as it is now
+            new = new if isinstance(new, AlertRecord) else AlertRecord(new)
             self._new_alerts[alert_id] = replace(
                 new, match_count=new.match_count + 1, last_matched_at=at, last_event=event
             )
@@ -1035,8 +1038,12 @@ def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -
         )
 
 
-def _alert_row(record: AlertRecord) -> tuple[object, ...]:
-    alert = record.alert
+def _alert_row(kept: AlertRecord | Alert) -> tuple[object, ...]:
+    """An alerts row: of a record, or of an alert nothing has happened to yet."""
+    if isinstance(kept, AlertRecord):
+        alert, changes = kept.alert, _alert_changes(kept)
+    else:
+        alert, changes = kept, _NEW_ALERT_CHANGES
     return (
         alert.id,
         alert.rule_id,
@@ -1052,7 +1059,13 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         alert.description,
         _json([[target.channel, target.groups] for target in alert.notify]),
         alert.template,
-        # From here on, what changes after the alert fired (_SAVE_ALERT, in this order).
+        *changes,
+    )
+
+
+def _alert_changes(record: AlertRecord) -> tuple[object, ...]:
+    """What changes after an alert fired, in _SAVE_ALERT's order."""
+    return (
         record.status,
         record.acked_at,
         record.acked_by,
@@ -1067,6 +1080,10 @@ def _alert_row(record: AlertRecord) -> tuple[object, ...]:
         record.silenced_by,
         None if record.last_event is None else _json(record.last_event),
     )
+
+
+_NEW_ALERT_CHANGES = _alert_changes(AlertRecord(Alert("", "", "", "low", (), {}, 0.0, 0.0)))
+"""Those of an alert nothing has happened to yet: AlertRecord's defaults."""
 
 
 def _alert_record(row: tuple[Any, ...]) -> AlertRecord:

@@ -7,6 +7,12 @@ which is why it reads as one function with plain locals rather than a chain of s
 window semantics are those of `alertd.engine.windows` (see there and docs/testing-rules.md):
 counting first, then suppression, then the alert.
 
+A step is built in one of two forms from the same code: one that returns a `Decision` (the key,
+the window's count, until when it is suppressed: what `alertd test-rule` and `--explain` show),
+and a lean one for the daemon, which needs only the alerts and how many decisions of each kind
+each rule made: it returns a constant `Outcome` (the rule and the kind) and hands each alert it
+fires to a callback, building nothing else per match.
+
 A rule with a `resolve` clause keeps one open alert per key (its `by`): a match of a key whose
 alert is open is folded into it ("absorbed") before any window sees it, and an event of the
 rule's scope that does not match but meets `resolve when` closes the key's open alert
@@ -17,18 +23,26 @@ manager's (alertd.incidents.resolving); the engine keeps the index of open alert
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from typing import cast
 
 from alertd.durations import format_duration
 from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
 from alertd.engine.windows import CountWindow, count_step
-from alertd.model import Alert, Decision, Event, Key, Rule
+from alertd.model import Alert, Decision, DecisionKind, Event, Key, Rule
 
 NO_EVENTS: list[Event] = []  # a marker: never handed out, so never changed
 
 Step = Callable[[Event, int, float, float], Decision | None]
 """`step(event, index, time, received_at)`: the decision of the rule for an event that matched
 it (None when the rule's key raised, which the step reports to `failed`)."""
+
+Outcome = tuple[str, DecisionKind]
+"""What the daemon keeps of a decision: `(rule_id, kind)`, to count."""
+
+LeanStep = Callable[[Event, int, float, float], Outcome | None]
+"""A step in the daemon's form: the outcome (one constant object per rule and kind, so nothing
+is built per match) instead of the decision; an alert it fires goes to its `fired` callback."""
 
 ResolveStep = Callable[[Event, int, float], Decision | None]
 """`resolve(event, index, time)`: for an event of a rule's scope that did not match it, the
@@ -46,8 +60,30 @@ def build_step(
     """The decision function of `rule`, keeping its windows in `store`'s tables and its alerts
     in `store`, with ids from `mint(received_at)`."""
     if rule.resolve is None:
-        return _windowed(rule, store, max_count_events=max_count_events, mint=mint, failed=failed)
+        windowed = _windowed(
+            rule, store, max_count_events=max_count_events, mint=mint, failed=failed
+        )
+        return cast(Step, windowed)
     return _folding(rule, store, max_count_events=max_count_events, mint=mint, failed=failed)
+
+
+def build_lean_step(
+    rule: Rule,
+    store: StateStore,
+    *,
+    max_count_events: int,
+    mint: Callable[[float], str],
+    failed: Callable[[Rule], None],
+    fired: Callable[[Alert], None],
+) -> LeanStep:
+    """`build_step`'s step in the daemon's form (see the module doc), for a rule that only
+    counts, suppresses and fires (no `resolve`, `absent`, or state kept over its scope: their
+    steps make decisions, which the engine turns into outcomes)."""
+    assert rule.resolve is None and rule.absent is None and rule.sequence is None
+    lean = _windowed(
+        rule, store, max_count_events=max_count_events, mint=mint, failed=failed, fired=fired
+    )
+    return cast(LeanStep, lean)
 
 
 def _folding(
@@ -64,8 +100,11 @@ def _folding(
     rule_id, rule_key = rule.id, rule.key
     opens = store.open_alerts(rule_id)
     fold = store.fold_match
-    windowed = _windowed(
-        rule, store, max_count_events=max_count_events, mint=mint, failed=failed, keyed=True
+    windowed = cast(
+        Step,
+        _windowed(
+            rule, store, max_count_events=max_count_events, mint=mint, failed=failed, keyed=True
+        ),
     )
 
     def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
@@ -128,11 +167,17 @@ def _windowed(
     mint: Callable[[float], str],
     failed: Callable[[Rule], None],
     keyed: bool = False,
-) -> Step:
-    """Counting, suppression and the alert. With `keyed`, a fired alert (and its decision) has
-    the rule's key, not its last window's; so has one of a rule with no window (`by` alone:
-    what its alerts are about)."""
+    fired: Callable[[Alert], None] | None = None,
+) -> Callable[[Event, int, float, float], Decision | Outcome | None]:
+    """Counting, suppression and the alert: a `Step`, or with `fired` a `LeanStep` that hands
+    its alerts to it. With `keyed`, a fired alert (and its decision) has the rule's key, not
+    its last window's; so has one of a rule with no window (`by` alone: what its alerts are
+    about)."""
     rule_id, count, suppress = rule.id, rule.count, rule.suppress
+    lean = fired is not None
+    outcome_counting: Outcome = (rule_id, "counting")
+    outcome_suppressed: Outcome = (rule_id, "suppressed")
+    outcome_fired: Outcome = (rule_id, "fired")
     alert_key = rule.key if keyed or (count is None and suppress is None) else None
     count_key = count.key if count is not None else None
     threshold = count.threshold if count is not None else 0
@@ -148,7 +193,9 @@ def _windowed(
     name, priority, labels = rule.name, rule.priority, rule.labels
     description, notify, template = rule.description, rule.notify, rule.template
 
-    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
+    def step(
+        event: Event, index: int, time: float, received_at: float
+    ) -> Decision | Outcome | None:
         try:
             key_c = count_key(event) if count_key is not None else ()
             key_s = suppress_key(event) if suppress_key is not None else ()
@@ -180,6 +227,8 @@ def _windowed(
             size = len(window.times) - window.start
             if not kept or size < threshold:
                 windows[key_c] = window
+                if lean:
+                    return outcome_counting
                 return Decision(index, rule_id, "counting", key_c, time, None, None, size)
             windows.pop(key_c, None)  # reached: the window starts over
             count_events = window[-cap:] if cap else []
@@ -203,6 +252,8 @@ def _windowed(
                     suppressions[key] = (time, time + duration, 0)
                 elif time > fired_at - (until - fired_at):
                     suppressions[key] = (fired_at, until, suppressed + 1)
+                    if lean:
+                        return outcome_suppressed
                     return Decision(index, rule_id, "suppressed", key, time, None, until)
                 # else: a late event older than the last fire by the whole duration fires on
                 # its own and leaves the window as it was
@@ -231,6 +282,9 @@ def _windowed(
             template,
         )
         add_alert(alert)
+        if fired is not None:
+            fired(alert)
+            return outcome_fired
         return Decision(index, rule_id, "fired", key, time, alert)
 
     return step

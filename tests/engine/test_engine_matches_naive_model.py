@@ -1,9 +1,13 @@
 """Differential test: random event streams through the engine give exactly the decisions of a
-naive reference model (tests/engine/naive_engine.py), with and without maintenance sweeps."""
+naive reference model (tests/engine/naive_engine.py), with and without maintenance sweeps; and
+the daemon's path (`Engine.record_valid`: alerts and counts, no decision per match) records
+what those decisions say."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore
-from alertd.model import Decision, ResolveSpec, Rule
+from alertd.model import Alert, Decision, ResolveSpec, Rule
 from tests.engine.builders import T0, by, make_rule
 from tests.engine.naive_engine import NaiveDecision, NaiveEngine
 
@@ -202,3 +206,88 @@ def assert_same_decisions(
                 engine = Engine(RuleSet(rules), store, max_count_events=2)
     finally:
         store.close()
+
+
+@settings(max_examples=200)
+@given(rules=rules(), stream=events(), cuts=st.lists(st.integers(1, 12), max_size=8))
+def test_daemon_path_records_what_the_naive_model_decides(
+    rules: list[Rule], stream: list[dict[str, Any]], cuts: list[int]
+) -> None:
+    assert_same_records(MemoryStore, rules, stream, cuts)
+
+
+@settings(max_examples=40)
+@given(rules=rules(), stream=events(), cuts=st.lists(st.integers(1, 12), max_size=8))
+def test_daemon_path_on_sqlite_records_what_the_naive_model_decides(
+    rules: list[Rule], stream: list[dict[str, Any]], cuts: list[int]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        assert_same_records(lambda: SQLiteStore(Path(folder) / "state.db"), rules, stream, cuts)
+
+
+def assert_same_records(
+    open_store: Callable[[], StateStore],
+    rules: list[Rule],
+    stream: list[dict[str, Any]],
+    cuts: list[int],
+) -> None:
+    """The stream in batches of the sizes `cuts` gives (then one batch of the rest), each in a
+    transaction, as the daemon records them: the alerts the naive model fires, its decisions
+    counted by rule and kind, and every decision of the rules with `resolve`."""
+    store = open_store()
+    engine = Engine(RuleSet(rules), store, max_count_events=2)
+    naive = NaiveEngine(rules, max_count_events=2)
+    resolving = {rule.id for rule in rules if rule.resolve is not None}
+    alerts: dict[str, int] = {}
+    start = 0
+    try:
+        for size in [*cuts, len(stream)]:
+            batch = stream[start : start + size]
+            expected = [
+                decision
+                for index, event in enumerate(batch, start)
+                for decision in naive.process(event, ARRIVAL, index)
+            ]
+            times = engine.validate(batch, ARRIVAL)
+            with store.transaction():
+                recorded = engine.record_valid(batch, times, ARRIVAL)
+            assert recorded.counts == Counter((d.rule_id, d.kind) for d in expected)
+            fired = [d for d in expected if d.kind == "fired"]
+            assert [as_fired(alert, alerts) for alert in recorded.alerts] == [
+                (d.rule_id, d.key, d.time, d.suppressed_count, d.count_times, d.alert)
+                for d in fired
+            ]
+            kept = [d for d in expected if d.rule_id in resolving]
+            assert [as_kept(d, start, alerts) for d in recorded.decisions] == kept
+            start += len(batch)
+    finally:
+        store.close()
+
+
+def as_fired(alert: Alert, alerts: dict[str, int]) -> tuple[Any, ...]:
+    """An alert as the model's fired decision says it: numbered as alerts fire."""
+    alerts.setdefault(alert.id, len(alerts))
+    count_times = (
+        tuple(float(e.get("timestamp", ARRIVAL)) for e in alert.count_events)
+        if alert.count_events
+        else None
+    )
+    return (
+        alert.rule_id,
+        alert.key,
+        alert.fired_at,
+        alert.suppressed_count,
+        count_times,
+        alerts[alert.id],
+    )
+
+
+def as_kept(decision: Decision, start: int, alerts: dict[str, int]) -> NaiveDecision:
+    """A decision of a batch beginning at event `start` as the model makes it, its alert
+    numbered as the batch's alerts were."""
+    alert_id = decision.alert.id if decision.alert is not None else decision.alert_id
+    return dataclasses.replace(
+        as_naive(decision, dict(alerts)),
+        index=start + (decision.event_index or 0),
+        alert=None if alert_id is None else alerts[alert_id],
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from alertd.engine.errors import StateStoreError
 from alertd.engine.pg_store import PostgresStore
 from alertd.engine.state import Timer
 from alertd.pgdb import connect
@@ -103,3 +104,26 @@ def test_a_due_timer_is_taken_by_one_store_at_a_time(
     a.commit()
     with b.transaction():
         assert [t.ref for t in b.due_timers(T0 + 10, limit=10)] == ["alert-2", "alert-3"]
+
+
+def test_a_store_whose_session_the_server_dropped_says_so_then_carries_on(
+    postgres_url: str,
+) -> None:
+    """The server restarted, or killed the session: the transaction under way is lost (a 503
+    for its batch), and the next one opens a new session by itself."""
+    store = PostgresStore(postgres_url)
+    with store.transaction():
+        store.suppressions("crit")[("v1",)] = (T0, T0 + 300, 0)
+    admin = connect(postgres_url)
+    admin.execute("SELECT pg_terminate_backend(?)", (store.connection.backend_pid,))
+    admin.close()
+    with pytest.raises(StateStoreError) as lost, store.transaction():
+        store.suppressions("crit")[("v2",)] = (T0, T0 + 300, 0)
+    assert lost.value.reason == "unreachable"
+    with store.transaction():
+        store.suppressions("crit")[("v3",)] = (T0, T0 + 300, 0)
+    store.close()
+    again = PostgresStore(postgres_url)
+    table = again.suppressions("crit")
+    assert [table.get((k,)) is not None for k in ("v1", "v2", "v3")] == [True, False, True]
+    again.close()

@@ -1,0 +1,85 @@
+"""alertd.pgdb and alertd.dialect: SQLite's statements in PostgreSQL's dialect, and the
+notifications daemons sharing a database wake each other with."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alertd.dialect import translate
+from alertd.engine.pg_store import PostgresStore
+from alertd.engine.state import Timer
+from alertd.pgdb import Listener, connect, notify
+from tests.engine.builders import T0
+
+
+def test_upserts_take_the_tables_primary_key() -> None:
+    assert translate(
+        "INSERT OR REPLACE INTO timers (kind, ref, due, payload) VALUES (?, ?, ?, ?)"
+    ) == (
+        "INSERT INTO timers (kind, ref, due, payload) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (kind, ref) DO UPDATE SET due = EXCLUDED.due, payload = EXCLUDED.payload"
+    )
+    assert translate("INSERT OR IGNORE INTO outbox (id) VALUES (?)") == (
+        "INSERT INTO outbox (id) VALUES (%s) ON CONFLICT DO NOTHING"
+    )
+
+
+def test_no_limit_is_minus_one_as_in_sqlite_and_json_arrays_are_unnested() -> None:
+    assert translate("SELECT seq FROM t WHERE a LIKE '%x' LIMIT ?") == (
+        "SELECT seq FROM t WHERE a LIKE '%%x' LIMIT NULLIF(%s, -1)"
+    )
+    assert translate("DELETE FROM t WHERE rule_id NOT IN (SELECT value FROM json_each(?))") == (
+        "DELETE FROM t WHERE rule_id NOT IN"
+        " (SELECT value FROM json_array_elements_text(%s::json) AS value)"
+    )
+
+
+async def test_a_listener_hears_what_another_session_notifies(postgres_url: str) -> None:
+    heard: list[str] = []
+    changed = asyncio.Event()
+
+    def told(payload: str) -> None:
+        heard.append(payload)
+        changed.set()
+
+    listening = asyncio.create_task(Listener(postgres_url).run(told))
+    try:
+        await asyncio.wait_for(changed.wait(), 10)
+        assert heard == [""]  # listening now: whatever was said before is unheard
+        other = connect(postgres_url)
+        notify(other, "outbox")
+        other.close()
+        while len(heard) < 2:
+            changed.clear()
+            await asyncio.wait_for(changed.wait(), 10)
+        assert heard == ["", "outbox"]
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+
+
+async def test_a_timer_set_is_told_when_its_transaction_commits(postgres_url: str) -> None:
+    heard: list[str] = []
+    changed = asyncio.Event()
+
+    def told(payload: str) -> None:
+        heard.append(payload)
+        changed.set()
+
+    store = PostgresStore(postgres_url)
+    listening = asyncio.create_task(Listener(postgres_url).run(told))
+    try:
+        await asyncio.wait_for(changed.wait(), 10)  # listening
+        store.begin()
+        store.set_timer(Timer("escalate", "a", T0))
+        store.rollback()  # nothing set: nothing told
+        with store.transaction():
+            store.set_timer(Timer("escalate", "b", T0))
+            store.set_timer(Timer("escalate", "c", T0))  # one notification per transaction
+        changed.clear()
+        await asyncio.wait_for(changed.wait(), 10)
+        assert heard == ["", "timers"]
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        store.close()
