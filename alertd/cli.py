@@ -40,7 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    add("run", "Run the daemon: HTTP ingestion, rule evaluation and notification dispatch.")
+    run = add("run", "Run the daemon: HTTP ingestion, rule evaluation and notification dispatch.")
+    run.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=1,
+        metavar="N",
+        help="run N daemons on the same port, one per core (the state in PostgreSQL only; "
+        "see docs/scaling.md)",
+    )
+    run.add_argument("--worker", type=int, metavar="PORT", help=argparse.SUPPRESS)  # one of N
 
     add(
         "migrate",
@@ -247,6 +256,12 @@ def _daemon_url(parser: argparse.ArgumentParser) -> None:
         help="the running daemon's address, such as http://alertd.internal:8080 (default: the "
         "config's [server] listen)",
     )
+
+
+def _worker_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 256, got {text!r}")
+    return int(text)
 
 
 def _page_size(text: str) -> int:

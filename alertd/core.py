@@ -233,8 +233,8 @@ class Core(Protocol):
         ...
 
     async def check_state(self) -> None:
-        """Try a write to the state, so that an outage can end when nothing else writes.
-        Raises StateStoreError if the state still refuses it."""
+        """Try a write to the state during an outage, so that it can end when nothing else
+        writes; outside one, whether its database answers. Raises StateStoreError if not."""
         ...
 
     async def sweep(self) -> None:

@@ -9,10 +9,12 @@ The daemon owns the lifecycle and the policies around the evaluation stack (the 
   and run the timers that fell due while it was down, then serve;
 - backpressure: /v1/events answers 503 with Retry-After while the outbox backlog is at its
   bound (`server.max_outbox_backlog`) and once intake has stopped;
-- the state: while it cannot be written (a full disk, a read-only file; see
-  alertd.state_health), /readyz answers 503 with the reason and a write is tried every
-  STATE_CHECK_INTERVAL, so that the daemon is ready again once it succeeds, without a restart
-  and without waiting for an event (a load balancer sends none to a node that is not ready);
+- the state: while it cannot be written (a full disk, a read-only file, a database server
+  gone; see alertd.state_health), /readyz answers 503 with the reason and a write is tried
+  every STATE_CHECK_INTERVAL, so that the daemon is ready again once it succeeds, without a
+  restart and without waiting for an event (a load balancer sends none to a node that is not
+  ready); a database server is asked as often whether it answers, so that an idle node's
+  /readyz says so when it goes away;
 - reload on SIGHUP, POST /v1/reload and (with `rules.watch`) file changes, one at a time: the
   new rules, templates and on-call file replace the old only if all are valid, otherwise the
   errors are logged as `file:line:col` and the old set keeps running;
@@ -76,8 +78,16 @@ class Daemon:
         settings: Settings,
         core_factory: CoreFactory,
         clock: Clock = SYSTEM_CLOCK,
+        *,
+        shared_port: int | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
+        """`shared_port`: listen there with SO_REUSEPORT, beside the other workers of
+        `alertd run --workers` (alertd.commands.workers), instead of at `[server] listen`'s port.
+        `on_ready` is called once the daemon listens."""
         self.settings = settings
+        self.shared_port = shared_port
+        self.on_ready = on_ready
         self.core_factory = core_factory
         self.clock = clock
         self.core: Core | None = None
@@ -188,7 +198,10 @@ class Daemon:
     async def _serve(self, server_settings: ServerSettings) -> int:
         core = self._core
         try:
-            sock = bind(server_settings.host, server_settings.port)
+            if self.shared_port is None:
+                sock = bind(server_settings.host, server_settings.port)
+            else:
+                sock = bind(server_settings.host, self.shared_port, reuse_port=True)
         except OSError as error:
             log.error(
                 f"cannot listen on {server_settings.listen}: {error.strerror or error}",
@@ -230,6 +243,8 @@ class Daemon:
                 "dry_run": self.settings.dispatch.dry_run,
             },
         )
+        if self.on_ready is not None:
+            self.on_ready()
         stopped = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stopped, delivering], return_when=asyncio.FIRST_COMPLETED)
         failed = delivering.done() and not stopped.done()
@@ -338,10 +353,13 @@ class Daemon:
                 log.exception("window sweep failed; will try again")
 
     async def _check_state_forever(self) -> None:
-        """While the state refuses writes, try one every STATE_CHECK_INTERVAL."""
+        """While the state refuses writes, try one every STATE_CHECK_INTERVAL. A database
+        server (PostgreSQL) is asked as often whether it answers, all the time: it can go
+        away while nothing is written, and a load balancer should hear so from /readyz."""
+        server = bool(self.settings.state.url)
         while True:
             await self.clock.sleep(STATE_CHECK_INTERVAL)
-            if self._core.state_problem() is None:
+            if self._core.state_problem() is None and not server:
                 continue
             try:
                 await self._core.check_state()

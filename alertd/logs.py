@@ -158,6 +158,19 @@ def _skip_unused_record_fields() -> None:
     logging.logMultiprocessing = False
 
 
+def tag_records(**fields: Any) -> None:
+    """Give every record of this process these extra fields (a worker of `alertd run
+    --workers` says which one it is, as its lines and its siblings' share one stream)."""
+    make = logging.getLogRecordFactory()
+
+    def tagged(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        record.__dict__.update(fields)
+        return record
+
+    logging.setLogRecordFactory(tagged)
+
+
 def redact(secrets: Iterable[str]) -> None:
     """Also keep these values out of the log from now on (e.g. a generated token)."""
     for handler in logging.getLogger().handlers:

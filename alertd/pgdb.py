@@ -71,9 +71,13 @@ class PgConnection:
         # name of; statements read it as current_setting('alertd.node').
         self.node = node
         self.total_changes = 0  # rows inserted, updated or deleted, as sqlite3 counts them
-        self._connection = self._open()
+        # A transaction was open after the last statement that succeeded. A session the server
+        # dropped says nothing of its transaction any more (its status is unknown), so this is
+        # what tells that one was lost with it.
+        self._open = False
+        self._connection = self._connect()
 
-    def _open(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
             # A lock waited for longer than the timeout fails the statement: the daemon
             # answers 503, as it does when SQLite's busy timeout passes.
@@ -93,8 +97,17 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
+        """A transaction is open; or was, in a session the server dropped (it is lost, and
+        only COMMIT or ROLLBACK, which say so, may follow)."""
         status = self._connection.info.transaction_status
-        return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+        return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR) or (
+            self._open and self.broken
+        )
+
+    def _note_transaction(self) -> None:
+        """After a statement that succeeded: whether it left a transaction open."""
+        status = self._connection.info.transaction_status
+        self._open = status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         """Run one statement (SQLite's dialect) and return its cursor."""
@@ -107,6 +120,7 @@ class PgConnection:
             cursor.execute(text, tuple(parameters) or None)
         except psycopg.Error as exc:
             raise _sorted(exc, self.name) from exc
+        self._note_transaction()
         status = cursor.statusmessage or ""
         if cursor.rowcount > 0 and status.startswith(("INSERT", "UPDATE", "DELETE")):
             self.total_changes += cursor.rowcount
@@ -123,6 +137,7 @@ class PgConnection:
             cursor.executemany(translate(sql), rows)
         except psycopg.Error as exc:
             raise _sorted(exc, self.name) from exc
+        self._note_transaction()
         if cursor.rowcount > 0:
             self.total_changes += cursor.rowcount
         return Cursor(cursor)
@@ -146,6 +161,7 @@ class PgConnection:
                     break
         except psycopg.Error as exc:
             raise _sorted(exc, self.name) from exc
+        self._note_transaction()
         self.total_changes += sum(1 for value in found if value is not None)
         return found
 
@@ -154,13 +170,18 @@ class PgConnection:
         return self.execute(script)
 
     def rollback(self) -> None:
-        """End the open transaction, keeping nothing of it (nothing to do when none is open)."""
+        """End the open transaction, keeping nothing of it (nothing to do when none is open,
+        or when the server dropped the session, and the transaction with it)."""
+        if self.broken:
+            self._open = False
+            return
         if not self.in_transaction:
             return
         try:
             self._connection.execute("ROLLBACK")
         except psycopg.Error as exc:
             raise _sorted(exc, self.name) from exc
+        self._open = False
 
     def commit(self) -> None:
         if self.in_transaction:
@@ -179,13 +200,18 @@ class PgConnection:
         return self._connection.broken or self._connection.closed
 
     def _reopen_if_lost(self) -> None:
-        """The server dropped the session: open another, unless a transaction was open in it
-        (that one is lost, and its owner must hear so from the statement that fails)."""
-        if self.broken and self._connection.info.transaction_status in (
-            TransactionStatus.IDLE,
-            TransactionStatus.UNKNOWN,
-        ):
-            self._connection = self._open()
+        """The server dropped the session: open another, unless a transaction was open in it.
+        That one is lost, and its owner must hear so from the statement that fails (above
+        all COMMIT, which on a new session would succeed, having nothing to commit) until it
+        rolls back."""
+        if not self.broken:
+            return
+        if self._open:
+            raise StateStoreError(
+                f"{self.name}: the transaction was lost: the connection to the database dropped",
+                "unreachable",
+            )
+        self._connection = self._connect()
 
 
 class Cursor:

@@ -556,10 +556,21 @@ class Pipeline:
         return self.health.problem
 
     async def check_state(self) -> None:
-        """Write a probe row: an outage ends if the state takes it. Raises StateStoreError."""
+        """During an outage, write a probe row: the outage ends if the state takes it. Else ask
+        the database whether it answers (a read: a database server can go away while nothing
+        is written, and /readyz should say so before an event finds out). Raises
+        StateStoreError, an outage's beginning when it is the first."""
         now = self.clock.now()
         async with self._store_lock:
-            await self._transact(lambda: write_probe(self.store.connection, now))
+            if self.health.problem is not None:
+                await self._transact(lambda: write_probe(self.store.connection, now))
+                return
+            connection = self.store.connection
+            try:
+                await _in_thread(lambda: connection.execute("SELECT 1").fetchone())
+            except StateStoreError as error:
+                self.health.failed(error)
+                raise
 
     async def sweep(self) -> None:
         """Evict expired windows; delete alerts, finished notifications and silences that ended

@@ -39,6 +39,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+from alertd.dialect import register
 from alertd.engine.errors import StateReason, StateStoreError
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def os_reason(error: OSError) -> StateReason:
 
 
 PROBE_SCHEMA = "CREATE TABLE IF NOT EXISTS state_probe (only INTEGER PRIMARY KEY, at REAL NOT NULL)"
+register(PROBE_SCHEMA, "SELECT 1")  # PostgreSQL's migrations make the table (alertd.migrations)
 
 
 def write_probe(connection: Connection, at: float) -> None:

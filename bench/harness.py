@@ -357,9 +357,11 @@ def write_alertd_config(
     concurrency: int = 4,
     source: Path = ROOT,
     dispatch: str = "",
+    state: str = "",
 ) -> int:
     """alertd.toml and bench.rules in `tmp`: these rules, durability on, the webhook channel
-    posting to `receiver_url/alertd`, `dispatch` added to the [dispatch] table. Its port."""
+    posting to `receiver_url/alertd`, `dispatch` added to the [dispatch] table, `state` to the
+    [state] table (`url = "postgresql://..."`). Its port."""
     (tmp / "bench.rules").write_text(rules)
     port = free_port()
     (tmp / "alertd.toml").write_text(
@@ -375,6 +377,7 @@ templates = "{source / "templates"}"
 
 [state]
 path = "state/alertd.db"
+{state}
 
 [dispatch]
 dry_run = false

@@ -319,8 +319,8 @@ class Outbox:
 
     def claim(self, now: float, limit: int, *, own: bool = False) -> list[Notification]:
         """Claim pending rows no daemon holds (never claimed, or the claim expired), oldest
-        first, at most `limit`, for CLAIM_LEASE from `now`; with `own`, this daemon's own
-        claims too (at start: a previous run of it claimed them). PostgreSQL only."""
+        first, at most `limit` (-1: all), for CLAIM_LEASE from `now`; with `own`, this daemon's
+        own claims too (at start: a previous run of it claimed them). PostgreSQL only."""
         with self._translated("cannot claim notifications"):
             rows = self.connection.execute(
                 _CLAIM.format(columns=_COLUMNS),

@@ -45,10 +45,12 @@ class App(Protocol):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; port 0 picks a free one. Raises OSError (address in use, ...)."""
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free one. Raises OSError (address in use, ...).
+    With `reuse_port`, other sockets of this user with it too may listen on the same port (the
+    workers of `alertd run --workers`), and the kernel spreads connections over them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
     sock.set_inheritable(True)
     return sock
 

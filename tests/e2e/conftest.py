@@ -188,6 +188,7 @@ class Alertd:
         self.log_path = home / "alertd.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}  # more environment for the process (secrets for ${VAR})
+        self.args: list[str] = []  # more arguments for `alertd run` (--workers N)
         self.port = 0
         self._log_offset = 0
 
@@ -197,7 +198,7 @@ class Alertd:
         with self.log_path.open("ab") as log:  # the child keeps its own copy open
             self._log_offset = self.log_path.stat().st_size
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "alertd", "run", "-c", str(self.config)],
+                [sys.executable, "-m", "alertd", "run", "-c", str(self.config), *self.args],
                 cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -1,0 +1,142 @@
+"""A real `alertd run` on PostgreSQL cut off its database and given it back (through a TCP
+proxy the test controls, tests/tcpproxy.py): /readyz says so, events are refused with 503 and
+Retry-After meanwhile (none of them recorded), and the node carries on by itself once the
+database is back; a client that retries what was refused loses nothing, and nothing is sent
+twice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+
+from ..tcpproxy import TcpProxy, proxied
+from ..waiting import eventually, until
+from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, write_setup
+
+pytestmark = pytest.mark.e2e
+
+
+def through(proxy: TcpProxy, url: str) -> str:
+    """`url` with its host and port the proxy's."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")
+    user = f"{netloc[0]}@" if netloc[1] else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+
+
+def event(vehicle: str) -> dict[str, object]:
+    return {**CRITICAL, "vehicle_id": vehicle}
+
+
+async def test_a_node_cut_off_its_database_refuses_events_and_recovers_by_itself(
+    tmp_path: Path, receiver: Receiver, postgres_url: str
+) -> None:
+    target = urlsplit(postgres_url)
+    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        write_setup(tmp_path, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
+        alertd = Alertd(tmp_path)
+        await alertd.start()
+        try:
+            async with alertd.client() as client:
+                ready = await client.get("/readyz")
+                assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+                first = await client.post("/v1/events", json=event("v-1"), headers=INGEST)
+                assert first.status_code == 202
+                (alert_id,) = first.json()["alerts"]
+
+                async def recorded() -> bool | None:
+                    detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
+                    return [n["state"] for n in detail.json()["notifications"]] == ["sent"] or None
+
+                await eventually(recorded, "the notification recorded sent")
+
+                proxy.cut()
+
+                async def down() -> httpx.Response | None:
+                    answer = await client.get("/readyz")
+                    return answer if answer.status_code == 503 else None
+
+                # Nothing is written meanwhile: the node finds out by itself.
+                answer = await eventually(down, "/readyz to report the database gone")
+                assert answer.json()["status"] == "unavailable"
+                assert answer.json()["state"]["reason"] == "unreachable"
+                refused = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
+                assert refused.status_code == 503
+                assert float(refused.headers["Retry-After"]) > 0
+
+                proxy.restore()
+
+                async def up() -> bool | None:
+                    return (await client.get("/readyz")).status_code == 200 or None
+
+                await eventually(up, "/readyz ready again, with no event sent")
+                again = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
+                assert again.status_code == 202
+                assert len(again.json()["alerts"]) == 1
+                notes = await receiver.wait_for(2)
+                assert sorted(n["body"]["key"][0] for n in notes) == ["v-1", "v-2"]
+        finally:
+            alertd.kill()
+
+
+async def test_under_load_a_cut_loses_nothing_that_was_accepted(
+    tmp_path: Path, receiver: Receiver, postgres_url: str
+) -> None:
+    """Clients send events of new keys all along, retrying each one refused; the database is
+    cut twice meanwhile. Every key is paged exactly once."""
+    target = urlsplit(postgres_url)
+    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        write_setup(tmp_path, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
+        alertd = Alertd(tmp_path)
+        await alertd.start()
+        accepted: list[str] = []
+        refusals = 0
+        sending = True
+
+        async def client_loop(name: str) -> None:
+            nonlocal refusals
+            async with alertd.client() as client:
+                number = 0
+                while sending:
+                    vehicle = f"{name}-{number}"
+                    while True:  # a client retries what was refused
+                        try:
+                            answer = await client.post(
+                                "/v1/events", json=event(vehicle), headers=INGEST
+                            )
+                        except httpx.TransportError:
+                            await asyncio.sleep(0.05)
+                            continue
+                        if answer.status_code == 202:
+                            assert len(answer.json()["alerts"]) == 1  # a new key: it fires
+                            accepted.append(vehicle)
+                            break
+                        assert answer.status_code == 503, answer.text
+                        refusals += 1
+                        await asyncio.sleep(0.05)
+                    number += 1
+
+        try:
+            clients = [asyncio.create_task(client_loop(f"c{i}")) for i in range(4)]
+            for wanted in (20, 40):
+                await until(lambda: len(accepted) >= wanted, "events accepted")  # noqa: B023
+                refused_before = refusals
+                proxy.cut()
+                await until(lambda: refusals > refused_before, "events refused while cut off")  # noqa: B023
+                proxy.restore()
+            await until(lambda: len(accepted) >= 60, "events accepted again")
+            sending = False
+            await asyncio.gather(*clients)
+            notes = await receiver.wait_for(len(accepted), timeout=60)
+            paged = [n["body"]["key"][0] for n in notes]
+            assert sorted(paged) == sorted(accepted)  # each accepted key once, no other
+            with psycopg.connect(postgres_url) as db:
+                (alerts,) = db.execute("SELECT count(*) FROM alerts").fetchone() or (0,)
+            assert alerts == len(accepted)  # nothing refused was recorded
+        finally:
+            alertd.kill()
