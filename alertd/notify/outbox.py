@@ -219,12 +219,14 @@ def receipts(connection: Connection, alert_id: str, channel: str, recipient: str
 
 
 def purge(connection: Connection, finished_before: float, limit: int = -1) -> int:
-    """Delete sent, failed and dead rows last touched before this time, the first `limit` of
+    """Delete sent, failed and dead rows last touched before this time, the oldest `limit` of
     them (-1: all), through `connection` without committing (the daemon does it in its
-    sweep's transaction). Returns how many."""
+    sweep's transaction). Returns how many. Found through the index of finished rows by
+    `updated_at` (migration 8): the cost follows what is deleted, not the outbox's size."""
     cursor = connection.execute(
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-        " WHERE state NOT IN ('pending', 'held') AND updated_at < ? ORDER BY seq LIMIT ?)",
+        " WHERE state NOT IN ('pending', 'held') AND updated_at < ? ORDER BY updated_at"
+        " LIMIT ?)",
         (finished_before, limit),
     )
     return cursor.rowcount
