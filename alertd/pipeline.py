@@ -109,6 +109,12 @@ the event loop has served what waits. An escalation step costs ~0.2 ms of the lo
 outbox row, alert, timeline, next timer): 50 keep a sweep's hold on it near 10 ms in a
 catch-up (bench/escalation_bench.py; 500 held it ~90 ms)."""
 
+TIMER_SLICE = 0.003
+"""Seconds after which a timer sweep takes no more timers (the one under way finishes): a
+group's release renders one message of all its alerts, ~3 ms for 30, so 50 releases held the
+loop 135 ms in a flood; the longest slice is this plus one release: 10.8 ms of CPU with 5 ms,
+6.8 ms with 3 ms, in the same flood on a busy machine (bench/flood_bench.py)."""
+
 
 class Pipeline:
     """The daemon's Core, in plain data. Not thread-safe: the event loop is its only caller."""
@@ -683,7 +689,7 @@ class Pipeline:
             notifications: list[Notification] = []
             more = False
             for source in self.timer_sources:
-                run = source.run_due(now, TIMER_BATCH)
+                run = source.run_due(now, TIMER_BATCH, TIMER_SLICE)
                 notifications += run.notifications
                 more |= run.more
             metrics.TIMER_SWEEP_SECONDS.observe(self.clock.monotonic() - started)

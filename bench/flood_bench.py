@@ -10,7 +10,16 @@ runs in minutes). The rules keep a window per vehicle:
   seen     `suppress 5m by vehicle_id`: fires for every vehicle (each is new), so each keeps a
            suppression entry for 5 minutes;
   repeats  `count 3 within 10m by vehicle_id`: each vehicle's one event waits in a counting
-           window for 10 minutes, and never reaches its count.
+           window for 10 minutes, and never reaches its count;
+  silent   `absent 5m by vehicle_id`, `forget 10m`: each vehicle is watched (an entry and a
+           deadline timer), falls silent 5 minutes later (an alert), and is forgotten after 10;
+  depots   `group by depot wait 30s`, notified (the console channel of a dry run): every event
+           fires an alert whose page waits in its depot's group (1,000 depots) for 30 seconds,
+           then goes out as one message listing the group.
+
+Timers (absent deadlines, group releases) run as the daemon's timer loop runs them
+(`Pipeline.run_due_timers`, a transaction of at most TIMER_BATCH each), after every batch, and
+the dispatcher sends what they release.
 
 Every fire is an alert, kept for `--retention` seconds of event time (10 minutes, so the
 sweep deletes alerts as well as windows). Every `--sweep-every` seconds of event time (the
@@ -32,7 +41,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,8 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alertd.clock import FakeClock  # noqa: E402
+from alertd.commands.run import loaded_pipeline  # noqa: E402
 from alertd.config import load_settings  # noqa: E402
 from alertd.engine.eventtime import format_time  # noqa: E402
+from alertd.model import Key  # noqa: E402
 from alertd.pipeline import Pipeline  # noqa: E402
 
 T = TypeVar("T")
@@ -59,7 +70,22 @@ rule repeats {
   when     type == "ping"
   count    3 within 10m by vehicle_id
 }
+
+rule silent {
+  name     "Vehicle silent"
+  when     type == "ping"
+  absent   5m by vehicle_id
+  forget   10m
+}
+
+rule depots {
+  name     "Vehicle seen at a depot"
+  when     type == "ping"
+  group    by depot wait 30s
+  notify   webhook
+}
 """
+DEPOTS = 1000
 
 
 def rss_mib() -> float:
@@ -80,9 +106,9 @@ class Slices:
 def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
     transact = pipeline._transact
 
-    async def measured(work: Callable[[], T]) -> T:
+    async def measured(work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
         if not slices.measuring:
-            return await transact(work)
+            return await transact(work, hold)
 
         def timed() -> T:
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -91,7 +117,7 @@ def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
             finally:
                 slices.taken.append((time.perf_counter() - wall, time.thread_time() - cpu))
 
-        return await transact(timed)
+        return await transact(timed, hold)
 
     pipeline._transact = measured  # type: ignore[method-assign]
 
@@ -127,24 +153,25 @@ path = "var/alertd.db"
 retention = "{args.retention:g}s"
 [dispatch]
 dry_run = true
+[channels.webhook]
+url = "http://127.0.0.1:9/flood"   # a recipient; a dry run logs the page instead
 """
     )
     clock = FakeClock(start=time.time())
-    pipeline = Pipeline(load_settings(home / "alertd.toml"), clock)
+    pipeline = loaded_pipeline(load_settings(home / "alertd.toml"), clock)
     slices = Slices()
     measure_slices(pipeline, slices)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000)
+    delivering = asyncio.create_task(pipeline.deliver())
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     start = clock.now()
     print(f"load average at start: {os.getloadavg()}")
     print(
-        f"{'event time':>10} {'events':>9} {'suppress':>9} {'count':>9} {'RSS MiB':>8} "
-        f"{'evicted':>8} {'slices':>6} {'wall max':>8} {'CPU max':>8} {'gc max':>7} {'load':>5}"
+        f"{'event time':>10} {'events':>9} {'suppress':>8} {'count':>8} {'absent':>8} "
+        f"{'alerts':>8} {'held':>6} {'RSS MiB':>8} {'evicted':>8} {'slices':>6} "
+        f"{'wall max':>8} {'CPU max':>8} {'timer CPU':>9} {'gc max':>7} {'load':>5}"
     )
-    longest_wall = longest_cpu = 0.0
+    longest_wall = longest_cpu = timer_cpu = 0.0
     next_sweep = start + args.sweep_every
     started = time.perf_counter()
     sent = 0
@@ -154,11 +181,24 @@ dry_run = true
         clock.advance(at - clock.now())
         stamp = format_time(at)
         events = [
-            {"type": "ping", "vehicle_id": f"v{n}", "timestamp": stamp}
+            {
+                "type": "ping",
+                "vehicle_id": f"v{n}",
+                "depot": f"d{n % DEPOTS}",
+                "timestamp": stamp,
+            }
             for n in range(sent, batch_end)
         ]
         await pipeline.ingest(events, clock.now())
         sent = batch_end
+        # The timer loop: what is due, a transaction of at most TIMER_BATCH a time.
+        slices.taken.clear()
+        slices.measuring = True
+        while await pipeline.run_due_timers():
+            await asyncio.sleep(0)
+        slices.measuring = False
+        timer_cpu = max(timer_cpu, *(c for _w, c in slices.taken), 0.0)
+        await asyncio.sleep(0)  # the dispatcher sends what was released
         if clock.now() >= next_sweep or sent == args.vehicles:
             next_sweep += args.sweep_every
             slices.taken.clear()
@@ -169,23 +209,28 @@ dry_run = true
             wall = max((w for w, _c in slices.taken), default=0.0)
             cpu = max((c for _w, c in slices.taken), default=0.0)
             longest_wall, longest_cpu = max(longest_wall, wall), max(longest_cpu, cpu)
+            (held,) = pipeline.store.connection.execute(
+                "SELECT count(*) FROM outbox WHERE state = 'held'"
+            ).fetchone()
             print(
-                f"{clock.now() - start:>9.0f}s {sent:>9,} {size.suppressions:>9,} "
-                f"{size.count_windows:>9,} {rss_mib():>8.1f} {evicted:>8,} {len(slices.taken):>6} "
-                f"{wall * 1000:>6.1f}ms {cpu * 1000:>6.1f}ms {pauses.longest * 1000:>5.0f}ms "
-                f"{os.getloadavg()[0]:>5.1f}",
+                f"{clock.now() - start:>9.0f}s {sent:>9,} {size.suppressions:>8,} "
+                f"{size.count_windows:>8,} {size.absences:>8,} {size.alerts:>8,} {held:>6,} "
+                f"{rss_mib():>8.1f} {evicted:>8,} {len(slices.taken):>6} "
+                f"{wall * 1000:>6.1f}ms {cpu * 1000:>6.1f}ms {timer_cpu * 1000:>7.1f}ms "
+                f"{pauses.longest * 1000:>5.0f}ms {os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
     elapsed = time.perf_counter() - started
     print(
         f"{sent:,} events in {elapsed:.0f} s ({sent / elapsed:,.0f}/s); longest sweep slice "
         f"{longest_wall * 1000:.1f} ms wall, {longest_cpu * 1000:.1f} ms CPU (target "
-        f"<= 10 ms); garbage collector: longest pause {pauses.longest * 1000:.0f} ms "
-        f"({pauses.longest_cpu * 1000:.0f} ms CPU), "
+        f"<= 10 ms); longest timer slice {timer_cpu * 1000:.1f} ms CPU; garbage collector: "
+        f"longest pause {pauses.longest * 1000:.0f} ms ({pauses.longest_cpu * 1000:.0f} ms CPU), "
         f"{pauses.total:.1f} s in all"
     )
     print(f"load average at end: {os.getloadavg()}")
     gc.callbacks.remove(pauses)
+    delivering.cancel()
     pipeline.close()
 
 
@@ -194,7 +239,10 @@ async def sweep_counting(pipeline: Pipeline) -> int:
     before = pipeline.store.size()
     await pipeline.sweep()
     after = pipeline.store.size()
-    return (before.suppressions - after.suppressions) + (before.count_windows - after.count_windows)
+    return sum(
+        getattr(before, kind) - getattr(after, kind)
+        for kind in ("suppressions", "count_windows", "key_states", "absences")
+    )
 
 
 def main() -> None:

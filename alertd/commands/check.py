@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,15 @@ def _oncall_summary(oncall: OnCall) -> str:
 
 def _origin(settings: Settings, key: str) -> str:
     """Where a `[rules]` setting came from: the config file, or the default when there is no
-    config file (alertd.cli runs with the defaults then)."""
-    if settings.source.is_file():
+    config file (alertd.cli runs with the defaults then) or the file does not set it (so
+    nobody looks in alertd.toml for a line that is not there)."""
+    if not settings.source.is_file():
+        return f"the default [rules] {key}: there is no config file {settings.source}"
+    try:
+        with settings.source.open("rb") as file:
+            written = key in tomllib.load(file).get("rules", {})
+    except (OSError, tomllib.TOMLDecodeError):  # it loaded a moment ago: say what it may be
+        written = True
+    if written:
         return f"from {settings.source} [rules] {key}"
-    return f"the default [rules] {key}: there is no config file {settings.source}"
+    return f"the default [rules] {key}, which {settings.source} does not set"

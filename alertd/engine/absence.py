@@ -26,10 +26,12 @@ clock stepped while it runs moves no deadline.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from alertd import jsonutil
+from alertd.engine.details import Detail, detail_hook
+from alertd.engine.eventtime import format_time
 from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import Step, hashable
 from alertd.model import Alert, Decision, Event, Key, Rule
@@ -177,3 +179,22 @@ def absence_due(
     absences[key] = (last, alert.id, event, expires_at)
     timers.set(ABSENT, timer.ref, delay=expires_at - now)
     return Decision(None, rule_id, "fired", key, deadline, alert)
+
+
+@detail_hook
+def _deadline(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
+    """`absent deadline 2026-01-05T10:15:00Z`: when the key's silence fires unless another
+    match comes first, after a match (from the key's newest one: a late match moves nothing)."""
+    spec = rule.absent
+    if spec is None or decision.event_index is None or decision.kind not in WATCHING:
+        return
+    last = decision.event_time
+    kept = None if store is None else store.absences(rule.id).get(decision.key)
+    if kept is not None and kept[1] is None:  # watched: its newest match
+        last = kept[0]
+    deadline = format_time(last + spec.duration)
+    yield Detail("absent_deadline", deadline, f"absent deadline {deadline}")
+
+
+WATCHING = frozenset({"counting", "resolved"})
+"""The decisions of an absent rule's matches: after each, its key is watched."""

@@ -171,13 +171,14 @@ def _windowed(
 ) -> Callable[[Event, int, float, float], Decision | Outcome | None]:
     """Counting, suppression and the alert: a `Step`, or with `fired` a `LeanStep` that hands
     its alerts to it. With `keyed`, a fired alert (and its decision) has the rule's key, not
-    its last window's."""
+    its last window's; so has one of a rule with no window (`by` alone: what its alerts are
+    about)."""
     rule_id, count, suppress = rule.id, rule.count, rule.suppress
     lean = fired is not None
     outcome_counting: Outcome = (rule_id, "counting")
     outcome_suppressed: Outcome = (rule_id, "suppressed")
     outcome_fired: Outcome = (rule_id, "fired")
-    alert_key = rule.key if keyed else None
+    alert_key = rule.key if keyed or (count is None and suppress is None) else None
     count_key = count.key if count is not None else None
     threshold = count.threshold if count is not None else 0
     within = count.within if count is not None else 0.0

@@ -45,8 +45,9 @@ class TimerSource(Protocol):
         """The earliest due of this source's timers; None when it has none."""
         ...
 
-    def run_due(self, now: float, limit: int) -> TimerRun:
-        """Run up to `limit` of the timers due at `now`, earliest first."""
+    def run_due(self, now: float, limit: int, budget: float | None = None) -> TimerRun:
+        """Run up to `limit` of the timers due at `now`, earliest first, and none more once
+        `budget` seconds went by."""
         ...
 
 

@@ -25,6 +25,7 @@ what is due, not what is pending: the store finds due timers through an index on
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -57,9 +58,17 @@ class Steady(Protocol):
 class Timers:
     """The timer service over a state store; not thread-safe (the event loop is its caller)."""
 
-    def __init__(self, store: StateStore, steady: Steady) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        steady: Steady,
+        *,
+        stopwatch: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.store = store
         self.steady = steady
+        self.stopwatch = stopwatch  # how long a sweep has held the loop: real time, even
+        # when the steady clock is a fake one or event time
         self._handlers: dict[str, Handler] = {}
         self._on_set: list[Callable[[float], None]] = []
 
@@ -116,12 +125,19 @@ class Timers:
     def next_due(self) -> float | None:
         return self.store.next_timer_due()
 
-    def run_due(self, now: float, limit: int) -> TimerRun:
+    def run_due(self, now: float, limit: int, budget: float | None = None) -> TimerRun:
         """Run up to `limit` timers due at `now` (steady time), earliest first, inside the
-        caller's transaction."""
+        caller's transaction; with a `budget` (seconds of the stopwatch), none more once that
+        much time went by: a timer's cost varies (a group's release renders one message of
+        all its alerts), and the caller's transaction holds the event loop."""
         due = self.store.due_timers(now, limit)
         notifications: list[Notification] = []
+        started = self.stopwatch()
+        ran = 0
         for timer in due:
+            if budget is not None and ran and self.stopwatch() - started >= budget:
+                return TimerRun(notifications, ran, more=True)  # the rest stay due
+            ran += 1
             try:
                 with self.store.transaction():  # a savepoint: a failing timer fails alone
                     self.store.cancel_timer(timer.kind, timer.ref)

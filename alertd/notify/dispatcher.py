@@ -181,6 +181,9 @@ class Dispatcher:
         self._next_claim_look = 0.0
         self._next_renewal = 0.0
         self._claimed_own = False
+        # The rows of this daemon that the first look took back: one committed just then may
+        # be submitted too, and must not be scheduled twice.
+        self._taken_back: set[int] = set()
         self._read_outbox = True  # rows may be in the outbox that were not submitted
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
@@ -351,7 +354,12 @@ class Dispatcher:
         daemons share the outbox, rows this one claims (never those another holds)."""
         if not self.outbox.claims:
             return self.outbox.pending_after(self._high_water, LOAD_BATCH)
-        rows = self.outbox.claim(self.clock.now(), LOAD_BATCH, own=not self._claimed_own)
+        if self._claimed_own:
+            return self.outbox.claim(self.clock.now(), LOAD_BATCH)
+        # At start: every row this daemon's previous run held, at once (a second look with
+        # `own` would take the same rows again), then the others' as usual.
+        rows = self.outbox.claim(self.clock.now(), -1, own=True)
+        self._taken_back.update(n.seq for n in rows)
         self._claimed_own = True
         return rows
 
@@ -361,7 +369,13 @@ class Dispatcher:
         `claim` passes by."""
         inbox, self._inbox = self._inbox, []
         if self.outbox.claims:
-            self._take(inbox)
+            fresh = []
+            for notification in inbox:
+                if notification.seq in self._taken_back:  # the first look took it already
+                    self._taken_back.discard(notification.seq)
+                else:
+                    fresh.append(notification)
+            self._take(fresh)
             return
         self._take([n for n in inbox if n.seq > self._high_water])
 

@@ -219,12 +219,14 @@ def receipts(connection: Connection, alert_id: str, channel: str, recipient: str
 
 
 def purge(connection: Connection, finished_before: float, limit: int = -1) -> int:
-    """Delete sent, failed and dead rows last touched before this time, the first `limit` of
+    """Delete sent, failed and dead rows last touched before this time, the oldest `limit` of
     them (-1: all), through `connection` without committing (the daemon does it in its
-    sweep's transaction). Returns how many."""
+    sweep's transaction). Returns how many. Found through the index of finished rows by
+    `updated_at` (migration 8): the cost follows what is deleted, not the outbox's size."""
     cursor = connection.execute(
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-        " WHERE state NOT IN ('pending', 'held') AND updated_at < ? ORDER BY seq LIMIT ?)",
+        " WHERE state NOT IN ('pending', 'held') AND updated_at < ? ORDER BY updated_at"
+        " LIMIT ?)",
         (finished_before, limit),
     )
     return cursor.rowcount
@@ -317,8 +319,8 @@ class Outbox:
 
     def claim(self, now: float, limit: int, *, own: bool = False) -> list[Notification]:
         """Claim pending rows no daemon holds (never claimed, or the claim expired), oldest
-        first, at most `limit`, for CLAIM_LEASE from `now`; with `own`, this daemon's own
-        claims too (at start: a previous run of it claimed them). PostgreSQL only."""
+        first, at most `limit` (-1: all), for CLAIM_LEASE from `now`; with `own`, this daemon's
+        own claims too (at start: a previous run of it claimed them). PostgreSQL only."""
         with self._translated("cannot claim notifications"):
             rows = self.connection.execute(
                 _CLAIM.format(columns=_COLUMNS),

@@ -4,24 +4,41 @@ caller's transaction, and waking readers only when a commit added changes."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from alertd.feed import ChangeFeed
+from alertd.migrations import migrate
+from alertd.pgdb import connect as connect_postgres
 from alertd.sqlitedb import connect
 
+if TYPE_CHECKING:
+    from alertd.dialect import Connection
 
-def open_feed(path: Path) -> tuple[ChangeFeed, sqlite3.Connection]:
-    """The feed and its connection, on which the test plays the state store."""
-    connection = connect(path)
-    return ChangeFeed(connection), connection
+Opener = Callable[[], tuple[ChangeFeed, "Connection"]]
 
 
-def commit(
-    feed: ChangeFeed, connection: sqlite3.Connection, *changes: tuple[str, str, float]
-) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_feed(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Open the state database (the same one each time): the feed and its connection, on
+    which the test plays the state store."""
+
+    def opened() -> tuple[ChangeFeed, Connection]:
+        connection: Connection
+        if request.param == "sqlite":
+            connection = connect(tmp_path / "state.db")
+        else:
+            connection = connect_postgres(request.getfixturevalue("postgres_url"))
+            migrate(connection)  # the store makes its tables first
+        return ChangeFeed(connection), connection
+
+    return opened
+
+
+def commit(feed: ChangeFeed, connection: Connection, *changes: tuple[str, str, float]) -> None:
     connection.execute("BEGIN IMMEDIATE")
     for alert_id, change, at in changes:
         feed.record(alert_id, change, at)
@@ -29,8 +46,8 @@ def commit(
     feed.committed()
 
 
-def test_changes_come_back_in_order_past_a_cursor(tmp_path: Path) -> None:
-    feed, connection = open_feed(tmp_path / "state.db")
+def test_changes_come_back_in_order_past_a_cursor(open_feed: Opener) -> None:
+    feed, connection = open_feed()
     assert feed.latest == 0
     commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0))
     commit(feed, connection, ("a", "acked", 3.0))
@@ -43,8 +60,8 @@ def test_changes_come_back_in_order_past_a_cursor(tmp_path: Path) -> None:
     assert feed.after(3, 10) == []
 
 
-def test_a_rolled_back_change_is_not_in_the_feed_and_wakes_no_one(tmp_path: Path) -> None:
-    feed, connection = open_feed(tmp_path / "state.db")
+def test_a_rolled_back_change_is_not_in_the_feed_and_wakes_no_one(open_feed: Opener) -> None:
+    feed, connection = open_feed()
     connection.execute("BEGIN IMMEDIATE")
     feed.record("a", "fired", 1.0)
     connection.execute("ROLLBACK")
@@ -54,8 +71,10 @@ def test_a_rolled_back_change_is_not_in_the_feed_and_wakes_no_one(tmp_path: Path
     assert feed.after(0, 10) == []
 
 
-def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(tmp_path: Path) -> None:
-    feed, connection = open_feed(tmp_path / "state.db")
+def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(
+    open_feed: Opener,
+) -> None:
+    feed, connection = open_feed()
     connection.execute("BEGIN IMMEDIATE")
     feed.record("a", "fired", 1.0)
     connection.execute("SAVEPOINT batch")
@@ -68,8 +87,8 @@ def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(tmp_pa
     assert [c.alert_id for c in feed.after(0, 10)] == ["a"]
 
 
-async def test_a_reader_waits_for_a_commit_and_is_woken_by_it(tmp_path: Path) -> None:
-    feed, connection = open_feed(tmp_path / "state.db")
+async def test_a_reader_waits_for_a_commit_and_is_woken_by_it(open_feed: Opener) -> None:
+    feed, connection = open_feed()
     waiting = asyncio.create_task(feed.wait_past(0))
     await asyncio.sleep(0)
     connection.execute("BEGIN IMMEDIATE")
@@ -82,13 +101,12 @@ async def test_a_reader_waits_for_a_commit_and_is_woken_by_it(tmp_path: Path) ->
     await asyncio.wait_for(feed.wait_past(0), 5)  # a change past 0 exists: no wait at all
 
 
-def test_cursors_survive_a_restart_and_are_never_used_twice(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    feed, connection = open_feed(path)
+def test_cursors_survive_a_restart_and_are_never_used_twice(open_feed: Opener) -> None:
+    feed, connection = open_feed()
     commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0))
     assert feed.prune(before=10.0) == 2  # every change pruned
     connection.close()
-    again, connection = open_feed(path)
+    again, connection = open_feed()
     assert again.latest == 2
     commit(again, connection, ("c", "fired", 11.0))
     assert [(c.cursor, c.alert_id) for c in again.after(0, 10)] == [(3, "c")]
@@ -99,9 +117,9 @@ def test_cursors_survive_a_restart_and_are_never_used_twice(tmp_path: Path) -> N
     [(None, (4, True)), (1, (1, True)), (0, (0, False)), (4, (4, True)), (99, (4, False))],
 )
 def test_a_position_says_whether_changes_past_the_cursor_were_pruned(
-    tmp_path: Path, cursor: int | None, expected: tuple[int, bool]
+    open_feed: Opener, cursor: int | None, expected: tuple[int, bool]
 ) -> None:
-    feed, connection = open_feed(tmp_path / "state.db")
+    feed, connection = open_feed()
     commit(feed, connection, ("a", "fired", 1.0), ("b", "fired", 2.0), ("c", "fired", 3.0))
     commit(feed, connection, ("d", "fired", 4.0))
     feed.prune(before=1.5)  # cursor 1 is gone: a reader at 0 missed it

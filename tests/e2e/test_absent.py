@@ -6,6 +6,7 @@ another kill -9."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -82,5 +83,9 @@ async def test_a_kill_9_during_a_silence_pages_once_after_the_grace(
             timeout=30,
         )
         assert [a["key"] for a in await silences(alertd)] == [["v-1"], ["v-2"], ["v-3"]]
+        # Each silence fired once and paged once: v-1 neither at the restart nor after the
+        # second kill (its page was answered long before it).
+        paged = Counter(page["body"]["alert_id"] for page in receiver.received)
+        assert sorted(paged.values()) == [1, 1, 1], paged
     finally:
         alertd.kill()

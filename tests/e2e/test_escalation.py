@@ -107,7 +107,15 @@ async def sent(alertd: Alertd, alert_id: str, timeout: float = 20) -> dict[str, 
 
 
 def notices(receiver: Receiver, alert_id: str) -> list[str]:
-    return [r["body"]["notice"] for r in receiver.received if r["body"]["alert_id"] == alert_id]
+    """The alert's notices the receiver took, a repeat of one Idempotency-Key once: delivery is
+    at least once, and a send the daemon timed out on under load goes again with the same key
+    (a second notification would have its own key, and count)."""
+    taken = {
+        r["headers"]["idempotency-key"]: r["body"]["notice"]
+        for r in receiver.received
+        if r["body"]["alert_id"] == alert_id
+    }
+    return list(taken.values())
 
 
 def when(iso: str) -> float:

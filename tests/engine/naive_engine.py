@@ -141,6 +141,8 @@ class NaiveEngine:
                 )
             else:
                 self.history.append(Match(rule.id, "suppress", key, time, "late", event))
+        if rule.count is None and rule.suppress is None:
+            key = rule.key(event)  # no window: the alert is about the rule's key
         self.fired += 1
         return NaiveDecision(
             index,

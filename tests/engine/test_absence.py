@@ -17,6 +17,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore, Timer
+from alertd.engine.verdicts import details
 from alertd.incidents.timers import Timers
 from alertd.model import Decision
 from tests.engine.builders import T0
@@ -94,6 +95,24 @@ def test_a_key_silent_for_the_duration_fires_once(store: StateStore) -> None:
     assert fleet.fires() == [(("v1",), 900)]
     fleet.at(3 * 3600)
     assert len(fleet.fired) == 1  # once per silence
+
+
+def test_a_match_says_its_keys_deadline_from_the_newest_match(store: StateStore) -> None:
+    """What `--explain` and POST /v1/explain show after a match: `absent deadline ...`, 15m
+    after the key's newest match, which a late match does not move."""
+    fleet = Fleet(store)
+    rule = fleet.engine.rules.by_id["vehicle_silent"]
+
+    def deadline(at: float) -> list[tuple[str, str]]:
+        fleet.at(max(at, fleet.clock.now() - T0))
+        event = {"type": "location", "vehicle": "v1", "timestamp": T0 + at}
+        with store.transaction():
+            (decision,) = fleet.engine.process(event, fleet.clock.now())
+        return [(d.name, d.text) for d in details(rule, decision, store)]
+
+    assert deadline(0) == [("absent_deadline", "absent deadline 2026-01-01T00:15:00Z")]
+    assert deadline(600) == [("absent_deadline", "absent deadline 2026-01-01T00:25:00Z")]
+    assert deadline(300) == [("absent_deadline", "absent deadline 2026-01-01T00:25:00Z")]
 
 
 def test_each_match_moves_the_deadline(store: StateStore) -> None:

@@ -77,6 +77,17 @@ def test_a_late_event_has_no_previous_one_and_changes_nothing(store: StateStore)
     assert run(engine, fuel(12, 10), fuel(9, 5), fuel(9, 20)) == ["2:fuel_low:fired"]
 
 
+def test_an_alert_of_a_rule_with_by_alone_is_about_its_key(store: StateStore) -> None:
+    """No count or suppress to take the key from: the rule's `by` says what the alert is
+    about (it once fired with an empty key, shown as `-`)."""
+    text = FUEL_LOW.replace("prev(fuel) >= 10", "prev(fuel) >= 10\n  by vehicle_id")
+    engine = Engine(RuleSet(compile_text(text)), store)
+    engine.process(fuel(12, 0, vehicle_id="v1"), T0, 0)
+    [decision] = engine.process(fuel(9, 10, vehicle_id="v1"), T0, 1)
+    assert decision.kind == "fired" and decision.alert is not None
+    assert decision.key == decision.alert.key == ("v1",)
+
+
 def test_each_key_of_the_rule_has_its_own_previous_event(store: StateStore) -> None:
     rules = compile_text(FUEL_LOW.replace("prev(fuel) >= 10", "prev(fuel) >= 10\n  by vehicle"))
     engine = Engine(RuleSet(rules), store)

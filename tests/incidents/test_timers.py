@@ -94,6 +94,29 @@ def test_a_sweep_takes_at_most_its_limit_earliest_first_and_says_more_are_due(
     assert ran == ["t4", "t3", "t2", "t1", "t0"]
 
 
+def test_a_sweep_with_a_budget_stops_once_it_is_spent_and_says_more_are_due(
+    store: SQLiteStore,
+) -> None:
+    clock = FakeClock()
+    spent = [0.0]
+    timers = Timers(store, SteadyClock(clock), stopwatch=lambda: spent[0])
+    ran: list[str] = []
+
+    def slow(timer: Timer) -> list[Notification]:
+        ran.append(timer.ref)
+        spent[0] += 0.003  # a costly release
+        return []
+
+    timers.handle("step", slow)
+    for n in range(5):
+        timers.set("step", f"t{n}", delay=50 - n)
+    clock.advance(100)
+    first = timers.run_due(timers.now(), 50, budget=0.005)
+    assert (first.ran, first.more, ran) == (2, True, ["t4", "t3"])
+    rest = timers.run_due(timers.now(), 50, budget=1)
+    assert (rest.ran, rest.more, ran[2:]) == (3, False, ["t2", "t1", "t0"])
+
+
 def test_setting_a_timer_tells_the_listeners_its_due(store: SQLiteStore) -> None:
     clock = FakeClock()
     timers = Timers(store, SteadyClock(clock))

@@ -110,3 +110,27 @@ async def test_dispatchers_of_several_daemons_send_each_notification_once(
     sent = sorted(request.headers["Idempotency-Key"] for request in http_server.requests)
     assert sent == sorted(n.id for n in made)
     assert b.pending_count() == 0
+
+
+async def test_a_restarted_daemon_takes_its_claims_back_and_sends_each_once(
+    tmp_path: Path,
+    nodes: list[Outbox],
+    clock: FakeClock,
+    http_server: HttpServer,
+    postgres_url: str,
+) -> None:
+    """Killed, then started again in its folder (the same daemon), it takes back what it had
+    claimed; a row it commits as its dispatcher starts is both handed over in memory and taken
+    back by that first look, and still goes out once."""
+    a = nodes[0]
+    settings = settings_for(tmp_path, f"{http_server.url}/hook")
+    made = notifications(settings, 3, clock.now())
+    a.add(made[:2])  # claimed, then the daemon was killed
+    restarted = Outbox(a.path, url=postgres_url)
+    dispatcher = Dispatcher(settings, restarted, clock)
+    restarted.add(made[2:])  # committed as the dispatcher starts: handed over, and in the table
+    dispatcher.submit(made[2:])
+    await dispatcher.run(burst=True)
+    restarted.close()
+    sent = sorted(request.headers["Idempotency-Key"] for request in http_server.requests)
+    assert sent == sorted(n.id for n in made)

@@ -118,6 +118,24 @@ def test_purge_deletes_only_finished_rows(outbox: Outbox) -> None:
     assert [s.id for s in outbox.states("01KDALERT")] == ["01KDALERT.2"]
 
 
+def test_purge_takes_the_oldest_finished_first_through_its_index(outbox: Outbox) -> None:
+    """A flood leaves many rows sent and none old enough: the purge must then cost nothing,
+    not a scan of the whole outbox (bench/README.md, "A flood of keys")."""
+    outbox.add([notification(n=n) for n in (1, 2, 3)])
+    first, second, third = outbox.pending_after(0)
+    outbox.record([AttemptResult(first.seq, "sent", 1, NOW + 9)])  # finished last
+    outbox.record([AttemptResult(second.seq, "dead", 8, NOW + 1)])
+    outbox.record([AttemptResult(third.seq, "sent", 1, NOW + 5)])
+    assert purge(outbox.connection, finished_before=NOW + 10, limit=2) == 2
+    assert [s.id for s in outbox.states("01KDALERT")] == ["01KDALERT.1"]
+    plan = outbox.connection.execute(
+        "EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE state NOT IN ('pending', 'held')"
+        " AND updated_at < ? ORDER BY updated_at LIMIT ?",
+        (NOW, 10),
+    ).fetchall()
+    assert any("USING INDEX outbox_finished" in row[-1] for row in plan), plan
+
+
 def test_rows_survive_reopening_the_file(outbox: Outbox) -> None:
     outbox.add([notification()])
     outbox.close()

@@ -191,6 +191,20 @@ def test_a_missing_templates_folder_is_one_error(
     )
 
 
+def test_a_missing_default_templates_folder_says_the_config_does_not_set_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project(tmp_path, {})
+    config.write_text('[rules]\npaths = ["rules"]\n')
+    shutil.rmtree(tmp_path / "templates")
+    code, _out, err = check(config, capsys)
+    assert code == 1
+    assert err == (
+        f"{tmp_path}/templates: error: templates folder not found (the default [rules] "
+        f"templates, which {config} does not set)\nalertd check: 1 error\n"
+    )
+
+
 def test_a_bad_notify_time_zone_is_reported_at_the_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
