@@ -363,6 +363,11 @@ class Outbox:
         """
         if not outcomes:
             return
+        # A row's outcomes in one batch (an attempt that failed, then its retry; or a journal
+        # replayed after a kill): only its last one is what it is now. Both SQLite and
+        # PostgreSQL apply an arbitrary one of several FROM rows matching the same target row,
+        # and a retry recorded as still pending was sent again after every restart.
+        latest = {o.seq: o for o in outcomes}
         rows = [
             (
                 o.seq,
@@ -374,7 +379,7 @@ class Outbox:
                 o.at if o.state == "sent" else None,
                 o.at,
             )
-            for o in outcomes
+            for o in latest.values()
         ]
         with self._translated("cannot record delivery outcomes"), _Transaction(self._recorder):
             self._recorder.execute(_RECORD, (jsonutil.dumps(rows).decode(),))

@@ -105,6 +105,28 @@ def test_outcomes_are_recorded_and_queryable_per_alert(outbox: Outbox) -> None:
     assert [n.id for n in outbox.pending_after(0)] == ["01KDALERT.2", "01KDOTHER.1"]
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_rows_last_outcome_in_a_batch_is_the_one_recorded(
+    tmp_path: Path, request: pytest.FixtureRequest, store: str
+) -> None:
+    """A failed attempt and its retry in one batch (or a journal replayed after a kill): the
+    row ends as its last outcome says. The database alone would apply an arbitrary one, and a
+    row left pending was sent again after a restart."""
+    url = request.getfixturevalue("postgres_url") if store == "postgresql" else None
+    outbox = Outbox(tmp_path / "var" / "alertd.db", url=url)
+    try:
+        outbox.add([notification(n=i) for i in range(1, 41)])
+        rows = outbox.pending_after(0, limit=40)
+        failed = [AttemptResult(r.seq, "pending", 1, NOW + 1, "HTTP 500", NOW + 2) for r in rows]
+        retried = [AttemptResult(r.seq, "sent", 2, NOW + 3, receipt="HTTP 200") for r in rows]
+        outbox.record([o for pair in zip(failed, retried, strict=True) for o in pair])
+        states = outbox.states("01KDALERT")
+        assert {(s.state, s.attempts) for s in states} == {("sent", 2)}
+        assert outbox.pending_count() == 0
+    finally:
+        outbox.close()
+
+
 def test_states_of_an_alert_do_not_include_alerts_sharing_a_prefix(outbox: Outbox) -> None:
     outbox.add([notification("01KDA"), notification("01KDAB"), notification("01KDA", 10)])
     assert [s.id for s in outbox.states("01KDA")] == ["01KDA.1", "01KDA.10"]
