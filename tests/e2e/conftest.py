@@ -118,6 +118,22 @@ async def second() -> AsyncIterator[Receiver]:
         yield sink
 
 
+def two_steps(after: float) -> str:
+    """An on-call file whose policy `ops` pages the webhook channel at once and the `partner`
+    channel (see `add_oncall`) `after` seconds later."""
+    return f"""\
+[escalation.ops]
+
+[[escalation.ops.steps]]
+after = "0s"
+notify = ["webhook"]
+
+[[escalation.ops.steps]]
+after = "{after:g}s"
+notify = ["partner"]
+"""
+
+
 def add_oncall(home: Path, oncall: str, partner_url: str | None = None) -> None:
     """Give the daemon set up in `home` an on-call file and, with `partner_url`, a second
     webhook channel `partner` that posts there."""

@@ -21,7 +21,7 @@ import pytest
 
 from tests.waiting import until
 
-from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, add_oncall, write_setup
+from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, add_oncall, two_steps, write_setup
 
 pytestmark = pytest.mark.e2e
 
@@ -35,17 +35,7 @@ rule critical_safety_event {
   escalate ops
 }
 """
-ONCALL = f"""\
-[escalation.ops]
-
-[[escalation.ops.steps]]
-after = "0s"
-notify = ["webhook"]
-
-[[escalation.ops.steps]]
-after = "{STEP}s"
-notify = ["partner"]
-"""
+ONCALL = two_steps(STEP)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .conftest import (
     Alertd,
     Receiver,
     add_oncall,
+    two_steps,
     write_setup,
 )
 
@@ -50,17 +51,7 @@ rule escalating {
   escalate ops
 }
 """
-ONCALL = f"""\
-[escalation.ops]
-
-[[escalation.ops.steps]]
-after = "0s"
-notify = ["webhook"]
-
-[[escalation.ops.steps]]
-after = "{STEP}s"
-notify = ["partner"]
-"""
+ONCALL = two_steps(STEP)
 
 Start = Callable[[int], Coroutine[Any, Any, list[Alertd]]]
 
