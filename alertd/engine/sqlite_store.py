@@ -1007,7 +1007,7 @@ def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
 
 def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
     key, last, alert_id, event, expires_at = row
-    return _key(key), (last, alert_id, jsonutil.loads(event), expires_at)
+    return _key(key), (last, alert_id, event, expires_at)
 
 
 def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
@@ -1073,8 +1073,7 @@ def _key_state_row(state: KeyState) -> tuple[object, ...]:
 
 
 def _absence_row(absence: Absence) -> tuple[object, ...]:
-    last, alert_id, event, expires_at = absence
-    return last, alert_id, _json(event), expires_at
+    return absence  # its event is JSON text already
 
 
 def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:
