@@ -34,6 +34,7 @@ from alertd.engine.details import Detail, detail_hook
 from alertd.engine.eventtime import format_time
 from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import Step, hashable
+from alertd.engine.windows import event_text
 from alertd.model import Alert, Decision, Event, Key, Rule
 
 ABSENT = "absent"
@@ -84,11 +85,6 @@ class Untimed:
 def timer_ref(rule_id: str, key: Key) -> str:
     """The ref of a key's timer: the rule id and the key, as JSON."""
     return jsonutil.dumps([rule_id, list(key)], default=str).decode()
-
-
-def event_text(event: Event) -> str:
-    """An event as the JSON text a window keeps (values JSON cannot hold become strings)."""
-    return jsonutil.dumps(event, default=str).decode()
 
 
 def build_absence_step(

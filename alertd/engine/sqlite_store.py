@@ -56,6 +56,7 @@ from alertd.engine.windows import (
     CountWindow,
     Suppression,
     suppression_expires_at,
+    window_expires_at,
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
@@ -749,9 +750,10 @@ class SQLiteStore:
         windows.orphaned.clear()
         kept, gone = windows.take_changes()
         rows, chunks, cuts = [], [], []
+        entries = windows.entries
         for key, window, _ in kept:
             key_text = _json(key)
-            layout, where = plan(window, chunked.get(key))
+            layout, where, entries[key] = plan(window, chunked.get(key))
             if where is None:
                 chunked.pop(key, None)
             else:
@@ -765,11 +767,11 @@ class SQLiteStore:
                 (
                     rule_id,
                     key_text,
-                    window.within,
+                    window[0],  # within
                     _json(layout.tail),
-                    _json(window),
-                    window.expires_at,
-                    window.dropped,
+                    f"[{','.join(window[5])}]",  # its events' JSON texts
+                    window_expires_at(window),
+                    window[3],  # dropped: the number of its oldest match
                     layout.tail_from,
                 )
             )
