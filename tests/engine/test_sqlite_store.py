@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from alertd.dsl import compile_text
 from alertd.engine.count_layout import CHUNK
+from alertd.engine.engine import Engine
 from alertd.engine.errors import StateStoreError
+from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.windows import count_step, count_window, window_matches
 from tests.engine.builders import T0, event, make_engine, make_rule, replay
@@ -404,3 +408,46 @@ def test_begin_waits_for_another_writer_then_fails_clearly(tmp_path: Path) -> No
     assert other.execute("SELECT count(*) FROM suppression").fetchone() == (1,)
     other.close()
     store.close()
+
+
+FLOOD_RULES = """
+rule seen { when type == "ping" suppress 5m by vehicle_id }
+rule repeats { when type == "ping" count 3 within 10m by vehicle_id }
+rule silent { when type == "ping" absent 5m by vehicle_id }
+"""
+
+
+def test_windows_are_left_out_of_the_collector(tmp_path: Path) -> None:
+    """A flood of keys leaves hundreds of thousands of live windows: once collected, each
+    kind of window (and its key) is an object the collector no longer tracks, so its full
+    collections do not grow with the keys (issue 17)."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = Engine(RuleSet(compile_text(FLOOD_RULES)), store)
+    pings = [{"type": "ping", "vehicle_id": f"v{n}", "timestamp": T0 + n} for n in range(3)]
+    engine.process_batch(pings, T0 + 3)
+    gc.collect()  # untracks a tuple whose items are untracked: its events' tuple first, then
+    gc.collect()  # the window holding it, if it was the older of the two
+    tables = (store.suppressions("seen"), store.count_windows("repeats"), store.absences("silent"))
+    for table in tables:
+        assert len(table) == 3
+        assert not [entry for entry in table.entries.values() if gc.is_tracked(entry)]
+        assert not [key for key in table.entries if gc.is_tracked(key)]
+    store.close()
+
+
+def test_a_table_frozen_at_start_stays_out_of_the_collector(tmp_path: Path) -> None:
+    """The daemon freezes what it loaded (alertd.commands.run): a table must stay frozen as
+    it takes new keys, or each collection after it took one traverses all of its entries."""
+    store = SQLiteStore(tmp_path / "state.db")
+    windows = store.count_windows("many")
+    gc.collect()
+    gc.freeze()
+    try:
+        for n in range(2):  # a key, then another after a full collection
+            with store.transaction():
+                windows[(f"v{n}",)] = count_window(600.0, [T0 + n], [{"n": n}])
+            gc.collect()
+        assert not [table for table in gc.get_objects() if table is windows.entries]
+    finally:
+        gc.unfreeze()
+        store.close()
