@@ -61,7 +61,8 @@ events)`, made by `count_window` (or `first_window`) and moved on by `count_step
   `max_count_events` (an alert lists no more); `window_events` decodes them.
 
 Only numbers, text and a bytearray, in an exact tuple: the garbage collector untracks it at
-its first collection, so the windows of a million keys cost a full collection nothing (a list
+the first collection that finds its events' tuple untracked (the same one, or the next), so
+the windows of a million keys cost a full collection nothing (a list
 or an object per window is traversed by every full collection: a second's pause in a flood
 of keys, bench/README.md). A step returns a new tuple, which the engine sets in the table.
 """
