@@ -44,7 +44,7 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +134,7 @@ class GcPauses:
     longest_cpu: float = 0.0
     total: float = 0.0
     full: int = 0
+    longest_generation: int = 0  # the generation of the longest pause (in CPU)
     _started: tuple[float, float] = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -142,8 +143,10 @@ class GcPauses:
         else:
             self.full += info["generation"] == 2
             pause = time.perf_counter() - self._started[0]
+            cpu = time.thread_time() - self._started[1]
             self.longest = max(self.longest, pause)
-            self.longest_cpu = max(self.longest_cpu, time.thread_time() - self._started[1])
+            if cpu > self.longest_cpu:
+                self.longest_cpu, self.longest_generation = cpu, info["generation"]
             self.total += pause
 
 
@@ -239,7 +242,8 @@ url = "http://127.0.0.1:9/flood"   # a recipient; a dry run logs the page instea
         f"<= 10 ms); longest timer slice {timer_cpu * 1000:.1f} ms CPU; longest ingest of a "
         f"batch {ingest_wall * 1000:.1f} ms wall, {ingest_cpu * 1000:.1f} ms CPU; garbage "
         f"collector: longest pause {pauses.longest * 1000:.0f} ms "
-        f"({pauses.longest_cpu * 1000:.0f} ms CPU), {pauses.total:.1f} s in all, "
+        f"({pauses.longest_cpu * 1000:.0f} ms CPU, generation {pauses.longest_generation}), "
+        f"{pauses.total:.1f} s in all, "
         f"{pauses.full} full collections"
     )
     if args.census:
@@ -254,10 +258,17 @@ def census(top: int = 8) -> None:
     """The objects the collector tracks after a full collection, by type, most first: what
     each full collection traverses (what gc.freeze() at start left out is not counted)."""
     gc.collect()
-    kinds = Counter(type(item).__name__ for item in gc.get_objects())
+    tracked = gc.get_objects()
+    kinds = Counter(type(item).__name__ for item in tracked)
     print(f"tracked after a full collection: {sum(kinds.values()):,}")
     for kind, count in kinds.most_common(top):
         print(f"  {count:>9,} {kind}")
+    sizes = sorted((len(item), type(item).__name__) for item in tracked if _sized(item))
+    print("the largest containers it traverses:", ", ".join(f"{t} {n:,}" for n, t in sizes[-5:]))
+
+
+def _sized(item: object) -> bool:
+    return isinstance(item, dict | list | set | tuple | deque)
 
 
 async def sweep_counting(pipeline: Pipeline) -> int:
