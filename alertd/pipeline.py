@@ -335,8 +335,7 @@ class Pipeline:
             with self.store.transaction():
                 recorded = self.engine.record_valid(ticket.events, ticket.times, ticket.received_at)
                 alerts = recorded.alerts
-                for alert in alerts:
-                    self.feed.record(alert.id, "fired", ticket.received_at)
+                self.feed.record_all([(alert.id, "fired", ticket.received_at) for alert in alerts])
                 by_id = self.engine.rules.by_id
                 if alerts:
                     notifications = self.incidents.fired(

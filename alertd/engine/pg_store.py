@@ -46,6 +46,14 @@ from alertd.pgdb import LOCK_TIMEOUT, PgConnection, connect, notify
 V = TypeVar("V")
 
 
+_FRESH = ("suppression", "key_state", "absence", "open_alert", "count_window", "count_window_chunk")
+"""The tables of a key's windows, read fresh when the key is held."""
+_FRESH_COLUMNS = {
+    "count_window": "key, within, times, events, first, tail_from",
+    "count_window_chunk": "key, first, times",
+}
+
+
 def lock_id(rule_id: str, key_text: str) -> int:
     """The advisory lock of a rule's key: 64 bits of a hash of both, signed as PostgreSQL's
     bigint is (the same on every node)."""
@@ -82,23 +90,38 @@ class PostgresStore(SQLiteStore):
 
     def hold_keys(self, keys: Collection[tuple[str, Key]]) -> None:
         """Lock these (rule id, key) for the rest of the transaction, in the order of their
-        lock ids, and read their windows fresh. Outside a transaction nothing can be locked:
-        the windows are read fresh only. Keys with changes not written yet keep them."""
+        lock ids, and read their windows fresh, in one round trip to the server. Outside a
+        transaction nothing can be locked: the windows are read fresh only. Keys with changes
+        not written yet keep them."""
         fresh = [pair for pair in keys if pair not in self._held]
         if not fresh:
             return
         texts = [(rule_id, _json(key)) for rule_id, key in fresh]
-        if self.connection.in_transaction:
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        locking = self.connection.in_transaction
+        if locking:
+            # A function scan yields the array in its order: the locks are taken in the order
+            # of their ids, the same on every node.
             ids = sorted({lock_id(rule_id, text) for rule_id, text in texts})
-            self.connection.executemany("SELECT pg_advisory_xact_lock(?)", [(i,) for i in ids])
-            self._held.update(fresh)
-        self._read_fresh(fresh, texts)
-
-    def _read_fresh(self, pairs: list[tuple[str, Key]], texts: list[tuple[str, str]]) -> None:
-        """Set the windows of these keys, of every kind, to what the database holds."""
-        rules = [rule_id for rule_id, _ in texts]
-        keys = [text for _, text in texts]
+            statements.append(
+                ("SELECT pg_advisory_xact_lock(id) FROM unnest(?::bigint[]) AS id", (ids,))
+            )
         which = "(rule_id, key) IN (SELECT r, k FROM unnest(?::text[], ?::text[]) AS t(r, k))"
+        pairs = ([rule_id for rule_id, _ in texts], [text for _, text in texts])
+        for kind in _FRESH:
+            columns = _READERS[kind][0] if kind in _READERS else _FRESH_COLUMNS[kind]
+            order = " ORDER BY rule_id, key, first" if kind == "count_window_chunk" else ""
+            statements.append(
+                (f"SELECT rule_id, {columns} FROM {kind} WHERE {which}{order}", pairs)
+            )
+        found = self.connection.execute_together(statements)
+        if locking:
+            self._held.update(fresh)
+            found = found[1:]
+        self._place_fresh(fresh, dict(zip(_FRESH, found, strict=True)))
+
+    def _place_fresh(self, pairs: list[tuple[str, Key]], found: dict[str, list[Any]]) -> None:
+        """Set the windows of these keys, of every kind, to the rows read for them."""
         tables: list[Mapping[str, _Table[Any]]] = [
             self._suppressions,
             self._key_states,
@@ -114,38 +137,24 @@ class PostgresStore(SQLiteStore):
         for kind, by_rule, make in zip(
             ("suppression", "key_state", "absence", "open_alert"), tables, makers, strict=True
         ):
-            columns, of = _READERS[kind]
-            rows = self.connection.execute(
-                f"SELECT rule_id, {columns} FROM {kind} WHERE {which}", (rules, keys)
-            ).fetchall()
+            of = _READERS[kind][1]
             for rule_id, key in pairs:
                 table = by_rule.get(rule_id)
                 if table is not None and key not in table.changed:
                     table.entries.pop(key, None)
-            for rule_id, *row in rows:
+            for rule_id, *row in found[kind]:
                 key, value = of(row)
                 table = make(rule_id)
                 if key not in table.changed:
                     table.entries[key] = value
-        rows = self.connection.execute(
-            "SELECT rule_id, key, within, times, events, first, tail_from FROM count_window"
-            f" WHERE {which}",
-            (rules, keys),
-        ).fetchall()
-        chunks = _chunks_by_key(
-            self.connection.execute(
-                f"SELECT rule_id, key, first, times FROM count_window_chunk WHERE {which}"
-                " ORDER BY rule_id, key, first",
-                (rules, keys),
-            )
-        )
+        chunks = _chunks_by_key(found["count_window_chunk"])
         for rule_id, key in pairs:
             windows = self._windows.get(rule_id)
             if windows is not None and key not in windows.changed:
                 windows.entries.pop(key, None)
                 windows.chunked.pop(key, None)
                 windows.orphaned.discard(key)
-        for rule_id, *row in rows:
+        for rule_id, *row in found["count_window"]:
             windows = self.count_windows(rule_id)
             if _key(row[0]) not in windows.changed:
                 _place(windows, row, chunks.get((rule_id, row[0]), []))
