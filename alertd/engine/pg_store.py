@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import (
     _READERS,
-    _WINDOW_TABLES,
     SQLiteStore,
+    _Block,
     _chunks_by_key,
     _CountWindows,
     _json,
@@ -171,15 +171,35 @@ class PostgresStore(SQLiteStore):
         try:
             super().commit()
         finally:
-            self._held.clear()  # the locks ended with the transaction
+            self._forget()  # the locks ended with the transaction
             self._told_timers = False
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._held.clear()
+            self._forget()
             self._told_timers = False
+
+    def _load_windows(self) -> None:
+        """Nothing to load: a window is read when its key is held (`hold_keys`)."""
+        self._forget()
+
+    def _restore(self, block: _Block | None) -> None:
+        """After a rollback (of the transaction or of a savepoint in it): forget the windows,
+        to be read again when their keys are held. (A lock taken in a savepoint rolled back
+        is released with it: the keys are held again, too.)"""
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop every window in memory, and every change not written: no window is kept past
+        the transaction that held its key, so memory holds what one transaction touches, and
+        a window another node swept or changed meanwhile is never seen stale."""
+        self._held.clear()
+        self._new_alerts.clear()
+        for tables in self._all_tables():
+            for table in tables.values():
+                table.forget()
 
     # --- timers ------------------------------------------------------------------------------
 
@@ -206,57 +226,33 @@ class PostgresStore(SQLiteStore):
 
     # --- the sweep ---------------------------------------------------------------------------
 
-    def sweep(self, horizon: float, limit: int | None = None) -> int:
-        """Evict expired windows that no other transaction holds (those go in a later sweep),
-        each checked again under its lock: another node may have just renewed it."""
-        self._write_changes()
-        block = self._blocks[-1] if self._blocks else None
-        evicted = 0
-        every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
-        for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
-            room = -1 if limit is None else limit - evicted
-            if room == 0:
-                break
-            rows = self.connection.execute(
-                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
-                " LIMIT ?",
-                (horizon, room),
-            ).fetchall()
-            if not rows:
-                continue
-            free = self.connection.execute(
-                "SELECT r, k FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(r, k, id)"
-                " WHERE pg_try_advisory_xact_lock(id)",
-                (
-                    [rule_id for rule_id, _ in rows],
-                    [text for _, text in rows],
-                    [lock_id(rule_id, text) for rule_id, text in rows],
-                ),
-            ).fetchall()
-            gone = self.connection.execute(
-                f"DELETE FROM {kind} AS w USING unnest(?::text[], ?::text[]) AS t(r, k)"
-                " WHERE w.rule_id = t.r AND w.key = t.k AND w.expires_at <= ?"
-                " RETURNING w.rule_id, w.key",
-                ([rule_id for rule_id, _ in free], [text for _, text in free], horizon),
-            ).fetchall()
-            if kind == "count_window":  # and the chunk rows of the large ones' times
-                self.connection.execute(
-                    "DELETE FROM count_window_chunk AS c USING unnest(?::text[], ?::text[])"
-                    " AS t(r, k) WHERE c.rule_id = t.r AND c.key = t.k",
-                    ([rule_id for rule_id, _ in gone], [text for _, text in gone]),
-                )
-            for rule_id, text in gone:
-                key = _key(text)
-                self._held.add((rule_id, key))
-                table = tables.get(rule_id)
-                if table is not None:
-                    table.entries.pop(key, None)
-                    if isinstance(table, _CountWindows):
-                        table.chunked.pop(key, None)
-                    if block is not None:  # a rollback reads it back
-                        block.written.setdefault(table, set()).add(key)
-            evicted += len(gone)
-        return evicted
+    def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
+        """Of these expired windows, delete those no other transaction holds (those go in a
+        later sweep), each checked again under its lock: another node may have just renewed
+        it. They stay held until the transaction ends."""
+        free = self.connection.execute(
+            "SELECT r, k FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(r, k, id)"
+            " WHERE pg_try_advisory_xact_lock(id)",
+            (
+                [rule_id for rule_id, _ in rows],
+                [text for _, text in rows],
+                [lock_id(rule_id, text) for rule_id, text in rows],
+            ),
+        ).fetchall()
+        gone = self.connection.execute(
+            f"DELETE FROM {kind} AS w USING unnest(?::text[], ?::text[]) AS t(r, k)"
+            " WHERE w.rule_id = t.r AND w.key = t.k AND w.expires_at <= ?"
+            " RETURNING w.rule_id, w.key",
+            ([rule_id for rule_id, _ in free], [text for _, text in free], horizon),
+        ).fetchall()
+        if kind == "count_window":  # and the chunk rows of the large ones' times
+            self.connection.execute(
+                "DELETE FROM count_window_chunk AS c USING unnest(?::text[], ?::text[])"
+                " AS t(r, k) WHERE c.rule_id = t.r AND c.key = t.k",
+                ([rule_id for rule_id, _ in gone], [text for _, text in gone]),
+            )
+        self._held.update((rule_id, _key(text)) for rule_id, text in gone)
+        return gone
 
 
 class _HeldTable(_Table[V]):
