@@ -129,10 +129,10 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         """Run one statement once per row, pipelined (one round trip for the lot)."""
         rows = [tuple(row) for row in rows]
+        self._reopen_if_lost()  # first: a cursor of a closed connection is a driver's error
         cursor = self._connection.cursor()
         if not rows:
             return Cursor(cursor)
-        self._reopen_if_lost()
         try:
             cursor.executemany(translate(sql), rows)
         except psycopg.Error as exc:

@@ -23,6 +23,7 @@ exist yet, where row locks could not. The sweep takes expired keys that no one h
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
@@ -54,6 +55,12 @@ _FRESH_COLUMNS = {
 }
 
 
+OUTCOME_WAIT = 5.0
+"""Seconds a daemon whose COMMIT was cut off waits for the server to tell whether it committed
+(a restart takes about one); past them the batches are refused (503)."""
+OUTCOME_RETRY = 0.2  # seconds between tries meanwhile
+
+
 def lock_id(rule_id: str, key_text: str) -> int:
     """The advisory lock of a rule's key: 64 bits of a hash of both, signed as PostgreSQL's
     bigint is (the same on every node)."""
@@ -79,6 +86,7 @@ class PostgresStore(SQLiteStore):
         self.where = connection.name
         self._held: set[tuple[str, Key]] = set()  # keys locked by the open transaction
         self._told_timers = False  # the open transaction notified that it set a timer
+        self._xid: int | None = None  # the open transaction's id, once known (see `commit`)
         try:
             migrate_postgres(connection)
         except BaseException:
@@ -101,11 +109,13 @@ class PostgresStore(SQLiteStore):
         locking = self.connection.in_transaction
         if locking:
             # A function scan yields the array in its order: the locks are taken in the order
-            # of their ids, the same on every node.
+            # of their ids, the same on every node. The transaction's id comes along (see
+            # `commit`): it is about to write.
             ids = sorted({lock_id(rule_id, text) for rule_id, text in texts})
             statements.append(
                 ("SELECT pg_advisory_xact_lock(id) FROM unnest(?::bigint[]) AS id", (ids,))
             )
+            statements.append(("SELECT pg_current_xact_id()::text::bigint", ()))
         which = "(rule_id, key) IN (SELECT r, k FROM unnest(?::text[], ?::text[]) AS t(r, k))"
         pairs = ([rule_id for rule_id, _ in texts], [text for _, text in texts])
         for kind in _FRESH:
@@ -117,7 +127,8 @@ class PostgresStore(SQLiteStore):
         found = self.connection.execute_together(statements)
         if locking:
             self._held.update(fresh)
-            found = found[1:]
+            self._xid = found[1][0][0]
+            found = found[2:]
         self._place_fresh(fresh, dict(zip(_FRESH, found, strict=True)))
 
     def _place_fresh(self, pairs: list[tuple[str, Key]], found: dict[str, list[Any]]) -> None:
@@ -168,11 +179,46 @@ class PostgresStore(SQLiteStore):
     # --- transactions ------------------------------------------------------------------------
 
     def commit(self) -> None:
+        """Commit; when the server went away during COMMIT (a restart, a cut), find out
+        whether it committed before raising StateStoreError: the session can end after the
+        commit is durable and before its answer is sent, and then the transaction's writes
+        (alerts, windows, notifications claimed by this daemon) are there, and must not be
+        refused (a sender would retry into a window that now suppresses it, and the
+        notifications would wait, claimed, for no one)."""
         try:
-            super().commit()
+            if self._lost is None:  # else the transaction is lost: super() says so
+                self._write_changes()
+            xid = self._xid
+            if xid is None and self.connection.in_transaction:
+                xid = self.connection.execute(
+                    "SELECT pg_current_xact_id_if_assigned()::text::bigint"
+                ).fetchone()[0]
+            try:
+                super().commit()
+            except StateStoreError:
+                if xid is None or not self._committed(xid):
+                    raise
+                self.rollback()  # nothing open any more: only the bookkeeping
         finally:
             self._forget()  # the locks ended with the transaction
             self._told_timers = False
+
+    def _committed(self, xid: int) -> bool:
+        """Whether the transaction `xid` committed, asked on a new session for up to
+        OUTCOME_WAIT seconds while the server is away; False when it cannot be told."""
+        self.connection.rollback()  # the session is gone: so is the transaction, for it
+        deadline = time.monotonic() + OUTCOME_WAIT
+        while True:
+            try:
+                (status,) = self.connection.execute(
+                    "SELECT pg_xact_status(?::text::xid8)", (str(xid),)
+                ).fetchone()
+            except StateStoreError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(OUTCOME_RETRY)
+                continue
+            return bool(status == "committed")
 
     def rollback(self) -> None:
         try:
@@ -196,6 +242,7 @@ class PostgresStore(SQLiteStore):
         the transaction that held its key, so memory holds what one transaction touches, and
         a window another node swept or changed meanwhile is never seen stale."""
         self._held.clear()
+        self._xid = None
         self._new_alerts.clear()
         for tables in self._all_tables():
             for table in tables.values():
