@@ -94,8 +94,8 @@ def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(
     connection.execute("ROLLBACK TO batch")
     connection.execute("RELEASE batch")
     connection.execute("COMMIT")
-    final(feed)
     feed.committed()
+    final(feed)
     assert feed.latest == 1
     assert [c.alert_id for c in feed.after(0, 10)] == ["a"]
 
