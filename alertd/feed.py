@@ -17,10 +17,9 @@ commit after one numbered 8 was read), so there the feed's order is not the curs
 that wrote it, and a reader reads only rows whose transaction is older than the oldest one
 still in progress (`pg_snapshot_xmin`): those are final, no row can join them any more, so a
 reader that has read up to a row and goes on past it in that order misses nothing and sees
-nothing twice. A cursor is still a row's number: its place in the order is its row's. Other
-daemons' changes are heard of by NOTIFY (`changes`, sent with the commit that made them); the
-daemon then reads the newest final change again (`refresh`), and again shortly while changes
-committed are not final yet (an older transaction still open).
+nothing twice. A cursor is still a row's number: its place in the order is its row's. While a
+reader waits, the daemon reads the newest final change again every few tenths of a second
+(`refresh`, alertd.pipeline.FEED_POLL): other daemons' changes, and its own once final.
 
 Readers are woken in-process, never by polling: `committed()` after a commit that recorded a
 change sets the feed's `latest` and wakes every `wait_past` waiting for it. Rows older than the

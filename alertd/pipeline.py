@@ -103,9 +103,11 @@ SWEEP_BATCH = 250
 deletes, each slice a transaction: a flood's slices took at most 4.3 ms of the event loop's
 CPU with 250, 9.5 ms with 500 (bench/flood_bench.py)."""
 
-FEED_FOLLOW = 0.05
-"""Seconds between readings of the alert change feed while changes are committed that are not
-final yet (several daemons on PostgreSQL: alertd.feed), until they are."""
+FEED_POLL = 0.1
+"""Seconds between readings of the alert change feed while a reader waits for changes, when
+several daemons share the state (PostgreSQL: alertd.feed): other daemons' changes, and this
+one's once they are final. Not a NOTIFY per commit: PostgreSQL serializes the commits of every
+transaction that notifies (one lock for them all), which would serialize every node's commits."""
 
 TIMER_BATCH = 50
 """Timers run per transaction; when more are due, another transaction follows at once, after
@@ -203,8 +205,8 @@ class Pipeline:
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None
-        self._following: asyncio.Task[None] | None = None  # see `_follow_feed`
-        self._feed_told = False
+        self._following: asyncio.Task[None] | None = None  # see `wait_for_changes`
+        self._feed_readers = 0
         # The store's connection is used by one thing at a time: a group of batches being
         # committed, a query, an ack, a reload or a sweep.
         self._store_lock = asyncio.Lock()
@@ -311,7 +313,7 @@ class Pipeline:
             if hold:
                 await _in_thread(partial(store.hold_keys, hold))
             result = work()
-            await _in_thread(self._commit)
+            await _in_thread(store.commit)
         except BaseException as error:
             store.rollback()  # a no-op when BEGIN failed or COMMIT rolled back itself
             self.feed.rolled_back()
@@ -319,39 +321,9 @@ class Pipeline:
                 self.health.failed(error)
             raise
         self.feed.committed()
-        if self.feed.pending:  # committed, not final yet: an older transaction is open
-            self._follow_feed()
         if store.connection.total_changes != changes:  # it wrote: the state takes writes
             self.health.succeeded()
         return result
-
-    def _commit(self) -> None:
-        """Commit the store's transaction, telling the other daemons (if any) when it
-        recorded alert changes: their streams follow the feed (alertd.feed)."""
-        if self.feed.recorded:
-            self.store.tell("changes")
-        self.store.commit()
-
-    def _follow_feed(self) -> None:
-        """Read the feed's newest final change again, and again every FEED_FOLLOW seconds
-        while changes are committed that are not final yet (alertd.feed)."""
-        self._feed_told = True
-        if self._following is None:
-            self._following = asyncio.create_task(self._follow(), name="feed-follow")
-
-    async def _follow(self) -> None:
-        try:
-            while self._feed_told:
-                self._feed_told = False
-                async with self._store_lock:
-                    pending = self.feed.refresh()
-                if pending:
-                    self._feed_told = True
-                    await asyncio.sleep(FEED_FOLLOW)
-        except StateStoreError:  # the state cannot be read now: readers ask again themselves
-            pass
-        finally:
-            self._following = None
 
     def _keys_of(self, group: list[_Ticket]) -> Collection[tuple[str, Key]]:
         """The keys whose windows the group may touch, when other daemons write them too (see
@@ -528,7 +500,29 @@ class Pipeline:
         return ChangePage(found, cursor, position.complete)
 
     async def wait_for_changes(self, after: int) -> None:
-        await self.feed.wait_past(after)
+        if not self.store.shared:  # every change is this daemon's: its commits wake readers
+            await self.feed.wait_past(after)
+            return
+        self._feed_readers += 1
+        if self._following is None:
+            self._following = asyncio.create_task(self._follow_feed(), name="feed-follow")
+        try:
+            await self.feed.wait_past(after)
+        finally:
+            self._feed_readers -= 1
+
+    async def _follow_feed(self) -> None:
+        """Read the feed's newest final change every FEED_POLL seconds while readers wait."""
+        try:
+            while self._feed_readers:
+                try:
+                    async with self._store_lock:
+                        self.feed.refresh()
+                except StateStoreError:  # the state cannot be read now: try again later
+                    pass
+                await asyncio.sleep(FEED_POLL)
+        finally:
+            self._following = None
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -683,8 +677,6 @@ class Pipeline:
             self.timer_loop.nearer(-math.inf)
         if payload in ("", "outbox"):
             self.dispatcher.wake()
-        if payload in ("", "changes"):
-            self._follow_feed()
 
     async def next_timer_due(self) -> float | None:
         """The earliest due of every timer source (steady time). The timer loop asks at every

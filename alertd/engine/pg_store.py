@@ -258,9 +258,6 @@ class PostgresStore(SQLiteStore):
             notify(self.connection, "timers")
             self._told_timers = self.connection.in_transaction
 
-    def tell(self, payload: str) -> None:
-        notify(self.connection, payload)
-
     def _catch_up(self) -> None:
         """Nothing to catch up with: no window is trusted before its key is held."""
 

@@ -488,10 +488,6 @@ class SQLiteStore:
         the transaction. Nothing to do here: one daemon per file, so the windows in memory are
         the database's (alertd.engine.pg_store does more)."""
 
-    def tell(self, payload: str) -> None:
-        """Tell the other daemons sharing the state `payload` once the transaction commits:
-        none here (one daemon per file; alertd.engine.pg_store does more)."""
-
     def sweep(self, horizon: float, limit: int | None = None) -> int:
         """Found through the tables' index on expiry: a sweep costs what it evicts, not what
         is live, and a rollback reads back only what it evicted."""
