@@ -504,12 +504,10 @@ class SQLiteStore:
                 " LIMIT ?",
                 (horizon, room),
             ).fetchall()
-            self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
-            if kind == "count_window":  # and the chunk rows of the large ones' times
-                self.connection.executemany(
-                    "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", rows
-                )
-            for rule_id, text in rows:
+            if not rows:
+                continue
+            gone = self._evict(kind, rows, horizon)
+            for rule_id, text in gone:
                 table = tables.get(rule_id)
                 if table is not None:
                     key = _key(text)
@@ -518,10 +516,20 @@ class SQLiteStore:
                         table.chunked.pop(key, None)
                     if block is not None:  # a rollback reads it back
                         block.written.setdefault(table, set()).add(key)
-            evicted += len(rows)
+            evicted += len(gone)
         if evicted:
             self._bump_version()
         return evicted
+
+    def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
+        """Delete these expired windows of a kind, `(rule id, key as JSON)`; return those
+        deleted (here all: one daemon per file)."""
+        self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
+        if kind == "count_window":  # and the chunk rows of the large ones' times
+            self.connection.executemany(
+                "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", rows
+            )
+        return rows
 
     def _bump_version(self) -> None:
         """Windows were written: say so to every other connection (see `_catch_up`)."""
