@@ -34,9 +34,10 @@ import signal
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from harness import (
@@ -86,14 +87,14 @@ class Daemon:
     def __init__(self, home: Path, port: int, source: Path) -> None:
         self.home, self.port, self.source = home, port, source
         self.process = spawn_alertd(home, source)
-        self.up = asyncio.Event()
+        self.up = False
 
     async def ready(self) -> None:
         await wait_ready(self.port, "/readyz", self.process)
-        self.up.set()
+        self.up = True
 
     async def kill_and_restart(self, run: Run) -> None:
-        self.up.clear()
+        self.up = False
         run.kills.append(time.monotonic())
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
@@ -102,11 +103,27 @@ class Daemon:
         run.restarts.append(time.monotonic())
 
 
-async def load(daemon: Daemon, run: Run, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    """Batches of distinct keys at a steady rate; a batch is sent until it is answered 202."""
-    client = Client("127.0.0.1", daemon.port, {"Authorization": f"Bearer {TOKEN}"})
+class Target(Protocol):
+    """A daemon the load goes to: its port, and whether it is up (killed: not yet ready)."""
+
+    port: int
+    up: bool
+
+
+async def load(
+    targets: Sequence[Target],
+    run: Run,
+    args: argparse.Namespace,
+    stop: asyncio.Event,
+    *,
+    pause: float,
+) -> None:
+    """Batches of distinct keys at a steady rate, to the targets in turn; a batch is sent until
+    a target answers 202: to the next one up after a failure, `pause` seconds after a 503."""
+    clients = [Client("127.0.0.1", t.port, {"Authorization": f"Bearer {TOKEN}"}) for t in targets]
     interval = args.batch / args.rate
     number = 0
+    turn = 0
     next_due = time.monotonic()
     while not stop.is_set():
         keys = [f"{run.name}-{number}-{i}" for i in range(args.batch)]
@@ -116,22 +133,27 @@ async def load(daemon: Daemon, run: Run, args: argparse.Namespace, stop: asyncio
         )
         tries = 0
         while True:
-            await daemon.up.wait()
+            turn = (turn + 1) % len(targets)
+            if not targets[turn].up:
+                await asyncio.sleep(0.001)
+                continue
             tries += 1
             try:
-                status, _ = await client.request("POST", "/v1/events", body, "application/x-ndjson")
+                status, _ = await clients[turn].request(
+                    "POST", "/v1/events", body, "application/x-ndjson"
+                )
             except (OSError, asyncio.IncompleteReadError):
-                await client.close()
-                await asyncio.sleep(0.01)  # killed meanwhile: wait for it to come back
+                await clients[turn].close()  # killed meanwhile: wait for it, or another takes it
                 continue
             if status == 202:
                 break
-            await asyncio.sleep(0.05)  # 503: starting, or the outbox is full
+            await asyncio.sleep(pause)  # 503: starting, its outbox is full or database busy
         run.resent_batches += tries > 1
         run.accepted.update(keys)
         next_due += interval
         await asyncio.sleep(max(0.0, next_due - time.monotonic()))
-    await client.close()
+    for client in clients:
+        await client.close()
 
 
 async def chaos(name: str, home: Path, sink: Receiver, args: argparse.Namespace) -> dict[str, Any]:
@@ -147,7 +169,7 @@ async def chaos(name: str, home: Path, sink: Receiver, args: argparse.Namespace)
     stop = asyncio.Event()
     try:
         await daemon.ready()
-        loader = asyncio.create_task(load(daemon, run, args, stop))
+        loader = asyncio.create_task(load([daemon], run, args, stop, pause=0.05))
         for _ in range(args.kills):
             await asyncio.sleep(rng.uniform(args.min_gap, args.max_gap))
             await daemon.kill_and_restart(run)

@@ -27,8 +27,11 @@ daemon's `[state] sweep_interval`, 60 s) the sweep runs as the daemon runs it
 (`Pipeline.sweep`), and the bench records the process's RSS, the live windows, what the sweep
 evicted, and how long each of its slices held the event loop (each store transaction it made:
 the wall time of the work on the loop, and its CPU time); the issue's target is <= 10 ms a
-slice. Memory should follow the windows' lifetimes: after 10 minutes of event time, as many
-windows expire as are made, and RSS levels off.
+slice. It also records the longest ingest of a batch (CPU), the garbage collector's longest
+pause (with `gc.callbacks`) and how many objects it tracks (`len(gc.get_objects())`: what a
+full collection traverses); `--census` lists them by type at the end. Memory should follow
+the windows' lifetimes: after 10 minutes of event time, as many windows expire as are made,
+and RSS levels off.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,12 +133,14 @@ class GcPauses:
     longest: float = 0.0
     longest_cpu: float = 0.0
     total: float = 0.0
+    full: int = 0
     _started: tuple[float, float] = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = (time.perf_counter(), time.thread_time())
         else:
+            self.full += info["generation"] == 2
             pause = time.perf_counter() - self._started[0]
             self.longest = max(self.longest, pause)
             self.longest_cpu = max(self.longest_cpu, time.thread_time() - self._started[1])
@@ -169,9 +175,10 @@ url = "http://127.0.0.1:9/flood"   # a recipient; a dry run logs the page instea
     print(
         f"{'event time':>10} {'events':>9} {'suppress':>8} {'count':>8} {'absent':>8} "
         f"{'alerts':>8} {'held':>6} {'RSS MiB':>8} {'evicted':>8} {'slices':>6} "
-        f"{'wall max':>8} {'CPU max':>8} {'timer CPU':>9} {'gc max':>7} {'load':>5}"
+        f"{'wall max':>8} {'CPU max':>8} {'timer CPU':>9} {'ingest CPU':>10} {'gc max':>7} "
+        f"{'gc CPU':>7} {'tracked':>9} {'load':>5}"
     )
-    longest_wall = longest_cpu = timer_cpu = 0.0
+    longest_wall = longest_cpu = timer_cpu = ingest_wall = ingest_cpu = 0.0
     next_sweep = start + args.sweep_every
     started = time.perf_counter()
     sent = 0
@@ -189,7 +196,10 @@ url = "http://127.0.0.1:9/flood"   # a recipient; a dry run logs the page instea
             }
             for n in range(sent, batch_end)
         ]
+        wall, cpu = time.perf_counter(), time.thread_time()
         await pipeline.ingest(events, clock.now())
+        ingest_wall = max(ingest_wall, time.perf_counter() - wall)
+        ingest_cpu = max(ingest_cpu, time.thread_time() - cpu)
         sent = batch_end
         # The timer loop: what is due, a transaction of at most TIMER_BATCH a time.
         slices.taken.clear()
@@ -217,21 +227,37 @@ url = "http://127.0.0.1:9/flood"   # a recipient; a dry run logs the page instea
                 f"{size.count_windows:>8,} {size.absences:>8,} {size.alerts:>8,} {held:>6,} "
                 f"{rss_mib():>8.1f} {evicted:>8,} {len(slices.taken):>6} "
                 f"{wall * 1000:>6.1f}ms {cpu * 1000:>6.1f}ms {timer_cpu * 1000:>7.1f}ms "
-                f"{pauses.longest * 1000:>5.0f}ms {os.getloadavg()[0]:>5.1f}",
+                f"{ingest_cpu * 1000:>8.1f}ms {pauses.longest * 1000:>5.0f}ms "
+                f"{pauses.longest_cpu * 1000:>5.0f}ms {len(gc.get_objects()):>9,} "
+                f"{os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
     elapsed = time.perf_counter() - started
     print(
         f"{sent:,} events in {elapsed:.0f} s ({sent / elapsed:,.0f}/s); longest sweep slice "
         f"{longest_wall * 1000:.1f} ms wall, {longest_cpu * 1000:.1f} ms CPU (target "
-        f"<= 10 ms); longest timer slice {timer_cpu * 1000:.1f} ms CPU; garbage collector: "
-        f"longest pause {pauses.longest * 1000:.0f} ms ({pauses.longest_cpu * 1000:.0f} ms CPU), "
-        f"{pauses.total:.1f} s in all"
+        f"<= 10 ms); longest timer slice {timer_cpu * 1000:.1f} ms CPU; longest ingest of a "
+        f"batch {ingest_wall * 1000:.1f} ms wall, {ingest_cpu * 1000:.1f} ms CPU; garbage "
+        f"collector: longest pause {pauses.longest * 1000:.0f} ms "
+        f"({pauses.longest_cpu * 1000:.0f} ms CPU), {pauses.total:.1f} s in all, "
+        f"{pauses.full} full collections"
     )
+    if args.census:
+        census()
     print(f"load average at end: {os.getloadavg()}")
     gc.callbacks.remove(pauses)
     delivering.cancel()
     pipeline.close()
+
+
+def census(top: int = 8) -> None:
+    """The objects the collector tracks after a full collection, by type, most first: what
+    each full collection traverses (what gc.freeze() at start left out is not counted)."""
+    gc.collect()
+    kinds = Counter(type(item).__name__ for item in gc.get_objects())
+    print(f"tracked after a full collection: {sum(kinds.values()):,}")
+    for kind, count in kinds.most_common(top):
+        print(f"  {count:>9,} {kind}")
 
 
 async def sweep_counting(pipeline: Pipeline) -> int:
@@ -253,6 +279,9 @@ def main() -> None:
     parser.add_argument("--sweep-every", type=float, default=60.0, help="event seconds")
     parser.add_argument(
         "--retention", type=float, default=600.0, help="[state] retention, seconds: alerts go too"
+    )
+    parser.add_argument(
+        "--census", action="store_true", help="at the end, the tracked objects by type"
     )
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)

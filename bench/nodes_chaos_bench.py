@@ -39,10 +39,8 @@ from typing import Any
 
 import orjson
 import psycopg
-from chaos_bench import DISPATCH, RULES, Run, tally
+from chaos_bench import DISPATCH, RULES, Run, load, tally
 from harness import (
-    TOKEN,
-    Client,
     Receiver,
     receiver,
     spawn_alertd,
@@ -89,45 +87,6 @@ class Node:
         await self.ready()
 
 
-async def load(nodes: list[Node], run: Run, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    """Batches of distinct keys at a steady rate, to the nodes in turn; a batch is sent until
-    a node answers 202, to the next node up after a failure."""
-    clients = [Client("127.0.0.1", n.port, {"Authorization": f"Bearer {TOKEN}"}) for n in nodes]
-    interval = args.batch / args.rate
-    number = 0
-    turn = 0
-    next_due = time.monotonic()
-    while not stop.is_set():
-        keys = [f"{run.name}-{number}-{i}" for i in range(args.batch)]
-        number += 1
-        body = b"\n".join(
-            orjson.dumps({"type": "chaos", "key": k, "vehicle_id": f"v-{k}"}) for k in keys
-        )
-        tries = 0
-        while True:
-            turn = (turn + 1) % len(nodes)
-            if not nodes[turn].up:
-                await asyncio.sleep(0.001)
-                continue
-            tries += 1
-            try:
-                status, _ = await clients[turn].request(
-                    "POST", "/v1/events", body, "application/x-ndjson"
-                )
-            except (OSError, asyncio.IncompleteReadError):
-                await clients[turn].close()  # killed meanwhile: another node takes it
-                continue
-            if status == 202:
-                break
-            await asyncio.sleep(0.01)  # 503: starting, or its database is busy
-        run.resent_batches += tries > 1
-        run.accepted.update(keys)
-        next_due += interval
-        await asyncio.sleep(max(0.0, next_due - time.monotonic()))
-    for client in clients:
-        await client.close()
-
-
 async def chaos(
     scratch: Path, sink: Receiver, url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -158,7 +117,7 @@ async def chaos(
 
     try:
         await asyncio.gather(*(node.ready() for node in nodes))
-        loader = asyncio.create_task(load(nodes, run, args, stop))
+        loader = asyncio.create_task(load(nodes, run, args, stop, pause=0.01))
         for _ in range(args.kills):
             await asyncio.sleep(rng.uniform(args.min_gap, args.max_gap))
             up = [node for node in nodes if node.up]

@@ -17,7 +17,7 @@ conditions of many rules into one function per event type for `RuleSet`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from types import CodeType, FunctionType
@@ -123,18 +123,20 @@ def compile_rules(checked: Sequence[CheckedRule], timestamp_field: str = "timest
 def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
     """One rule: its condition (fast path and checked path) and its key functions."""
     expr = fold(rule.condition)
-    nodes = walk(expr)
-    uses = _uses(expr)
-    fast = not uses_event_time(nodes)  # else never evaluated twice: the clock moves
-    shape = _Shape(rule, timestamp_field, expr, uses, previous_args(expr))
-    try:
-        functions = define(*_source(shape, fast=fast, constants=True))
-    except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
-        functions = define(*_source(shape, fast=fast, constants=False))
-    condition = functions["condition"]
-    if "_checked" in condition.__code__.co_names:
-        namespace = condition.__globals__
-        namespace["_checked"] = _checked_later(shape, namespace)
+    nodes = walk(expr)  # once: a rule's questions about its nodes share one walk
+    classes = {node.__class__ for node in nodes}
+    uses = _uses(nodes)
+    fast = ast.Call not in classes or not uses_event_time(nodes)  # else never evaluated
+    previous = previous_args(expr) if ast.Prev in classes else ()  # twice: the clock moves
+    shape = _Shape(rule, timestamp_field, expr, uses, previous)
+    later = not shape.sequence and len(nodes) <= EAGER_SIZE
+    functions = _functions(shape, fast=fast, condition=not later)
+    condition: Callable[..., bool]
+    if later:
+        condition = _condition_later(shape, fast)
+    else:
+        condition = functions["condition"]
+        _bind_checked(condition.__code__, condition.__globals__, shape)
     sequence = None
     if shape.sequence:
         # The condition reads the kept values as its second argument; alone, as a Rule's
@@ -210,16 +212,74 @@ def _resolve_when(rule: CheckedRule) -> ast.Expr | None:
     return fold(rule.resolve.when)
 
 
+EAGER_SIZE = 64
+"""A condition of more nodes than this is compiled with its rule, not when first called: the
+checker lets no expression nest deeper than 64 (resolve.MAX_DEPTH), which Python compiles,
+and only a condition this large can nest deeper; should one ever fail to compile, it is then
+an error of its rule at load, not of its first event."""
+
+_FIRST_CALL: CodeType = compile(
+    "def condition(e):\n    return _first_call(e)\n", "<alertd rule>", "exec"
+).co_consts[0]
+
+
+def _condition_later(shape: _Shape, fast: bool) -> FunctionType:
+    """The rule's condition, written and compiled when first called. Alone, a rule's condition
+    is rarely called (the daemon's RuleSet fuses the rules' syntax trees into matchers of its
+    own, alertd.dsl.matcher), so loading does not write it: half of what loading a rule costs.
+    The first call makes the function its compiled self (its code and globals), so that later
+    calls cost what an eagerly compiled condition costs, and `_checked` (the checked path) is
+    compiled later still, as `_checked_later` says."""
+    namespace: dict[str, Any] = {}
+    condition = FunctionType(_FIRST_CALL, namespace, "condition")
+
+    def first_call(event: Event) -> bool:
+        compiled = _functions(shape, fast=fast, others=False)["condition"]
+        namespace.update(compiled.__globals__)
+        condition.__code__ = compiled.__code__
+        _bind_checked(compiled.__code__, namespace, shape)
+        result: bool = condition(event)
+        return result
+
+    namespace["_first_call"] = first_call
+    return condition
+
+
+def _bind_checked(code: CodeType, namespace: dict[str, Any], shape: _Shape) -> None:
+    """A fast path calls `_checked` for what it does not decide: the checked condition,
+    compiled when first needed (`_checked_later`)."""
+    if "_checked" in code.co_names:
+        namespace["_checked"] = _checked_later(shape, namespace)
+
+
+def _functions(
+    shape: _Shape, *, fast: bool, condition: bool = True, others: bool = True
+) -> dict[str, Any]:
+    """The functions of `_source`, by name, with their values bound (`define`)."""
+    try:
+        return define(
+            *_source(shape, fast=fast, constants=True, condition=condition, others=others)
+        )
+    except FoldedConstant:  # pragma: no cover - Python folded a placeholder (never seen)
+        return define(
+            *_source(shape, fast=fast, constants=False, condition=condition, others=others)
+        )
+
+
 def _source(
-    shape: _Shape, *, fast: bool, constants: bool
+    shape: _Shape, *, fast: bool, constants: bool, condition: bool = True, others: bool = True
 ) -> tuple[tuple[CodeType, ...], dict[str, Any]]:
-    """The compiled functions of a rule (its shape, shared) and the values they use: the
-    condition, the key functions and, for a rule with prev(), `prev_values`. With `fast`, the
-    condition is its fast path (alertd.dsl.fastpath), which calls `_checked` for what it does
-    not decide; else it is the checked condition itself."""
+    """The compiled functions of a rule (its shape, shared) and the values they use: with
+    `condition`, the condition, and with `others`, the key functions, `resolve_when` and, for
+    a rule with prev(), `scope`. With `fast`, the condition is its fast path
+    (alertd.dsl.fastpath), which calls `_checked` for what it does not decide; else it is the
+    checked condition itself."""
     rule, params = shape.rule, shape.params
     gen = shape.generator()
-    if not fast:
+    parts = []
+    if not condition:
+        pass
+    elif not fast:
         parts = [_checked_source(gen, shape.expr, shape.uses, params=params)]
     else:
         plain = shape.generator(prefix="f", constants=constants)
@@ -230,6 +290,8 @@ def _source(
             f"def condition({params}):\n    try:\n{fast_body}"
             f"    except Exception:\n        return _checked({params})\n"
         ]
+    if not others:
+        return _shape("".join(parts)), gen.bindings
     keys = {"rule_key": rule.key}
     windows = (
         ("count_key", rule.count),
@@ -250,7 +312,9 @@ def _source(
     if resolve_when is not None:
         # Evaluated only on events of the rule's scope with an open alert: the checked path is
         # fast enough, and a second fast path would double what a rule compiles to.
-        parts.append(_checked_source(gen, resolve_when, _uses(resolve_when), name="resolve_when"))
+        parts.append(
+            _checked_source(gen, resolve_when, _uses(walk(resolve_when)), name="resolve_when")
+        )
     if shape.sequence:
         # What the engine reads of every event of the rule's scope, in one call: the rule's
         # key, and the values its prev() calls keep.
@@ -264,8 +328,16 @@ def _source(
     return _shape("".join(parts)), gen.bindings
 
 
-def _uses(expr: ast.Expr) -> Counter[Slot]:
-    return Counter(slot for node in walk(expr) if (slot := slot_of(node)) is not None)
+def _uses(nodes: Iterable[ast.Expr]) -> Counter[Slot]:
+    """How many times the nodes (an expression's, `walk`) read each field and path."""
+    uses: Counter[Slot] = Counter()
+    for node in nodes:
+        cls = node.__class__
+        if cls is ast.Field or cls is ast.Attr:
+            slot = slot_of(node)
+            if slot is not None:
+                uses[slot] += 1
+    return uses
 
 
 def _checked_source(

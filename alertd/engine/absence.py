@@ -34,15 +34,21 @@ from alertd.engine.details import Detail, detail_hook
 from alertd.engine.eventtime import format_time
 from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import Step, hashable
+from alertd.engine.windows import event_text
 from alertd.model import Alert, Decision, Event, Key, Rule
 
 ABSENT = "absent"
 """The timer kind of absent rules' deadlines; its ref is `timer_ref(rule id, key)`."""
 
-Absence = tuple[float, str | None, Event, float]
+Absence = tuple[float, str | None, str, float]
 """`(last, alert_id, event, expires_at)`: the event time of the key's newest match and that
-event; the id of the alert its silence fired, while the key has not spoken since (None: it is
-watched); and when the key is forgotten (`last` + the rule's `forget`)."""
+event, as its JSON text; the id of the alert its silence fired, while the key has not spoken
+since (None: it is watched); and when the key is forgotten (`last` + the rule's `forget`).
+
+Only numbers and text: the garbage collector untracks such a tuple, so a million watched keys
+cost a full collection nothing (a tuple holding the event's dict would stay tracked: each is
+traversed by every full collection, which then pauses the daemon for a second or more). The
+event is decoded again only when the key's silence fires."""
 
 NOT_STARTED = -math.inf
 """`started` of a replay: no deadline passed while it was down."""
@@ -110,7 +116,7 @@ def build_absence_step(
             kept = None
         elif kept is not None and time < kept[0]:  # older than the newest: nothing new
             return Decision(index, rule_id, "counting", key, time)
-        absences[key] = (time, None, event, time + forget)
+        absences[key] = (time, None, event_text(event), time + forget)
         if kept is None or kept[1] is not None:  # no deadline pending: set one
             timers.set(ABSENT, timer_ref(rule_id, key), delay=time + duration - wall())
         if kept is not None and kept[1] is not None:
@@ -145,7 +151,7 @@ def absence_due(
     kept = absences.get(key)
     if kept is None:  # forgotten (swept) meanwhile
         return None
-    last, alert_id, event, expires_at = kept
+    last, alert_id, text, expires_at = kept
     now = wall()
     if now >= expires_at:  # unseen for `forget`: drop it, fired or not
         absences.pop(key, None)
@@ -165,7 +171,7 @@ def absence_due(
         rule.name,
         rule.priority,
         key,
-        event,
+        jsonutil.loads(text),
         deadline,
         now,
         0,
@@ -176,7 +182,7 @@ def absence_due(
         rule.template,
     )
     store.add_alert(alert)
-    absences[key] = (last, alert.id, event, expires_at)
+    absences[key] = (last, alert.id, text, expires_at)
     timers.set(ABSENT, timer.ref, delay=expires_at - now)
     return Decision(None, rule_id, "fired", key, deadline, alert)
 

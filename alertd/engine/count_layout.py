@@ -1,8 +1,8 @@
 """How a store that writes rows lays out a counting window's times, so that what it writes
 for a batch costs what the batch changed, not what the window holds.
 
-A window's matches are numbered over its life (`CountWindow.dropped` is the number of its
-oldest match still in it). Its row holds the newest times, from match `tail_from` on (at most
+A window's matches are numbered over its life (its `dropped` is the number of its oldest
+match still in it). Its row holds the newest times, from match `tail_from` on (at most
 `CHUNK` of them once the window is large), with the events it keeps; the older times lie in
 rows of exactly `CHUNK` times each, keyed by the number of their first match, written once
 and deleted when every match in them has slid out. So a window of 100,000 matches that takes
@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from alertd.engine.windows import NOT_REORDERED, CountWindow
+from alertd.engine.windows import (
+    NOT_REORDERED,
+    CountWindow,
+    count_window,
+    window_matches,
+    window_times,
+)
 from alertd.model import Event
 
 CHUNK = 256
@@ -45,33 +51,34 @@ class Plan:
     cut: int | None = None
 
 
-def plan(window: CountWindow, chunked: Chunked | None) -> tuple[Plan, Chunked | None]:
+def plan(window: CountWindow, chunked: Chunked | None) -> tuple[Plan, Chunked | None, CountWindow]:
     """The rows to write for `window`, whose times are on disk as `chunked` says (None: all
-    in its row, or never written), and where they will be once written."""
-    first = window.dropped
-    end = first + window.matches
+    in its row, or never written), where they will be once written, and the window as it is
+    once written (no late match moved anything since)."""
+    within, times, start, first, reordered_from, events = window
+    end = first + window_matches(window)
     clear = False
     cut = None
     if chunked is not None:
-        if window.reordered_from < chunked.tail_from or first >= chunked.tail_from:
+        if reordered_from < chunked.tail_from or first >= chunked.tail_from:
             clear, chunked = True, None  # a late match moved chunked times, or all slid out
         elif first >= chunked.chunks_from + CHUNK:  # whole chunks slid out
             cut = first - CHUNK
             chunked.chunks_from += (first - chunked.chunks_from) // CHUNK * CHUNK
-    window.reordered_from = NOT_REORDERED
     tail_from = first if chunked is None else chunked.tail_from
-    times, offset = window.times, window.start - first  # match n is times[n + offset]
     chunks = []
     while end - tail_from > CHUNK:
-        at = tail_from + offset
-        chunks.append((tail_from, times[at : at + CHUNK].tolist()))
+        chunks.append(
+            (tail_from, window_times(window, tail_from - first, tail_from + CHUNK - first))
+        )
         tail_from += CHUNK
     if chunks and chunked is None:
         chunked = Chunked(chunks[0][0], tail_from)
     elif chunked is not None:
         chunked.tail_from = tail_from
-    tail = times[tail_from + offset :].tolist()
-    return Plan(tail_from, tail, chunks, clear, cut), chunked
+    tail = window_times(window, tail_from - first)
+    written = (within, times, start, first, NOT_REORDERED, events)
+    return Plan(tail_from, tail, chunks, clear, cut), chunked, written
 
 
 def assemble(
@@ -85,8 +92,8 @@ def assemble(
 ) -> tuple[CountWindow, Chunked | None]:
     """A window read back from its row and its chunk rows (by first match, in order)."""
     if not chunks:  # then the row holds every time from its first match on
-        return CountWindow.of(within, tail[first - tail_from :], events, dropped=first), None
+        return count_window(within, tail[first - tail_from :], events, dropped=first), None
     times = [time for _, part in chunks for time in part]
     times += tail
-    window = CountWindow.of(within, times[first - chunks[0][0] :], events, dropped=first)
+    window = count_window(within, times[first - chunks[0][0] :], events, dropped=first)
     return window, Chunked(chunks[0][0], tail_from)

@@ -30,7 +30,7 @@ from alertd.engine.state import (
     Timer,
     WindowTable,
 )
-from alertd.engine.windows import CountWindow, Suppression
+from alertd.engine.windows import NOT_REORDERED, CountWindow, Suppression
 from alertd.model import Alert, Key
 
 V = TypeVar("V")
@@ -81,7 +81,8 @@ def _window_copy(window: CountWindow) -> CountWindow:
     """The live window as it counts (its matches' times, its events, how many slid out): what
     the engine decides with. The view writes nothing, so what the store keeps to write only
     what changed does not matter here."""
-    return CountWindow.of(window.within, window.live_times, window, window.dropped)
+    within, times, start, dropped, _, events = window
+    return (within, times[start << 3 :], 0, dropped, NOT_REORDERED, events)
 
 
 class ReadOnlyView:

@@ -58,6 +58,7 @@ from alertd.engine.windows import (
     CountWindow,
     Suppression,
     suppression_expires_at,
+    window_expires_at,
 )
 from alertd.migrations import migrate
 from alertd.model import Alert, Key, NotifyTarget
@@ -178,6 +179,18 @@ _OPEN_ALERT_COLUMNS = "key, alert_id"
 V = TypeVar("V")
 
 
+class _Entries(dict[Key, V]):
+    """A table's entries: a dict the collector tracks from the start and never untracks, so
+    that the daemon's `gc.freeze()` at start (alertd.commands.run) leaves it out of every
+    collection for good. A plain dict whose entries are all untracked (the windows are,
+    alertd.engine.windows) is untracked by a full collection, and tracked again by the next
+    key it takes: it then starts over in the young generation, where the next collections
+    traverse all of its entries, hundreds of thousands in a flood of keys (110-220 ms a
+    pause, bench/README.md)."""
+
+    __slots__ = ()
+
+
 class _Table(Generic[V]):
     """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
     which keys changed since they were last written, and what each held then (the row in
@@ -188,7 +201,7 @@ class _Table(Generic[V]):
     def __init__(self, kind: str, rule_id: str) -> None:
         self.kind = kind
         self.rule_id = rule_id
-        self.entries: dict[Key, V] = {}
+        self.entries: dict[Key, V] = _Entries()
         # key -> its entry when last written (None: it had none; an entry changed in place,
         # as a counting window is, is its own).
         self.changed: dict[Key, V | None] = {}
@@ -761,11 +774,12 @@ class SQLiteStore:
         kept, gone = windows.take_changes()
         rows, chunks, cuts = [], [], []
         note = None if self._expiry is None else self._expiry.note
+        entries = windows.entries
         for key, window, _ in kept:
             key_text = _json(key)
+            layout, where, entries[key] = plan(window, chunked.get(key))
             if note is not None:
-                note(windows, key, window.expires_at)
-            layout, where = plan(window, chunked.get(key))
+                note(windows, key, window_expires_at(window))
             if where is None:
                 chunked.pop(key, None)
             else:
@@ -779,11 +793,11 @@ class SQLiteStore:
                 (
                     rule_id,
                     key_text,
-                    window.within,
+                    window[0],  # within
                     _json(layout.tail),
-                    _json(window),
-                    window.expires_at,
-                    window.dropped,
+                    f"[{','.join(window[5])}]",  # its events' JSON texts
+                    window_expires_at(window),
+                    window[3],  # dropped: the number of its oldest match
                     layout.tail_from,
                 )
             )
@@ -917,7 +931,7 @@ class SQLiteStore:
         for row in rows:
             key = _place(table, row, chunks.get((table.rule_id, row[0]), []))
             if self._expiry is not None:
-                self._expiry.note(table, key, table.entries[key].expires_at)
+                self._expiry.note(table, key, window_expires_at(table.entries[key]))
 
     def _all_tables(
         self,
@@ -1030,7 +1044,7 @@ def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
 
 def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
     key, last, alert_id, event, expires_at = row
-    return _key(key), (last, alert_id, jsonutil.loads(event), expires_at)
+    return _key(key), (last, alert_id, event, expires_at)
 
 
 def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
@@ -1040,7 +1054,7 @@ def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
 
 _EXPIRES: dict[str, Callable[[Any], float]] = {
     "suppression": suppression_expires_at,
-    "count_window": lambda window: window.expires_at,
+    "count_window": window_expires_at,
     "key_state": itemgetter(3),
     "absence": itemgetter(3),
 }
@@ -1104,8 +1118,7 @@ def _key_state_row(state: KeyState) -> tuple[object, ...]:
 
 
 def _absence_row(absence: Absence) -> tuple[object, ...]:
-    last, alert_id, event, expires_at = absence
-    return last, alert_id, _json(event), expires_at
+    return absence  # its event is JSON text already
 
 
 def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:

@@ -28,7 +28,8 @@ from typing import cast
 from alertd.durations import format_duration
 from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
-from alertd.engine.windows import CountWindow, count_step
+from alertd.engine.windows import count_step, event_text, first_window, pack_time, time_at
+from alertd.jsonutil import loads
 from alertd.model import Alert, Decision, DecisionKind, Event, Key, Rule
 
 NO_EVENTS: list[Event] = []  # a marker: never handed out, so never changed
@@ -187,7 +188,6 @@ def _windowed(
     duration = suppress.duration if suppress is not None else 0.0
     suppressions = store.suppressions(rule_id) if suppress is not None else None
     cap = max_count_events
-    first_match = CountWindow.first
     add_alert = store.add_alert
     # The rule as it is now, snapshotted into every alert it raises.
     name, priority, labels = rule.name, rule.priority, rule.labels
@@ -211,34 +211,39 @@ def _windowed(
                 key_c = hashable(key_c)
                 window = windows.get(key_c)
             if window is None:
-                window = first_match(within, time, event if cap else None)
+                window = first_window(within, time, event if cap else None)
+                size = 1
                 kept = True
             else:
-                window.within = within  # a reload may have changed it: it applies from now
-                times = window.times
-                if time >= times[-1] and times[window.start] > time - within:
-                    times.append(time)  # in order, and nothing slides out: as count_step
-                    window.append(event)  # would, without the call
-                    if len(window) > cap:
-                        del window[0]
+                _, times, start, dropped, reordered_from, events = window
+                newest = time_at(times, len(times) - 8)[0]
+                if time >= newest and time_at(times, start << 3)[0] > time - within:
+                    times += pack_time(time)  # in order, and nothing slides out: as
+                    if cap:  # count_step would, without the call
+                        events = (*events, event_text(event))[-cap:]
+                    # `within` as the rule says: a reload may have changed it (from now on)
+                    window = (within, times, start, dropped, reordered_from, events)
+                    size = (len(times) >> 3) - start
                     kept = True
-                elif times[-1] <= time - within:  # every match slid out: start over in
-                    window.dropped += len(times) - window.start  # place, numbering on, as
-                    del times[:]  # count_step would (a key's matches are often that far apart)
-                    times.append(time)
-                    window.start = 0
-                    window[:] = (event,) if cap else ()
+                elif newest <= time - within:  # every match slid out: start over in place,
+                    dropped += (len(times) >> 3) - start  # numbering on, as count_step would
+                    times[:] = pack_time(time)  # (a key's matches are often that far apart)
+                    events = (event_text(event),) if cap else ()
+                    window = (within, times, 0, dropped, reordered_from, events)
+                    size = 1
                     kept = True
                 else:
-                    kept = count_step(window, time, event, cap)
-            size = len(window.times) - window.start
+                    window, kept = count_step(
+                        (within, times, start, dropped, reordered_from, events), time, event, cap
+                    )
+                    size = (len(window[1]) >> 3) - window[2]
             if not kept or size < threshold:
                 windows[key_c] = window
                 if lean:
                     return outcome_counting
                 return Decision(index, rule_id, "counting", key_c, time, None, None, size)
             windows.pop(key_c, None)  # reached: the window starts over
-            count_events = window[-cap:] if cap else []
+            count_events = [loads(text) for text in window[5][-cap:]] if cap else []
 
         key = key_c
         carried = 0  # matches suppressed since the last alert, carried by this one

@@ -15,10 +15,8 @@ brief:
   rule fires and the window is cleared.
 
 The representations are chosen for a daemon holding hundreds of thousands of live windows:
-what holds only numbers is a plain tuple or array, which the garbage collector does not track
-(a suppression entry, a window's times), and a counting window is the list of the (at most
-`max_count_events`) events it keeps, so each live window costs the collector one object (and
-those events).
+each is an exact tuple of numbers, text and bytes, which the garbage collector untracks, so
+that its full collections, which traverse every object it tracks, do not grow with the keys.
 """
 
 from __future__ import annotations
@@ -26,7 +24,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
+from struct import Struct
 
+from alertd.jsonutil import dumps, loads
 from alertd.model import Event, Key
 
 Suppression = tuple[float, float, int]
@@ -42,119 +42,145 @@ def suppression_expires_at(entry: Suppression) -> float:
     return until
 
 
-class CountWindow(list[Event]):
-    """One key's counting window of a rule: the event times of the matches still inside it,
-    oldest first, and (as the list itself) the newest of their events, at most the engine's
-    `max_count_events` (an alert lists no more).
+CountWindow = tuple[float, bytearray, int, int, int, tuple[str, ...]]
+"""One key's counting window of a rule: `(within, times, start, dropped, reordered_from,
+events)`, made by `count_window` (or `first_window`) and moved on by `count_step`.
 
-    The times are `times[start:]`, an array of floats: a match in order is an append, and the
-    oldest slide out by moving `start` on (the array is compacted once half of it lies behind
-    `start`), so a window of 100,000 matches costs per match what a window of three does, and
-    holds 8 bytes a match. `matches` is how many it holds. `dropped` counts the matches
-    that slid out over the window's life, so the match at `times[start + i]` is the window's
-    match number `dropped + i`: what the SQLite store keys the times it wrote by, so that it
-    writes only what changed. `reordered_from` is the lowest match number a late match moved
-    since the store last wrote the window (whose times from there on must be written again).
+- `times` holds the event times of the matches still inside it, oldest first, as packed
+  doubles (`window_times` reads them), from match `start` on: a match in order is an append,
+  and the oldest slide out by moving `start` on (the array is compacted once half of it lies
+  behind `start`), so a window of 100,000 matches costs per match what a window of three does,
+  and holds 8 bytes a match. `window_matches` is how many it holds. It is changed in place:
+  every window made from it by a step shares it.
+- `dropped` counts the matches that slid out over the window's life, so the match at
+  `times[start + i]` is the window's match number `dropped + i`: what the SQLite store keys the
+  times it wrote by, so that it writes only what changed. `reordered_from` is the lowest match
+  number a late match moved since the store last wrote the window (whose times from there on
+  must be written again; NOT_REORDERED: none).
+- `events`: the JSON text of the newest matches' events, at most the engine's
+  `max_count_events` (an alert lists no more); `window_events` decodes them.
 
-    Made with `CountWindow.of(...)`, or on the hot path as a list whose attributes are then
-    set (a Python __init__ would cost more than the rest of it).
-    """
-
-    __slots__ = ("dropped", "reordered_from", "start", "times", "within")
-
-    times: array[float]
-    start: int
-    dropped: int
-    within: float
-    reordered_from: int
-
-    @classmethod
-    def of(
-        cls, within: float, times: Iterable[float], events: Iterable[Event], dropped: int = 0
-    ) -> CountWindow:
-        window = cls(events)
-        window.times = array("d", times)
-        window.start = 0
-        window.dropped = dropped
-        window.within = within
-        window.reordered_from = NOT_REORDERED
-        return window
-
-    @classmethod
-    def first(cls, within: float, time: float, event: Event | None) -> CountWindow:
-        """A new window holding one match, and its event unless None (built for speed: the
-        engine's hot path calls it)."""
-        window = cls(() if event is None else (event,))
-        window.times = array("d", (time,))
-        window.start = window.dropped = 0
-        window.within = within
-        window.reordered_from = NOT_REORDERED
-        return window
-
-    @property
-    def matches(self) -> int:
-        """How many matches the window holds (of which the list keeps the newest events)."""
-        return len(self.times) - self.start
-
-    @property
-    def live_times(self) -> array[float]:
-        """The times of the matches in the window, oldest first (a copy)."""
-        return self.times[self.start :]
-
-    @property
-    def expires_at(self) -> float:
-        """When every event has slid out of the window, so the sweep may evict it."""
-        return self.times[-1] + self.within
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, CountWindow)
-            and (self.within, self.live_times) == (other.within, other.live_times)
-            and list.__eq__(self, other)
-        )
-
-    __hash__ = None  # mutable, like the list it is
-
-    def __repr__(self) -> str:
-        return f"CountWindow.of({self.within!r}, {list(self.live_times)!r}, {list(self)!r})"
-
+Only numbers, text and a bytearray, in an exact tuple: the garbage collector untracks it at
+its first collection, so the windows of a million keys cost a full collection nothing (a list
+or an object per window is traversed by every full collection: a second's pause in a flood
+of keys, bench/README.md). A step returns a new tuple, which the engine sets in the table.
+"""
 
 NOT_REORDERED = 1 << 62  # `reordered_from` when no late match moved anything
 
+_TIME = Struct("d")
+pack_time = _TIME.pack
+time_at = _TIME.unpack_from
+"""`time_at(times, offset)[0]`: the time packed at this byte offset (8 times the index)."""
 
-def count_step(window: CountWindow, time: float, event: Event, keep: int) -> bool:
+
+def event_text(event: Event) -> str:
+    """An event as the JSON text a window keeps (values JSON cannot hold become strings)."""
+    return dumps(event, default=str).decode()
+
+
+def count_window(
+    within: float, times: Iterable[float], events: Iterable[Event], dropped: int = 0
+) -> CountWindow:
+    """A window holding matches at these times (oldest first) and these events (the
+    newest matches'), the first of them match number `dropped`."""
+    packed = bytearray(array("d", times).tobytes())
+    texts = tuple(event_text(event) for event in events)
+    return (within, packed, 0, dropped, NOT_REORDERED, texts)
+
+
+def first_window(within: float, time: float, event: Event | None) -> CountWindow:
+    """A new window holding one match, and its event unless None (the engine's hot path)."""
+    return (
+        within,
+        bytearray(pack_time(time)),
+        0,
+        0,
+        NOT_REORDERED,
+        () if event is None else (event_text(event),),
+    )
+
+
+def window_matches(window: CountWindow) -> int:
+    """How many matches the window holds (of which it keeps the newest events)."""
+    return (len(window[1]) >> 3) - window[2]
+
+
+def window_times(window: CountWindow, first: int = 0, end: int | None = None) -> list[float]:
+    """The times of the window's matches, oldest first: all of them, or those from its
+    `first`-th to before its `end`-th (counted from its oldest, 0)."""
+    times, start = window[1], window[2]
+    stop = len(times) if end is None else (start + end) << 3
+    return array("d", times[(start + first) << 3 : stop]).tolist()
+
+
+def window_events(window: CountWindow) -> list[Event]:
+    """The events the window keeps, oldest first (decoded: new dicts each call)."""
+    return [loads(text) for text in window[5]]
+
+
+def window_expires_at(window: CountWindow) -> float:
+    """When every event has slid out of the window, so the sweep may evict it."""
+    times = window[1]
+    newest: float = time_at(times, len(times) - 8)[0]
+    return newest + window[0]
+
+
+def same_window(one: CountWindow, other: CountWindow) -> bool:
+    """Whether two windows count alike: the same `within`, times, events and first match
+    number (however their arrays are laid out, and whatever the store last wrote)."""
+    return (one[0], one[3], window_times(one), one[5]) == (
+        other[0],
+        other[3],
+        window_times(other),
+        other[5],
+    )
+
+
+def count_step(
+    window: CountWindow, time: float, event: Event, keep: int
+) -> tuple[CountWindow, bool]:
     """Place a match in the window by its event time and slide the window to its newest event;
     keep the events of the newest `keep` matches.
 
-    Returns False when the match itself was too old to stay (the window did not change).
+    Returns the window after the match (its times changed in place), and False when the match
+    itself was too old to stay (it is not in the window).
     """
-    times, start = window.times, window.start
-    size = len(times)
+    within, times, start, dropped, reordered_from, events = window
+    end = len(times) >> 3
     kept = True
-    if size == start or time >= times[-1]:  # in order, as nearly every event is
-        times.append(time)
-        window.append(event)
-    elif time <= times[-1] - window.within:  # W or more older than the newest: too old
+    if end == start or time >= time_at(times, len(times) - 8)[0]:  # in order, as nearly all
+        times += pack_time(time)
+        events += (event_text(event),)
+    elif time <= time_at(times, len(times) - 8)[0] - within:  # W or more older: too old
         kept = False
     else:
-        position = bisect_right(times, time, start)  # after equal times: arrival order
-        times.insert(position, time)
-        newer = size - position  # matches newer than this one
-        if newer <= len(window):  # among (or next to) those whose events are kept
-            window.insert(len(window) - newer, event)
-        moved = window.dropped + position - start  # the first match number that changed
-        window.reordered_from = min(window.reordered_from, moved)
-    drop = bisect_right(times, times[-1] - window.within, start)  # W or more older than newest
-    if drop > start:
-        window.dropped += drop - start
-        if drop << 1 >= len(times):  # half of the array lies behind: compact it
-            del times[:drop]
+        position = _after(times, time, start, end)  # after equal times: arrival order
+        times[position << 3 : position << 3] = pack_time(time)
+        newer = end - position  # matches newer than this one
+        if newer <= len(events):  # among (or next to) those whose events are kept
+            at = len(events) - newer
+            events = (*events[:at], event_text(event), *events[at:])
+        reordered_from = min(reordered_from, dropped + position - start)  # the first moved
+    end = len(times) >> 3
+    drop = _after(times, time_at(times, len(times) - 8)[0] - within, start, end)
+    if drop > start:  # W or more older than the newest: slid out
+        dropped += drop - start
+        if drop << 1 >= end:  # half of the array lies behind: compact it
+            del times[: drop << 3]
+            end -= drop
             drop = 0
-        window.start = start = drop
-    excess = len(window) - min(keep, len(times) - start)  # slid out, or beyond `keep`
+        start = drop
+    excess = len(events) - min(keep, end - start)  # slid out, or beyond `keep`
     if excess > 0:
-        del window[:excess]
-    return kept
+        events = events[excess:]
+    return (within, times, start, dropped, reordered_from, events), kept
+
+
+def _after(times: bytearray, time: float, lo: int, hi: int) -> int:
+    """`bisect_right` over the packed times from index lo to hi."""
+    with memoryview(times) as view, view.cast("d") as floats:
+        return bisect_right(floats, time, lo, hi)
 
 
 def sweep_tables(
@@ -173,7 +199,7 @@ def sweep_tables(
             del entries[key]
             evicted += 1
     for table in windows:
-        expired = [key for key, window in table.items() if window.expires_at <= horizon]
+        expired = [key for key, window in table.items() if window_expires_at(window) <= horizon]
         for key in expired[: _room(limit, evicted)]:
             del table[key]
             evicted += 1

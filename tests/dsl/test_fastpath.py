@@ -230,8 +230,19 @@ def test_a_placeholder_python_computed_with_is_refused() -> None:
         define([code], {"_b_1": "a", "_b_2": "b"})
 
 
+def test_the_condition_is_compiled_when_first_called() -> None:
+    (rule,) = compile_text('rule r { when type == "location_update" and speed_kmh > 90 }')
+    code = rule.condition.__code__  # type: ignore[attr-defined]
+    assert code.co_names == ("_first_call",)
+    assert rule.condition(WELL_FORMED) is True
+    assert rule.condition.__code__ is not code  # type: ignore[attr-defined]
+    assert "_checked" in rule.condition.__code__.co_names  # type: ignore[attr-defined]
+    assert rule.condition({"type": "location_update", "speed_kmh": 80}) is False
+
+
 def test_the_checked_path_is_compiled_when_first_needed_and_kept() -> None:
     (rule,) = compile_text('rule r { when type == "location_update" and speed_kmh > 90 }')
+    assert rule.condition(WELL_FORMED) is True  # compiles the condition (its fast path)
     namespace = rule.condition.__globals__  # type: ignore[attr-defined]
     not_yet = namespace["_checked"]
     assert rule.condition(WELL_FORMED) is True
@@ -245,5 +256,5 @@ def test_the_checked_path_is_compiled_when_first_needed_and_kept() -> None:
 
 def test_a_condition_that_reads_the_clock_has_no_fast_path() -> None:
     (rule,) = compile_text("rule r { when hour() >= 22 and speed > 90 }")
-    assert "_checked" not in rule.condition.__code__.co_names  # type: ignore[attr-defined]
     assert rule.condition({"timestamp": "2026-03-01T23:30:00Z", "speed": 95}) is True
+    assert "_checked" not in rule.condition.__code__.co_names  # type: ignore[attr-defined]

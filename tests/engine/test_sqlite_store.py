@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from alertd.dsl import compile_text
 from alertd.engine.count_layout import CHUNK
+from alertd.engine.engine import Engine
 from alertd.engine.errors import StateStoreError
+from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
-from alertd.engine.windows import CountWindow, count_step
+from alertd.engine.windows import count_step, count_window, window_matches
 from tests.engine.builders import T0, event, make_engine, make_rule, replay
 
 RULES = (
@@ -83,7 +87,8 @@ def test_a_batch_on_a_large_window_writes_what_it_changed(tmp_path: Path) -> Non
         "SELECT length(times) + length(events) FROM count_window"
     ).fetchone()
     assert row_bytes < 20 * 300 + CHUNK * 20
-    assert store.count_windows("many").get(("v1",)).matches == 5010  # type: ignore[union-attr]
+    window = store.count_windows("many").get(("v1",))
+    assert window is not None and window_matches(window) == 5010
     store.close()
 
 
@@ -156,7 +161,7 @@ def test_windows_written_before_their_times_were_numbered_are_read(tmp_path: Pat
     old.close()
     store = SQLiteStore(path)
     engine = make_engine(*RULES, store=store)
-    assert store.count_windows("many").get(("v1",)) == CountWindow.of(
+    assert store.count_windows("many").get(("v1",)) == count_window(
         600.0, [T0, T0 + 1], [{"n": 1}, {"n": 2}]
     )
     [fired] = engine.process({"type": "harsh", "vehicle_id": "v1", "timestamp": T0 + 2}, T0)
@@ -298,7 +303,7 @@ def filled(path: Path, keys: int = 100) -> SQLiteStore:
     with store.transaction():
         for n in range(keys):
             suppressions[(f"v{n}",)] = (T0 + n, T0 + n + 300, 0)
-            windows[(f"v{n}",)] = CountWindow.of(600.0, [T0 + n], [{"n": n}])
+            windows[(f"v{n}",)] = count_window(600.0, [T0 + n], [{"n": n}])
     return store
 
 
@@ -310,11 +315,11 @@ def change_some_windows(store: SQLiteStore) -> None:
     suppressions[("new",)] = (T0, T0 + 300, 0)
     window = windows.get(("v3",))
     assert window is not None
-    count_step(window, T0 + 50, {"n": "late"}, keep=20)  # the engine changes windows in place
+    window, _ = count_step(window, T0 + 50, {"n": "late"}, keep=20)  # its times change in place
     windows[("v3",)] = window
     with store.transaction():
         windows.pop(("v4",), None)
-        windows[("new",)] = CountWindow.of(600.0, [T0], [{"n": "new"}])
+        windows[("new",)] = count_window(600.0, [T0], [{"n": "new"}])
 
 
 def assert_as_before(store: SQLiteStore, before: SQLiteStore) -> None:
@@ -437,3 +442,46 @@ def test_no_index_on_expiry_is_written_and_the_sweep_finds_windows_read_at_open(
         assert store.sweep(T0 + 610) == 1
     assert store.size().suppressions == 0
     store.close()
+
+
+FLOOD_RULES = """
+rule seen { when type == "ping" suppress 5m by vehicle_id }
+rule repeats { when type == "ping" count 3 within 10m by vehicle_id }
+rule silent { when type == "ping" absent 5m by vehicle_id }
+"""
+
+
+def test_windows_are_left_out_of_the_collector(tmp_path: Path) -> None:
+    """A flood of keys leaves hundreds of thousands of live windows: once collected, each
+    kind of window (and its key) is an object the collector no longer tracks, so its full
+    collections do not grow with the keys (issue 17)."""
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = Engine(RuleSet(compile_text(FLOOD_RULES)), store)
+    pings = [{"type": "ping", "vehicle_id": f"v{n}", "timestamp": T0 + n} for n in range(3)]
+    engine.process_batch(pings, T0 + 3)
+    gc.collect()  # untracks a tuple whose items are untracked: its events' tuple first, then
+    gc.collect()  # the window holding it, if it was the older of the two
+    tables = (store.suppressions("seen"), store.count_windows("repeats"), store.absences("silent"))
+    for table in tables:
+        assert len(table) == 3
+        assert not [entry for entry in table.entries.values() if gc.is_tracked(entry)]
+        assert not [key for key in table.entries if gc.is_tracked(key)]
+    store.close()
+
+
+def test_a_table_frozen_at_start_stays_out_of_the_collector(tmp_path: Path) -> None:
+    """The daemon freezes what it loaded (alertd.commands.run): a table must stay frozen as
+    it takes new keys, or each collection after it took one traverses all of its entries."""
+    store = SQLiteStore(tmp_path / "state.db")
+    windows = store.count_windows("many")
+    gc.collect()
+    gc.freeze()
+    try:
+        for n in range(2):  # a key, then another after a full collection
+            with store.transaction():
+                windows[(f"v{n}",)] = count_window(600.0, [T0 + n], [{"n": n}])
+            gc.collect()
+        assert not [table for table in gc.get_objects() if table is windows.entries]
+    finally:
+        gc.unfreeze()
+        store.close()

@@ -22,7 +22,7 @@ from alertd.engine.state import (
     TimelineEntry,
     Timer,
 )
-from alertd.engine.windows import CountWindow
+from alertd.engine.windows import count_window, same_window, window_events, window_matches
 from alertd.model import Alert, NotifyTarget, Priority
 from tests.engine.builders import T0, event, make_engine, make_rule
 
@@ -76,7 +76,7 @@ class TestWindows:
         assert store.count_windows("crit") is store.count_windows("crit")
 
     def test_count_windows_round_trip_and_pop(self, store: StateStore) -> None:
-        window = CountWindow.of(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
+        window = count_window(600.0, [T0, T0 + 5], [{"n": 1}, {"n": 2}])
         windows = store.count_windows("many")
         with store.transaction():
             windows[("v1",)] = window
@@ -98,17 +98,21 @@ class TestWindows:
         assert decisions[-1].count == 600
         window = store.count_windows("many").get(("v1",))
         assert window is not None
-        assert (window.matches, [e["n"] for e in window]) == (600, [597, 598, 599])
+        assert (window_matches(window), [e["n"] for e in window_events(window)]) == (
+            600,
+            [597, 598, 599],
+        )
         if isinstance(store, SQLiteStore):  # and so does what is read back from the database
             store.close()
             store = reopened(store)
             again = store.count_windows("many").get(("v1",))
-            assert again == window and again is not None and again.matches == 600
+            assert again is not None and same_window(again, window)
             engine = make_engine(rule, store=store, max_count_events=3)
         late = engine.process(event(598.5, vehicle_id="v1", n="late"), T0)
         assert late[0].count == 601
         window = store.count_windows("many").get(("v1",))
-        assert window is not None and [e["n"] for e in window] == [598, "late", 599]
+        assert window is not None
+        assert [e["n"] for e in window_events(window)] == [598, "late", 599]
         store.close()
 
     def test_the_sweep_evicts_entries_expired_at_or_before_the_horizon(
@@ -117,7 +121,7 @@ class TestWindows:
         with store.transaction():
             store.suppressions("crit")[("a",)] = (T0, T0 + 100, 0)  # expires T0 + 100
             store.suppressions("crit")[("b",)] = (T0, T0 + 100, 1)  # T0 + 200
-            store.count_windows("many")[("a",)] = CountWindow.of(50.0, [T0 + 10], [{}])  # T0 + 60
+            store.count_windows("many")[("a",)] = count_window(50.0, [T0 + 10], [{}])  # T0 + 60
         assert store.sweep(T0 + 59) == 0
         assert store.sweep(T0 + 60) == 1
         assert store.sweep(T0 + 100) == 1
@@ -131,7 +135,7 @@ class TestWindows:
         with store.transaction():
             for n in range(3):
                 store.suppressions("crit")[(f"s{n}",)] = (T0, T0 + 100 + n, 0)
-                store.count_windows("many")[(f"c{n}",)] = CountWindow.of(50.0, [T0 + n], [{}])
+                store.count_windows("many")[(f"c{n}",)] = count_window(50.0, [T0 + n], [{}])
             store.suppressions("crit")[("later",)] = (T0, T0 + 500, 0)
         assert [store.sweep(T0 + 200, limit=4) for _ in range(3)] == [4, 2, 0]
         assert store.size() == StoreSize(suppressions=1, count_windows=0, alerts=0)
@@ -141,7 +145,7 @@ class TestWindows:
         with store.transaction():
             for rule_id in ("kept", "gone"):
                 store.suppressions(rule_id)[("v1",)] = (T0, T0 + 100, 0)
-                store.count_windows(rule_id)[("v1",)] = CountWindow.of(50.0, [T0], [{}])
+                store.count_windows(rule_id)[("v1",)] = count_window(50.0, [T0], [{}])
             store.retain_rules(["kept", "unused"])
         assert store.suppressions("kept").get(("v1",)) is not None
         assert store.count_windows("kept").get(("v1",)) is not None
