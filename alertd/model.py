@@ -100,6 +100,9 @@ class SequenceSpec:
     size: int = 0  # how many values that is
     hold: float | None = None  # `for`, seconds
     forget: float = DEFAULT_FORGET
+    # The step as generated code (alertd.dsl.sequence_step), to be bound to a store's table;
+    # None: made from `condition` and `scope` (a rule built by hand).
+    step: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

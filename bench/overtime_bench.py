@@ -103,7 +103,7 @@ def per_event(
 
 
 def least_sequence_step(
-    rule: Rule, inner: Step, store: StateStore, *, failed: Callable[[Rule], None]
+    rule: Rule, inner: Step, store: StateStore, *, failed: Callable[[Rule], None], **_: Any
 ) -> Step:
     """The least a step of a rule with prev() must do for each event of its scope: its key's
     state read and the new one written, the condition tested with the kept values (no late

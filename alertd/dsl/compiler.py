@@ -34,6 +34,7 @@ from alertd.dsl.overtime import OverTime
 from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
+from alertd.dsl.sequence_step import STEP, step_source
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
     AbsentSpec,
@@ -148,6 +149,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             len(shape.previous),
             over_time.hold,
             over_time.forget,
+            functions[STEP],
         )
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
@@ -325,6 +327,18 @@ def _source(
         parts.append(
             f"def scope(e):\n{_guarded(f'({key}, {values})', gen.bad, f'({none_key}, {nulls})')}"
         )
+        # The same, inline in the step every event of the scope goes through.
+        scope = [
+            "try:",
+            f"    k = {gen.key(rule.key)}",
+            "    kept = (" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")",
+            "except Exception:",
+            f"    {gen.bad}(True)",
+            f"    k = {none_key}",
+            f"    kept = {nulls}",
+        ]
+        hold = rule.over_time is not None and rule.over_time.hold is not None
+        parts.append(step_source(scope, hold=hold))
     return _shape("".join(parts)), gen.bindings
 
 

@@ -60,8 +60,8 @@ class Recorded:
     alerts: list[Alert]  # fired, in order
     counts: Counter[Outcome]  # how many decisions each (rule id, kind)
     # The decisions of the rules whose alerts the incident manager follows up (alertd.incidents
-    # .resolving): those with `resolve`, `absent` or state kept over their scope. The rules
-    # that only count, suppress and fire make none.
+    # .resolving): those with `resolve` or `absent`. The rules that only count, suppress and
+    # fire (whether or not they keep state over their scope) make none.
     decisions: list[Decision]
 
 
@@ -289,16 +289,27 @@ class Engine:
 
     def _lean_step(self, rule: Rule, step: Step) -> LeanStep:
         """The rule's step in the daemon's form: built as such for a rule that only counts,
-        suppresses and fires; otherwise its decisions turned into outcomes, and kept for the
-        incident manager (`Recorded.decisions`). Alerts go to `record_valid`'s batch."""
-        if rule.resolve is None and rule.absent is None and rule.sequence is None:
-            return build_lean_step(
+        suppresses and fires (whether or not it keeps state over its scope); otherwise its
+        decisions turned into outcomes, and kept for the incident manager
+        (`Recorded.decisions`). Alerts go to `record_valid`'s batch."""
+        if rule.resolve is None and rule.absent is None:
+            inner = build_lean_step(
                 rule,
                 self.store,
                 max_count_events=self.max_count_events,
                 mint=self._ids,
                 failed=self._rule_failed,
                 fired=self._batch_alerts.append,
+            )
+            if rule.sequence is None:
+                return inner
+            counting: Outcome = (rule.id, "counting")
+            return build_sequence_step(
+                rule,
+                inner,
+                self.store,
+                failed=self._rule_failed,
+                counting=lambda index, key, time, held: counting,
             )
         fired, note = self._batch_alerts.append, self._batch_decisions.append
 

@@ -5,7 +5,10 @@ Such a rule sees every event of its scope (its event types, or all events), matc
 the rule set offers it each one (alertd.dsl.matcher), and its step, made here, decides whether
 the condition holds, given the values kept from the key's previous event, and passes the event
 on to the rule's ordinary step (count, suppress, alert: alertd.engine.steps) when it does and,
-with `for`, when the key's run of matching events has lasted long enough.
+with `for`, when the key's run of matching events has lasted long enough. Most events of the
+scope do not match, and each costs what a plain rule's rejected event does not (its key's
+state read and written), so the step is generated code (alertd.dsl.sequence_step, the rule's
+key and kept values inline, as its condition is) bound here to the store's table.
 
 What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/rules.md):
 
@@ -24,13 +27,16 @@ What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from types import FunctionType
 from typing import Any
 
+from alertd.dsl.compiler import compile_source
+from alertd.dsl.sequence_step import step_source
 from alertd.durations import format_duration
 from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
-from alertd.engine.steps import Step, hashable
-from alertd.model import Decision, Event, Key, Rule
+from alertd.engine.steps import hashable
+from alertd.model import Decision, Event, Key, Rule, SequenceSpec
 
 KeyState = tuple[float, float | None, tuple[Any, ...], float]
 """`(newest, start, values, expires_at)`: the time of the newest event of the rule's scope
@@ -40,59 +46,70 @@ forgotten (`newest` + the rule's `forget`)."""
 
 
 def build_sequence_step(
-    rule: Rule, inner: Step, store: StateStore, *, failed: Callable[[Rule], None]
-) -> Step:
+    rule: Rule,
+    inner: Callable[[Event, int, float, float], Any],
+    store: StateStore,
+    *,
+    failed: Callable[[Rule], None],
+    counting: Callable[[int, Key, float, float | None], Any] | None = None,
+) -> Callable[[Event, int, float, float], Any]:
     """The step of a rule with a SequenceSpec: it runs for every event of the rule's scope and
-    hands those the rule matches (and has held long enough) to `inner`."""
+    hands those the rule matches (and has held long enough) to `inner`. A match of a `for`
+    rule that has not held long enough is `counting(index, key, time, held)` (by default a
+    "counting" decision); one that has is `inner`'s, a decision told how long it held. The
+    step is the rule's generated code (alertd.dsl.sequence_step), bound here to the store's
+    table of the rule's key states."""
     spec = rule.sequence
     assert spec is not None
-    rule_id = rule.id
-    condition, hold, forget = spec.condition, spec.hold, spec.forget
-    scope = spec.scope
-    if scope is None:  # a rule built by hand: its key, and nothing kept for prev()
-        key_of = rule.key
+    rule_id, hold = rule.id, spec.hold
+    template = spec.step if spec.step is not None else _hand_built(rule, spec, failed)
 
-        def scope(event: Event) -> tuple[Key, tuple[Any, ...]]:
-            return key_of(event), ()
+    def count(index: int, key: Key, time: float, held: float | None) -> Decision:
+        return Decision(index, rule_id, "counting", key, time, held=held)
 
-    nothing = (None,) * spec.size  # the values of no previous event
-    states = store.key_states(rule_id)
+    counted = counting or count
 
-    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
-        try:
-            key, kept = scope(event)
-        except Exception:  # compiled, it never raises; if it does, the other rules go on
-            failed(rule)
-            return None
-        try:
-            state = states.get(key)
-        except TypeError:  # a list or an object from the event: key on its contents
-            key = hashable(key)
-            state = states.get(key)
-        if state is not None and time >= state[3]:  # unseen for `forget`: a new key
-            state = None
-        if state is None or time >= state[0]:
-            matched = condition(event, nothing if state is None else state[2])
-            start = None
-            if matched:
-                start = time if state is None or state[1] is None else state[1]
-            states[key] = (time, start, kept, time + forget)
-        else:  # older than the newest event of its key
-            matched = condition(event, nothing)
-            start = state[1]
-        if not matched:
-            return None
-        if hold is None:
-            return inner(event, index, time, received_at)
-        held = None if start is None else time - start
-        if held is None or held < hold:
-            return Decision(index, rule_id, "counting", key, time, held=held)
+    def held_step(  # noqa: PLR0917 -- generated code calls it: keywords would be constants
+        event: Event, index: int, time: float, received_at: float, key: Key, held: float | None
+    ) -> Any:
+        if held is None or held < hold:  # type: ignore[operator]
+            return counted(index, key, time, held)
         decision = inner(event, index, time, received_at)
-        if decision is not None:
+        if decision.__class__ is Decision:  # not an outcome of the daemon's lean steps
             decision.held = held
         return decision
 
+    names = {
+        "_states": store.key_states(rule_id),
+        "_forget": spec.forget,
+        "_nothing": (None,) * spec.size,
+        "_inner": inner,
+        "_held": held_step,
+        "_hashable": hashable,
+    }
+    step: Callable[[Event, int, float, float], Any] = FunctionType(
+        template.__code__, {**template.__globals__, **names}
+    )
     return step
+
+
+def _hand_built(
+    rule: Rule, spec: SequenceSpec, failed: Callable[[Rule], None]
+) -> Callable[..., Any]:
+    """The step template of a SequenceSpec built by hand: its scope (else the rule's key, and
+    nothing kept) called rather than inlined."""
+    if spec.scope is None:
+        scope = ["    k = _key(e)", "    kept = ()"]
+        names: dict[str, Any] = {"_key": rule.key}
+    else:
+        scope = ["    k, kept = _scope(e)"]
+        names = {"_scope": spec.scope}
+    # Not compiled by alertd, it may raise: the rule is reported, and the other rules go on.
+    scope = ["try:", *scope, "except Exception:", "    _failed(_rule)", "    return None"]
+    source = step_source(scope, hold=spec.hold is not None)
+    (code,) = compile_source(source, f"<alertd step {rule.id}>")
+    names.update(condition=spec.condition, _failed=failed, _rule=rule)
+    return FunctionType(code, names)
 
 
 @detail_hook

@@ -78,9 +78,10 @@ def build_lean_step(
     fired: Callable[[Alert], None],
 ) -> LeanStep:
     """`build_step`'s step in the daemon's form (see the module doc), for a rule that only
-    counts, suppresses and fires (no `resolve`, `absent`, or state kept over its scope: their
-    steps make decisions, which the engine turns into outcomes)."""
-    assert rule.resolve is None and rule.absent is None and rule.sequence is None
+    counts, suppresses and fires (no `resolve` or `absent`: their steps make decisions, which
+    the engine turns into outcomes). Of a rule that keeps state over its scope, this is the
+    step its matches go on to (alertd.engine.sequence)."""
+    assert rule.resolve is None and rule.absent is None
     lean = _windowed(
         rule, store, max_count_events=max_count_events, mint=mint, failed=failed, fired=fired
     )

@@ -27,6 +27,7 @@ from alertd.engine.state import StateStore, Timer
 from alertd.incidents.timers import Timers
 from alertd.model import Decision, Rule
 from tests.engine.builders import T0
+from tests.engine.differential import Step, drive
 
 CONDITIONS = ['type == "a"', 'type == "a" and n >= 1', "changed(n)", "n >= 2"]
 CLAUSES = [
@@ -35,9 +36,6 @@ CLAUSES = [
     "by k\n  absent 60s\n  forget 90s",
     "absent 30s by k\n  forget 45s",
 ]
-
-Step = tuple[str, float, dict[str, Any] | None]
-"""("event", lateness, event) or ("wait", seconds, None)."""
 
 
 @st.composite
@@ -252,34 +250,4 @@ def assert_same_decisions(
         assert absent is not None
         note(f"{rule.id}: {rule.condition_source}; {absent.duration} by {absent.key_source}")
     note(f"steps: {stream}")
-    compiled = Compiled(open_store, rules)
-    naive = Naive(rules)
-    index = 0
-    # The clock moves only by waits: each event's time is known before the run, and a sweep
-    # up to the earliest time still to come must never change a decision.
-    clock, times = T0, []
-    for what, amount, _ in stream:
-        clock += amount if what == "wait" else 0
-        times.append(clock - max(amount, 0.0) if what == "event" else clock)
-    try:
-        for number, (what, amount, drawn) in enumerate(stream):
-            now = compiled.clock.now()
-            if what == "wait":
-                target = now + amount
-                assert compiled.run_until(target) == naive.run_until(target), f"step {number}"
-            else:
-                assert drawn is not None
-                event = drawn if amount < 0 else {**drawn, "timestamp": now - amount}
-                time = now if amount < 0 else now - amount
-                assert compiled.run_until(now) == naive.run_until(now)
-                got = compiled.process(event, index)
-                assert got == naive.process(event, time, index), f"step {number}: {event}"
-                index += 1
-            if sweep:
-                compiled.engine.sweep(min([compiled.clock.now(), *times[number + 1 :]]))
-            if reopen_every and number % reopen_every == 0:
-                compiled.reopen()
-        end = compiled.clock.now() + 1000
-        assert compiled.run_until(end) == naive.run_until(end)
-    finally:
-        compiled.store.close()
+    drive(Compiled(open_store, rules), Naive(rules), stream, sweep=sweep, reopen_every=reopen_every)

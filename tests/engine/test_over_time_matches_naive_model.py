@@ -23,6 +23,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore
 from alertd.model import Decision, Rule
+from tests.engine.differential import Step, drive
 from tests.engine.naive_engine import NaiveDecision
 from tests.engine.naive_sequence import NaiveSequenceEngine
 from tests.engine.test_absence_matches_naive_model import Compiled, Naive
@@ -41,9 +42,6 @@ OTHER_RULES = [
     'type == "b" and prev(d) != d\n  count 2 within 30s',
     "n >= 1",  # no prev(): a plain rule among them
 ]
-
-Step = tuple[str, float, dict[str, Any] | None]
-"""("event", lateness, event) or ("wait", seconds, None); lateness -1: no timestamp."""
 
 Seen = tuple[Any, ...]
 """A decision as both sides give it: (event index, rule, kind, key, event time, suppressed
@@ -128,9 +126,10 @@ class Both:
     def run_until(self, time: float) -> list[Seen]:
         return sorted(silence(made) for made in self.absence.run_until(time))
 
-    def process(self, event: dict[str, Any], time: float, now: float, index: int) -> list[Seen]:
+    def process(self, event: dict[str, Any], time: float, index: int) -> list[Seen]:
+        # `time` is the event's arrival too: the clock's time, when it has no timestamp.
         made = [silence(d) for d in self.absence.process(event, time, index)]
-        made += [seen_naive(d) for d in self.others.process(event, now, index)]
+        made += [seen_naive(d) for d in self.others.process(event, time, index)]
         return sorted(made, key=lambda d: self.position[d[1]])  # one decision per rule
 
 
@@ -138,7 +137,7 @@ class Live(Compiled):
     """The engine and timer service as the daemon wires them (the absence test's), every
     decision kept whole."""
 
-    def run_until_seen(self, time: float) -> list[Seen]:
+    def run_until(self, time: float) -> list[Seen]:
         before = len(self.timer_decisions)
         assert before == 0
         while (due := self.timers.next_due()) is not None and due <= time:
@@ -149,7 +148,7 @@ class Live(Compiled):
         made, self.timer_decisions = self.timer_decisions, []
         return sorted(seen(d) for d in made)  # equal dues run in no promised order
 
-    def process_seen(self, event: dict[str, Any], index: int) -> list[Seen]:
+    def process(self, event: dict[str, Any], index: int) -> list[Seen]:
         with self.store.transaction():
             decisions = self.engine.process(event, self.clock.now(), index)
         for decision in decisions:
@@ -186,37 +185,4 @@ def assert_same_decisions(
     for rule in rules:
         note(f"{rule.id}: {rule.condition_source}")
     note(f"steps: {stream}")
-    compiled = Live(open_store, rules)
-    naive = Both(rules)
-    index = 0
-    # The clock moves only by waits: each event's time is known before the run, and a sweep
-    # up to the earliest time still to come must never change a decision.
-    clock, times = compiled.clock.now(), []
-    for what, amount, _ in stream:
-        clock += amount if what == "wait" else 0
-        times.append(clock - max(amount, 0.0) if what == "event" else clock)
-    try:
-        for number, (what, amount, drawn) in enumerate(stream):
-            now = compiled.clock.now()
-            if what == "wait":
-                target = now + amount
-                assert compiled.run_until_seen(target) == naive.run_until(target), number
-            else:
-                assert drawn is not None
-                event = drawn if amount < 0 else {**drawn, "timestamp": now - amount}
-                time = now if amount < 0 else now - amount
-                assert compiled.run_until_seen(now) == naive.run_until(now), number
-                got = compiled.process_seen(event, index)
-                assert got == naive.process(event, time, now, index), f"step {number}: {event}"
-                index += 1
-            if sweep:
-                future = times[number + 1 :]
-                compiled.engine.sweep(
-                    min([compiled.clock.now(), compiled.engine.watermark, *future])
-                )
-            if reopen_every and number % reopen_every == 0:
-                compiled.reopen()
-        end = compiled.clock.now() + 1000
-        assert compiled.run_until_seen(end) == naive.run_until(end)
-    finally:
-        compiled.store.close()
+    drive(Live(open_store, rules), Both(rules), stream, sweep=sweep, reopen_every=reopen_every)
