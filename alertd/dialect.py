@@ -74,12 +74,6 @@ _FIELD_TEXT_PG = (
 )
 
 _WHOLE: dict[str, str] = {
-    "SELECT seq FROM sqlite_sequence WHERE name = 'alert_changes'": (
-        # The newest change kept; when retention pruned all, the newest number given out. (Not
-        # the sequence's alone: a number a rolled-back savepoint took is never a change.)
-        "SELECT COALESCE(max(seq), (SELECT last_value FROM alert_changes_seq_seq"
-        " WHERE is_called), 0) FROM alert_changes"
-    ),
     "UPDATE silences SET ends_at = ?, starts_at = min(starts_at, ?), updated_at = ? WHERE id = ?": (
         "UPDATE silences SET ends_at = %s, starts_at = LEAST(starts_at, %s), updated_at = %s"
         " WHERE id = %s"

@@ -464,6 +464,13 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX outbox_finished ON outbox (updated_at) WHERE state NOT IN ('pending', 'held');
     """,
+    # 3: the alert change feed across daemons (alertd.feed): each change keeps the id of the
+    # transaction that wrote it, the feed's order is (that id, seq).
+    """
+    ALTER TABLE alert_changes
+        ADD COLUMN xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
+    CREATE INDEX alert_changes_in_order ON alert_changes (xid, seq);
+    """,
 )
 """PostgreSQL's migration n (1-based) brings a database from schema_version n-1 to n."""
 

@@ -129,10 +129,10 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         """Run one statement once per row, pipelined (one round trip for the lot)."""
         rows = [tuple(row) for row in rows]
+        self._reopen_if_lost()  # first: a cursor of a closed connection is a driver's error
         cursor = self._connection.cursor()
         if not rows:
             return Cursor(cursor)
-        self._reopen_if_lost()
         try:
             cursor.executemany(translate(sql), rows)
         except psycopg.Error as exc:
@@ -141,6 +141,22 @@ class PgConnection:
         if cursor.rowcount > 0:
             self.total_changes += cursor.rowcount
         return Cursor(cursor)
+
+    def execute_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+        """Run statements one after the other in one round trip to the server (psycopg's
+        pipeline mode) and return the rows of each, in order."""
+        self._reopen_if_lost()
+        cursors = []
+        try:
+            with self._connection.pipeline():
+                for sql, parameters in statements:
+                    cursor = self._connection.cursor()
+                    cursor.execute(translate(sql), tuple(parameters) or None)
+                    cursors.append(cursor)
+        except psycopg.Error as exc:
+            raise _sorted(exc, self.name) from exc
+        self._note_transaction()
+        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
     def insert_returning(self, sql: str, rows: Sequence[Sequence[Any]], column: str) -> list[Any]:
         """Run an INSERT once per row and return `column` of each row inserted, None for a row

@@ -103,6 +103,12 @@ SWEEP_BATCH = 250
 deletes, each slice a transaction: a flood's slices took at most 4.3 ms of the event loop's
 CPU with 250, 9.5 ms with 500 (bench/flood_bench.py)."""
 
+FEED_POLL = 0.1
+"""Seconds between readings of the alert change feed while a reader waits for changes, when
+several daemons share the state (PostgreSQL: alertd.feed): other daemons' changes, and this
+one's once they are final. Not a NOTIFY per commit: PostgreSQL serializes the commits of every
+transaction that notifies (one lock for them all), which would serialize every node's commits."""
+
 TIMER_BATCH = 50
 """Timers run per transaction; when more are due, another transaction follows at once, after
 the event loop has served what waits. An escalation step costs ~0.2 ms of the loop (render,
@@ -199,6 +205,8 @@ class Pipeline:
         self._rule_errors_seen: dict[str, int] = {}
         self._waiting: list[_Ticket] = []
         self._committer: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None  # see `wait_for_changes`
+        self._feed_readers = 0
         # The store's connection is used by one thing at a time: a group of batches being
         # committed, a query, an ack, a reload or a sweep.
         self._store_lock = asyncio.Lock()
@@ -335,8 +343,7 @@ class Pipeline:
             with self.store.transaction():
                 recorded = self.engine.record_valid(ticket.events, ticket.times, ticket.received_at)
                 alerts = recorded.alerts
-                for alert in alerts:
-                    self.feed.record(alert.id, "fired", ticket.received_at)
+                self.feed.record_all([(alert.id, "fired", ticket.received_at) for alert in alerts])
                 by_id = self.engine.rules.by_id
                 if alerts:
                     notifications = self.incidents.fired(
@@ -477,6 +484,8 @@ class Pipeline:
 
     async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
         async with self._store_lock:
+            if self.store.shared:  # other daemons' changes too, should a NOTIFY be lost
+                self.feed.refresh()
             position = self.feed.position(after)
             if after is None:
                 return ChangePage((), position.cursor, position.complete)
@@ -491,7 +500,29 @@ class Pipeline:
         return ChangePage(found, cursor, position.complete)
 
     async def wait_for_changes(self, after: int) -> None:
-        await self.feed.wait_past(after)
+        if not self.store.shared:  # every change is this daemon's: its commits wake readers
+            await self.feed.wait_past(after)
+            return
+        self._feed_readers += 1
+        if self._following is None:
+            self._following = asyncio.create_task(self._follow_feed(), name="feed-follow")
+        try:
+            await self.feed.wait_past(after)
+        finally:
+            self._feed_readers -= 1
+
+    async def _follow_feed(self) -> None:
+        """Read the feed's newest final change every FEED_POLL seconds while readers wait."""
+        try:
+            while self._feed_readers:
+                try:
+                    async with self._store_lock:
+                        self.feed.refresh()
+                except StateStoreError:  # the state cannot be read now: try again later
+                    pass
+                await asyncio.sleep(FEED_POLL)
+        finally:
+            self._following = None
 
     # --- rules -------------------------------------------------------------------------------
 

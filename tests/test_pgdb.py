@@ -5,6 +5,8 @@ the server dropped: lost, and saying so whichever statement comes next."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 import pytest
@@ -107,6 +109,8 @@ def test_a_commit_after_the_session_dropped_fails_and_keeps_nothing(postgres_url
         _drop_session(connection)
         with pytest.raises(StateStoreError):  # the statement that finds the session gone
             connection.execute("INSERT INTO t VALUES (2)")
+        with pytest.raises(StateStoreError, match="the transaction was lost"):  # and the next
+            connection.executemany("INSERT INTO t VALUES (?)", [(3,)])
         # Its caller goes on to commit (a store whose savepoint swallowed the error, say):
         # on a new session COMMIT would succeed with nothing to commit.
         with pytest.raises(StateStoreError, match="the transaction was lost") as lost:
@@ -131,3 +135,37 @@ def test_a_session_dropped_between_transactions_is_opened_again(postgres_url: st
         assert connection.execute("SELECT count(*) FROM t").fetchone() == (1,)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_a_commit_whose_answer_was_lost_is_kept_if_the_server_committed_it(
+    postgres_url: str, committed: bool
+) -> None:
+    """The session ends during COMMIT (a server restarting): after it, or before it. The store
+    asks the server which, on a new session, and raises only when nothing was kept."""
+    store = PostgresStore(postgres_url)
+    connection = store.connection
+    execute = connection.execute
+
+    def cut_at_commit(sql: str, parameters: Sequence[Any] = ()) -> Any:
+        if sql != "COMMIT":
+            return execute(sql, parameters)
+        if committed:
+            execute(sql)
+        _drop_session(connection)
+        return execute("SELECT 1")  # the session is found gone: StateStoreError
+
+    try:
+        store.begin()
+        store.connection.execute("INSERT INTO state_probe VALUES (0, 1.0)")
+        connection.execute = cut_at_commit  # type: ignore[method-assign]
+        if committed:
+            store.commit()
+        else:
+            with pytest.raises(StateStoreError):
+                store.commit()
+        connection.execute = execute  # type: ignore[method-assign]
+        (rows,) = connection.execute("SELECT count(*) FROM state_probe").fetchone()
+        assert rows == (1 if committed else 0)
+    finally:
+        store.close()

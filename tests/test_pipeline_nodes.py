@@ -101,3 +101,30 @@ async def test_a_node_that_was_idle_reads_what_the_others_wrote(
     assert await nodes[1].ingest([event("breakdown", "v9")], now + 601)  # pages again
     # node 0's memory still says v9 fired at `now`: it must read node 1's newer window
     assert await nodes[0].ingest([event("breakdown", "v9")], now + 602) == []
+
+
+def _windows_in_memory(node: Pipeline) -> int:
+    store = node.store
+    return len(store.suppressions("breakdown")) + len(store.count_windows("overspeed"))
+
+
+async def test_a_window_another_node_swept_is_neither_kept_nor_trusted(
+    nodes: list[Pipeline], clock: FakeClock
+) -> None:
+    """Windows stay in a node's memory only for the transaction that held their keys: what
+    another node swept (or changed) meanwhile is read again, and memory stays bounded."""
+    a, b, _ = nodes
+    now = clock.now()
+    assert await b.ingest([event("breakdown", "v5"), event("overspeed", "v5")], now)
+    assert _windows_in_memory(b) == 0  # written and committed: not kept
+    clock.advance(700)  # both windows expire (10 minutes)
+    assert await a.ingest([event("breakdown", "v6")], now + 700)  # a's horizon moves on
+    await a.sweep()
+    rows = b.store.connection.execute(
+        "SELECT count(*) FROM suppression WHERE key LIKE '%v5%'"
+    ).fetchone()
+    assert rows[0] == 0  # a evicted v5's windows
+    # b took v5's events before: it pages again, counting nothing from before
+    assert len(await b.ingest([event("breakdown", "v5"), event("overspeed", "v5")], now + 701)) == 1
+    assert _windows_in_memory(b) == 0
+    assert _windows_in_memory(a) == 0

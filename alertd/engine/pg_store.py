@@ -23,14 +23,15 @@ exist yet, where row locks could not. The sweep takes expired keys that no one h
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import (
     _READERS,
-    _WINDOW_TABLES,
     SQLiteStore,
+    _Block,
     _chunks_by_key,
     _CountWindows,
     _json,
@@ -44,6 +45,20 @@ from alertd.model import Key
 from alertd.pgdb import LOCK_TIMEOUT, PgConnection, connect, notify
 
 V = TypeVar("V")
+
+
+_FRESH = ("suppression", "key_state", "absence", "open_alert", "count_window", "count_window_chunk")
+"""The tables of a key's windows, read fresh when the key is held."""
+_FRESH_COLUMNS = {
+    "count_window": "key, within, times, events, first, tail_from",
+    "count_window_chunk": "key, first, times",
+}
+
+
+OUTCOME_WAIT = 5.0
+"""Seconds a daemon whose COMMIT was cut off waits for the server to tell whether it committed
+(a restart takes about one); past them the batches are refused (503)."""
+OUTCOME_RETRY = 0.2  # seconds between tries meanwhile
 
 
 def lock_id(rule_id: str, key_text: str) -> int:
@@ -72,6 +87,7 @@ class PostgresStore(SQLiteStore):
         self.where = connection.name
         self._held: set[tuple[str, Key]] = set()  # keys locked by the open transaction
         self._told_timers = False  # the open transaction notified that it set a timer
+        self._xid: int | None = None  # the open transaction's id, once known (see `commit`)
         try:
             migrate_postgres(connection)
         except BaseException:
@@ -83,23 +99,41 @@ class PostgresStore(SQLiteStore):
 
     def hold_keys(self, keys: Collection[tuple[str, Key]]) -> None:
         """Lock these (rule id, key) for the rest of the transaction, in the order of their
-        lock ids, and read their windows fresh. Outside a transaction nothing can be locked:
-        the windows are read fresh only. Keys with changes not written yet keep them."""
+        lock ids, and read their windows fresh, in one round trip to the server. Outside a
+        transaction nothing can be locked: the windows are read fresh only. Keys with changes
+        not written yet keep them."""
         fresh = [pair for pair in keys if pair not in self._held]
         if not fresh:
             return
         texts = [(rule_id, _json(key)) for rule_id, key in fresh]
-        if self.connection.in_transaction:
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        locking = self.connection.in_transaction
+        if locking:
+            # A function scan yields the array in its order: the locks are taken in the order
+            # of their ids, the same on every node. The transaction's id comes along (see
+            # `commit`): it is about to write.
             ids = sorted({lock_id(rule_id, text) for rule_id, text in texts})
-            self.connection.executemany("SELECT pg_advisory_xact_lock(?)", [(i,) for i in ids])
-            self._held.update(fresh)
-        self._read_fresh(fresh, texts)
-
-    def _read_fresh(self, pairs: list[tuple[str, Key]], texts: list[tuple[str, str]]) -> None:
-        """Set the windows of these keys, of every kind, to what the database holds."""
-        rules = [rule_id for rule_id, _ in texts]
-        keys = [text for _, text in texts]
+            statements.append(
+                ("SELECT pg_advisory_xact_lock(id) FROM unnest(?::bigint[]) AS id", (ids,))
+            )
+            statements.append(("SELECT pg_current_xact_id()::text::bigint", ()))
         which = "(rule_id, key) IN (SELECT r, k FROM unnest(?::text[], ?::text[]) AS t(r, k))"
+        pairs = ([rule_id for rule_id, _ in texts], [text for _, text in texts])
+        for kind in _FRESH:
+            columns = _READERS[kind][0] if kind in _READERS else _FRESH_COLUMNS[kind]
+            order = " ORDER BY rule_id, key, first" if kind == "count_window_chunk" else ""
+            statements.append(
+                (f"SELECT rule_id, {columns} FROM {kind} WHERE {which}{order}", pairs)
+            )
+        found = self.connection.execute_together(statements)
+        if locking:
+            self._held.update(fresh)
+            self._xid = found[1][0][0]
+            found = found[2:]
+        self._place_fresh(fresh, dict(zip(_FRESH, found, strict=True)))
+
+    def _place_fresh(self, pairs: list[tuple[str, Key]], found: dict[str, list[Any]]) -> None:
+        """Set the windows of these keys, of every kind, to the rows read for them."""
         tables: list[Mapping[str, _Table[Any]]] = [
             self._suppressions,
             self._key_states,
@@ -115,38 +149,24 @@ class PostgresStore(SQLiteStore):
         for kind, by_rule, make in zip(
             ("suppression", "key_state", "absence", "open_alert"), tables, makers, strict=True
         ):
-            columns, of = _READERS[kind]
-            rows = self.connection.execute(
-                f"SELECT rule_id, {columns} FROM {kind} WHERE {which}", (rules, keys)
-            ).fetchall()
+            of = _READERS[kind][1]
             for rule_id, key in pairs:
                 table = by_rule.get(rule_id)
                 if table is not None and key not in table.changed:
                     table.entries.pop(key, None)
-            for rule_id, *row in rows:
+            for rule_id, *row in found[kind]:
                 key, value = of(row)
                 table = make(rule_id)
                 if key not in table.changed:
                     table.entries[key] = value
-        rows = self.connection.execute(
-            "SELECT rule_id, key, within, times, events, first, tail_from FROM count_window"
-            f" WHERE {which}",
-            (rules, keys),
-        ).fetchall()
-        chunks = _chunks_by_key(
-            self.connection.execute(
-                f"SELECT rule_id, key, first, times FROM count_window_chunk WHERE {which}"
-                " ORDER BY rule_id, key, first",
-                (rules, keys),
-            )
-        )
+        chunks = _chunks_by_key(found["count_window_chunk"])
         for rule_id, key in pairs:
             windows = self._windows.get(rule_id)
             if windows is not None and key not in windows.changed:
                 windows.entries.pop(key, None)
                 windows.chunked.pop(key, None)
                 windows.orphaned.discard(key)
-        for rule_id, *row in rows:
+        for rule_id, *row in found["count_window"]:
             windows = self.count_windows(rule_id)
             if _key(row[0]) not in windows.changed:
                 _place(windows, row, chunks.get((rule_id, row[0]), []))
@@ -160,18 +180,74 @@ class PostgresStore(SQLiteStore):
     # --- transactions ------------------------------------------------------------------------
 
     def commit(self) -> None:
+        """Commit; when the server went away during COMMIT (a restart, a cut), find out
+        whether it committed before raising StateStoreError: the session can end after the
+        commit is durable and before its answer is sent, and then the transaction's writes
+        (alerts, windows, notifications claimed by this daemon) are there, and must not be
+        refused (a sender would retry into a window that now suppresses it, and the
+        notifications would wait, claimed, for no one)."""
         try:
-            super().commit()
+            if self._lost is None:  # else the transaction is lost: super() says so
+                self._write_changes()
+            xid = self._xid
+            if xid is None and self.connection.in_transaction:
+                xid = self.connection.execute(
+                    "SELECT pg_current_xact_id_if_assigned()::text::bigint"
+                ).fetchone()[0]
+            try:
+                super().commit()
+            except StateStoreError:
+                if xid is None or not self._committed(xid):
+                    raise
+                self.rollback()  # nothing open any more: only the bookkeeping
         finally:
-            self._held.clear()  # the locks ended with the transaction
+            self._forget()  # the locks ended with the transaction
             self._told_timers = False
+
+    def _committed(self, xid: int) -> bool:
+        """Whether the transaction `xid` committed, asked on a new session for up to
+        OUTCOME_WAIT seconds while the server is away; False when it cannot be told."""
+        self.connection.rollback()  # the session is gone: so is the transaction, for it
+        deadline = time.monotonic() + OUTCOME_WAIT
+        while True:
+            try:
+                (status,) = self.connection.execute(
+                    "SELECT pg_xact_status(?::text::xid8)", (str(xid),)
+                ).fetchone()
+            except StateStoreError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(OUTCOME_RETRY)
+                continue
+            return bool(status == "committed")
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._held.clear()
+            self._forget()
             self._told_timers = False
+
+    def _load_windows(self) -> None:
+        """Nothing to load: a window is read when its key is held (`hold_keys`)."""
+        self._forget()
+
+    def _restore(self, block: _Block | None) -> None:
+        """After a rollback (of the transaction or of a savepoint in it): forget the windows,
+        to be read again when their keys are held. (A lock taken in a savepoint rolled back
+        is released with it: the keys are held again, too.)"""
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop every window in memory, and every change not written: no window is kept past
+        the transaction that held its key, so memory holds what one transaction touches, and
+        a window another node swept or changed meanwhile is never seen stale."""
+        self._held.clear()
+        self._xid = None
+        self._new_alerts.clear()
+        for tables in self._all_tables():
+            for table in tables.values():
+                table.forget()
 
     # --- timers ------------------------------------------------------------------------------
 
@@ -198,57 +274,33 @@ class PostgresStore(SQLiteStore):
 
     # --- the sweep ---------------------------------------------------------------------------
 
-    def sweep(self, horizon: float, limit: int | None = None) -> int:
-        """Evict expired windows that no other transaction holds (those go in a later sweep),
-        each checked again under its lock: another node may have just renewed it."""
-        self._write_changes()
-        block = self._blocks[-1] if self._blocks else None
-        evicted = 0
-        every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
-        for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
-            room = -1 if limit is None else limit - evicted
-            if room == 0:
-                break
-            rows = self.connection.execute(
-                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
-                " LIMIT ?",
-                (horizon, room),
-            ).fetchall()
-            if not rows:
-                continue
-            free = self.connection.execute(
-                "SELECT r, k FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(r, k, id)"
-                " WHERE pg_try_advisory_xact_lock(id)",
-                (
-                    [rule_id for rule_id, _ in rows],
-                    [text for _, text in rows],
-                    [lock_id(rule_id, text) for rule_id, text in rows],
-                ),
-            ).fetchall()
-            gone = self.connection.execute(
-                f"DELETE FROM {kind} AS w USING unnest(?::text[], ?::text[]) AS t(r, k)"
-                " WHERE w.rule_id = t.r AND w.key = t.k AND w.expires_at <= ?"
-                " RETURNING w.rule_id, w.key",
-                ([rule_id for rule_id, _ in free], [text for _, text in free], horizon),
-            ).fetchall()
-            if kind == "count_window":  # and the chunk rows of the large ones' times
-                self.connection.execute(
-                    "DELETE FROM count_window_chunk AS c USING unnest(?::text[], ?::text[])"
-                    " AS t(r, k) WHERE c.rule_id = t.r AND c.key = t.k",
-                    ([rule_id for rule_id, _ in gone], [text for _, text in gone]),
-                )
-            for rule_id, text in gone:
-                key = _key(text)
-                self._held.add((rule_id, key))
-                table = tables.get(rule_id)
-                if table is not None:
-                    table.entries.pop(key, None)
-                    if isinstance(table, _CountWindows):
-                        table.chunked.pop(key, None)
-                    if block is not None:  # a rollback reads it back
-                        block.written.setdefault(table, set()).add(key)
-            evicted += len(gone)
-        return evicted
+    def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
+        """Of these expired windows, delete those no other transaction holds (those go in a
+        later sweep), each checked again under its lock: another node may have just renewed
+        it. They stay held until the transaction ends."""
+        free = self.connection.execute(
+            "SELECT r, k FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(r, k, id)"
+            " WHERE pg_try_advisory_xact_lock(id)",
+            (
+                [rule_id for rule_id, _ in rows],
+                [text for _, text in rows],
+                [lock_id(rule_id, text) for rule_id, text in rows],
+            ),
+        ).fetchall()
+        gone = self.connection.execute(
+            f"DELETE FROM {kind} AS w USING unnest(?::text[], ?::text[]) AS t(r, k)"
+            " WHERE w.rule_id = t.r AND w.key = t.k AND w.expires_at <= ?"
+            " RETURNING w.rule_id, w.key",
+            ([rule_id for rule_id, _ in free], [text for _, text in free], horizon),
+        ).fetchall()
+        if kind == "count_window":  # and the chunk rows of the large ones' times
+            self.connection.execute(
+                "DELETE FROM count_window_chunk AS c USING unnest(?::text[], ?::text[])"
+                " AS t(r, k) WHERE c.rule_id = t.r AND c.key = t.k",
+                ([rule_id for rule_id, _ in gone], [text for _, text in gone]),
+            )
+        self._held.update((rule_id, _key(text)) for rule_id, text in gone)
+        return gone
 
 
 class _HeldTable(_Table[V]):

@@ -501,33 +501,69 @@ class SQLiteStore:
         the database's (alertd.engine.pg_store does more)."""
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:
-        """Found among the windows in memory by when they expire (alertd.engine.expiry): a
+        """Found among the windows in memory by when they expire (alertd.engine.expiry), or
+        where those are not all of them (PostgreSQL), through the tables' index on expiry: a
         sweep costs what it evicts, not what is live, and a rollback reads back only what it
         evicted."""
-        self._write_changes()  # every window in memory is on disk, and noted
-        assert self._expiry is not None
+        self._write_changes()  # every window in memory is on disk, with its expiry
         block = self._blocks[-1] if self._blocks else None
+        evicted = 0
+        every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
+        due = self._due(horizon, limit)
+        for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
+            room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
+            if room == 0:
+                break
+            if due is not None:
+                rows = due[kind]
+            else:
+                rows = self.connection.execute(
+                    f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
+                    " LIMIT ?",
+                    (horizon, room),
+                ).fetchall()
+            if not rows:
+                continue
+            gone = self._evict(kind, rows, horizon)
+            for rule_id, text in gone:
+                table = tables.get(rule_id)
+                if table is not None:
+                    key = _key(text)
+                    table.entries.pop(key, None)
+                    if isinstance(table, _CountWindows):
+                        table.chunked.pop(key, None)
+                    if block is not None:  # a rollback reads it back
+                        block.written.setdefault(table, set()).add(key)
+            evicted += len(gone)
+        if evicted:
+            self._bump_version()
+        return evicted
+
+    def _due(self, horizon: float, limit: int | None) -> dict[str, list[Any]] | None:
+        """The windows in memory that expire at or before `horizon`, oldest first, at most
+        `limit`: `(rule id, key as JSON)` by kind; None when the sweep asks the database."""
+        if self._expiry is None:
+            return None
         every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
         by_kind = dict(zip(_WINDOW_TABLES, every, strict=True))
 
         def current(table: _Table[Any]) -> bool:
             return by_kind[table.kind].get(table.rule_id) is table
 
-        due = self._expiry.take(horizon, limit, current)
-        rows: dict[str, list[tuple[str, str]]] = {kind: [] for kind in _WINDOW_TABLES}
-        for table, key in due:
-            rows[table.kind].append((table.rule_id, _json(key)))
-            table.entries.pop(key, None)
-            if isinstance(table, _CountWindows):
-                table.chunked.pop(key, None)
-            if block is not None:  # a rollback reads it back
-                block.written.setdefault(table, set()).add(key)
-        rows["count_window_chunk"] = rows["count_window"]  # the times of the large ones
-        for kind, keys in rows.items():
-            self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", keys)
-        if due:
-            self._bump_version()
-        return len(due)
+        due: dict[str, list[Any]] = {kind: [] for kind in _WINDOW_TABLES}
+        for table, key in self._expiry.take(horizon, limit, current):
+            due[table.kind].append((table.rule_id, _json(key)))
+        return due
+
+    def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
+        """Delete these expired windows of a kind, `(rule id, key as JSON)`; return those
+        deleted (here all: one daemon per file)."""
+        self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
+        if kind == "count_window":  # and the chunk rows of the large ones' times
+            self.connection.executemany(
+                "DELETE FROM count_window_chunk WHERE rule_id = ? AND key = ?", rows
+            )
+        return rows
 
     def _bump_version(self) -> None:
         """Windows were written: say so to every other connection (see `_catch_up`)."""

@@ -4,6 +4,7 @@ caller's transaction, and waking readers only when a commit added changes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,17 @@ def commit(feed: ChangeFeed, connection: Connection, *changes: tuple[str, str, f
         feed.record(alert_id, change, at)
     connection.execute("COMMIT")
     feed.committed()
+    final(feed)
+
+
+def final(feed: ChangeFeed) -> None:
+    """Wait until every change committed is final: on PostgreSQL, until the transactions older
+    than the last one have ended (the server's other sessions')."""
+    deadline = time.monotonic() + 30
+    while feed.pending:
+        assert time.monotonic() < deadline, "changes committed are not final after 30 s"
+        time.sleep(0.01)
+        feed.refresh()
 
 
 def test_changes_come_back_in_order_past_a_cursor(open_feed: Opener) -> None:
@@ -83,6 +95,7 @@ def test_a_change_taken_back_by_a_savepoint_leaves_the_latest_cursor_true(
     connection.execute("RELEASE batch")
     connection.execute("COMMIT")
     feed.committed()
+    final(feed)
     assert feed.latest == 1
     assert [c.alert_id for c in feed.after(0, 10)] == ["a"]
 
@@ -97,6 +110,7 @@ async def test_a_reader_waits_for_a_commit_and_is_woken_by_it(open_feed: Opener)
     assert not waiting.done()  # recorded, not committed: nothing to read yet
     connection.execute("COMMIT")
     feed.committed()
+    final(feed)
     await asyncio.wait_for(waiting, 5)
     await asyncio.wait_for(feed.wait_past(0), 5)  # a change past 0 exists: no wait at all
 
@@ -107,9 +121,9 @@ def test_cursors_survive_a_restart_and_are_never_used_twice(open_feed: Opener) -
     assert feed.prune(before=10.0) == 2  # every change pruned
     connection.close()
     again, connection = open_feed()
-    assert again.latest == 2
     commit(again, connection, ("c", "fired", 11.0))
     assert [(c.cursor, c.alert_id) for c in again.after(0, 10)] == [(3, "c")]
+    assert [c.alert_id for c in again.after(2, 10)] == ["c"]  # a reader from before the restart
 
 
 @pytest.mark.parametrize(
@@ -125,3 +139,25 @@ def test_a_position_says_whether_changes_past_the_cursor_were_pruned(
     feed.prune(before=1.5)  # cursor 1 is gone: a reader at 0 missed it
     position = feed.position(cursor)
     assert (position.cursor, position.complete) == expected
+
+
+def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(postgres_url: str) -> None:
+    """Several daemons on PostgreSQL: `a` is numbered first but commits last. A reader must
+    not pass `b` before `a` is final, or it would never read `a`."""
+    reader = connect_postgres(postgres_url)
+    migrate(reader)
+    first, second = connect_postgres(postgres_url), connect_postgres(postgres_url)
+    feed = ChangeFeed(reader)
+    first.execute("BEGIN")
+    ChangeFeed(first).record("a", "fired", 1.0)  # cursor 1, in a transaction still open
+    second.execute("BEGIN")
+    ChangeFeed(second).record("b", "fired", 2.0)  # cursor 2
+    second.execute("COMMIT")
+    assert feed.refresh()  # b is committed, not final: an older transaction is open
+    assert feed.after(0, 10) == []
+    first.execute("COMMIT")
+    feed.refresh()
+    final(feed)
+    assert [(c.cursor, c.alert_id) for c in feed.after(0, 10)] == [(1, "a"), (2, "b")]
+    for connection in (reader, first, second):
+        connection.close()

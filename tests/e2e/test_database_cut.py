@@ -6,7 +6,6 @@ twice."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +16,7 @@ import pytest
 from ..tcpproxy import TcpProxy, proxied
 from ..waiting import eventually, until
 from .conftest import ADMIN, CRITICAL, INGEST, Alertd, Receiver, write_setup
+from .retrying import RetryingClients
 
 pytestmark = pytest.mark.e2e
 
@@ -94,44 +94,20 @@ async def test_under_load_a_cut_loses_nothing_that_was_accepted(
         write_setup(tmp_path, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
         alertd = Alertd(tmp_path)
         await alertd.start()
-        accepted: list[str] = []
-        refusals = 0
-        sending = True
-
-        async def client_loop(name: str) -> None:
-            nonlocal refusals
-            async with alertd.client() as client:
-                number = 0
-                while sending:
-                    vehicle = f"{name}-{number}"
-                    while True:  # a client retries what was refused
-                        try:
-                            answer = await client.post(
-                                "/v1/events", json=event(vehicle), headers=INGEST
-                            )
-                        except httpx.TransportError:
-                            await asyncio.sleep(0.05)
-                            continue
-                        if answer.status_code == 202:
-                            assert len(answer.json()["alerts"]) == 1  # a new key: it fires
-                            accepted.append(vehicle)
-                            break
-                        assert answer.status_code == 503, answer.text
-                        refusals += 1
-                        await asyncio.sleep(0.05)
-                    number += 1
-
         try:
-            clients = [asyncio.create_task(client_loop(f"c{i}")) for i in range(4)]
+            clients = RetryingClients([alertd])
             for wanted in (20, 40):
-                await until(lambda: len(accepted) >= wanted, "events accepted")  # noqa: B023
-                refused_before = refusals
+                await until(lambda: len(clients.accepted) >= wanted, "events accepted")  # noqa: B023
+                refused_before = clients.refusals
                 proxy.cut()
-                await until(lambda: refusals > refused_before, "events refused while cut off")  # noqa: B023
+                await until(
+                    lambda: clients.refusals > refused_before,  # noqa: B023
+                    "events refused while cut off",
+                )
                 proxy.restore()
-            await until(lambda: len(accepted) >= 60, "events accepted again")
-            sending = False
-            await asyncio.gather(*clients)
+            await until(lambda: len(clients.accepted) >= 60, "events accepted again")
+            await clients.stop()
+            accepted = clients.accepted
             notes = await receiver.wait_for(len(accepted), timeout=60)
             paged = [n["body"]["key"][0] for n in notes]
             assert sorted(paged) == sorted(accepted)  # each accepted key once, no other

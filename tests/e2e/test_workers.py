@@ -19,16 +19,35 @@ from .conftest import CRITICAL, INGEST, Alertd, Receiver, write_setup
 pytestmark = pytest.mark.e2e
 
 
-def test_sqlite_refuses_more_than_one_worker(tmp_path: Path, receiver: Receiver) -> None:
-    write_setup(tmp_path, receiver.url)
-    done = subprocess.run(
+def _run_two_workers(home: Path) -> subprocess.CompletedProcess[str]:
+    """`alertd run --workers 2` in `home`, to its end (for a start that must fail)."""
+    return subprocess.run(
         [sys.executable, "-m", "alertd", "run", "--workers", "2", "-c", "alertd.toml"],
-        cwd=tmp_path,
+        cwd=home,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
     )
+
+
+async def _two_workers(home: Path, receiver: Receiver, postgres_url: str) -> Alertd:
+    """`alertd run --workers 2` on the test's PostgreSQL schema, both workers listening."""
+    write_setup(home, receiver.url, state=f'url = "{postgres_url}"')
+    alertd = Alertd(home)
+    alertd.args = ["--workers", "2"]
+    await alertd.start()
+    try:
+        await until(lambda: len(_listening(alertd)) == 2, "both workers listening")
+    except BaseException:
+        alertd.kill()
+        raise
+    return alertd
+
+
+def test_sqlite_refuses_more_than_one_worker(tmp_path: Path, receiver: Receiver) -> None:
+    write_setup(tmp_path, receiver.url)
+    done = _run_two_workers(tmp_path)
     assert done.returncode == 2
     assert "--workers 2 needs the state in PostgreSQL ([state] url" in done.stderr
     assert not (tmp_path / "var" / "alertd.db").exists()  # nothing was started
@@ -57,12 +76,8 @@ def _alive(pid: int) -> bool:
 async def test_workers_share_the_port_a_dead_one_is_restarted_and_sigterm_drains_all(
     tmp_path: Path, receiver: Receiver, postgres_url: str
 ) -> None:
-    write_setup(tmp_path, receiver.url, state=f'url = "{postgres_url}"')
-    alertd = Alertd(tmp_path)
-    alertd.args = ["--workers", "2"]
-    await alertd.start()
+    alertd = await _two_workers(tmp_path, receiver, postgres_url)
     try:
-        await until(lambda: len(_listening(alertd)) == 2, "both workers listening")
         assert set(_listening(alertd).values()) == {alertd.port}
         first = _pids(alertd)
 
@@ -98,12 +113,8 @@ async def test_workers_share_the_port_a_dead_one_is_restarted_and_sigterm_drains
 async def test_workers_stop_when_their_supervisor_is_killed(
     tmp_path: Path, receiver: Receiver, postgres_url: str
 ) -> None:
-    write_setup(tmp_path, receiver.url, state=f'url = "{postgres_url}"')
-    alertd = Alertd(tmp_path)
-    alertd.args = ["--workers", "2"]
-    await alertd.start()
+    alertd = await _two_workers(tmp_path, receiver, postgres_url)
     try:
-        await until(lambda: len(_listening(alertd)) == 2, "both workers listening")
         pids = _pids(alertd).values()
         alertd.kill()  # SIGKILL to the supervisor alone
         await until(lambda: not any(_alive(pid) for pid in pids), "the workers gone")
@@ -116,14 +127,7 @@ async def test_a_worker_that_cannot_start_stops_the_supervisor(
 ) -> None:
     write_setup(tmp_path, receiver.url, state=f'url = "{postgres_url}"')
     (tmp_path / "rules" / "safety.rules").write_text("rule broken {\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "alertd", "run", "--workers", "2", "-c", "alertd.toml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run_two_workers(tmp_path)
     assert done.returncode == 1, done.stderr
     assert "a worker could not start; stopping the others" in done.stderr
     assert "a worker exited; starting it again" not in done.stderr
