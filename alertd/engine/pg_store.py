@@ -75,6 +75,7 @@ class PostgresStore(SQLiteStore):
 
     connection: PgConnection
     shared = True
+    sweeps_in_memory = False  # the windows in memory are only those held: ask the database
 
     def __init__(
         self, url: str, *, lock_timeout: float = LOCK_TIMEOUT, node: str | None = None

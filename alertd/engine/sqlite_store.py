@@ -31,6 +31,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -39,6 +40,7 @@ from alertd.dialect import register, translate
 from alertd.engine.absence import Absence
 from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
+from alertd.engine.expiry import Expiry
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
@@ -83,7 +85,6 @@ CREATE TABLE IF NOT EXISTS suppression (
     expires_at REAL NOT NULL,
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS suppression_expiry ON suppression (expires_at);
 
 -- A window's times are numbered by match (alertd.engine.count_layout): its row holds the
 -- events it keeps and the times from match tail_from on; older times are in chunk rows.
@@ -98,7 +99,6 @@ CREATE TABLE IF NOT EXISTS count_window (
     tail_from INTEGER NOT NULL DEFAULT 0,  -- the number of the match `times` starts at
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS count_window_expiry ON count_window (expires_at);
 
 CREATE TABLE IF NOT EXISTS count_window_chunk (
     rule_id TEXT NOT NULL,
@@ -117,7 +117,6 @@ CREATE TABLE IF NOT EXISTS key_state (
     expires_at REAL NOT NULL,
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS key_state_expiry ON key_state (expires_at);
 
 CREATE TABLE IF NOT EXISTS absence (
     rule_id TEXT NOT NULL,
@@ -128,13 +127,18 @@ CREATE TABLE IF NOT EXISTS absence (
     expires_at REAL NOT NULL,
     PRIMARY KEY (rule_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS absence_expiry ON absence (expires_at);
 
 CREATE TABLE IF NOT EXISTS window_version (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     version INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO window_version VALUES (0, 0);
+
+-- The sweep finds what expired in memory (alertd.engine.expiry): no index on expires_at.
+DROP INDEX IF EXISTS suppression_expiry;
+DROP INDEX IF EXISTS count_window_expiry;
+DROP INDEX IF EXISTS key_state_expiry;
+DROP INDEX IF EXISTS absence_expiry;
 """
 
 _ALERT_COLUMNS = (
@@ -293,6 +297,10 @@ class SQLiteStore:
     """Whether other daemons write the same windows (then the caller holds a batch's keys
     first: `hold_keys`)."""
 
+    sweeps_in_memory = True
+    """Whether the sweep finds what expired among the windows in memory (alertd.engine.expiry):
+    they are all of them when no other daemon writes the same windows."""
+
     def __init__(
         self,
         path: str | Path,
@@ -333,6 +341,10 @@ class SQLiteStore:
         # AlertRecord costs ten times the Alert).
         self._new_alerts: dict[str, AlertRecord | Alert] = {}
         self._version = -1  # of the windows in memory: none yet
+        # When each window expires, for the sweep (None: the sweep asks the database).
+        self._expiry: Expiry[_Table[Any]] | None = None
+        if self.sweeps_in_memory:
+            self._expiry = Expiry(_EXPIRES)
         self._load_windows()
 
     # --- transactions ------------------------------------------------------------------------
@@ -489,21 +501,27 @@ class SQLiteStore:
         the database's (alertd.engine.pg_store does more)."""
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:
-        """Found through the tables' index on expiry: a sweep costs what it evicts, not what
-        is live, and a rollback reads back only what it evicted."""
+        """Found among the windows in memory by when they expire (alertd.engine.expiry), or
+        where those are not all of them (PostgreSQL), through the tables' index on expiry: a
+        sweep costs what it evicts, not what is live, and a rollback reads back only what it
+        evicted."""
         self._write_changes()  # every window in memory is on disk, with its expiry
         block = self._blocks[-1] if self._blocks else None
         evicted = 0
         every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
+        due = self._due(horizon, limit)
         for kind, tables in zip(_WINDOW_TABLES, every, strict=True):
             room = -1 if limit is None else limit - evicted  # -1: no limit, to SQLite
             if room == 0:
                 break
-            rows = self.connection.execute(
-                f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
-                " LIMIT ?",
-                (horizon, room),
-            ).fetchall()
+            if due is not None:
+                rows = due[kind]
+            else:
+                rows = self.connection.execute(
+                    f"SELECT rule_id, key FROM {kind} WHERE expires_at <= ? ORDER BY expires_at"
+                    " LIMIT ?",
+                    (horizon, room),
+                ).fetchall()
             if not rows:
                 continue
             gone = self._evict(kind, rows, horizon)
@@ -520,6 +538,22 @@ class SQLiteStore:
         if evicted:
             self._bump_version()
         return evicted
+
+    def _due(self, horizon: float, limit: int | None) -> dict[str, list[Any]] | None:
+        """The windows in memory that expire at or before `horizon`, oldest first, at most
+        `limit`: `(rule id, key as JSON)` by kind; None when the sweep asks the database."""
+        if self._expiry is None:
+            return None
+        every: tuple[Mapping[str, _Table[Any]], ...] = self._window_tables()
+        by_kind = dict(zip(_WINDOW_TABLES, every, strict=True))
+
+        def current(table: _Table[Any]) -> bool:
+            return by_kind[table.kind].get(table.rule_id) is table
+
+        due: dict[str, list[Any]] = {kind: [] for kind in _WINDOW_TABLES}
+        for table, key in self._expiry.take(horizon, limit, current):
+            due[table.kind].append((table.rule_id, _json(key)))
+        return due
 
     def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
         """Delete these expired windows of a kind, `(rule id, key as JSON)`; return those
@@ -730,9 +764,10 @@ class SQLiteStore:
         """Write what changed in one rule's table of one kind: a row for each entry set (its
         rule id, its key, then `row(entry)`: the SQL table's columns in order), a delete for
         each key popped; with `in_place`, an entry that differs from its row by that one
-        column as an UPDATE of it (a row replaced is deleted and inserted again, in the
-        table and in its expiry index: twice the cost). The open block remembers the keys,
-        to read them back if it rolls back."""
+        column as an UPDATE of it (a row replaced is deleted and inserted again: on
+        PostgreSQL, in its expiry index too). A row written whole has its expiry noted for
+        the sweep (alertd.engine.expiry). The open block remembers the keys, to read them
+        back if it rolls back."""
         if not table.changed:
             return
         if self._blocks:
@@ -740,10 +775,14 @@ class SQLiteStore:
         stored, deleted = table.take_changes()
         rule_id, kind = table.rule_id, table.kind
         rows, updated, updates = [], [], []
+        expiry, expires = self._expiry, _EXPIRES.get(kind)
+        note = None if expiry is None or expires is None else expiry.note
         for key, entry, written in stored:
             value = None if in_place is None or written is None else in_place.value(written, entry)
             if value is None:
                 rows.append((rule_id, _json(key), *row(entry)))
+                if note is not None:  # its expiry may have moved (in place: it did not)
+                    note(table, key, expires(entry))  # type: ignore[misc]
             else:
                 key_text = _json(key)
                 updates.append((value, rule_id, key_text))
@@ -770,10 +809,13 @@ class SQLiteStore:
         windows.orphaned.clear()
         kept, gone = windows.take_changes()
         rows, chunks, cuts = [], [], []
+        note = None if self._expiry is None else self._expiry.note
         entries = windows.entries
         for key, window, _ in kept:
             key_text = _json(key)
             layout, where, entries[key] = plan(window, chunked.get(key))
+            if note is not None:
+                note(windows, key, window_expires_at(window))
             if where is None:
                 chunked.pop(key, None)
             else:
@@ -861,6 +903,8 @@ class SQLiteStore:
         for rule_id, *row in opens:
             key, alert_id = _open_alert_of(row)
             self.open_alerts(rule_id).entries[key] = alert_id
+        if self._expiry is not None:
+            self._expiry.note_all(t for tables in self._window_tables() for t in tables.values())
 
     def _restore(self, block: _Block | None) -> None:
         """After a rollback of `block`: forget what was not written yet, and read back from
@@ -896,9 +940,12 @@ class SQLiteStore:
         entries = table.entries
         for key in keys:
             entries.pop(key, None)
+        expires = _EXPIRES.get(table.kind)
         for row in rows:
             key, value = of(row)
             entries[key] = value
+            if self._expiry is not None and expires is not None:
+                self._expiry.note(table, key, expires(value))
 
     def _read_back_count_windows(
         self, table: _CountWindows, keys: Collection[Key], which: tuple[str, str], in_keys: str
@@ -918,7 +965,9 @@ class SQLiteStore:
             table.chunked.pop(key, None)
             table.orphaned.discard(key)
         for row in rows:
-            _place(table, row, chunks.get((table.rule_id, row[0]), []))
+            key = _place(table, row, chunks.get((table.rule_id, row[0]), []))
+            if self._expiry is not None:
+                self._expiry.note(table, key, window_expires_at(table.entries[key]))
 
     def _all_tables(
         self,
@@ -1005,8 +1054,9 @@ def _chunks_by_key(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str], list[
     return chunks
 
 
-def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> None:
-    """Put the window of a count_window row (and its chunk rows) into its table."""
+def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> Key:
+    """Put the window of a count_window row (and its chunk rows) into its table; return its
+    key."""
     key_text, within, times, events, first, tail_from = row
     key = _key(key_text)
     window, where = assemble(
@@ -1020,6 +1070,7 @@ def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> None:
     table.entries[key] = window
     if where is not None:
         table.chunked[key] = where
+    return key
 
 
 def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
@@ -1036,6 +1087,14 @@ def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
     key, alert_id = row
     return _key(key), alert_id
 
+
+_EXPIRES: dict[str, Callable[[Any], float]] = {
+    "suppression": suppression_expires_at,
+    "count_window": window_expires_at,
+    "key_state": itemgetter(3),
+    "absence": itemgetter(3),
+}
+"""Per window table: when an entry expires (the row's `expires_at`)."""
 
 _READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),

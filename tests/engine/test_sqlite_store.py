@@ -368,7 +368,7 @@ def test_a_rolled_back_transaction_reads_back_only_the_windows_it_changed(
     store.close()
 
 
-def test_a_sweep_finds_what_expired_by_its_index_and_a_rollback_reads_back_only_that(
+def test_a_sweep_finds_what_expired_in_memory_and_a_rollback_reads_back_only_that(
     tmp_path: Path,
 ) -> None:
     store = filled(tmp_path / "state.db")  # v<n> expires at T0 + n + 300 and T0 + n + 600
@@ -407,6 +407,40 @@ def test_begin_waits_for_another_writer_then_fails_clearly(tmp_path: Path) -> No
     store.commit()
     assert other.execute("SELECT count(*) FROM suppression").fetchone() == (1,)
     other.close()
+    store.close()
+
+
+def test_no_index_on_expiry_is_written_and_the_sweep_finds_windows_read_at_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)  # a database an alertd before wrote, with its expiry index
+    old.execute(
+        "CREATE TABLE suppression (rule_id TEXT NOT NULL, key TEXT NOT NULL, fired_at REAL"
+        " NOT NULL, until REAL NOT NULL, suppressed INTEGER NOT NULL, expires_at REAL NOT NULL,"
+        " PRIMARY KEY (rule_id, key)) WITHOUT ROWID"
+    )
+    old.execute("CREATE INDEX suppression_expiry ON suppression (expires_at)")
+    old.execute(
+        """INSERT INTO suppression VALUES ('crit', '["v0"]', ?, ?, 0, ?)""",
+        (T0, T0 + 300, T0 + 300),
+    )
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    indexes = "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE '%expiry'"
+    assert store.connection.execute(indexes).fetchall() == []
+    engine = make_engine(*RULES, store=store)
+    # v1 fires, then one match is suppressed: its count changes in place, its expiry moves on.
+    assert replay(engine, [event(n, vehicle_id="v1") for n in (10, 20)]) == ["fired", "suppressed"]
+    with store.transaction():
+        assert store.sweep(T0 + 300) == 1  # v0's, read at open; v1's expires at T0 + 610
+        assert store.sweep(T0 + 609) == 0
+    store.close()
+    store = SQLiteStore(path)
+    with store.transaction():
+        assert store.sweep(T0 + 610) == 1
+    assert store.size().suppressions == 0
     store.close()
 
 
