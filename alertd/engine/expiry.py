@@ -11,6 +11,12 @@ or before the horizon; a note whose entry has gone, or moved to a later minute (
 again when it was written), is dropped. So a sweep costs what it evicts and the notes that
 went stale, not what is live. (A change that keeps the expiry, a suppressed match's count, is
 not noted again: its note stands.)
+
+A note names its table by the table's `id()`, not the table itself: a tuple holding the table
+(a tracked object) stays tracked by the garbage collector, one per live window, and every full
+collection walks them all (a million in bench/flood_bench.py); a tuple of an int and a key of
+strings is untracked at the first collection that meets it. `Expiry` keeps each table it was
+given, so its id stays its own.
 """
 
 from __future__ import annotations
@@ -38,25 +44,30 @@ T = TypeVar("T", bound=Table)
 class Expiry(Generic[T]):
     """Per minute of expiry, the (table, key) pairs whose entries were noted to expire in it."""
 
-    __slots__ = ("_minutes", "_of")
+    __slots__ = ("_minutes", "_of", "_tables")
 
     def __init__(self, expires: Mapping[str, Callable[[Any], float]]) -> None:
         """`expires[kind]`: when an entry of a table of that kind expires."""
         self._of = expires
-        self._minutes: dict[int, list[tuple[T, Key]]] = {}
+        self._minutes: dict[int, list[tuple[int, Key]]] = {}
+        self._tables: dict[int, T] = {}  # by id(), for the notes
 
     def note(self, table: T, key: Key, at: float) -> None:
         """The entry of `key` in `table` expires at `at` (it was just written or read)."""
         minute = int(at // SPAN)
+        number = id(table)
+        if number not in self._tables:
+            self._tables[number] = table
         notes = self._minutes.get(minute)
         if notes is None:
-            self._minutes[minute] = [(table, key)]
+            self._minutes[minute] = [(number, key)]
         else:
-            notes.append((table, key))
+            notes.append((number, key))
 
     def note_all(self, tables: Iterable[T]) -> None:
         """Forget every note, and note every entry of `tables` (the windows were read)."""
         self._minutes.clear()
+        self._tables.clear()
         for table in tables:
             expires = self._of[table.kind]
             for key, entry in table.entries.items():
@@ -72,28 +83,29 @@ class Expiry(Generic[T]):
         taken: list[tuple[float, T, Key]] = []
         seen: set[tuple[int, Key]] = set()  # an entry noted twice is taken once
         last = int(horizon // SPAN)
-        minutes = self._minutes
+        minutes, tables = self._minutes, self._tables
         for minute in sorted(m for m in minutes if m <= last):
             if limit is not None and len(taken) >= limit:
                 break
             due: list[tuple[float, T, Key]] = []
-            kept: list[tuple[T, Key]] = []
-            for table, key in minutes.pop(minute):
+            kept: list[tuple[int, Key]] = []
+            for number, key in minutes.pop(minute):
+                table = tables[number]
                 entry = table.entries.get(key)
                 if entry is None or not current(table):
                     continue
                 at = self._of[table.kind](entry)
                 if at <= horizon:
-                    if (id(table), key) not in seen:
-                        seen.add((id(table), key))
+                    if (number, key) not in seen:
+                        seen.add((number, key))
                         due.append((at, table, key))
                 elif int(at // SPAN) == minute:
-                    kept.append((table, key))  # this minute, after the horizon
+                    kept.append((number, key))  # this minute, after the horizon
                 # else: it expires later now, and was noted in that minute when written
             if limit is not None and len(taken) + len(due) > limit:
                 due.sort(key=_first)
                 room = limit - len(taken)
-                kept += [(table, key) for _, table, key in due[room:]]
+                kept += [(id(table), key) for _, table, key in due[room:]]
                 due = due[:room]
             taken += due
             if kept:
