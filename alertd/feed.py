@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from alertd.dialect import register
+from alertd.engine.errors import StateStoreError
 from alertd.sqlitedb import fail
 
 if TYPE_CHECKING:
@@ -145,8 +146,15 @@ class ChangeFeed:
         savepoint rolled back inside the transaction may have taken back some rows."""
         if not self.recorded:
             return
+        try:
+            self.refresh()
+        except StateStoreError:
+            # The connection dropped after the COMMIT (a database restart): the changes are
+            # recorded all the same, and the batch must be answered so (a 503 would have its
+            # sender retry into the windows it wrote). `recorded` stays set: the next commit,
+            # or the stream's next poll, reads them.
+            return
         self.recorded = False
-        self.refresh()
 
     def rolled_back(self) -> None:
         self.recorded = False

@@ -194,6 +194,36 @@ async def test_a_bug_in_recording_is_raised_as_it_is_and_is_no_outage(
     assert await keys(pipeline) == set()
 
 
+async def test_a_batch_committed_before_the_database_went_away_is_accepted(
+    pipeline: Pipeline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection can drop right after a COMMIT succeeded (a database restarted): the
+    change feed's read of what was committed then fails. The batch is recorded, so it is
+    accepted and its notifications are sent; a 503 would have its sender retry into the window
+    it wrote (a 202 with no alert) and its notifications wait for no one."""
+    refresh = pipeline.feed.refresh
+
+    def cut_once() -> bool:
+        monkeypatch.setattr(pipeline.feed, "refresh", refresh)
+        raise StateStoreError("the connection to the database dropped", "unreachable")
+
+    submitted: list[str] = []
+    submit = pipeline.dispatcher.submit
+
+    def noting(notifications: Any) -> None:
+        notifications = list(notifications)
+        submitted.extend(n.alert_id for n in notifications)
+        submit(notifications)
+
+    monkeypatch.setattr(pipeline.dispatcher, "submit", noting)
+    monkeypatch.setattr(pipeline.feed, "refresh", cut_once)
+    (fired,) = await pipeline.ingest([breakdown("v1")], clock.now())
+    assert pipeline.feed.refresh is refresh  # the cut happened, after the commit
+    assert await keys(pipeline) == {("v1",)}
+    assert submitted == [fired]
+    assert pipeline.state_problem() is None
+
+
 async def test_a_sweep_that_cannot_write_is_part_of_the_outage(
     pipeline: Pipeline, clock: FakeClock
 ) -> None:

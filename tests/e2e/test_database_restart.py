@@ -19,14 +19,6 @@ from .retrying import RetryingClients
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xfail(
-    reason="open defect (issue 15): now and then a batch whose transaction a restart cut is"
-    " answered 503 though it was recorded; the sender's retry is then suppressed (202 with no"
-    " alert) and its notifications wait, claimed by the node, for its next start. Seen once in"
-    " CI at 2bd05b5's parent (node 2 refused one request during a 0.18 s restart); cause not"
-    " yet found. Not strict: it passes most runs.",
-    strict=False,
-)
 async def test_a_database_restarted_under_load_loses_nothing_accepted(
     tmp_path: Path, receiver: Receiver
 ) -> None:
