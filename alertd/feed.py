@@ -18,7 +18,7 @@ that wrote it, and a reader reads only rows whose transaction is older than the 
 still in progress (`pg_snapshot_xmin`): those are final, no row can join them any more, so a
 reader that has read up to a row and goes on past it in that order misses nothing and sees
 nothing twice. A cursor is still a row's number: its place in the order is its row's. While a
-reader waits, the daemon reads the newest final change again every few tenths of a second
+reader waits, the daemon reads the newest final change again every tenth of a second
 (`refresh`, alertd.pipeline.FEED_POLL): other daemons' changes, and its own once final.
 
 Readers are woken in-process, never by polling: `committed()` after a commit that recorded a

@@ -484,7 +484,7 @@ class Pipeline:
 
     async def alert_changes(self, after: int | None, limit: int) -> ChangePage:
         async with self._store_lock:
-            if self.store.shared:  # other daemons' changes too, should a NOTIFY be lost
+            if self.store.shared:  # other daemons' changes too (no NOTIFY tells of them)
                 self.feed.refresh()
             position = self.feed.position(after)
             if after is None:
