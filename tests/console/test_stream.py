@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,24 +13,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN, INGEST, Alertd
+from tests.sse import events
 
 from .conftest import client, critical, csrf_of, post_event, sign_in, start, write_console_setup
 
 pytestmark = pytest.mark.e2e
-
-
-def events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The events of a text/event-stream, as {"event", "id", "data"} (keepalives skipped)."""
-    fields: dict[str, Any] = {}
-    for line in lines:
-        if not line:
-            if "data" in fields:
-                fields["data"] = json.loads(fields["data"])
-                yield fields
-            fields = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
 
 
 def test_the_stream_sends_each_change_and_resumes_after_the_last_id(console: Alertd) -> None:

@@ -9,7 +9,6 @@ the receivers only.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..sse import events_of
 from .conftest import (
     ADMIN,
     CRITICAL,
@@ -191,20 +191,6 @@ async def test_an_escalation_step_runs_once_across_three_nodes(
     assert all(n["body"]["notice"] == "escalated" for n in second.received)
 
 
-async def stream_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
-    """The events of a text/event-stream, as {"event", "id", "data"} (keepalives skipped)."""
-    fields: dict[str, Any] = {}
-    async for line in lines:
-        if not line:
-            if "data" in fields:
-                fields["data"] = json.loads(fields["data"])
-                yield fields
-            fields = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
-
-
 async def test_a_nodes_stream_shows_every_nodes_changes_once(start_nodes: Start) -> None:
     """Node 2's /v1/alerts/stream follows the changes both nodes make, concurrently: alerts
     fired on either and acks on node 1, each once, none missed (rows of transactions that
@@ -215,7 +201,7 @@ async def test_a_nodes_stream_shows_every_nodes_changes_once(start_nodes: Start)
         httpx.AsyncClient(base_url=nodes[1].url, headers=ADMIN, timeout=30) as http,
         http.stream("GET", "/v1/alerts/stream") as stream,
     ):
-        received = stream_events(stream.aiter_lines())
+        received = events_of(stream.aiter_lines())
         assert (await anext(received))["event"] == "ready"
         answers = await post_everywhere(
             nodes, [(k % 2, {**CRITICAL, "vehicle_id": key}) for k, key in enumerate(keys)]
