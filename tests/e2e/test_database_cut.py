@@ -6,6 +6,8 @@ twice."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +31,22 @@ def through(proxy: TcpProxy, url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
 
 
+@asynccontextmanager
+async def node_behind_proxy(
+    home: Path, receiver: Receiver, postgres_url: str
+) -> AsyncIterator[tuple[TcpProxy, Alertd]]:
+    """A started `alertd run` whose database connections go through a proxy the test cuts."""
+    target = urlsplit(postgres_url)
+    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        write_setup(home, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
+        alertd = Alertd(home)
+        await alertd.start()
+        try:
+            yield proxy, alertd
+        finally:
+            alertd.kill()
+
+
 def event(vehicle: str) -> dict[str, object]:
     return {**CRITICAL, "vehicle_id": vehicle}
 
@@ -36,52 +54,47 @@ def event(vehicle: str) -> dict[str, object]:
 async def test_a_node_cut_off_its_database_refuses_events_and_recovers_by_itself(
     tmp_path: Path, receiver: Receiver, postgres_url: str
 ) -> None:
-    target = urlsplit(postgres_url)
-    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
-        write_setup(tmp_path, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
-        alertd = Alertd(tmp_path)
-        await alertd.start()
-        try:
-            async with alertd.client() as client:
-                ready = await client.get("/readyz")
-                assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
-                first = await client.post("/v1/events", json=event("v-1"), headers=INGEST)
-                assert first.status_code == 202
-                (alert_id,) = first.json()["alerts"]
+    async with (
+        node_behind_proxy(tmp_path, receiver, postgres_url) as (proxy, alertd),
+        alertd.client() as client,
+    ):
+        ready = await client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+        first = await client.post("/v1/events", json=event("v-1"), headers=INGEST)
+        assert first.status_code == 202
+        (alert_id,) = first.json()["alerts"]
 
-                async def recorded() -> bool | None:
-                    detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
-                    return [n["state"] for n in detail.json()["notifications"]] == ["sent"] or None
+        async def recorded() -> bool | None:
+            detail = await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)
+            return [n["state"] for n in detail.json()["notifications"]] == ["sent"] or None
 
-                await eventually(recorded, "the notification recorded sent")
+        await eventually(recorded, "the notification recorded sent")
 
-                proxy.cut()
+        proxy.cut()
 
-                async def down() -> httpx.Response | None:
-                    answer = await client.get("/readyz")
-                    return answer if answer.status_code == 503 else None
+        async def down() -> httpx.Response | None:
+            answer = await client.get("/readyz")
+            return answer if answer.status_code == 503 else None
 
-                # Nothing is written meanwhile: the node finds out by itself.
-                answer = await eventually(down, "/readyz to report the database gone")
-                assert answer.json()["status"] == "unavailable"
-                assert answer.json()["state"]["reason"] == "unreachable"
-                refused = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
-                assert refused.status_code == 503
-                assert float(refused.headers["Retry-After"]) > 0
+        # Nothing is written meanwhile: the node finds out by itself.
+        answer = await eventually(down, "/readyz to report the database gone")
+        assert answer.json()["status"] == "unavailable"
+        assert answer.json()["state"]["reason"] == "unreachable"
+        refused = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
+        assert refused.status_code == 503
+        assert float(refused.headers["Retry-After"]) > 0
 
-                proxy.restore()
+        proxy.restore()
 
-                async def up() -> bool | None:
-                    return (await client.get("/readyz")).status_code == 200 or None
+        async def up() -> bool | None:
+            return (await client.get("/readyz")).status_code == 200 or None
 
-                await eventually(up, "/readyz ready again, with no event sent")
-                again = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
-                assert again.status_code == 202
-                assert len(again.json()["alerts"]) == 1
-                notes = await receiver.wait_for(2)
-                assert sorted(n["body"]["key"][0] for n in notes) == ["v-1", "v-2"]
-        finally:
-            alertd.kill()
+        await eventually(up, "/readyz ready again, with no event sent")
+        again = await client.post("/v1/events", json=event("v-2"), headers=INGEST)
+        assert again.status_code == 202
+        assert len(again.json()["alerts"]) == 1
+        notes = await receiver.wait_for(2)
+        assert sorted(n["body"]["key"][0] for n in notes) == ["v-1", "v-2"]
 
 
 async def test_under_load_a_cut_loses_nothing_that_was_accepted(
@@ -89,30 +102,23 @@ async def test_under_load_a_cut_loses_nothing_that_was_accepted(
 ) -> None:
     """Clients send events of new keys all along, retrying each one refused; the database is
     cut twice meanwhile. Every key is paged exactly once."""
-    target = urlsplit(postgres_url)
-    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
-        write_setup(tmp_path, receiver.url, state=f'url = "{through(proxy, postgres_url)}"')
-        alertd = Alertd(tmp_path)
-        await alertd.start()
-        try:
-            clients = RetryingClients([alertd])
-            for wanted in (20, 40):
-                await until(lambda: len(clients.accepted) >= wanted, "events accepted")  # noqa: B023
-                refused_before = clients.refusals
-                proxy.cut()
-                await until(
-                    lambda: clients.refusals > refused_before,  # noqa: B023
-                    "events refused while cut off",
-                )
-                proxy.restore()
-            await until(lambda: len(clients.accepted) >= 60, "events accepted again")
-            await clients.stop()
-            accepted = clients.accepted
-            notes = await receiver.wait_for(len(accepted), timeout=60)
-            paged = [n["body"]["key"][0] for n in notes]
-            assert sorted(paged) == sorted(accepted)  # each accepted key once, no other
-            with psycopg.connect(postgres_url) as db:
-                (alerts,) = db.execute("SELECT count(*) FROM alerts").fetchone() or (0,)
-            assert alerts == len(accepted)  # nothing refused was recorded
-        finally:
-            alertd.kill()
+    async with node_behind_proxy(tmp_path, receiver, postgres_url) as (proxy, alertd):
+        clients = RetryingClients([alertd])
+        for wanted in (20, 40):
+            await until(lambda: len(clients.accepted) >= wanted, "events accepted")  # noqa: B023
+            refused_before = clients.refusals
+            proxy.cut()
+            await until(
+                lambda: clients.refusals > refused_before,  # noqa: B023
+                "events refused while cut off",
+            )
+            proxy.restore()
+        await until(lambda: len(clients.accepted) >= 60, "events accepted again")
+        await clients.stop()
+        accepted = clients.accepted
+        notes = await receiver.wait_for(len(accepted), timeout=60)
+        paged = [n["body"]["key"][0] for n in notes]
+        assert sorted(paged) == sorted(accepted)  # each accepted key once, no other
+        with psycopg.connect(postgres_url) as db:
+            (alerts,) = db.execute("SELECT count(*) FROM alerts").fetchone() or (0,)
+        assert alerts == len(accepted)  # nothing refused was recorded
