@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +74,40 @@ def test_a_table_no_longer_the_stores_is_passed_by_and_note_all_starts_afresh() 
     notes.note_all([kept])  # the windows were read again
     assert len(notes) == 2
     assert notes.take(SPAN, None, always) == [(kept, ("k",)), (kept, ("j",))]
+
+
+def test_a_sweep_slice_costs_what_it_takes_not_the_whole_minute() -> None:
+    looked_at: list[float] = []
+
+    def expires(at: float) -> float:
+        looked_at.append(at)
+        return at
+
+    table, notes = Table(), Expiry({"plain": expires})
+    for n in range(10_000):  # one minute's notes, noted out of order
+        at = (n * 7919 % 10_000) / 10_000 * SPAN
+        table.entries[(n,)] = at
+        notes.note(table, (n,), at)
+    taken: list[float] = []
+    for _ in range(5):
+        looked_at.clear()
+        taken += [table.entries.pop(key) for _, key in notes.take(SPAN, 100, always)]
+        assert len(looked_at) == 100  # the slice's own entries only
+    assert taken == sorted(taken) and len(taken) == 500  # oldest first, across slices
+    table.entries[("late",)] = 0.0  # noted in the minute a sweep is taking from
+    notes.note(table, ("late",), 0.0)
+    assert notes.take(SPAN, 1, always) == [(table, ("late",))]
+    assert len(notes) == 9_500
+
+
+def test_a_replaced_table_is_let_go_by_the_first_sweep_that_meets_it() -> None:
+    dropped, notes = Table(rule_id="gone"), expiry()
+    for n in range(3):
+        dropped.entries[(n,)] = 1.0 + n
+        notes.note(dropped, (n,), 1.0 + n)
+    assert notes.take(SPAN, None, lambda table: False) == []
+    assert len(notes) == 0
+    gone = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert gone() is None  # the notes no longer hold it
