@@ -55,6 +55,14 @@ _FRESH_COLUMNS = {
 }
 
 
+_READ_HELD = (
+    "SELECT rule_id, {columns} FROM unnest(?::text[], ?::text[]) AS t(r, k),"
+    " LATERAL (SELECT * FROM {kind} WHERE rule_id = t.r AND key = t.k OFFSET 0) AS w{order}"
+)
+"""A kind's windows of these keys, each looked up in its primary key: `OFFSET 0` keeps the
+planner from joining the keys to the table whole, which it did by a scan of every row once the
+table held a few thousand (5.8 ms a group at 20,000 windows, growing with them; 1.1 ms so)."""
+
 OUTCOME_WAIT = 5.0
 """Seconds a daemon whose COMMIT was cut off waits for the server to tell whether it committed
 (a restart takes about one); past them the batches are refused (503)."""
@@ -117,14 +125,11 @@ class PostgresStore(SQLiteStore):
                 ("SELECT pg_advisory_xact_lock(id) FROM unnest(?::bigint[]) AS id", (ids,))
             )
             statements.append(("SELECT pg_current_xact_id()::text::bigint", ()))
-        which = "(rule_id, key) IN (SELECT r, k FROM unnest(?::text[], ?::text[]) AS t(r, k))"
         pairs = ([rule_id for rule_id, _ in texts], [text for _, text in texts])
         for kind in _FRESH:
             columns = _READERS[kind][0] if kind in _READERS else _FRESH_COLUMNS[kind]
             order = " ORDER BY rule_id, key, first" if kind == "count_window_chunk" else ""
-            statements.append(
-                (f"SELECT rule_id, {columns} FROM {kind} WHERE {which}{order}", pairs)
-            )
+            statements.append((_READ_HELD.format(columns=columns, kind=kind, order=order), pairs))
         found = self.connection.execute_together(statements)
         if locking:
             self._held.update(fresh)
