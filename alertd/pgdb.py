@@ -30,7 +30,7 @@ from psycopg.pq import TransactionStatus
 
 from alertd.dialect import translate
 from alertd.engine.errors import StateReason, StateStoreError
-from alertd.pgwrites import Control, Held, Later, Rows, Told, insert_of
+from alertd.pgwrites import Control, Held, Later, Rows, Told, as_json, insert_of, selected
 
 log = logging.getLogger("alertd.state")
 
@@ -238,15 +238,15 @@ class PgConnection:
         types = self._column_types(insert.table)
         names = insert.columns or tuple(types)[: insert.width]
         kinds = [types[name.strip('"').lower()] for name in names]
-        rows = item.kept()
-        arrays = [_coerced(kind, [row[i] for row in rows]) for i, kind in enumerate(kinds)]
         how = f" OR {insert.how}" if insert.how else ""
         columns = "" if insert.columns is None else f" ({', '.join(insert.columns)})"
-        unnest = ", ".join(f"?::{kind}[]" for kind in kinds)
-        text = translate(f"INSERT{how} INTO {insert.table}{columns} SELECT * FROM unnest({unnest})")
+        text = translate(
+            f"INSERT{how} INTO {insert.table}{columns} SELECT {selected(kinds)}"
+            " FROM jsonb_array_elements(?::jsonb) AS e"
+        )
         if item.returning is not None:
             text += f" RETURNING {names[0]}, {item.returning}"
-        return partial(_run, text, arrays)
+        return partial(_run, text, (as_json(item.kept(), kinds),))
 
     def _column_types(self, table: str) -> dict[str, str]:
         """The columns of `table` and their types, in order (read once per session)."""
@@ -387,22 +387,6 @@ def _sorted(error: psycopg.Error, name: str) -> Exception:
 
 def _run(text: str, parameters: Sequence[Any] | None, cursor: psycopg.Cursor[Any]) -> None:
     cursor.execute(text, parameters)
-
-
-_FLOATS = ("double precision", "real")
-_INTEGERS = ("bigint", "integer", "smallint")
-
-
-def _coerced(kind: str, values: list[Any]) -> list[Any]:
-    """A column's values as one array of its type: psycopg dumps a list of one Python type
-    only (SQLite's rows mix ints and floats)."""
-    if kind in _FLOATS:
-        return [v if v is None or type(v) is float else float(v) for v in values]
-    if kind in _INTEGERS:
-        return [v if v is None or type(v) is int else round(v) for v in values]
-    if kind == "text":
-        return [v if v is None or type(v) is str else str(v) for v in values]
-    return values
 
 
 def _first_line(error: BaseException) -> str:

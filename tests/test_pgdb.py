@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -259,3 +260,26 @@ def _notification(alert_id: str, n: int) -> Notification:
         created_at=T0,
         next_attempt_at=T0,
     )
+
+
+def test_held_rows_keep_every_value_as_the_rows_one_by_one_would(postgres_url: str) -> None:
+    connection = connect(postgres_url)
+    rows = [
+        (1, 2.5, 'a "quoted" \\ text\n\u00e9\u2603', b"\x00\xffbytes"),
+        (2.0, float("inf"), None, b""),
+        (3, float("-inf"), "", None),
+        (4, float("nan"), "%s ? $1", bytearray(b"x")),
+    ]
+    try:
+        connection.execute("CREATE TABLE t (n BIGINT, at DOUBLE PRECISION, what TEXT, b BYTEA)")
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+        connection.commit()
+        found = connection.execute("SELECT n, at, what, b FROM t ORDER BY n").fetchall()
+        assert [row[0] for row in found] == [1, 2, 3, 4]
+        assert [row[1] for row in found][:3] == [2.5, float("inf"), float("-inf")]
+        assert math.isnan(found[3][1])
+        assert [row[2] for row in found] == [row[2] for row in rows]
+        assert [row[3] for row in found] == [b"\x00\xffbytes", b"", None, b"x"]
+    finally:
+        connection.close()
