@@ -103,6 +103,8 @@ class SequenceSpec:
     # The step as generated code (alertd.dsl.sequence_step), to be bound to a store's table;
     # None: made from `condition` and `scope` (a rule built by hand).
     step: Callable[..., Any] | None = None
+    # Its form writing straight into a store's dicts (alertd.dsl.sequence_step.TRACKED_STEP).
+    tracked: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from alertd.dsl.overtime import OverTime
 from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
-from alertd.dsl.sequence_step import STEP, step_source
+from alertd.dsl.sequence_step import STEP, TRACKED_STEP, step_source
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
     AbsentSpec,
@@ -150,6 +150,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             over_time.hold,
             over_time.forget,
             functions[STEP],
+            functions[TRACKED_STEP],
         )
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
@@ -279,14 +280,15 @@ def _source(
     rule, params = shape.rule, shape.params
     gen = shape.generator()
     parts = []
+    branches = None
     if not condition:
         pass
     elif not fast:
         parts = [_checked_source(gen, shape.expr, shape.uses, params=params)]
     else:
         plain = shape.generator(prefix="f", constants=constants)
-        fast_path = FastPath(plain, shape.expr, shape.uses).body()
-        fast_body = "".join(f"        {line}\n" for line in fast_path)
+        branches = FastPath(plain, shape.expr, shape.uses).branches()
+        fast_body = "".join(f"        {line}\n" for line in branches.returns())
         gen.bindings.update(plain.bindings)
         parts = [
             f"def condition({params}):\n    try:\n{fast_body}"
@@ -338,7 +340,10 @@ def _source(
             f"    kept = {nulls}",
         ]
         hold = rule.over_time is not None and rule.over_time.hold is not None
-        parts.append(step_source(scope, hold=hold))
+        # The condition's fast path inline too, setting `m`: a call less per event.
+        test = None if branches is None else branches.assigns("m")
+        for tracked in (False, True):
+            parts.append(step_source(scope, hold=hold, test=test, tracked=tracked))
     return _shape("".join(parts)), gen.bindings
 
 

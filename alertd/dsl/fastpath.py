@@ -29,7 +29,7 @@ tests is read once, into a local.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from alertd.dsl import ast
 from alertd.dsl.regex import compile_pattern
@@ -112,6 +112,29 @@ def uses_event_time(nodes: Iterable[ast.Expr]) -> bool:
     return any(node.__class__ is ast.Call and node.name in ("hour", "weekday") for node in nodes)
 
 
+class Branches(NamedTuple):
+    """A fast path as tests and answers (`FastPath.branches`), written out as a function's
+    body (`returns`) or, inline in other generated code, as statements that set a local
+    (`assigns`)."""
+
+    tests: list[tuple[str, str]]  # (what holds, the answer then), tried in order
+    otherwise: str  # the answer when none holds
+
+    def returns(self) -> list[str]:
+        lines = []
+        for test, answer in self.tests:
+            lines += [f"if {test}:", f"    return {answer}"]
+        return [*lines, f"return {self.otherwise}"]
+
+    def assigns(self, target: str) -> list[str]:
+        if not self.tests:
+            return [f"{target} = {self.otherwise}"]
+        lines = []
+        for position, (test, answer) in enumerate(self.tests):
+            lines += [f"{'el' if position else ''}if {test}:", f"    {target} = {answer}"]
+        return [*lines, "else:", f"    {target} = {self.otherwise}"]
+
+
 class FastPath:
     """Writes the statements of one condition's fast path."""
 
@@ -123,20 +146,26 @@ class FastPath:
         self.locals: dict[Slot, str] = {}  # slots already read into a local
         self.proven: dict[str, str] = {}  # local -> the kind a passed test proved it has
 
-    def body(self) -> list[str]:
-        lines: list[str] = []
+    def branches(self) -> Branches:
+        """The condition as tests tried in order, each with what it answers when it holds,
+        and the answer when none does. Written once: its locals are named as they are
+        read."""
+        tests: list[tuple[str, str]] = []
         for position, item in enumerate(self.items):
             last = position == len(self.items) - 1
             test = self.test(item)
             if test is None:
                 self.gen.slots = dict(self.locals)
                 value = self.gen.value(item)
-                lines += [f"return {value}"] if last else [f"if not {value}:", "    return False"]
+                if last:
+                    return Branches(tests, value)
+                tests.append((f"not {value}", "False"))
             elif last:
-                lines += [f"if {test[0]}:", "    return True", f"return {test[1]}"]
+                tests.append((test[0], "True"))
+                return Branches(tests, test[1])
             else:
-                lines += [f"if not ({test[0]}):", f"    return {test[1]}"]
-        return lines
+                tests.append((f"not ({test[0]})", test[1]))
+        raise AssertionError("a condition has at least one item")  # pragma: no cover
 
     # One test: what holds when the comparison is true, and what to return when it does not
 

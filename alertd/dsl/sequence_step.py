@@ -7,7 +7,8 @@ The semantics are alertd.engine.sequence's (see there); this module only writes 
 source is a template: the engine makes one function of it per rule and store
 (`alertd.engine.sequence.build_sequence_step`), binding the names below as globals:
 
-- `_states`: the rule's key states (a dict, or a store's table with `get` and item setting);
+- `_states`: the rule's key states (a dict, or a store's table with `get` and item setting;
+  in TRACKED_STEP, the table's entries, and `_changed` its changes);
 - `_forget`: the rule's `forget`, seconds; `_nothing`: the values of no previous event;
 - `_inner`: the rule's ordinary step, which the event goes on to when the rule matches;
 - `_held(e, index, time, received_at, key, held)`, for a rule with `for`: the decision of a
@@ -15,8 +16,9 @@ source is a template: the engine makes one function of it per rule and store
 - `_hashable`: alertd.engine.steps.hashable; `condition(e, p)`: the rule's condition.
 
 The statements that set `k` (the key) and `kept` (the values the rule's prev() calls keep of
-the event) come from the caller: the compiler inlines them; a rule built by hand calls its
-scope function.
+the event), and those that test the condition, come from the caller: the compiler inlines
+them (the condition's fast path, alertd.dsl.fastpath); a rule built by hand calls its scope
+function and its condition.
 """
 
 from __future__ import annotations
@@ -26,16 +28,35 @@ from collections.abc import Sequence
 STEP = "sequence_step"
 """The generated function's name."""
 
+TRACKED_STEP = "sequence_step_tracked"
+"""The name of its form for a store that writes what changed (SQLite's): `_states` is then
+the table's entries, a dict, and `_changed` the table's record of what changed since it was
+last written (a key's entry when last written, put there before its first change), which the
+step keeps as the table's own item setting would, without a call to it per event."""
 
-def step_source(scope: Sequence[str], *, hold: bool) -> str:
-    """`def sequence_step(e, index, time, received_at)`: `scope` (statements, unindented) sets
-    `k` and `kept`; with `hold`, a match goes to `_held`, else straight to `_inner`."""
+
+def step_source(
+    scope: Sequence[str],
+    *,
+    hold: bool,
+    test: Sequence[str] | None = None,
+    tracked: bool = False,
+) -> str:
+    """`def sequence_step(e, index, time, received_at)` (`tracked`: TRACKED_STEP): `scope`
+    (statements, unindented) sets `k` and `kept`; `test` (statements) sets `m` to whether
+    the condition holds given `p`, the kept values of the previous event (by default a call
+    of `condition`); with `hold`, a match goes to `_held`, else straight to `_inner`."""
     passed = "return _inner(e, index, time, received_at)"
     if hold:
         held = "None if start is None else time - start"
         passed = f"return _held(e, index, time, received_at, k, {held})"
+    call = "m = condition(e, p)"
+    tested = [call]
+    if test is not None:  # a fast path: should it raise, the condition decides (and counts)
+        tested = ["try:", *(f"    {line}" for line in test), "except Exception:", f"    {call}"]
+    track = ["if k not in _changed:", "    _changed[k] = s"] if tracked else []
     lines = [
-        f"def {STEP}(e, index, time, received_at):",
+        f"def {TRACKED_STEP if tracked else STEP}(e, index, time, received_at):",
         *(f"    {line}" for line in scope),
         "    try:",
         "        s = _states.get(k)",
@@ -43,23 +64,25 @@ def step_source(scope: Sequence[str], *, hold: bool) -> str:
         "        k = _hashable(k)",
         "        s = _states.get(k)",
         "    if s is None or time >= s[3]:",  # a new key, or one unseen for `forget`
-        "        if not condition(e, _nothing):",
-        "            _states[k] = (time, None, kept, time + _forget)",
-        "            return None",
-        "        start = time",
-        "        _states[k] = (time, start, kept, time + _forget)",
+        "        p = _nothing",
+        "        start = None",
         "    elif time >= s[0]:",  # in order: the kept values are the previous event's
-        "        if not condition(e, s[2]):",
-        "            _states[k] = (time, None, kept, time + _forget)",
-        "            return None",
+        "        p = s[2]",
         "        start = s[1]",
-        "        if start is None:",
-        "            start = time",
-        "        _states[k] = (time, start, kept, time + _forget)",
         "    elif condition(e, _nothing):",  # late: no previous event, and nothing kept moves
         "        start = s[1]",
+        f"        {passed}",
         "    else:",
         "        return None",
+        *(f"    {line}" for line in tested),
+        "    if not m:",
+        *(f"        {line}" for line in track),
+        "        _states[k] = (time, None, kept, time + _forget)",
+        "        return None",
+        "    if start is None:",  # the run starts with this event
+        "        start = time",
+        *(f"    {line}" for line in track),
+        "    _states[k] = (time, start, kept, time + _forget)",
         f"    {passed}",
     ]
     return "\n".join(lines) + "\n"

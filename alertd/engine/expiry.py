@@ -4,39 +4,47 @@ finds what expired without an index on disk.
 An index on each window table's `expires_at` made every window written a second B-tree write
 (the old entry out, the new one in) on a page of its own: a quarter of the pages a steady
 batch wrote to the WAL (bench/README.md, "A leaner daemon path"). The store holds every window
-in memory anyway, so it notes, as it writes a window whole, the minute its entry expires in:
-`Expiry` keeps per minute the (table, key) pairs noted in it. A sweep looks at the minutes up
-to its horizon only, and takes a noted key whose entry (as the table holds it now) expires at
-or before the horizon; a note whose entry has gone, or moved to a later minute (noted there
-again when it was written), is dropped. So a sweep costs what it evicts and the notes that
-went stale, not what is live. (A change that keeps the expiry, a suppressed match's count, is
-not noted again: its note stands.)
+in memory anyway, so it notes, as it writes a window whole, when its entry expires: `Expiry`
+keeps per second of expiry the notes (time, table, key) made in it. A sweep looks at the
+seconds up to its horizon only, and takes a noted key whose entry (as the table holds it now)
+expires at or before the horizon; a note whose entry has gone, or moved to a later second
+(noted there again when it was written), is dropped. So a sweep costs what it evicts and the
+notes that went stale, not what is live. (A change that keeps the expiry, a suppressed match's
+count, is not noted again: its note stands.)
 
-A note names its table by the table's `id()`, not the table itself: a tuple holding the table
-(a tracked object) stays tracked by the garbage collector, one per live window, and every full
-collection walks them all (a million in bench/flood_bench.py); a tuple of an int and a key of
-strings is untracked at the first collection that meets it. `Expiry` keeps each table it was
-given, so its id stays its own, until a sweep finds it is no longer the store's.
-
-A note keeps the time it was noted with, so the first sweep that reaches a minute sorts it once
-(latest first) and every sweep after pops what is due from its end: a sweep slice of a few
-hundred costs a few hundred, not the minute's every note (60,000 in the flood benchmark: a
-200-380 ms stall of ingest a slice before).
+What the garbage collector sees of it matters as much (bench/flood_bench.py, a million keys):
+- A note names its table by the table's `id()`, not the table itself: a tuple holding the table
+  (a tracked object) stays tracked, one per live window; a tuple of a float, an int and a key of
+  strings is untracked at the first collection that meets it. `Expiry` keeps each table it was
+  given, so its id stays its own, until a sweep finds it is no longer the store's.
+- A second's notes are kept in tuples of CHUNK (untracked like the notes), not in one list: a
+  full collection traverses every item of a list, tracked or not, and lists of every live
+  window's note made each one 50-60 ms longer.
+- The second a sweep takes from is sorted once, latest first, and each slice pops what is due
+  from its end, so a slice of a few hundred costs a few hundred, not its second's every note.
 """
 
 from __future__ import annotations
 
+import heapq
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from alertd.model import Key
 
-SPAN = 60.0
+SPAN = 1.0
 """Seconds of expiry times noted together."""
+
+CHUNK = 64
+"""Notes of a second kept in one tuple."""
 
 _Note = tuple[float, int, Key]
 """A note: when the entry expires as noted, its table's id(), its key."""
+
+_at = itemgetter(0)
 
 
 class Table(Protocol):
@@ -50,36 +58,69 @@ class Table(Protocol):
 T = TypeVar("T", bound=Table)
 
 
-class Expiry(Generic[T]):
-    """Per minute of expiry, the (table, key) pairs whose entries were noted to expire in it."""
+class _Second:
+    """The notes of one second: full chunks, the chunk being filled, and, once a sweep has
+    taken from it, the rest sorted latest first."""
 
-    __slots__ = ("_minutes", "_of", "_sorted", "_tables")
+    __slots__ = ("chunks", "filling", "sorted")
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[_Note, ...]] = []
+        self.filling: list[_Note] = []
+        self.sorted: list[_Note] | None = None
+
+    def add(self, note: _Note) -> None:
+        if self.sorted is not None:  # a sweep is taking from this second
+            insort(self.sorted, note, key=_latest_first)
+            return
+        filling = self.filling
+        filling.append(note)
+        if len(filling) == CHUNK:
+            self.chunks.append(tuple(filling))
+            filling.clear()
+
+    def due(self) -> list[_Note]:
+        """Every note, latest first (sorted once, then kept sorted)."""
+        if self.sorted is None:
+            self.sorted = [*chain.from_iterable(self.chunks), *self.filling]
+            self.sorted.sort(key=_at, reverse=True)
+            self.chunks, self.filling = [], []
+        return self.sorted
+
+    def __len__(self) -> int:
+        if self.sorted is not None:
+            return len(self.sorted)
+        return CHUNK * len(self.chunks) + len(self.filling)
+
+
+class Expiry(Generic[T]):
+    """Per second of expiry, the notes of the (table, key) pairs whose entries expire in it."""
+
+    __slots__ = ("_of", "_order", "_seconds", "_tables")
 
     def __init__(self, expires: Mapping[str, Callable[[Any], float]]) -> None:
         """`expires[kind]`: when an entry of a table of that kind expires."""
         self._of = expires
-        self._minutes: dict[int, list[_Note]] = {}
-        self._sorted: set[int] = set()  # minutes whose notes are sorted, latest first
+        self._seconds: dict[int, _Second] = {}
+        self._order: list[int] = []  # a heap of the seconds noted
         self._tables: dict[int, T] = {}  # by id(), for the notes
 
     def note(self, table: T, key: Key, at: float) -> None:
         """The entry of `key` in `table` expires at `at` (it was just written or read)."""
-        minute = int(at // SPAN)
         number = id(table)
         if number not in self._tables:
             self._tables[number] = table
-        notes = self._minutes.get(minute)
+        second = int(at // SPAN)
+        notes = self._seconds.get(second)
         if notes is None:
-            self._minutes[minute] = [(at, number, key)]
-        elif minute in self._sorted:  # a sweep is taking from this minute
-            insort(notes, (at, number, key), key=_latest_first)
-        else:
-            notes.append((at, number, key))
+            notes = self._seconds[second] = _Second()
+            heapq.heappush(self._order, second)
+        notes.add((at, number, key))
 
     def note_all(self, tables: Iterable[T]) -> None:
         """Forget every note, and note every entry of `tables` (the windows were read)."""
-        self._minutes.clear()
-        self._sorted.clear()
+        self._seconds.clear()
+        self._order.clear()
         self._tables.clear()
         for table in tables:
             expires = self._of[table.kind]
@@ -96,12 +137,12 @@ class Expiry(Generic[T]):
         taken: list[tuple[float, T, Key]] = []
         seen: set[tuple[int, Key]] = set()  # an entry noted twice is taken once
         last = int(horizon // SPAN)
-        minutes, ordered, tables, expires = self._minutes, self._sorted, self._tables, self._of
-        for minute in sorted(m for m in minutes if m <= last):
-            notes = minutes[minute]
-            if minute not in ordered:
-                notes.sort(key=_first, reverse=True)
-                ordered.add(minute)
+        seconds, order, tables, expires = self._seconds, self._order, self._tables, self._of
+        while order and order[0] <= last:
+            if limit is not None and len(taken) >= limit:
+                break
+            second = order[0]
+            notes = seconds[second].due()
             while notes and notes[-1][0] <= horizon:
                 if limit is not None and len(taken) >= limit:
                     break
@@ -120,24 +161,19 @@ class Expiry(Generic[T]):
                     if (number, key) not in seen:
                         seen.add((number, key))
                         taken.append((at, table, key))
-                elif int(at // SPAN) == minute:  # this minute still, after the horizon
+                elif int(at // SPAN) == second:  # this second still, after the horizon
                     insort(notes, (at, number, key), key=_latest_first)
-                # else: it expires later now, and was noted in that minute when written
-            if not notes:
-                del minutes[minute]
-                ordered.discard(minute)
-            if limit is not None and len(taken) >= limit:
-                break
-        taken.sort(key=_first)
+                # else: it expires later now, and was noted in that second when written
+            if notes:
+                break  # the limit, or the horizon's second: what is left is not due yet
+            heapq.heappop(order)
+            del seconds[second]
+        taken.sort(key=_at)
         return [(table, key) for _, table, key in taken]
 
     def __len__(self) -> int:
         """How many notes are kept (stale ones included)."""
-        return sum(map(len, self._minutes.values()))
-
-
-def _first(item: tuple[float, Any, Key]) -> float:
-    return item[0]
+        return sum(map(len, self._seconds.values()))
 
 
 def _latest_first(note: _Note) -> float:

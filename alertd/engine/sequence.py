@@ -79,8 +79,13 @@ def build_sequence_step(
             decision.held = held
         return decision
 
+    states = store.key_states(rule_id)
+    direct = _direct(states) if spec.tracked is not None else None
+    if direct is not None:  # write into the store's dicts, as its table would
+        template = spec.tracked  # type: ignore[assignment]
     names = {
-        "_states": store.key_states(rule_id),
+        "_states": states if direct is None else direct[0],
+        "_changed": None if direct is None else direct[1],
         "_forget": spec.forget,
         "_nothing": (None,) * spec.size,
         "_inner": inner,
@@ -91,6 +96,18 @@ def build_sequence_step(
         template.__code__, {**template.__globals__, **names}
     )
     return step
+
+
+def _direct(states: Any) -> tuple[dict[Key, KeyState], dict[Key, Any]] | None:
+    """The dicts a store's table of key states lets the step write into itself (its entries,
+    and its record of what changed): SQLite's (`direct()`); None for a plain dict (the step
+    writes it as it is) or a table that does more on each write (PostgreSQL's holds the
+    key)."""
+    offered = getattr(states, "direct", None)
+    if offered is None:
+        return None
+    direct: tuple[dict[Key, KeyState], dict[Key, Any]] | None = offered()
+    return direct
 
 
 def _hand_built(

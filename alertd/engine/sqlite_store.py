@@ -42,6 +42,8 @@ from alertd.engine.count_layout import Chunked, assemble, plan
 from alertd.engine.errors import StateStoreError
 from alertd.engine.expiry import Expiry
 from alertd.engine.ids import alert_id_floor
+from alertd.engine.key_state_log import SCHEMA as KEY_STATE_LOG
+from alertd.engine.key_state_log import Group, KeyStateLog, Pairs
 from alertd.engine.sequence import KeyState
 from alertd.engine.state import (
     AlertPage,
@@ -215,6 +217,12 @@ class _Table(Generic[V]):
             changed[key] = entries.get(key)
         entries[key] = value
 
+    def direct(self) -> tuple[dict[Key, V], dict[Key, V | None]] | None:
+        """The entries and the changes, for a caller that writes as item setting does (a
+        key's entry when last written into `changed` before its first change) without a call
+        per write (alertd.engine.sequence); None for a kind of table that does more."""
+        return (self.entries, self.changed) if self.__class__ is _Table else None
+
     def pop(self, key: Key, default: None, /) -> V | None:
         value = self.entries.pop(key, None)
         if value is not None and key not in self.changed:
@@ -313,7 +321,7 @@ class SQLiteStore:
         self.where = str(path)  # what messages call the database
         connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
-            connection.executescript(SCHEMA)
+            connection.executescript(SCHEMA + KEY_STATE_LOG)
             _upgrade_count_windows(connection)
             migrate(connection, path)
         except sqlite3.Error as exc:
@@ -345,6 +353,8 @@ class SQLiteStore:
         self._expiry: Expiry[_Table[Any]] | None = None
         if self.sweeps_in_memory:
             self._expiry = Expiry(_EXPIRES)
+        # Key states as a log (alertd.engine.key_state_log) where no other daemon reads them.
+        self._log: KeyStateLog | None = None if self.shared else KeyStateLog()
         self._load_windows()
 
     # --- transactions ------------------------------------------------------------------------
@@ -558,6 +568,12 @@ class SQLiteStore:
     def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
         """Delete these expired windows of a kind, `(rule id, key as JSON)`; return those
         deleted (here all: one daemon per file)."""
+        if kind == "key_state" and self._log is not None:
+            groups: dict[str, Pairs] = {}
+            for rule_id, key in rows:
+                groups.setdefault(rule_id, []).append((_loads(key), None))
+            self._log.forget(self.connection, list(groups.items()), len(rows))
+            return rows
         self.connection.executemany(f"DELETE FROM {kind} WHERE rule_id = ? AND key = ?", rows)
         if kind == "count_window":  # and the chunk rows of the large ones' times
             self.connection.executemany(
@@ -580,6 +596,8 @@ class SQLiteStore:
             )
         if self._blocks:
             self._blocks[-1].everything = True
+        if self._log is not None:  # a snapshot without the rules dropped, at the next write
+            self._log.compact_next = True
         for tables in self._all_tables():
             for rule_id in [rule_id for rule_id in tables if rule_id not in rule_ids]:
                 del tables[rule_id]
@@ -718,11 +736,14 @@ class SQLiteStore:
             count: int = self.connection.execute(sql).fetchone()[0]
             return count
 
+        key_states = rows("key_state")
+        if self._log is not None:  # every one is in memory, as the log holds it
+            key_states = sum(len(states) for states in self._key_states.values())
         return StoreSize(
             rows("suppression"),
             rows("count_window"),
             rows("alerts"),
-            rows("key_state"),
+            key_states,
             rows("absence"),
         )
 
@@ -745,8 +766,11 @@ class SQLiteStore:
                 self._write_count_windows(windows)
         for opens in self._open.values():
             self._write_table(opens, _open_alert_row)
-        for states in self._key_states.values():
-            self._write_table(states, _key_state_row)
+        if self._log is None:
+            for states in self._key_states.values():
+                self._write_table(states, _key_state_row)
+        else:
+            self._log_key_states()
         for absences in self._absences.values():
             self._write_table(absences, _absence_row)
         if self._new_alerts:
@@ -800,6 +824,61 @@ class SQLiteStore:
                 f"INSERT OR REPLACE INTO {kind} VALUES ({', '.join('?' * len(rows[0]))})", rows
             )
         _delete(self.connection, kind, rule_id, deleted)
+
+    def _log_key_states(self) -> None:
+        """Write the key states changed since the last call as one row of the log (or a
+        snapshot: alertd.engine.key_state_log); note their expiry for the sweep."""
+        log = self._log
+        assert log is not None
+        groups: list[Group] = []
+        note = None if self._expiry is None else self._expiry.note
+        for table in self._key_states.values():
+            changed = table.changed
+            if not changed:
+                continue
+            if self._blocks:
+                self._blocks[-1].wrote(table)
+            get = table.entries.get
+            pairs = [(key, get(key)) for key in changed]
+            changed.clear()
+            groups.append((table.rule_id, pairs))
+            if note is not None:
+                for key, state in pairs:
+                    if state is not None:
+                        note(table, key, state[3])
+        if groups or log.compact_next:
+            count = sum(len(states) for states in self._key_states.values())
+            log.append(self.connection, groups, self._key_state_groups, count)
+
+    def _key_state_groups(self) -> Iterator[Group]:
+        """Every key state in memory, by rule, as the log has them."""
+        for rule_id, table in self._key_states.items():
+            yield rule_id, list(table.entries.items())
+
+    def _replay(
+        self,
+        groups: Iterable[tuple[str, list[list[Any]]]],
+        only: Mapping[str, Collection[Key]] | None,
+    ) -> int:
+        """Apply groups of the log, oldest first, to the key states in memory (with `only`, to
+        these keys of these rules alone); return how many entries there were."""
+        read = 0
+        for rule_id, pairs in groups:
+            read += len(pairs)
+            wanted = None if only is None else only.get(rule_id)
+            if only is not None and not wanted:
+                continue
+            entries = self.key_states(rule_id).entries
+            for key_values, state in pairs:
+                key = _key_of(key_values)
+                if wanted is not None and key not in wanted:
+                    continue
+                if state is None:  # forgotten
+                    entries.pop(key, None)
+                else:
+                    newest, start, kept, expires_at = state
+                    entries[key] = (newest, start, tuple(kept), expires_at)
+        return read
 
     def _write_count_windows(self, windows: _CountWindows) -> None:
         """Write a rule's changed counting windows: each one's row, and of its times in chunk
@@ -876,6 +955,7 @@ class SQLiteStore:
             absences = connection.execute(
                 f"SELECT rule_id, {_ABSENCE_COLUMNS}, expires_at FROM absence"
             ).fetchall()
+            logged = [] if self._log is None else list(self._log.read(connection))
             chunks = _chunks_by_key(
                 connection.execute(
                     "SELECT rule_id, key, first, times FROM count_window_chunk"
@@ -897,6 +977,8 @@ class SQLiteStore:
         for rule_id, *row in states:
             key, state = _key_state_of(row)
             self.key_states(rule_id).entries[key] = state
+        if self._log is not None:
+            self._log.size = self._replay(logged, None)
         for rule_id, *row in absences:
             key, absence = _absence_of(row)
             self.absences(rule_id).entries[key] = absence
@@ -923,6 +1005,10 @@ class SQLiteStore:
         try:
             for table, keys in touched.items():
                 self._read_back(table, keys)
+            if self._log is not None:  # the key states read back are as the log has them
+                logged = {t.rule_id: k for t, k in touched.items() if t.kind == "key_state"}
+                if logged:
+                    self._read_back_logged(logged)
         except sqlite3.Error as exc:
             fail(exc, f"{self.path}: cannot read the windows", self.path)
 
@@ -946,6 +1032,19 @@ class SQLiteStore:
             entries[key] = value
             if self._expiry is not None and expires is not None:
                 self._expiry.note(table, key, expires(value))
+
+    def _read_back_logged(self, keys: Mapping[str, Collection[Key]]) -> None:
+        """After `_read_back` of these key states (by rule id) from their rows: the log's
+        entries of them on top, and their expiry noted again."""
+        assert self._log is not None
+        self._log.size = self._replay(self._log.read(self.connection), keys)
+        if self._expiry is not None:
+            for rule_id, rule_keys in keys.items():
+                table = self.key_states(rule_id)
+                for key in rule_keys:
+                    state = table.entries.get(key)
+                    if state is not None:
+                        self._expiry.note(table, key, state[3])
 
     def _read_back_count_windows(
         self, table: _CountWindows, keys: Collection[Key], which: tuple[str, str], in_keys: str
@@ -1112,7 +1211,16 @@ def _json(value: object) -> str:
 
 def _key(text: str) -> Key:
     """A key read back from JSON: lists become tuples again, as the engine keyed them."""
-    return tuple(_frozen(value) for value in jsonutil.loads(text))
+    return _key_of(jsonutil.loads(text))
+
+
+def _key_of(values: list[Any]) -> Key:
+    """A key from its JSON list: lists in it become tuples again."""
+    return tuple(_frozen(value) for value in values)
+
+
+def _loads(text: str) -> Any:
+    return jsonutil.loads(text)
 
 
 def _frozen(value: object) -> object:

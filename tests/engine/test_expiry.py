@@ -28,7 +28,7 @@ def always(table: Table) -> bool:
 
 def test_a_sweep_takes_what_expired_oldest_first_up_to_its_limit() -> None:
     table, notes = Table(), expiry()
-    for n, at in enumerate((5.0, 1.0, 3.0, 2.5 * SPAN, 9 * SPAN)):
+    for n, at in enumerate((0.5 * SPAN, 0.1 * SPAN, 0.3 * SPAN, 2.5 * SPAN, 9 * SPAN)):
         table.entries[(n,)] = at
         notes.note(table, (n,), at)
     assert notes.take(3 * SPAN, 2, always) == [(table, (1,)), (table, (2,))]
@@ -40,16 +40,16 @@ def test_a_sweep_takes_what_expired_oldest_first_up_to_its_limit() -> None:
 
 def test_a_note_gone_stale_is_dropped_and_the_entry_is_taken_once_when_it_expires() -> None:
     table, notes = Table(), expiry()
-    table.entries[("moved",)] = 10.0
-    notes.note(table, ("moved",), 10.0)
+    table.entries[("moved",)] = 0.1 * SPAN
+    notes.note(table, ("moved",), 0.1 * SPAN)
     table.entries[("moved",)] = 5 * SPAN  # written again: it expires later now
     notes.note(table, ("moved",), 5 * SPAN)
-    table.entries[("gone",)] = 20.0
-    notes.note(table, ("gone",), 20.0)
+    table.entries[("gone",)] = 0.2 * SPAN
+    notes.note(table, ("gone",), 0.2 * SPAN)
     del table.entries[("gone",)]
-    table.entries[("twice",)] = 30.0
-    notes.note(table, ("twice",), 30.0)
-    notes.note(table, ("twice",), 30.0)  # written whole twice, the same expiry
+    table.entries[("twice",)] = 0.3 * SPAN
+    notes.note(table, ("twice",), 0.3 * SPAN)
+    notes.note(table, ("twice",), 0.3 * SPAN)  # written whole twice, the same expiry
     assert notes.take(SPAN, None, always) == [(table, ("twice",))]
     assert len(notes) == 1  # the moved entry's later note only
     assert notes.take(10 * SPAN, None, always) == [(table, ("moved",))]
@@ -57,20 +57,20 @@ def test_a_note_gone_stale_is_dropped_and_the_entry_is_taken_once_when_it_expire
 
 def test_an_entry_not_yet_expired_in_the_horizons_minute_stays_noted() -> None:
     table, notes = Table(), expiry()
-    for key, at in ((("early",), SPAN + 1), (("late",), SPAN + 50)):
+    for key, at in ((("early",), 1.1 * SPAN), (("late",), 1.8 * SPAN)):
         table.entries[key] = at
         notes.note(table, key, at)
-    assert notes.take(SPAN + 10, None, always) == [(table, ("early",))]
-    assert notes.take(SPAN + 50, None, always) == [(table, ("late",))]
+    assert notes.take(1.5 * SPAN, None, always) == [(table, ("early",))]
+    assert notes.take(1.8 * SPAN, None, always) == [(table, ("late",))]
 
 
 def test_a_table_no_longer_the_stores_is_passed_by_and_note_all_starts_afresh() -> None:
     dropped, kept, notes = Table(rule_id="gone"), Table(), expiry()
     for table in (dropped, kept):
-        table.entries[("k",)] = 1.0
-        notes.note(table, ("k",), 1.0)
+        table.entries[("k",)] = 0.1 * SPAN
+        notes.note(table, ("k",), 0.1 * SPAN)
     assert notes.take(SPAN, None, lambda table: table is kept) == [(kept, ("k",))]
-    kept.entries[("j",)] = 2.0
+    kept.entries[("j",)] = 0.2 * SPAN
     notes.note_all([kept])  # the windows were read again
     assert len(notes) == 2
     assert notes.take(SPAN, None, always) == [(kept, ("k",)), (kept, ("j",))]
@@ -84,7 +84,7 @@ def test_a_sweep_slice_costs_what_it_takes_not_the_whole_minute() -> None:
         return at
 
     table, notes = Table(), Expiry({"plain": expires})
-    for n in range(10_000):  # one minute's notes, noted out of order
+    for n in range(10_000):  # one second's notes, noted out of order
         at = (n * 7919 % 10_000) / 10_000 * SPAN
         table.entries[(n,)] = at
         notes.note(table, (n,), at)
@@ -103,11 +103,37 @@ def test_a_sweep_slice_costs_what_it_takes_not_the_whole_minute() -> None:
 def test_a_replaced_table_is_let_go_by_the_first_sweep_that_meets_it() -> None:
     dropped, notes = Table(rule_id="gone"), expiry()
     for n in range(3):
-        dropped.entries[(n,)] = 1.0 + n
-        notes.note(dropped, (n,), 1.0 + n)
-    assert notes.take(SPAN, None, lambda table: False) == []
+        dropped.entries[(n,)] = (0.1 + n) * SPAN
+        notes.note(dropped, (n,), (0.1 + n) * SPAN)
+    assert notes.take(3 * SPAN, None, lambda table: False) == []
     assert len(notes) == 0
     gone = weakref.ref(dropped)
     del dropped
     gc.collect()
     assert gone() is None  # the notes no longer hold it
+
+
+def test_a_full_collection_traverses_a_few_items_per_chunk_of_notes_not_every_note() -> None:
+    table, notes = Table(), expiry()
+    for n in range(10_000):  # ten seconds of 1,000 notes
+        at = (n % 10 + 0.5) * SPAN
+        table.entries[(f"vehicle-{n}",)] = at
+        notes.note(table, (f"vehicle-{n}",), at)
+    gc.collect()  # the notes are untracked by it,
+    gc.collect()  # and the chunks that hold them by the next
+    assert traversed(notes, skip=(table,)) < 10_000 // 8
+
+
+def traversed(root: object, skip: tuple[object, ...]) -> int:
+    """How many references a full collection follows from `root` through the tracked objects
+    it holds (the tables in `skip` are the store's, not the notes')."""
+    total, stack, seen = 0, [root], {id(obj) for obj in skip}
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or not gc.is_tracked(obj) or callable(obj):
+            continue
+        seen.add(id(obj))
+        referents = gc.get_referents(obj)
+        total += len(referents)
+        stack += referents
+    return total

@@ -1,0 +1,176 @@
+"""The SQLite store keeps rules' key states (prev(), `for`) as a log of batches, compacted into
+snapshots (alertd.engine.key_state_log): what a decision after a restart depends on must be
+in it, kill -9 included, and neither compaction, the sweep nor a dropped rule may bring back
+or lose a state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertd.dsl import compile_text
+from alertd.engine import key_state_log
+from alertd.engine.engine import Engine
+from alertd.engine.ruleset import RuleSet
+from alertd.engine.sqlite_store import SQLiteStore
+from tests.engine.builders import T0
+
+FUEL_LOW = """
+rule fuel_low {
+  when type == "fuel" and fuel < 10 and prev(fuel) >= 10
+  by vehicle
+  forget 1h
+}
+"""
+
+OVERHEAT = """
+rule engine_overheat {
+  when type == "engine" and coolant_c > 110
+  by vehicle
+  for 2m
+}
+"""
+
+
+def event(kind: str, field: str, value: Any, at: float, vehicle: str = "v1") -> dict[str, Any]:
+    return {"type": kind, field: value, "vehicle": vehicle, "timestamp": T0 + at}
+
+
+def decide(store: SQLiteStore, rules: str, *events: dict[str, Any]) -> list[str]:
+    engine = Engine(RuleSet(compile_text(rules)), store)
+    return [f"{d.event_index}:{d.kind}" for d in engine.process_batch(list(events), T0 + 3600)]
+
+
+def killed_after(path: Path, rules: str, *events: dict[str, Any]) -> None:
+    """A process takes the events as one batch, committed, and is killed (-9) at once: no
+    close, nothing written after the commit."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from alertd.dsl import compile_text
+        from alertd.engine.engine import Engine
+        from alertd.engine.ruleset import RuleSet
+        from alertd.engine.sqlite_store import SQLiteStore
+        store = SQLiteStore({str(path)!r})
+        engine = Engine(RuleSet(compile_text({rules!r})), store)
+        engine.process_batch({list(events)!r}, {T0 + 3600!r})
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)
+    assert done.returncode == -9, done.stderr.decode()
+
+
+def test_a_for_run_start_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    # The run starts at 0 and holds at 60; the state written for 60 moves only `newest`.
+    killed_after(
+        path, OVERHEAT, event("engine", "coolant_c", 115, 0), event("engine", "coolant_c", 116, 60)
+    )
+    store = SQLiteStore(path)
+    try:
+        assert decide(store, OVERHEAT, event("engine", "coolant_c", 117, 125)) == ["0:fired"]
+    finally:
+        store.close()
+
+
+def test_the_newest_event_survives_kill_9_when_nothing_else_moved(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    killed_after(path, FUEL_LOW, event("fuel", "fuel", 12, 0), event("fuel", "fuel", 12, 60))
+    store = SQLiteStore(path)
+    try:
+        # Older than the newest (60): late, so no previous event, no crossing. Had only the
+        # event at 0 been kept, it would be compared with 12 and fire.
+        assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 30)) == []
+        assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 90)) == ["0:fired"]
+    finally:
+        store.close()
+
+
+def test_compaction_keeps_every_state_and_bounds_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(key_state_log, "COMPACT_MIN", 10)
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    for batch in range(30):
+        events = [
+            event("fuel", "fuel", 10 + (batch * 7 + v) % 5, batch * 10.0, f"v{v}") for v in range(6)
+        ]
+        engine.process_batch(events, T0 + 3600)
+    kept = dict(store.key_states("fuel_low").entries)
+    (entries,) = store.connection.execute(
+        "SELECT sum(json_array_length(value, '$[1]')) FROM key_state_log, json_each(entries)"
+    ).fetchone()
+    store.close()
+    assert len(kept) == 6
+    assert entries <= key_state_log.COMPACT * 6 + 6  # compacted, not 180 entries
+    store = SQLiteStore(path)
+    try:
+        assert dict(store.key_states("fuel_low").entries) == kept
+    finally:
+        store.close()
+
+
+def test_a_key_swept_stays_forgotten_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    engine.process_batch([event("fuel", "fuel", 12, 0), event("fuel", "fuel", 12, 0, "v2")], T0)
+    engine.process_batch([event("fuel", "fuel", 12, 3000, "v2")], T0 + 3000)
+    assert engine.sweep(T0 + 3700) == 1  # v1 forgotten (1h), v2 not
+    store.close()
+    store = SQLiteStore(path)
+    try:
+        assert set(store.key_states("fuel_low").entries) == {("v2",)}
+    finally:
+        store.close()
+
+
+def test_a_dropped_rule_keeps_nothing_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    engine = Engine(RuleSet(compile_text(FUEL_LOW + OVERHEAT)), store)
+    engine.process_batch([event("fuel", "fuel", 12, 0), event("engine", "coolant_c", 115, 0)], T0)
+    engine.replace_rules(RuleSet(compile_text(OVERHEAT)))
+    store.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.size().key_states == 1
+        assert store.key_states("fuel_low").entries == {}
+    finally:
+        store.close()
+
+
+def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    SQLiteStore(path).close()
+    before = SQLiteStore(path)
+    with before.connection as connection:  # as alertd wrote them before the log
+        connection.execute(
+            "INSERT INTO key_state VALUES ('fuel_low', '[\"v1\"]', ?, NULL, '[12]', ?)",
+            (T0, T0 + 3600),
+        )
+    before.close()
+    monkeypatch.setattr(key_state_log, "COMPACT_MIN", 0)
+    monkeypatch.setattr(key_state_log, "COMPACT", 0)  # a snapshot at the first write
+    store = SQLiteStore(path)
+    try:
+        assert store.key_states("fuel_low").get(("v1",)) == (T0, None, (12,), T0 + 3600)
+        assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
+        assert store.connection.execute("SELECT count(*) FROM key_state").fetchone() == (0,)
+    finally:
+        store.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.key_states("fuel_low").get(("v1",)) == (T0 + 60, T0 + 60, (9,), T0 + 3660)
+    finally:
+        store.close()
