@@ -133,19 +133,16 @@ async def measure(
     await sink.reset()
     keys = [f"{tag}-{i}" for i in range(args.events)]
     load = target.load("batch", keys, args.batch, args.connections)
-    cpu = (tree_cpu(target.process.pid), postgres_cpu(), own_cpu(), sink_cpu(sink), busy_cpu())
+    before = cpu_now(target, sink)
     began = time.monotonic()
     sent = await load.run()
     accepted = max(s.answered for s in sent)
+    ingested = cpu_now(target, sink)  # when the last 202 came (deliveries go on)
     stats = await sink.wait_for(args.events, timeout=300, prefix=f"{tag}-")
     ended = time.monotonic()
+    after = cpu_now(target, sink)
     delivered = max(stats["arrivals"].values(), default=float("nan"))
-    cpu_load, cpu_sink, cpu_busy = (
-        own_cpu() - cpu[2],
-        sink_cpu(sink) - cpu[3],
-        busy_cpu() - cpu[4],
-    )
-    return {
+    result: dict[str, Any] = {
         "target": target.name,
         "events": args.events,
         "ingest_per_s": args.events / (accepted - began),
@@ -153,14 +150,26 @@ async def measure(
         "delivered": len(stats["arrivals"]),
         "duplicates": stats["duplicates"],
         "retries_503": sum(s.retries for s in sent),
-        "cpu_alertd_s": tree_cpu(target.process.pid) - cpu[0],
-        "cpu_postgres_s": postgres_cpu() - cpu[1],
-        "cpu_load_s": cpu_load,  # this process: the load generator (and its polls of the sink)
-        "cpu_receiver_s": cpu_sink,
-        "cpu_machine_s": cpu_busy,  # every process's, the other helpers' too
         "cores": os.cpu_count(),
         "wall_s": ended - began,
+        "ingest_wall_s": accepted - began,
     }
+    # CPU seconds of each over the whole load (first request to last delivery) and over the
+    # ingest alone (to the last 202): alertd's processes, PostgreSQL's, this process (the
+    # load generator, and its polls of the receiver), the receiver's, and the whole machine's
+    # (every process's, the other helpers' too).
+    for at, name in enumerate(CPU):
+        result[f"cpu_{name}_s"] = after[at] - before[at]
+        result[f"cpu_{name}_ingest_s"] = ingested[at] - before[at]
+    return result
+
+
+CPU = ("alertd", "postgres", "load", "receiver", "machine")
+
+
+def cpu_now(target: Target, sink: Receiver) -> tuple[float, ...]:
+    """CPU seconds so far of each of CPU."""
+    return tree_cpu(target.process.pid), postgres_cpu(), own_cpu(), sink_cpu(sink), busy_cpu()
 
 
 def main() -> None:
@@ -200,6 +209,9 @@ def report(results: list[dict[str, Any]], targets: list[str]) -> None:
         "cpu_receiver_s",
         "cpu_machine_s",
         "wall_s",
+        "ingest_wall_s",
+        "cpu_alertd_ingest_s",
+        "cpu_machine_ingest_s",
     )
     median = {
         name: {
@@ -237,6 +249,16 @@ def report(results: list[dict[str, Any]], targets: list[str]) -> None:
             f"{name:<8}{per['cpu_alertd_s']:>17.0f}{per['cpu_postgres_s']:>6.0f}"
             f"{per['cpu_load_s']:>6.0f}{per['cpu_receiver_s']:>6.0f}{ours:>6.0f}"
             f"{per['cpu_machine_s']:>9.0f}{busy:>8.0f}{cores * 1e6 / ours:>9.0f}"
+        )
+    # While the 202s come: how busy the machine's cores were, and alertd's processes (one
+    # worker can use one core at most: its event loop evaluates, renders and delivers).
+    print(f"\n{'target':<8}{'ingest: busy %':>15}{'alertd cores':>14}   (of {cores} cores)")
+    for name in targets:
+        m = median[name]
+        wall = m["ingest_wall_s"]
+        print(
+            f"{name:<8}{100 * m['cpu_machine_ingest_s'] / (cores * wall):>15.0f}"
+            f"{m['cpu_alertd_ingest_s'] / wall:>14.2f}"
         )
 
 
