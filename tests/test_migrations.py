@@ -4,6 +4,7 @@ again changes nothing; a database from a newer alertd is refused, untouched."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ from alertd.engine.errors import StateStoreError
 from alertd.engine.pg_store import PostgresStore
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import AlertQuery
+from alertd.engine.windows import window_events, window_times
 from alertd.migrations import MIGRATIONS, POSTGRES_VERSION, VERSION, migrate
 from alertd.pgdb import connect
 from alertd.pipeline import Pipeline
@@ -236,3 +238,107 @@ def test_a_bad_state_url_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(_config(tmp_path, 'url = "mysql://root:secret@db/alertd"'))
     except ConfigError as error:
         assert "secret" not in str(error)
+
+
+WINDOWS_8 = """
+CREATE TABLE suppression (
+    rule_id TEXT NOT NULL, key TEXT NOT NULL, fired_at REAL NOT NULL, until REAL NOT NULL,
+    suppressed INTEGER NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE TABLE count_window (
+    rule_id TEXT NOT NULL, key TEXT NOT NULL, within REAL NOT NULL, times TEXT NOT NULL,
+    events TEXT NOT NULL, expires_at REAL NOT NULL, first INTEGER NOT NULL DEFAULT 0,
+    tail_from INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE TABLE count_window_chunk (
+    rule_id TEXT NOT NULL, key TEXT NOT NULL, first INTEGER NOT NULL, times TEXT NOT NULL,
+    PRIMARY KEY (rule_id, key, first)
+) WITHOUT ROWID;
+CREATE TABLE key_state (
+    rule_id TEXT NOT NULL, key TEXT NOT NULL, newest REAL NOT NULL, start REAL,
+    kept TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE TABLE absence (
+    rule_id TEXT NOT NULL, key TEXT NOT NULL, last REAL NOT NULL, alert_id TEXT,
+    event TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (rule_id, key)
+) WITHOUT ROWID;
+CREATE TABLE window_version (only INTEGER PRIMARY KEY CHECK (only = 0), version INTEGER NOT NULL);
+INSERT INTO window_version VALUES (0, 7);
+"""
+"""The windows' tables as the store made them itself, up to schema version 8."""
+
+
+def primary_key(db: sqlite3.Connection, table: str) -> list[str]:
+    """A WITHOUT ROWID table's primary key columns, in the key's order."""
+    [(index,)] = db.execute(
+        "SELECT name FROM pragma_index_list(?) WHERE origin = 'pk'", (table,)
+    ).fetchall()
+    return [name for _, _, name in db.execute(f"PRAGMA index_info({index})")]
+
+
+def test_a_database_of_schema_8_opens_with_every_window_it_held(tmp_path: Path) -> None:
+    """Migration 9 takes the windows' tables over from the store, 10 keys suppression and
+    counting windows by key first: every window of every kind is there after, and the daemon
+    goes on with them."""
+    path = tmp_path / "alertd.db"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:8]:
+        assert isinstance(script, str)
+        db.executescript(script)
+    db.executescript(WINDOWS_8)
+    suppressions = [
+        ("crit", f'["v{n}"]', T0 + n, T0 + 300 + n, n % 3, T0 + 600 + n) for n in range(50)
+    ]
+    suppressions.append(("other", '["v1"]', T0, T0 + 60, 0, T0 + 60))
+    db.executemany("INSERT INTO suppression VALUES (?, ?, ?, ?, ?, ?)", suppressions)
+    chunked = [T0 + n for n in range(300)]  # 256 times in a chunk row, 44 in the window's row
+    db.execute(
+        "INSERT INTO count_window VALUES ('many', '[\"v1\"]', 600, ?, '[{\"n\":299}]', ?, 0, 256)",
+        (json.dumps(chunked[256:]), T0 + 899),
+    )
+    db.execute(
+        "INSERT INTO count_window_chunk VALUES ('many', '[\"v1\"]', 0, ?)",
+        (json.dumps(chunked[:256]),),
+    )
+    db.execute(
+        "INSERT INTO count_window VALUES ('many', '[\"v2\"]', 600, ?, '[]', ?, 0, 0)",
+        (json.dumps([T0, T0 + 1]), T0 + 601),
+    )
+    db.execute("INSERT INTO key_state VALUES ('rise', '[\"v1\"]', ?, NULL, '[1, 2]', ?)", (
+        T0, T0 + 60,
+    ))  # fmt: skip
+    db.execute("INSERT INTO absence VALUES ('quiet', '[\"v1\"]', ?, NULL, '{}', ?)", (
+        T0, T0 + 600,
+    ))  # fmt: skip
+    db.execute("PRAGMA user_version = 8")
+    db.commit()
+    db.close()
+
+    store = SQLiteStore(path)
+    try:
+        assert user_version(path) == VERSION
+        assert primary_key(store.connection, "suppression") == ["key", "rule_id"]
+        assert primary_key(store.connection, "count_window") == ["key", "rule_id"]
+        crit = store.suppressions("crit")
+        assert dict(crit.entries) == {(f"v{n}",): (T0 + n, T0 + 300 + n, n % 3) for n in range(50)}
+        assert store.suppressions("other").entries == {("v1",): (T0, T0 + 60, 0)}
+        windows = store.count_windows("many").entries
+        assert window_times(windows[("v1",)]) == chunked
+        assert window_events(windows[("v1",)]) == [{"n": 299}]
+        assert window_times(windows[("v2",)]) == [T0, T0 + 1]
+        assert store.key_states("rise").entries == {("v1",): (T0, None, (1, 2), T0 + 60)}
+        assert store.absences("quiet").entries == {("v1",): (T0, None, "{}", T0 + 600)}
+        # The windows go on: one suppressed match more is counted in its row, and a sweep past
+        # every expiry leaves nothing.
+        crit[("v1",)] = (T0 + 1, T0 + 301, 2)
+        with store.transaction():
+            pass
+        row = store.connection.execute(
+            "SELECT suppressed FROM suppression WHERE rule_id = 'crit' AND key = '[\"v1\"]'"
+        ).fetchone()
+        assert row == (2,)
+        with store.transaction():
+            assert store.sweep(T0 + 10_000) == 55
+        assert store.size().suppressions == 0 and store.size().count_windows == 0
+    finally:
+        store.close()

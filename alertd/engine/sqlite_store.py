@@ -2,8 +2,9 @@
 
 One database file holds the windows, the alerts with their timelines, the timers and (owned by
 alertd.notify) the outbox, so that a batch's window changes, alerts and notifications commit in
-one transaction. The windows' tables are created here when missing; the others are brought up
-to date by alertd.migrations when the store opens. Nothing
+one transaction. Every table is brought up to date by alertd.migrations when the store opens
+(suppression and counting windows are keyed by key first, then rule: a batch writes the
+windows of its events' keys, and a key's windows of every rule share a page). Nothing
 commits behind the caller's back: `transaction()` (or `begin()` ... `commit()`, which the
 daemon runs in a worker thread) groups writes, and callers that share `connection` group
 their own writes the same way. The connection's settings (WAL, synchronous, busy timeout)
@@ -77,72 +78,6 @@ from alertd.sqlitedb import (
 if TYPE_CHECKING:
     from alertd.dialect import Connection
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS suppression (
-    rule_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fired_at REAL NOT NULL,
-    until REAL NOT NULL,
-    suppressed INTEGER NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (rule_id, key)
-) WITHOUT ROWID;
-
--- A window's times are numbered by match (alertd.engine.count_layout): its row holds the
--- events it keeps and the times from match tail_from on; older times are in chunk rows.
-CREATE TABLE IF NOT EXISTS count_window (
-    rule_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    within REAL NOT NULL,
-    times TEXT NOT NULL,
-    events TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    first INTEGER NOT NULL DEFAULT 0,  -- the number of its oldest match
-    tail_from INTEGER NOT NULL DEFAULT 0,  -- the number of the match `times` starts at
-    PRIMARY KEY (rule_id, key)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS count_window_chunk (
-    rule_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    first INTEGER NOT NULL,  -- the number of the match its times start at
-    times TEXT NOT NULL,
-    PRIMARY KEY (rule_id, key, first)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS key_state (
-    rule_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    newest REAL NOT NULL,
-    start REAL,
-    kept TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (rule_id, key)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS absence (
-    rule_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    last REAL NOT NULL,
-    alert_id TEXT,
-    event TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (rule_id, key)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS window_version (
-    only INTEGER PRIMARY KEY CHECK (only = 0),
-    version INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO window_version VALUES (0, 0);
-
--- The sweep finds what expired in memory (alertd.engine.expiry): no index on expires_at.
-DROP INDEX IF EXISTS suppression_expiry;
-DROP INDEX IF EXISTS count_window_expiry;
-DROP INDEX IF EXISTS key_state_expiry;
-DROP INDEX IF EXISTS absence_expiry;
-"""
-
 _ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, key, event, fired_at, received_at, suppressed_count, "
     "labels, count_events, description, notify, template, status, acked_at, acked_by, acked_via, "
@@ -167,12 +102,6 @@ _DUE_TIMERS = "SELECT kind, ref, due, payload FROM timers WHERE due <= ? ORDER B
 register(_DUE_TIMERS, translate(_DUE_TIMERS) + " FOR UPDATE SKIP LOCKED")
 _SUPPRESSION_COLUMNS = "key, fired_at, until, suppressed"
 _COUNT_WINDOW_COLUMNS = "key, within, times, events, first, tail_from"
-# Windows written by alertd before their times were numbered (issue 9) lack two columns: every
-# time is in the row's `times`, from match 0 on, which is what the defaults say.
-_COUNT_WINDOW_UPGRADE = {
-    "first": "ALTER TABLE count_window ADD COLUMN first INTEGER NOT NULL DEFAULT 0",
-    "tail_from": "ALTER TABLE count_window ADD COLUMN tail_from INTEGER NOT NULL DEFAULT 0",
-}
 _KEY_STATE_COLUMNS = "key, newest, start, kept"
 _ABSENCE_COLUMNS = "key, last, alert_id, event"
 _WINDOW_TABLES = ("suppression", "count_window", "key_state", "absence")
@@ -321,8 +250,7 @@ class SQLiteStore:
         self.where = str(path)  # what messages call the database
         connection = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
-            connection.executescript(SCHEMA + KEY_STATE_LOG)
-            _upgrade_count_windows(connection)
+            connection.executescript(KEY_STATE_LOG)  # the log's own (key_state_log)
             migrate(connection, path)
         except sqlite3.Error as exc:
             connection.close()
@@ -1116,14 +1044,6 @@ class SQLiteStore:
             self.connection.execute(sql)
         except sqlite3.Error as exc:
             fail(exc, str(self.path), self.path)
-
-
-def _upgrade_count_windows(connection: sqlite3.Connection) -> None:
-    """Give a count_window table made before its times were numbered the two columns."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(count_window)")}
-    for column, statement in _COUNT_WINDOW_UPGRADE.items():
-        if column not in columns:
-            connection.execute(statement)
 
 
 # An event field as text, as alertd.engine.state.field_text reads it (objects and lists: NULL).
