@@ -17,9 +17,9 @@ What the garbage collector sees of it matters as much (bench/flood_bench.py, a m
   (a tracked object) stays tracked, one per live window; a tuple of a float, an int and a key of
   strings is untracked at the first collection that meets it. `Expiry` keeps each table it was
   given, so its id stays its own, until a sweep finds it is no longer the store's.
-- A second's notes are kept in tuples of CHUNK (untracked like the notes), not in one list: a
-  full collection traverses every item of a list, tracked or not, and lists of every live
-  window's note made each one 50-60 ms longer.
+- A second's notes are kept in flat tuples of CHUNK notes (untracked by the first collection
+  that meets them), not in one list: a full collection traverses every item of a list, tracked
+  or not, and lists of every live window's note made each one 50-60 ms longer.
 - The second a sweep takes from is sorted once, latest first, and each slice pops what is due
   from its end, so a slice of a few hundred costs a few hundred, not its second's every note.
 """
@@ -38,7 +38,7 @@ from alertd.model import Key
 SPAN = 1.0
 """Seconds of expiry times noted together."""
 
-CHUNK = 64
+CHUNK = 32
 """Notes of a second kept in one tuple."""
 
 _Note = tuple[float, int, Key]
@@ -60,29 +60,34 @@ T = TypeVar("T", bound=Table)
 
 class _Second:
     """The notes of one second: full chunks, the chunk being filled, and, once a sweep has
-    taken from it, the rest sorted latest first."""
+    taken from it, the rest sorted latest first. A chunk is flat, (at, id, key, at, id, key,
+    ...): a tuple of note tuples is untracked only at the collection after the one that
+    untracks its notes, so the full collections traversed every chunk made since the last."""
 
     __slots__ = ("chunks", "filling", "sorted")
 
     def __init__(self) -> None:
-        self.chunks: list[tuple[_Note, ...]] = []
-        self.filling: list[_Note] = []
+        self.chunks: list[tuple[Any, ...]] = []
+        self.filling: list[Any] = []
         self.sorted: list[_Note] | None = None
 
-    def add(self, note: _Note) -> None:
+    def add(self, at: float, number: int, key: Key) -> None:
         if self.sorted is not None:  # a sweep is taking from this second
-            insort(self.sorted, note, key=_latest_first)
+            insort(self.sorted, (at, number, key), key=_latest_first)
             return
         filling = self.filling
-        filling.append(note)
-        if len(filling) == CHUNK:
+        filling.append(at)
+        filling.append(number)
+        filling.append(key)
+        if len(filling) == 3 * CHUNK:
             self.chunks.append(tuple(filling))
             filling.clear()
 
     def due(self) -> list[_Note]:
         """Every note, latest first (sorted once, then kept sorted)."""
         if self.sorted is None:
-            self.sorted = [*chain.from_iterable(self.chunks), *self.filling]
+            flat = chain(chain.from_iterable(self.chunks), self.filling)
+            self.sorted = list(zip(flat, flat, flat, strict=True))  # in threes
             self.sorted.sort(key=_at, reverse=True)
             self.chunks, self.filling = [], []
         return self.sorted
@@ -90,7 +95,7 @@ class _Second:
     def __len__(self) -> int:
         if self.sorted is not None:
             return len(self.sorted)
-        return CHUNK * len(self.chunks) + len(self.filling)
+        return CHUNK * len(self.chunks) + len(self.filling) // 3
 
 
 class Expiry(Generic[T]):
@@ -123,7 +128,7 @@ class Expiry(Generic[T]):
         if notes is None:
             notes = self._seconds[second] = _Second()
             heapq.heappush(self._order, second)
-        notes.add((at, number, key))
+        notes.add(at, number, key)
 
     def note_all(self, tables: Iterable[T]) -> None:
         """Forget every note, and note every entry of `tables` (the windows were read)."""
