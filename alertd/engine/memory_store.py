@@ -27,7 +27,7 @@ from alertd.engine.state import (
     field_text,
     page_of,
 )
-from alertd.engine.windows import CountWindow, Suppression, sweep_tables
+from alertd.engine.windows import CountWindow, Entries, Suppression, sweep_tables
 from alertd.model import Alert, Key
 
 _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()  # reusable, and nearly free
@@ -54,31 +54,31 @@ class MemoryStore:
     def suppressions(self, rule_id: str) -> dict[Key, Suppression]:
         table = self._suppressions.get(rule_id)
         if table is None:
-            table = self._suppressions[rule_id] = {}
+            table = self._suppressions[rule_id] = Entries()
         return table
 
     def count_windows(self, rule_id: str) -> dict[Key, CountWindow]:
         table = self._windows.get(rule_id)
         if table is None:
-            table = self._windows[rule_id] = {}
+            table = self._windows[rule_id] = Entries()
         return table
 
     def open_alerts(self, rule_id: str) -> dict[Key, str]:
         table = self._open.get(rule_id)
         if table is None:
-            table = self._open[rule_id] = {}
+            table = self._open[rule_id] = Entries()
         return table
 
     def key_states(self, rule_id: str) -> dict[Key, KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
-            table = self._key_states[rule_id] = {}
+            table = self._key_states[rule_id] = Entries()
         return table
 
     def absences(self, rule_id: str) -> dict[Key, Absence]:
         table = self._absences.get(rule_id)
         if table is None:
-            table = self._absences[rule_id] = {}
+            table = self._absences[rule_id] = Entries()
         return table
 
     def sweep(self, horizon: float, limit: int | None = None) -> int:

@@ -59,6 +59,7 @@ from alertd.engine.state import (
 )
 from alertd.engine.windows import (
     CountWindow,
+    Entries,
     Suppression,
     suppression_expires_at,
     window_expires_at,
@@ -110,18 +111,6 @@ _OPEN_ALERT_COLUMNS = "key, alert_id"
 V = TypeVar("V")
 
 
-class _Entries(dict[Key, V]):
-    """A table's entries: a dict the collector tracks from the start and never untracks, so
-    that the daemon's `gc.freeze()` at start (alertd.commands.run) leaves it out of every
-    collection for good. A plain dict whose entries are all untracked (the windows are,
-    alertd.engine.windows) is untracked by a full collection, and tracked again by the next
-    key it takes: it then starts over in the young generation, where the next collections
-    traverse all of its entries, hundreds of thousands in a flood of keys (110-220 ms a
-    pause, bench/README.md)."""
-
-    __slots__ = ()
-
-
 class _Table(Generic[V]):
     """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
     which keys changed since they were last written, and what each held then (the row in
@@ -132,7 +121,7 @@ class _Table(Generic[V]):
     def __init__(self, kind: str, rule_id: str) -> None:
         self.kind = kind
         self.rule_id = rule_id
-        self.entries: dict[Key, V] = _Entries()
+        self.entries: dict[Key, V] = Entries()
         # key -> its entry when last written (None: it had none; an entry changed in place,
         # as a counting window is, is its own).
         self.changed: dict[Key, V | None] = {}

@@ -25,6 +25,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from struct import Struct
+from typing import TypeVar
 
 from alertd.jsonutil import dumps, loads
 from alertd.model import Event, Key
@@ -66,6 +67,23 @@ the windows of a million keys cost a full collection nothing (a list
 or an object per window is traversed by every full collection: a second's pause in a flood
 of keys, bench/README.md). A step returns a new tuple, which the engine sets in the table.
 """
+
+V = TypeVar("V")
+
+
+class Entries(dict[Key, V]):
+    """A store's table of one rule's windows of one kind: a dict the collector tracks from the
+    start and never untracks, so that the daemon's `gc.freeze()` at start (alertd.commands.run)
+    leaves it out of every collection for good. A plain dict whose entries are all untracked
+    (the windows are, see above) is untracked by a collection, and tracked again by the next
+    window it takes (a new tuple is tracked until a collection looks at it): it then starts
+    over in the young generation, where the next collections traverse all of its entries,
+    hundreds of thousands in a flood of keys (110-220 ms a pause, bench/README.md), and in a
+    steady stream 30% of the in-memory engine's time (bench/README.md, "A leaner daemon
+    path")."""
+
+    __slots__ = ()
+
 
 NOT_REORDERED = 1 << 62  # `reordered_from` when no late match moved anything
 

@@ -471,21 +471,3 @@ def test_windows_are_left_out_of_the_collector(tmp_path: Path) -> None:
         for key in table.entries:
             assert not [held for held in gc.get_referrers(key) if isinstance(held, tuple)]
     store.close()
-
-
-def test_a_table_frozen_at_start_stays_out_of_the_collector(tmp_path: Path) -> None:
-    """The daemon freezes what it loaded (alertd.commands.run): a table must stay frozen as
-    it takes new keys, or each collection after it took one traverses all of its entries."""
-    store = SQLiteStore(tmp_path / "state.db")
-    windows = store.count_windows("many")
-    gc.collect()
-    gc.freeze()
-    try:
-        for n in range(2):  # a key, then another after a full collection
-            with store.transaction():
-                windows[(f"v{n}",)] = count_window(600.0, [T0 + n], [{"n": n}])
-            gc.collect()
-        assert not [table for table in gc.get_objects() if table is windows.entries]
-    finally:
-        gc.unfreeze()
-        store.close()
