@@ -4,7 +4,9 @@ The state's modules (the store, the outbox, the feed, reply codes, silences, hol
 once, against SQLite's dialect and its connection's few methods. `PgConnection` offers those
 methods over psycopg, each statement turned into PostgreSQL's dialect by alertd.dialect.
 
-The connection is in autocommit mode with BEGIN and COMMIT its owner's, as with SQLite. Errors
+The connection is in autocommit mode with BEGIN and COMMIT its owner's, as with SQLite. In a
+transaction, its inserts and its BEGIN, SAVEPOINT, RELEASE and ROLLBACK TO wait for its next
+statement that needs an answer, and go with it in one round trip (alertd.pgwrites). Errors
 are sorted as alertd.sqlitedb sorts SQLite's: one that says the database cannot be used now (the
 server unreachable or shutting down, its disk full, a read-only standby, a lock or statement
 timeout, a deadlock) becomes StateStoreError with its reason; any other is a bug in alertd and
