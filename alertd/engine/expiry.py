@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import chain
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
@@ -101,11 +101,19 @@ class _Second:
 class Expiry(Generic[T]):
     """Per second of expiry, the notes of the (table, key) pairs whose entries expire in it."""
 
-    __slots__ = ("_of", "_order", "_seconds", "_tables")
+    __slots__ = ("_moved", "_of", "_order", "_seconds", "_tables")
 
-    def __init__(self, expires: Mapping[str, Callable[[Any], float]]) -> None:
-        """`expires[kind]`: when an entry of a table of that kind expires."""
+    def __init__(
+        self, expires: Mapping[str, Callable[[Any], float]], moved: Collection[str] = ()
+    ) -> None:
+        """`expires[kind]`: when an entry of a table of that kind expires. The kinds in
+        `moved` are noted once per entry, when it is made, not each time it is written: a
+        sweep that finds such a note stale (the entry expires later now) moves it to the
+        entry's new expiry rather than dropping it. For entries whose expiry moves on every
+        event (a key's state, `forget` after its newest event): a note per event, kept until
+        its expiry, a week by default, made one per live entry."""
         self._of = expires
+        self._moved = frozenset(moved)
         self._seconds: dict[int, _Second] = {}
         self._order: list[int] = []  # a heap of the seconds noted
         self._tables: dict[int, T] = {}  # by id(), for the notes
@@ -168,6 +176,8 @@ class Expiry(Generic[T]):
                         taken.append((at, table, key))
                 elif int(at // SPAN) == second:  # this second still, after the horizon
                     insort(notes, (at, number, key), key=_latest_first)
+                elif table.kind in self._moved:  # noted once: its note follows it
+                    self.note(table, key, at)
                 # else: it expires later now, and was noted in that second when written
             if notes:
                 break  # the limit, or the horizon's second: what is left is not due yet

@@ -269,7 +269,8 @@ class SQLiteStore:
         # When each window expires, for the sweep (None: the sweep asks the database).
         self._expiry: Expiry[_Table[Any]] | None = None
         if self.sweeps_in_memory:
-            self._expiry = Expiry(_EXPIRES)
+            # A key state's expiry moves on every event of its rule's scope: noted once.
+            self._expiry = Expiry(_EXPIRES, moved=("key_state",))
         # Key states as a log (alertd.engine.key_state_log) where no other daemon reads them.
         self._log: KeyStateLog | None = None if self.shared else KeyStateLog()
         self._load_windows()
@@ -744,7 +745,8 @@ class SQLiteStore:
 
     def _log_key_states(self) -> None:
         """Write the key states changed since the last call as one row of the log (or a
-        snapshot: alertd.engine.key_state_log); note their expiry for the sweep."""
+        snapshot: alertd.engine.key_state_log); note the expiry of new ones for the sweep (a
+        key state's note follows it: `Expiry`'s `moved`)."""
         log = self._log
         assert log is not None
         groups: list[Group] = []
@@ -757,12 +759,13 @@ class SQLiteStore:
                 self._blocks[-1].wrote(table)
             get = table.entries.get
             pairs = [(key, get(key)) for key in changed]
+            if note is not None:  # a new entry (none when last written); others are noted
+                for key, written in changed.items():
+                    state = get(key)
+                    if written is None and state is not None:
+                        note(table, key, state[3])
             changed.clear()
             groups.append((table.rule_id, pairs))
-            if note is not None:
-                for key, state in pairs:
-                    if state is not None:
-                        note(table, key, state[3])
         if groups or log.compact_next:
             count = sum(len(states) for states in self._key_states.values())
             log.append(self.connection, groups, self._key_state_groups, count)

@@ -16,6 +16,7 @@ import pytest
 from alertd.dsl import compile_text
 from alertd.engine import key_state_log
 from alertd.engine.engine import Engine
+from alertd.engine.expiry import Expiry
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from tests.engine.builders import T0
@@ -154,11 +155,10 @@ def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
     path = tmp_path / "s.db"
     SQLiteStore(path).close()
     before = SQLiteStore(path)
-    with before.connection as connection:  # as alertd wrote them before the log
-        connection.execute(
-            "INSERT INTO key_state VALUES ('fuel_low', '[\"v1\"]', ?, NULL, '[12]', ?)",
-            (T0, T0 + 3600),
-        )
+    before.connection.execute(  # as alertd wrote them before the log (autocommit)
+        "INSERT INTO key_state VALUES ('fuel_low', '[\"v1\"]', ?, NULL, '[12]', ?)",
+        (T0, T0 + 3600),
+    )
     before.close()
     monkeypatch.setattr(key_state_log, "COMPACT_MIN", 0)
     monkeypatch.setattr(key_state_log, "COMPACT", 0)  # a snapshot at the first write
@@ -172,5 +172,40 @@ def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
     store = SQLiteStore(path)
     try:
         assert store.key_states("fuel_low").get(("v1",)) == (T0 + 60, T0 + 60, (9,), T0 + 3660)
+    finally:
+        store.close()
+
+
+class _Table:
+    kind = "key_state"
+    rule_id = "r"
+
+    def __init__(self) -> None:
+        self.entries: dict[Any, Any] = {}
+
+
+def test_a_moved_kind_keeps_one_note_per_entry_that_follows_it() -> None:
+    table = _Table()
+    expiry: Expiry[_Table] = Expiry({"key_state": lambda state: state[3]}, moved=("key_state",))
+    table.entries[("v1",)] = (0.0, None, (), 100.0)
+    expiry.note(table, ("v1",), 100.0)  # noted once, when made
+    for newest in range(10, 500, 10):  # written again and again: not noted again
+        table.entries[("v1",)] = (float(newest), None, (), newest + 100.0)
+    assert expiry.take(150.0, None, lambda t: True) == []  # its note moved to 590
+    assert expiry.take(589.0, None, lambda t: True) == []
+    assert len(expiry) == 1
+    assert expiry.take(590.0, None, lambda t: True) == [(table, ("v1",))]
+
+
+def test_a_key_written_on_every_event_is_swept_once_forgotten(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)
+    try:
+        for at in range(0, 600, 10):
+            engine.process_batch([event("fuel", "fuel", 12, at)], T0 + at)
+        assert engine.sweep(T0 + 3600) == 0  # newest at 590: forgotten at 4190
+        assert engine.sweep(T0 + 4189) == 0
+        assert engine.sweep(T0 + 4190) == 1
+        assert store.size().key_states == 0
     finally:
         store.close()
