@@ -88,6 +88,11 @@ _INSERT = re.compile(
 )
 
 
+def table_keys(table: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The primary key of a table `INSERT OR REPLACE` writes, and its columns in order."""
+    return _KEYS[table]
+
+
 def register(sqlite: str, postgresql: str) -> None:
     """Give the PostgreSQL text of a statement whose SQLite text no rule translates (a module
     with SQL of its own says so where it writes it)."""

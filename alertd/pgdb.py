@@ -4,7 +4,9 @@ The state's modules (the store, the outbox, the feed, reply codes, silences, hol
 once, against SQLite's dialect and its connection's few methods. `PgConnection` offers those
 methods over psycopg, each statement turned into PostgreSQL's dialect by alertd.dialect.
 
-The connection is in autocommit mode with BEGIN and COMMIT its owner's, as with SQLite. Errors
+The connection is in autocommit mode with BEGIN and COMMIT its owner's, as with SQLite. In a
+transaction, its inserts and its BEGIN, SAVEPOINT, RELEASE and ROLLBACK TO wait for its next
+statement that needs an answer, and go with it in one round trip (alertd.pgwrites). Errors
 are sorted as alertd.sqlitedb sorts SQLite's: one that says the database cannot be used now (the
 server unreachable or shutting down, its disk full, a read-only standby, a lock or statement
 timeout, a deadlock) becomes StateStoreError with its reason; any other is a bug in alertd and
@@ -15,10 +17,12 @@ starts outside a transaction, so a node carries on by itself once the server is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, Literal
 
 import psycopg
@@ -28,6 +32,7 @@ from psycopg.pq import TransactionStatus
 
 from alertd.dialect import translate
 from alertd.engine.errors import StateReason, StateStoreError
+from alertd.pgwrites import Control, Held, Later, Rows, Told, as_json, insert_of, selected
 
 log = logging.getLogger("alertd.state")
 
@@ -75,6 +80,8 @@ class PgConnection:
         # dropped says nothing of its transaction any more (its status is unknown), so this is
         # what tells that one was lost with it.
         self._open = False
+        self._later = Later()  # statements not sent yet (alertd.pgwrites)
+        self._types: dict[str, dict[str, str]] = {}  # of the tables held rows went to
         self._connection = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -97,8 +104,11 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        """A transaction is open; or was, in a session the server dropped (it is lost, and
-        only COMMIT or ROLLBACK, which say so, may follow)."""
+        """A transaction is open (its BEGIN maybe held, alertd.pgwrites); or was, in a session
+        the server dropped (it is lost, and only COMMIT or ROLLBACK, which say so, may
+        follow)."""
+        if self._later.begun:
+            return True
         status = self._connection.info.transaction_status
         return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR) or (
             self._open and self.broken
@@ -110,76 +120,159 @@ class PgConnection:
         self._open = status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
-        """Run one statement (SQLite's dialect) and return its cursor."""
+        """Run one statement (SQLite's dialect) and return its cursor; in a transaction, with
+        what is held (alertd.pgwrites) in the same round trip. BEGIN, SAVEPOINT, RELEASE and
+        ROLLBACK TO are held themselves; a COMMIT with nothing sent before it is not sent."""
         self._reopen_if_lost()
-        cursor = self._connection.cursor()
         text = translate(sql)
         if not parameters:  # no placeholders: psycopg takes the text as it is, `%` and all
             text = text.replace("%%", "%")
-        try:
-            cursor.execute(text, tuple(parameters) or None)
-        except psycopg.Error as exc:
-            raise _sorted(exc, self.name) from exc
-        self._note_transaction()
+            if self._hold(text):
+                return Cursor(self._connection.cursor())
+            if ";" in text and self._later.items:  # a script: one statement per round trip
+                self._send()
+        (cursor,) = self._send(lambda cursor: cursor.execute(text, tuple(parameters) or None))
         status = cursor.statusmessage or ""
         if cursor.rowcount > 0 and status.startswith(("INSERT", "UPDATE", "DELETE")):
             self.total_changes += cursor.rowcount
         return Cursor(cursor)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
-        """Run one statement once per row, pipelined (one round trip for the lot)."""
+        """Run one statement once per row. An INSERT of placeholders is one statement over
+        column arrays, held in a transaction (alertd.pgwrites; the cursor then has no
+        rowcount); any other is pipelined, one round trip for the lot."""
         rows = [tuple(row) for row in rows]
         self._reopen_if_lost()  # first: a cursor of a closed connection is a driver's error
-        cursor = self._connection.cursor()
         if not rows:
-            return Cursor(cursor)
-        try:
-            cursor.executemany(translate(sql), rows)
-        except psycopg.Error as exc:
-            raise _sorted(exc, self.name) from exc
-        self._note_transaction()
+            return Cursor(self._connection.cursor())
+        insert = insert_of(sql)
+        if insert is not None:
+            self._later.add(insert, rows)
+            if self.in_transaction:
+                return Cursor(self._connection.cursor())
+            return Cursor(self._send()[-1])
+        (cursor,) = self._send(lambda cursor: cursor.executemany(translate(sql), rows))
         if cursor.rowcount > 0:
             self.total_changes += cursor.rowcount
         return Cursor(cursor)
 
     def execute_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
         """Run statements one after the other in one round trip to the server (psycopg's
-        pipeline mode) and return the rows of each, in order."""
+        pipeline mode), after what is held, and return the rows of each, in order."""
         self._reopen_if_lost()
-        cursors = []
-        try:
-            with self._connection.pipeline():
-                for sql, parameters in statements:
-                    cursor = self._connection.cursor()
-                    cursor.execute(translate(sql), tuple(parameters) or None)
-                    cursors.append(cursor)
-        except psycopg.Error as exc:
-            raise _sorted(exc, self.name) from exc
-        self._note_transaction()
+        cursors = self._send(
+            *(
+                partial(_run, translate(sql), tuple(parameters) or None)
+                for sql, parameters in statements
+            )
+        )
         return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
-    def insert_returning(self, sql: str, rows: Sequence[Sequence[Any]], column: str) -> list[Any]:
-        """Run an INSERT once per row and return `column` of each row inserted, None for a row
-        skipped (ON CONFLICT DO NOTHING), in the order of `rows`."""
-        if not rows:
-            return []
+    def insert_returning(
+        self, sql: str, rows: Sequence[Sequence[Any]], column: str, then: Told
+    ) -> None:
+        """Run an INSERT of placeholders (an `INSERT OR IGNORE` that may skip rows) over these
+        rows and hand `then` the `column` of each row inserted, None for a row skipped, in the
+        order of `rows`; rows are told apart by their first column. In a transaction the
+        insert is held (alertd.pgwrites), and `then` called once it is sent."""
+        insert = insert_of(sql)
+        if insert is None:
+            raise ValueError(f"not an INSERT of placeholders: {sql}")
         self._reopen_if_lost()
-        cursor = self._connection.cursor()
-        found: list[Any] = []
+        if not rows:
+            then([])
+            return
+        self._later.add(insert, rows, column, then)
+        if not self.in_transaction:
+            self._send()
+
+    def _hold(self, text: str) -> bool:
+        """Hold a statement of transaction control (alertd.pgwrites), or drop a COMMIT or
+        ROLLBACK of a transaction nothing was sent of; False when `text` is to be sent."""
+        later = self._later
+        word = text.strip().upper()
+        if (
+            word in ("COMMIT", "ROLLBACK")
+            and later.begun
+            and (word == "ROLLBACK" or not later.writes)
+        ):
+            later.clear()
+            return True
+        return later.control(text, in_transaction=self.in_transaction)
+
+    def _send(self, *steps: Callable[[psycopg.Cursor[Any]], object]) -> list[psycopg.Cursor[Any]]:
+        """Send what is held, then each step (a statement on a cursor of its own), in one round
+        trip; return the steps' cursors (with none, the held statements').
+
+        When a held statement fails, the transaction it belongs to cannot go on as its owner
+        thinks (a savepoint it would roll back to may never have been made): it is rolled back
+        whole, and the error raised; the owner's savepoint finds no transaction open, and
+        takes the transaction as lost (alertd.engine.sqlite_store)."""
+        held = self._later.take()
+        done: list[psycopg.Cursor[Any]] = []  # of the held statements
+        cursors = [self._connection.cursor() for _ in steps]
         try:
-            cursor.executemany(
-                f"{translate(sql)} RETURNING {column}", [tuple(r) for r in rows], returning=True
-            )
-            while True:
-                row = cursor.fetchone()
-                found.append(None if row is None else row[0])
-                if not cursor.nextset():
-                    break
+            work = [self._step(item) for item in held]  # may read the catalog, first
+            together = len(work) + len(steps) > 1
+            with self._connection.pipeline() if together else contextlib.nullcontext():
+                for step in work:
+                    done.append(self._connection.cursor())
+                    step(done[-1])
+                for step, cursor in zip(steps, cursors, strict=True):
+                    step(cursor)
         except psycopg.Error as exc:
+            if len(done) < len(held) or any(cursor.pgresult is None for cursor in done):
+                self._lose()
             raise _sorted(exc, self.name) from exc
         self._note_transaction()
-        self.total_changes += sum(1 for value in found if value is not None)
-        return found
+        for item, cursor in zip(held, done, strict=True):
+            if isinstance(item, Rows):
+                self.total_changes += max(cursor.rowcount, 0)
+                if item.returning is not None:
+                    item.tell(dict(cursor.fetchall()))
+        return cursors or done
+
+    def _step(self, item: Held) -> Callable[[psycopg.Cursor[Any]], object]:
+        """A held statement, ready to run on a cursor."""
+        if isinstance(item, Control):
+            return partial(_run, item.sql, None)
+        insert = item.insert
+        types = self._column_types(insert.table)
+        names = insert.columns or tuple(types)[: insert.width]
+        kinds = [types[name.strip('"').lower()] for name in names]
+        how = f" OR {insert.how}" if insert.how else ""
+        columns = "" if insert.columns is None else f" ({', '.join(insert.columns)})"
+        text = translate(
+            f"INSERT{how} INTO {insert.table}{columns} SELECT {selected(kinds)}"
+            " FROM jsonb_array_elements(?::jsonb) AS e"
+        )
+        if item.returning is not None:
+            text += f" RETURNING {names[0]}, {item.returning}"
+        return partial(_run, text, (as_json(item.kept(), kinds),))
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        """The columns of `table` and their types, in order (read once per session)."""
+        types = self._types.get(table)
+        if types is None:
+            rows = self._connection.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+                " ORDER BY attnum",
+                (table,),
+            ).fetchall()
+            types = self._types[table] = dict(rows)
+        return types
+
+    def _lose(self) -> None:
+        """End the open transaction, keeping nothing of it. (One lost with its session stays
+        open as far as its owner knows: the next statement says it was lost.)"""
+        self._later.clear()
+        if self.broken:
+            return
+        self._open = False
+        if self._connection.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.execute("ROLLBACK")
 
     def executescript(self, script: str) -> Cursor:
         """Run a script of statements (SQLite's dialect, `_WHOLE` gives PostgreSQL's)."""
@@ -188,10 +281,12 @@ class PgConnection:
     def rollback(self) -> None:
         """End the open transaction, keeping nothing of it (nothing to do when none is open,
         or when the server dropped the session, and the transaction with it)."""
+        begun = self._later.begun  # and not sent: nothing to roll back on the server
+        self._later.clear()
         if self.broken:
             self._open = False
             return
-        if not self.in_transaction:
+        if begun or not self.in_transaction:
             return
         try:
             self._connection.execute("ROLLBACK")
@@ -290,6 +385,10 @@ def _sorted(error: psycopg.Error, name: str) -> Exception:
     if reason is None:
         return error
     return StateStoreError(f"{name}: {_first_line(error)}", reason)
+
+
+def _run(text: str, parameters: Sequence[Any] | None, cursor: psycopg.Cursor[Any]) -> None:
+    cursor.execute(text, parameters)
 
 
 def _first_line(error: BaseException) -> str:

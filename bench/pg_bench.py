@@ -73,6 +73,23 @@ def postgres_cpu() -> float:
     return total
 
 
+def own_cpu() -> float:
+    """CPU seconds of this process: the load generator's."""
+    times = os.times()
+    return times.user + times.system
+
+
+def sink_cpu(sink: Receiver) -> float:
+    return cpu_seconds_of(sink.process.pid)
+
+
+def busy_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process) since boot."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def started(name: str, tmp: Path, sink: Receiver, concurrency: int) -> Iterator[Target]:
     home = tmp / name
@@ -116,14 +133,16 @@ async def measure(
     await sink.reset()
     keys = [f"{tag}-{i}" for i in range(args.events)]
     load = target.load("batch", keys, args.batch, args.connections)
-    cpu_alertd, cpu_pg = tree_cpu(target.process.pid), postgres_cpu()
+    before = cpu_now(target, sink)
     began = time.monotonic()
     sent = await load.run()
     accepted = max(s.answered for s in sent)
+    ingested = cpu_now(target, sink)  # when the last 202 came (deliveries go on)
     stats = await sink.wait_for(args.events, timeout=300, prefix=f"{tag}-")
     ended = time.monotonic()
+    after = cpu_now(target, sink)
     delivered = max(stats["arrivals"].values(), default=float("nan"))
-    return {
+    result: dict[str, Any] = {
         "target": target.name,
         "events": args.events,
         "ingest_per_s": args.events / (accepted - began),
@@ -131,10 +150,26 @@ async def measure(
         "delivered": len(stats["arrivals"]),
         "duplicates": stats["duplicates"],
         "retries_503": sum(s.retries for s in sent),
-        "cpu_alertd_s": tree_cpu(target.process.pid) - cpu_alertd,
-        "cpu_postgres_s": postgres_cpu() - cpu_pg,
+        "cores": os.cpu_count(),
         "wall_s": ended - began,
+        "ingest_wall_s": accepted - began,
     }
+    # CPU seconds of each over the whole load (first request to last delivery) and over the
+    # ingest alone (to the last 202): alertd's processes, PostgreSQL's, this process (the
+    # load generator, and its polls of the receiver), the receiver's, and the whole machine's
+    # (every process's, the other helpers' too).
+    for at, name in enumerate(CPU):
+        result[f"cpu_{name}_s"] = after[at] - before[at]
+        result[f"cpu_{name}_ingest_s"] = ingested[at] - before[at]
+    return result
+
+
+CPU = ("alertd", "postgres", "load", "receiver", "machine")
+
+
+def cpu_now(target: Target, sink: Receiver) -> tuple[float, ...]:
+    """CPU seconds so far of each of CPU."""
+    return tree_cpu(target.process.pid), postgres_cpu(), own_cpu(), sink_cpu(sink), busy_cpu()
 
 
 def main() -> None:
@@ -165,10 +200,22 @@ def main() -> None:
 
 
 def report(results: list[dict[str, Any]], targets: list[str]) -> None:
+    keys = (
+        "ingest_per_s",
+        "all_delivered_s",
+        "cpu_alertd_s",
+        "cpu_postgres_s",
+        "cpu_load_s",
+        "cpu_receiver_s",
+        "cpu_machine_s",
+        "wall_s",
+        "ingest_wall_s",
+        "cpu_alertd_ingest_s",
+        "cpu_machine_ingest_s",
+    )
     median = {
         name: {
-            key: statistics.median(r[key] for r in results if r["target"] == name)
-            for key in ("ingest_per_s", "all_delivered_s", "cpu_alertd_s", "cpu_postgres_s")
+            key: statistics.median(r[key] for r in results if r["target"] == name) for key in keys
         }
         for name in targets
     }
@@ -185,6 +232,33 @@ def report(results: list[dict[str, Any]], targets: list[str]) -> None:
             f"{m['cpu_alertd_s']:>12.2f}{m['cpu_postgres_s']:>8.2f}"
             f"{m['ingest_per_s'] / base if base else float('nan'):>10.2f}"
             f"{m['ingest_per_s'] / one if one else float('nan'):>8.2f}"
+        )
+    # Where the CPU went, per event, from the first request to the last delivery: the bound
+    # it sets on two cores (or `cores`) is cores / (CPU seconds an event) events a second.
+    cores = os.cpu_count() or 1
+    print(
+        f"\n{'target':<8}{'us/event: alertd':>17}{'pg':>6}{'load':>6}{'recv':>6}{'sum':>6}"
+        f"{'machine':>9}{'busy %':>8}{'bound/s':>9}   (CPU per event; busy: of {cores} cores)"
+    )
+    for name in targets:
+        m = median[name]
+        per = {key: 1e6 * m[key] / results[0]["events"] for key in keys[2:7]}
+        ours = sum(per[key] for key in keys[2:6])
+        busy = 100 * m["cpu_machine_s"] / (cores * m["wall_s"])
+        print(
+            f"{name:<8}{per['cpu_alertd_s']:>17.0f}{per['cpu_postgres_s']:>6.0f}"
+            f"{per['cpu_load_s']:>6.0f}{per['cpu_receiver_s']:>6.0f}{ours:>6.0f}"
+            f"{per['cpu_machine_s']:>9.0f}{busy:>8.0f}{cores * 1e6 / ours:>9.0f}"
+        )
+    # While the 202s come: how busy the machine's cores were, and alertd's processes (one
+    # worker can use one core at most: its event loop evaluates, renders and delivers).
+    print(f"\n{'target':<8}{'ingest: busy %':>15}{'alertd cores':>14}   (of {cores} cores)")
+    for name in targets:
+        m = median[name]
+        wall = m["ingest_wall_s"]
+        print(
+            f"{name:<8}{100 * m['cpu_machine_ingest_s'] / (cores * wall):>15.0f}"
+            f"{m['cpu_alertd_ingest_s'] / wall:>14.2f}"
         )
 
 

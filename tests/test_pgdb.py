@@ -5,6 +5,8 @@ the server dropped: lost, and saying so whichever statement comes next."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +17,8 @@ from alertd.dialect import translate
 from alertd.engine.errors import StateStoreError
 from alertd.engine.pg_store import PostgresStore
 from alertd.engine.state import Timer
+from alertd.notify.notification import Notification
+from alertd.notify.outbox import enqueue
 from alertd.pgdb import Listener, PgConnection, connect, notify
 from tests.engine.builders import T0
 from tests.postgres import POSTGRES_URL
@@ -169,3 +173,113 @@ def test_a_commit_whose_answer_was_lost_is_kept_if_the_server_committed_it(
         assert rows == (1 if committed else 0)
     finally:
         store.close()
+
+
+def _state(connection: PgConnection) -> str:
+    """What the server says the connection's session is doing."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        (state,) = admin.execute(
+            "SELECT state FROM pg_stat_activity WHERE pid = %s", (connection.backend_pid,)
+        ).fetchone()
+    return str(state)
+
+
+def test_a_transactions_inserts_reach_the_server_with_its_next_statement(
+    postgres_url: str,
+) -> None:
+    connection = connect(postgres_url)
+    try:
+        connection.execute("CREATE TABLE t (n BIGINT, at DOUBLE PRECISION, what TEXT)")
+        connection.execute("BEGIN")
+        connection.execute("SAVEPOINT s")
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?)", [(1, 2, "a"), (2, 2.5, None)])
+        connection.execute("RELEASE s")
+        assert connection.in_transaction
+        assert _state(connection) == "idle"  # nothing sent yet, not even the BEGIN
+        assert connection.execute("SELECT n, at, what FROM t ORDER BY n").fetchall() == [
+            (1, 2.0, "a"),
+            (2, 2.5, None),
+        ]
+        assert _state(connection) == "idle in transaction"
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?)", [(3, 1.0, "c")])
+        connection.commit()
+        assert connection.execute("SELECT count(*) FROM t").fetchone() == (3,)
+        assert connection.total_changes == 3
+    finally:
+        connection.close()
+
+
+def test_a_held_insert_that_fails_ends_its_transaction(postgres_url: str) -> None:
+    connection = connect(postgres_url)
+    try:
+        connection.execute("CREATE TABLE t (n BIGINT NOT NULL)")
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO t VALUES (?)", [(1,)])
+        connection.execute("SAVEPOINT s")  # held: never made, as the insert before it fails
+        connection.executemany("INSERT INTO t VALUES (?)", [(None,)])
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            connection.execute("SELECT 1")
+        # Rolling back to `s` could not work: the whole transaction is gone, and says so.
+        assert not connection.in_transaction
+        assert connection.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    finally:
+        connection.close()
+
+
+def test_notifications_of_a_group_are_numbered_once_it_commits(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, node="n1")
+    group = [[_notification(f"a{b}", n) for n in range(2)] for b in range(3)]
+    try:
+        store.begin()
+        for number, batch in enumerate(group):
+            with contextlib.suppress(RuntimeError), store.transaction():
+                enqueue(store.connection, batch)
+                if number == 1:
+                    raise RuntimeError("the batch fails: its rows go")
+        assert [n.seq for batch in group for n in batch] == [0] * 6  # not sent yet
+        store.commit()
+        seqs = [n.seq for n in group[0] + group[2]]
+        assert seqs == sorted(seqs) and seqs[-1] - seqs[0] == 3
+        assert [n.seq for n in group[1]] == [0, 0]
+        rows = store.connection.execute("SELECT id, seq FROM outbox ORDER BY seq").fetchall()
+        assert rows == [(n.id, n.seq) for n in group[0] + group[2]]
+    finally:
+        store.close()
+
+
+def _notification(alert_id: str, n: int) -> Notification:
+    return Notification(
+        id=f"{alert_id}.{n}",
+        alert_id=alert_id,
+        rule_id="r",
+        channel="webhook",
+        kind="webhook",
+        recipient="http://127.0.0.1:9/hook",
+        priority="high",
+        content={"n": n},
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+
+
+def test_held_rows_keep_every_value_as_the_rows_one_by_one_would(postgres_url: str) -> None:
+    connection = connect(postgres_url)
+    rows = [
+        (1, 2.5, 'a "quoted" \\ text\n\u00e9\u2603', b"\x00\xffbytes"),
+        (2.0, float("inf"), None, b""),
+        (3, float("-inf"), "", None),
+        (4, float("nan"), "%s ? $1", bytearray(b"x")),
+    ]
+    try:
+        connection.execute("CREATE TABLE t (n BIGINT, at DOUBLE PRECISION, what TEXT, b BYTEA)")
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+        connection.commit()
+        found = connection.execute("SELECT n, at, what, b FROM t ORDER BY n").fetchall()
+        assert [row[0] for row in found] == [1, 2, 3, 4]
+        assert [row[1] for row in found][:3] == [2.5, float("inf"), float("-inf")]
+        assert math.isnan(found[3][1])
+        assert [row[2] for row in found] == [row[2] for row in rows]
+        assert [row[3] for row in found] == [b"\x00\xffbytes", b"", None, b"x"]
+    finally:
+        connection.close()

@@ -55,6 +55,22 @@ _FRESH_COLUMNS = {
 }
 
 
+_READ_HELD = (
+    "SELECT rule_id, {columns} FROM jsonb_array_elements(?::jsonb) AS t,"
+    " LATERAL (SELECT * FROM {kind} WHERE rule_id = t ->> 0 AND key = t ->> 1 OFFSET 0)"
+    " AS w{order}"
+)
+"""A kind's windows of these keys (a JSON array of [rule id, key]), each looked up in its
+primary key: `OFFSET 0` keeps the planner from joining the keys to the table whole, which it
+did by a scan of every row once the table held a few thousand (5.8 ms a group at 20,000
+windows, growing with them; 1.1 ms so)."""
+
+_LOCK = (
+    "SELECT count(pg_advisory_xact_lock(id::bigint)) FROM jsonb_array_elements_text(?::jsonb) AS id"
+)
+"""Take the advisory locks of these ids (a JSON array), in its order: a function scan yields
+them so, the same on every node, and one row comes back, not one per lock."""
+
 OUTCOME_WAIT = 5.0
 """Seconds a daemon whose COMMIT was cut off waits for the server to tell whether it committed
 (a restart takes about one); past them the batches are refused (503)."""
@@ -112,19 +128,14 @@ class PostgresStore(SQLiteStore):
             # A function scan yields the array in its order: the locks are taken in the order
             # of their ids, the same on every node. The transaction's id comes along (see
             # `commit`): it is about to write.
-            ids = sorted({lock_id(rule_id, text) for rule_id, text in texts})
-            statements.append(
-                ("SELECT pg_advisory_xact_lock(id) FROM unnest(?::bigint[]) AS id", (ids,))
-            )
+            ids = _json(sorted({lock_id(rule_id, text) for rule_id, text in texts}))
+            statements.append((_LOCK, (ids,)))
             statements.append(("SELECT pg_current_xact_id()::text::bigint", ()))
-        which = "(rule_id, key) IN (SELECT r, k FROM unnest(?::text[], ?::text[]) AS t(r, k))"
-        pairs = ([rule_id for rule_id, _ in texts], [text for _, text in texts])
+        pairs = (_json(texts),)  # one JSON text, for every kind: no array bound item by item
         for kind in _FRESH:
             columns = _READERS[kind][0] if kind in _READERS else _FRESH_COLUMNS[kind]
             order = " ORDER BY rule_id, key, first" if kind == "count_window_chunk" else ""
-            statements.append(
-                (f"SELECT rule_id, {columns} FROM {kind} WHERE {which}{order}", pairs)
-            )
+            statements.append((_READ_HELD.format(columns=columns, kind=kind, order=order), pairs))
         found = self.connection.execute_together(statements)
         if locking:
             self._held.update(fresh)

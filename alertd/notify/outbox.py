@@ -31,6 +31,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,7 @@ def create_schema(connection: Connection) -> None:
     migrate(connection)
 
 
-def enqueue(connection: Connection, notifications: Sequence[Notification]) -> int:
+def enqueue(connection: Connection, notifications: Sequence[Notification]) -> None:
     """Insert notifications as pending rows through `connection`, without committing (a held
     one, alertd.storms, as a held row).
 
@@ -130,7 +131,9 @@ def enqueue(connection: Connection, notifications: Sequence[Notification]) -> in
     dispatcher (`Dispatcher.submit`). A notification whose id is already in the outbox is
     skipped, so enqueueing the same alert twice sends it once. Each inserted notification gets
     its row's `seq`; when any was skipped, none gets one (their `seq` stays 0) and the
-    dispatcher reads the rows back instead. Returns the number of rows written.
+    dispatcher reads the rows back instead. On PostgreSQL the rows, and so their `seq`, are
+    written with the transaction's next statement at the latest its COMMIT (alertd.pgwrites):
+    one statement for the rows of every batch of a group.
     """
     rows = [
         (
@@ -160,11 +163,10 @@ def enqueue(connection: Connection, notifications: Sequence[Notification]) -> in
             (*row, connection.node, n.created_at + CLAIM_LEASE)
             for row, n in zip(rows, notifications, strict=True)
         ]
-        seqs = connection.insert_returning(_INSERT_CLAIMED, claimed, "seq")
-        if all(seq is not None for seq in seqs):
-            for seq, notification in zip(seqs, notifications, strict=True):
-                notification.seq = seq
-        return sum(seq is not None for seq in seqs)
+        connection.insert_returning(
+            _INSERT_CLAIMED, claimed, "seq", partial(_number, notifications)
+        )
+        return
     before = connection.total_changes
     connection.executemany(_INSERT, rows)
     written = connection.total_changes - before
@@ -172,9 +174,14 @@ def enqueue(connection: Connection, notifications: Sequence[Notification]) -> in
         # One statement inside the caller's write transaction: AUTOINCREMENT numbered the
         # rows consecutively, ending at the last rowid.
         (last,) = connection.execute("SELECT last_insert_rowid()").fetchone()
-        for seq, notification in enumerate(notifications, start=last - written + 1):
-            notification.seq = seq
-    return written
+        _number(notifications, list(range(last - written + 1, last + 1)))
+
+
+def _number(notifications: Sequence[Notification], seqs: Sequence[int | None]) -> None:
+    """Give each notification its row's `seq`, if every one was inserted."""
+    if all(seq is not None for seq in seqs):
+        for seq, notification in zip(seqs, notifications, strict=True):
+            notification.seq = seq  # type: ignore[assignment]
 
 
 def paged(connection: Connection, alert_id: str) -> list[Paged]:
@@ -239,8 +246,8 @@ class OutboxLog:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def enqueue(self, notifications: Sequence[Notification]) -> int:
-        return enqueue(self.connection, notifications)
+    def enqueue(self, notifications: Sequence[Notification]) -> None:
+        enqueue(self.connection, notifications)
 
     def paged(self, alert_id: str) -> list[Paged]:
         return paged(self.connection, alert_id)
@@ -304,8 +311,10 @@ class Outbox:
 
     def add(self, notifications: Sequence[Notification]) -> int:
         """Enqueue and commit at once (for tools and tests; the daemon uses `enqueue`)."""
+        before = self.connection.total_changes
         with self._translated("cannot add notifications"), _Transaction(self.connection):
-            return enqueue(self.connection, notifications)
+            enqueue(self.connection, notifications)
+        return self.connection.total_changes - before
 
     def pending_after(self, seq: int, limit: int = 1000) -> list[Notification]:
         """Pending rows inserted after `seq`, oldest first, at most `limit` of them."""

@@ -149,7 +149,8 @@ def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(postgres_u
     first, second = connect_postgres(postgres_url), connect_postgres(postgres_url)
     feed = ChangeFeed(reader)
     first.execute("BEGIN")
-    ChangeFeed(first).record("a", "fired", 1.0)  # cursor 1, in a transaction still open
+    ChangeFeed(first).record("a", "fired", 1.0)  # in a transaction still open
+    first.execute("SELECT 1")  # the insert goes with the next statement: cursor 1
     second.execute("BEGIN")
     ChangeFeed(second).record("b", "fired", 2.0)  # cursor 2
     second.execute("COMMIT")

@@ -38,6 +38,31 @@ def test_a_window_is_read_fresh_when_its_key_is_held(
         assert a.suppressions("crit").get(("v1",)) == (T0, T0 + 300, 5)
 
 
+def test_held_keys_are_looked_up_in_the_index_however_many_windows_there_are(
+    postgres_url: str,
+) -> None:
+    store = PostgresStore(postgres_url)
+    try:
+        store.connection.execute(
+            "INSERT INTO suppression SELECT 'crit', '[\"v' || n || '\"]', 0, 1, 0, 1"
+            " FROM generate_series(1, 20000) AS n"
+        )
+        store.connection.execute("ANALYZE suppression")
+        store.begin()
+
+        def scans() -> int:  # of the table, by this session, not yet reported to the server
+            sql = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'suppression'"
+            return int(store.connection.execute(sql).fetchone()[0])
+
+        before = scans()
+        store.hold_keys([("crit", (f"v{n}",)) for n in range(1, 400, 2)])
+        assert store.suppressions("crit").get(("v399",)) == (0, 1, 0)
+        assert scans() == before  # not a scan of 20,000 rows for 200 keys
+        store.rollback()
+    finally:
+        store.close()
+
+
 def test_a_held_key_waits_for_the_other_transaction_to_commit(
     two: tuple[PostgresStore, PostgresStore],
 ) -> None:
