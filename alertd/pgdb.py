@@ -129,7 +129,13 @@ class PgConnection:
             text = text.replace("%%", "%")
             if self._hold(text):
                 return Cursor(self._connection.cursor())
-            if ";" in text and self._later.items:  # a script: one statement per round trip
+            if self._later.items and (";" in text or text.strip().upper() == "COMMIT"):
+                # A script: one statement per round trip. A COMMIT: what is held goes first,
+                # in a round trip of its own. Sent with the COMMIT, a session cut before the
+                # answers came would leave the COMMIT in doubt with its inserts' RETURNING
+                # unread (the notifications' numbers: PostgresStore.commit may find it
+                # committed, and the dispatcher would have nothing to send); a cut while the
+                # writes run now plainly loses the transaction.
                 self._send()
         (cursor,) = self._send(lambda cursor: cursor.execute(text, tuple(parameters) or None))
         status = cursor.statusmessage or ""

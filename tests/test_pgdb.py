@@ -9,6 +9,7 @@ import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -22,6 +23,7 @@ from alertd.notify.outbox import enqueue
 from alertd.pgdb import Listener, PgConnection, connect, notify
 from tests.engine.builders import T0
 from tests.postgres import POSTGRES_URL
+from tests.tcpproxy import proxied
 
 
 def test_upserts_take_the_tables_primary_key() -> None:
@@ -283,3 +285,40 @@ def test_held_rows_keep_every_value_as_the_rows_one_by_one_would(postgres_url: s
         assert [row[3] for row in found] == [b"\x00\xffbytes", b"", None, b"x"]
     finally:
         connection.close()
+
+
+async def test_a_commit_cut_off_while_the_server_still_runs_it_is_kept(postgres_url: str) -> None:
+    """The session is cut while the server is in the middle of the COMMIT (here a deferred
+    trigger that takes a second): the server finishes it, as it has not tried to answer yet.
+    Asked at once, it says the transaction is in progress: the store waits for the end, and
+    does not refuse what is about to be committed. (The store talks to the proxy, which runs
+    on this event loop, from a thread.)"""
+    target = urlsplit(postgres_url)
+    async with proxied(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        url = postgres_url.replace(f":{target.port}/", f":{proxy.port}/", 1)
+        store = await asyncio.to_thread(PostgresStore, url)
+
+        def begin_and_write() -> None:
+            store.connection.executescript(
+                "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql"
+                " AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;"
+                " CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON state_probe"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()"
+            )
+            store.begin()
+            store.hold_keys([("r", ("k",))])  # the transaction's id comes along
+            store.connection.execute("INSERT INTO state_probe VALUES (0, 1.0)")
+
+        try:
+            await asyncio.to_thread(begin_and_write)
+            committing = asyncio.create_task(asyncio.to_thread(store.commit))
+            await asyncio.sleep(0.4)  # the COMMIT is running the trigger, on the server
+            proxy.cut()
+            await asyncio.sleep(0.05)
+            proxy.restore()
+            await committing  # no StateStoreError: the server committed it
+            count = "SELECT count(*) FROM state_probe"
+            (rows,) = (await asyncio.to_thread(store.connection.execute, count)).fetchone()
+            assert rows == 1
+        finally:
+            await asyncio.to_thread(store.close)

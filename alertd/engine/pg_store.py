@@ -217,7 +217,8 @@ class PostgresStore(SQLiteStore):
 
     def _committed(self, xid: int) -> bool:
         """Whether the transaction `xid` committed, asked on a new session for up to
-        OUTCOME_WAIT seconds while the server is away; False when it cannot be told."""
+        OUTCOME_WAIT seconds while the server is away or the transaction still in progress;
+        False when it cannot be told."""
         self.connection.rollback()  # the session is gone: so is the transaction, for it
         deadline = time.monotonic() + OUTCOME_WAIT
         while True:
@@ -228,6 +229,11 @@ class PostgresStore(SQLiteStore):
             except StateStoreError:
                 if time.monotonic() >= deadline:
                     return False
+                time.sleep(OUTCOME_RETRY)
+                continue
+            if status == "in progress" and time.monotonic() < deadline:
+                # The server has not ended it yet: the session that lost its client goes on
+                # with what it received, a COMMIT included, until it writes an answer.
                 time.sleep(OUTCOME_RETRY)
                 continue
             return bool(status == "committed")

@@ -47,7 +47,8 @@ class RetryingClients:
                         continue
                     if answer.status_code == 202:
                         fired = len(answer.json()["alerts"])
-                        assert fired == 1 or (unanswered and fired == 0)  # a new key fires once
+                        # a new key fires once
+                        assert fired == 1 or (unanswered and fired == 0), (vehicle, answer.text)
                         self.accepted.append(vehicle)
                         break
                     assert answer.status_code == 503, answer.text

@@ -7,7 +7,7 @@ twice."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,19 +101,26 @@ async def test_under_load_a_cut_loses_nothing_that_was_accepted(
     tmp_path: Path, receiver: Receiver, postgres_url: str
 ) -> None:
     """Clients send events of new keys all along, retrying each one refused; the database is
-    cut twice meanwhile. Every key is paged exactly once."""
+    cut off for up to a second at a time, until two cuts have had events refused. Every key is
+    paged exactly once. (A cut that lands on a COMMIT leaves it in doubt: the node asks the
+    server once it is back, within the 5 s docs/scaling.md promises, and no event is refused
+    meanwhile; a cut outlasting them is the limit that page states.)"""
     async with node_behind_proxy(tmp_path, receiver, postgres_url) as (proxy, alertd):
         clients = RetryingClients([alertd])
-        for wanted in (20, 40):
+        refused_cuts = 0
+        for cut in range(12):
+            if refused_cuts == 2:
+                break
+            wanted = 20 * (cut + 1)
             await until(lambda: len(clients.accepted) >= wanted, "events accepted")  # noqa: B023
             refused_before = clients.refusals
             proxy.cut()
-            await until(
-                lambda: clients.refusals > refused_before,  # noqa: B023
-                "events refused while cut off",
-            )
+            with suppress(AssertionError):  # no refusal: the cut hit a COMMIT
+                await until(lambda: clients.refusals > refused_before, "a refusal", 1.0)  # noqa: B023
             proxy.restore()
-        await until(lambda: len(clients.accepted) >= 60, "events accepted again")
+            refused_cuts += clients.refusals > refused_before
+        assert refused_cuts == 2
+        await until(lambda: len(clients.accepted) >= wanted + 20, "events accepted again")
         await clients.stop()
         accepted = clients.accepted
         notes = await receiver.wait_for(len(accepted), timeout=60)
