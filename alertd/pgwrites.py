@@ -3,8 +3,9 @@
 A group of batches is one transaction, each batch a savepoint in it; each batch inserts its
 alerts, their changes, their outbox rows and its windows. Sent as they are made, that is ~40
 round trips a group, every row executed on its own (bench/README.md, issue 15). Held here
-instead until a statement needs an answer (a read, an UPDATE whose count matters, COMMIT), the
-group's inserts go with that statement in one round trip, one statement per table and group:
+instead until a statement needs an answer (a read, an UPDATE whose count matters), the group's
+inserts go with that statement in one round trip (before a COMMIT, in one of their own: see
+`PgConnection.execute`), one statement per table and group:
 `INSERT ... SELECT ... FROM jsonb_array_elements(?)` over the rows as one JSON text (`as_json`),
 made by orjson in C: psycopg binds an array parameter element by element in Python, ~60 us
 an event for the four tables' 54 values (bench/README.md).
