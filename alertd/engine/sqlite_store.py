@@ -269,8 +269,8 @@ class SQLiteStore:
         # When each window expires, for the sweep (None: the sweep asks the database).
         self._expiry: Expiry[_Table[Any]] | None = None
         if self.sweeps_in_memory:
-            # A key state's expiry moves on every event of its rule's scope: noted once.
-            self._expiry = Expiry(_EXPIRES, moved=("key_state",))
+            # A key state's and an absence's expiry move on every event of the key: noted once.
+            self._expiry = Expiry(_EXPIRES, moved=_MOVED)
         # Key states as a log (alertd.engine.key_state_log) where no other daemon reads them.
         self._log: KeyStateLog | None = None if self.shared else KeyStateLog()
         self._load_windows()
@@ -723,7 +723,9 @@ class SQLiteStore:
             value = None if in_place is None or written is None else in_place.value(written, entry)
             if value is None:
                 rows.append((rule_id, _json(key), *row(entry)))
-                if note is not None:  # its expiry may have moved (in place: it did not)
+                if note is not None and (written is None or kind not in _MOVED):
+                    # its expiry may have moved (in place: it did not; of a kind in _MOVED,
+                    # the entry's first note follows it)
                     note(table, key, expires(entry))  # type: ignore[misc]
             else:
                 key_text = _json(key)
@@ -1098,6 +1100,12 @@ def _open_alert_of(row: Sequence[Any]) -> tuple[Key, str]:
     key, alert_id = row
     return _key(key), alert_id
 
+
+_MOVED = ("key_state", "absence")
+"""Kinds whose entry's expiry moves on with every event of its key (`forget` after the newest):
+noted for the sweep once, when made, the note following the entry (alertd.engine.expiry); a
+note per write, each kept for `forget` (two days in rules/telemetry.rules), piled up a note per
+event of every watched vehicle."""
 
 _EXPIRES: dict[str, Callable[[Any], float]] = {
     "suppression": suppression_expires_at,

@@ -209,3 +209,28 @@ def test_a_key_written_on_every_event_is_swept_once_forgotten(tmp_path: Path) ->
         assert store.size().key_states == 0
     finally:
         store.close()
+
+
+SILENT = """
+rule silent {
+  when type == "location_update"
+  absent 15m by vehicle
+  forget 1h
+}
+"""
+
+
+def test_a_watched_vehicle_keeps_one_expiry_note_and_is_forgotten_after_its_newest(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    engine = Engine(RuleSet(compile_text(SILENT)), store)
+    try:
+        for at in range(0, 600, 10):
+            engine.process_batch([event("location_update", "speed", 50, at)], T0 + at)
+        assert store._expiry is not None and len(store._expiry) == 1  # was a note per event
+        assert engine.sweep(T0 + 590 + 3599) == 0  # newest at 590: forgotten an hour after
+        assert engine.sweep(T0 + 590 + 3600) == 1
+        assert store.size().absences == 0
+    finally:
+        store.close()
