@@ -18,10 +18,10 @@ from alertd.dialect import translate
 from alertd.engine.errors import StateStoreError
 from alertd.engine.pg_store import PostgresStore
 from alertd.engine.state import Timer
-from alertd.notify.notification import Notification
 from alertd.notify.outbox import enqueue
 from alertd.pgdb import Listener, PgConnection, connect, notify
 from tests.engine.builders import T0
+from tests.notify.test_outbox import notification
 from tests.postgres import POSTGRES_URL
 from tests.tcpproxy import proxied
 
@@ -230,7 +230,7 @@ def test_a_held_insert_that_fails_ends_its_transaction(postgres_url: str) -> Non
 
 def test_notifications_of_a_group_are_numbered_once_it_commits(postgres_url: str) -> None:
     store = PostgresStore(postgres_url, node="n1")
-    group = [[_notification(f"a{b}", n) for n in range(2)] for b in range(3)]
+    group = [[notification(f"a{b}", n) for n in range(2)] for b in range(3)]
     try:
         store.begin()
         for number, batch in enumerate(group):
@@ -247,21 +247,6 @@ def test_notifications_of_a_group_are_numbered_once_it_commits(postgres_url: str
         assert rows == [(n.id, n.seq) for n in group[0] + group[2]]
     finally:
         store.close()
-
-
-def _notification(alert_id: str, n: int) -> Notification:
-    return Notification(
-        id=f"{alert_id}.{n}",
-        alert_id=alert_id,
-        rule_id="r",
-        channel="webhook",
-        kind="webhook",
-        recipient="http://127.0.0.1:9/hook",
-        priority="high",
-        content={"n": n},
-        created_at=T0,
-        next_attempt_at=T0,
-    )
 
 
 def test_held_rows_keep_every_value_as_the_rows_one_by_one_would(postgres_url: str) -> None:
