@@ -719,14 +719,13 @@ class SQLiteStore:
         rows, updated, updates = [], [], []
         expiry, expires = self._expiry, _EXPIRES.get(kind)
         note = None if expiry is None or expires is None else expiry.note
+        moved = kind in _MOVED  # noted once, when made: the entry's first note follows it
         for key, entry, written in stored:
             value = None if in_place is None or written is None else in_place.value(written, entry)
             if value is None:
                 rows.append((rule_id, _json(key), *row(entry)))
-                if note is not None and (written is None or kind not in _MOVED):
-                    # its expiry may have moved (in place: it did not; of a kind in _MOVED,
-                    # the entry's first note follows it)
-                    note(table, key, expires(entry))  # type: ignore[misc]
+                if note is not None and (written is None or not moved):
+                    note(table, key, expires(entry))  # type: ignore[misc]  # it may have moved
             else:
                 key_text = _json(key)
                 updates.append((value, rule_id, key_text))
