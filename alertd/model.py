@@ -186,9 +186,9 @@ class CountEvents(Sequence[Event]):
 
     Held as the JSON texts its window kept, and the firing match's event as it came, until
     something reads them: most alerts are only stored, which writes the texts as they are
-    (`json`), and decoding every alert's events made a counting rule slower than before its
-    windows kept texts (bench/README.md, "A leaner daemon path"). Read, they are decoded once.
-    Immutable, so one instance may be shared.
+    (`json`), and decoding every alert's events on the engine's hot path made a counting rule
+    slower than before issue 9 (bench/README.md, "A leaner daemon path"). Read, they are
+    decoded once. Immutable, so one instance may be shared.
     """
 
     __slots__ = ("_events", "_newest", "_texts")
