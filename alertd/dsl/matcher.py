@@ -190,9 +190,13 @@ def _literal_kind(node: ast.Expr) -> str | None:
 
 
 def _slots(expr: ast.Expr) -> Iterator[Slot]:
-    """Every field and path of object keys the expression reads (and their parents)."""
+    """Every field and path of object keys the expression reads (and their parents), and the
+    latitude of a `distance_km` location, which the generated code tests inline first."""
     for node in walk(expr):
         slot = slot_of(node)
+        if slot is None and isinstance(node, ast.Call) and node.name == "distance_km":
+            slot = slot_of(node.args[0])
+            slot = None if slot is None else (*slot, "latitude")
         if slot is not None:
             for length in range(1, len(slot) + 1):
                 yield slot[:length]

@@ -1,6 +1,8 @@
 """RuleSet's fused per-type matchers give exactly what each rule's own condition gives."""
 
-from alertd.dsl import compile_text
+import pytest
+
+from alertd.dsl import compile_text, mismatch_counts
 from alertd.engine.ruleset import RuleSet
 
 RULES = compile_text(
@@ -62,3 +64,54 @@ def test_fused_matchers_match_the_expected_rules() -> None:
         ["anywhere"],
         [],
     ]
+
+
+def _matched_and_counted(ruleset: RuleSet, event: dict[str, object]) -> tuple[list[str], int]:
+    """The rules the fused matcher gives for the event, and the mismatches it counted."""
+    before = sum(mismatch_counts().get(rule.id, 0) for rule in ruleset.rules)
+    matched = ids(ruleset.match(event))
+    return matched, sum(mismatch_counts().get(rule.id, 0) for rule in ruleset.rules) - before
+
+
+BERLIN = {"latitude": 52.520008, "longitude": 13.404954}
+
+
+@pytest.mark.parametrize(
+    ("location", "near"),
+    [
+        (BERLIN, ["near_berlin", "near_berlin_or_far"]),
+        ({"latitude": 52.52, "longitude": 14.5}, []),  # the same latitude, 74 km east
+        ({"latitude": 52.61, "longitude": 13.404954}, ["near_berlin_or_far"]),  # 10 km north
+        ({"latitude": 52, "longitude": 13}, []),  # an int
+        ({"latitude": 53.5, "longitude": 10.0}, []),
+        ({"lat": 52.520008, "lon": 13.404954}, ["near_berlin", "near_berlin_or_far"]),
+        ({"longitude": 13.404954}, []),
+        ({"latitude": 52.520008}, []),
+        ({"latitude": "52.52", "longitude": 13.404954}, []),  # a mismatch: counted
+        ({"latitude": True, "longitude": 13.404954}, []),  # a mismatch: counted
+        ({"latitude": None, "lat": 52.520008, "lon": 13.404954}, []),
+        ([52.520008, 13.404954], []),  # a mismatch: counted
+        (None, []),
+    ],
+)
+def test_a_distance_test_refuses_far_latitudes_inline_as_the_function_does(
+    location: object, near: list[str]
+) -> None:
+    """The fused matcher tests a location's latitude before calling within_km (a fast path
+    for most points): the same rules and the same mismatches as each rule's own condition."""
+    ruleset = RuleSet(
+        compile_text(
+            """
+            rule near_berlin { when distance_km(location, 52.52, 13.405) < 5 }
+            rule near_berlin_or_far { when distance_km(location, 52.52, 13.405) < 25 }
+            rule numbered { when location.latitude > 0
+                            and distance_km(location, 52.52, 13.405) < 5 }
+            """
+        )
+    )
+    event = {"location": location}
+    counted = sum(mismatch_counts().get(rule.id, 0) for rule in ruleset.rules)
+    expected = [r.id for r in ruleset.rules if r.condition(event)]
+    own = sum(mismatch_counts().get(rule.id, 0) for rule in ruleset.rules) - counted
+    assert _matched_and_counted(ruleset, event) == (expected, own)
+    assert [r for r in expected if r != "numbered"] == near
