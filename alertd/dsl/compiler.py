@@ -68,6 +68,8 @@ _HELPERS: dict[str, Any] = {
     "_index": runtime.index,
     "_scalar": runtime.scalar,
     "_SCALARS": runtime.SCALAR_TYPES,
+    "_shared_key_of": runtime.shared_key_of,
+    "_shared_key": runtime.shared_key,
     **{f"_op{i}": fn for i, fn in enumerate(runtime.OPERATORS.values())},
     **{f"_fn_{name}": builtin.impl for name, builtin in BUILTINS.items()},
 }
@@ -647,14 +649,16 @@ class Generator:
         return self.value(expr)
 
     def key(self, keys: Sequence[ast.Expr]) -> str:
-        """A key as a tuple of JSON scalars; a scalar is tested inline, as most are (a call
-        of `_scalar` costs more than the rest of a one-field key)."""
+        """A key as a tuple of JSON scalars, the shared copy of an equal one seen before
+        (runtime.shared_key); a scalar is tested inline, as most are (a call of `_scalar`
+        costs more than the rest of a one-field key)."""
         parts = []
         for key in keys:
             t = self.temp()
             value = self.value(key)
             parts.append(f"{t} if ({t} := {value}).__class__ in _SCALARS else _scalar({t}), ")
-        return "(" + "".join(parts) + ")"
+        k = self.temp()
+        return f"(_shared_key_of({k} := ({''.join(parts)})) or _shared_key({k}))"
 
     # expressions
 
