@@ -115,3 +115,69 @@ def test_a_distance_test_refuses_far_latitudes_inline_as_the_function_does(
     own = sum(mismatch_counts().get(rule.id, 0) for rule in ruleset.rules) - counted
     assert _matched_and_counted(ruleset, event) == (expected, own)
     assert [r for r in expected if r != "numbered"] == near
+
+
+THRESHOLDS = RuleSet(
+    compile_text(
+        """
+        rule over_90 { when speed > 90 }
+        rule over_100 { when 100 < speed }
+        rule over_80_5 { when speed > 80.5 }
+        rule at_least_120 { when speed >= 120 }
+        rule between { when speed > 50 and speed < 60 }
+        rule fuel_under_20 { when fuel < 20 }
+        rule fuel_under_5 { when fuel < 5 }
+        rule fuel_under_10 { when 10 > fuel }
+        rule huge { when fuel < 100000000000000000000000000000000000000000000000000000000000000 }
+        rule over_90_again { when speed > 90 }
+        """
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"speed": 95, "fuel": 30},
+        {"speed": 90, "fuel": 20},
+        {"speed": 80.5, "fuel": 4.99},
+        {"speed": 120, "fuel": 10},
+        {"speed": 55, "fuel": 10**70},
+        {"speed": 10**400, "fuel": -(10**400)},
+        {"speed": float("inf"), "fuel": float("-inf")},
+        {"speed": float("nan"), "fuel": float("nan")},
+        {"speed": 0, "fuel": 0},
+        {"fuel": 3},  # no speed: the general path
+        {"speed": "130", "fuel": 3},  # a mismatch: counted
+        {"speed": True, "fuel": 3},  # a mismatch: counted
+        {"speed": None, "fuel": None},
+        {"speed": [130], "fuel": {"level": 3}},
+    ],
+)
+def test_runs_of_thresholds_match_as_each_rule_does(event: dict[str, object]) -> None:
+    """The fused matcher tests a run of thresholds of one field (`speed > 90`, `100 < speed`,
+    ...) by its loosest bound first: the same rules and mismatches as each rule's own
+    condition, whatever the field holds."""
+    counted = sum(mismatch_counts().get(rule.id, 0) for rule in THRESHOLDS.rules)
+    expected = [r.id for r in THRESHOLDS.rules if r.condition(event)]
+    own = sum(mismatch_counts().get(rule.id, 0) for rule in THRESHOLDS.rules) - counted
+    assert _matched_and_counted(THRESHOLDS, event) == (expected, own)
+
+
+def test_runs_of_thresholds_give_the_expected_rules() -> None:
+    assert ids(THRESHOLDS.match({"speed": 95, "fuel": 7})) == [
+        "over_90",
+        "over_80_5",
+        "fuel_under_20",
+        "fuel_under_10",
+        "huge",
+        "over_90_again",
+    ]
+    assert ids(THRESHOLDS.match({"speed": 120, "fuel": 30})) == [
+        "over_90",
+        "over_100",
+        "over_80_5",
+        "at_least_120",
+        "huge",
+        "over_90_again",
+    ]
