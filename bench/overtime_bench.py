@@ -117,6 +117,7 @@ def least_sequence_step(
 
     def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
         key, kept = scope(event)
+        key = key[0] if len(key) == 1 else key  # as the table holds it (sequence.state_key)
         state = states.get(key)
         states[key] = (time, None, kept, time + forget)
         if condition(event, nothing if state is None else state[2]):

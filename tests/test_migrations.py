@@ -326,7 +326,7 @@ def test_a_database_of_schema_8_opens_with_every_window_it_held(tmp_path: Path) 
         assert window_times(windows[("v1",)]) == chunked
         assert window_events(windows[("v1",)]) == [{"n": 299}]
         assert window_times(windows[("v2",)]) == [T0, T0 + 1]
-        assert store.key_states("rise").entries == {("v1",): (T0, None, (1, 2), T0 + 60)}
+        assert store.key_states("rise").entries == {"v1": (T0, None, (1, 2), T0 + 60)}
         assert store.absences("quiet").entries == {("v1",): (T0, None, "{}", T0 + 600)}
         # The windows go on: one suppressed match more is counted in its row, and a sweep past
         # every expiry leaves nothing.

@@ -332,14 +332,16 @@ def _source(
         parts.append(
             f"def scope(e):\n{_guarded(f'({key}, {values})', gen.bad, f'({none_key}, {nulls})')}"
         )
+        # The step keys the rule's table of key states as alertd.engine.sequence.state_key.
+        none_state = "None" if len(rule.key) == 1 else none_key
         # The same, inline in the step every event of the scope goes through.
         scope = [
             "try:",
-            f"    k = {gen.key(rule.key)}",
+            f"    k = {gen.state_key(rule.key)}",
             "    kept = (" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")",
             "except Exception:",
             f"    {gen.bad}(True)",
-            f"    k = {none_key}",
+            f"    k = {none_state}",
             f"    kept = {nulls}",
         ]
         hold = rule.over_time is not None and rule.over_time.hold is not None
@@ -652,13 +654,19 @@ class Generator:
         """A key as a tuple of JSON scalars, the shared copy of an equal one seen before
         (runtime.shared_key); a scalar is tested inline, as most are (a call of `_scalar`
         costs more than the rest of a one-field key)."""
-        parts = []
-        for key in keys:
-            t = self.temp()
-            value = self.value(key)
-            parts.append(f"{t} if ({t} := {value}).__class__ in _SCALARS else _scalar({t}), ")
         k = self.temp()
-        return f"(_shared_key_of({k} := ({''.join(parts)})) or _shared_key({k}))"
+        parts = "".join(f"{self.key_part(key)}, " for key in keys)
+        return f"(_shared_key_of({k} := ({parts})) or _shared_key({k}))"
+
+    def key_part(self, key: ast.Expr) -> str:
+        """One value of a key, as a JSON scalar."""
+        t = self.temp()
+        return f"{t} if ({t} := {self.value(key)}).__class__ in _SCALARS else _scalar({t})"
+
+    def state_key(self, keys: Sequence[ast.Expr]) -> str:
+        """A key as a table of key states holds it (alertd.engine.sequence.state_key): a
+        one-part key as its bare value."""
+        return self.key_part(keys[0]) if len(keys) == 1 else self.key(keys)
 
     # expressions
 

@@ -15,10 +15,10 @@ source is a template: the engine makes one function of it per rule and store
   match whose key's run has held `held` seconds (None: it is in no run);
 - `_hashable`: alertd.engine.steps.hashable; `condition(e, p)`: the rule's condition.
 
-The statements that set `k` (the key) and `kept` (the values the rule's prev() calls keep of
-the event), and those that test the condition, come from the caller: the compiler inlines
-them (the condition's fast path, alertd.dsl.fastpath); a rule built by hand calls its scope
-function and its condition.
+The statements that set `k` (the key, as the table holds it: alertd.engine.sequence.state_key)
+and `kept` (the values the rule's prev() calls keep of the event), and those that test the
+condition, come from the caller: the compiler inlines them (the condition's fast path,
+alertd.dsl.fastpath); a rule built by hand calls its scope function and its condition.
 """
 
 from __future__ import annotations

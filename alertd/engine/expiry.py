@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from itertools import chain
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
-
-from alertd.model import Key
 
 SPAN = 1.0
 """Seconds of expiry times noted together."""
@@ -41,7 +39,7 @@ SPAN = 1.0
 CHUNK = 32
 """Notes of a second kept in one tuple."""
 
-_Note = tuple[float, int, Key]
+_Note = tuple[float, int, Hashable]
 """A note: when the entry expires as noted, its table's id(), its key."""
 
 _at = itemgetter(0)
@@ -52,7 +50,7 @@ class Table(Protocol):
 
     kind: str
     rule_id: str
-    entries: dict[Key, Any]
+    entries: dict[Hashable, Any]
 
 
 T = TypeVar("T", bound=Table)
@@ -71,7 +69,7 @@ class _Second:
         self.filling: list[Any] = []
         self.sorted: list[_Note] | None = None
 
-    def add(self, at: float, number: int, key: Key) -> None:
+    def add(self, at: float, number: int, key: Hashable) -> None:
         if self.sorted is not None:  # a sweep is taking from this second
             insort(self.sorted, (at, number, key), key=_latest_first)
             return
@@ -118,7 +116,7 @@ class Expiry(Generic[T]):
         self._order: list[int] = []  # a heap of the seconds noted
         self._tables: dict[int, T] = {}  # by id(), for the notes
 
-    def note(self, table: T, key: Key, at: float) -> None:
+    def note(self, table: T, key: Hashable, at: float) -> None:
         """The entry of `key` in `table` expires at `at` (it was just written or read)."""
         number = id(table)
         if number not in self._tables:
@@ -142,13 +140,13 @@ class Expiry(Generic[T]):
 
     def take(
         self, horizon: float, limit: int | None, current: Callable[[T], bool]
-    ) -> list[tuple[T, Key]]:
+    ) -> list[tuple[T, Hashable]]:
         """The (table, key) pairs whose entries expire at or before `horizon`, oldest first, at
         most `limit` of them; their notes are dropped (a caller that keeps an entry after all
         notes it again). `current(table)`: whether the table is still the store's (a table of
         a rule that is gone holds nothing to sweep)."""
-        taken: list[tuple[float, T, Key]] = []
-        seen: set[tuple[int, Key]] = set()  # an entry noted twice is taken once
+        taken: list[tuple[float, T, Hashable]] = []
+        seen: set[tuple[int, Hashable]] = set()  # an entry noted twice is taken once
         last = int(horizon // SPAN)
         seconds, order, tables, expires = self._seconds, self._order, self._tables, self._of
         while order and order[0] <= last:

@@ -14,9 +14,11 @@ live state, and a snapshot costs about one entry per four logged. Only a store w
 other daemon writes keeps its states so (PostgreSQL's are rows, read per key).
 
 A row is a JSON list of `[rule_id, [[key, state], ...]]`, a state `[newest, start, kept,
-expires_at]` (alertd.engine.sequence.KeyState; the key and the kept values as JSON lists), or
-null for a key forgotten (swept). Rows of `key_state` written before the log are read first,
-and deleted by the first snapshot.
+expires_at]` (alertd.engine.sequence.KeyState; the kept values as a JSON list), or null for a
+key forgotten (swept). A key is as the table of key states holds it (alertd.engine.sequence.
+state_key): a one-part key's bare value, any other key as a JSON list; a log written before
+held every key as a list, which reads as the same key. Rows of `key_state` written before the
+log are read first, and deleted by the first snapshot.
 """
 
 from __future__ import annotations

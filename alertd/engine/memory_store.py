@@ -16,7 +16,7 @@ from typing import Any
 
 from alertd.engine.absence import Absence
 from alertd.engine.ids import alert_id_floor
-from alertd.engine.sequence import KeyState
+from alertd.engine.sequence import KeyState, StateKey
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -38,7 +38,7 @@ class MemoryStore:
         self._suppressions: dict[str, dict[Key, Suppression]] = {}
         self._windows: dict[str, dict[Key, CountWindow]] = {}
         self._open: dict[str, dict[Key, str]] = {}
-        self._key_states: dict[str, dict[Key, KeyState]] = {}
+        self._key_states: dict[str, dict[StateKey, KeyState]] = {}
         self._absences: dict[str, dict[Key, Absence]] = {}
         # A new alert is kept as it is until something happens to it: an AlertRecord (a frozen
         # dataclass of 14 fields) costs ten times the Alert, and nearly every alert of a replay
@@ -69,7 +69,7 @@ class MemoryStore:
             table = self._open[rule_id] = Entries()
         return table
 
-    def key_states(self, rule_id: str) -> dict[Key, KeyState]:
+    def key_states(self, rule_id: str) -> dict[StateKey, KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
             table = self._key_states[rule_id] = Entries()
@@ -230,7 +230,7 @@ def _record(kept: AlertRecord | Alert) -> AlertRecord:
 
 
 def _sweep_forgotten(
-    tables: Iterable[dict[Key, KeyState]] | Iterable[dict[Key, Absence]],
+    tables: Iterable[dict[Any, KeyState]] | Iterable[dict[Any, Absence]],
     horizon: float,
     limit: int | None,
 ) -> int:

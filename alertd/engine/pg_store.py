@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any, TypeVar
 
 from alertd.engine.errors import StateStoreError
+from alertd.engine.sequence import full_key, state_key
 from alertd.engine.sqlite_store import (
     _READERS,
     SQLiteStore,
@@ -163,13 +164,14 @@ class PostgresStore(SQLiteStore):
             of = _READERS[kind][1]
             for rule_id, key in pairs:
                 table = by_rule.get(rule_id)
-                if table is not None and key not in table.changed:
-                    table.entries.pop(key, None)
+                entry_key = state_key(key) if kind == "key_state" else key
+                if table is not None and entry_key not in table.changed:
+                    table.entries.pop(entry_key, None)
             for rule_id, *row in found[kind]:
-                key, value = of(row)
+                entry_key, value = of(row)
                 table = make(rule_id)
-                if key not in table.changed:
-                    table.entries[key] = value
+                if entry_key not in table.changed:
+                    table.entries[entry_key] = value
         chunks = _chunks_by_key(found["count_window_chunk"])
         for rule_id, key in pairs:
             windows = self._windows.get(rule_id)
@@ -329,19 +331,16 @@ class _HeldTable(_Table[V]):
         super().__init__(kind, rule_id)
         self.store = store
 
-    def get(self, key: Key, /) -> V | None:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def get(self, key: Hashable, /) -> V | None:
+        _hold(self.store, self.rule_id, key)
         return self.entries.get(key)
 
-    def __setitem__(self, key: Key, value: V, /) -> None:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def __setitem__(self, key: Hashable, value: V, /) -> None:
+        _hold(self.store, self.rule_id, key)
         super().__setitem__(key, value)
 
-    def pop(self, key: Key, default: None, /) -> V | None:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def pop(self, key: Hashable, default: None, /) -> V | None:
+        _hold(self.store, self.rule_id, key)
         return super().pop(key, default)
 
 
@@ -354,17 +353,21 @@ class _HeldCountWindows(_CountWindows):
         super().__init__(rule_id)
         self.store = store
 
-    def get(self, key: Key, /) -> Any:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def get(self, key: Hashable, /) -> Any:
+        _hold(self.store, self.rule_id, key)
         return self.entries.get(key)
 
-    def __setitem__(self, key: Key, value: Any, /) -> None:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def __setitem__(self, key: Hashable, value: Any, /) -> None:
+        _hold(self.store, self.rule_id, key)
         super().__setitem__(key, value)
 
-    def pop(self, key: Key, default: None, /) -> Any:
-        if (self.rule_id, key) not in self.store._held:
-            self.store.hold_keys(((self.rule_id, key),))
+    def pop(self, key: Hashable, default: None, /) -> Any:
+        _hold(self.store, self.rule_id, key)
         return super().pop(key, default)
+
+
+def _hold(store: PostgresStore, rule_id: str, key: Hashable) -> None:
+    """Hold the rule's key of a table's entry (a key state's may be bare: `full_key`)."""
+    held = (rule_id, full_key(key))
+    if held not in store._held:
+        store.hold_keys((held,))

@@ -13,42 +13,43 @@ kind that adds state to the protocol adds the same here, reading through and kee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
 from alertd.engine.absence import Absence
-from alertd.engine.sequence import KeyState
+from alertd.engine.sequence import KeyState, StateKey
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
     AlertRecord,
     StateStore,
     StoreSize,
+    Table,
     TimelineEntry,
     Timer,
-    WindowTable,
 )
 from alertd.engine.windows import NOT_REORDERED, CountWindow, Suppression
 from alertd.model import Alert, Key
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _GONE = object()  # a key the view popped: the live value is hidden, not deleted
 
 
-class _OverlayTable(Generic[V]):
+class _OverlayTable(Generic[K, V]):
     """One rule's table: reads fall through to the live one, copied; writes stay here."""
 
     __slots__ = ("_copy", "_live", "_mine")
 
-    def __init__(self, live: WindowTable[V], copy_value: Callable[[V], V]) -> None:
+    def __init__(self, live: Table[K, V], copy_value: Callable[[V], V]) -> None:
         self._live = live
         self._copy = copy_value
-        self._mine: dict[Key, object] = {}
+        self._mine: dict[K, object] = {}
 
-    def get(self, key: Key, /) -> V | None:
+    def get(self, key: K, /) -> V | None:
         if key in self._mine:
             mine = self._mine[key]
             return None if mine is _GONE else mine  # type: ignore[return-value]
@@ -59,10 +60,10 @@ class _OverlayTable(Generic[V]):
         self._mine[key] = value  # the engine may change it in place: keep the copy it has
         return value
 
-    def __setitem__(self, key: Key, value: V, /) -> None:
+    def __setitem__(self, key: K, value: V, /) -> None:
         self._mine[key] = value
 
-    def pop(self, key: Key, default: None, /) -> V | None:
+    def pop(self, key: K, default: None, /) -> V | None:
         value = self.get(key)
         self._mine[key] = _GONE
         return value
@@ -90,46 +91,46 @@ class ReadOnlyView:
 
     def __init__(self, live: StateStore) -> None:
         self._live = live
-        self._suppressions: dict[str, _OverlayTable[Suppression]] = {}
-        self._windows: dict[str, _OverlayTable[CountWindow]] = {}
-        self._key_states: dict[str, _OverlayTable[KeyState]] = {}
-        self._absences: dict[str, _OverlayTable[Absence]] = {}
-        self._open: dict[str, _OverlayTable[str]] = {}
+        self._suppressions: dict[str, _OverlayTable[Key, Suppression]] = {}
+        self._windows: dict[str, _OverlayTable[Key, CountWindow]] = {}
+        self._key_states: dict[str, _OverlayTable[StateKey, KeyState]] = {}
+        self._absences: dict[str, _OverlayTable[Key, Absence]] = {}
+        self._open: dict[str, _OverlayTable[Key, str]] = {}
         self._alerts: dict[str, AlertRecord] = {}
         self._timelines: dict[str, list[TimelineEntry]] = {}
         self._timers: dict[tuple[str, str], Timer | None] = {}  # None: cancelled here
 
     # windows -------------------------------------------------------------------------------
 
-    def suppressions(self, rule_id: str) -> _OverlayTable[Suppression]:
+    def suppressions(self, rule_id: str) -> _OverlayTable[Key, Suppression]:
         table = self._suppressions.get(rule_id)
         if table is None:
             table = _OverlayTable(self._live.suppressions(rule_id), _same)
             self._suppressions[rule_id] = table
         return table
 
-    def count_windows(self, rule_id: str) -> _OverlayTable[CountWindow]:
+    def count_windows(self, rule_id: str) -> _OverlayTable[Key, CountWindow]:
         table = self._windows.get(rule_id)
         if table is None:
             table = _OverlayTable(self._live.count_windows(rule_id), _window_copy)
             self._windows[rule_id] = table
         return table
 
-    def key_states(self, rule_id: str) -> _OverlayTable[KeyState]:
+    def key_states(self, rule_id: str) -> _OverlayTable[StateKey, KeyState]:
         table = self._key_states.get(rule_id)
         if table is None:
             table = _OverlayTable(self._live.key_states(rule_id), _same)
             self._key_states[rule_id] = table
         return table
 
-    def absences(self, rule_id: str) -> _OverlayTable[Absence]:
+    def absences(self, rule_id: str) -> _OverlayTable[Key, Absence]:
         table = self._absences.get(rule_id)
         if table is None:
             table = _OverlayTable(self._live.absences(rule_id), _same)
             self._absences[rule_id] = table
         return table
 
-    def open_alerts(self, rule_id: str) -> _OverlayTable[str]:
+    def open_alerts(self, rule_id: str) -> _OverlayTable[Key, str]:
         table = self._open.get(rule_id)
         if table is None:
             table = _OverlayTable(self._live.open_alerts(rule_id), _same)

@@ -26,11 +26,12 @@ What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from types import FunctionType
 from typing import Any
 
 from alertd.dsl.compiler import compile_source
+from alertd.dsl.runtime import SCALAR_TYPES
 from alertd.dsl.sequence_step import step_source
 from alertd.durations import format_duration
 from alertd.engine.details import Detail, detail_hook
@@ -43,6 +44,28 @@ KeyState = tuple[float, float | None, tuple[Any, ...], float]
 seen for the key; when the run of matching events that event belongs to started (None: it did
 not match); the values of the rule's prev() arguments on that event; and when the key is
 forgotten (`newest` + the rule's `forget`)."""
+
+StateKey = Hashable
+"""What a rule's key states are keyed by (every store's table of them, in memory): a key of
+one JSON scalar (`by vehicle_id`, the common case) as that scalar, any other key as itself.
+The step of such a rule reads and writes its key's state on every event of its scope, keys
+met in random order, each entry cold in the cache: a bare string spares it a tuple made,
+hashed and compared, and a cache line read, per event (~0.1 us of ~1.4 in the fleet bench,
+bench/README.md, "Rules over time"). Anything that reads the table with a rule's key, or
+writes its keys out, converts at that edge (`state_key`, `full_key`); the rows and the log
+hold the rule's key as a JSON list (the log: a one-part key bare)."""
+
+
+def state_key(key: Key) -> StateKey:
+    """The key of `key`'s entry in a table of key states."""
+    if len(key) == 1 and key[0].__class__ in SCALAR_TYPES:
+        return key[0]
+    return key
+
+
+def full_key(key: StateKey) -> Key:
+    """The rule's key of an entry of a table of key states (`state_key`'s inverse)."""
+    return key if isinstance(key, tuple) else (key,)
 
 
 def build_sequence_step(
@@ -70,10 +93,10 @@ def build_sequence_step(
     counted = counting or count
 
     def held_step(  # noqa: PLR0917 -- generated code calls it: keywords would be constants
-        event: Event, index: int, time: float, received_at: float, key: Key, held: float | None
+        event: Event, index: int, time: float, received_at: float, key: StateKey, held: float | None
     ) -> Any:
         if held is None or held < hold:  # type: ignore[operator]
-            return counted(index, key, time, held)
+            return counted(index, full_key(key), time, held)
         decision = inner(event, index, time, received_at)
         if decision.__class__ is Decision:  # not an outcome of the daemon's lean steps
             decision.held = held
@@ -98,7 +121,7 @@ def build_sequence_step(
     return step
 
 
-def _direct(states: Any) -> tuple[dict[Key, KeyState], dict[Key, Any]] | None:
+def _direct(states: Any) -> tuple[dict[StateKey, KeyState], dict[StateKey, Any]] | None:
     """The dicts a store's table of key states lets the step write into itself (its entries,
     and its record of what changed): SQLite's (`direct()`); None for a plain dict (the step
     writes it as it is) or a table that does more on each write (PostgreSQL's holds the
@@ -106,7 +129,7 @@ def _direct(states: Any) -> tuple[dict[Key, KeyState], dict[Key, Any]] | None:
     offered = getattr(states, "direct", None)
     if offered is None:
         return None
-    direct: tuple[dict[Key, KeyState], dict[Key, Any]] | None = offered()
+    direct: tuple[dict[StateKey, KeyState], dict[StateKey, Any]] | None = offered()
     return direct
 
 
@@ -116,11 +139,12 @@ def _hand_built(
     """The step template of a SequenceSpec built by hand: its scope (else the rule's key, and
     nothing kept) called rather than inlined."""
     if spec.scope is None:
-        scope = ["    k = _key(e)", "    kept = ()"]
+        scope = ["    k = _state_key(_key(e))", "    kept = ()"]
         names: dict[str, Any] = {"_key": rule.key}
     else:
-        scope = ["    k, kept = _scope(e)"]
+        scope = ["    k, kept = _scope(e)", "    k = _state_key(k)"]
         names = {"_scope": spec.scope}
+    names["_state_key"] = state_key
     # Not compiled by alertd, it may raise: the rule is reported, and the other rules go on.
     scope = ["try:", *scope, "except Exception:", "    _failed(_rule)", "    return None"]
     source = step_source(scope, hold=spec.hold is not None)

@@ -29,7 +29,15 @@ batch writes the times it added, not every time a large window holds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
@@ -45,7 +53,7 @@ from alertd.engine.expiry import Expiry
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.key_state_log import SCHEMA as KEY_STATE_LOG
 from alertd.engine.key_state_log import Group, KeyStateLog, Pairs
-from alertd.engine.sequence import KeyState
+from alertd.engine.sequence import KeyState, StateKey, full_key, state_key
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -114,34 +122,36 @@ V = TypeVar("V")
 class _Table(Generic[V]):
     """One rule's entries of one kind (`kind` is the SQL table), all in memory; remembers
     which keys changed since they were last written, and what each held then (the row in
-    the database), so that a change of one column can be written as one."""
+    the database), so that a change of one column can be written as one. Keyed by the rule's
+    key; a table of key states by its StateKey (alertd.engine.sequence: converted where keys
+    are read from or written to the database, `_key_text`, `_entry_key`, `_logged_key`)."""
 
     __slots__ = ("changed", "entries", "kind", "rule_id")
 
     def __init__(self, kind: str, rule_id: str) -> None:
         self.kind = kind
         self.rule_id = rule_id
-        self.entries: dict[Key, V] = Entries()
+        self.entries: dict[Hashable, V] = Entries()
         # key -> its entry when last written (None: it had none; an entry changed in place,
         # as a counting window is, is its own).
-        self.changed: dict[Key, V | None] = {}
+        self.changed: dict[Hashable, V | None] = {}
 
-    def get(self, key: Key, /) -> V | None:
+    def get(self, key: Hashable, /) -> V | None:
         return self.entries.get(key)
 
-    def __setitem__(self, key: Key, value: V, /) -> None:
+    def __setitem__(self, key: Hashable, value: V, /) -> None:
         entries, changed = self.entries, self.changed
         if key not in changed:
             changed[key] = entries.get(key)
         entries[key] = value
 
-    def direct(self) -> tuple[dict[Key, V], dict[Key, V | None]] | None:
+    def direct(self) -> tuple[dict[Hashable, V], dict[Hashable, V | None]] | None:
         """The entries and the changes, for a caller that writes as item setting does (a
         key's entry when last written into `changed` before its first change) without a call
         per write (alertd.engine.sequence); None for a kind of table that does more."""
         return (self.entries, self.changed) if self.__class__ is _Table else None
 
-    def pop(self, key: Key, default: None, /) -> V | None:
+    def pop(self, key: Hashable, default: None, /) -> V | None:
         value = self.entries.pop(key, None)
         if value is not None and key not in self.changed:
             self.changed[key] = value
@@ -150,7 +160,7 @@ class _Table(Generic[V]):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def take_changes(self) -> tuple[list[tuple[Key, V, V | None]], list[Key]]:
+    def take_changes(self) -> tuple[list[tuple[Hashable, V, V | None]], list[Hashable]]:
         """What to write since the last call: (key, entry, its entry when last written) to
         store, keys to delete."""
         stored, deleted = [], []
@@ -177,10 +187,10 @@ class _CountWindows(_Table[CountWindow]):
 
     def __init__(self, rule_id: str) -> None:
         super().__init__("count_window", rule_id)
-        self.chunked: dict[Key, Chunked] = {}  # windows with times in chunk rows
-        self.orphaned: set[Key] = set()  # keys whose chunk rows belong to a window now gone
+        self.chunked: dict[Hashable, Chunked] = {}  # windows with times in chunk rows
+        self.orphaned: set[Hashable] = set()  # keys whose chunk rows belong to a window now gone
 
-    def pop(self, key: Key, default: None, /) -> CountWindow | None:
+    def pop(self, key: Hashable, default: None, /) -> CountWindow | None:
         value = self.entries.pop(key, None)
         if value is not None:
             if key not in self.changed:
@@ -202,7 +212,7 @@ class _Block:
 
     savepoint: str | None  # None: the transaction itself
     version: int  # of the windows when it began
-    written: dict[_Table[Any], set[Key]] = field(default_factory=dict)  # keys it wrote
+    written: dict[_Table[Any], set[Hashable]] = field(default_factory=dict)  # keys it wrote
     everything: bool = False  # it dropped rules: read every window back
 
     def wrote(self, table: _Table[Any]) -> None:
@@ -456,7 +466,7 @@ class SQLiteStore:
             for rule_id, text in gone:
                 table = tables.get(rule_id)
                 if table is not None:
-                    key = _key(text)
+                    key = _entry_key(kind, text)
                     table.entries.pop(key, None)
                     if isinstance(table, _CountWindows):
                         table.chunked.pop(key, None)
@@ -480,7 +490,7 @@ class SQLiteStore:
 
         due: dict[str, list[Any]] = {kind: [] for kind in _WINDOW_TABLES}
         for table, key in self._expiry.take(horizon, limit, current):
-            due[table.kind].append((table.rule_id, _json(key)))
+            due[table.kind].append((table.rule_id, _key_text(key)))
         return due
 
     def _evict(self, kind: str, rows: list[Any], horizon: float) -> list[Any]:
@@ -723,11 +733,11 @@ class SQLiteStore:
         for key, entry, written in stored:
             value = None if in_place is None or written is None else in_place.value(written, entry)
             if value is None:
-                rows.append((rule_id, _json(key), *row(entry)))
+                rows.append((rule_id, _key_text(key), *row(entry)))
                 if note is not None and (written is None or not moved):
                     note(table, key, expires(entry))  # type: ignore[misc]  # it may have moved
             else:
-                key_text = _json(key)
+                key_text = _key_text(key)
                 updates.append((value, rule_id, key_text))
                 updated.append((rule_id, key_text, *row(entry)))
         execute_many = self.connection.executemany
@@ -761,8 +771,7 @@ class SQLiteStore:
             get = table.entries.get
             pairs = [(key, get(key)) for key in changed]
             if note is not None:  # a new entry (none when last written); others are noted
-                for key, written in changed.items():
-                    state = get(key)
+                for (key, state), written in zip(pairs, changed.values(), strict=True):
                     if written is None and state is not None:
                         note(table, key, state[3])
             changed.clear()
@@ -779,7 +788,7 @@ class SQLiteStore:
     def _replay(
         self,
         groups: Iterable[tuple[str, list[list[Any]]]],
-        only: Mapping[str, Collection[Key]] | None,
+        only: Mapping[str, Collection[Hashable]] | None,
     ) -> int:
         """Apply groups of the log, oldest first, to the key states in memory (with `only`, to
         these keys of these rules alone); return how many entries there were."""
@@ -790,8 +799,8 @@ class SQLiteStore:
             if only is not None and not wanted:
                 continue
             entries = self.key_states(rule_id).entries
-            for key_values, state in pairs:
-                key = _key_of(key_values)
+            for logged, state in pairs:
+                key = _logged_key(logged)
                 if wanted is not None and key not in wanted:
                     continue
                 if state is None:  # forgotten
@@ -896,8 +905,8 @@ class SQLiteStore:
         for rule_id, *row in windows:
             _place(self.count_windows(rule_id), row, chunks.get((rule_id, row[0]), []))
         for rule_id, *row in states:
-            key, state = _key_state_of(row)
-            self.key_states(rule_id).entries[key] = state
+            entry_key, state = _key_state_of(row)
+            self.key_states(rule_id).entries[entry_key] = state
         if self._log is not None:
             self._log.size = self._replay(logged, None)
         for rule_id, *row in absences:
@@ -933,9 +942,9 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             fail(exc, f"{self.path}: cannot read the windows", self.path)
 
-    def _read_back(self, table: _Table[Any], keys: Collection[Key]) -> None:
+    def _read_back(self, table: _Table[Any], keys: Collection[Hashable]) -> None:
         """Set these keys of `table` to what the database holds for them (or remove them)."""
-        which = (table.rule_id, _json([_json(key) for key in keys]))
+        which = (table.rule_id, _json([_key_text(key) for key in keys]))
         in_keys = "rule_id = ? AND key IN (SELECT value FROM json_each(?))"
         if isinstance(table, _CountWindows):
             self._read_back_count_windows(table, keys, which, in_keys)
@@ -954,7 +963,7 @@ class SQLiteStore:
             if self._expiry is not None and expires is not None:
                 self._expiry.note(table, key, expires(value))
 
-    def _read_back_logged(self, keys: Mapping[str, Collection[Key]]) -> None:
+    def _read_back_logged(self, keys: Mapping[str, Collection[Hashable]]) -> None:
         """After `_read_back` of these key states (by rule id) from their rows: the log's
         entries of them on top, and their expiry noted again."""
         assert self._log is not None
@@ -968,7 +977,7 @@ class SQLiteStore:
                         self._expiry.note(table, key, state[3])
 
     def _read_back_count_windows(
-        self, table: _CountWindows, keys: Collection[Key], which: tuple[str, str], in_keys: str
+        self, table: _CountWindows, keys: Collection[Hashable], which: tuple[str, str], in_keys: str
     ) -> None:
         rows = self.connection.execute(
             f"SELECT {_COUNT_WINDOW_COLUMNS} FROM count_window WHERE {in_keys}", which
@@ -1085,9 +1094,9 @@ def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> Key:
     return key
 
 
-def _key_state_of(row: Sequence[Any]) -> tuple[Key, KeyState]:
+def _key_state_of(row: Sequence[Any]) -> tuple[StateKey, KeyState]:
     key, newest, start, kept, expires_at = row
-    return _key(key), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
+    return state_key(_key(key)), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
 
 
 def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
@@ -1114,7 +1123,7 @@ _EXPIRES: dict[str, Callable[[Any], float]] = {
 }
 """Per window table: when an entry expires (the row's `expires_at`)."""
 
-_READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Key, Any]]]] = {
+_READERS: dict[str, tuple[str, Callable[[Sequence[Any]], tuple[Hashable, Any]]]] = {
     "suppression": (_SUPPRESSION_COLUMNS, _suppression_of),
     "key_state": (f"{_KEY_STATE_COLUMNS}, expires_at", _key_state_of),
     "absence": (f"{_ABSENCE_COLUMNS}, expires_at", _absence_of),
@@ -1131,6 +1140,24 @@ def _json(value: object) -> str:
 def _key(text: str) -> Key:
     """A key read back from JSON: lists become tuples again, as the engine keyed them."""
     return _key_of(jsonutil.loads(text))
+
+
+def _key_text(key: Hashable) -> str:
+    """The key of an entry of a table as the rows of every table hold it: the rule's key as a
+    JSON list (a key state's key is held bare for a one-part key: alertd.engine.sequence)."""
+    return _json(full_key(key))
+
+
+def _entry_key(kind: str, text: str) -> Hashable:
+    """The key of the entry in a table of `kind` (_WINDOW_TABLES) whose row's key reads `text`."""
+    key = _key(text)
+    return state_key(key) if kind == "key_state" else key
+
+
+def _logged_key(logged: Any) -> Hashable:
+    """The key of a key state as the log holds it (the table's key as JSON: a one-part key
+    bare; before, every key as its JSON list, as the rows have it)."""
+    return state_key(_key_of(logged)) if logged.__class__ is list else logged
 
 
 def _key_of(values: list[Any]) -> Key:
@@ -1184,11 +1211,11 @@ def _absence_row(absence: Absence) -> tuple[object, ...]:
     return absence  # its event is JSON text already
 
 
-def _delete(connection: Connection, table: str, rule_id: str, keys: list[Key]) -> None:
+def _delete(connection: Connection, table: str, rule_id: str, keys: list[Hashable]) -> None:
     if keys:
         connection.executemany(
             f"DELETE FROM {table} WHERE rule_id = ? AND key = ?",
-            [(rule_id, _json(key)) for key in keys],
+            [(rule_id, _key_text(key)) for key in keys],
         )
 
 

@@ -27,7 +27,7 @@ from alertd.model import Alert, Key, NotifyTarget, Priority
 
 if TYPE_CHECKING:
     from alertd.engine.absence import Absence
-    from alertd.engine.sequence import KeyState
+    from alertd.engine.sequence import KeyState, StateKey
 
 AlertStatus = Literal["firing", "acked", "resolved", "silenced"]
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "acked", "resolved", "silenced")
@@ -153,23 +153,28 @@ class StoreSize:
     absences: int = 0
 
 
+K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
 
 
-class WindowTable(Protocol[V]):
+class Table(Protocol[K_contra, V]):
     """One rule's entries of one kind, by key: a plain dict satisfies it.
 
     The engine sets every value it changed (a counting window changed in place is set again),
     so a store that writes to disk knows what to write.
     """
 
-    def get(self, key: Key, /) -> V | None: ...
+    def get(self, key: K_contra, /) -> V | None: ...
 
-    def __setitem__(self, key: Key, value: V, /) -> None: ...
+    def __setitem__(self, key: K_contra, value: V, /) -> None: ...
 
-    def pop(self, key: Key, default: None, /) -> V | None: ...
+    def pop(self, key: K_contra, default: None, /) -> V | None: ...
 
     def __len__(self) -> int: ...
+
+
+WindowTable = Table[Key, V]
+"""A table by the rule's key (every kind but key states, keyed by StateKey)."""
 
 
 class WindowStore(Protocol):
@@ -189,9 +194,10 @@ class WindowStore(Protocol):
         swept: an entry goes when its alert resolves (alertd.incidents.resolving)."""
         ...
 
-    def key_states(self, rule_id: str) -> WindowTable[KeyState]:
-        """What the rule keeps per key over the events of its scope (alertd.engine.sequence);
-        the same object for as long as the rule is kept."""
+    def key_states(self, rule_id: str) -> Table[StateKey, KeyState]:
+        """What the rule keeps per key over the events of its scope (alertd.engine.sequence),
+        by its key as `state_key` makes it; the same object for as long as the rule is
+        kept."""
         ...
 
     def absences(self, rule_id: str) -> WindowTable[Absence]:

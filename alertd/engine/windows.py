@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from struct import Struct
 from typing import TypeVar
 
@@ -68,10 +68,11 @@ or an object per window is traversed by every full collection: a second's pause 
 of keys, bench/README.md). A step returns a new tuple, which the engine sets in the table.
 """
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class Entries(dict[Key, V]):
+class Entries(dict[K, V]):
     """A store's table of one rule's windows of one kind: a dict the collector tracks from the
     start and never untracks, so that the daemon's `gc.freeze()` at start (alertd.commands.run)
     leaves it out of every collection for good. A plain dict whose entries are all untracked

@@ -167,6 +167,10 @@ class Dispatcher:
         self._retries: list[tuple[float, int, Notification]] = []
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
+        # Several daemons: the rows this one holds, from when it takes them until their last
+        # outcome is written. Only these claims are renewed, and a look for expired claims
+        # never takes one of them twice (its claim may have run out during an outage).
+        self._in_hand: set[int] = set()
         self._results: list[AttemptResult] = []
         self._writing: asyncio.Future[Exception | None] | None = None  # `_batch_writing`
         self._refusals = 0  # writes of outcomes refused in a row
@@ -355,7 +359,8 @@ class Dispatcher:
         if not self.outbox.claims:
             return self.outbox.pending_after(self._high_water, LOAD_BATCH)
         if self._claimed_own:
-            return self.outbox.claim(self.clock.now(), LOAD_BATCH)
+            rows = self.outbox.claim(self.clock.now(), LOAD_BATCH)
+            return [n for n in rows if n.seq not in self._in_hand]
         # At start: every row this daemon's previous run held, at once (a second look with
         # `own` would take the same rows again), then the others' as usual.
         rows = self.outbox.claim(self.clock.now(), -1, own=True)
@@ -385,7 +390,7 @@ class Dispatcher:
         if now >= self._next_renewal:
             self._next_renewal = now + CLAIM_RENEW
             try:
-                self.outbox.renew_claims(self.clock.now())
+                self.outbox.renew_claims(self.clock.now(), sorted(self._in_hand))
             except StateStoreError as error:
                 self.health.failed(error)
         if now >= self._next_claim_look:
@@ -400,6 +405,8 @@ class Dispatcher:
         for notification in notifications:
             self._high_water = max(self._high_water, notification.seq)
             self._pending += 1
+            if self.outbox.claims:
+                self._in_hand.add(notification.seq)
             wait = notification.next_attempt_at - now
             if wait > 0:
                 heapq.heappush(self._retries, (monotonic + wait, notification.seq, notification))
@@ -621,6 +628,8 @@ class Dispatcher:
             self._refusals = 0
             if batch:
                 self.health.succeeded()
+            if self._in_hand:
+                self._in_hand.difference_update(r.seq for r in batch if r.state != "pending")
             return True
         self._refusals += 1
         if isinstance(error, StateStoreError):

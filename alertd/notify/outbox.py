@@ -16,12 +16,13 @@ PostgreSQL, several daemons share the outbox, and each pending row is *claimed* 
 (`claimed_by`, until `claim_expires_at`): the daemon that enqueues a row claims it in the same
 insert (it hands the row to its own dispatcher in memory), and a dispatcher takes rows whose
 claim has expired -- their daemon died or stalled -- with `FOR UPDATE SKIP LOCKED`
-(`Outbox.claim`), so two dispatchers never take the same row. A daemon renews its claims while
-it lives (`renew_claims`), gives them up when it stops (`release_claims`), and records an
-outcome only on a row it still holds: once another daemon took a row over, the row's fate is
-that daemon's. A daemon's name (`node`) is its host and state folder: a restarted daemon is the
-same node, so its outcome journal and its claims still match. The `Outbox` methods raise
-StateStoreError when the database cannot be used now (alertd.sqlitedb.fail).
+(`Outbox.claim`), so two dispatchers never take the same row. A daemon renews its claims on the
+rows its dispatcher holds while it lives (`renew_claims`), gives them up when it stops
+(`release_claims`), and records an outcome only on a row it still holds: once another daemon
+took a row over, the row's fate is that daemon's. A daemon's name (`node`) is its host and
+state folder: a restarted daemon is the same node, so its outcome journal and its claims still
+match. The `Outbox` methods raise StateStoreError when the database cannot be used now
+(alertd.sqlitedb.fail).
 """
 
 from __future__ import annotations
@@ -108,6 +109,16 @@ _CLAIM = """
     )
     RETURNING {columns}
 """
+
+_RENEW = (
+    "UPDATE outbox SET claim_expires_at = ? WHERE claimed_by = ? AND state = 'pending'"
+    " AND seq IN (SELECT value FROM json_each(?))"
+)
+register(
+    _RENEW,
+    "UPDATE outbox SET claim_expires_at = %s WHERE claimed_by = %s AND state = 'pending'"
+    " AND seq IN (SELECT v::bigint FROM json_array_elements_text(%s::json) AS v)",
+)
 
 _MAX_BUNDLES = len(("group", "digest", "quiet", "cap"))  # one per hold, at most
 
@@ -337,13 +348,17 @@ class Outbox:
             ).fetchall()
         return sorted((_notification(row) for row in rows), key=lambda n: n.seq)
 
-    def renew_claims(self, now: float) -> int:
-        """Extend this daemon's claims on its pending rows by CLAIM_LEASE from `now` (those
-        another daemon took over stay that daemon's). Returns how many."""
+    def renew_claims(self, now: float, seqs: Sequence[int]) -> int:
+        """Extend this daemon's claims on the pending rows `seqs` (those its dispatcher holds)
+        by CLAIM_LEASE from `now`; those another daemon took over stay that daemon's. A row
+        this daemon claimed but holds nothing of (its transaction's COMMIT was cut off and
+        found committed only later: alertd.engine.pg_store) runs out of its lease and is
+        taken, by a look for expired claims, here or on another node. Returns how many."""
+        if not seqs:
+            return 0
         with self._translated("cannot renew claims"):
             return self.connection.execute(
-                "UPDATE outbox SET claim_expires_at = ? WHERE claimed_by = ? AND state = 'pending'",
-                (now + CLAIM_LEASE, self.node),
+                _RENEW, (now + CLAIM_LEASE, self.node, jsonutil.dumps(list(seqs)).decode())
             ).rowcount
 
     def release_claims(self) -> int:

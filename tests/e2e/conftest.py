@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,6 +283,21 @@ class Alertd:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+async def recorded_sent(alertd: Alertd, alert_ids: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The alerts' details once every notification of each is recorded sent; None until then.
+    A send still in flight at a kill -9 may go again after the restart (at-least-once, with the
+    same Idempotency-Key); one recorded sent never does. A receiver has a page before the daemon
+    has its answer, and the record follows a few milliseconds after that: a test that counts
+    pages across a kill waits for this first."""
+    async with alertd.client() as client:
+        details = [
+            (await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)).json()
+            for alert_id in alert_ids
+        ]
+    states = [n["state"] for detail in details for n in detail["notifications"]]
+    return details if states and all(state == "sent" for state in states) else None
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import ADMIN, INGEST, Alertd, Receiver, write_setup
+from tests.e2e.conftest import ADMIN, INGEST, Alertd, Receiver, recorded_sent, write_setup
 from tests.waiting import eventually, until
 
 SILENT = """
@@ -48,14 +48,6 @@ async def silences(alertd: Alertd) -> list[dict[str, Any]]:
     return sorted(response.json()["alerts"], key=lambda a: seconds(a["fired_at"]))
 
 
-async def recorded(alertd: Alertd, alert_ids: list[str]) -> bool | None:
-    """True once every notification of the alerts is recorded sent; None until then."""
-    async with alertd.client() as client:
-        details = [await client.get(f"/v1/alerts/{i}", headers=ADMIN) for i in alert_ids]
-    states = [n["state"] for d in details for n in d.json()["notifications"]]
-    return (bool(states) and all(state == "sent" for state in states)) or None
-
-
 async def test_a_kill_9_during_a_silence_pages_once_after_the_grace(
     tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -84,7 +76,9 @@ async def test_a_kill_9_during_a_silence_pages_once_after_the_grace(
 
         # Both pages answered and their outcomes recorded before the kill: a send still in
         # flight at a kill may go again (at-least-once), a recorded one never does.
-        await eventually(lambda: recorded(alertd, [v1["id"], v2["id"]]), "both outcomes recorded")
+        await eventually(
+            lambda: recorded_sent(alertd, [v1["id"], v2["id"]]), "both outcomes recorded"
+        )
         alertd.kill()
         await alertd.start()
         await post(alertd, "v-3")

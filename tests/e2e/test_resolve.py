@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, INGEST, REPO, Alertd, Receiver, write_setup
+from ..waiting import eventually
+from .conftest import ADMIN, INGEST, REPO, Alertd, Receiver, recorded_sent, write_setup
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +61,8 @@ async def test_a_breakdown_pages_once_and_its_operational_report_resolves_it(
         assert (folded["status"], folded["match_count"]) == ("firing", 2)
         assert (folded["event"]["type"], folded["last_event"]) == ("breakdown", still)
 
+        # The page recorded sent before the kill: had it been in flight, it could go again.
+        await eventually(lambda: recorded_sent(daemon, [alert_id]), "the page recorded sent")
         daemon.kill()  # -9: the open alert must outlive it
         await daemon.start()
 

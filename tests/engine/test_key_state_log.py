@@ -5,6 +5,7 @@ or lose a state."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -129,7 +130,7 @@ def test_a_key_swept_stays_forgotten_after_a_restart(tmp_path: Path) -> None:
     store.close()
     store = SQLiteStore(path)
     try:
-        assert set(store.key_states("fuel_low").entries) == {("v2",)}
+        assert set(store.key_states("fuel_low").entries) == {"v2"}
     finally:
         store.close()
 
@@ -164,14 +165,54 @@ def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
     monkeypatch.setattr(key_state_log, "COMPACT", 0)  # a snapshot at the first write
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get(("v1",)) == (T0, None, (12,), T0 + 3600)
+        assert store.key_states("fuel_low").get("v1") == (T0, None, (12,), T0 + 3600)
         assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
         assert store.connection.execute("SELECT count(*) FROM key_state").fetchone() == (0,)
     finally:
         store.close()
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get(("v1",)) == (T0 + 60, T0 + 60, (9,), T0 + 3660)
+        assert store.key_states("fuel_low").get("v1") == (T0 + 60, T0 + 60, (9,), T0 + 3660)
+    finally:
+        store.close()
+
+
+def test_a_log_written_with_every_key_a_list_reads_as_the_same_keys(tmp_path: Path) -> None:
+    # The log as alertd wrote it before one-part keys were held bare (and still writes keys of
+    # more than one part): each key a JSON list, a state forgotten as null.
+    path = tmp_path / "s.db"
+    SQLiteStore(path).close()
+    before = SQLiteStore(path)
+    entries = [
+        [
+            "fuel_low",
+            [[["v1"], [T0, None, [12], T0 + 3600]], [["v2"], [T0, None, [15], T0 + 3600]]],
+        ],
+        ["fuel_low", [[["v2"], None]]],
+    ]
+    before.connection.execute(
+        "INSERT INTO key_state_log (entries) VALUES (?)", (json.dumps(entries),)
+    )
+    before.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.key_states("fuel_low").entries == {"v1": (T0, None, (12,), T0 + 3600)}
+        assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("vehicle", ["v1", 7, None, ["v", 1], {"fleet": "north"}])
+def test_keys_of_one_part_and_of_two_survive_a_restart(tmp_path: Path, vehicle: Any) -> None:
+    two = FUEL_LOW.replace("fuel_low", "fuel_low_at").replace("by vehicle", "by vehicle, depot")
+    rules = FUEL_LOW + two
+    path = tmp_path / "s.db"
+    first = {**event("fuel", "fuel", 12, 0, vehicle=vehicle), "depot": "d1"}
+    killed_after(path, rules, first)
+    store = SQLiteStore(path)
+    try:
+        crossing = {**event("fuel", "fuel", 9, 60, vehicle=vehicle), "depot": "d1"}
+        assert decide(store, rules, crossing) == ["0:fired", "0:fired"]
     finally:
         store.close()
 

@@ -1,5 +1,5 @@
 """Rules that keep state per key over the events of their scope (alertd.engine.sequence):
-examples of prev() and changed() through the engine, on both stores."""
+examples of prev() and changed() through the engine, on every store."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from alertd.dsl import compile_text
 from alertd.engine.engine import Engine
 from alertd.engine.memory_store import MemoryStore
+from alertd.engine.pg_store import PostgresStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore
@@ -26,11 +27,15 @@ rule fuel_low {
 """
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    made: StateStore = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    )
+    made: StateStore
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SQLiteStore(tmp_path / "s.db")
+    else:  # its key states are rows, each read when its key is held
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
     yield made
     made.close()
 

@@ -5,10 +5,12 @@ daemon died) is taken over; only the holder of a claim records an outcome."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from alertd.clock import FakeClock
 from alertd.config import Settings
@@ -17,7 +19,8 @@ from alertd.notify.notification import Notification
 from alertd.notify.outbox import CLAIM_LEASE, AttemptResult, Outbox
 from alertd.notify.plan import plan
 from alertd.notify.render import Renderer
-from tests.notify.conftest import HttpServer, make_alert, make_settings
+from tests.notify.conftest import HttpServer, Request, make_alert, make_settings
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -88,7 +91,7 @@ def test_a_renewed_claim_is_not_taken_and_a_released_one_is_at_once(
     settings = settings_for(tmp_path, "http://127.0.0.1:9/hook")
     made = notifications(settings, 2, clock.now())
     a.add(made)
-    assert a.renew_claims(clock.now() + CLAIM_LEASE - 1) == 2
+    assert a.renew_claims(clock.now() + CLAIM_LEASE - 1, [n.seq for n in made]) == 2
     assert b.claim(clock.now() + CLAIM_LEASE + 1, 100) == []  # renewed: still a's
     assert a.release_claims() == 2  # a stops
     assert [n.id for n in b.claim(clock.now(), 100)] == [n.id for n in made]
@@ -134,3 +137,72 @@ async def test_a_restarted_daemon_takes_its_claims_back_and_sends_each_once(
     restarted.close()
     sent = sorted(request.headers["Idempotency-Key"] for request in http_server.requests)
     assert sent == sorted(n.id for n in made)
+
+
+async def test_a_claimed_row_never_handed_over_is_sent_once_its_lease_runs_out(
+    tmp_path: Path, nodes: list[Outbox], clock: FakeClock, http_server: HttpServer
+) -> None:
+    """A COMMIT cut off before its answer, found committed too late (alertd.engine.pg_store):
+    its batch was refused, yet its rows are in the outbox, claimed by this daemon, and its
+    dispatcher was never handed them. They are not renewed with the rows it holds: once their
+    lease runs out, a look for expired claims takes them, while the daemon lives."""
+    a = nodes[0]
+    settings = settings_for(tmp_path, f"{http_server.url}/hook")
+    handed, orphaned = notifications(settings, 2, clock.now())
+    dispatcher = Dispatcher(settings, a, clock)
+    a.add([handed])
+    dispatcher.submit([handed])
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await until(lambda: len(http_server.requests) == 1, "the handed-over notification")
+        a.add([orphaned])  # committed, never submitted
+        # The fake clock moves on as the dispatcher sleeps between its looks.
+        await until(lambda: len(http_server.requests) == 2, "the orphaned row, after its lease")
+        assert clock.now() >= orphaned.created_at + CLAIM_LEASE
+        await until(lambda: a.pending_count() == 0, "both outcomes recorded")
+    finally:
+        await dispatcher.stop()
+        await running
+    sent = [request.headers["Idempotency-Key"] for request in http_server.requests]
+    assert sent == [handed.id, orphaned.id]
+
+
+async def test_a_held_row_whose_claim_ran_out_is_not_taken_twice(
+    tmp_path: Path, nodes: list[Outbox], clock: FakeClock, http_server: HttpServer
+) -> None:
+    """The database was away longer than a lease (no renewal went through): the rows the
+    dispatcher holds, waiting to retry, have expired claims. Its own look for expired claims
+    takes none of them again: each goes out once more after its backoff, not twice."""
+    a = nodes[0]
+    settings = settings_for(tmp_path, f"{http_server.url}/hook")
+    made = notifications(settings, 3, clock.now())
+    answers = iter([500, 500, 500])
+
+    async def fail_first(request: Request) -> web.StreamResponse:
+        return web.json_response({}, status=next(answers, 200))
+
+    http_server.handler = fail_first
+    dispatcher = Dispatcher(settings, a, clock)
+    a.add(made)
+    dispatcher.submit(made)
+    renewals: list[int] = []
+    renew = a.renew_claims
+
+    def expire_instead(now: float, seqs: Sequence[int]) -> int:
+        """The renewals that did not go through: every claim runs out instead."""
+        renewals.append(len(seqs))
+        a.connection.execute("UPDATE outbox SET claim_expires_at = 0 WHERE state = 'pending'")
+        a.connection.commit()
+        return 0
+
+    a.renew_claims = expire_instead  # type: ignore[method-assign]
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await until(lambda: a.pending_count() == 0, "every row sent and recorded")
+    finally:
+        await dispatcher.stop()
+        await running
+        a.renew_claims = renew  # type: ignore[method-assign]
+    assert renewals, "the claims were never due for renewal"
+    sent = Counter(request.headers["Idempotency-Key"] for request in http_server.requests)
+    assert sent == {n.id: 2 for n in made}, sent
