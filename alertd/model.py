@@ -6,10 +6,12 @@ carries an `Alert`), and the notifier turns an `Alert` into notifications. Nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
+
+from alertd.jsonutil import dumps, loads
 
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
@@ -173,6 +175,82 @@ class Rule:
     group: GroupSpec | None = None  # `group by ... wait ...`
 
 
+def event_text(event: Event) -> str:
+    """An event as the JSON text a counting window keeps (values JSON cannot hold become
+    strings)."""
+    return dumps(event, default=str).decode()
+
+
+class CountEvents(Sequence[Event]):
+    """The events a counting rule's alert lists, oldest first (the newest `max_count_events`).
+
+    Held as the JSON texts its window kept, and the firing match's event as it came, until
+    something reads them: most alerts are only stored, which writes the texts as they are
+    (`json`), and decoding every alert's events on the engine's hot path made a counting rule
+    slower than before issue 9 (bench/README.md, "A leaner daemon path"). Read, they are
+    decoded once. Immutable, so one instance may be shared.
+    """
+
+    __slots__ = ("_events", "_newest", "_texts")
+
+    def __init__(self, texts: tuple[str, ...] = (), newest: Event | None = None) -> None:
+        self._texts: tuple[str, ...] | None = texts
+        self._newest = newest
+        self._events: list[Event] | None = None
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> CountEvents:
+        """Events already decoded (an alert read back from a store, a preview)."""
+        made = cls()
+        made._texts = None
+        made._events = list(events)
+        return made
+
+    def json(self) -> str:
+        """The events as one JSON array (what the stores write), encoding only what is not
+        text yet."""
+        if self._texts is None:
+            assert self._events is not None
+            return dumps(self._events, default=str).decode()
+        texts = self._texts if self._newest is None else (*self._texts, event_text(self._newest))
+        return f"[{','.join(texts)}]"
+
+    def _decoded(self) -> list[Event]:
+        events = self._events
+        if events is None:
+            assert self._texts is not None
+            events = [loads(text) for text in self._texts]
+            if self._newest is not None:
+                events.append(self._newest)
+            self._events = events
+        return events
+
+    def __len__(self) -> int:
+        if self._texts is None:
+            return len(self._decoded())
+        return len(self._texts) + (self._newest is not None)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CountEvents):
+            return self._decoded() == other._decoded()
+        return self._decoded() == other
+
+    __hash__ = None  # type: ignore[assignment]  # compares by its events, like a list
+
+    def __repr__(self) -> str:
+        return f"CountEvents({self._decoded()!r})"
+
+
 @dataclass(slots=True)
 class Alert:
     """A rule fired: the record people are notified about and can acknowledge."""
@@ -187,7 +265,7 @@ class Alert:
     received_at: float  # arrival time, epoch seconds
     suppressed_count: int = 0  # suppressed matches for this rule and key since the last fire
     labels: Mapping[str, str] = field(default_factory=dict)
-    count_events: list[Mapping[str, Any]] = field(default_factory=list)  # capped
+    count_events: CountEvents = field(default_factory=CountEvents)
     description: str = ""
     notify: tuple[NotifyTarget, ...] = ()  # the rule's targets when it fired
     template: str | None = None

@@ -34,8 +34,7 @@ from alertd.engine.details import Detail, detail_hook
 from alertd.engine.eventtime import format_time
 from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import Step, hashable
-from alertd.engine.windows import event_text
-from alertd.model import Alert, Decision, Event, Key, Rule
+from alertd.model import Alert, CountEvents, Decision, Event, Key, Rule, event_text
 
 ABSENT = "absent"
 """The timer kind of absent rules' deadlines; its ref is `timer_ref(rule id, key)`."""
@@ -176,7 +175,7 @@ def absence_due(
         now,
         0,
         rule.labels,
-        [],
+        CountEvents(),
         rule.description,
         rule.notify,
         rule.template,

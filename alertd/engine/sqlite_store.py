@@ -73,7 +73,7 @@ from alertd.engine.windows import (
     window_expires_at,
 )
 from alertd.migrations import migrate
-from alertd.model import Alert, Key, NotifyTarget
+from alertd.model import Alert, CountEvents, Key, NotifyTarget
 from alertd.sqlitedb import (
     DEFAULT_BUSY_TIMEOUT,
     Synchronous,
@@ -1236,7 +1236,7 @@ def _alert_row(kept: AlertRecord | Alert) -> tuple[object, ...]:
         alert.received_at,
         alert.suppressed_count,
         _json(alert.labels),
-        _json(alert.count_events),
+        alert.count_events.json(),
         alert.description,
         _json([[target.channel, target.groups] for target in alert.notify]),
         alert.template,
@@ -1279,7 +1279,7 @@ def _alert_record(row: tuple[Any, ...]) -> AlertRecord:
         received_at=row[7],
         suppressed_count=row[8],
         labels=jsonutil.loads(row[9]),
-        count_events=jsonutil.loads(row[10]),
+        count_events=CountEvents.of(jsonutil.loads(row[10])),
         description=row[11],
         notify=_targets(jsonutil.loads(row[12])),
         template=row[13],

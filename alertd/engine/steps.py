@@ -28,11 +28,19 @@ from typing import cast
 from alertd.durations import format_duration
 from alertd.engine.details import Detail, detail_hook
 from alertd.engine.state import StateStore
-from alertd.engine.windows import count_step, event_text, first_window, pack_time, time_at
-from alertd.jsonutil import loads
-from alertd.model import Alert, Decision, DecisionKind, Event, Key, Rule
+from alertd.engine.windows import NOT_REORDERED, count_step, pack_time, time_at
+from alertd.model import (
+    Alert,
+    CountEvents,
+    Decision,
+    DecisionKind,
+    Event,
+    Key,
+    Rule,
+    event_text,
+)
 
-NO_EVENTS: list[Event] = []  # a marker: never handed out, so never changed
+NO_EVENTS = CountEvents()  # the alerts of a rule that does not count: immutable, so shared
 
 Step = Callable[[Event, int, float, float], Decision | None]
 """`step(event, index, time, received_at)`: the decision of the rule for an event that matched
@@ -204,15 +212,20 @@ def _windowed(
             failed(rule)
             return None
 
-        count_events: list[Event] = NO_EVENTS
+        count_events = NO_EVENTS
         if windows is not None:
             try:
                 window = windows.get(key_c)
             except TypeError:  # a list or an object from the event: key on its contents
                 key_c = hashable(key_c)
                 window = windows.get(key_c)
+            # Whether the match's event is still to be added to `events` as text: not when
+            # the match fires the window, whose alert takes the event as it is.
+            pending = cap > 0
+            events: tuple[str, ...]
             if window is None:
-                window = first_window(within, time, event if cap else None)
+                times, start, dropped = bytearray(pack_time(time)), 0, 0
+                reordered_from, events = NOT_REORDERED, ()
                 size = 1
                 kept = True
             else:
@@ -220,31 +233,34 @@ def _windowed(
                 newest = time_at(times, len(times) - 8)[0]
                 if time >= newest and time_at(times, start << 3)[0] > time - within:
                     times += pack_time(time)  # in order, and nothing slides out: as
-                    if cap:  # count_step would, without the call
-                        events = (*events, event_text(event))[-cap:]
-                    # `within` as the rule says: a reload may have changed it (from now on)
-                    window = (within, times, start, dropped, reordered_from, events)
-                    size = (len(times) >> 3) - start
+                    size = (len(times) >> 3) - start  # count_step would, without the call
                     kept = True
                 elif newest <= time - within:  # every match slid out: start over in place,
                     dropped += (len(times) >> 3) - start  # numbering on, as count_step would
                     times[:] = pack_time(time)  # (a key's matches are often that far apart)
-                    events = (event_text(event),) if cap else ()
-                    window = (within, times, 0, dropped, reordered_from, events)
+                    start, events = 0, ()
                     size = 1
                     kept = True
                 else:
                     window, kept = count_step(
                         (within, times, start, dropped, reordered_from, events), time, event, cap
                     )
-                    size = (len(window[1]) >> 3) - window[2]
+                    _, times, start, dropped, reordered_from, events = window
+                    size = (len(times) >> 3) - start
+                    pending = False
             if not kept or size < threshold:
-                windows[key_c] = window
+                if pending:
+                    events = (*events, event_text(event))[-cap:]
+                # `within` as the rule says: a reload may have changed it (from now on)
+                windows[key_c] = (within, times, start, dropped, reordered_from, events)
                 if lean:
                     return outcome_counting
                 return Decision(index, rule_id, "counting", key_c, time, None, None, size)
             windows.pop(key_c, None)  # reached: the window starts over
-            count_events = [loads(text) for text in window[5][-cap:]] if cap else []
+            if pending:  # the newest `cap` matches: those of the window before, and this one
+                count_events = CountEvents(events[len(events) + 1 - cap :], event)
+            else:
+                count_events = CountEvents(events)
 
         key = key_c
         carried = 0  # matches suppressed since the last alert, carried by this one
@@ -289,7 +305,7 @@ def _windowed(
             received_at,
             carried,
             labels,
-            [] if count_events is NO_EVENTS else count_events,
+            count_events,
             description,
             notify,
             template,

@@ -27,8 +27,8 @@ from collections.abc import Hashable, Iterable
 from struct import Struct
 from typing import TypeVar
 
-from alertd.jsonutil import dumps, loads
-from alertd.model import Event, Key
+from alertd.jsonutil import loads
+from alertd.model import Event, Key, event_text
 
 Suppression = tuple[float, float, int]
 """`(fired_at, until, suppressed)`: the last fire of a rule for one key, when its window ends
@@ -45,7 +45,7 @@ def suppression_expires_at(entry: Suppression) -> float:
 
 CountWindow = tuple[float, bytearray, int, int, int, tuple[str, ...]]
 """One key's counting window of a rule: `(within, times, start, dropped, reordered_from,
-events)`, made by `count_window` (or `first_window`) and moved on by `count_step`.
+events)`, made by `count_window` (or the engine's step) and moved on by `count_step`.
 
 - `times` holds the event times of the matches still inside it, oldest first, as packed
   doubles (`window_times` reads them), from match `start` on: a match in order is an append,
@@ -94,11 +94,6 @@ time_at = _TIME.unpack_from
 """`time_at(times, offset)[0]`: the time packed at this byte offset (8 times the index)."""
 
 
-def event_text(event: Event) -> str:
-    """An event as the JSON text a window keeps (values JSON cannot hold become strings)."""
-    return dumps(event, default=str).decode()
-
-
 def count_window(
     within: float, times: Iterable[float], events: Iterable[Event], dropped: int = 0
 ) -> CountWindow:
@@ -107,18 +102,6 @@ def count_window(
     packed = bytearray(array("d", times).tobytes())
     texts = tuple(event_text(event) for event in events)
     return (within, packed, 0, dropped, NOT_REORDERED, texts)
-
-
-def first_window(within: float, time: float, event: Event | None) -> CountWindow:
-    """A new window holding one match, and its event unless None (the engine's hot path)."""
-    return (
-        within,
-        bytearray(pack_time(time)),
-        0,
-        0,
-        NOT_REORDERED,
-        () if event is None else (event_text(event),),
-    )
 
 
 def window_matches(window: CountWindow) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd.config import Settings
-from alertd.model import Alert, NotifyTarget, Priority, Rule
+from alertd.model import Alert, CountEvents, NotifyTarget, Priority, Rule
 from alertd.notify.errors import TemplateError, TemplateProblem
 from alertd.notify.notification import Notification
 from alertd.notify.plan import plan
@@ -78,7 +78,7 @@ def _alert(
         received_at=SAMPLE_TIME,
         suppressed_count=suppressed_count,
         labels=labels or {},
-        count_events=list(count_events or []),
+        count_events=CountEvents.of(count_events or []),
         description=description,
         notify=notify,
         template=template,

@@ -396,7 +396,7 @@ class Renderer:
                 "labels": dict(alert.labels),
             },
             "event": alert.event,
-            "count_events": alert.count_events,
+            "count_events": list(alert.count_events),
             "suppressed_count": alert.suppressed_count,
             "priority": alert.priority,
             "fired_at": fired_at,

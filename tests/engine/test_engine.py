@@ -153,13 +153,18 @@ class TestCounting:
         events = [event(0, vehicle_id="v1"), event(1, vehicle_id="v2"), event(2, vehicle_id="v1")]
         assert replay(engine, events) == ["counting", "counting", "fired"]
 
-    def test_the_alert_lists_the_events_that_made_the_count_capped(self) -> None:
-        engine = make_engine(make_rule("many", count=(3, 600, ("vehicle_id",))), max_count_events=2)
-        events = [event(t, vehicle_id="v1", n=t) for t in (0, 1, 2)]
+    @pytest.mark.parametrize("cap", [0, 1, 2, 3, 5])
+    def test_the_alert_lists_the_events_that_made_the_count_capped(self, cap: int) -> None:
+        """The newest `max_count_events` of them; the first match slid out of the window (the
+        window starts over with the second)."""
+        rule = make_rule("many", count=(3, 600, ("vehicle_id",)))
+        engine = make_engine(rule, max_count_events=cap)
+        events = [event(t, vehicle_id="v1", n=t) for t in (-700, 0, 1, 2)]
         decisions = [d for item in events for d in engine.process(item, T0)]
+        assert [d.kind for d in decisions] == ["counting", "counting", "counting", "fired"]
         alert = decisions[-1].alert
         assert alert is not None
-        assert [e["n"] for e in alert.count_events] == [1, 2]
+        assert [e["n"] for e in alert.count_events] == [0, 1, 2][3 - min(cap, 3) :]
         assert alert.key == ("v1",)
         assert alert.event is events[-1]
 

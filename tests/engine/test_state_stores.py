@@ -24,7 +24,8 @@ from alertd.engine.state import (
     Timer,
 )
 from alertd.engine.windows import count_window, same_window, window_events, window_matches
-from alertd.model import Alert, NotifyTarget, Priority
+from alertd.model import Alert, CountEvents, NotifyTarget, Priority, event_text
+from alertd.server.views import alert_view
 from tests.engine.builders import T0, event, make_engine, make_rule
 
 
@@ -178,7 +179,7 @@ class TestAlerts:
         original = alert(
             suppressed_count=4,
             labels={"team": "safety"},
-            count_events=[{"n": 1}, {"n": 2}],
+            count_events=CountEvents((event_text({"n": 1}),), {"n": 2}),  # as the engine's
             description="A critical safety event",
             notify=(NotifyTarget("sms"), NotifyTarget("email", ("managers", "safety_team"))),
             template="critical",
@@ -187,8 +188,44 @@ class TestAlerts:
         record = store.get_alert(original.id)
         assert record is not None
         assert record.alert == original
+        assert record.alert.count_events == [{"n": 1}, {"n": 2}]
         assert (record.status, record.acked_at, record.acked_by) == ("firing", None, None)
         assert store.get_alert("01NOSUCHALERT0000000000000") is None
+
+    def test_a_counting_alert_reads_back_as_it_fired(self, store: StateStore) -> None:
+        """Its events, held as the window's texts and the firing event as it came, read the
+        same in the API from the store that fired it and after a restart (issue 9)."""
+        rule = make_rule("many", count=(3, 600.0, ("vehicle_id",)))
+        engine = make_engine(rule, store=store, max_count_events=2)
+        with store.transaction():
+            fired = [
+                d.alert
+                for d in engine.process_batch(
+                    [  # v1 in order; v2's last match is late, placed between the others
+                        *(event(at, vehicle_id="v1", n=at, where={"x": [at]}) for at in (1, 2, 3)),
+                        *(event(at, vehicle_id="v2", n=at) for at in (4, 6, 5)),
+                    ],
+                    T0,
+                )
+                if d.alert is not None
+            ]
+        assert [[e["n"] for e in alert.count_events] for alert in fired] == [[2, 3], [5, 6]]
+        assert fired[0].count_events[-1] is fired[0].event  # taken as it came, not re-read
+        views = []
+        for alert in fired:
+            record = store.get_alert(alert.id)
+            assert record is not None
+            views.append(alert_view(record))
+        assert [view["count_events"] for view in views] == [
+            [event(at, vehicle_id="v1", n=at, where={"x": [at]}) for at in (2, 3)],
+            [event(at, vehicle_id="v2", n=at) for at in (5, 6)],
+        ]
+        if isinstance(store, SQLiteStore):
+            store.close()
+            store = reopened(store)
+            again = [store.get_alert(alert.id) for alert in fired]
+            assert [alert_view(record) for record in again if record is not None] == views
+        store.close()
 
     @pytest.mark.parametrize("written_first", [False, True], ids=["buffered", "written"])
     def test_what_happened_since_it_fired_round_trips(

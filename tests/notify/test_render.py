@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from alertd.config import NotifySettings
+from alertd.model import CountEvents, event_text
 from alertd.notify.errors import TemplateError
 from alertd.notify.render import CONTEXT_NAMES, PARTS, Renderer, map_link
 from tests.notify.conftest import TEMPLATES, make_alert
@@ -64,12 +65,25 @@ def test_email_lists_the_counted_events_and_shows_nested_fields_as_json(
     renderer: Renderer,
 ) -> None:
     counted = [{"type": "safety_event", "n": n, "note": "<b>"} for n in range(12)]
-    email = renderer.render(make_alert(count_events=counted), "email").content
+    email = renderer.render(make_alert(count_events=CountEvents.of(counted)), "email").content
     assert "12 events made this alert fire:" in email["text"]
     assert '  - {"n": 0, "note": "\\u003cb\\u003e", "type": "safety_event"}' in email["text"]
     assert '"n": 9,' in email["text"] and '"n": 10,' not in email["text"]  # the first ten
     assert '  location: {"latitude": 52.52, "longitude": 13.405}' in email["text"]
     assert '"<b>"' not in email["html"] and email["html"].count("<li><code>") == 10
+
+
+def test_counted_events_render_alike_held_as_texts_or_decoded(renderer: Renderer) -> None:
+    """The engine's alert holds its window's events as JSON texts and the firing match's event
+    as it came; an alert read back from a store holds them decoded: the same notifications."""
+    counted = [{"type": "safety_event", "n": n, "at": {"lat": 52.5}} for n in range(3)]
+    held = make_alert(count_events=CountEvents(tuple(map(event_text, counted[:-1])), counted[-1]))
+    decoded = make_alert(count_events=CountEvents.of(counted))
+    for kind in ("email", "sms", "slack", "push", "webhook"):
+        assert renderer.render(held, kind).content == renderer.render(decoded, kind).content
+    assert orjson.loads(renderer.render(held, "webhook").content["body"])["count_events"] == (
+        counted
+    )
 
 
 def test_a_key_part_the_event_lacked_is_left_out_not_shown_as_none(renderer: Renderer) -> None:
