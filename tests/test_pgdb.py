@@ -24,6 +24,7 @@ from tests.engine.builders import T0
 from tests.notify.test_outbox import notification
 from tests.postgres import POSTGRES_URL
 from tests.tcpproxy import proxied
+from tests.waiting import until
 
 
 def test_upserts_take_the_tables_primary_key() -> None:
@@ -283,7 +284,9 @@ async def test_a_commit_cut_off_while_the_server_still_runs_it_is_kept(postgres_
         url = postgres_url.replace(f":{target.port}/", f":{proxy.port}/", 1)
         store = await asyncio.to_thread(PostgresStore, url)
 
-        def begin_and_write() -> None:
+        def begin_and_write() -> int:
+            """The transaction begun and written, its COMMIT to come; the session's pid."""
+            (pid,) = store.connection.execute("SELECT pg_backend_pid()").fetchone()
             store.connection.executescript(
                 "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql"
                 " AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;"
@@ -293,11 +296,22 @@ async def test_a_commit_cut_off_while_the_server_still_runs_it_is_kept(postgres_
             store.begin()
             store.hold_keys([("r", ("k",))])  # the transaction's id comes along
             store.connection.execute("INSERT INTO state_probe VALUES (0, 1.0)")
+            return int(pid)
+
+        admin = psycopg.connect(postgres_url, autocommit=True)  # straight to the server
+
+        def in_the_trigger(pid: int) -> bool:
+            (waiting,) = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event = 'PgSleep'",
+                (pid,),
+            ).fetchone() or (0,)
+            return bool(waiting)
 
         try:
-            await asyncio.to_thread(begin_and_write)
+            pid = await asyncio.to_thread(begin_and_write)
             committing = asyncio.create_task(asyncio.to_thread(store.commit))
-            await asyncio.sleep(0.4)  # the COMMIT is running the trigger, on the server
+            # The COMMIT is running the trigger, on the server (its pg_sleep: a second).
+            await until(lambda: in_the_trigger(pid), "the COMMIT to run the slow trigger")
             proxy.cut()
             await asyncio.sleep(0.05)
             proxy.restore()
@@ -306,4 +320,5 @@ async def test_a_commit_cut_off_while_the_server_still_runs_it_is_kept(postgres_
             (rows,) = (await asyncio.to_thread(store.connection.execute, count)).fetchone()
             assert rows == 1
         finally:
+            admin.close()
             await asyncio.to_thread(store.close)

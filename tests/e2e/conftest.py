@@ -184,7 +184,6 @@ dry_run = false
 backoff_initial = 0.1
 backoff_max = 0.5
 max_attempts = 1000
-timeout = "2s"
 
 [channels.webhook]
 url = "{receiver_url}"

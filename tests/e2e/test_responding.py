@@ -32,9 +32,9 @@ from tests.respond.conftest import (
     slack_signature,
     twilio_signature,
 )
-from tests.waiting import until
+from tests.waiting import eventually, until
 
-from .conftest import ADMIN, ADMIN_TOKEN, INGEST, INGEST_TOKEN, REPO, Alertd
+from .conftest import ADMIN, ADMIN_TOKEN, INGEST, INGEST_TOKEN, REPO, Alertd, recorded_sent
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,10 @@ async def test_a_page_answered_by_sms_slack_and_email_with_no_secret_in_the_log(
         async def detail() -> dict[str, Any]:
             return dict((await client.get(f"/v1/alerts/{alert_id}", headers=ADMIN)).json())
 
-        await until(lambda: providers.twilio.to(ALICE), "the SMS page")
+        # The three pages recorded sent before anyone answers: the ack's update edits the
+        # Slack page only once its receipt is recorded (before, it is posted as a message of
+        # its own), and the email page arrives before the ack's email.
+        await eventually(lambda: recorded_sent(alertd, [alert_id]), "the three pages sent")
         (sms,) = providers.twilio.to(ALICE)
         assert sms.endswith("\nReply 1a to ack, 1c to resolve")
 
