@@ -16,6 +16,7 @@ conditions of many rules into one function per event type for `RuleSet`.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from alertd.dsl.errors import RuleError, RuleErrors
 from alertd.dsl.event_types import event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
-from alertd.dsl.functions import BUILTINS, time_zone, within_km
+from alertd.dsl.functions import BUILTINS, EARTH_RADIUS_KM, time_zone, within_km
 from alertd.dsl.overtime import OverTime
 from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
@@ -67,6 +68,8 @@ _HELPERS: dict[str, Any] = {
     "_index": runtime.index,
     "_scalar": runtime.scalar,
     "_SCALARS": runtime.SCALAR_TYPES,
+    "_shared_key_of": runtime.shared_key_of,
+    "_shared_key": runtime.shared_key,
     **{f"_op{i}": fn for i, fn in enumerate(runtime.OPERATORS.values())},
     **{f"_fn_{name}": builtin.impl for name, builtin in BUILTINS.items()},
 }
@@ -648,9 +651,12 @@ class Generator:
         return self.value(expr)
 
     def key(self, keys: Sequence[ast.Expr]) -> str:
-        """A key as a tuple of JSON scalars; a scalar is tested inline, as most are (a call
-        of `_scalar` costs more than the rest of a one-field key)."""
-        return "(" + "".join(f"{self.key_part(key)}, " for key in keys) + ")"
+        """A key as a tuple of JSON scalars, the shared copy of an equal one seen before
+        (runtime.shared_key); a scalar is tested inline, as most are (a call of `_scalar`
+        costs more than the rest of a one-field key)."""
+        k = self.temp()
+        parts = "".join(f"{self.key_part(key)}, " for key in keys)
+        return f"(_shared_key_of({k} := ({parts})) or _shared_key({k}))"
 
     def key_part(self, key: ast.Expr) -> str:
         """One value of a key, as a JSON scalar."""
@@ -790,7 +796,20 @@ class Generator:
         if not (_is_number(lat) and _is_number(lon)):
             return None
         args = [self.bad, self.value(location), *(self.value(n) for n in (lat, lon, limit))]
-        return f"_within_km({', '.join(args)})"
+        within = f"_within_km({', '.join(args)})"
+        slot = slot_of(location)
+        latitude: Slot = () if slot is None else (*slot, "latitude")
+        if latitude not in self.slots:
+            return within
+        # Most points are far off: refused by their latitude alone, inline, without the call
+        # (within_km's own first test, with a margin for rounding, on the latitude the caller
+        # already read; one that is not a number goes to the call, which reports it).
+        bound = math.degrees(_literal(limit) * (1 + 1e-9) / EARTH_RADIUS_KM) * 1.000001
+        near = f"{self.bind(-bound)} <= {self.slots[latitude]} - {self.value(lat)} <= "
+        near += self.bind(bound)
+        if self.kinds.get(latitude) != ("number", True):
+            near = f"{self.slots[latitude]}.__class__ not in _NUM or {near}"
+        return f"(({near}) and {within})"
 
     def string_test(self, left: ast.Expr, test: str) -> str:
         t = self.temp()

@@ -81,17 +81,17 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
             parent = slots[slot[:-1]]
             load.append(f"{local} = {parent}.get({key}) if {parent}.__class__ is dict else None")
 
-    fast: list[str] = []
+    fast: list[tuple[str, Threshold | None]] = []  # each rule's line, and its threshold
     general: list[str] = []
     for i, (rule, expr) in enumerate(zip(rules, exprs, strict=True)):
         bindings[f"_r{i}"] = rule
         if rule.sequence is not None:
-            fast.append(f"out.append(_r{i})")
+            fast.append((f"out.append(_r{i})", None))
             general.append(f"out.append(_r{i})")
             continue
         if expr is None:
             bindings[f"_c{i}"] = rule.condition
-            fast.append(f"if _c{i}(e): out.append(_r{i})")
+            fast.append((f"if _c{i}(e): out.append(_r{i})", None))
             general.append(f"if _c{i}(e): out.append(_r{i})")
             continue
         timestamp_field = getattr(rule.condition, CONDITION_ATTRIBUTE).timestamp_field
@@ -99,7 +99,8 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
         plain = Generator(
             rule.id, timestamp_field, prefix=f"_{i}p", slots=slots, kinds=kinds, constants=constants
         )
-        fast.append(f"if {plain.condition(expr)}: out.append(_r{i})")
+        line = f"if {plain.condition(expr)}: out.append(_r{i})"
+        fast.append((line, _threshold(expr, kinds)))
         general += [
             "try:",
             f"    if {checked.condition(expr)}: out.append(_r{i})",
@@ -115,7 +116,7 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
         lines += [
             f"    if {' and '.join(guards)}:",
             "        try:",
-            *_indent(fast, 3),
+            *_indent(_grouped(fast, slots, bindings, constants), 3),
             "            return out",
             "        except Exception:",  # never expected; the general path decides then
             "            out = []",
@@ -124,6 +125,61 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
     codes = compile_source("\n".join(lines) + "\n", f"<alertd matcher {event_type}>")
     matcher: Matcher = define(codes, bindings)["match"]
     return matcher
+
+
+Threshold = tuple[Slot, str, int | float]
+"""A condition `slot OP number` (OP an ordering), the slot a number in the fast path."""
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _threshold(expr: ast.Expr, kinds: dict[Slot, Kind]) -> Threshold | None:
+    """The condition as a threshold of a slot the fast path knows is a number, or None."""
+    if not isinstance(expr, ast.Binary) or expr.op not in _FLIPPED:
+        return None
+    slot, op, bound = slot_of(expr.left), expr.op, expr.right
+    if slot is None:
+        slot, op, bound = slot_of(expr.right), _FLIPPED[op], expr.left
+    if slot is None or kinds.get(slot) != ("number", True) or not isinstance(bound, ast.Literal):
+        return None
+    value = bound.value
+    if value.__class__ not in (int, float):
+        return None
+    return slot, op, value
+
+
+def _grouped(
+    fast: list[tuple[str, Threshold | None]],
+    slots: dict[Slot, str],
+    bindings: dict[str, Any],
+    constants: bool,
+) -> list[str]:
+    """The fast path's lines, each run of thresholds of one slot and ordering (`speed > 90`,
+    `speed > 100`, ...) under a test of its loosest bound: one test when none holds, as for
+    most events, and the rules' order kept."""
+    lines: list[str] = []
+    start = 0
+    while start < len(fast):
+        threshold = fast[start][1]
+        end = start + 1
+        while threshold is not None and end < len(fast):
+            following = fast[end][1]
+            if following is None or following[:2] != threshold[:2]:
+                break
+            end += 1
+        run = [line for line, _ in fast[start:end]]
+        if threshold is None or end - start < 2:
+            lines += run
+        else:
+            slot, op = threshold[:2]
+            bounds = [t[2] for _, t in fast[start:end] if t is not None]
+            loosest = min(bounds) if op in (">", ">=") else max(bounds)
+            name = f"_loosest{len(bindings)}"
+            bindings[name] = loosest
+            bound = repr(name) if constants and loosest else name  # see compiler.define
+            lines += [f"if {slots[slot]} {op} {bound}:", *_indent(run, 1)]
+        start = end
+    return lines
 
 
 def _indent(lines: list[str], levels: int) -> list[str]:
@@ -190,9 +246,13 @@ def _literal_kind(node: ast.Expr) -> str | None:
 
 
 def _slots(expr: ast.Expr) -> Iterator[Slot]:
-    """Every field and path of object keys the expression reads (and their parents)."""
+    """Every field and path of object keys the expression reads (and their parents), and the
+    latitude of a `distance_km` location, which the generated code tests inline first."""
     for node in walk(expr):
         slot = slot_of(node)
+        if slot is None and isinstance(node, ast.Call) and node.name == "distance_km":
+            slot = slot_of(node.args[0])
+            slot = None if slot is None else (*slot, "latitude")
         if slot is not None:
             for length in range(1, len(slot) + 1):
                 yield slot[:length]
