@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping
 
 from alertd.clock import SYSTEM_CLOCK, Clock
@@ -68,6 +69,9 @@ RECORD_INTERVAL = 0.005  # seconds attempt results gather before they are commit
 RECORD_RETRY = 0.05  # seconds before a write the database refused is tried again
 RECORD_RETRY_MAX = 1.0  # ... doubling while it keeps refusing (a full disk), up to this
 EDITS_PAGES = frozenset({"slack"})  # kinds whose status updates edit the alert's pages
+PAGE_WAIT = 0.1
+"""Seconds a status update that edits its pages waits, again and again, while one of those
+pages is still in hand (queued, in flight, or sent with its receipt not yet written)."""
 
 
 class _Unavailable:
@@ -171,6 +175,11 @@ class Dispatcher:
         # outcome is written. Only these claims are renewed, and a look for expired claims
         # never takes one of them twice (its claim may have run out during an outage).
         self._in_hand: set[int] = set()
+        # Pages whose status updates edit them (EDITS_PAGES), from when they are taken until
+        # their last outcome is written: an update waits for them, so that it finds their
+        # receipts and edits them rather than posting a message of its own.
+        self._pages: dict[int, tuple[str, str, str]] = {}  # seq: its `_page_of`
+        self._paging: Counter[tuple[str, str, str]] = Counter()
         self._results: list[AttemptResult] = []
         self._writing: asyncio.Future[Exception | None] | None = None  # `_batch_writing`
         self._refusals = 0  # writes of outcomes refused in a row
@@ -407,6 +416,10 @@ class Dispatcher:
             self._pending += 1
             if self.outbox.claims:
                 self._in_hand.add(notification.seq)
+            if notification.kind in EDITS_PAGES and notification.notice in PAGES:
+                page = _page_of(notification)
+                self._pages[notification.seq] = page
+                self._paging[page] += 1
             wait = notification.next_attempt_at - now
             if wait > 0:
                 heapq.heappush(self._retries, (monotonic + wait, notification.seq, notification))
@@ -482,6 +495,11 @@ class Dispatcher:
             self._finish(notification, Verdict("dead"), attempts - 1, error)
             return
         if notification.kind in EDITS_PAGES and notification.notice not in PAGES:
+            if self._paging[_page_of(notification)]:  # the page first: this edits it
+                waiting = (self.clock.monotonic() + PAGE_WAIT, notification.seq, notification)
+                heapq.heappush(self._retries, waiting)
+                self._wake.set()
+                return
             notification.earlier = self._page_receipts(notification)
         try:
             receipt = await lane.channel.send(notification)
@@ -628,8 +646,8 @@ class Dispatcher:
             self._refusals = 0
             if batch:
                 self.health.succeeded()
-            if self._in_hand:
-                self._in_hand.difference_update(r.seq for r in batch if r.state != "pending")
+            if self._in_hand or self._pages:
+                self._let_go(batch)
             return True
         self._refusals += 1
         if isinstance(error, StateStoreError):
@@ -642,10 +660,27 @@ class Dispatcher:
             )
         return False
 
+    def _let_go(self, written: list[AttemptResult]) -> None:
+        """The rows whose last outcome was just written are no longer in hand."""
+        for result in written:
+            if result.state == "pending":
+                continue
+            self._in_hand.discard(result.seq)
+            page = self._pages.pop(result.seq, None)
+            if page is not None:
+                self._paging[page] -= 1
+                if not self._paging[page]:
+                    del self._paging[page]
+
     def _retry_delay(self) -> float:
         """Seconds before a refused write is tried again: RECORD_RETRY, doubled for each
         refusal in a row, up to RECORD_RETRY_MAX."""
         return min(RECORD_RETRY_MAX, RECORD_RETRY * (1 << min(8, max(0, self._refusals - 1))))
+
+
+def _page_of(notification: Notification) -> tuple[str, str, str]:
+    """What a page and the status updates that edit it share: alert, channel, recipient."""
+    return (notification.alert_id, notification.channel, notification.recipient)
 
 
 def _to(notification: Notification) -> str:

@@ -115,6 +115,7 @@ class FakeSlack:
     server: HttpServer
     posted: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
+    gate: asyncio.Event | None = None  # when set up, a post is answered once it is set
 
     async def handle(self, request: Request) -> web.StreamResponse:
         sent = orjson.loads(request.body)
@@ -123,6 +124,8 @@ class FakeSlack:
             return web.json_response({"ok": True, "channel": sent["channel"], "ts": sent["ts"]})
         self.posted.append(sent)
         ts = f"1767225600.{len(self.posted):06d}"
+        if self.gate is not None:
+            await self.gate.wait()
         return web.json_response({"ok": True, "channel": "C0FLEET", "ts": ts, "message": sent})
 
 

@@ -4,9 +4,10 @@ documents it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from tests.respond.conftest import ALICE, Stack, blocks, buttons, click
+from tests.respond.conftest import ADMIN, ALICE, Stack, blocks, buttons, click
 
 
 async def test_a_page_carries_acknowledge_and_resolve_buttons(stack: Stack) -> None:
@@ -34,6 +35,26 @@ async def test_a_click_acks_and_the_message_is_updated_in_place(stack: Stack) ->
     # alice was paged by SMS too: she hears of it there
     acked = (await stack.sms_to(ALICE, 2))[-1]
     assert acked.startswith("ACKED Critical Safety Event: v-1042 by alice (slack)")
+
+
+async def test_an_ack_while_the_page_is_in_flight_edits_the_page_once_it_is_sent(
+    stack: Stack,
+) -> None:
+    """Acked seconds after the page, before Slack has answered it: the update waits for the
+    page's receipt and edits it, rather than posting a second message to the channel."""
+    stack.slack.gate = asyncio.Event()
+    alert_id = await stack.fire("v-1042")
+    await stack.slack_posted(1)  # the page reached Slack, unanswered
+    acked = await stack.client.post(f"/v1/alerts/{alert_id}/ack", headers=ADMIN, json={})
+    assert acked.status_code == 200, acked.text
+    # The ack's SMS to alice is out: its Slack update had every chance to go too.
+    assert (await stack.sms_to(ALICE, 2))[-1].startswith("ACKED Critical Safety Event: v-1042")
+    assert len(stack.slack.posted) == 1, "the update was posted as a message of its own"
+    stack.slack.gate.set()
+    (update,) = await stack.slack_updated(1)
+    assert (update["channel"], update["ts"]) == ("C0FLEET", "1767225600.000001")
+    assert "*Acknowledged*" in blocks(update)[0]["text"]["text"]
+    assert len(stack.slack.posted) == 1
 
 
 async def test_repeated_clicks_are_harmless(stack: Stack) -> None:

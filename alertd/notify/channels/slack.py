@@ -10,8 +10,10 @@ in an event can mention `@channel` or forge a link.
 
 A status update (acked, resolved) edits the alert's pages to the same channel in place
 (`chat.update`): the dispatcher hands it their receipts (`Notification.earlier`), which say
-each message's channel id and ts (`Slack message ts=... in C...`). With no page sent to edit
-(it failed, or is still being retried), the update is posted as a message of its own.
+each message's channel id and ts (`Slack message ts=... in C...`). While a page it would edit
+is still in the dispatcher's hands (queued, in flight, retrying, or sent with its receipt not
+yet written), the update waits for it; with no page sent to edit (it failed, or another node
+holds it), the update is posted as a message of its own.
 
 Slack answers HTTP 200 with `{"ok": false, "error": ...}` for most failures: `ratelimited`
 (HTTP 429 with Retry-After) and Slack's own server errors are retried; `channel_not_found`,
