@@ -258,7 +258,7 @@ def _windowed(
                 return Decision(index, rule_id, "counting", key_c, time, None, None, size)
             windows.pop(key_c, None)  # reached: the window starts over
             if pending:  # the newest `cap` matches: those of the window before, and this one
-                count_events = CountEvents(events[len(events) + 1 - cap :], event)
+                count_events = CountEvents(events[max(0, len(events) + 1 - cap) :], event)
             else:
                 count_events = CountEvents(events)
 

@@ -168,6 +168,20 @@ class TestCounting:
         assert alert.key == ("v1",)
         assert alert.event is events[-1]
 
+    @pytest.mark.parametrize("cap", [4, 5, 6, 7, 8, 20])
+    def test_a_larger_count_lists_the_newest_max_count_events(self, cap: int) -> None:
+        """Every match of a window fires it with their events, up to the cap, whether the
+        window holds fewer texts than the cap or as many."""
+        engine = make_engine(
+            make_rule("many", count=(6, 600, ("vehicle_id",))), max_count_events=cap
+        )
+        events = [event(t, vehicle_id="v1", n=t) for t in range(6)]
+        decisions = [d for item in events for d in engine.process(item, T0)]
+        assert [d.kind for d in decisions] == ["counting"] * 5 + ["fired"]
+        alert = decisions[-1].alert
+        assert alert is not None
+        assert [e["n"] for e in alert.count_events] == list(range(6))[-cap:]
+
     def test_counting_then_suppression(self) -> None:
         engine = make_engine(
             make_rule("pattern", count=(2, 600, ("vehicle_id",)), suppress=(900, ("vehicle_id",)))
