@@ -171,14 +171,13 @@ class Dispatcher:
         self._retries: list[tuple[float, int, Notification]] = []
         self._high_water = 0  # the last outbox seq loaded
         self._pending = 0  # loaded and not yet finished
-        # Several daemons: the rows this one holds, from when it takes them until their last
-        # outcome is written. Only these claims are renewed, and a look for expired claims
-        # never takes one of them twice (its claim may have run out during an outage).
-        self._in_hand: set[int] = set()
-        # Pages whose status updates edit them (EDITS_PAGES), from when they are taken until
-        # their last outcome is written: an update waits for them, so that it finds their
-        # receipts and edits them rather than posting a message of its own.
-        self._pages: dict[int, tuple[str, str, str]] = {}  # seq: its `_page_of`
+        # The rows this dispatcher holds, from when it takes them until their last outcome is
+        # written, each with its `_page_of` if it is a page its status updates edit
+        # (EDITS_PAGES). Several daemons: only these claims are renewed, and a look for
+        # expired claims never takes one of them twice (its claim may have run out during an
+        # outage). An update waits while `_paging` counts a page of its own in hand, so that
+        # it finds the page's receipt and edits it rather than posting a message of its own.
+        self._in_hand: dict[int, tuple[str, str, str] | None] = {}
         self._paging: Counter[tuple[str, str, str]] = Counter()
         self._results: list[AttemptResult] = []
         self._writing: asyncio.Future[Exception | None] | None = None  # `_batch_writing`
@@ -399,7 +398,7 @@ class Dispatcher:
         if now >= self._next_renewal:
             self._next_renewal = now + CLAIM_RENEW
             try:
-                self.outbox.renew_claims(self.clock.now(), sorted(self._in_hand))
+                self.outbox.renew_claims(self.clock.now(), list(self._in_hand))
             except StateStoreError as error:
                 self.health.failed(error)
         if now >= self._next_claim_look:
@@ -414,12 +413,11 @@ class Dispatcher:
         for notification in notifications:
             self._high_water = max(self._high_water, notification.seq)
             self._pending += 1
-            if self.outbox.claims:
-                self._in_hand.add(notification.seq)
+            page = None
             if notification.kind in EDITS_PAGES and notification.notice in PAGES:
                 page = _page_of(notification)
-                self._pages[notification.seq] = page
                 self._paging[page] += 1
+            self._in_hand[notification.seq] = page
             wait = notification.next_attempt_at - now
             if wait > 0:
                 heapq.heappush(self._retries, (monotonic + wait, notification.seq, notification))
@@ -646,8 +644,7 @@ class Dispatcher:
             self._refusals = 0
             if batch:
                 self.health.succeeded()
-            if self._in_hand or self._pages:
-                self._let_go(batch)
+            self._let_go(batch)
             return True
         self._refusals += 1
         if isinstance(error, StateStoreError):
@@ -665,8 +662,7 @@ class Dispatcher:
         for result in written:
             if result.state == "pending":
                 continue
-            self._in_hand.discard(result.seq)
-            page = self._pages.pop(result.seq, None)
+            page = self._in_hand.pop(result.seq, None)
             if page is not None:
                 self._paging[page] -= 1
                 if not self._paging[page]:
