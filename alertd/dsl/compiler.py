@@ -89,6 +89,9 @@ class CompiledCondition:
     resolve_when: ast.Expr | None = None  # `resolve when`, folded
     previous: tuple[ast.Expr, ...] = ()  # the arguments of its prev() calls: p[0], p[1], ...
     rule_key: tuple[ast.Expr, ...] = ()  # the rule-level `by`
+    # `group by` and `absent ... by`: held to the event schema like the others (a misspelt one
+    # keys every event as null), though explain does not evaluate them on a match.
+    other_keys: tuple[ast.Expr, ...] = ()
 
 
 # Rules ------------------------------------------------------------------------------------------
@@ -158,6 +161,8 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)
     resolve_when = _resolve_when(rule)
+    absent = rule.over_time.absent if rule.over_time is not None else None
+    other_keys = (*(rule.group.keys if rule.group else ()), *(absent.keys if absent else ()))
     setattr(
         condition,
         CONDITION_ATTRIBUTE,
@@ -170,6 +175,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             resolve_when,
             shape.previous,
             rule.key,
+            other_keys,
         ),
     )
     return _rule(rule, condition, functions, expr, sequence)

@@ -93,7 +93,7 @@ class _RuleCheck:
     def run(self) -> list[RuleError]:
         parts = [self.condition]
         if self.condition is self.compiled.expr:
-            parts += self.compiled.keys
+            parts += (*self.compiled.keys, *self.compiled.other_keys)
         if not self.unknown_scope:
             for part in parts:
                 self.check(part)

@@ -123,6 +123,21 @@ def test_keys_are_checked_too(schema: EventSchema) -> None:
     ]
 
 
+def test_absent_and_group_keys_are_checked_too(schema: EventSchema) -> None:
+    # A misspelt key of `absent ... by` would watch the whole fleet as one key (all null), and
+    # one of `group by` would put every alert in one group: neither pages as written.
+    silent = 'rule r {\n  when type == "location_update"\n  absent 15m by vehicle_idd\n}'
+    assert [p.splitlines()[0] for p in problems(schema, silent)] == [
+        "fleet.rules:3:17: error: no event of type location_update has a field 'vehicle_idd'"
+    ]
+    grouped = 'rule r {\n  when type == "safety_event"\n  group by severty wait 2m\n}'
+    assert [p.splitlines()[0] for p in problems(schema, grouped)] == [
+        "fleet.rules:3:12: error: no event of type safety_event has a field 'severty'"
+    ]
+    spelt = 'rule r {\n  when type == "location_update"\n  absent 15m by vehicle_id\n}'
+    assert problems(schema, spelt) == []
+
+
 def test_resolve_when_is_held_to_the_types_it_is_tried_on(schema: EventSchema) -> None:
     # It may read the fields of the types it names itself, and of the rule's own.
     text = (
