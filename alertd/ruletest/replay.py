@@ -11,7 +11,9 @@ stream with its index and skipped; the replay goes on.
 Type mismatches (`speed_kmh > 120` meeting `"130"`) make a comparison false without a word,
 so the replay shows each one: when the compiled rules count a mismatch for an event (the
 counters behind the daemon's metric), the rules that counted are explained on that event
-(alertd.dsl.explain) and every mismatch found is reported. Events without one cost nothing more.
+(alertd.dsl.explain) and every mismatch found is reported. Events without one cost nothing more,
+but for rules with prev(): the values they kept are read before each event of their scope (the
+engine moves them on), so that a mismatch of `prev(x)` is explained with the value it met.
 
 With `explain`, every rule of each event's scope is explained (alertd.engine.verdicts): the
 decisions as usual, in file order, and a no-match for each rule whose condition did not hold,
@@ -61,6 +63,9 @@ def replay(
     summary = Summary()
     replaying = ReplayEngine(engine)
     counted = mismatch_counts()
+    reads_previous = any(
+        rule.sequence is not None and rule.sequence.size for rule in engine.rules.by_id.values()
+    )
     for record in records:
         summary.events += 1
         if progress is not None:
@@ -71,7 +76,7 @@ def replay(
         try:
             if record.error is not None:
                 raise InvalidEvent(record.error)
-            if explain:  # the values prev() reads, before the engine moves them on
+            if explain or reads_previous:  # what prev() reads, before the engine moves it on
                 time = engine.event_time(record.event, received_at)
                 assert isinstance(record.event, dict)  # event_time accepted it
                 previous = previous_values(engine.rules, engine.store, record.event, time)
@@ -111,7 +116,9 @@ def replay(
         now_counted = mismatch_counts()
         if now_counted != counted:
             moved = [rule for rule, n in now_counted.items() if n != counted.get(rule, 0)]
-            _report_mismatches(engine, record, received_at, moved, report=report, summary=summary)
+            _report_mismatches(
+                engine, record, received_at, moved, previous, report=report, summary=summary
+            )
             counted = now_counted
     if until is not None:
         for decision in replaying.run_until(until):
@@ -180,11 +187,13 @@ def _report_mismatches(
     record: EventRecord,
     received_at: float,
     rule_ids: list[str],
+    previous: dict[str, tuple[Any, ...] | None],
     *,
     report: Report,
     summary: Summary,
 ) -> None:
-    """Explain the event on each of these rules (whose mismatch counters moved)."""
+    """Explain the event on each of these rules (whose mismatch counters moved), a rule with
+    prev() on the values it had kept before the event (`previous`)."""
     event = record.event
     assert isinstance(event, dict)  # the engine accepted it
     time = engine.event_time(event, received_at)
@@ -192,7 +201,7 @@ def _report_mismatches(
         rule = engine.rules.by_id.get(rule_id)
         if rule is None:
             continue
-        explanation = explain(rule, event)
+        explanation = explain(rule, event, previous.get(rule_id))
         for mismatch in explanation.mismatches if explanation is not None else ():
             summary.type_mismatches += 1
             report.mismatch(record.index, time, rule_id, mismatch)

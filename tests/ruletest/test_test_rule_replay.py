@@ -277,3 +277,41 @@ def test_render_shows_each_notification_readably_in_the_table(
     assert out[email + 2] == "          Critical Safety Event (urgent)"
     assert not any("<html" in line or '\\"' in line for line in out)  # no HTML, no escaped JSON
     assert out[-1] == "1 event: 1 fired, 0 suppressed, 1 counting"
+
+
+def test_a_type_mismatch_of_a_previous_value_is_shown_as_with_explain(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The engine counts the mismatch of prev(fuel_level_pct) = "9" >= 10; the replay must show
+    # it with the value the engine kept, not explain the event as if it had no previous one.
+    rules = workdir / "fuel.rules"
+    rules.write_text(
+        "rule fuel_low {\n"
+        '  when type == "vehicle_status" and fuel_level_pct < 10 and prev(fuel_level_pct) >= 10\n'
+        "  by vehicle_id\n"
+        "}\n"
+    )
+    stamps = ["2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z"]
+    text = "".join(
+        json.dumps({"type": "vehicle_status", "vehicle_id": "v1", "fuel_level_pct": level,
+                    "timestamp": stamp}) + "\n"
+        for level, stamp in zip(["9", 8], stamps, strict=True)
+    )  # fmt: skip
+    events = events_file(workdir, text)
+    assert run(workdir, str(rules), "--events", events, "--format", "json") == 0
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line.get("event"), line["type_mismatch"]["expression"]) for line in plain[:-1]] == [
+        (0, "fuel_level_pct < 10"),
+        (1, "prev(fuel_level_pct) >= 10"),
+    ]
+    assert plain[1]["type_mismatch"]["values"][0] == {
+        "expression": "prev(fuel_level_pct)",
+        "value": "9",
+        "kind": "string",
+    }
+    assert plain[-1]["summary"]["type_mismatches"] == 2
+    assert run(workdir, str(rules), "--events", events, "--format", "json", "--explain") == 0
+    explained = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line for line in explained if "type_mismatch" in line and "decision" not in line] == (
+        plain[:-1]
+    )
