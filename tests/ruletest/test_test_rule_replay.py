@@ -315,3 +315,23 @@ def test_a_type_mismatch_of_a_previous_value_is_shown_as_with_explain(
     assert [line for line in explained if "type_mismatch" in line and "decision" not in line] == (
         plain[:-1]
     )
+
+
+def test_the_absent_example_of_the_docs_is_what_a_replay_prints(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/testing-rules.md shows this replay; a fleet manager compares it with their own.
+    rules = workdir / "silent.rules"
+    rules.write_text(
+        'rule vehicle_silent { when type == "location_update"  absent 15m by vehicle_id }'
+    )
+    text = "".join(
+        json.dumps({"type": "location_update", "vehicle_id": vehicle,
+                    "timestamp": f"2026-01-05T10:{minute}:00Z"}) + "\n"
+        for vehicle, minute in [("v1", "00"), ("v2", "05"), ("v1", "30")]
+    )  # fmt: skip
+    until = "2026-01-05T11:00:00Z"
+    assert run(workdir, str(rules), "--events", events_file(workdir, text), "--until", until) == 0
+    out = capsys.readouterr().out
+    docs = Path(__file__).resolve().parents[2] / "docs" / "testing-rules.md"
+    assert out in docs.read_text()
