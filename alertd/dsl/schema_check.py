@@ -7,9 +7,9 @@ Then:
 
 - a field (`speed_kph`, `location.lat`) that no event type of the scope has is an error, with
   the field it most likely meant;
-- a comparison of a field with a literal of a kind the field never has in the scope
-  (`speed_kmh > "120"` for a number, `engine_on == 1` for a boolean, `severity < 3` for a
-  string) is an error: it is always false;
+- a comparison of a field (or of `prev()` of one) with a literal of a kind the field never has
+  in the scope (`speed_kmh > "120"` for a number, `engine_on == 1` for a boolean, `severity < 3`
+  for a string) is an error: it is always false;
 - a type test naming a type the schema does not know (`type == "safty_event"`) is an error.
 
 Macros are checked where they are written, for each rule that uses them (the scope is the
@@ -206,8 +206,8 @@ class _RuleCheck:
 
     def kinds(self, node: ast.Expr) -> set[str] | None:
         """The kinds a path can have in the scope; None when it is no path the schema knows."""
-        while isinstance(node, ast.MacroRef):
-            node = node.body
+        while isinstance(node, ast.MacroRef | ast.Prev):  # prev(x): x's kinds on an earlier event
+            node = node.body if isinstance(node, ast.MacroRef) else node.arg
         if not isinstance(node, ast.Field | ast.Attr):
             return None
         names = _names(node)

@@ -138,6 +138,19 @@ def test_absent_and_group_keys_are_checked_too(schema: EventSchema) -> None:
     assert problems(schema, spelt) == []
 
 
+def test_a_previous_value_compared_with_the_wrong_kind_is_reported(schema: EventSchema) -> None:
+    # prev(x) is x on an earlier event: of x's kinds, or null. A crossing written with a quoted
+    # threshold never fires.
+    text = (
+        'rule r {\n  when type == "location_update" and speed_kmh > 120'
+        ' and prev(speed_kmh) <= "120"\n  by vehicle_id\n}'
+    )
+    assert [p.splitlines()[0] for p in problems(schema, text)] == [
+        "fleet.rules:2:74: error: prev(speed_kmh) is a number in location_update events, "
+        "compared with a string"
+    ]
+
+
 def test_resolve_when_is_held_to_the_types_it_is_tried_on(schema: EventSchema) -> None:
     # It may read the fields of the types it names itself, and of the rule's own.
     text = (
