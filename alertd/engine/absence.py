@@ -189,7 +189,8 @@ def absence_due(
 @detail_hook
 def _deadline(rule: Rule, decision: Decision, store: StateStore | None) -> Iterator[Detail]:
     """`absent deadline 2026-01-05T10:15:00Z`: when the key's silence fires unless another
-    match comes first, after a match (from the key's newest one: a late match moves nothing)."""
+    match comes first, after a match (from the key's newest one: a late match moves nothing).
+    None after a late match of a silent key: it is still silent, its alert open."""
     spec = rule.absent
     if spec is None or decision.event_index is None or decision.kind not in WATCHING:
         return
@@ -197,6 +198,8 @@ def _deadline(rule: Rule, decision: Decision, store: StateStore | None) -> Itera
     kept = None if store is None else store.absences(rule.id).get(decision.key)
     if kept is not None and kept[1] is None:  # watched: its newest match
         last = kept[0]
+    elif kept is not None and decision.kind == "counting":  # silent: the match was late
+        return
     deadline = format_time(last + spec.duration)
     yield Detail("absent_deadline", deadline, f"absent deadline {deadline}")
 

@@ -115,6 +115,28 @@ def test_a_match_says_its_keys_deadline_from_the_newest_match(store: StateStore)
     assert deadline(300) == [("absent_deadline", "absent deadline 2026-01-01T00:25:00Z")]
 
 
+def test_a_late_match_of_a_silent_key_shows_no_deadline(store: StateStore) -> None:
+    """The key fell silent (its alert is open); a match older than its newest changes nothing,
+    so there is no deadline to show: not one from the late match's own time, long past."""
+    fleet = Fleet(store)
+    rule = fleet.engine.rules.by_id["vehicle_silent"]
+
+    def shown(at: float) -> tuple[str, list[tuple[str, str]]]:
+        event = {"type": "location", "vehicle": "v1", "timestamp": T0 + at}
+        with store.transaction():
+            (decision,) = fleet.engine.process(event, fleet.clock.now())
+        return decision.kind, [(d.name, d.text) for d in details(rule, decision, store)]
+
+    shown(600)
+    fleet.at(1800)
+    assert fleet.fires() == [(("v1",), 1500)]
+    assert shown(300) == ("counting", [])  # late: v1 is still silent, its alert open
+    assert shown(1800) == (
+        "resolved",
+        [("absent_deadline", "absent deadline 2026-01-01T00:45:00Z")],
+    )
+
+
 def test_each_match_moves_the_deadline(store: StateStore) -> None:
     fleet = Fleet(store)
     for at in (0, 300, 600, 1000):
