@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 from alertd.dialect import register
-from alertd.engine.errors import StateReason, StateStoreError
+from alertd.engine.errors import WHY, StateReason, StateStoreError
 
 if TYPE_CHECKING:
     from alertd.dialect import Connection
@@ -85,9 +85,16 @@ def connect(
 
 def cannot_open(path: str | Path, error: OSError | sqlite3.Error) -> StateStoreError:
     """The error for a database that cannot be opened, whatever the cause: the daemon cannot
-    start on it, and says so with the file's name."""
+    start on it, and says so with the file's name. An I/O error's reason is told by a write
+    beside the file, as `fail` does (on a full disk, SQLite cannot grow the shared memory file
+    of a database that is there, and says 'disk I/O error'), and then said in words."""
     reason = os_reason(error) if isinstance(error, OSError) else unavailable_reason(error)
-    return StateStoreError(f"{path}: cannot open the state database: {error}", reason or "io_error")
+    message = f"{path}: cannot open the state database: {error}"
+    if reason == "io_error" and str(path) != ":memory:":
+        told = io_reason(Path(path).parent)
+        if told != "io_error":
+            reason, message = told, f"{message}: {WHY[told]}"
+    return StateStoreError(message, reason or "io_error")
 
 
 # SQLite's primary result codes that say the database cannot be used now, not that alertd used

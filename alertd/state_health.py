@@ -20,19 +20,9 @@ from dataclasses import dataclass
 
 from alertd import metrics
 from alertd.clock import Clock
-from alertd.engine.errors import StateReason, StateStoreError
+from alertd.engine.errors import WHY, StateReason, StateStoreError
 
 log = logging.getLogger("alertd.state")
-
-WHY: dict[StateReason, str] = {
-    "full": "its disk is full",
-    "read_only": "it is read-only",
-    "io_error": "reading or writing it failed",
-    "busy": "another writer held its lock too long",
-    "corrupt": "it is damaged",
-    "unreachable": "its database cannot be reached",
-}
-"""Each reason in words, for the answers and the log."""
 
 
 @dataclass(frozen=True, slots=True)

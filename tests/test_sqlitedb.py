@@ -12,6 +12,7 @@ from alertd.engine.errors import StateStoreError
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.notify.outbox import Outbox
 from alertd.sqlitedb import connect, fail, io_reason, unavailable_reason
+from tests.filesystems import fill, small_tmpfs
 
 PRAGMAS = ("journal_mode", "synchronous", "busy_timeout", "wal_autocheckpoint", "cache_size")
 
@@ -168,3 +169,18 @@ def test_an_io_error_in_a_folder_that_takes_writes_stays_an_io_error(tmp_path: P
     assert io_reason(tmp_path) == "io_error"
     assert list(tmp_path.iterdir()) == []
     assert io_reason(tmp_path / "gone") == "io_error"  # ENOENT: neither full nor read-only
+
+
+def test_a_database_that_cannot_be_opened_on_a_full_disk_says_the_disk_is_full(
+    tmp_path: Path,
+) -> None:
+    """SQLite reports the shared memory file it cannot grow on a full disk as an I/O error: a
+    daemon restarted then must say the disk is full (its reason, and in words), not leave the
+    operator to guess from 'disk I/O error'."""
+    with small_tmpfs(tmp_path / "var") as var:
+        SQLiteStore(var / "alertd.db").close()  # a state from before
+        fill(var)
+        with pytest.raises(StateStoreError) as raised:
+            SQLiteStore(var / "alertd.db")
+        assert raised.value.reason == "full"
+        assert str(raised.value).endswith(": its disk is full")

@@ -62,6 +62,16 @@ them): its disk is full; it is read-only; reading or writing it failed; another 
 past the busy timeout; it is damaged; its server cannot be reached (a database server)."""
 STATE_REASONS: tuple[StateReason, ...] = get_args(StateReason)
 
+WHY: dict[StateReason, str] = {
+    "full": "its disk is full",
+    "read_only": "it is read-only",
+    "io_error": "reading or writing it failed",
+    "busy": "another writer held its lock too long",
+    "corrupt": "it is damaged",
+    "unreachable": "its database cannot be reached",
+}
+"""Each reason in words, for the answers and the log."""
+
 
 class StateStoreError(RuntimeError):
     """The state database cannot be opened, read or written now; the message names the file.

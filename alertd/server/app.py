@@ -22,7 +22,7 @@ from alertd import jsonutil, metrics, suggest, yamlutil
 from alertd.clock import SYSTEM_CLOCK, Clock
 from alertd.config import ServerSettings
 from alertd.core import Core, ReloadOutcome
-from alertd.engine.errors import InvalidBatch, InvalidEvent, StateStoreError
+from alertd.engine.errors import WHY, InvalidBatch, InvalidEvent, StateStoreError
 from alertd.engine.state import ALERT_STATUSES, AlertQuery
 from alertd.incidents import Action, ActionRefused
 from alertd.model import PRIORITIES
@@ -64,7 +64,7 @@ from alertd.server.views import (
 )
 from alertd.signing import signature_error
 from alertd.silences import SILENCE_STATES, InvalidSilence, SilenceRefused
-from alertd.state_health import WHY, StateProblem
+from alertd.state_health import StateProblem
 
 log = logging.getLogger("alertd.server")
 

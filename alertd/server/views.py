@@ -14,14 +14,14 @@ from typing import Any
 
 from alertd import jsonutil
 from alertd.core import Acted, AlertDetail, RuleProblem, SilenceExpired
-from alertd.engine.errors import InvalidEvent
+from alertd.engine.errors import WHY, InvalidEvent
 from alertd.engine.state import AlertRecord, Escalation, TimelineEntry
 from alertd.engine.verdicts import WhatIf, mismatch_view, verdict_view
 from alertd.model import Rule
 from alertd.notify.notification import DeliveryState
 from alertd.redact import public_recipient, redact_urls
 from alertd.silences import Listed
-from alertd.state_health import WHY, StateProblem
+from alertd.state_health import StateProblem
 
 
 def iso(moment: float | None) -> str | None:
