@@ -139,6 +139,26 @@ class Daemon:
             log.info("rules reloaded", extra={"trigger": reason, "rules": count})
             return ReloadOutcome(rules=count)
 
+    async def _reload_when_possible(self, reason: str) -> None:
+        """A reload no caller waits for (SIGHUP, a changed file): while the state refuses
+        writes it is tried again every STATE_CHECK_INTERVAL, so that neither the signal nor
+        the change is lost, and the file watcher does not die of it. The outage itself is
+        logged once, by the core; this says once that the reload waits for it."""
+        waiting = False
+        while True:
+            try:
+                await self.reload(reason=reason)
+                return
+            except StateStoreError as error:
+                if not waiting:
+                    log.warning(
+                        "the rules are not reloaded yet: the state store cannot be written; "
+                        "the reload waits until it can",
+                        extra={"trigger": reason, "reason": error.reason},
+                    )
+                    waiting = True
+            await self.clock.sleep(STATE_CHECK_INTERVAL)
+
     def _reload_failed(
         self,
         reason: str,
@@ -322,7 +342,7 @@ class Daemon:
                 watch_rules(
                     self.settings.rules.paths,
                     self.settings.rules.templates,
-                    lambda changed: self.reload(reason="watch"),
+                    lambda changed: self._reload_when_possible("watch"),
                     self._stop,
                     files=[] if self.settings.oncall.path is None else [self.settings.oncall.path],
                 ),
@@ -374,7 +394,7 @@ class Daemon:
             loop.add_signal_handler(signal.SIGTERM, self.request_stop)
             loop.add_signal_handler(signal.SIGINT, self.request_stop)
             loop.add_signal_handler(
-                signal.SIGHUP, lambda: self._spawn(self.reload(reason="SIGHUP"), "reload")
+                signal.SIGHUP, lambda: self._spawn(self._reload_when_possible("SIGHUP"), "reload")
             )
 
     def _remove_signals(self) -> None:

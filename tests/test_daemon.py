@@ -394,3 +394,20 @@ async def test_finished_background_tasks_are_forgotten(tmp_path: Path) -> None:
             lambda: {task.get_name() for task in run.daemon._tasks} == lasting,
             "the finished tasks to be let go",
         )
+
+
+async def test_a_sighup_while_the_state_refuses_writes_reloads_once_it_can(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reload no caller waits for (SIGHUP, a changed rule file) that the state refuses is
+    neither lost nor logged as a failed reload with a traceback (the outage is logged once,
+    by the core): it is tried again until the state takes it."""
+    core = FakeCore(reload_error=StateStoreError("var/alertd.db: database or disk is full", "full"))
+    async with running(settings_for(tmp_path), core) as run:
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(lambda: "waits" in caplog.text, "the reload to wait for the state")
+        assert run.core.rule_count == 3
+        run.core.reload_error = None  # space was freed
+        await until(lambda: run.core.rule_count == 4, "the reload, once the state takes it")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not [r for r in caplog.records if r.exc_info]
