@@ -529,7 +529,12 @@ class Pipeline:
     async def reload_rules(self) -> int:
         rules, renderer, oncall = load(self.settings)
         async with self._store_lock:
-            await self._transact(lambda: self.engine.replace_rules(RuleSet(rules)))
+            previous = self.engine.rules
+            try:
+                await self._transact(lambda: self.engine.replace_rules(RuleSet(rules)))
+            except BaseException:  # nothing of the reload was kept: the old rules go on
+                self.engine.keep_rules(previous)
+                raise
             self.renderer, self.oncall = renderer, oncall
             self.incidents.setup = Setup(self.settings, renderer, oncall)
             self.silences.use_oncall(oncall)

@@ -239,3 +239,26 @@ async def test_a_sweep_that_cannot_write_is_part_of_the_outage(
     await pipeline.sweep()
     assert await keys(pipeline) == set()
     assert pipeline.state_problem() is None
+
+
+async def test_a_reload_the_state_refuses_keeps_the_old_rules_running(
+    pipeline: Pipeline, clock: FakeClock, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload whose commit the state refuses (503) is not half done: the engine does not go
+    on with the new rules while the templates, the on-call file and the stored state are the
+    old ones; nothing of it is kept, as for a refused batch."""
+    before = [rule.id for rule in pipeline.rules()]
+    (tmp_path / "rules" / "trips.rules").write_text('rule trips { when type == "trip_update" }\n')
+
+    def refused() -> None:
+        raise StateStoreError(f"{tmp_path}/var/alertd.db: database or disk is full", "full")
+
+    monkeypatch.setattr(pipeline.store, "commit", refused)
+    with pytest.raises(StateStoreError):
+        await pipeline.reload_rules()
+    assert [rule.id for rule in pipeline.rules()] == before
+    monkeypatch.undo()
+    trip = {"type": "trip_update", "vehicle_id": "v1"}
+    assert await pipeline.ingest([trip], clock.now()) == []  # the old rules: none for trips
+    assert await pipeline.reload_rules() == len(before) + 1
+    assert "trips" in [rule.id for rule in pipeline.rules()]

@@ -244,6 +244,11 @@ class Engine:
             self.store.retain_rules(list(rules.by_id))
         self._use(rules)
 
+    def keep_rules(self, rules: RuleSet) -> None:
+        """Go back to `rules` after a reload whose transaction did not commit: the store rolled
+        back what `replace_rules` wrote, so it still holds the state of these."""
+        self._use(rules)
+
     def sweep(self, horizon: float | None = None, limit: int | None = None) -> int:
         """Evict windows that expired at or before `horizon` (at most `limit` of them); return
         how many entries went.
