@@ -234,3 +234,24 @@ async def _is(answer: Awaitable[object], expected: object) -> bool:
 
 async def _status_is(response: Awaitable[httpx.Response], status: int) -> bool:
     return (await response).status_code == status
+
+
+async def test_a_disk_with_room_for_a_probe_but_not_for_a_batch_stays_unready_and_logs_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A nearly full disk: the probe (one small row) fits, the sender's batch does not. The
+    outage must not end at each probe and begin again at each retry (two log lines and an
+    outage counted per retry, /readyz flapping 200/503 under the load balancer)."""
+    batch = [{**event(f"v-{n}"), "kind": "x" * 1500} for n in range(50)]  # ~80 kB of events
+    with state_on_a_small_disk(tmp_path) as var:
+        async with running(tmp_path, receiver) as daemon, daemon.client() as client:
+            filler = fill(var)
+            with filler.open("r+b") as file:  # leave 64 kB: room for a probe, not the batch
+                file.truncate(filler.stat().st_size - 65536)
+            for _ in range(3):
+                refused = await client.post("/v1/events", json=batch, headers=INGEST)
+                assert refused.status_code == 503
+                await asyncio.sleep(1.5)  # the daemon's probe runs every second meanwhile
+                assert (await client.get("/readyz")).status_code == 503
+            assert await metric(client, 'alertd_state_outages_total{reason="full"}') == 1
+        assert len(lines(daemon, OUTAGE_BEGAN)) == 1
