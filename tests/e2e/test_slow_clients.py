@@ -176,3 +176,32 @@ async def test_slow_clients_do_not_stop_ordinary_posts(tmp_path: Path, receiver:
             attacker.cancel()
         await asyncio.gather(*attackers, return_exceptions=True)
         daemon.kill()
+
+
+async def test_bodies_that_never_finish_do_not_stop_ordinary_posts(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A sender with a valid token whose connections stall mid-body (a middlebox, a client
+    bug): past `max_inflight_requests` of them, every other sender's POST was answered 503
+    until the body timeout closed them, because a body still being read counted as in flight."""
+    write_setup(tmp_path, receiver.url, server='body_timeout = "60s"\n')
+    daemon = Alertd(tmp_path)
+    await daemon.start()
+    token = INGEST["Authorization"].encode()
+    writers = []
+    try:
+        for _ in range(300):  # above max_inflight_requests' default, 256
+            _, writer = await open_connection(daemon.port)
+            writer.write(
+                b"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: " + token + b"\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type": '
+            )
+            writers.append(writer)
+        await open_connections(daemon, at_least=300)
+        async with daemon.client() as client:
+            response = await client.post("/v1/events", json=CRITICAL, headers=INGEST)
+        assert response.status_code == 202
+    finally:
+        for writer in writers:
+            writer.close()
+        daemon.kill()
