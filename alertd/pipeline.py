@@ -17,7 +17,9 @@ its bookkeeping. One daemon per state file: the pipeline holds its lock while it
 When the state cannot be written (a full disk, a read-only file, an I/O error: StateStoreError),
 the batches that could not be recorded are refused (the API's 503), nothing of them is kept, and
 every write reports to `health` (alertd.state_health), which logs the outage once and tells
-/readyz; the next write that succeeds ends it (`check_state` tries one when nothing else does).
+/readyz; the next batch that commits ends it, as does any other write that commits, but on a
+full disk only once no batch has been refused for a while (`check_state` tries one when
+nothing else does).
 """
 
 from __future__ import annotations
@@ -283,7 +285,7 @@ class Pipeline:
                     group, self._waiting = self._waiting, []
                     try:
                         staged = await self._transact(
-                            partial(self._stage, group), hold=self._keys_of(group)
+                            partial(self._stage, group), hold=self._keys_of(group), intake=True
                         )
                     except Exception as error:
                         self._refuse(group, error)
@@ -297,14 +299,17 @@ class Pipeline:
                 if not ticket.done.done():
                     ticket.done.cancel()
 
-    async def _transact(self, work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
+    async def _transact(
+        self, work: Callable[[], T], hold: Collection[tuple[str, Key]] = (), intake: bool = False
+    ) -> T:
         """`work()` inside one store transaction, with the store lock held.
 
         BEGIN (which waits for the write lock, up to the busy timeout), holding the keys
         `hold` (which waits for other daemons' transactions on them: alertd.engine.pg_store)
         and COMMIT (the disk sync) run in a worker thread, so the event loop goes on serving
         and delivering meanwhile; `work` runs on the loop. When anything fails, nothing is
-        kept. Whether the state took the write is reported to `health`.
+        kept. Whether the state took the write is reported to `health` (`intake`: the write
+        is a group of batches of events, which ends an outage whatever the others do).
         """
         store = self.store
         changes = store.connection.total_changes
@@ -322,7 +327,7 @@ class Pipeline:
             raise
         self.feed.committed()
         if store.connection.total_changes != changes:  # it wrote: the state takes writes
-            self.health.succeeded()
+            self.health.succeeded(intake)
         return result
 
     def _keys_of(self, group: list[_Ticket]) -> Collection[tuple[str, Key]]:
@@ -592,7 +597,8 @@ class Pipeline:
         return self.health.problem
 
     async def check_state(self) -> None:
-        """During an outage, write a probe row: the outage ends if the state takes it. Else ask
+        """During an outage, write a probe row: the outage ends if the state takes it (on a
+        full disk, once no batch has been refused for state_health.QUIET). Else ask
         the database whether it answers (a read: a database server can go away while nothing
         is written, and /readyz should say so before an event finds out). Raises
         StateStoreError, an outage's beginning when it is the first."""

@@ -4,9 +4,18 @@ Every writer of the state reports what its writes did: the pipeline (group commi
 reloads, sweeps and the probe the daemon runs) and the dispatcher's recorder of delivery
 outcomes. `failed(error)` with the StateStoreError a write raised, `succeeded()` after a
 write that changed something (a commit that changed nothing wrote nothing, and proves
-nothing). An outage begins at the first failure and ends at the next success. Meanwhile
-`/readyz` answers 503 with its reason, `alertd_state_unavailable` is 1, and the pipeline
-counts the requests it refused (`refused`).
+nothing). An outage begins at the first failure. Meanwhile `/readyz` answers 503 with its
+reason, `alertd_state_unavailable` is 1, and the pipeline counts the requests it refused
+(`refused`); every write is still tried, and one refused continues the same outage.
+
+When it ends: a batch of events that commits (`succeeded(intake=True)`) ends it at once, being
+the write that was refused. Any other write (the daemon's probe, a delivery outcome, a sweep)
+ends it too, except during a full disk when a batch was refused less than QUIET ago. A disk
+can have room for a one-row probe and not for a sender's batch: were the probe to end the
+outage, each probe would end it and each retry begin a new one (/readyz flapping 200/503, two
+log lines and an outage counted per retry). The probe still ends it by itself once no batch
+has been refused for QUIET, so a node that a load balancer stopped sending to, because of its
+/readyz, turns ready again without one.
 
 The log has two lines per outage, whatever the traffic: when it begins (the cause) and when it
 ends (how long it lasted, how many requests were refused); a change of cause in between is a
@@ -16,6 +25,7 @@ third. Store-agnostic: it knows StateStoreError and its reason, which every stor
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from alertd import metrics
@@ -23,6 +33,11 @@ from alertd.clock import Clock
 from alertd.engine.errors import WHY, StateReason, StateStoreError
 
 log = logging.getLogger("alertd.state")
+
+QUIET = 10.0
+"""Seconds without a batch refused after which a write other than a batch may end a full
+disk's outage: twice the Retry-After (5 s) the refused are told, so that a sender retrying
+as told is refused again (the outage going on) before a probe can end it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,7 @@ class StateHealth:
         self._problem: StateProblem | None = None
         self._began = 0.0  # on the monotonic clock
         self._refused = 0  # requests refused during this outage
+        self._last_refused = -math.inf  # when a batch was last refused (monotonic clock)
 
     @property
     def problem(self) -> StateProblem | None:
@@ -73,11 +89,20 @@ class StateHealth:
     def refused(self, requests: int = 1) -> None:
         """Requests were answered 503 because their batch could not be recorded."""
         self._refused += requests
+        self._last_refused = self.clock.monotonic()
 
-    def succeeded(self) -> None:
-        """A write that changed something committed: the outage, if any, is over."""
+    def succeeded(self, intake: bool = False) -> None:
+        """A write that changed something committed (`intake`: a batch of events): the
+        outage, if any, is over, unless the disk is full and this write proves less than the
+        batch refused lately (see the module's docstring)."""
         problem = self._problem
         if problem is None:
+            return
+        if (
+            not intake
+            and problem.reason == "full"
+            and self.clock.monotonic() - self._last_refused < QUIET
+        ):
             return
         self._problem = None
         metrics.STATE_UNAVAILABLE.set(0)

@@ -20,6 +20,7 @@ from alertd.clock import FakeClock
 from alertd.engine.errors import StateStoreError
 from alertd.engine.state import AlertQuery
 from alertd.pipeline import Pipeline
+from alertd.state_health import QUIET
 from tests.test_pipeline import settings_in
 
 OUTAGE_BEGAN = "the state store cannot be written; events are refused until it can"
@@ -135,11 +136,47 @@ async def test_a_commit_that_wrote_nothing_does_not_end_an_outage_and_the_check_
         assert pipeline.state_problem() is not None
 
         let_it_grow(pipeline)
+        clock.advance(QUIET)  # no batch refused for a while: the probe proves enough
         await pipeline.check_state()
         assert pipeline.state_problem() is None
     assert len(records(caplog, OUTAGE_BEGAN)) == 1
     (ended,) = records(caplog, OUTAGE_ENDED)
     assert ended.refused_requests == 1  # type: ignore[attr-defined]
+
+
+async def test_a_probe_that_fits_where_a_batch_did_not_goes_on_with_the_same_outage(
+    pipeline: Pipeline, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Room for the probe's row, not for the batch: the probe does not end the outage while
+    batches are being refused (each retry would begin a new one, /readyz flapping); it does
+    once none has been refused for QUIET, and a batch that commits ends it at once."""
+    outages = metrics.STATE_OUTAGES.labels("full")
+    outages_before = outages._value.get()
+    with caplog.at_level(logging.INFO, logger="alertd.state"):
+        for n in range(3):
+            pad = let_it_grow_no_more(pipeline)
+            with pytest.raises(StateStoreError):
+                await pipeline.ingest([breakdown(f"big-{n}", pad)], clock.now())
+            clock.advance(QUIET / 2)
+            let_it_grow(pipeline)  # the probe's row fits
+            await pipeline.check_state()
+            assert pipeline.state_problem() is not None
+        assert outages._value.get() == outages_before + 1
+        assert records(caplog, OUTAGE_ENDED) == []
+
+        let_it_grow(pipeline)
+        clock.advance(QUIET / 2)
+        await pipeline.check_state()  # QUIET since the last refusal: the probe ends it
+        assert pipeline.state_problem() is None
+
+        pad = let_it_grow_no_more(pipeline)
+        with pytest.raises(StateStoreError):
+            await pipeline.ingest([breakdown("big-3", pad)], clock.now())
+        let_it_grow(pipeline)
+        assert len(await pipeline.ingest([breakdown("small")], clock.now())) == 1
+        assert pipeline.state_problem() is None  # a batch that commits ends it at once
+    assert len(records(caplog, OUTAGE_BEGAN)) == 2
+    assert [record.refused_requests for record in records(caplog, OUTAGE_ENDED)] == [3, 1]  # type: ignore[attr-defined]
 
 
 async def test_a_database_that_turned_read_only_is_an_outage_with_that_reason(

@@ -144,7 +144,8 @@ async def test_readiness_returns_by_itself_when_space_does_with_no_event_to_try(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     """A load balancer sends nothing to a node whose /readyz is 503: the daemon itself tries a
-    write every second, and is ready again within about a second of the space returning."""
+    write every second, and is ready again once the space has returned and no batch has been
+    refused for alertd.state_health.QUIET (10 s): a probe proves less than a batch."""
     with state_on_a_small_disk(tmp_path) as var:
         async with running(tmp_path, receiver) as daemon, daemon.client() as client:
             filler = fill(var)
