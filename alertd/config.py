@@ -54,7 +54,10 @@ class ServerSettings:
     max_json_depth: int = 32
     max_string_length: int = 65_536
     max_outbox_backlog: int = 100_000  # /v1/events sheds load once this many are pending
-    max_inflight_requests: int = 256
+    max_inflight_requests: int = 256  # POST /v1/events read and being recorded at once
+    # Bytes of request bodies still arriving, all connections together (0: no bound): past it
+    # 503. A body being read takes no in-flight slot; this bounds the memory such bodies hold.
+    max_reading_bytes: int = 256 * 1024 * 1024
     shutdown_grace: Duration = Duration(10.0)
     shutdown_delay: Duration = Duration(0.0)  # /readyz 503 this long before intake stops
     # Connections that never finish (alertd.server.listener); 0 switches a bound off.
@@ -397,6 +400,7 @@ def settings_from_dict(
     server: ServerSettings = sections["server"]
     sections["server"] = _drop_empty_tokens(server)
     _check_listen(sections["server"], source)
+    _check_reading_bytes(sections["server"], source)
     sections["server"] = _checked_web_keys(sections["server"], source)
     sections["log"] = _checked_log(sections["log"], source)
     _check_state_url(sections["state"], source)
@@ -418,6 +422,17 @@ def _check_listen(server: ServerSettings, source: Path) -> None:
         raise ConfigError(
             f"{source}: [server] listen: expected HOST:PORT such as 127.0.0.1:8080, "
             f"got {server.listen!r}"
+        )
+
+
+def _check_reading_bytes(server: ServerSettings, source: Path) -> None:
+    """A body as large as allowed must fit in the bytes of bodies read at once, or its sender
+    would be told to retry (503) for ever."""
+    limit = server.max_reading_bytes
+    if limit and limit < server.max_body_bytes:
+        raise ConfigError(
+            f"{source}: [server] max_reading_bytes: must be 0 (no bound) or at least "
+            f"max_body_bytes ({server.max_body_bytes}), got {limit}"
         )
 
 

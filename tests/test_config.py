@@ -203,6 +203,16 @@ def test_email_tls_with_starttls_is_an_error_at_load_even_in_a_dry_run(dry_run: 
     )
 
 
+def test_bytes_of_bodies_read_at_once_must_fit_one_body_as_large_as_allowed() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"server": {"max_body_bytes": 1000, "max_reading_bytes": 999}})
+    assert str(info.value) == (
+        "/etc/alertd/alertd.toml: [server] max_reading_bytes: must be 0 (no bound) or at least "
+        "max_body_bytes (1000), got 999"
+    )
+    assert load({"server": {"max_reading_bytes": 0}}).server.max_reading_bytes == 0
+
+
 def test_extra_named_channels_are_known_by_kind() -> None:
     settings = load({"channels": {"ops_hook": {"kind": "webhook", "url": "http://x"}}})
     assert "ops_hook" in settings.channel_names()

@@ -29,6 +29,7 @@ from alertd.model import PRIORITIES
 from alertd.respond.answers import HookAnswer
 from alertd.respond.hooks import Hooks
 from alertd.server.asgi import (
+    BodyBudget,
     ClientGone,
     HttpError,
     Receive,
@@ -137,7 +138,8 @@ class Api:
             max_json_depth=settings.max_json_depth,
             max_string_length=settings.max_string_length,
         )
-        self.inflight = 0
+        self.inflight = 0  # POST /v1/events with their body read, until answered
+        self.bodies = BodyBudget(settings.max_reading_bytes)
         self.streams = Streams(core, clock)
         self._mounts: list[tuple[str, Callable[[Scope, Receive, Send], Awaitable[None]]]] = []
         self.routes: tuple[Route, ...] = (
@@ -226,16 +228,16 @@ class Api:
     # --- ingestion ---------------------------------------------------------------------------
 
     async def post_events(self, request: Request) -> Response:
-        retry_after = self.control.retry_after()
-        if retry_after is None and self.inflight >= self.settings.max_inflight_requests:
-            retry_after = 1.0
-        if retry_after is not None:
-            raise _unavailable("alertd is shedding load; retry later", retry_after)
+        """A batch of events: 202 once recorded. Its body is read before it takes one of the
+        `max_inflight_requests` slots (a body still arriving costs its connection and its bytes,
+        which `bodies` bounds, not a slot), and the load is checked before and after."""
+        self._shed_load()
+        limits = self.limits
+        kind = media_type(request.headers.get("content-type"))
+        body = await request.read_body(limits.max_body_bytes, self.bodies)
+        self._shed_load()
         self.inflight += 1
         try:
-            limits = self.limits
-            kind = media_type(request.headers.get("content-type"))
-            body = await request.read_body(limits.max_body_bytes)
             if self.settings.ingest_hmac_secret:
                 problem = signature_error(
                     self.settings.ingest_hmac_secret, request.headers, body, self.clock.now()
@@ -256,6 +258,14 @@ class Api:
             self.inflight -= 1
         metrics.EVENTS_RECEIVED.inc(len(events))
         return json_response(202, {"accepted": len(events), "alerts": alert_ids})
+
+    def _shed_load(self) -> None:
+        """503 with Retry-After when the daemon sheds load, or every in-flight slot is taken."""
+        retry_after = self.control.retry_after()
+        if retry_after is None and self.inflight >= self.settings.max_inflight_requests:
+            retry_after = 1.0
+        if retry_after is not None:
+            raise _unavailable("alertd is shedding load; retry later", retry_after)
 
     def _refusal(self, batch: Batch, received_at: float) -> HttpError:
         """The 400 for a batch with items that cannot be decoded, listing the items the core

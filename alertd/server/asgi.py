@@ -78,6 +78,34 @@ def json_response(status: int, payload: Any, headers: Sequence[tuple[str, str]] 
 DISCARD_LIMIT = 64 * 1024 * 1024
 
 
+class BodyBudget:
+    """Bytes of request bodies being read, on all connections together, at most `limit`.
+
+    A body still arriving holds no in-flight slot (a stalled sender would otherwise take them
+    all, and every other sender would be shed): what it costs is its connection, its
+    `body_timeout` and the bytes it has sent so far, which this bounds (0: no bound)."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> None:
+        """Count `size` more bytes held; HttpError 503 (nothing taken) past the limit."""
+        if self.limit and self.used + size > self.limit:
+            raise HttpError(
+                503,
+                "alertd is receiving too many request bodies at once; retry later",
+                headers=[("Retry-After", "1")],
+                reason="overloaded",
+            )
+        self.used += size
+
+    def give(self, size: int) -> None:
+        self.used -= size
+
+
 @dataclass(slots=True)
 class Request:
     """One HTTP request: method, path, lower-cased headers, query, and a bounded body reader."""
@@ -122,19 +150,27 @@ class Request:
             raise HttpError(400, "invalid Content-Length header", reason="malformed")
         return int(declared)
 
-    async def read_body(self, limit: int) -> bytes:
-        """The whole body; HttpError 413 as soon as it is known to exceed `limit` bytes."""
+    async def read_body(self, limit: int, budget: BodyBudget | None = None) -> bytes:
+        """The whole body; HttpError 413 as soon as it is known to exceed `limit` bytes, 503
+        when the bodies being read on every connection together would exceed `budget`
+        (whose bytes this one gives back once it is read, or refused)."""
         declared = self.declared_length()
         if declared is not None and declared > limit:
             raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
-        while not self.body_done:
-            chunk = await self._next_part()
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        try:
+            while not self.body_done:
+                chunk = await self._next_part()
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                if budget is not None:
+                    budget.take(len(chunk))
+                chunks.append(chunk)
+        finally:
+            if budget is not None:
+                budget.give(sum(map(len, chunks)))
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def discard_rest(self) -> bool:

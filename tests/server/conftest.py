@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -193,6 +194,7 @@ class FakeBackend:
     acts: list[tuple[str, str, str, str]] = field(default_factory=list)
     reload_errors: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
+    gate: asyncio.Event | None = None  # when set, ingest waits for it (a batch being recorded)
     problem: StateProblem | None = None
     clock: Clock = SYSTEM_CLOCK
     silencing: Silences = field(default_factory=lambda: silences_in_memory(None))
@@ -207,6 +209,8 @@ class FakeBackend:
         return self.shedding
 
     async def ingest(self, events: list[dict[str, Any]], received_at: float) -> list[str]:
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
         bad = self.invalid_events(events, received_at)

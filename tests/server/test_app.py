@@ -461,30 +461,79 @@ async def test_shedding_load_is_503_with_retry_after(served: Served) -> None:
     assert served.backend.batches == []
 
 
-async def test_requests_in_flight_over_the_bound_are_503(serve: ServeFactory) -> None:
+async def test_requests_being_recorded_over_the_bound_are_503(serve: ServeFactory) -> None:
+    async with serve(max_inflight_requests=1) as served:
+        served.backend.gate = asyncio.Event()  # the first batch is being recorded, and stays
+        first = asyncio.create_task(served.client.post("/v1/events", json=EVENT, headers=INGEST))
+        await until(lambda: served.api.inflight > 0, "the first request to be in flight")
+        async with httpx.AsyncClient(base_url=served.client.base_url) as other:
+            refused = await other.post("/v1/events", json=EVENT, headers=INGEST)
+        served.backend.gate.set()
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert (await first).status_code == 202
+        assert served.backend.batches == [[EVENT]]
+
+
+def _slow_body(release: asyncio.Event, first: bytes = b'{"type": ') -> AsyncIterator[bytes]:
+    async def parts() -> AsyncIterator[bytes]:
+        yield first
+        await release.wait()
+        yield b'"slow"}'
+
+    return parts()
+
+
+async def test_a_body_still_arriving_takes_no_in_flight_slot(serve: ServeFactory) -> None:
+    """A sender stalled mid-body costs its connection, its body_timeout and the bytes it sent,
+    not a slot: with one slot, another sender's POST is taken meanwhile, and so is the slow one
+    once its body is in."""
     async with serve(max_inflight_requests=1) as served:
         release = asyncio.Event()
-
-        async def slow_body() -> AsyncIterator[bytes]:
-            yield b'{"type": '
-            await release.wait()
-            yield b'"slow"}'
-
         slow = asyncio.create_task(
             served.client.post(
                 "/v1/events",
-                content=slow_body(),
+                content=_slow_body(release),
                 headers={**INGEST, "Content-Type": "application/json"},
             )
         )
-        await until(lambda: served.api.inflight > 0, "the slow request to be in flight")
+        await until(lambda: served.api.bodies.used > 0, "the slow body to be arriving")
+        assert served.api.inflight == 0
         async with httpx.AsyncClient(base_url=served.client.base_url) as other:
-            refused = await other.post("/v1/events", json=EVENT, headers=INGEST)
+            taken = await other.post("/v1/events", json=EVENT, headers=INGEST)
         release.set()
+        assert taken.status_code == 202
+        assert (await slow).status_code == 202
+        assert served.backend.batches == [[EVENT], [{"type": "slow"}]]
+        assert (served.api.bodies.used, served.api.inflight) == (0, 0)
+
+
+async def test_bodies_arriving_past_the_bytes_read_at_once_are_503(serve: ServeFactory) -> None:
+    """The memory bodies still arriving hold is bounded, all connections together: past
+    max_reading_bytes a body is refused (503, Retry-After), and the bytes come back once read."""
+    held = b'{"type": "x", "pad": "' + b"p" * 40
+    async with serve(max_body_bytes=100, max_reading_bytes=100) as served:
+        release = asyncio.Event()
+        slow = asyncio.create_task(
+            served.client.post(
+                "/v1/events",
+                content=_slow_body(release, held),
+                headers={**INGEST, "Content-Type": "application/json"},
+            )
+        )
+        await until(lambda: served.api.bodies.used == len(held), "the slow body to be arriving")
+        async with httpx.AsyncClient(base_url=served.client.base_url) as other:
+            refused = await other.post(
+                "/v1/events", json={**EVENT, "pad": "q" * 20}, headers=INGEST
+            )
+            release.set()
+            assert (await slow).status_code == 400  # its JSON is cut short: read, then refused
+            taken = await other.post("/v1/events", json={**EVENT, "pad": "q" * 20}, headers=INGEST)
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "1"
-        assert (await slow).status_code == 202
-        assert served.backend.batches == [[{"type": "slow"}]]
+        assert "too many request bodies" in refused.json()["error"]
+        assert taken.status_code == 202
+        assert served.api.bodies.used == 0
 
 
 # --- readiness, health, metrics -----------------------------------------------------------------
