@@ -230,12 +230,14 @@ class Api:
     async def post_events(self, request: Request) -> Response:
         """A batch of events: 202 once recorded. Its body is read before it takes one of the
         `max_inflight_requests` slots (a body still arriving costs its connection and its bytes,
-        which `bodies` bounds, not a slot), and the load is checked before and after."""
-        self._shed_load()
+        which `bodies` bounds, not a slot). Whether to shed load is asked before the body is
+        read (a request let in then is finished, even if a shutdown begins meanwhile), the
+        slots are counted before and after."""
+        self._shed_load(self.control.retry_after())
         limits = self.limits
         kind = media_type(request.headers.get("content-type"))
         body = await request.read_body(limits.max_body_bytes, self.bodies)
-        self._shed_load()
+        self._shed_load(None)
         self.inflight += 1
         try:
             if self.settings.ingest_hmac_secret:
@@ -259,9 +261,9 @@ class Api:
         metrics.EVENTS_RECEIVED.inc(len(events))
         return json_response(202, {"accepted": len(events), "alerts": alert_ids})
 
-    def _shed_load(self) -> None:
-        """503 with Retry-After when the daemon sheds load, or every in-flight slot is taken."""
-        retry_after = self.control.retry_after()
+    def _shed_load(self, retry_after: float | None) -> None:
+        """503 with Retry-After when the daemon sheds load (`retry_after`), or every in-flight
+        slot is taken."""
         if retry_after is None and self.inflight >= self.settings.max_inflight_requests:
             retry_after = 1.0
         if retry_after is not None:
