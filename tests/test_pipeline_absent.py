@@ -99,3 +99,23 @@ async def test_a_deadline_passed_during_an_outage_waits_one_more_duration(
         assert record.alert.fired_at == restarted + 900
     finally:
         after.close()
+
+
+async def test_a_vehicle_that_keeps_reporting_is_not_paged_when_the_wall_clock_steps_forward(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """Its reports carry the unit's own (right) time; the daemon's wall clock is stepped an
+    hour forward. The vehicle never falls silent, so nothing may page: not every watched
+    vehicle at once as its timer falls due and finds its newest report 'an hour old'."""
+    true_time = clock.now()
+    await pipeline.ingest([location(clock)], clock.now())
+    clock.step_wall(3600)
+    for minute in range(1, 31):  # a report a minute for half an hour, stamped by the unit
+        await run_to(pipeline, clock, 60)
+        report = {
+            "type": "location_update",
+            "vehicle_id": "v1",
+            "timestamp": true_time + 60 * minute,
+        }
+        await pipeline.ingest([report], clock.now())
+    assert await alerts(pipeline) == []
