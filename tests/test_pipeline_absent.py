@@ -119,3 +119,24 @@ async def test_a_vehicle_that_keeps_reporting_is_not_paged_when_the_wall_clock_s
         }
         await pipeline.ingest([report], clock.now())
     assert await alerts(pipeline) == []
+
+
+async def test_reports_stamped_on_arrival_across_a_step_back_keep_the_silence_on_time(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """The wall clock runs an hour fast, then NTP steps it back. A vehicle that sends no
+    timestamp is stamped with its arrival time: its report during the fast hour is stamped an
+    hour ahead, so after the step every report of it is late (it changes nothing) and its
+    deadline stays an hour ahead: it keeps reporting and is still watched from the one report,
+    and once it stops, its silence pages an hour late instead of 15 minutes after its last
+    report."""
+    clock.step_wall(3600)
+    await run_to(pipeline, clock, 1)  # the daemon notices the step
+    await pipeline.ingest([{"type": "location_update", "vehicle_id": "v1"}], clock.now())
+    await run_to(pipeline, clock, 60)
+    clock.step_wall(-3600)
+    for _ in range(10):  # it goes on reporting, every minute, for 10 minutes, then stops
+        await run_to(pipeline, clock, 60)
+        await pipeline.ingest([{"type": "location_update", "vehicle_id": "v1"}], clock.now())
+    await run_to(pipeline, clock, 16 * 60)  # 15 minutes after its last report, and a minute
+    assert len(await alerts(pipeline)) == 1
