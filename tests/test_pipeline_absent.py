@@ -140,3 +140,21 @@ async def test_reports_stamped_on_arrival_across_a_step_back_keep_the_silence_on
         await pipeline.ingest([{"type": "location_update", "vehicle_id": "v1"}], clock.now())
     await run_to(pipeline, clock, 16 * 60)  # 15 minutes after its last report, and a minute
     assert len(await alerts(pipeline)) == 1
+
+
+async def test_after_a_step_of_days_reports_are_still_held_to_the_wall_clock_arrival(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """A VM restored from a snapshot two days old, then set right by NTP: the steady clock
+    stays two days behind the wall clock. A report stamped by its unit (the right time) is
+    held to `max_future` against its arrival on the wall clock, as before, and one without a
+    timestamp (stamped on the steady clock) is not refused as two days old."""
+    clock.step_wall(2 * 86_400)
+    await run_to(pipeline, clock, 1)
+    stamped = {"type": "location_update", "vehicle_id": "v1", "timestamp": clock.now()}
+    unstamped = {"type": "location_update", "vehicle_id": "v2"}
+    assert pipeline.invalid_events([stamped, unstamped], clock.now()) == ()
+    assert await pipeline.ingest([stamped, unstamped], clock.now()) == []
+    ahead = dict(stamped, timestamp=clock.now() + 2 * 3600)
+    ((index, error),) = pipeline.invalid_events([ahead], clock.now())
+    assert index == 0 and "max_future" in str(error)
