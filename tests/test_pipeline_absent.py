@@ -158,3 +158,15 @@ async def test_after_a_step_of_days_reports_are_still_held_to_the_wall_clock_arr
     ahead = dict(stamped, timestamp=clock.now() + 2 * 3600)
     ((index, error),) = pipeline.invalid_events([ahead], clock.now())
     assert index == 0 and "max_future" in str(error)
+
+
+async def test_explain_stamps_an_event_without_a_timestamp_as_ingest_would(
+    pipeline: Pipeline, clock: FakeClock
+) -> None:
+    """After a step, /v1/explain answers for the time `ingest` would give the event: its
+    arrival on the steady clock, not the wall clock's hour ahead."""
+    before = clock.now()
+    clock.step_wall(3600)
+    await run_to(pipeline, clock, 1)
+    asked = await pipeline.explain({"type": "location_update", "vehicle_id": "v1"}, clock.now())
+    assert asked.event_time == before + 1 == pipeline.steady.now()
