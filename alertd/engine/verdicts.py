@@ -157,6 +157,7 @@ def what_if(
         max_count_events=engine.max_count_events,
         max_future=engine.max_future,
         max_past=engine.max_past,
+        stamp=engine.stamp,  # a missing timestamp: the arrival as the engine stamps it
     )
     time = trial.event_time(event, received_at)  # raises InvalidEvent, as process would
     assert isinstance(event, Mapping)  # event_time accepted it
