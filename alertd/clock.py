@@ -78,8 +78,11 @@ class SteadyClock:
     timer fires an hour early or late. It reads as the wall clock until the wall clock is
     stepped; from then on it is that far from it (`ahead()`), which the daemon records in the
     state, and the next run starts at the same distance (`ahead` at start), so the times stored
-    before keep their meaning. (Who is on call, and anything shown to people, follows the
-    wall clock: `to_wall`.)
+    before keep their meaning. It is also the daemon's "now" for event time: absent rules'
+    deadlines are held to it, and an event without a timestamp is stamped with it
+    (`from_wall` of its arrival), so that a step of the wall clock neither makes every
+    vehicle's newest report look an hour old nor stamps reports an hour off. (Who is on call,
+    quiet hours, and anything shown to people, follow the wall clock: `to_wall`.)
     """
 
     def __init__(self, clock: Clock, ahead: float = 0.0) -> None:
@@ -98,6 +101,11 @@ class SteadyClock:
     def to_wall(self, steady: float) -> float:
         """A time of this clock as the wall clock reads it."""
         return steady - self.ahead()
+
+    def from_wall(self, wall: float) -> float:
+        """A reading of the wall clock, taken since its last step, as this clock reads it:
+        what an arrival stamped by the wall clock is on the daemon's timeline."""
+        return wall + self.ahead()
 
 
 SYSTEM_CLOCK = SystemClock()

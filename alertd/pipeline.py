@@ -163,16 +163,21 @@ class Pipeline:
         self._steady_ahead = self.store.steady_ahead()
         self.steady = SteadyClock(clock, self._steady_ahead)
         self.timers = Timers(self.store, self.steady)
-        # Absent rules' deadlines are timers, in event time (the wall clock's); one that passed
-        # while the daemon was down waits one more DURATION from now (alertd.engine.absence).
+        # Event time's now is the steady clock's: absent rules' deadlines (timers, in event
+        # time) are held to it, and an event without a timestamp is stamped with its arrival
+        # on it, so that a step of the wall clock neither makes every key's newest match look
+        # an hour old nor stamps matches an hour off (alertd.clock.SteadyClock). A deadline
+        # that passed while the daemon was down waits one more DURATION from now
+        # (alertd.engine.absence).
         self.engine = Engine.configured(
             RuleSet(rules),
             self.store,
             settings.engine,
             live=True,
             timers=self.timers,
-            wall=clock.now,
-            started=clock.now(),
+            wall=self.steady.now,
+            started=self.steady.now(),
+            stamp=self.steady.from_wall,
         )
         self.timers.handle(ABSENT, self._absence_due)
         self._timer_decisions: list[Decision] = []  # of the sweep under way, for after it

@@ -27,7 +27,7 @@ from typing import Any
 from alertd.dsl import ast, runtime
 from alertd.dsl.checker import CheckedRule
 from alertd.dsl.errors import RuleError, RuleErrors
-from alertd.dsl.event_types import event_types
+from alertd.dsl.event_types import TYPE_FIELD, event_types
 from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, EARTH_RADIUS_KM, time_zone, within_km
@@ -340,22 +340,39 @@ def _source(
         )
         # The step keys the rule's table of key states as alertd.engine.sequence.state_key.
         none_state = "None" if len(rule.key) == 1 else none_key
-        # The same, inline in the step every event of the scope goes through.
+        # The same, inline in the step every event of the scope goes through; one kept value
+        # held bare (alertd.engine.sequence.hold_kept).
+        bare = len(shape.previous) == 1
         scope = [
             "try:",
             f"    k = {gen.state_key(rule.key)}",
-            "    kept = (" + "".join(f"{gen.value(arg)}, " for arg in shape.previous) + ")",
+            f"    kept = {gen.value(shape.previous[0]) if bare else values}",
             "except Exception:",
             f"    {gen.bad}(True)",
             f"    k = {none_state}",
-            f"    kept = {nulls}",
+            f"    kept = {'None' if bare else nulls}",
         ]
         hold = rule.over_time is not None and rule.over_time.hold is not None
         # The condition's fast path inline too, setting `m`: a call less per event.
-        test = None if branches is None else branches.assigns("m")
+        test = None if branches is None else _step_test(shape, gen, constants, bare)
         for tracked in (False, True):
-            parts.append(step_source(scope, hold=hold, test=test, tracked=tracked))
+            parts.append(step_source(scope, hold=hold, test=test, tracked=tracked, bare=bare))
     return _shape("".join(parts)), gen.bindings
+
+
+def _step_test(shape: _Shape, gen: Generator, constants: bool, bare: bool) -> list[str]:
+    """The condition's fast path as a rule's step tests it, setting `m`: with the event's type
+    known when the rule has one (the rule set offers the step only events of its types, as it
+    fuses matchers), and with `bare`, the one kept value read as `p` itself."""
+    expr = shape.expr
+    types = event_types(expr)
+    if types is not None and len(types) == 1:
+        expr = fold(expr, {TYPE_FIELD: next(iter(types))})
+    plain = shape.generator(prefix="q", constants=constants)
+    plain.bare_previous = bare
+    branches = FastPath(plain, expr, _uses(walk(expr))).branches()
+    gen.bindings.update(plain.bindings)
+    return branches.assigns("m")
 
 
 def _uses(nodes: Iterable[ast.Expr]) -> Counter[Slot]:
@@ -559,6 +576,7 @@ class Generator:
         self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
         self.previous: Mapping[Hashable, int] = {}  # a prev() argument's shape -> its p[i]
+        self.bare_previous = False  # one prev() argument, its value `p` itself (a step's)
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
@@ -687,7 +705,7 @@ class Generator:
             case ast.MacroRef(body=body):
                 return self.value(body)
             case ast.Prev(arg=arg):
-                return f"p[{self.previous[shape_of(arg)]}]"
+                return "p" if self.bare_previous else f"p[{self.previous[shape_of(arg)]}]"
             case ast.ListLit(items=items):
                 values = constant(node)
                 if values is not NOT_CONST:

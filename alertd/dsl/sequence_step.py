@@ -9,7 +9,8 @@ source is a template: the engine makes one function of it per rule and store
 
 - `_states`: the rule's key states (a dict, or a store's table with `get` and item setting;
   in TRACKED_STEP, the table's entries, and `_changed` its changes);
-- `_forget`: the rule's `forget`, seconds; `_nothing`: the values of no previous event;
+- `_forget`: the rule's `forget`, seconds; `_nothing`: the values of no previous event (a
+  tuple, as `condition` takes them);
 - `_inner`: the rule's ordinary step, which the event goes on to when the rule matches;
 - `_held(e, index, time, received_at, key, held)`, for a rule with `for`: the decision of a
   match whose key's run has held `held` seconds (None: it is in no run);
@@ -41,16 +42,19 @@ def step_source(
     hold: bool,
     test: Sequence[str] | None = None,
     tracked: bool = False,
+    bare: bool = False,
 ) -> str:
     """`def sequence_step(e, index, time, received_at)` (`tracked`: TRACKED_STEP): `scope`
     (statements, unindented) sets `k` and `kept`; `test` (statements) sets `m` to whether
     the condition holds given `p`, the kept values of the previous event (by default a call
-    of `condition`); with `hold`, a match goes to `_held`, else straight to `_inner`."""
+    of `condition`); with `hold`, a match goes to `_held`, else straight to `_inner`. With
+    `bare`, the rule keeps one value, held bare (alertd.engine.sequence.hold_kept): `kept`
+    and `p` are that value, and `test` reads it so."""
     passed = "return _inner(e, index, time, received_at)"
     if hold:
         held = "None if start is None else time - start"
         passed = f"return _held(e, index, time, received_at, k, {held})"
-    call = "m = condition(e, p)"
+    call = "m = condition(e, (p,))" if bare else "m = condition(e, p)"
     tested = [call]
     if test is not None:  # a fast path: should it raise, the condition decides (and counts)
         tested = ["try:", *(f"    {line}" for line in test), "except Exception:", f"    {call}"]
@@ -64,7 +68,7 @@ def step_source(
         "        k = _hashable(k)",
         "        s = _states.get(k)",
         "    if s is None or time >= s[3]:",  # a new key, or one unseen for `forget`
-        "        p = _nothing",
+        f"        p = {'None' if bare else '_nothing'}",
         "        start = None",
         "    elif time >= s[0]:",  # in order: the kept values are the previous event's
         "        p = s[2]",

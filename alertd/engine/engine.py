@@ -83,6 +83,7 @@ class Engine:
         timers: TimerService | None = None,
         wall: Callable[[], float] | None = None,
         started: float = NOT_STARTED,
+        stamp: Callable[[float], float] | None = None,
     ) -> None:
         """`max_future`, `max_past`: reject events stamped more than this many seconds after
         or before their arrival (None: accept any time, as replays of recordings and rule
@@ -90,11 +91,14 @@ class Engine:
         `timers`: the timer service absent rules set their deadlines with (without it, they
         never fire); `wall`: the time as events read it (default: the timers' clock);
         `started`: when the daemon started, on it (a deadline that passed before waits one
-        more DURATION: alertd.engine.absence)."""
+        more DURATION: alertd.engine.absence); `stamp`: the time an event without a
+        timestamp takes, from its arrival (default: the arrival itself; the daemon's: the
+        arrival on its steady clock, the `wall` its absent deadlines are held to)."""
         self.store = store
         self.timers = timers
         self.wall = wall or (timers.now if timers is not None else Untimed().now)
         self.started = started
+        self.stamp = stamp
         self.timestamp_field = timestamp_field
         self.max_count_events = max_count_events
         self.max_future = max_future
@@ -119,6 +123,7 @@ class Engine:
         timers: TimerService | None = None,
         wall: Callable[[], float] | None = None,
         started: float = NOT_STARTED,
+        stamp: Callable[[float], float] | None = None,
     ) -> Engine:
         """An engine with the `[engine]` settings of alertd.toml. Only a `live` engine (the
         daemon's) checks how far from their arrival events are stamped: a replay's events are
@@ -133,16 +138,20 @@ class Engine:
             timers=timers,
             wall=wall,
             started=started,
+            stamp=stamp,
         )
 
     def event_time(self, event: object, received_at: float) -> float:
-        """When the event happened (arrival time if it has no timestamp).
+        """When the event happened (if it has no timestamp: its arrival, as `stamp` reads it).
 
         Raises InvalidEvent (EventTimeError for the timestamp) without touching any state, so
-        the daemon can validate a whole batch before accepting any of it.
+        the daemon can validate a whole batch before accepting any of it. Only a timestamp the
+        event carries is held to `max_future` and `max_past`: an arrival stamp is never wrong.
         """
         if event.__class__ is not dict and not isinstance(event, Mapping):  # dict: the fast test
             raise InvalidEvent(f"expected a JSON object, got {describe_value(event)}")
+        if self.stamp is not None and event.get(self.timestamp_field) is None:
+            return self.stamp(received_at)
         time = event_time(event, self.timestamp_field, received_at)
         if self.max_future is not None and time > received_at + self.max_future:
             # Taken as it is, such an event would hold its key's windows hostage: every real

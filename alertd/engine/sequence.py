@@ -39,11 +39,11 @@ from alertd.engine.state import StateStore
 from alertd.engine.steps import hashable
 from alertd.model import Decision, Event, Key, Rule, SequenceSpec
 
-KeyState = tuple[float, float | None, tuple[Any, ...], float]
-"""`(newest, start, values, expires_at)`: the time of the newest event of the rule's scope
-seen for the key; when the run of matching events that event belongs to started (None: it did
-not match); the values of the rule's prev() arguments on that event; and when the key is
-forgotten (`newest` + the rule's `forget`)."""
+KeyState = tuple[float, float | None, Any, float]
+"""`(newest, start, kept, expires_at)`: the time of the newest event of the rule's scope seen
+for the key; when the run of matching events that event belongs to started (None: it did not
+match); the values of the rule's prev() arguments on that event, as `hold_kept` holds them;
+and when the key is forgotten (`newest` + the rule's `forget`)."""
 
 StateKey = Hashable
 """What a rule's key states are keyed by (every store's table of them, in memory): a key of
@@ -66,6 +66,21 @@ def state_key(key: Key) -> StateKey:
 def full_key(key: StateKey) -> Key:
     """The rule's key of an entry of a table of key states (`state_key`'s inverse)."""
     return key if isinstance(key, tuple) else (key,)
+
+
+def hold_kept(values: tuple[Any, ...]) -> Any:
+    """The values a rule's prev() calls keep, as its table of key states holds them: one value
+    (`prev(fuel_level_pct)`, the common case) bare, any other number of them as their tuple.
+    Like the bare key (StateKey), this spares the step a tuple made and freed, cold in the
+    cache, per event of its scope (bench/README.md, "Rules over time"). A value from an event
+    is never a tuple (JSON arrays are lists), so `kept_values` can tell the two apart."""
+    return values[0] if len(values) == 1 else values
+
+
+def kept_values(held: Any) -> tuple[Any, ...]:
+    """The values of the rule's prev() arguments of a key state's `kept` (`hold_kept`'s
+    inverse): what the condition reads, the rows and the log hold, and explain shows."""
+    return held if held.__class__ is tuple else (held,)
 
 
 def build_sequence_step(
@@ -142,12 +157,12 @@ def _hand_built(
         scope = ["    k = _state_key(_key(e))", "    kept = ()"]
         names: dict[str, Any] = {"_key": rule.key}
     else:
-        scope = ["    k, kept = _scope(e)", "    k = _state_key(k)"]
-        names = {"_scope": spec.scope}
+        scope = ["    k, kept = _scope(e)", "    k = _state_key(k)", "    kept = _hold(kept)"]
+        names = {"_scope": spec.scope, "_hold": hold_kept}
     names["_state_key"] = state_key
     # Not compiled by alertd, it may raise: the rule is reported, and the other rules go on.
     scope = ["try:", *scope, "except Exception:", "    _failed(_rule)", "    return None"]
-    source = step_source(scope, hold=spec.hold is not None)
+    source = step_source(scope, hold=spec.hold is not None, bare=spec.size == 1)
     (code,) = compile_source(source, f"<alertd step {rule.id}>")
     names.update(condition=spec.condition, _failed=failed, _rule=rule)
     return FunctionType(code, names)

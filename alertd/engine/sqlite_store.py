@@ -53,7 +53,14 @@ from alertd.engine.expiry import Expiry
 from alertd.engine.ids import alert_id_floor
 from alertd.engine.key_state_log import SCHEMA as KEY_STATE_LOG
 from alertd.engine.key_state_log import Group, KeyStateLog, Pairs
-from alertd.engine.sequence import KeyState, StateKey, full_key, state_key
+from alertd.engine.sequence import (
+    KeyState,
+    StateKey,
+    full_key,
+    hold_kept,
+    kept_values,
+    state_key,
+)
 from alertd.engine.state import (
     AlertPage,
     AlertQuery,
@@ -769,7 +776,11 @@ class SQLiteStore:
             if self._blocks:
                 self._blocks[-1].wrote(table)
             get = table.entries.get
-            pairs = [(key, get(key)) for key in changed]
+            pairs = [  # `_logged` inline: called per changed key, it cost ~0.1 us a key
+                (key, state if state is None or state[2].__class__ is not list else _logged(state))
+                for key in changed
+                for state in (get(key),)
+            ]
             if note is not None:  # a new entry (none when last written); others are noted
                 for (key, state), written in zip(pairs, changed.values(), strict=True):
                     if written is None and state is not None:
@@ -783,7 +794,7 @@ class SQLiteStore:
     def _key_state_groups(self) -> Iterator[Group]:
         """Every key state in memory, by rule, as the log has them."""
         for rule_id, table in self._key_states.items():
-            yield rule_id, list(table.entries.items())
+            yield rule_id, [(key, _logged(state)) for key, state in table.entries.items()]
 
     def _replay(
         self,
@@ -807,7 +818,9 @@ class SQLiteStore:
                     entries.pop(key, None)
                 else:
                     newest, start, kept, expires_at = state
-                    entries[key] = (newest, start, tuple(kept), expires_at)
+                    if kept.__class__ is list:  # the kept values (see `_logged`)
+                        kept = hold_kept(tuple(kept))
+                    entries[key] = (newest, start, kept, expires_at)
         return read
 
     def _write_count_windows(self, windows: _CountWindows) -> None:
@@ -1096,7 +1109,7 @@ def _place(table: _CountWindows, row: Sequence[Any], chunks: list[Any]) -> Key:
 
 def _key_state_of(row: Sequence[Any]) -> tuple[StateKey, KeyState]:
     key, newest, start, kept, expires_at = row
-    return state_key(_key(key)), (newest, start, tuple(jsonutil.loads(kept)), expires_at)
+    return state_key(_key(key)), (newest, start, hold_kept(tuple(jsonutil.loads(kept))), expires_at)
 
 
 def _absence_of(row: Sequence[Any]) -> tuple[Key, Absence]:
@@ -1154,6 +1167,17 @@ def _entry_key(kind: str, text: str) -> Hashable:
     return state_key(key) if kind == "key_state" else key
 
 
+def _logged(state: KeyState | None) -> KeyState | None:
+    """A key state as the log holds it: in the log, a JSON list is the kept values (a tuple
+    of them, or a log written before one value was held bare), anything else one value held
+    bare (alertd.engine.sequence.hold_kept); so a value held bare that is a list goes as the
+    list of it."""
+    if state is None or state[2].__class__ is not list:
+        return state
+    newest, start, kept, expires_at = state
+    return newest, start, (kept,), expires_at
+
+
 def _logged_key(logged: Any) -> Hashable:
     """The key of a key state as the log holds it (the table's key as JSON: a one-part key
     bare; before, every key as its JSON list, as the rows have it)."""
@@ -1204,7 +1228,7 @@ def _open_alert_row(alert_id: str) -> tuple[object, ...]:
 
 def _key_state_row(state: KeyState) -> tuple[object, ...]:
     newest, start, kept, expires_at = state
-    return newest, start, _json(kept), expires_at
+    return newest, start, _json(kept_values(kept)), expires_at
 
 
 def _absence_row(absence: Absence) -> tuple[object, ...]:

@@ -34,7 +34,7 @@ from alertd.engine.details import Detail, details
 from alertd.engine.engine import Engine
 from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
-from alertd.engine.sequence import KeyState, state_key
+from alertd.engine.sequence import KeyState, kept_values, state_key
 from alertd.engine.state import StateStore
 from alertd.engine.steps import hashable
 from alertd.model import Decision, Key, Rule
@@ -78,7 +78,7 @@ def previous_values(
         except Exception:  # a compiled key never raises; the engine reports one that does
             state = None
         usable = state is not None and state[0] <= time < state[3]
-        found[rule.id] = state[2] if usable and state is not None else None
+        found[rule.id] = kept_values(state[2]) if usable and state is not None else None
     return found
 
 
@@ -157,6 +157,7 @@ def what_if(
         max_count_events=engine.max_count_events,
         max_future=engine.max_future,
         max_past=engine.max_past,
+        stamp=engine.stamp,  # a missing timestamp: the arrival as the engine stamps it
     )
     time = trial.event_time(event, received_at)  # raises InvalidEvent, as process would
     assert isinstance(event, Mapping)  # event_time accepted it

@@ -165,14 +165,14 @@ def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
     monkeypatch.setattr(key_state_log, "COMPACT", 0)  # a snapshot at the first write
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get("v1") == (T0, None, (12,), T0 + 3600)
+        assert store.key_states("fuel_low").get("v1") == (T0, None, 12, T0 + 3600)  # held bare
         assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
         assert store.connection.execute("SELECT count(*) FROM key_state").fetchone() == (0,)
     finally:
         store.close()
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get("v1") == (T0 + 60, T0 + 60, (9,), T0 + 3660)
+        assert store.key_states("fuel_low").get("v1") == (T0 + 60, T0 + 60, 9, T0 + 3660)
     finally:
         store.close()
 
@@ -196,7 +196,7 @@ def test_a_log_written_with_every_key_a_list_reads_as_the_same_keys(tmp_path: Pa
     before.close()
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").entries == {"v1": (T0, None, (12,), T0 + 3600)}
+        assert store.key_states("fuel_low").entries == {"v1": (T0, None, 12, T0 + 3600)}
         assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
     finally:
         store.close()
@@ -273,5 +273,49 @@ def test_a_watched_vehicle_keeps_one_expiry_note_and_is_forgotten_after_its_newe
         assert engine.sweep(T0 + 590 + 3599) == 0  # newest at 590: forgotten an hour after
         assert engine.sweep(T0 + 590 + 3600) == 1
         assert store.size().absences == 0
+    finally:
+        store.close()
+
+
+CHANGED_TAGS = """
+rule tags_changed {
+  when type == "tags" and changed(tags)
+  by vehicle
+}
+"""
+
+TWO_KEPT = """
+rule both_dropped {
+  when type == "tags" and prev(fuel) > fuel and prev(tags) != tags
+  by vehicle
+}
+"""
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+@pytest.mark.parametrize(
+    ("value", "changed"),
+    [(["a", "b"], ["a"]), ([], ["a"]), ({"a": 1}, {"a": 2}), (7, 8), ("x", "y"), ([["n"]], [])],
+)
+def test_kept_values_of_every_kind_survive_kill_9(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: Any, changed: Any, snapshot: bool
+) -> None:
+    """One kept value is held bare (alertd.engine.sequence.hold_kept), the log writes it as a
+    JSON list: a list value must come back as that list, not as several values."""
+    if snapshot:
+        monkeypatch.setattr(key_state_log, "COMPACT_MIN", 0)
+        monkeypatch.setattr(key_state_log, "COMPACT", 0)
+    path = tmp_path / "s.db"
+    first = {"type": "tags", "tags": value, "fuel": 50, "vehicle": "v1", "timestamp": T0}
+    killed_after(path, CHANGED_TAGS + TWO_KEPT, first)
+    store = SQLiteStore(path)
+    try:
+        forgotten = T0 + 7 * 86400
+        assert store.key_states("tags_changed").get("v1") == (T0, None, value, forgotten)
+        assert store.key_states("both_dropped").get("v1") == (T0, None, (50, value), forgotten)
+        same = {**first, "fuel": 40, "timestamp": T0 + 60}
+        other = {**first, "tags": changed, "fuel": 30, "timestamp": T0 + 120}
+        fired = decide(store, CHANGED_TAGS + TWO_KEPT, same, other)
+        assert fired == ["1:fired", "1:fired"]  # both rules, at the change alone
     finally:
         store.close()
