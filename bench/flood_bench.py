@@ -110,9 +110,11 @@ class Slices:
 def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
     transact = pipeline._transact
 
-    async def measured(work: Callable[[], T], hold: Collection[tuple[str, Key]] = ()) -> T:
+    async def measured(
+        work: Callable[[], T], hold: Collection[tuple[str, Key]] = (), intake: bool = False
+    ) -> T:
         if not slices.measuring:
-            return await transact(work, hold)
+            return await transact(work, hold, intake)
 
         def timed() -> T:
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -121,7 +123,7 @@ def measure_slices(pipeline: Pipeline, slices: Slices) -> None:
             finally:
                 slices.taken.append((time.perf_counter() - wall, time.thread_time() - cpu))
 
-        return await transact(timed, hold)
+        return await transact(timed, hold, intake)
 
     pipeline._transact = measured  # type: ignore[method-assign]
 
