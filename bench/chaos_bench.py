@@ -187,6 +187,9 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
     arrived = set(stats["arrivals"])
     per_kill: Counter[int] = Counter()
     unexplained = 0
+    lags: list[float] = []  # of a repeat sent twice by one process: its first copy's arrival
+    # after that process was ready (a copy the receiver takes late, from the killed process
+    # before it, shows as a small one)
     for times in stats["repeats"].values():
         for before, after in itertools.pairwise(times):
             # Which process sent each copy: the one started by the last restart ready before
@@ -196,6 +199,8 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
                 per_kill[first] += 1  # the copy's process was killed by kill number `first`
             else:
                 unexplained += 1  # sent twice by one process
+                if first:
+                    lags.append(round(before - run.restarts[first - 1], 3))
     counts = [per_kill[k] for k in range(len(run.kills))]
     return {
         "target": run.name,
@@ -208,6 +213,7 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
         "repeats_per_kill_max": max(counts, default=0),
         "repeats_per_kill": counts,
         "repeats_without_a_kill": unexplained,
+        "their_first_copy_after_the_restart_s": sorted(lags),
         "concurrency": args.concurrency,
         "failed_500": stats["failed"],
         "resent_batches": run.resent_batches,
