@@ -38,6 +38,9 @@ class _Sink:
         self.arrivals: dict[str, float] = {}  # alert key -> first arrival
         self.first: dict[str, float] = {}  # notification -> first arrival
         self.repeats: dict[str, list[float]] = {}  # notification -> every arrival, if > 1
+        # notification -> seconds from its first copy's X-Alertd-Timestamp (when it was sent,
+        # whole seconds) to that copy's arrival: which process sent a repeat's first copy
+        self.first_delay: dict[str, float] = {}
         self.notifications = 0
         self.duplicates = 0
         self.fail_status = 0  # answer this status instead of 200 (the soak's outage windows)
@@ -46,7 +49,12 @@ class _Sink:
         self.random = random.Random(17)
 
     def handle(
-        self, method: bytes, path: bytes, body: bytes, idempotency_key: str | None = None
+        self,
+        method: bytes,
+        path: bytes,
+        body: bytes,
+        idempotency_key: str | None = None,
+        sent_at: str | None = None,
     ) -> tuple[int, bytes]:
         now = time.monotonic()
         if method == b"GET" and path == b"/stats":
@@ -57,12 +65,16 @@ class _Sink:
                 "arrivals": self.arrivals,
                 "first": self.first,
                 "repeats": self.repeats,
+                "first_delay": {
+                    k: self.first_delay[k] for k in self.repeats if k in self.first_delay
+                },
             }
             return 200, orjson.dumps(stats)
         if method == b"POST" and path == b"/reset":
             self.arrivals.clear()
             self.first.clear()
             self.repeats.clear()
+            self.first_delay.clear()
             self.notifications = self.duplicates = self.failed = 0
             return 200, b"{}"
         if method == b"POST" and path == b"/fail":
@@ -85,6 +97,8 @@ class _Sink:
                 self.repeats.setdefault(identity, [self.first[identity]]).append(now)
             else:
                 self.first[identity] = now
+                if sent_at is not None:
+                    self.first_delay[identity] = round(time.time() - int(sent_at), 3)
         return 200, b"{}"
 
 
@@ -107,6 +121,7 @@ class _ReceiverConnection(asyncio.Protocol):
         self.url = b""
         self.body: list[bytes] = []
         self.idempotency_key: str | None = None
+        self.sent_at: str | None = None
         self.transport: Any = None
 
     def connection_made(self, transport: Any) -> None:
@@ -121,6 +136,8 @@ class _ReceiverConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"idempotency-key":
             self.idempotency_key = value.decode()
+        elif name.lower() == b"x-alertd-timestamp":
+            self.sent_at = value.decode()
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -128,8 +145,8 @@ class _ReceiverConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         path = self.url.partition(b"?")[0]
         method, body = self.parser.get_method(), b"".join(self.body)
-        status, payload = self.sink.handle(method, path, body, self.idempotency_key)
-        self.url, self.body, self.idempotency_key = b"", [], None
+        status, payload = self.sink.handle(method, path, body, self.idempotency_key, self.sent_at)
+        self.url, self.body, self.idempotency_key, self.sent_at = b"", [], None, None
         self.transport.write(
             b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
             % (status, len(payload))
