@@ -190,6 +190,7 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
     lags: list[float] = []  # of a repeat sent twice by one process: its first copy's arrival
     # after that process was ready (a copy the receiver takes late, from the killed process
     # before it, shows as a small one)
+    gaps: list[float] = []  # of those, seconds between the two copies' arrivals
     sent_late: list[float] = []  # of those, seconds from their first copy's send to arrival
     for identity, times in stats["repeats"].items():
         for before, after in itertools.pairwise(times):
@@ -202,6 +203,7 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
                 unexplained += 1  # sent twice by one process
                 if first:
                     lags.append(round(before - run.restarts[first - 1], 3))
+                gaps.append(round(after - before, 3))
                 if identity in stats.get("first_delay", {}):
                     sent_late.append(stats["first_delay"][identity])
     counts = [per_kill[k] for k in range(len(run.kills))]
@@ -218,6 +220,7 @@ def tally(run: Run, stats: dict[str, Any], args: argparse.Namespace) -> dict[str
         "repeats_without_a_kill": unexplained,
         "their_first_copy_after_the_restart_s": sorted(lags),
         "their_first_copy_sent_s_before_it_arrived": sorted(sent_late),
+        "seconds_between_their_copies": gaps,
         "concurrency": args.concurrency,
         "failed_500": stats["failed"],
         "resent_batches": run.resent_batches,
