@@ -8,9 +8,8 @@
    turns. Target: <= 1.5x.
    Where the difference goes: on SQLite, the CPU time of writing the batch's changes at its
    commit (a rule with prev() or `for` writes its key's state for every event of its scope;
-   one without writes only for its matches); in memory, the same rule with its step cut to
-   the least any such step must do (read the key's state, write the new one, test the
-   condition), a floor for what the sequence step could cost.
+   one without writes only for its matches). The same per event in instructions, which do
+   not swing with the machine: bench/overtime_instructions.py.
 2. The absence sweep: --keys vehicles (100,000) watched by `absent 15m by vehicle_id` on the
    SQLite store, each reporting every --every seconds, on a fake clock. Every simulated second
    its events are processed as one batch and then the timer service runs what is due, as the
@@ -32,12 +31,10 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import alertd.engine.engine as engine_module
 from alertd.clock import FakeClock, SteadyClock
 from alertd.dsl import compile_text
 from alertd.engine.absence import ABSENT
@@ -46,9 +43,7 @@ from alertd.engine.memory_store import MemoryStore
 from alertd.engine.ruleset import RuleSet
 from alertd.engine.sqlite_store import SQLiteStore
 from alertd.engine.state import StateStore, Timer
-from alertd.engine.steps import Step
 from alertd.incidents.timers import Timers
-from alertd.model import Decision, Event, Rule
 from bench.fleet_events import generate_events
 
 FLEET_RULES = Path(__file__).parent / "fleet100.rules"
@@ -103,41 +98,6 @@ def per_event(
         store.close()
 
 
-def least_sequence_step(
-    rule: Rule, inner: Step, store: StateStore, *, failed: Callable[[Rule], None], **_: Any
-) -> Step:
-    """The least a step of a rule with prev() must do for each event of its scope: its key's
-    state read and the new one written, the condition tested with the kept values (no late
-    events, no `for`, no `forget`, no guard against a rule that raises)."""
-    spec = rule.sequence
-    assert spec is not None and spec.scope is not None
-    scope, condition, forget = spec.scope, spec.condition, spec.forget
-    states = store.key_states(rule.id)
-    nothing = (None,) * spec.size
-
-    def step(event: Event, index: int, time: float, received_at: float) -> Decision | None:
-        key, kept = scope(event)
-        key = key[0] if len(key) == 1 else key  # as the table holds it (sequence.state_key)
-        state = states.get(key)
-        states[key] = (time, None, kept, time + forget)
-        if condition(event, nothing if state is None else state[2]):
-            return inner(event, index, time, received_at)
-        return None
-
-    return step
-
-
-@contextmanager
-def least_steps() -> Iterator[None]:
-    """Rules with prev() built with `least_sequence_step` meanwhile."""
-    built = engine_module.build_sequence_step
-    engine_module.build_sequence_step = least_sequence_step
-    try:
-        yield
-    finally:
-        engine_module.build_sequence_step = built
-
-
 def bench_per_event(events: list[dict[str, Any]], repeat: int) -> None:
     print(f"per event, {len(events):,} fleet events, batches of {BATCH}, CPU time:")
     with tempfile.TemporaryDirectory() as folder:
@@ -154,15 +114,10 @@ def bench_per_event(events: list[dict[str, Any]], repeat: int) -> None:
         for store_name, open_store, beside in cases:
             for name, (with_it, without) in PAIRS.items():
                 sample = events if store_name != "sqlite" else events[: len(events) // 4]
-                least = store_name == "memory" and "prev" in name
                 timed: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
                 for _ in range(repeat):
                     timed["without"].append(per_event(without, sample, open_store, beside))
                     timed["with"].append(per_event(with_it, sample, open_store, beside))
-                    if least:
-                        with least_steps():
-                            got = per_event(with_it, sample, open_store, beside)
-                        timed.setdefault("least", []).append(got)
                 a, b = (
                     statistics.median(t for t, _ in timed[side]) for side in ("with", "without")
                 )
@@ -178,9 +133,6 @@ def bench_per_event(events: list[dict[str, Any]], repeat: int) -> None:
                         f"    of which writing at the commit: with {wa * 1e6:.2f} us, without "
                         f"{wb * 1e6:.2f} us; the rest {(a - wa) / (b - wb):.2f}x"
                     )
-                if least:
-                    c = statistics.median(t for t, _ in timed["least"])
-                    print(f"    the least such a step can do: {c * 1e6:.2f} us: {c / b:.2f}x")
 
 
 class Watched:

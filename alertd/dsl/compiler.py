@@ -35,7 +35,7 @@ from alertd.dsl.overtime import OverTime
 from alertd.dsl.previous import previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
-from alertd.dsl.sequence_step import STEP, TRACKED_STEP, step_source
+from alertd.dsl.sequence_step import PREVIOUS, STEP, TRACKED_STEP, step_source
 from alertd.dsl.tree import NOT_CONST, Slot, constant, single_kind, slot_of, walk
 from alertd.model import (
     AbsentSpec,
@@ -352,12 +352,32 @@ def _source(
             f"    k = {none_state}",
             f"    kept = {'None' if bare else nulls}",
         ]
+        subscripted = _subscripted(rule.key, shape.previous, gen) if bare else []
+        if subscripted:
+            scope = subscripted + [f"    {line}" for line in scope]
         hold = rule.over_time is not None and rule.over_time.hold is not None
         # The condition's fast path inline too, setting `m`: a call less per event.
         test = None if branches is None else _step_test(shape, gen, constants, bare)
         for tracked in (False, True):
             parts.append(step_source(scope, hold=hold, test=test, tracked=tracked, bare=bare))
     return _shape("".join(parts)), gen.bindings
+
+
+def _subscripted(
+    key: Sequence[ast.Expr], previous: Sequence[ast.Expr], gen: Generator
+) -> list[str]:
+    """The start of a step's scope for the common rule, `by FIELD` keeping one FIELD: both
+    read with `e[...]` (a subscript costs less than a call of `e.get`), the scope as written
+    (`.get`, a missing field null) should either be missing. Empty for any other rule."""
+    if len(key) != 1 or not isinstance(key[0], ast.Field) or not isinstance(previous[0], ast.Field):
+        return []
+    k, field = gen.temp(), gen.bind(key[0].name)
+    return [
+        "try:",
+        f"    k = {k} if ({k} := e[{field}]).__class__ in _SCALARS else _scalar({k})",
+        f"    kept = e[{gen.bind(previous[0].name)}]",
+        "except Exception:",
+    ]
 
 
 def _step_test(shape: _Shape, gen: Generator, constants: bool, bare: bool) -> list[str]:
@@ -369,8 +389,13 @@ def _step_test(shape: _Shape, gen: Generator, constants: bool, bare: bool) -> li
     if types is not None and len(types) == 1:
         expr = fold(expr, {TYPE_FIELD: next(iter(types))})
     plain = shape.generator(prefix="q", constants=constants)
+    plain.previous_values = PREVIOUS
     plain.bare_previous = bare
-    branches = FastPath(plain, expr, _uses(walk(expr))).branches()
+    # The one kept value of a field or path is in `kept` already: the test reads it there
+    # (a cold event read less per event of the scope).
+    kept = slot_of(shape.previous[0]) if bare else None
+    read = {} if kept is None else {kept: "kept"}
+    branches = FastPath(plain, expr, _uses(walk(expr)), read).branches()
     gen.bindings.update(plain.bindings)
     return branches.assigns("m")
 
@@ -576,7 +601,8 @@ class Generator:
         self._constants: dict[tuple[type, Any, str | None], str] = {}
         self._temps = 0
         self.previous: Mapping[Hashable, int] = {}  # a prev() argument's shape -> its p[i]
-        self.bare_previous = False  # one prev() argument, its value `p` itself (a step's)
+        self.previous_values = "p"  # where the kept values are (a step's test: PREVIOUS)
+        self.bare_previous = False  # one prev() argument, its value there itself (a step's)
         self.bad = self.bind_new(runtime.reporter(rule_id), "bad")
 
     def bind_new(self, value: Any, hint: str = "b") -> str:
@@ -705,7 +731,10 @@ class Generator:
             case ast.MacroRef(body=body):
                 return self.value(body)
             case ast.Prev(arg=arg):
-                return "p" if self.bare_previous else f"p[{self.previous[shape_of(arg)]}]"
+                values = self.previous_values
+                if self.bare_previous:
+                    return values
+                return f"{values}[{self.previous[shape_of(arg)]}]"
             case ast.ListLit(items=items):
                 values = constant(node)
                 if values is not NOT_CONST:

@@ -138,12 +138,20 @@ class Branches(NamedTuple):
 class FastPath:
     """Writes the statements of one condition's fast path."""
 
-    def __init__(self, gen: Generator, expr: ast.Expr, reads: Mapping[Slot, int]) -> None:
+    def __init__(
+        self,
+        gen: Generator,
+        expr: ast.Expr,
+        reads: Mapping[Slot, int],
+        read: Mapping[Slot, str] | None = None,
+    ) -> None:
+        """`read`: fields and paths the caller has read into locals (with `.get`: a missing
+        one is null there, which the tests treat as they do a null field)."""
         self.gen = gen  # writes the parts that are not simple tests, with `_recheck` as reporter
         self.gen.bad = RECHECK
         self.items = conjuncts(expr)
         self.reads = reads  # how many times the expression reads each field and path
-        self.locals: dict[Slot, str] = {}  # slots already read into a local
+        self.locals: dict[Slot, str] = dict(read or {})  # slots already read into a local
         self.proven: dict[str, str] = {}  # local -> the kind a passed test proved it has
 
     def branches(self) -> Branches:

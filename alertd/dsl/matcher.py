@@ -83,8 +83,14 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
 
     fast: list[tuple[str, Threshold | None]] = []  # each rule's line, and its threshold
     general: list[str] = []
+    # The rules that keep state over their scope, before any other: in every answer, the
+    # list it starts as (one call of `append` less for each, per event).
+    first: list[str] = []
     for i, (rule, expr) in enumerate(zip(rules, exprs, strict=True)):
         bindings[f"_r{i}"] = rule
+        if rule.sequence is not None and len(first) == i:
+            first.append(f"_r{i}")
+            continue
         if rule.sequence is not None:
             fast.append((f"out.append(_r{i})", None))
             general.append(f"out.append(_r{i})")
@@ -111,7 +117,8 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
         bindings.update(plain.bindings)
 
     guards = [_guard(slots[slot], kind) for slot, kind in kinds.items()]
-    lines = ["def match(e):", "    out = []", *_indent(load, 1)]
+    start = f"out = [{', '.join(first)}]"
+    lines = ["def match(e):", f"    {start}", *_indent(load, 1)]
     if guards and fast:
         lines += [
             f"    if {' and '.join(guards)}:",
@@ -119,7 +126,7 @@ def _matcher(rules: Sequence[Rule], event_type: str | None, constants: bool) -> 
             *_indent(_grouped(fast, slots, bindings, constants), 3),
             "            return out",
             "        except Exception:",  # never expected; the general path decides then
-            "            out = []",
+            f"            {start}",
         ]
     lines += [*_indent(general, 1), "    return out"]
     codes = compile_source("\n".join(lines) + "\n", f"<alertd matcher {event_type}>")

@@ -10,7 +10,7 @@ source is a template: the engine makes one function of it per rule and store
 - `_states`: the rule's key states (a dict, or a store's table with `get` and item setting;
   in TRACKED_STEP, the table's entries, and `_changed` its changes);
 - `_forget`: the rule's `forget`, seconds; `_nothing`: the values of no previous event (a
-  tuple, as `condition` takes them);
+  tuple, as `condition` takes them); `_fresh`: the state a key with none reads as;
 - `_inner`: the rule's ordinary step, which the event goes on to when the rule matches;
 - `_held(e, index, time, received_at, key, held)`, for a rule with `for`: the decision of a
   match whose key's run has held `held` seconds (None: it is in no run);
@@ -36,6 +36,11 @@ last written (a key's entry when last written, put there before its first change
 step keeps as the table's own item setting would, without a call to it per event."""
 
 
+PREVIOUS = "s[2]"
+"""Where a step's test reads the kept values of the key's previous event (a tuple, or with
+`bare` the one value): the key's state as read, or `_fresh`'s."""
+
+
 def step_source(
     scope: Sequence[str],
     *,
@@ -46,43 +51,50 @@ def step_source(
 ) -> str:
     """`def sequence_step(e, index, time, received_at)` (`tracked`: TRACKED_STEP): `scope`
     (statements, unindented) sets `k` and `kept`; `test` (statements) sets `m` to whether
-    the condition holds given `p`, the kept values of the previous event (by default a call
-    of `condition`); with `hold`, a match goes to `_held`, else straight to `_inner`. With
-    `bare`, the rule keeps one value, held bare (alertd.engine.sequence.hold_kept): `kept`
-    and `p` are that value, and `test` reads it so."""
+    the condition holds given PREVIOUS, the kept values of the previous event (by default a
+    call of `condition`); with `hold`, a match goes to `_held`, else straight to `_inner`.
+    With `bare`, the rule keeps one value, held bare (alertd.engine.sequence.hold_kept):
+    `kept` and PREVIOUS are that value, and `test` reads it so.
+
+    A key with no state, or one unseen for `forget`, reads as `_fresh`: no previous event
+    (its kept values null), no run, newest at minus infinity and never forgotten, so that
+    the common case, a key seen before and an event in order, costs two tests of times."""
     passed = "return _inner(e, index, time, received_at)"
     if hold:
         held = "None if start is None else time - start"
         passed = f"return _held(e, index, time, received_at, k, {held})"
-    call = "m = condition(e, (p,))" if bare else "m = condition(e, p)"
+    call = f"m = condition(e, ({PREVIOUS},))" if bare else f"m = condition(e, {PREVIOUS})"
     tested = [call]
     if test is not None:  # a fast path: should it raise, the condition decides (and counts)
         tested = ["try:", *(f"    {line}" for line in test), "except Exception:", f"    {call}"]
-    track = ["if k not in _changed:", "    _changed[k] = s"] if tracked else []
+    # What the key's entry was when last written, kept before its first change: none for a
+    # key read as `_fresh` (a forgotten one's was kept already, as it was forgotten).
+    track = ["if k not in _changed:", "    _changed[k] = None if s is _fresh else s"]
+    forgotten = ["if k not in _changed:", "    _changed[k] = s"]
+    if not tracked:
+        track = forgotten = []
     lines = [
         f"def {TRACKED_STEP if tracked else STEP}(e, index, time, received_at):",
         *(f"    {line}" for line in scope),
         "    try:",
-        "        s = _states.get(k)",
+        "        s = _states.get(k) or _fresh",
         "    except TypeError:",  # a list or an object from the event: key on its contents
         "        k = _hashable(k)",
-        "        s = _states.get(k)",
-        "    if s is None or time >= s[3]:",  # a new key, or one unseen for `forget`
-        f"        p = {'None' if bare else '_nothing'}",
-        "        start = None",
-        "    elif time >= s[0]:",  # in order: the kept values are the previous event's
-        "        p = s[2]",
-        "        start = s[1]",
-        "    elif condition(e, _nothing):",  # late: no previous event, and nothing kept moves
-        "        start = s[1]",
-        f"        {passed}",
-        "    else:",
+        "        s = _states.get(k) or _fresh",
+        "    if time < s[0]:",  # late: no previous event, and nothing kept moves
+        "        if condition(e, _nothing):",
+        "            start = s[1]",
+        f"            {passed}",
         "        return None",
+        "    if time >= s[3]:",  # unseen for `forget`: afresh
+        *(f"        {line}" for line in forgotten),
+        "        s = _fresh",
         *(f"    {line}" for line in tested),
         "    if not m:",
         *(f"        {line}" for line in track),
         "        _states[k] = (time, None, kept, time + _forget)",
         "        return None",
+        "    start = s[1]",
         "    if start is None:",  # the run starts with this event
         "        start = time",
         *(f"    {line}" for line in track),

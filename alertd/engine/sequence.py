@@ -26,6 +26,7 @@ What is kept per rule and key is one `KeyState`. Semantics, in event time (docs/
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Iterator
 from types import FunctionType
 from typing import Any
@@ -126,6 +127,7 @@ def build_sequence_step(
         "_changed": None if direct is None else direct[1],
         "_forget": spec.forget,
         "_nothing": (None,) * spec.size,
+        "_fresh": (-math.inf, None, hold_kept((None,) * spec.size), math.inf),
         "_inner": inner,
         "_held": held_step,
         "_hashable": hashable,

@@ -68,7 +68,7 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
         event: dict[str, Any] = {"type": draw(st.sampled_from(["a", "b"]))}
         if draw(st.integers(0, 9)):  # one event in ten has no timestamp: arrival time
             event["timestamp"] = T0 + clock - lateness
-        n = draw(st.sampled_from([0, 1, 2, 3, 3, "2", None, "absent"]))
+        n = draw(st.sampled_from([0, 1, 2, 3, 3, "2", True, None, "absent"]))
         if n != "absent":
             event["n"] = n
         d = draw(st.sampled_from(["x", "x", "y", None, "absent"]))
