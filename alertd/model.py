@@ -107,6 +107,10 @@ class SequenceSpec:
     step: Callable[..., Any] | None = None
     # Its form writing straight into a store's dicts (alertd.dsl.sequence_step.TRACKED_STEP).
     tracked: Callable[..., Any] | None = None
+    # What the kept values are: a digest of the prev() arguments, in order ("": none, or a
+    # rule built by hand). The rule's table of key states is named by it with the rule's id
+    # (alertd.engine.sequence.states_id).
+    kept: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,6 +256,10 @@ class _Checker:
             keys=lambda keys: self._keys(keys, file),
             rule_key=(key, key_sources),
         )
+        if over_time is not None and over_time.absent is not None and not key:
+            # The keys an absent rule watches are its keys: prev() and changed() compare each
+            # with itself (`absent 2h by vehicle_id` with `when changed(odometer_km)`).
+            key, key_sources = over_time.absent.keys, over_time.absent.key_sources
         notify = self._notify(clauses.get("notify"), file)
         template = clauses.get("template")
         if isinstance(template, ast.TemplateClause):

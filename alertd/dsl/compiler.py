@@ -32,7 +32,7 @@ from alertd.dsl.fastpath import FastPath, uses_event_time
 from alertd.dsl.fold import fold
 from alertd.dsl.functions import BUILTINS, EARTH_RADIUS_KM, time_zone, within_km
 from alertd.dsl.overtime import OverTime
-from alertd.dsl.previous import previous_args, slots
+from alertd.dsl.previous import digest, previous_args, slots
 from alertd.dsl.previous import shape as shape_of
 from alertd.dsl.regex import compile_pattern
 from alertd.dsl.sequence_step import PREVIOUS, STEP, TRACKED_STEP, step_source
@@ -157,6 +157,7 @@ def _compile_rule(rule: CheckedRule, timestamp_field: str) -> Rule:
             over_time.forget,
             functions[STEP],
             functions[TRACKED_STEP],
+            digest(shape.previous),
         )
         condition = partial(condition, p=(None,) * len(shape.previous))
     keys = tuple(key for window in (rule.count, rule.suppress) if window for key in window.keys)

@@ -12,6 +12,7 @@ the checker refuses them outside a condition (`refuse_outside_conditions`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -91,14 +92,22 @@ def refuse_outside_conditions(
     """Report the first prev() or changed() in an expression where they may not stand: a
     `by` key (what the previous event is looked up by cannot depend on it), `resolve when`.
     `allowed` says where they may."""
-    for node in walk(expr):
-        if node.__class__ is ast.Prev:
-            name = "changed" if node.implicit else "prev"
-            hint = None
-            if allowed != "'when'":
-                hint = "a key is what the previous event is found by: it must come from the event"
-            errors.add(file, node.span, f"{name}() may be used only in {allowed}", hint)
-            return
+    nodes = walk(expr)
+    found = next((node for node in nodes if isinstance(node, ast.Prev)), None)
+    if found is None:
+        return
+    message = f"{'changed' if found.implicit else 'prev'}() may be used only in {allowed}"
+    hint = None
+    if allowed != "'when'":
+        hint = "a key is what the previous event is found by: it must come from the event"
+    # Inside a macro, it is said where the macro is used here (its body is in its own file).
+    span = found.span
+    for node in nodes:
+        if isinstance(node, ast.MacroRef) and any(n is found for n in walk(node.body)):
+            message += f"; the macro '{node.name}' uses it"
+            span = node.span
+            break
+    errors.add(file, span, message, hint)
 
 
 def previous_args(expr: ast.Expr) -> tuple[ast.Expr, ...]:
@@ -114,6 +123,14 @@ def previous_args(expr: ast.Expr) -> tuple[ast.Expr, ...]:
 def slots(args: tuple[ast.Expr, ...]) -> Mapping[Hashable, int]:
     """Where each argument's value is in the kept values, by its shape."""
     return {shape(arg): position for position, arg in enumerate(args)}
+
+
+def digest(args: tuple[ast.Expr, ...]) -> str:
+    """What the kept values of these arguments are, in a few characters: the same for the
+    same arguments in the same order, in any process; "" for none."""
+    if not args:
+        return ""
+    return hashlib.sha256(repr(tuple(shape(arg) for arg in args)).encode()).hexdigest()[:12]
 
 
 def shape(node: Any) -> Hashable:

@@ -10,7 +10,8 @@ Per rule and key it keeps an `Absence`, and each watched key has one durable tim
   a timer write per event.
 - When the timer falls due and no match came for DURATION, the key's silence fires an alert
   (its event: the key's last match; its time: the deadline), and the timer is set again for
-  when the key is forgotten: `forget` after its last match.
+  when the key is forgotten: `forget` after its last match. A silence that has not fired
+  fires before its key is forgotten, even if alertd was down past both.
 - The key's next match resolves that alert (decision `resolved`: the caller has the incident
   manager resolve it, with its resolved notice) and watches the key again. A match older than
   the key's newest (a late one) changes nothing.
@@ -152,12 +153,14 @@ def absence_due(
         return None
     last, alert_id, text, expires_at = kept
     now = wall()
-    if now >= expires_at:  # unseen for `forget`: drop it, fired or not
-        absences.pop(key, None)
-        return None
     if alert_id is not None:  # its silence fired: the timer was for forgetting it
-        timers.set(ABSENT, timer.ref, delay=expires_at - now)
+        if now >= expires_at:  # unseen for `forget`
+            absences.pop(key, None)
+        else:
+            timers.set(ABSENT, timer.ref, delay=expires_at - now)
         return None
+    # Its silence has not fired: it fires before the key is forgotten, even when alertd was
+    # down past both (its timer then runs late, or waits one more DURATION from the start).
     deadline = last + spec.duration
     if deadline < started:  # passed while the daemon was down: one more DURATION from start
         deadline = started + spec.duration
@@ -182,7 +185,7 @@ def absence_due(
     )
     store.add_alert(alert)
     absences[key] = (last, alert.id, text, expires_at)
-    timers.set(ABSENT, timer.ref, delay=expires_at - now)
+    timers.set(ABSENT, timer.ref, delay=max(expires_at - now, 0.0))
     return Decision(None, rule_id, "fired", key, deadline, alert)
 
 

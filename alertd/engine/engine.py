@@ -37,7 +37,7 @@ from alertd.engine.errors import EventTimeError, InvalidBatch, InvalidEvent, des
 from alertd.engine.eventtime import event_time, format_time
 from alertd.engine.ids import AlertIds
 from alertd.engine.ruleset import RuleSet
-from alertd.engine.sequence import build_sequence_step
+from alertd.engine.sequence import build_sequence_step, states_id
 from alertd.engine.state import StateStore, Timer
 from alertd.engine.steps import (
     LeanStep,
@@ -250,7 +250,10 @@ class Engine:
         """Swap in a new rule set (a reload): windows of rules whose id survives are kept, the
         state of rules that are gone is dropped. Changed durations apply from the next fire."""
         with self.store.transaction():
-            self.store.retain_rules(list(rules.by_id))
+            # Key states go by their table's name (a rule whose prev() arguments changed
+            # starts afresh: alertd.engine.sequence.states_id).
+            tables = [states_id(rule) for rule in rules.rules if rule.sequence is not None]
+            self.store.retain_rules([*rules.by_id, *tables])
         self._use(rules)
 
     def keep_rules(self, rules: RuleSet) -> None:

@@ -69,6 +69,15 @@ def full_key(key: StateKey) -> Key:
     return key if isinstance(key, tuple) else (key,)
 
 
+def states_id(rule: Rule) -> str:
+    """The name of the rule's table of key states in a store: its id, and for a rule with
+    prev() what its kept values are (SequenceSpec.kept). The values are kept by their place
+    (p[0], p[1], ...): a rule whose prev() arguments changed, in a reload or in its file while
+    alertd was down, must start afresh, not read the values of others."""
+    spec = rule.sequence
+    return rule.id if spec is None or not spec.kept else f"{rule.id}/{spec.kept}"
+
+
 def hold_kept(values: tuple[Any, ...]) -> Any:
     """The values a rule's prev() calls keep, as its table of key states holds them: one value
     (`prev(fuel_level_pct)`, the common case) bare, any other number of them as their tuple.
@@ -118,7 +127,7 @@ def build_sequence_step(
             decision.held = held
         return decision
 
-    states = store.key_states(rule_id)
+    states = store.key_states(states_id(rule))
     direct = _direct(states) if spec.tracked is not None else None
     if direct is not None:  # write into the store's dicts, as its table would
         template = spec.tracked  # type: ignore[assignment]

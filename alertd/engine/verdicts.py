@@ -34,7 +34,7 @@ from alertd.engine.details import Detail, details
 from alertd.engine.engine import Engine
 from alertd.engine.readonly import ReadOnlyView
 from alertd.engine.ruleset import RuleSet
-from alertd.engine.sequence import KeyState, kept_values, state_key
+from alertd.engine.sequence import KeyState, kept_values, state_key, states_id
 from alertd.engine.state import StateStore
 from alertd.engine.steps import hashable
 from alertd.model import Decision, Key, Rule
@@ -83,7 +83,7 @@ def previous_values(
 
 
 def _key_state(store: StateStore, rule: Rule, key: Key) -> KeyState | None:
-    states = store.key_states(rule.id)
+    states = store.key_states(states_id(rule))
     try:
         return states.get(state_key(key))
     except TypeError:  # a list or an object in the key, kept by its contents

@@ -28,6 +28,7 @@ from typing import Any, TextIO, cast
 
 from alertd.config import EngineSettings
 from alertd.dsl.explain import explain
+from alertd.durations import format_duration
 from alertd.engine.engine import Engine
 from alertd.engine.errors import EventTimeError, InvalidEvent
 from alertd.engine.eventtime import format_time, parse_event_time
@@ -381,8 +382,10 @@ def _compare(expected: Expectation, actual: Decision | None) -> str:
         return f"expected {expected.decision}, got no decision (the rule did not match)"
     if actual.kind != expected.decision:
         got: str = actual.kind
-        if actual.kind == "counting":
+        if actual.kind == "counting" and actual.count is not None:  # a count window's
             got += f" ({actual.count} in the window)"
+        elif actual.kind == "counting" and actual.held is not None:  # a `for` run's
+            got += f" (held for {format_duration(actual.held)})"
         return f"expected {expected.decision}, got {got} (key {format_key(actual.key)})"
     if expected.key is not None and _plain(list(actual.key)) != expected.key:
         return f"expected key {dump_json(expected.key)}, got {dump_json(list(actual.key))}"

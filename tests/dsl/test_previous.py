@@ -79,6 +79,13 @@ MISTAKES = [
         "               ^^^^^^^^^^",
     ),
     (
+        "in resolve when, through a macro",
+        "macro dropped = prev(a) > a\nrule r { when a == 1\n  by v\n  resolve when dropped }",
+        "fuel.rules:4:16: error: prev() may be used only in 'when'; the macro 'dropped' uses it\n"
+        "  resolve when dropped }\n"
+        "               ^^^^^^^",
+    ),
+    (
         "a kind the text fixes",
         "rule r { when prev(lower(a)) > 3 }",
         "fuel.rules:1:30: error: cannot compare string with number using '>'\n"

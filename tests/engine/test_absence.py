@@ -235,6 +235,30 @@ def test_a_deadline_that_passed_while_down_waits_one_more_duration(tmp_path: Pat
         store.close()
 
 
+def test_a_silence_that_passed_with_its_forget_while_down_fires_before_it_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    """Down for two days, past both the deadline (15m) and `forget` (1d): the silence was
+    never told, so it fires (one more DURATION from the start), once; then the key goes."""
+    clock = FakeClock(T0)
+    store = SQLiteStore(tmp_path / "s.db")
+    Fleet(store, clock).seen("v1", 0)
+    store.close()
+    clock.advance(2 * 86400)
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        fleet = Fleet(store, clock, started=clock.now())
+        fleet.at(2 * 86400 + 899)
+        assert fleet.fired == []
+        fleet.at(2 * 86400 + 900)
+        assert fleet.fires() == [(("v1",), 2 * 86400 + 900)]
+        fleet.at(4 * 86400)
+        assert len(fleet.fired) == 1
+        assert store.size().absences == 0  # forgotten once told
+    finally:
+        store.close()
+
+
 def test_a_deadline_still_ahead_at_a_restart_is_kept(tmp_path: Path) -> None:
     clock = FakeClock(T0)
     store = SQLiteStore(tmp_path / "s.db")
@@ -248,3 +272,19 @@ def test_a_deadline_still_ahead_at_a_restart_is_kept(tmp_path: Path) -> None:
         assert fleet.fires() == [(("v1",), 900)]
     finally:
         store.close()
+
+
+def test_changed_in_an_absent_rule_compares_each_key_of_its_by_with_itself() -> None:
+    """`absent 2h by vehicle_id` with `when changed(odometer_km)` (docs/rules.md): without a
+    rule-level `by`, the absent clause's keys are the rule's, so one vehicle's reading is never
+    compared with another's (a stuck vehicle kept alive by a moving one would never page)."""
+    rules = compile_text(
+        "rule odometer_stuck {\n  when changed(odometer_km)\n  absent 2h by vehicle_id\n}\n"
+    )
+    engine = Engine(RuleSet(rules), MemoryStore())
+    readings = [("A", 100), ("B", 500), ("A", 110), ("B", 500), ("A", 110), ("B", 510)]
+    kinds = []
+    for index, (vehicle, odometer) in enumerate(readings):
+        event = {"vehicle_id": vehicle, "odometer_km": odometer, "timestamp": T0 + index}
+        kinds.append([(d.kind, d.key) for d in engine.process(event, T0 + index, index)])
+    assert kinds == [[], [], [("counting", ("A",))], [], [], [("counting", ("B",))]]

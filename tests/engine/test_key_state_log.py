@@ -19,6 +19,7 @@ from alertd.engine import key_state_log
 from alertd.engine.engine import Engine
 from alertd.engine.expiry import Expiry
 from alertd.engine.ruleset import RuleSet
+from alertd.engine.sequence import states_id
 from alertd.engine.sqlite_store import SQLiteStore
 from tests.engine.builders import T0
 
@@ -29,6 +30,15 @@ rule fuel_low {
   forget 1h
 }
 """
+
+
+def table(rules: str, rule_id: str) -> str:
+    """The name of the rule's table of key states (by its id and its prev() arguments)."""
+    (rule,) = [rule for rule in compile_text(rules) if rule.id == rule_id]
+    return states_id(rule)
+
+
+FUEL_LOW_STATES = table(FUEL_LOW, "fuel_low")
 
 OVERHEAT = """
 rule engine_overheat {
@@ -106,7 +116,7 @@ def test_compaction_keeps_every_state_and_bounds_the_log(
             event("fuel", "fuel", 10 + (batch * 7 + v) % 5, batch * 10.0, f"v{v}") for v in range(6)
         ]
         engine.process_batch(events, T0 + 3600)
-    kept = dict(store.key_states("fuel_low").entries)
+    kept = dict(store.key_states(FUEL_LOW_STATES).entries)
     (entries,) = store.connection.execute(
         "SELECT sum(json_array_length(value, '$[1]')) FROM key_state_log, json_each(entries)"
     ).fetchone()
@@ -115,7 +125,7 @@ def test_compaction_keeps_every_state_and_bounds_the_log(
     assert entries <= key_state_log.COMPACT * 6 + 6  # compacted, not 180 entries
     store = SQLiteStore(path)
     try:
-        assert dict(store.key_states("fuel_low").entries) == kept
+        assert dict(store.key_states(FUEL_LOW_STATES).entries) == kept
     finally:
         store.close()
 
@@ -130,7 +140,7 @@ def test_a_key_swept_stays_forgotten_after_a_restart(tmp_path: Path) -> None:
     store.close()
     store = SQLiteStore(path)
     try:
-        assert set(store.key_states("fuel_low").entries) == {"v2"}
+        assert set(store.key_states(FUEL_LOW_STATES).entries) == {"v2"}
     finally:
         store.close()
 
@@ -145,7 +155,7 @@ def test_a_dropped_rule_keeps_nothing_after_a_restart(tmp_path: Path) -> None:
     store = SQLiteStore(path)
     try:
         assert store.size().key_states == 1
-        assert store.key_states("fuel_low").entries == {}
+        assert store.key_states(FUEL_LOW_STATES).entries == {}
     finally:
         store.close()
 
@@ -157,22 +167,22 @@ def test_rows_written_before_the_log_are_read_and_go_at_the_first_snapshot(
     SQLiteStore(path).close()
     before = SQLiteStore(path)
     before.connection.execute(  # as alertd wrote them before the log (autocommit)
-        "INSERT INTO key_state VALUES ('fuel_low', '[\"v1\"]', ?, NULL, '[12]', ?)",
-        (T0, T0 + 3600),
+        "INSERT INTO key_state VALUES (?, '[\"v1\"]', ?, NULL, '[12]', ?)",
+        (FUEL_LOW_STATES, T0, T0 + 3600),
     )
     before.close()
     monkeypatch.setattr(key_state_log, "COMPACT_MIN", 0)
     monkeypatch.setattr(key_state_log, "COMPACT", 0)  # a snapshot at the first write
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get("v1") == (T0, None, 12, T0 + 3600)  # held bare
+        assert store.key_states(FUEL_LOW_STATES).get("v1") == (T0, None, 12, T0 + 3600)  # held bare
         assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
         assert store.connection.execute("SELECT count(*) FROM key_state").fetchone() == (0,)
     finally:
         store.close()
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").get("v1") == (T0 + 60, T0 + 60, 9, T0 + 3660)
+        assert store.key_states(FUEL_LOW_STATES).get("v1") == (T0 + 60, T0 + 60, 9, T0 + 3660)
     finally:
         store.close()
 
@@ -185,10 +195,10 @@ def test_a_log_written_with_every_key_a_list_reads_as_the_same_keys(tmp_path: Pa
     before = SQLiteStore(path)
     entries = [
         [
-            "fuel_low",
+            FUEL_LOW_STATES,
             [[["v1"], [T0, None, [12], T0 + 3600]], [["v2"], [T0, None, [15], T0 + 3600]]],
         ],
-        ["fuel_low", [[["v2"], None]]],
+        [FUEL_LOW_STATES, [[["v2"], None]]],
     ]
     before.connection.execute(
         "INSERT INTO key_state_log (entries) VALUES (?)", (json.dumps(entries),)
@@ -196,7 +206,7 @@ def test_a_log_written_with_every_key_a_list_reads_as_the_same_keys(tmp_path: Pa
     before.close()
     store = SQLiteStore(path)
     try:
-        assert store.key_states("fuel_low").entries == {"v1": (T0, None, 12, T0 + 3600)}
+        assert store.key_states(FUEL_LOW_STATES).entries == {"v1": (T0, None, 12, T0 + 3600)}
         assert decide(store, FUEL_LOW, event("fuel", "fuel", 9, 60)) == ["0:fired"]
     finally:
         store.close()
@@ -311,8 +321,10 @@ def test_kept_values_of_every_kind_survive_kill_9(
     store = SQLiteStore(path)
     try:
         forgotten = T0 + 7 * 86400
-        assert store.key_states("tags_changed").get("v1") == (T0, None, value, forgotten)
-        assert store.key_states("both_dropped").get("v1") == (T0, None, (50, value), forgotten)
+        tags = store.key_states(table(CHANGED_TAGS, "tags_changed"))
+        assert tags.get("v1") == (T0, None, value, forgotten)
+        both = store.key_states(table(TWO_KEPT, "both_dropped"))
+        assert both.get("v1") == (T0, None, (50, value), forgotten)
         same = {**first, "fuel": 40, "timestamp": T0 + 60}
         other = {**first, "tags": changed, "fuel": 30, "timestamp": T0 + 120}
         fired = decide(store, CHANGED_TAGS + TWO_KEPT, same, other)

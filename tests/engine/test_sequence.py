@@ -152,6 +152,57 @@ def test_what_is_kept_survives_a_restart(tmp_path: Path) -> None:
         store.close()
 
 
+FUEL_AND_ODOMETER = """
+rule fuel_low {
+  when type == "fuel" and fuel < 10 and prev(fuel) >= 10 and prev(odometer) > 0
+}
+"""
+
+# The same rule, the two prev() arguments first used the other way round.
+ODOMETER_AND_FUEL = """
+rule fuel_low {
+  when type == "fuel" and prev(odometer) > 0 and fuel < 10 and prev(fuel) >= 10
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [ODOMETER_AND_FUEL, FUEL_LOW, FUEL_LOW.replace("prev(fuel)", "prev(odometer)")],
+    ids=["reordered", "one argument fewer", "another argument"],
+)
+def test_a_reload_that_changes_a_rules_prev_arguments_starts_it_afresh(
+    store: StateStore, edited: str
+) -> None:
+    """The kept values go by their place: read for other arguments they would page falsely
+    (the odometer, 120, read as the previous fuel level) or fail (an index out of range)."""
+    engine = Engine(RuleSet(compile_text(FUEL_AND_ODOMETER)), store)
+    run(engine, fuel(5, 0, odometer=120))
+    engine.replace_rules(RuleSet(compile_text(edited)))
+    assert run(engine, fuel(4, 10, odometer=121)) == []
+    assert engine.rule_errors == {}
+    assert run(engine, fuel(12, 20, odometer=122), fuel(9, 30, odometer=123)) == [
+        "1:fuel_low:fired"
+    ]
+
+
+def test_a_start_after_the_rules_prev_arguments_changed_starts_it_afresh(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    run(Engine(RuleSet(compile_text(FUEL_AND_ODOMETER)), store), fuel(5, 0, odometer=120))
+    store.close()
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        engine = Engine(RuleSet(compile_text(ODOMETER_AND_FUEL)), store)
+        assert run(engine, fuel(4, 10, odometer=121)) == []
+        unchanged = Engine(RuleSet(compile_text(ODOMETER_AND_FUEL)), store)
+        assert run(unchanged, fuel(3, 20, odometer=122)) == []  # its previous fuel: 4
+        assert run(unchanged, fuel(11, 30, odometer=123), fuel(2, 40, odometer=124)) == [
+            "1:fuel_low:fired"
+        ]
+    finally:
+        store.close()
+
+
 def test_a_batch_that_fails_keeps_nothing_of_what_it_saw(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     engine = Engine(RuleSet(compile_text(FUEL_LOW)), store)

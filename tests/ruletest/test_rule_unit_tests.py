@@ -224,3 +224,30 @@ tests:
         "\n"
         "1 test in 1 file: 0 passed, 1 failed\n"
     )
+
+
+def test_a_for_rule_counting_says_how_long_it_held(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "rules" / "hot.rules").write_text(
+        'rule hot {\n  when type == "engine" and coolant_c > 110\n  by vehicle_id\n  for 2m\n}\n'
+    )
+    path = write(
+        workdir,
+        """\
+rule_files: [rules/hot.rules]
+tests:
+  - name: hot for two minutes
+    events:
+      - {type: engine, coolant_c: 115, vehicle_id: v1, timestamp: 2026-01-01T10:00:00Z}
+      - {type: engine, coolant_c: 116, vehicle_id: v1, timestamp: 2026-01-01T10:01:30Z}
+    expect:
+      - {event: 1, rule: hot, decision: fired}
+""",
+        "hot_test.yaml",
+    )
+    assert run(workdir, str(path)) == 1
+    assert (
+        "event 1, rule hot: expected fired, got counting (held for 1m30s) (key v1)"
+        in capsys.readouterr().out
+    )
