@@ -153,6 +153,8 @@ class FastPath:
         self.reads = reads  # how many times the expression reads each field and path
         self.locals: dict[Slot, str] = dict(read or {})  # slots already read into a local
         self.proven: dict[str, str] = {}  # local -> the kind a passed test proved it has
+        # A test to try once the last one held, and its answer if it holds (see number_test).
+        self.then: tuple[str, str] | None = None
 
     def branches(self) -> Branches:
         """The condition as tests tried in order, each with what it answers when it holds,
@@ -162,12 +164,17 @@ class FastPath:
         for position, item in enumerate(self.items):
             last = position == len(self.items) - 1
             test = self.test(item)
+            then, self.then = self.then, None
             if test is None:
                 self.gen.slots = dict(self.locals)
                 value = self.gen.value(item)
                 if last:
                     return Branches(tests, value)
                 tests.append((f"not {value}", "False"))
+            elif then is not None:
+                tests += [(f"not ({test[0]})", test[1]), then]
+                if last:
+                    return Branches(tests, "True")
             elif last:
                 tests.append((test[0], "True"))
                 return Branches(tests, test[1])
@@ -259,6 +266,12 @@ class FastPath:
         if op in _ORDERING:
             # Python orders only numbers and booleans against a number (else TypeError); a
             # boolean must not pass, and is a mismatch when it fails.
+            if all(_ORDER_TESTS[op](b, value) for b in (False, True)):
+                # Every boolean passes (`< 10`): one that fails is no boolean, so most events
+                # (`fuel < 10` is mostly false) are answered without a test of the kind,
+                # which follows for those that pass.
+                self.then = (f"{t}.__class__ is bool", f"{RECHECK}({t})")
+                return condition, "False"
             if any(_ORDER_TESTS[op](b, value) for b in (False, True)):
                 condition += f" and {t}.__class__ is not bool"
             return condition, self.mismatch(t, "is bool")
