@@ -368,8 +368,9 @@ def _subscripted(
     key: Sequence[ast.Expr], previous: Sequence[ast.Expr], gen: Generator
 ) -> list[str]:
     """The start of a step's scope for the common rule, `by FIELD` keeping one FIELD: both
-    read with `e[...]` (a subscript costs less than a call of `e.get`), the scope as written
-    (`.get`, a missing field null) should either be missing. Empty for any other rule."""
+    read with `e[...]` (a subscript costs less than a call of `e.get`), falling back to the
+    scope as written (`.get`: a missing field is null) when either is missing. Empty for
+    any other rule."""
     if len(key) != 1 or not isinstance(key[0], ast.Field) or not isinstance(previous[0], ast.Field):
         return []
     k, field = gen.temp(), gen.bind(key[0].name)
