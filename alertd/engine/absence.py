@@ -166,6 +166,8 @@ def absence_due(
         deadline = started + spec.duration
     if now < deadline:
         timers.set(ABSENT, timer.ref, delay=deadline - now)
+        if deadline > expires_at:  # kept (from the sweep too) until its silence is told
+            absences[key] = (last, None, text, deadline)
         return None
     alert = Alert(
         mint(now),

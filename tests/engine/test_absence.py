@@ -259,6 +259,25 @@ def test_a_silence_that_passed_with_its_forget_while_down_fires_before_it_is_for
         store.close()
 
 
+def test_a_sweep_before_a_silence_told_late_keeps_its_key(tmp_path: Path) -> None:
+    """As above, with a sweep between the start and the deadline (other vehicles' events move
+    its horizon past the key's `forget`): the key stays until its silence is told."""
+    clock = FakeClock(T0)
+    store = SQLiteStore(tmp_path / "s.db")
+    Fleet(store, clock).seen("v1", 0)
+    store.close()
+    clock.advance(2 * 86400)
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        fleet = Fleet(store, clock, started=clock.now())
+        fleet.seen("v2", 2 * 86400 + 10)  # the overdue timer runs first, then v2 speaks
+        fleet.engine.sweep(T0 + 2 * 86400 + 10)
+        fleet.at(2 * 86400 + 900)
+        assert fleet.fires() == [(("v1",), 2 * 86400 + 900)]
+    finally:
+        store.close()
+
+
 def test_a_deadline_still_ahead_at_a_restart_is_kept(tmp_path: Path) -> None:
     clock = FakeClock(T0)
     store = SQLiteStore(tmp_path / "s.db")
