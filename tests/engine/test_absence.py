@@ -4,6 +4,7 @@ a silent key fires once, speaks and resolves, is forgotten; deadlines are durabl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -216,23 +217,30 @@ def test_the_alert_of_a_silence_carries_the_last_match(store: StateStore) -> Non
     assert record is not None and record.status == "firing"
 
 
-def test_a_deadline_that_passed_while_down_waits_one_more_duration(tmp_path: Path) -> None:
+@contextmanager
+def restarted(tmp_path: Path, down: float) -> Iterator[Fleet]:
+    """v1 seen at T0 by a daemon that then stops; the fleet of another, started `down`
+    seconds later on the same state file."""
     clock = FakeClock(T0)
     store = SQLiteStore(tmp_path / "s.db")
     Fleet(store, clock).seen("v1", 0)
     store.close()
-    clock.advance(3600)  # down for an hour: the deadline at 15m passed meanwhile
+    clock.advance(down)
     store = SQLiteStore(tmp_path / "s.db")
     try:
-        fleet = Fleet(store, clock, started=clock.now())
+        yield Fleet(store, clock, started=clock.now())
+    finally:
+        store.close()
+
+
+def test_a_deadline_that_passed_while_down_waits_one_more_duration(tmp_path: Path) -> None:
+    with restarted(tmp_path, 3600) as fleet:  # down for an hour: the deadline at 15m passed
         fleet.at(3600 + 899)
         assert fleet.fired == []
         fleet.at(3600 + 900)
         assert fleet.fires() == [(("v1",), 4500)]
         fleet.at(10 * 3600)
         assert len(fleet.fired) == 1
-    finally:
-        store.close()
 
 
 def test_a_silence_that_passed_with_its_forget_while_down_fires_before_it_is_forgotten(
@@ -240,57 +248,30 @@ def test_a_silence_that_passed_with_its_forget_while_down_fires_before_it_is_for
 ) -> None:
     """Down for two days, past both the deadline (15m) and `forget` (1d): the silence was
     never told, so it fires (one more DURATION from the start), once; then the key goes."""
-    clock = FakeClock(T0)
-    store = SQLiteStore(tmp_path / "s.db")
-    Fleet(store, clock).seen("v1", 0)
-    store.close()
-    clock.advance(2 * 86400)
-    store = SQLiteStore(tmp_path / "s.db")
-    try:
-        fleet = Fleet(store, clock, started=clock.now())
+    with restarted(tmp_path, 2 * 86400) as fleet:
         fleet.at(2 * 86400 + 899)
         assert fleet.fired == []
         fleet.at(2 * 86400 + 900)
         assert fleet.fires() == [(("v1",), 2 * 86400 + 900)]
         fleet.at(4 * 86400)
         assert len(fleet.fired) == 1
-        assert store.size().absences == 0  # forgotten once told
-    finally:
-        store.close()
+        assert fleet.store.size().absences == 0  # forgotten once told
 
 
 def test_a_sweep_before_a_silence_told_late_keeps_its_key(tmp_path: Path) -> None:
     """As above, with a sweep between the start and the deadline (other vehicles' events move
     its horizon past the key's `forget`): the key stays until its silence is told."""
-    clock = FakeClock(T0)
-    store = SQLiteStore(tmp_path / "s.db")
-    Fleet(store, clock).seen("v1", 0)
-    store.close()
-    clock.advance(2 * 86400)
-    store = SQLiteStore(tmp_path / "s.db")
-    try:
-        fleet = Fleet(store, clock, started=clock.now())
+    with restarted(tmp_path, 2 * 86400) as fleet:
         fleet.seen("v2", 2 * 86400 + 10)  # the overdue timer runs first, then v2 speaks
         fleet.engine.sweep(T0 + 2 * 86400 + 10)
         fleet.at(2 * 86400 + 900)
         assert fleet.fires() == [(("v1",), 2 * 86400 + 900)]
-    finally:
-        store.close()
 
 
 def test_a_deadline_still_ahead_at_a_restart_is_kept(tmp_path: Path) -> None:
-    clock = FakeClock(T0)
-    store = SQLiteStore(tmp_path / "s.db")
-    Fleet(store, clock).seen("v1", 0)
-    store.close()
-    clock.advance(600)
-    store = SQLiteStore(tmp_path / "s.db")
-    try:
-        fleet = Fleet(store, clock, started=clock.now())
+    with restarted(tmp_path, 600) as fleet:
         fleet.at(900)
         assert fleet.fires() == [(("v1",), 900)]
-    finally:
-        store.close()
 
 
 def test_changed_in_an_absent_rule_compares_each_key_of_its_by_with_itself() -> None:
