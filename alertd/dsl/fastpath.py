@@ -266,13 +266,14 @@ class FastPath:
         if op in _ORDERING:
             # Python orders only numbers and booleans against a number (else TypeError); a
             # boolean must not pass, and is a mismatch when it fails.
-            if all(_ORDER_TESTS[op](b, value) for b in (False, True)):
+            booleans_pass = [_ORDER_TESTS[op](b, value) for b in (False, True)]
+            if all(booleans_pass):
                 # Every boolean passes (`< 10`): one that fails is no boolean, so most events
                 # (`fuel < 10` is mostly false) are answered without a test of the kind,
                 # which follows for those that pass.
                 self.then = (f"{t}.__class__ is bool", f"{RECHECK}({t})")
                 return condition, "False"
-            if any(_ORDER_TESTS[op](b, value) for b in (False, True)):
+            if any(booleans_pass):
                 condition += f" and {t}.__class__ is not bool"
             return condition, self.mismatch(t, "is bool")
         # Two identity tests cost less than a tuple's `in`, and most readings are floats.
